@@ -1,0 +1,31 @@
+/**
+ * What every command needs, built once per invocation: the home (created and seeded on first
+ * use), the registered built-in plugins and the services found in scripts-available/.
+ */
+import { discoverServices, ensureHome, PluginRegistry, resolveHome, type HomeLayout, type Service } from '@batt/core';
+import { filePlugin } from '@batt/file';
+
+export interface App {
+  home: HomeLayout;
+  registry: PluginRegistry;
+  services: Service[];
+}
+
+export function builtins(): PluginRegistry {
+  return new PluginRegistry().register(filePlugin);
+}
+
+export function loadApp(homeFlag: string | undefined): App {
+  const home = ensureHome(resolveHome(homeFlag));
+  const registry = builtins();
+  return { home, registry, services: discoverServices(home, registry) };
+}
+
+/** `--home` as given on the command line, before yargs parses anything. */
+export function peekHome(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--home') return argv[i + 1];
+    if (argv[i].startsWith('--home=')) return argv[i].slice('--home='.length);
+  }
+  return undefined;
+}

@@ -1,0 +1,105 @@
+/**
+ * `batt [services..] [--file PATH] [--<svc>-db NAME] [--path PATTERN]`: the original batt's
+ * backup command. Services come from the positional names, from target options (which imply
+ * their service), or else from scripts-enabled/.
+ */
+import { hostname, userInfo, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { format } from 'date-fns';
+import {
+  acquireLock, BattError, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
+  runBackup, validatePattern, withServicePlaceholder, type Compression, type Selection, type Service,
+} from '@batt/core';
+import type { App } from '../app.js';
+import { colourStatus, humanBytes, printJson, printTable } from '../output.js';
+
+export interface BackupArgs {
+  services: string[];
+  targets: Map<string, string[]>;
+  path?: string;
+  compression?: Compression;
+  concurrency?: number;
+  config?: string;
+  json: boolean;
+  quiet: boolean;
+  version: string;
+}
+
+/** Which services to run, and with which targets; throws for unknown or missing services. */
+export function selectServices(app: App, names: readonly string[], targets: Map<string, string[]>): Selection[] {
+  const chosen = new Map<string, Selection>();
+  const add = (service: Service, values: readonly string[]): void => {
+    const existing = chosen.get(service.name) ?? { service, targets: [] };
+    existing.targets.push(...values);
+    chosen.set(service.name, existing);
+  };
+  for (const name of names) add(findService(app.services, name), []);
+  for (const [serviceName, values] of targets) if (values.length) add(findService(app.services, serviceName), values);
+  if (chosen.size === 0) {
+    for (const service of app.services.filter((s) => s.enabled)) add(service, []);
+    if (chosen.size === 0) {
+      throw new BattError('USAGE', 'no service is enabled, and none was named', {
+        hint: 'enable some (`batt enable file`) or name them (`batt file --file /etc`); `batt list` shows them all',
+      });
+    }
+  }
+  return [...chosen.values()];
+}
+
+export async function backupCommand(app: App, args: BackupArgs): Promise<number> {
+  const selections = selectServices(app, args.services, args.targets);
+  const config = await loadConfig({
+    configFile: args.config,
+    confDir: app.home.conf,
+    cwd: process.cwd(),
+    env: process.env,
+    services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
+  });
+  const destination = args.path ?? config.destination ?? defaultDestination(app.home.root);
+  validatePattern(withServicePlaceholder(destination));
+  for (const s of Object.values(config.services)) if (typeof s.destination === 'string') validatePattern(s.destination);
+
+  const lock = acquireLock(app.home.root);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\nbatt: ${signal} received, stopping: running dumps are killed and their partial files removed\n`);
+    controller.abort(new BattError('INTERRUPTED', `interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const db = await openCatalog(app.home.catalog);
+    try {
+      markAbortedRuns(db);
+      const clock = new Date();
+      const log = createLogger({
+        console: !args.json && !args.quiet,
+        file: join(app.home.logs, `batt-${format(clock, 'yyyy-MM-dd')}.log`),
+        secrets: new Set(),
+      });
+      const report = await runBackup({
+        db, home: app.home, config, selections, destination,
+        compression: args.compression,
+        concurrency: args.concurrency ?? config.concurrency ?? availableParallelism(),
+        clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: controller.signal,
+      });
+      if (args.json) printJson(report);
+      else {
+        printTable(
+          ['STATUS', 'SERVICE', 'TARGET', 'SIZE', 'FILE / ERROR'],
+          report.items.map((i) => [colourStatus(i.status), i.service, i.target, humanBytes(i.bytes), i.file ?? i.error ?? '']),
+        );
+        const ok = report.items.filter((i) => i.status === 'ok').length;
+        process.stdout.write(`run ${report.id}: ${colourStatus(report.status)} (${ok}/${report.items.length} items ok)\n`);
+      }
+      if (report.status === 'aborted') return 130;
+      return report.status === 'ok' ? 0 : 1;
+    } finally {
+      db.$client.close();
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    lock.release();
+  }
+}

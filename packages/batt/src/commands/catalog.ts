@@ -1,0 +1,63 @@
+/** `batt runs` and `batt show <run>`: the catalog, for people and (with --json) for scripts. */
+import { BattError, getRun, listRuns, openCatalog, type RunStatus } from '@batt/core';
+import type { App } from '../app.js';
+import { colourStatus, duration, humanBytes, printJson, printTable, when } from '../output.js';
+
+export interface RunsArgs {
+  service?: string;
+  status?: RunStatus;
+  last: number;
+  json: boolean;
+}
+
+export async function runsCommand(app: App, args: RunsArgs): Promise<number> {
+  const db = await openCatalog(app.home.catalog);
+  try {
+    const rows = listRuns(db, { service: args.service, status: args.status, last: args.last });
+    if (args.json) {
+      printJson(rows);
+      return 0;
+    }
+    if (rows.length === 0) {
+      process.stdout.write('no runs yet\n');
+      return 0;
+    }
+    printTable(
+      ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'SERVICES'],
+      rows.map((r) => [String(r.id), when(r.startedAt), colourStatus(r.status), r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.services]),
+    );
+    return 0;
+  } finally {
+    db.$client.close();
+  }
+}
+
+export async function showCommand(app: App, ref: string, json: boolean): Promise<number> {
+  const db = await openCatalog(app.home.catalog);
+  try {
+    const found = getRun(db, ref);
+    if (!found) {
+      throw new BattError('NOT_FOUND', `no run "${ref}" in the catalog ${app.home.catalog}`, { hint: 'give a run id from `batt runs`, or `latest`' });
+    }
+    const parse = (facts: string | null): unknown => (facts ? JSON.parse(facts) : null);
+    if (json) {
+      printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts) })) });
+      return 0;
+    }
+    const { run } = found;
+    process.stdout.write(
+      `run ${run.id}  ${colourStatus(run.status)}\n  started  ${when(run.startedAt)}  took ${duration(run.startedAt, run.finishedAt)}\n` +
+        `  host     ${run.host} (user ${run.user})\n  path     ${run.destination}\n` + (run.error ? `  error    ${run.error}\n` : '') + '\n',
+    );
+    for (const i of found.items) {
+      process.stdout.write(`${colourStatus(i.status)}  ${i.service}  ${i.target}  ${duration(i.startedAt, i.finishedAt)}\n`);
+      if (i.file) process.stdout.write(`    file    ${i.file}\n    bytes   ${i.bytes} (${humanBytes(i.bytes)})\n    sha256  ${i.sha256}\n`);
+      if (i.toolVersion) process.stdout.write(`    tool    ${i.toolVersion}\n`);
+      if (i.error) process.stdout.write(`    error   ${i.error}\n`);
+      if (i.log) process.stdout.write(`    log     ${i.log.split('\n').join('\n            ')}\n`);
+    }
+    return 0;
+  } finally {
+    db.$client.close();
+  }
+}

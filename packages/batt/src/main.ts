@@ -1,0 +1,133 @@
+/**
+ * The batt command line: parses arguments with yargs, runs one command, and maps whatever went
+ * wrong to one message, a hint and an exit code. Only bin/batt.js sets the process's exit code.
+ */
+import { readFileSync } from 'node:fs';
+import chalk from 'chalk';
+import yargs from 'yargs';
+import { BattError, compressions, exitCodeFor, runStatuses, supportedSpecifiers, type Compression, type RunStatus } from '@batt/core';
+import { loadApp, peekHome, type App } from './app.js';
+import { backupCommand } from './commands/backup.js';
+import { runsCommand, showCommand } from './commands/catalog.js';
+import { listCommand, toggleCommand, type ListWhich } from './commands/services.js';
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const epilogue = `Exit codes: 0 all good; 1 some backup failed (the run is partial or failed); 2 bad usage or
+configuration; 75 another batt run holds this home's lock; 130 interrupted.
+
+Destination patterns take strftime specifiers (${supportedSpecifiers.join(' ')}) and the
+placeholders {service} and {host}; /{service} is appended when absent.
+Docs: docs/usage.md, docs/configuration.md, docs/scripts.md`;
+
+/** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
+function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string }[] {
+  return app.services.map((s) =>
+    s.plugin
+      ? { option: s.plugin.targetOption.name, aliases: [...(s.plugin.targetOption.aliases ?? [])], service: s.name, describe: s.plugin.targetOption.describe }
+      : { option: `${s.name}-db`, aliases: [], service: s.name, describe: `an argument for the ${s.name} script (repeatable); implies ${s.name}` },
+  );
+}
+
+function fail(message: string): never {
+  throw new BattError('USAGE', message, { hint: 'see `batt --help`' });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  try {
+    const app = loadApp(peekHome(argv));
+    const targets = targetOptions(app);
+    let cli = yargs(argv)
+      .scriptName('batt')
+      .usage('batt [services..] [options]\n\nBack up every enabled service, or just the ones named.')
+      .version(version)
+      .alias('version', 'V')
+      .help()
+      .alias('help', 'h')
+      .strict()
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .exitProcess(false)
+      .fail((message, error) => {
+        if (error) throw error;
+        fail(message);
+      })
+      .epilogue(epilogue)
+      .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${app.home.root}]`, global: true })
+      .option('config', { type: 'string', describe: 'read configuration from this file only', global: true })
+      .option('json', { type: 'boolean', default: false, describe: 'print machine-readable JSON', global: true })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr', global: true });
+
+    cli = cli.command(
+      '$0 [services..]',
+      'back up every enabled service, or the ones named',
+      (y) => {
+        let b = y
+          .positional('services', { type: 'string', array: true, describe: 'services to back up (default: the enabled ones)' })
+          .option('path', { alias: ['p', 'destination'], type: 'string', describe: 'destination pattern, e.g. /srv/backup/%Y/%m/%d/{service}' })
+          .option('compression', { choices: compressions, describe: 'compression of built-in artifacts [zstd]' })
+          .option('concurrency', { alias: 'j', type: 'number', describe: 'services/targets at once [cores]' })
+          .example('batt', 'back up every enabled service')
+          .example('batt file --file /etc --file /var/www', 'back up two folders')
+          .example("batt --path '/srv/backup/%Y/%m/%d/%H%M'", 'choose the destination');
+        for (const t of targets) b = b.option(t.option, { alias: t.aliases, type: 'string', array: true, describe: t.describe, group: 'Targets:' });
+        return b;
+      },
+      async (a) => {
+        const values = new Map<string, string[]>();
+        for (const t of targets) {
+          const given = (a[t.option] as string[] | undefined) ?? [];
+          if (given.some((v) => v === '')) fail(`--${t.option} needs a value`);
+          values.set(t.service, [...(values.get(t.service) ?? []), ...given.map(String)]);
+        }
+        if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${String(a.concurrency)}`);
+        code = await backupCommand(app, {
+          services: (a.services as string[] | undefined) ?? [],
+          targets: values,
+          path: a.path,
+          compression: a.compression as Compression | undefined,
+          concurrency: a.concurrency,
+          config: a.config,
+          json: a.json,
+          quiet: a.quiet,
+          version,
+        });
+      },
+    )
+      .command('list [which]', 'list services and where each comes from', (y) =>
+        y.positional('which', { choices: ['all', 'available', 'enabled', 'disabled'] as const, default: 'all' as const }),
+        (a) => { code = listCommand(app, a.which as ListWhich, a.json); })
+      .command('enable <services..>', 'enable services for `batt` without arguments (symlink into scripts-enabled/)', (y) =>
+        y.positional('services', { type: 'string', array: true, demandOption: true }),
+        (a) => { code = toggleCommand(app, 'enable', a.services as string[], a.json); })
+      .command('disable <services..>', 'disable services (remove their scripts-enabled/ link)', (y) =>
+        y.positional('services', { type: 'string', array: true, demandOption: true }),
+        (a) => { code = toggleCommand(app, 'disable', a.services as string[], a.json); })
+      .command('runs', 'list runs from the catalog, newest first', (y) =>
+        y.option('service', { type: 'string', describe: 'only runs that include this service' })
+          .option('status', { choices: runStatuses, describe: 'only runs with this status' })
+          .option('last', { alias: 'n', type: 'number', default: 20, describe: 'how many runs' }),
+        async (a) => { code = await runsCommand(app, { service: a.service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
+      .command('show <run>', 'show one run: items, files, sizes, SHA-256, errors (`latest` for the newest)', (y) =>
+        y.positional('run', { type: 'string', demandOption: true }),
+        async (a) => { code = await showCommand(app, a.run, a.json); });
+
+    await cli.parseAsync();
+    return code;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof BattError) {
+    process.stderr.write(`${chalk.red('batt:')} ${error.message}\n`);
+    if (error.hint) process.stderr.write(`${chalk.dim('hint:')} ${error.hint}\n`);
+  } else {
+    const e = error as Error;
+    process.stderr.write(`${chalk.red('batt: internal error:')} ${e?.message ?? String(error)}\n`);
+    if (process.env.BATT_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+    else process.stderr.write(`${chalk.dim('hint:')} set BATT_DEBUG=1 for details, and please report it\n`);
+  }
+  return exitCodeFor(error);
+}

@@ -1,0 +1,93 @@
+/**
+ * Reads and writes of the catalog, in the terms of a run: open a run, record items as they
+ * start and finish, close the run, and list or show runs for `batt runs` / `batt show`.
+ */
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { CatalogDb } from './db.js';
+import { items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
+
+export const now = (): string => new Date().toISOString();
+
+export function createRun(db: CatalogDb, values: Omit<typeof runs.$inferInsert, 'id' | 'status'>): number {
+  const row = db.insert(runs).values({ ...values, status: 'running' }).returning({ id: runs.id }).get();
+  return row.id;
+}
+
+export function finishRun(db: CatalogDb, id: number, status: RunStatus, error?: string): void {
+  db.update(runs).set({ status, finishedAt: now(), error: error ?? null }).where(eq(runs.id, id)).run();
+}
+
+/** Marks runs left `running` by a batt that died as `aborted`; call while holding the lock. */
+export function markAbortedRuns(db: CatalogDb): number {
+  const stale = db.select({ id: runs.id }).from(runs).where(eq(runs.status, 'running')).all().map((r) => r.id);
+  if (stale.length === 0) return 0;
+  db.transaction((tx) => {
+    tx.update(runs).set({ status: 'aborted', finishedAt: now(), error: 'batt stopped before the run finished' }).where(inArray(runs.id, stale)).run();
+    tx.update(items).set({ status: 'aborted', finishedAt: now(), error: 'batt stopped before the item finished' })
+      .where(and(inArray(items.runId, stale), eq(items.status, 'running'))).run();
+  });
+  return stale.length;
+}
+
+export function startItem(db: CatalogDb, runId: number, service: string, target: string): number {
+  return db.insert(items).values({ runId, service, target, startedAt: now(), status: 'running' }).returning({ id: items.id }).get().id;
+}
+
+export type ItemResult = Partial<Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target'>>;
+
+export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result: ItemResult): void {
+  db.update(items).set({ ...result, status, finishedAt: now() }).where(eq(items.id, id)).run();
+}
+
+/** Adds a finished item in one statement (drop-in scripts report files after the fact). */
+export function addItem(db: CatalogDb, values: Omit<typeof items.$inferInsert, 'id'>): number {
+  return db.insert(items).values(values).returning({ id: items.id }).get().id;
+}
+
+export interface RunFilter {
+  service?: string;
+  status?: RunStatus;
+  last?: number;
+}
+
+export interface RunSummary extends RunRow {
+  items: number;
+  failedItems: number;
+  bytes: number;
+}
+
+export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
+  const conditions = [];
+  if (filter.status) conditions.push(eq(runs.status, filter.status));
+  if (filter.service) conditions.push(sql`exists (select 1 from ${items} where ${items.runId} = ${runs.id} and ${items.service} = ${filter.service})`);
+  const rows = db
+    .select()
+    .from(runs)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(runs.id))
+    .limit(filter.last ?? 20)
+    .all();
+  if (rows.length === 0) return [];
+  const totals = db
+    .select({
+      runId: items.runId,
+      count: sql<number>`count(*)`,
+      failed: sql<number>`sum(case when ${items.status} <> 'ok' then 1 else 0 end)`,
+      bytes: sql<number>`coalesce(sum(${items.bytes}), 0)`,
+    })
+    .from(items)
+    .where(inArray(items.runId, rows.map((r) => r.id)))
+    .groupBy(items.runId)
+    .all();
+  const byRun = new Map(totals.map((t) => [t.runId, t]));
+  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0 }));
+}
+
+/** A run and its items; `ref` is a run id or `latest`. */
+export function getRun(db: CatalogDb, ref: string): { run: RunRow; items: ItemRow[] } | undefined {
+  const run = ref === 'latest'
+    ? db.select().from(runs).orderBy(desc(runs.id)).limit(1).get()
+    : /^\d+$/.test(ref) ? db.select().from(runs).where(eq(runs.id, Number(ref))).get() : undefined;
+  if (!run) return undefined;
+  return { run, items: db.select().from(items).where(eq(items.runId, run.id)).orderBy(items.id).all() };
+}

@@ -1,0 +1,139 @@
+/**
+ * Loads the configuration: a file found by cosmiconfig in the home's conf/ and then the working
+ * directory (or --config FILE alone), then BATT_* environment variables; flags are applied by
+ * the caller. Later sources win. Every value is validated against the keys the services declare.
+ */
+import { statSync } from 'node:fs';
+import { BattError } from '../errors/errors.js';
+import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec } from './schema.js';
+
+export interface ServiceSchema {
+  name: string;
+  aliases: readonly string[];
+  /** undefined for drop-in scripts, whose sections are free-form. */
+  keys?: Record<string, ConfigKeySpec>;
+}
+
+export interface BattConfig {
+  destination?: string;
+  compression: Compression;
+  compression_level?: number;
+  concurrency?: number;
+  services: Record<string, Record<string, unknown>>;
+  /** The files read, in order, for messages. */
+  files: string[];
+}
+
+const moduleName = 'batt';
+const searchPlaces = [
+  'batt.config.json', 'batt.config.yaml', 'batt.config.yml', 'batt.config.js', 'batt.config.mjs',
+  'batt.config.cjs', 'batt.config.ts', '.battrc', '.battrc.json', '.battrc.yaml', '.battrc.yml',
+  '.battrc.js', '.battrc.mjs', '.battrc.cjs', '.battrc.ts',
+];
+
+const secretKey = /pass(word)?|secret|token|key$/i;
+
+function holdsSecret(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([k, v]) => (secretKey.test(k) && !/_file$/.test(k) && typeof v === 'string') || holdsSecret(v));
+}
+
+async function readFile(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig(moduleName, { searchPlaces, searchStrategy: 'none', cache: false });
+  try {
+    const result = path ? await explorer.load(path) : await explorer.search(dir);
+    if (!result || result.isEmpty) return result ? { file: result.filepath, data: {} } : undefined;
+    return { file: result.filepath, data: result.config };
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    const file = path ?? dir ?? '';
+    if (err.code === 'ENOENT') throw new BattError('CONFIG', `config file ${file} does not exist`, { hint: 'check the --config path' });
+    throw new BattError('CONFIG', `cannot parse the config ${err.message.includes(file) ? '' : `${file}: `}${err.message.split('\n')[0]}`, {
+      hint: 'fix the syntax; docs/configuration.md shows a valid example',
+      cause: error,
+    });
+  }
+}
+
+function schemaFor(services: readonly ServiceSchema[], name: string): ServiceSchema | undefined {
+  return services.find((s) => s.name === name || s.aliases.includes(name));
+}
+
+/** Validates one parsed config file and merges it into `into`. */
+export function mergeConfigData(into: BattConfig, data: unknown, file: string, services: readonly ServiceSchema[]): void {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new BattError('CONFIG', `${file}: the configuration must be a mapping, got ${JSON.stringify(data)}`);
+  }
+  const known = [...Object.keys(globalKeys), ...services.map((s) => s.name)].sort();
+  for (const [key, value] of Object.entries(data)) {
+    if (key in globalKeys) {
+      (into as unknown as Record<string, unknown>)[key] = checkValue(globalKeys[key], value, key, file);
+      continue;
+    }
+    const service = schemaFor(services, key);
+    if (!service) {
+      throw new BattError('CONFIG', `${file}: unknown key "${key}"`, { hint: `valid top-level keys: ${known.join(', ')}` });
+    }
+    if (!service.keys && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      throw new BattError('CONFIG', `${file}: "${key}" must be a mapping of keys to values, got ${JSON.stringify(value)}`);
+    }
+    const section = service.keys
+      ? checkSection({ ...serviceCommonKeys, ...service.keys }, value, service.name, file)
+      : (value as Record<string, unknown>);
+    into.services[service.name] = { ...into.services[service.name], ...section };
+  }
+}
+
+function fromEnvString(spec: ConfigKeySpec, raw: string): unknown {
+  if (spec.type === 'number') return Number(raw);
+  if (spec.type === 'boolean') return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
+  if (spec.type === 'string[]') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw;
+}
+
+const envName = (...parts: string[]): string => `BATT_${parts.join('_').replace(/-/g, '_').toUpperCase()}`;
+
+/** Applies BATT_<KEY> and BATT_<SERVICE>_<KEY> variables. */
+export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: readonly ServiceSchema[]): void {
+  for (const [key, spec] of Object.entries(globalKeys)) {
+    const raw = env[envName(key)];
+    if (raw !== undefined && raw !== '') (into as unknown as Record<string, unknown>)[key] = checkValue(spec, fromEnvString(spec, raw), envName(key), 'environment');
+  }
+  for (const service of services) {
+    if (!service.keys) continue;
+    for (const [key, spec] of Object.entries({ ...serviceCommonKeys, ...service.keys })) {
+      const name = envName(service.name, key);
+      const raw = env[name];
+      if (raw === undefined || raw === '') continue;
+      into.services[service.name] = { ...into.services[service.name], [key]: checkValue(spec, fromEnvString(spec, raw), name, 'environment') };
+    }
+  }
+}
+
+export interface LoadOptions {
+  configFile?: string;
+  confDir: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  services: readonly ServiceSchema[];
+}
+
+export async function loadConfig(options: LoadOptions): Promise<BattConfig> {
+  const config: BattConfig = { compression: 'zstd', services: {}, files: [] };
+  const found = options.configFile
+    ? [await readFile(options.configFile, undefined)]
+    : [await readFile(undefined, options.confDir), options.cwd === options.confDir ? undefined : await readFile(undefined, options.cwd)];
+  for (const entry of found) {
+    if (!entry) continue;
+    if (holdsSecret(entry.data) && (statSync(entry.file).mode & 0o077) !== 0) {
+      throw new BattError('CONFIG', `${entry.file} holds a password but is readable by group or others`, {
+        hint: `chmod 600 ${entry.file}`,
+      });
+    }
+    mergeConfigData(config, entry.data, entry.file, options.services);
+    config.files.push(entry.file);
+  }
+  mergeEnv(config, options.env, options.services);
+  return config;
+}

@@ -1,0 +1,83 @@
+/**
+ * The configuration's shape, and its validation. Each key declares its type so that a wrong
+ * key or value is reported with the key, the file it came from and the form expected.
+ * Service sections are declared by the plugins; drop-in scripts' sections are free-form.
+ */
+import { BattError } from '../errors/errors.js';
+
+export type ConfigKeySpec =
+  | { type: 'string'; describe: string }
+  | { type: 'number'; describe: string; min?: number }
+  | { type: 'boolean'; describe: string }
+  | { type: 'string[]'; describe: string }
+  | { type: 'enum'; values: readonly string[]; describe: string };
+
+export const compressions = ['zstd', 'gzip', 'none'] as const;
+export type Compression = (typeof compressions)[number];
+
+/** Keys valid at the top level of a config file, and in every built-in service section. */
+export const globalKeys: Record<string, ConfigKeySpec> = {
+  destination: { type: 'string', describe: 'destination pattern (strftime, {service}, {host})' },
+  compression: { type: 'enum', values: compressions, describe: 'compression of built-in artifacts' },
+  compression_level: { type: 'number', min: 1, describe: 'compression level (zstd 1-19, gzip 1-9)' },
+  concurrency: { type: 'number', min: 1, describe: 'how many services/targets run at once' },
+};
+
+/** Keys every service section accepts besides its own. */
+export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
+  compression: globalKeys.compression,
+  compression_level: globalKeys.compression_level,
+  destination: globalKeys.destination,
+};
+
+function expected(spec: ConfigKeySpec): string {
+  if (spec.type === 'enum') return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (spec.type === 'string[]') return 'a list of strings';
+  return `a ${spec.type}`;
+}
+
+/** Checks (and, for list keys, normalises) one value; throws CONFIG naming key and source. */
+export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, source: string): unknown {
+  const fail = (): never => {
+    throw new BattError('CONFIG', `${source}: "${key}" must be ${expected(spec)}, got ${JSON.stringify(value)}`, {
+      hint: `${key}: ${spec.describe}`,
+    });
+  };
+  switch (spec.type) {
+    case 'string':
+      return typeof value === 'string' && value !== '' ? value : fail();
+    case 'boolean':
+      return typeof value === 'boolean' ? value : fail();
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value) && value >= (spec.min ?? -Infinity) ? value : fail();
+    case 'enum':
+      return typeof value === 'string' && spec.values.includes(value) ? value : fail();
+    case 'string[]':
+      if (typeof value === 'string' && value !== '') return [value];
+      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '') ? value : fail();
+  }
+}
+
+/** Validates an object against key specs; unknown keys are errors that list the known ones. */
+export function checkSection(
+  specs: Record<string, ConfigKeySpec>,
+  section: unknown,
+  where: string,
+  source: string,
+): Record<string, unknown> {
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) {
+    throw new BattError('CONFIG', `${source}: "${where}" must be a mapping of keys to values, got ${JSON.stringify(section)}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(section)) {
+    const spec = specs[key];
+    const path = where ? `${where}.${key}` : key;
+    if (!spec) {
+      throw new BattError('CONFIG', `${source}: unknown key "${path}"`, {
+        hint: `valid keys${where ? ` in "${where}"` : ''}: ${Object.keys(specs).sort().join(', ')}`,
+      });
+    }
+    out[key] = checkValue(spec, value, path, source);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * Every subprocess batt starts goes through here: argv arrays only (never a shell), secrets
+ * through files or the environment, stderr kept (redacted) for the catalog, children killed
+ * when batt exits or the run is aborted. Built on execa.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough, type Readable } from 'node:stream';
+import { BattError } from '../errors/errors.js';
+
+export interface ToolOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** What the child reads: a stream, or nothing. */
+  stdin?: Readable | 'ignore';
+  /** 'pipe' to read the child's output as a stream; 'ignore' to drop it. */
+  stdout?: 'pipe' | 'ignore';
+  signal?: AbortSignal;
+  /** Debian package that provides the tool, for the "install it" hint. */
+  debianPackage?: string;
+}
+
+/** What a finished tool left behind. */
+export interface ToolResult {
+  failed: boolean;
+  exitCode?: number;
+  signal?: string;
+  isCanceled?: boolean;
+  code?: string;
+  stderr?: unknown;
+  stdout?: unknown;
+}
+
+/** A started tool. (Not a thenable itself: an async function returning one would wait for it.) */
+export interface ToolProcess {
+  /** The tool's output, when `stdout` was 'pipe'. */
+  stdout: Readable | null;
+  /** Settles when the tool exited; never rejects (check `failed`). */
+  result: Promise<ToolResult>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Kills every streamed child still running when batt exits, however it exits. */
+function trackChild(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  live.add(child);
+  child.on('close', () => live.delete(child));
+}
+
+/**
+ * Starts a tool whose stdout is a stream (a dump). This uses child_process.spawn rather than
+ * execa: execa starts draining an unbuffered stdout on the next tick, and a dump's bytes must
+ * wait, unread, for the pipeline that takes them.
+ */
+export async function spawnTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolProcess> {
+  const stdinStream = options.stdin === undefined || options.stdin === 'ignore' ? undefined : options.stdin;
+  const child = spawn(file, [...args], {
+    env: { ...process.env, ...options.env },
+    cwd: options.cwd,
+    stdio: [stdinStream ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
+  });
+  trackChild(child);
+  if (stdinStream) {
+    stdinStream.pipe(child.stdin!);
+    child.stdin!.on('error', () => {}); // EPIPE when the tool exits early: its exit code tells why
+  }
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    if (stderr.length < 1024 * 1024) stderr += chunk.toString('utf8');
+  });
+  const onAbort = (): void => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const result = new Promise<ToolResult>((resolve) => {
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      spawnError = error;
+    });
+    child.on('close', (exitCode, signal) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({
+        failed: exitCode !== 0 || spawnError !== undefined,
+        exitCode: exitCode ?? undefined,
+        signal: signal ?? undefined,
+        isCanceled: options.signal?.aborted ?? false,
+        code: spawnError?.code,
+        stderr,
+      });
+    });
+  });
+  // Node resumes (and so drops) a child's unread stdout when the child exits: a small dump
+  // could finish before the pipeline reads it. Piping into a PassThrough at once keeps it.
+  const stdout = child.stdout ? child.stdout.pipe(new PassThrough({ highWaterMark: 1024 * 1024 })) : null;
+  return { stdout, result, kill: (signal) => child.kill(signal ?? 'SIGTERM') };
+}
+
+/** The text of a finished subprocess's stderr. */
+export function stderrText(result: { stderr?: unknown }): string {
+  const value = result.stderr;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8').trim();
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** Runs a tool to completion and returns its stdout; throws a BattError that says why it failed. */
+export async function runTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<string> {
+  const { execa } = await import('execa');
+  const result = await execa(file, [...args], {
+    env: options.env,
+    cwd: options.cwd,
+    stdin: 'ignore',
+    cancelSignal: options.signal,
+    cleanup: true,
+    reject: false,
+  });
+  if (result.failed) throw toolFailure(file, result, options.debianPackage);
+  return String(result.stdout);
+}
+
+
+/** A BattError describing why a tool failed: missing, killed, or a non-zero exit. */
+export function toolFailure(file: string, result: ToolResult, debianPackage?: string): BattError {
+  if (result.code === 'ENOENT') {
+    return new BattError('TOOL_MISSING', `${file} is not installed or not on PATH`, {
+      hint: debianPackage ? `install it (Debian: apt-get install ${debianPackage})` : `install ${file}`,
+    });
+  }
+  if (result.isCanceled) return new BattError('INTERRUPTED', `${file} was stopped: the run was interrupted`);
+  const stderr = stderrText(result);
+  const why = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+  const detail = stderr ? `: ${stderr.split('\n').slice(-5).join(' | ')}` : '';
+  return new BattError('TOOL_FAILED', `${file} ${why}${detail}`);
+}

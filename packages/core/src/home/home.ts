@@ -1,0 +1,96 @@
+/**
+ * The batt home (BATT_HOME / --home): scripts-available/, scripts-enabled/, conf/, the catalog
+ * and logs/. It is created and seeded from the shipped defaults on first use, and topped up
+ * with any built-in entry it lacks, so a new built-in shows up after an upgrade.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromSystemError } from '../errors/errors.js';
+
+export interface HomeLayout {
+  root: string;
+  available: string;
+  enabled: string;
+  conf: string;
+  logs: string;
+  catalog: string;
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** The home folder: --home, then BATT_HOME, then /opt/batt for root, else the XDG data dir. */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return resolve(flag);
+  if (env.BATT_HOME) return resolve(env.BATT_HOME);
+  if (isRoot()) return '/opt/batt';
+  const data = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(data, 'batt');
+}
+
+/** The default destination pattern: the original's for root, under the home otherwise. */
+export function defaultDestination(home: string): string {
+  return isRoot() ? '/opt/backup/%Y/%m/%d/{service}' : join(home, 'backup', '%Y/%m/%d/{service}');
+}
+
+export function layoutOf(root: string): HomeLayout {
+  return {
+    root,
+    available: join(root, 'scripts-available'),
+    enabled: join(root, 'scripts-enabled'),
+    conf: join(root, 'conf'),
+    logs: join(root, 'logs'),
+    catalog: join(root, 'catalog.db'),
+  };
+}
+
+/**
+ * The shipped defaults (the repo's top-level scripts-available/ and conf/): found by walking
+ * up from this module, so it works from the workspace and from an installed package.
+ */
+export function shippedDefaultsDir(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'scripts-available')) && existsSync(join(dir, 'conf'))) return dir;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/** mkdir -p with 0700 for every folder it creates, whatever the umask. */
+export function makePrivateDir(path: string): void {
+  const first = mkdirSync(path, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  for (let dir = path; ; dir = dirname(dir)) {
+    chmodSync(dir, 0o700);
+    if (dir === first || dir === dirname(dir)) break;
+  }
+}
+
+function copyMissing(fromDir: string, toDir: string): void {
+  if (!existsSync(fromDir)) return;
+  for (const name of readdirSync(fromDir)) {
+    const src = join(fromDir, name);
+    const dst = join(toDir, name);
+    if (existsSync(dst) || !statSync(src).isFile()) continue;
+    copyFileSync(src, dst);
+    chmodSync(dst, statSync(src).mode & 0o111 ? 0o700 : 0o600);
+  }
+}
+
+/** Creates the home if needed and copies in any shipped script or config it lacks. */
+export function ensureHome(root: string): HomeLayout {
+  const home = layoutOf(root);
+  try {
+    for (const dir of [home.root, home.available, home.enabled, home.conf, home.logs]) makePrivateDir(dir);
+    const shipped = shippedDefaultsDir();
+    if (shipped) {
+      copyMissing(join(shipped, 'scripts-available'), home.available);
+      copyMissing(join(shipped, 'conf'), home.conf);
+    }
+  } catch (error) {
+    throw fromSystemError(error, `cannot set up the batt home ${root}`);
+  }
+  return home;
+}

@@ -1,0 +1,28 @@
+/**
+ * @batt/core: the plugin contract, the stream pipeline, the catalog and the backup run.
+ * Plugins import their contract and helpers from here; the CLI wires everything together.
+ */
+export * from './errors/errors.js';
+export * from './exec/exec.js';
+export * from './plugins/types.js';
+export * from './plugins/registry.js';
+export * from './plugins/discovery.js';
+export * from './plugins/enable.js';
+export * from './plugins/script-runner.js';
+export * from './config/schema.js';
+export * from './config/load.js';
+export * from './destination/expand.js';
+export * from './home/home.js';
+export * from './home/lock.js';
+export * from './pipeline/atomic-file.js';
+export * from './pipeline/compress.js';
+export * from './pipeline/hashing-file-sink.js';
+export * from './pipeline/write-artifact.js';
+export * from './run/logger.js';
+export * from './run/manifest.js';
+export * from './run/names.js';
+export * from './run/backup-run.js';
+export type { CatalogDb } from './catalog/db.js';
+export { openCatalog, migrationsFolder } from './catalog/db.js';
+export * from './catalog/queries.js';
+export * from './catalog/schema.js';

@@ -1,0 +1,96 @@
+/**
+ * Atomic, never-overwriting placement of a finished artifact: it is written under a temporary
+ * dot-name, fsynced, hard-linked to its final name (which fails rather than replace an existing
+ * file), the temporary name removed and the folder fsynced. A run killed at any point leaves at
+ * most a `.batt-tmp-*` file, never a file that looks finished.
+ */
+import { randomBytes } from 'node:crypto';
+import { close, constants, fchmod, fsync, open as openFd } from 'node:fs';
+import { link, open, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const openRaw = promisify(openFd);
+const fchmodFd = promisify(fchmod);
+const fsyncFd = promisify(fsync);
+const closeFd = promisify(close);
+
+export const TEMP_PREFIX = '.batt-tmp-';
+
+export interface TempFile {
+  fd: number;
+  path: string;
+  dir: string;
+}
+
+/** Opens a new 0600 temporary file in `dir`. */
+export async function openTemp(dir: string): Promise<TempFile> {
+  const path = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  // A raw fd, not a FileHandle: the sink writes with fs.write, and a FileHandle would close
+  // itself when garbage-collected.
+  const fd = await openRaw(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  await fchmodFd(fd, 0o600);
+  return { fd, path, dir };
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Places `from` at `to` unless `to` exists; false when it does. */
+async function placeNoClobber(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    await unlink(from);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw error;
+    // Filesystems without hard links: check, then rename.
+    if (await exists(to)) return false;
+    await rename(from, to);
+    return true;
+  }
+}
+
+/**
+ * Moves a finished file to `base + ext` in `dir`, or to `base-<suffix>[-n] + ext` when that name
+ * is taken, so a finished backup is never overwritten. Returns the name used.
+ */
+export async function placeFile(path: string, dir: string, base: string, ext: string, suffix: string): Promise<string> {
+  const candidates = [`${base}${ext}`, `${base}-${suffix}${ext}`];
+  for (let n = 2; n < 1000; n++) candidates.push(`${base}-${suffix}-${n}${ext}`);
+  for (const name of candidates) {
+    if (await placeNoClobber(path, join(dir, name))) {
+      await fsyncDir(dir);
+      return name;
+    }
+  }
+  throw new Error(`no free file name for ${base}${ext} in ${dir}`);
+}
+
+/** fsyncs and closes a temporary file whose contents are complete. */
+export async function finishTemp(temp: TempFile): Promise<void> {
+  await fsyncFd(temp.fd);
+  await closeFd(temp.fd);
+}
+
+/** Closes and removes a temporary file whose contents are not to be kept. */
+export async function discardTemp(temp: TempFile): Promise<void> {
+  await closeFd(temp.fd).catch(() => {});
+  await unlink(temp.path).catch(() => {});
+}
+

@@ -1,0 +1,133 @@
+/**
+ * Runs a drop-in `backup-<name>` script under the protocol of design.md. The script gets a
+ * private staging folder as BATT_DEST and writes `$BATT_DEST/<name>/…` exactly as scripts for
+ * the original batt do. Only when it exits 0 are its files hashed, fsynced and moved to the
+ * real destination (never over an existing file); on failure the staging folder is removed.
+ */
+import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmod, open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { BattError } from '../errors/errors.js';
+import { spawnTool, stderrText, toolFailure } from '../exec/exec.js';
+import { makePrivateDir } from '../home/home.js';
+import { placeFile } from '../pipeline/atomic-file.js';
+import { BLOCK_SIZE } from '../pipeline/hashing-file-sink.js';
+import type { Service } from './discovery.js';
+
+export interface ScriptRequest {
+  service: Service;
+  args: readonly string[];
+  /** The expanded destination folder of this service. */
+  dest: string;
+  runId: number;
+  home: string;
+  confDir: string;
+  signal: AbortSignal;
+}
+
+export interface ScriptArtifact {
+  /** Path relative to the destination, e.g. `wordpress.sql.gz`. */
+  name: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ScriptResult {
+  artifacts: ScriptArtifact[];
+  log: string;
+}
+
+/** The script's own config file under conf/, if there is one (BATT_CONF). */
+export function scriptConfFile(confDir: string, name: string): string | undefined {
+  return ['conf', 'cnf', 'env', 'json', 'yaml', 'yml', 'ini'].map((ext) => join(confDir, `${name}.${ext}`)).find((p) => existsSync(p));
+}
+
+function listFiles(dir: string): { files: string[]; others: string[] } {
+  const files: string[] = [];
+  const others: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    if (entry.isFile()) files.push(path);
+    else if (!entry.isDirectory()) others.push(path);
+  }
+  return { files: files.sort(), others };
+}
+
+async function hashAndSync(path: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK_SIZE })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await chmod(path, 0o600);
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** `db.sql.gz` → [`db`, `.sql.gz`]; a name without a dot has no extension. */
+export function splitName(name: string): [string, string] {
+  const dot = name.indexOf('.', 1);
+  return dot === -1 ? [name, ''] : [name.slice(0, dot), name.slice(dot)];
+}
+
+export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
+  const name = request.service.name;
+  makePrivateDir(request.dest);
+  const staging = mkdtempSync(join(request.dest, '.batt-staging-'));
+  try {
+    makePrivateDir(join(staging, name));
+    const conf = scriptConfFile(request.confDir, name);
+    const child = await spawnTool(request.service.path, request.args, {
+      cwd: staging,
+      stdout: 'pipe',
+      signal: request.signal,
+      env: {
+        BATT_DEST: staging,
+        BATT_SERVICE: name,
+        BATT_RUN_ID: String(request.runId),
+        BATT_HOME: request.home,
+        ...(conf ? { BATT_CONF: conf } : {}),
+      },
+    });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (stdout.length < 64 * 1024) stdout += chunk.toString('utf8');
+    });
+    const result = await child.result;
+    const log = [stderrText(result), stdout.trim()].filter(Boolean).join('\n');
+    if (result.failed) {
+      const failure = toolFailure(`backup-${name}`, result);
+      throw Object.assign(failure, { log });
+    }
+    const { files, others } = listFiles(staging);
+    if (files.length === 0) {
+      throw Object.assign(new BattError('TOOL_FAILED', `backup-${name} exited 0 but wrote no files`, {
+        hint: `a drop-in script must write its backup under $BATT_DEST/${name}/`,
+      }), { log });
+    }
+    const hashed = await Promise.all(files.map(async (path) => ({ path, ...(await hashAndSync(path)) })));
+    const artifacts: ScriptArtifact[] = [];
+    for (const file of hashed) {
+      let rel = relative(staging, file.path);
+      if (rel.startsWith(name + sep)) rel = rel.slice(name.length + 1);
+      const targetDir = join(request.dest, dirname(rel));
+      makePrivateDir(targetDir);
+      const [base, ext] = splitName(basename(rel));
+      const placed = await placeFile(file.path, targetDir, base, ext, `run${request.runId}`);
+      const finalPath = join(targetDir, placed);
+      artifacts.push({ name: relative(request.dest, finalPath), path: finalPath, bytes: file.bytes, sha256: file.sha256 });
+    }
+    const warnings = others.length ? `\nignored ${others.length} non-regular file(s): ${others.map((o) => relative(staging, o)).join(', ')}` : '';
+    return { artifacts, log: log + warnings };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The contract every built-in service implements. A plugin lists its targets (databases,
+ * paths), turns one target into a stream of bytes that the core compresses, hashes and
+ * writes, restores from such a stream, and checks itself. It never writes a backup file:
+ * the core owns the stream. Everything it needs arrives through its context.
+ */
+import type { Readable } from 'node:stream';
+import type { Logger } from '../run/logger.js';
+import type { ConfigKeySpec } from '../config/schema.js';
+
+/** Facts a plugin records about one dump, for later checks (row counts, versions, …). */
+export interface ItemFacts {
+  toolVersion?: string;
+  serverVersion?: string;
+  /** Free-form facts stored as JSON: row counts per table, key counts, file counts. */
+  facts?: Record<string, unknown>;
+  /** Non-fatal problems (tar's "file changed as we read it"), kept with the item. */
+  warnings?: string[];
+}
+
+export interface BackupStream {
+  /** The dump's bytes, uncompressed. */
+  stream: Readable;
+  /**
+   * Settles when the dump process is finished: resolves with its facts only when the dump is
+   * known complete, rejects otherwise. The core fails the item if it rejects, even when the
+   * stream ended cleanly.
+   */
+  done: Promise<ItemFacts>;
+}
+
+export interface PluginContext {
+  /** The service's configuration section, already validated. */
+  config: Record<string, unknown>;
+  log: Logger;
+  /** Aborted when the run is interrupted: stop work and kill children. */
+  signal: AbortSignal;
+  runId: number;
+  home: string;
+}
+
+export interface RestoreOptions {
+  /** Where to restore: a folder for files, a database name for databases. */
+  to: string;
+  force: boolean;
+}
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface Plugin {
+  /** The one name used for folder, package, script, config key and catalog value. */
+  name: string;
+  aliases?: readonly string[];
+  /** One line for `batt list` and `--help`. */
+  summary: string;
+  /**
+   * The option that names targets, repeatable: 'file' gives `--file PATH`, 'mysql-db' gives
+   * `--mysql-db NAME`. Using it implies the service.
+   */
+  targetOption: { name: string; aliases?: readonly string[]; describe: string };
+  /** The service's configuration keys, validated before anything runs. */
+  configKeys: Record<string, ConfigKeySpec>;
+  /** The file suffix of an uncompressed artifact, e.g. 'tar' or 'sql'. */
+  extension: string;
+  /**
+   * The targets to back up: `requested` (from the target option) when given, else what the
+   * configuration or the server lists. An empty result is an error the plugin explains.
+   */
+  listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]>;
+  /** Starts the dump of one target. Throwing fails just this item. */
+  backup(ctx: PluginContext, target: string): Promise<BackupStream>;
+  /** Restores one artifact's uncompressed bytes. */
+  restore?(ctx: PluginContext, target: string, source: Readable, options: RestoreOptions): Promise<void>;
+  /** Checks tools, versions and connectivity for `batt doctor`. */
+  doctor?(ctx: PluginContext): Promise<DoctorCheck[]>;
+}
+
+/** Identity helper that gives plugin objects their type at the definition site. */
+export function definePlugin(plugin: Plugin): Plugin {
+  return plugin;
+}

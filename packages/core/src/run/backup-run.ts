@@ -1,0 +1,208 @@
+/**
+ * One backup run, start to finish, in the order gobackup's diagram reads: list targets, dump
+ * each into the core's pipeline (compress, hash, atomic write), record it, write the manifests.
+ * Targets of all services run together up to `concurrency`; one failing never stops the others.
+ */
+import type { BattConfig } from '../config/load.js';
+import type { Compression } from '../config/schema.js';
+import { BattError, describeError } from '../errors/errors.js';
+import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
+import type { HomeLayout } from '../home/home.js';
+import type { Service } from '../plugins/discovery.js';
+import { runScript } from '../plugins/script-runner.js';
+import type { PluginContext } from '../plugins/types.js';
+import { writeArtifact } from '../pipeline/write-artifact.js';
+import type { CatalogDb } from '../catalog/db.js';
+import { addItem, createRun, finishItem, finishRun, now, startItem } from '../catalog/queries.js';
+import type { ItemStatus, RunStatus } from '../catalog/schema.js';
+import type { Logger } from './logger.js';
+import { writeManifests, type ManifestItem } from './manifest.js';
+import { artifactBase, humanBytes } from './names.js';
+
+export interface Selection {
+  service: Service;
+  /** Targets named on the command line; empty means the service's defaults. */
+  targets: string[];
+}
+
+export interface BackupRequest {
+  db: CatalogDb;
+  home: HomeLayout;
+  config: BattConfig;
+  selections: Selection[];
+  /** The destination pattern (flag, config or default). */
+  destination: string;
+  /** Compression forced by the command line, overriding config. */
+  compression?: Compression;
+  concurrency: number;
+  /** The run's one clock: every path of the run is expanded at this instant. */
+  clock: Date;
+  host: string;
+  user: string;
+  battVersion: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface ItemReport {
+  service: string;
+  target: string;
+  status: ItemStatus;
+  file?: string;
+  bytes?: number;
+  sha256?: string;
+  error?: string;
+  seconds: number;
+}
+
+export interface RunReport {
+  id: number;
+  status: RunStatus;
+  items: ItemReport[];
+  manifests: string[];
+}
+
+interface Unit {
+  selection: Selection;
+  target?: string;
+  /** Set when listing targets failed: the unit only records the failure. */
+  failure?: unknown;
+}
+
+
+export async function runBackup(request: BackupRequest): Promise<RunReport> {
+  const { db, config, log } = request;
+  const runId = createRun(db, {
+    startedAt: request.clock.toISOString(),
+    host: request.host,
+    user: request.user,
+    destination: request.destination,
+    services: request.selections.map((s) => s.service.name).join(','),
+    pid: process.pid,
+  });
+  const pattern = withServicePlaceholder(request.destination);
+  const destFor = (service: Service): string => {
+    const own = config.services[service.name]?.destination as string | undefined;
+    return expandPattern(own ? withServicePlaceholder(own) : pattern, request.clock, { service: service.name, host: request.host });
+  };
+  const contextFor = (service: Service): PluginContext => ({
+    config: config.services[service.name] ?? {},
+    log: log.scoped(service.name),
+    signal: request.signal,
+    runId,
+    home: request.home.root,
+  });
+
+  const units: Unit[] = [];
+  for (const selection of request.selections) {
+    const plugin = selection.service.plugin;
+    if (!plugin) {
+      units.push({ selection });
+      continue;
+    }
+    try {
+      const targets = await plugin.listTargets(contextFor(selection.service), selection.targets);
+      for (const target of targets) units.push({ selection, target });
+    } catch (failure) {
+      units.push({ selection, target: selection.targets.join(' ') || '*', failure });
+    }
+  }
+
+  const reports: ItemReport[] = [];
+  const manifestItems: ManifestItem[] = [];
+  const { default: pMap } = await import('p-map');
+
+  const runBuiltin = async (unit: Unit): Promise<void> => {
+    const service = unit.selection.service;
+    const plugin = service.plugin!;
+    const target = unit.target!;
+    const started = Date.now();
+    const itemId = startItem(db, runId, service.name, target);
+    const slog = log.scoped(service.name);
+    try {
+      if (unit.failure) throw unit.failure;
+      if (request.signal.aborted) throw new BattError('INTERRUPTED', 'the run was interrupted before this item started');
+      const section = config.services[service.name] ?? {};
+      const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression;
+      const level = (section.compression_level as number | undefined) ?? config.compression_level;
+      const dump = await plugin.backup(contextFor(service), target);
+      slog.info(`${target}: started`);
+      const artifact = await writeArtifact({
+        source: dump.stream,
+        sourceDone: dump.done,
+        dir: destFor(service),
+        base: artifactBase(target),
+        ext: plugin.extension,
+        compression,
+        level,
+        uniqueSuffix: `run${runId}`,
+        signal: request.signal,
+      });
+      const facts = await dump.done;
+      finishItem(db, itemId, 'ok', {
+        file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression,
+        toolVersion: facts.toolVersion ?? null, serverVersion: facts.serverVersion ?? null,
+        facts: JSON.stringify({ ...facts.facts, warnings: facts.warnings?.length ? facts.warnings : undefined }),
+        log: facts.warnings?.join('\n').slice(0, 64 * 1024) || null,
+      });
+      manifestItems.push({ service: service.name, target, file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression, toolVersion: facts.toolVersion, serverVersion: facts.serverVersion, facts: facts.facts });
+      for (const warning of facts.warnings ?? []) slog.warn(`${target}: ${warning}`);
+      slog.info(`${target}: ok → ${artifact.path} (${humanBytes(artifact.bytes)}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      reports.push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, seconds: (Date.now() - started) / 1000 });
+    } catch (error) {
+      const message = describeError(error);
+      finishItem(db, itemId, request.signal.aborted ? 'aborted' : 'failed', { error: message });
+      slog.error(`${target}: ${message}`);
+      reports.push({ service: service.name, target, status: request.signal.aborted ? 'aborted' : 'failed', error: message, seconds: (Date.now() - started) / 1000 });
+    }
+  };
+
+  const runDropIn = async (unit: Unit): Promise<void> => {
+    const service = unit.selection.service;
+    const slog = log.scoped(service.name);
+    const startedAt = now();
+    const started = Date.now();
+    const label = unit.selection.targets.join(' ') || '*';
+    try {
+      slog.info(`running ${service.path}${unit.selection.targets.length ? ` ${unit.selection.targets.join(' ')}` : ''}`);
+      const result = await runScript({
+        service, args: unit.selection.targets, dest: destFor(service), runId, home: request.home.root,
+        confDir: request.home.conf, signal: request.signal,
+      });
+      for (const a of result.artifacts) {
+        addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt: now(), status: 'ok', log: result.log.slice(0, 64 * 1024) || null });
+        manifestItems.push({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null });
+        reports.push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000 });
+        slog.info(`${a.name}: ok → ${a.path} (${humanBytes(a.bytes)})`);
+      }
+    } catch (error) {
+      const message = describeError(error);
+      const scriptLog = (error as { log?: string }).log ?? null;
+      const status: ItemStatus = request.signal.aborted ? 'aborted' : 'failed';
+      addItem(db, { runId, service: service.name, target: label, startedAt, finishedAt: now(), status, error: message, log: scriptLog?.slice(0, 64 * 1024) ?? null });
+      slog.error(message);
+      reports.push({ service: service.name, target: label, status, error: message, seconds: (Date.now() - started) / 1000 });
+    }
+  };
+
+  await pMap(units, (unit) => (unit.selection.service.plugin ? runBuiltin(unit) : runDropIn(unit)), { concurrency: request.concurrency });
+
+  const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
+  let manifests: string[] = [];
+  try {
+    manifests = await writeManifests(
+      { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: request.destination, battVersion: request.battVersion },
+      manifestItems,
+      (item) => destFor(serviceByName.get(item.service)!),
+    );
+  } catch (error) {
+    log.error(`cannot write the run's manifest/SHA256SUMS: ${describeError(error)}`);
+    reports.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
+  }
+
+  const ok = reports.filter((r) => r.status === 'ok').length;
+  const status: RunStatus = request.signal.aborted ? 'aborted' : ok === reports.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
+  const failures = reports.filter((r) => r.status !== 'ok');
+  finishRun(db, runId, status, failures.length ? failures.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : undefined);
+  return { id: runId, status, items: reports, manifests };
+}

@@ -1,0 +1,48 @@
+/**
+ * Loggers scoped to a service (as semantic-release gives each plugin its own): lines go to
+ * stderr for people (unless quiet) and to the run's log file, with every registered secret
+ * masked before anything is written.
+ */
+import { appendFileSync } from 'node:fs';
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** A logger whose lines are prefixed with `scope`. */
+  scoped(scope: string): Logger;
+}
+
+export interface LogSink {
+  /** Shown on the terminal; false for --json and --quiet. */
+  console: boolean;
+  /** Appended to, when set: the run's log under logs/. */
+  file?: string;
+  secrets: Set<string>;
+}
+
+export function redact(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 3) out = out.split(secret).join('********');
+  return out;
+}
+
+export function createLogger(sink: LogSink, scope = ''): Logger {
+  const write = (level: string, message: string): void => {
+    const line = redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets);
+    if (sink.console) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
+    if (sink.file) {
+      try {
+        appendFileSync(sink.file, `${new Date().toISOString()} ${level} ${line}\n`, { mode: 0o600 });
+      } catch {
+        // A log that cannot be written must not fail the backup; the catalog still has the error.
+      }
+    }
+  };
+  return {
+    info: (m) => write('info', m),
+    warn: (m) => write('warning', m),
+    error: (m) => write('error', m),
+    scoped: (s) => createLogger(sink, scope ? `${scope}/${s}` : s),
+  };
+}
