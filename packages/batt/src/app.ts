@@ -2,7 +2,9 @@
  * What every command needs, built once per invocation: the home (created and seeded on first
  * use), the registered built-in plugins and the services found in scripts-available/.
  */
-import { discoverServices, ensureHome, PluginRegistry, resolveHome, type HomeLayout, type Service } from '@batt/core';
+import { ensureHome, resolveHome, type HomeLayout } from '@batt/core/home/home';
+import { discoverServices, type Service } from '@batt/core/plugins/discovery';
+import { PluginRegistry } from '@batt/core/plugins/registry';
 import { filePlugin } from '@batt/file';
 
 export interface App {

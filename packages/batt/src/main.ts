@@ -5,11 +5,12 @@
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import yargs from 'yargs';
-import { BattError, compressions, exitCodeFor, runStatuses, supportedSpecifiers, type Compression, type RunStatus } from '@batt/core';
+import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
+import { compressions, type Compression } from '@batt/core/config/schema';
+import { supportedSpecifiers } from '@batt/core/destination/expand';
+import { BattError, exitCodeFor } from '@batt/core/errors/errors';
 import { loadApp, peekHome, type App } from './app.js';
-import { backupCommand } from './commands/backup.js';
-import { runsCommand, showCommand } from './commands/catalog.js';
-import { listCommand, toggleCommand, type ListWhich } from './commands/services.js';
+import type { ListWhich } from './commands/services.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -81,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
           values.set(t.service, [...(values.get(t.service) ?? []), ...given.map(String)]);
         }
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${String(a.concurrency)}`);
+        const { backupCommand } = await import('./commands/backup.js');
         code = await backupCommand(app, {
           services: (a.services as string[] | undefined) ?? [],
           targets: values,
@@ -96,21 +98,21 @@ export async function main(argv: string[]): Promise<number> {
     )
       .command('list [which]', 'list services and where each comes from', (y) =>
         y.positional('which', { choices: ['all', 'available', 'enabled', 'disabled'] as const, default: 'all' as const }),
-        (a) => { code = listCommand(app, a.which as ListWhich, a.json); })
+        async (a) => { const { listCommand } = await import('./commands/services.js'); code = listCommand(app, a.which as ListWhich, a.json); })
       .command('enable <services..>', 'enable services for `batt` without arguments (symlink into scripts-enabled/)', (y) =>
         y.positional('services', { type: 'string', array: true, demandOption: true }),
-        (a) => { code = toggleCommand(app, 'enable', a.services as string[], a.json); })
+        async (a) => { const { toggleCommand } = await import('./commands/services.js'); code = toggleCommand(app, 'enable', a.services as string[], a.json); })
       .command('disable <services..>', 'disable services (remove their scripts-enabled/ link)', (y) =>
         y.positional('services', { type: 'string', array: true, demandOption: true }),
-        (a) => { code = toggleCommand(app, 'disable', a.services as string[], a.json); })
+        async (a) => { const { toggleCommand } = await import('./commands/services.js'); code = toggleCommand(app, 'disable', a.services as string[], a.json); })
       .command('runs', 'list runs from the catalog, newest first', (y) =>
         y.option('service', { type: 'string', describe: 'only runs that include this service' })
           .option('status', { choices: runStatuses, describe: 'only runs with this status' })
           .option('last', { alias: 'n', type: 'number', default: 20, describe: 'how many runs' }),
-        async (a) => { code = await runsCommand(app, { service: a.service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
+        async (a) => { const { runsCommand } = await import('./commands/catalog.js'); code = await runsCommand(app, { service: a.service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
       .command('show <run>', 'show one run: items, files, sizes, SHA-256, errors (`latest` for the newest)', (y) =>
         y.positional('run', { type: 'string', demandOption: true }),
-        async (a) => { code = await showCommand(app, a.run, a.json); });
+        async (a) => { const { showCommand } = await import('./commands/catalog.js'); code = await showCommand(app, a.run, a.json); });
 
     await cli.parseAsync();
     return code;

@@ -4,7 +4,7 @@
  */
 import chalk from 'chalk';
 
-export { humanBytes } from '@batt/core';
+export { humanBytes } from '@batt/core/run/names';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -5,7 +5,9 @@
  */
 import { lstatSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { BattError, definePlugin, runTool, spawnTool, toolFailure, type ItemFacts } from '@batt/core';
+import { BattError } from '@batt/core/errors/errors';
+import { runTool, spawnTool, toolFailure } from '@batt/core/exec/exec';
+import { definePlugin, type ItemFacts } from '@batt/core/plugins/types';
 import { tarArgs } from './tar-args.js';
 
 export { tarArgs } from './tar-args.js';

@@ -5,7 +5,7 @@
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { format } from 'date-fns';
+import { format } from 'date-fns/format';
 import {
   acquireLock, BattError, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
   runBackup, validatePattern, withServicePlaceholder, type Compression, type Selection, type Service,

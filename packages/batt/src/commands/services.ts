@@ -1,5 +1,5 @@
 /** `batt list [available|enabled|disabled]`, `batt enable <svc..>`, `batt disable <svc..>`. */
-import { disableServices, enableServices } from '@batt/core';
+import { disableServices, enableServices } from '@batt/core/plugins/enable';
 import type { App } from '../app.js';
 import { printJson, printTable } from '../output.js';
 

@@ -5,10 +5,9 @@
  */
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-export const runStatuses = ['running', 'ok', 'partial', 'failed', 'aborted'] as const;
-export type RunStatus = (typeof runStatuses)[number];
-export const itemStatuses = ['running', 'ok', 'failed', 'aborted'] as const;
-export type ItemStatus = (typeof itemStatuses)[number];
+import { itemStatuses, runStatuses } from './statuses.js';
+
+export { itemStatuses, runStatuses, type ItemStatus, type RunStatus } from './statuses.js';
 
 export const runs = sqliteTable(
   'runs',

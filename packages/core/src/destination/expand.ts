@@ -4,7 +4,10 @@
  * clock and the names, so it is tested with fixed dates. Unknown specifiers are an error: a
  * typo in a backup path must not silently become a literal folder name.
  */
-import { format, getDayOfYear, getISOWeek, getISOWeekYear } from 'date-fns';
+import { format } from 'date-fns/format';
+import { getDayOfYear } from 'date-fns/getDayOfYear';
+import { getISOWeek } from 'date-fns/getISOWeek';
+import { getISOWeekYear } from 'date-fns/getISOWeekYear';
 import { BattError } from '../errors/errors.js';
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

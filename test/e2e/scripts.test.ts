@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+
+// Written the way scripts for the original batt were: $BATT_DEST/<svc>/, own config, plain shell.
+const originalStyle = `#!/bin/bash
+set -e
+DEST="$BATT_DEST/notes"
+mkdir -p "$DEST"
+CONF="\${BATT_CONF:-/nonexistent}"
+[ -f "$CONF" ] && . "$CONF"
+for item in "\${@:-default}"; do
+  echo "backing up $item" >&2
+  printf '%s from %s\\n' "$item" "\${GREETING:-nobody}" | gzip > "$DEST/$item.txt.gz"
+done
+`;
+
+const python = `#!/usr/bin/env python3
+import json, os, sys
+dest = os.path.join(os.environ["BATT_DEST"], "pyjson")
+os.makedirs(dest, exist_ok=True)
+with open(os.path.join(dest, "state.json"), "w") as f:
+    json.dump({"service": os.environ["BATT_SERVICE"], "run": os.environ["BATT_RUN_ID"], "args": sys.argv[1:]}, f)
+print("wrote state.json", file=sys.stderr)
+`;
+
+const failing = `#!/bin/sh
+mkdir -p "$BATT_DEST/broken"
+echo "half a dump" > "$BATT_DEST/broken/dump.sql"
+echo "mysqldump: Got error: 2002: Can't connect" >&2
+exit 3
+`;
+
+const slow = (name: string, log: string): string => `#!/bin/sh
+echo "start ${name} $(date +%s.%N)" >> ${log}
+sleep 1
+mkdir -p "$BATT_DEST/${name}" && echo ${name} > "$BATT_DEST/${name}/out.txt"
+echo "end ${name} $(date +%s.%N)" >> ${log}
+`;
+
+describe('drop-in scripts', () => {
+  let box: Sandbox;
+  const available = (): string => join(box.home, 'scripts-available');
+  before(async () => {
+    box = sandbox();
+    await box.batt(['list']); // seeds the home
+    writeFileSync(join(available(), 'backup-notes'), originalStyle, { mode: 0o755 });
+    writeFileSync(join(available(), 'backup-pyjson'), python, { mode: 0o755 });
+    writeFileSync(join(available(), 'backup-broken'), failing, { mode: 0o755 });
+    writeFileSync(join(box.home, 'conf', 'notes.conf'), 'GREETING=batt-conf\n');
+  });
+  after(() => box.cleanup());
+
+  it('runs an original-batt bash script with its arguments and config; its files are catalogued', async () => {
+    const dest = join(box.out, 'notes');
+    const r = await box.batt(['--notes-db', 'wordpress', '--notes-db', 'a b', '--path', dest, '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const report = json(r);
+    assert.deepEqual(report.items.map((i: any) => i.target).sort(), ['a b.txt.gz', 'wordpress.txt.gz']);
+    const file = join(dest, 'notes', 'wordpress.txt.gz');
+    assert.equal((await execa('gzip', ['-dc', file])).stdout, 'wordpress from batt-conf');
+    const sha = (await execa('sha256sum', [file])).stdout.split(' ')[0];
+    assert.equal(report.items.find((i: any) => i.file === file).sha256, sha);
+    assert.equal((await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(dest, 'notes') })).exitCode, 0);
+    const shown = json(await box.batt(['show', String(report.id), '--json']));
+    assert.match(shown.items[0].log, /backing up/);
+    assert.deepEqual(readdirSync(join(dest, 'notes')).filter((n) => n.startsWith('.')), [], 'staging removed');
+  });
+
+  it('runs a Python script and passes BATT_SERVICE and BATT_RUN_ID', async () => {
+    const r = await box.batt(['pyjson', '--path', join(box.out, 'py'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const report = json(r);
+    const state = JSON.parse(readFileSync(join(box.out, 'py', 'pyjson', 'state.json'), 'utf8'));
+    assert.deepEqual(state, { service: 'pyjson', run: String(report.id), args: [] });
+  });
+
+  it('a failing script leaves no artifact, fails its item and keeps its stderr', async () => {
+    const dest = join(box.out, 'broken');
+    const r = await box.batt(['broken', 'pyjson', '--path', dest, '--json']);
+    assert.equal(r.exitCode, 1);
+    const report = json(r);
+    assert.equal(report.status, 'partial');
+    const failed = report.items.find((i: any) => i.service === 'broken');
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error, /exited with code 3/);
+    assert.ok(!existsSync(join(dest, 'broken', 'dump.sql')), 'no half dump in place');
+    assert.deepEqual(existsSync(join(dest, 'broken')) ? readdirSync(join(dest, 'broken')) : [], []);
+    const shown = json(await box.batt(['show', String(report.id), '--json']));
+    assert.match(shown.items.find((i: any) => i.service === 'broken').log, /Can't connect/);
+    const runs = json(await box.batt(['runs', '--status', 'partial', '--json']));
+    assert.ok(runs.some((x: any) => x.id === report.id));
+  });
+
+  it('runs services in parallel with -j2 and one at a time with -j1', async () => {
+    const log = join(box.dir, 'timeline.log');
+    writeFileSync(join(available(), 'backup-slowa'), slow('slowa', log), { mode: 0o755 });
+    writeFileSync(join(available(), 'backup-slowb'), slow('slowb', log), { mode: 0o755 });
+    const overlap = async (j: string): Promise<boolean> => {
+      writeFileSync(log, '');
+      const r = await box.batt(['slowa', 'slowb', '-j', j, '--path', join(box.out, `j${j}`), '--quiet']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+      return events[0] === 'start' && events[1] === 'start';
+    };
+    assert.equal(await overlap('2'), true);
+    assert.equal(await overlap('1'), false);
+  });
+
+  it('backs up every enabled service when run without arguments', async () => {
+    assert.equal((await box.batt(['enable', 'pyjson', 'notes'])).exitCode, 0);
+    const r = await box.batt(['--path', join(box.out, 'all'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual([...new Set(json(r).items.map((i: any) => i.service))].sort(), ['notes', 'pyjson']);
+  });
+
+  it('a batt killed mid-run leaves no finished-looking file; the next run marks it aborted', async () => {
+    const marker = join(box.dir, 'started');
+    writeFileSync(join(available(), 'backup-hang'), `#!/bin/sh\nmkdir -p "$BATT_DEST/hang"\necho partial > "$BATT_DEST/hang/x.sql"\ntouch ${marker}\nexec sleep 60\n`, { mode: 0o755 });
+    const dest = join(box.out, 'killed');
+    const run = execa(process.execPath, [battBin, '--home', box.home, 'hang', '--path', dest], { reject: false, detached: true });
+    for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(existsSync(marker), 'script started');
+    process.kill(-run.pid!, 'SIGKILL'); // batt and its script, as a power cut would
+    await run;
+    assert.ok(!existsSync(join(dest, 'hang', 'x.sql')));
+    const next = await box.batt(['pyjson', '--path', join(box.out, 'after'), '--json']);
+    assert.equal(next.exitCode, 0, next.stderr);
+    const runs = json<any[]>(await box.batt(['runs', '--json', '--last', '2']));
+    assert.equal(runs[1].status, 'aborted');
+  });
+});

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+
+describe('batt list / enable / disable', () => {
+  let box: Sandbox;
+  before(() => { box = sandbox(); });
+  after(() => box.cleanup());
+
+  it('seeds a new home and lists the built-in file service, disabled', async () => {
+    const r = await box.batt(['list', '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const file = json<any[]>(r).find((s) => s.name === 'file');
+    assert.deepEqual([file.kind, file.enabled, file.aliases], ['built-in', false, ['files']]);
+    assert.ok(existsSync(join(box.home, 'scripts-available', 'backup-file')));
+    assert.equal(lstatSync(join(box.home)).mode & 0o777, 0o700);
+  });
+
+  it('enables with a relative symlink, and enabling twice is harmless', async () => {
+    const r = await box.batt(['enable', 'files']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /enabled file/);
+    const link = join(box.home, 'scripts-enabled', 'backup-file');
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.equal(readlinkSync(link), join('..', 'scripts-available', 'backup-file'));
+    const again = await box.batt(['enable', 'file']);
+    assert.equal(again.exitCode, 0);
+    assert.match(again.stdout, /already enabled/);
+    const enabled = json<any[]>(await box.batt(['list', 'enabled', '--json']));
+    assert.deepEqual(enabled.map((s) => s.name), ['file']);
+    assert.deepEqual(json<any[]>(await box.batt(['list', 'disabled', '--json'])), []);
+  });
+
+  it('refuses an unknown service, naming the known ones, and changes nothing', async () => {
+    const r = await box.batt(['enable', 'nosuch', 'file']);
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /unknown service "nosuch"/);
+    assert.match(r.stderr, /known services: .*file/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('disables, and disabling twice says so', async () => {
+    const r = await box.batt(['disable', 'file']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(!existsSync(join(box.home, 'scripts-enabled', 'backup-file')));
+    const again = await box.batt(['disable', 'file']);
+    assert.equal(again.exitCode, 0);
+    assert.match(again.stdout, /was not enabled/);
+  });
+
+  it('lists a drop-in script as a script', async () => {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(box.home, 'scripts-available', 'backup-custom'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const all = json<any[]>(await box.batt(['list', '--json']));
+    const custom = all.find((s) => s.name === 'custom');
+    assert.equal(custom.kind, 'script');
+    const table = await box.batt(['list']);
+    assert.match(table.stdout, /custom\s+no\s+script/);
+  });
+
+  it('answers --version quickly, without loading the CLI', async () => {
+    const r = await box.batt(['--version']);
+    assert.equal(r.exitCode, 0);
+    assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  });
+});
