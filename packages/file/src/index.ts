@@ -1,23 +1,32 @@
 /**
  * The `file` service (alias `files`): one tar per path, keeping modes, owners (where the
- * restoring user may), mtimes, ACLs, xattrs and symlinks as links. GNU tar does the reading;
- * batt compresses, hashes and writes its stream like any other dump.
+ * restoring user may), mtimes, ACLs, xattrs and symlinks as links. GNU tar does the reading
+ * and writes straight into the core's compressor; batt hashes and places the result.
  */
 import { lstatSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { BattError } from '@batt/core/errors/errors';
-import { runTool, spawnTool, toolFailure } from '@batt/core/exec/exec';
+import { runTool, stderrText, toolFailure, type ToolResult } from '@batt/core/exec/exec';
 import { definePlugin, type ItemFacts } from '@batt/core/plugins/types';
 import { tarArgs } from './tar-args.js';
 
 export { tarArgs } from './tar-args.js';
 
-async function tarVersion(): Promise<string | undefined> {
-  try {
-    return (await runTool('tar', ['--version'])).split('\n')[0];
-  } catch {
-    return undefined;
-  }
+let version: Promise<string | undefined> | undefined;
+
+/** `tar --version`'s first line, asked once per process. */
+function tarVersion(): Promise<string | undefined> {
+  version ??= runTool('tar', ['--version']).then((out) => out.split('\n')[0], () => undefined);
+  return version;
+}
+
+/** GNU tar's verdict: exit 1 means a file changed while read (the archive is whole: warn). */
+export function judgeTar(result: ToolResult, version: string | undefined): ItemFacts {
+  const stderr = stderrText(result);
+  const warnings = stderr.split('\n').filter((l) => l && !l.startsWith('Total bytes written'));
+  const total = /Total bytes written: (\d+)/.exec(stderr)?.[1];
+  if (result.failed && !(result.exitCode === 1 && !result.signal)) throw toolFailure('tar', result, 'tar');
+  return { toolVersion: version, facts: { tarBytes: total ? Number(total) : undefined }, warnings };
 }
 
 export const filePlugin = definePlugin({
@@ -51,20 +60,16 @@ export const filePlugin = definePlugin({
         hint: 'check the path, or remove it from --file / file.paths',
       });
     }
-    const args = tarArgs(target, {
-      exclude: (ctx.config.exclude as string[] | undefined) ?? [],
-      oneFileSystem: ctx.config.one_file_system === true,
-    });
-    const [child, version] = await Promise.all([spawnTool('tar', args, { signal: ctx.signal, stdout: 'pipe' }), tarVersion()]);
-    const done = child.result.then((result): ItemFacts => {
-      const stderr = String(Buffer.from((result.stderr as Uint8Array | undefined) ?? []));
-      const warnings = stderr.split('\n').filter((l) => l && !l.startsWith('Total bytes written'));
-      const total = /Total bytes written: (\d+)/.exec(stderr)?.[1];
-      // GNU tar exits 1 when a file changed while it was read: the archive is whole, so warn.
-      if (result.failed && !(result.exitCode === 1 && !result.signal)) throw toolFailure('tar', result, 'tar');
-      return { toolVersion: version, facts: { tarBytes: total ? Number(total) : undefined }, warnings };
-    });
-    return { stream: child.stdout!, done };
+    const toolVersion = await tarVersion();
+    return {
+      command: 'tar',
+      args: tarArgs(target, {
+        exclude: (ctx.config.exclude as string[] | undefined) ?? [],
+        oneFileSystem: ctx.config.one_file_system === true,
+      }),
+      debianPackage: 'tar',
+      finish: (result) => judgeTar(result, toolVersion),
+    };
   },
 });
 

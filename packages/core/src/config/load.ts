@@ -16,7 +16,8 @@ export interface ServiceSchema {
 
 export interface BattConfig {
   destination?: string;
-  compression: Compression;
+  /** Unset means the default: zstd where it can run, else gzip. */
+  compression?: Compression;
   compression_level?: number;
   concurrency?: number;
   services: Record<string, Record<string, unknown>>;
@@ -120,7 +121,7 @@ export interface LoadOptions {
 }
 
 export async function loadConfig(options: LoadOptions): Promise<BattConfig> {
-  const config: BattConfig = { compression: 'zstd', services: {}, files: [] };
+  const config: BattConfig = { services: {}, files: [] };
   const found = options.configFile
     ? [await readFile(options.configFile, undefined)]
     : [await readFile(undefined, options.confDir), options.cwd === options.confDir ? undefined : await readFile(undefined, options.cwd)];

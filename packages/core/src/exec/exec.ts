@@ -4,16 +4,19 @@
  * when batt exits or the run is aborted. Built on execa.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
 
 export interface ToolOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** What the child reads: a stream, or nothing. */
-  stdin?: Readable | 'ignore';
-  /** 'pipe' to read the child's output as a stream; 'ignore' to drop it. */
-  stdout?: 'pipe' | 'ignore';
+  /** What the child reads: a stream batt pipes in, 'pipe' for a writable `stdin`, or nothing. */
+  stdin?: Readable | 'pipe' | 'ignore';
+  /**
+   * 'pipe' to read the child's output as a stream; 'ignore' to drop it; or a Writable that
+   * wraps an OS pipe (another child's stdin), which the child then writes into directly.
+   */
+  stdout?: 'pipe' | 'ignore' | Writable;
   signal?: AbortSignal;
   /** Debian package that provides the tool, for the "install it" hint. */
   debianPackage?: string;
@@ -34,6 +37,8 @@ export interface ToolResult {
 export interface ToolProcess {
   /** The tool's output, when `stdout` was 'pipe'. */
   stdout: Readable | null;
+  /** The tool's input, when `stdin` was 'pipe'. */
+  stdin: Writable | null;
   /** Settles when the tool exited; never rejects (check `failed`). */
   result: Promise<ToolResult>;
   kill(signal?: NodeJS.Signals): void;
@@ -60,11 +65,11 @@ function trackChild(child: ChildProcess): void {
  * wait, unread, for the pipeline that takes them.
  */
 export async function spawnTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolProcess> {
-  const stdinStream = options.stdin === undefined || options.stdin === 'ignore' ? undefined : options.stdin;
+  const stdinStream = typeof options.stdin === 'object' ? options.stdin : undefined;
   const child = spawn(file, [...args], {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
-    stdio: [stdinStream ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
+    stdio: [stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   trackChild(child);
   if (stdinStream) {
@@ -100,7 +105,8 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   // Node resumes (and so drops) a child's unread stdout when the child exits: a small dump
   // could finish before the pipeline reads it. Piping into a PassThrough at once keeps it.
   const stdout = child.stdout ? child.stdout.pipe(new PassThrough({ highWaterMark: 1024 * 1024 })) : null;
-  return { stdout, result, kill: (signal) => child.kill(signal ?? 'SIGTERM') };
+  child.stdin?.on('error', () => {}); // EPIPE when the tool exits early: its exit code tells why
+  return { stdout, stdin: options.stdin === 'pipe' ? child.stdin : null, result, kill: (signal) => child.kill(signal ?? 'SIGTERM') };
 }
 
 /** The text of a finished subprocess's stderr. */

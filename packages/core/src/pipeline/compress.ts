@@ -1,16 +1,21 @@
 /**
  * Compression stage. zstd (the default) runs through Node's zlib where this Node has it
- * (22.15+), else through the `zstd` binary with all cores (-T0), whose input is the dump's own
- * pipe when there is one, so the bytes are not copied through Node on their way. gzip uses zlib.
+ * (22.15+), else through the `zstd` binary with all cores (-T0); a dump command then writes
+ * straight into zstd's stdin, so its bytes never pass through Node. gzip uses zlib.
  */
+import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { pipeline } from 'node:stream/promises';
-import type { Readable, Transform } from 'node:stream';
+import { delimiter, join } from 'node:path';
+import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Compression } from '../config/schema.js';
 import { spawnTool, toolFailure } from '../exec/exec.js';
 
 export interface CompressionStage {
+  /** Where the uncompressed bytes go. */
+  input: Writable;
+  /** True when `input` is an OS pipe that a child process can take as its stdout. */
+  inputIsPipe: boolean;
   /** The compressed bytes. */
   output: Readable;
   /** Settles when the compressor is done; rejects if it failed. */
@@ -29,35 +34,45 @@ export function nodeZstd(): ZstdZlib['createZstdCompress'] {
   return (zlib as unknown as ZstdZlib).createZstdCompress;
 }
 
-function transformStage(source: Readable, transform: Transform): CompressionStage {
-  const done = pipeline(source, transform);
-  // The consumer reads `transform`; its failure is reported by the consumer's pipeline.
-  done.catch(() => {});
-  return { output: transform, done, abort: () => transform.destroy() };
+/** True when zstd can run here: Node's own, or the binary on PATH. */
+export function zstdAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (nodeZstd()) return true;
+  return (env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', 'zstd'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
-export async function compressStage(
-  source: Readable,
-  compression: Compression,
-  level: number | undefined,
-  signal: AbortSignal,
-): Promise<CompressionStage> {
-  if (compression === 'none') return { output: source, done: Promise.resolve(), abort: () => source.destroy() };
-  if (compression === 'gzip') return transformStage(source, zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
+function inProcess(transform: Transform): CompressionStage {
+  const done = new Promise<void>((resolve, reject) => {
+    transform.on('end', resolve);
+    transform.on('error', reject);
+  });
+  done.catch(() => {});
+  return { input: transform, inputIsPipe: false, output: transform, done, abort: () => transform.destroy() };
+}
+
+export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal): Promise<CompressionStage> {
+  if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
+  if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
   if (create) {
     const c = (zlib as unknown as ZstdZlib).constants;
     const params: Record<number, number> = { [c.ZSTD_c_compressionLevel]: level ?? 3 };
     try {
-      return transformStage(source, create({ params: { ...params, [c.ZSTD_c_nbWorkers]: availableParallelism() } }));
+      return inProcess(create({ params: { ...params, [c.ZSTD_c_nbWorkers]: availableParallelism() } }));
     } catch {
-      return transformStage(source, create({ params }));
+      return inProcess(create({ params }));
     }
   }
-  const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: source, signal });
+  const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: 'pipe', signal, debianPackage: 'zstd' });
   const done = child.result.then((result) => {
     if (result.failed) throw toolFailure('zstd', result, 'zstd');
   });
   done.catch(() => {});
-  return { output: child.stdout!, done, abort: () => child.kill('SIGKILL') };
+  return { input: child.stdin!, inputIsPipe: true, output: child.stdout!, done, abort: () => child.kill('SIGKILL') };
 }

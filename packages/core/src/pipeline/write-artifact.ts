@@ -1,21 +1,21 @@
 /**
- * The one place a backup becomes a file: the plugin's stream is compressed, hashed and written
- * to a temporary name in one pass, then fsynced and placed under its final name. If the dump,
- * the compressor or the disk fails, the temporary file is removed and nothing is placed.
+ * The one place a backup becomes a file: the dump is compressed, hashed and written to a
+ * temporary name in one pass, then fsynced and placed under its final name. If the dump, the
+ * compressor or the disk fails, the temporary file is removed and nothing is placed.
  */
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import type { Compression } from '../config/schema.js';
+import { spawnTool, toolFailure } from '../exec/exec.js';
 import { makePrivateDir } from '../home/home.js';
+import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
 import { discardTemp, finishTemp, openTemp, placeFile } from './atomic-file.js';
-import { compressStage, compressionSuffix } from './compress.js';
+import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
 import { HashingFileSink } from './hashing-file-sink.js';
 
 export interface ArtifactRequest {
-  source: Readable;
-  /** Settles when the producer of `source` is done; a rejection fails the artifact. */
-  sourceDone: Promise<unknown>;
+  /** The plugin's dump: a stream it produced, or a command for the core to run. */
+  dump: BackupStream | BackupCommand;
   dir: string;
   /** Final name without suffixes, e.g. `var_www`. */
   base: string;
@@ -32,24 +32,49 @@ export interface Artifact {
   path: string;
   bytes: number;
   sha256: string;
+  facts: ItemFacts;
+}
+
+/** Connects the dump to the compressor; resolves with the dump's facts once it is judged whole. */
+async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage, signal: AbortSignal): Promise<{ done: Promise<ItemFacts>; stop(): void }> {
+  if ('stream' in dump) {
+    const piped = pipeline(dump.stream, stage.input);
+    const done = Promise.all([piped, dump.done]).then(([, facts]) => facts);
+    return { done, stop: () => dump.stream.destroy() };
+  }
+  // A command writes straight into the compressor's pipe when it has one.
+  const child = await spawnTool(dump.command, dump.args, {
+    env: dump.env, cwd: dump.cwd, signal, debianPackage: dump.debianPackage,
+    stdout: stage.inputIsPipe ? stage.input : 'pipe',
+  });
+  let piped: Promise<void> = Promise.resolve();
+  if (stage.inputIsPipe) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
+  else piped = pipeline(child.stdout!, stage.input);
+  const done = Promise.all([child.result, piped]).then(async ([result]) => {
+    if (result.code === 'ENOENT') throw toolFailure(dump.command, result, dump.debianPackage);
+    return dump.finish(result);
+  });
+  return { done, stop: () => child.kill('SIGKILL') };
 }
 
 export async function writeArtifact(request: ArtifactRequest): Promise<Artifact> {
   makePrivateDir(request.dir);
   const temp = await openTemp(request.dir);
   const sink = new HashingFileSink(temp.fd);
-  let stage: Awaited<ReturnType<typeof compressStage>> | undefined;
+  let stage: CompressionStage | undefined;
+  let source: Awaited<ReturnType<typeof feed>> | undefined;
   try {
-    stage = await compressStage(request.source, request.compression, request.level, request.signal);
-    await Promise.all([pipeline(stage.output, sink), stage.done, request.sourceDone]);
+    stage = await compressStage(request.compression, request.level, request.signal);
+    source = await feed(request.dump, stage, request.signal);
+    const [, , facts] = await Promise.all([pipeline(stage.output, sink), stage.done, source.done]);
     await finishTemp(temp);
     const name = await placeFile(temp.path, request.dir, request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
-    return { path: join(request.dir, name), bytes: sink.bytes, sha256: sink.digest() };
+    return { path: join(request.dir, name), bytes: sink.bytes, sha256: sink.digest(), facts };
   } catch (error) {
+    source?.stop();
     stage?.abort();
-    request.source.destroy();
     sink.destroy();
-    await Promise.allSettled([stage?.done, request.sourceDone]);
+    await Promise.allSettled([stage?.done, source?.done]);
     await discardTemp(temp);
     throw error;
   }

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '../run/logger.js';
 import type { ConfigKeySpec } from '../config/schema.js';
+import type { ToolResult } from '../exec/exec.js';
 
 /** Facts a plugin records about one dump, for later checks (row counts, versions, …). */
 export interface ItemFacts {
@@ -27,6 +28,24 @@ export interface BackupStream {
    * stream ended cleanly.
    */
   done: Promise<ItemFacts>;
+}
+
+/**
+ * A dump that is one command writing the backup to its stdout (tar, mysqldump, pg_dump, …).
+ * The core starts it itself, so the command can write straight into the compressor's pipe
+ * without its bytes passing through Node.
+ */
+export interface BackupCommand {
+  command: string;
+  /** argv after the command; never joined into a shell line. */
+  args: readonly string[];
+  /** Extra environment (secrets go here or in files, never in args). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Debian package for the "install it" hint when the command is missing. */
+  debianPackage?: string;
+  /** Judges the finished command: returns facts, or throws when the dump is not whole. */
+  finish(result: ToolResult): ItemFacts | Promise<ItemFacts>;
 }
 
 export interface PluginContext {
@@ -71,8 +90,11 @@ export interface Plugin {
    * configuration or the server lists. An empty result is an error the plugin explains.
    */
   listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]>;
-  /** Starts the dump of one target. Throwing fails just this item. */
-  backup(ctx: PluginContext, target: string): Promise<BackupStream>;
+  /**
+   * Starts the dump of one target, as a stream or as a command for the core to run.
+   * Throwing fails just this item.
+   */
+  backup(ctx: PluginContext, target: string): Promise<BackupStream | BackupCommand>;
   /** Restores one artifact's uncompressed bytes. */
   restore?(ctx: PluginContext, target: string, source: Readable, options: RestoreOptions): Promise<void>;
   /** Checks tools, versions and connectivity for `batt doctor`. */

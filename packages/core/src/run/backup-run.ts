@@ -12,6 +12,7 @@ import type { Service } from '../plugins/discovery.js';
 import { runScript } from '../plugins/script-runner.js';
 import type { PluginContext } from '../plugins/types.js';
 import { writeArtifact } from '../pipeline/write-artifact.js';
+import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { addItem, createRun, finishItem, finishRun, now, startItem } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
@@ -93,6 +94,14 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     home: request.home.root,
   });
 
+  let fallbackWarned = false;
+  const defaultCompression = (): Compression => {
+    if (zstdAvailable()) return 'zstd';
+    if (!fallbackWarned) log.warn('zstd is not installed: compressing with gzip instead (apt-get install zstd for faster backups)');
+    fallbackWarned = true;
+    return 'gzip';
+  };
+
   const units: Unit[] = [];
   for (const selection of request.selections) {
     const plugin = selection.service.plugin;
@@ -123,13 +132,12 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
       if (unit.failure) throw unit.failure;
       if (request.signal.aborted) throw new BattError('INTERRUPTED', 'the run was interrupted before this item started');
       const section = config.services[service.name] ?? {};
-      const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression;
+      const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression ?? defaultCompression();
       const level = (section.compression_level as number | undefined) ?? config.compression_level;
       const dump = await plugin.backup(contextFor(service), target);
       slog.info(`${target}: started`);
       const artifact = await writeArtifact({
-        source: dump.stream,
-        sourceDone: dump.done,
+        dump,
         dir: destFor(service),
         base: artifactBase(target),
         ext: plugin.extension,
@@ -138,7 +146,7 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
         uniqueSuffix: `run${runId}`,
         signal: request.signal,
       });
-      const facts = await dump.done;
+      const facts = artifact.facts;
       finishItem(db, itemId, 'ok', {
         file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression,
         toolVersion: facts.toolVersion ?? null, serverVersion: facts.serverVersion ?? null,
