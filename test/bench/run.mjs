@@ -24,7 +24,7 @@ mkdirSync(work, { recursive: true });
 // do) with one block in five incompressible (as images and archives are). Each file is a slice
 // at its own offset, so zstd's window sees no repeats.
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const words = Array.from({ length: 4096 }, (_, i) => createHash('md5').update(String(i)).digest('base64url').slice(0, 3 + (i % 9)));
 function block(size) {
   if (rand() < 0.2) {

@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.stdout.write(`${version}\n`);
 } else {
-  const { main } = await import('../dist/main.js');
-  process.exitCode = await main(args);
+  const { main } = await import('../dist/bundle/main.js');
+  process.exitCode = await main(args, version);
 }

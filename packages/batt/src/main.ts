@@ -2,7 +2,6 @@
  * The batt command line: parses arguments with yargs, runs one command, and maps whatever went
  * wrong to one message, a hint and an exit code. Only bin/batt.js sets the process's exit code.
  */
-import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import yargs from 'yargs';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
@@ -12,7 +11,6 @@ import { BattError, exitCodeFor } from '@batt/core/errors/errors';
 import { loadApp, peekHome, type App } from './app.js';
 import type { ListWhich } from './commands/services.js';
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const epilogue = `Exit codes: 0 all good; 1 some backup failed (the run is partial or failed); 2 bad usage or
 configuration; 75 another batt run holds this home's lock; 130 interrupted.
@@ -34,7 +32,8 @@ function fail(message: string): never {
   throw new BattError('USAGE', message, { hint: 'see `batt --help`' });
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs batt with `argv` (without node and the script); `version` comes from package.json. */
+export async function main(argv: string[], version: string): Promise<number> {
   let code = 0;
   try {
     const app = loadApp(peekHome(argv));

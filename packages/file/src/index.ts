@@ -38,6 +38,8 @@ export const filePlugin = definePlugin({
     paths: { type: 'string[]', describe: 'paths to back up when none is given on the command line' },
     exclude: { type: 'string[]', describe: 'tar --exclude patterns, e.g. "*.log" or "/var/www/cache"' },
     one_file_system: { type: 'boolean', describe: 'do not descend into other mounted filesystems' },
+    xattrs: { type: 'boolean', describe: 'also keep extended attributes, POSIX ACLs and SELinux labels (slower: pax format)' },
+    sparse: { type: 'boolean', describe: 'store holes in sparse files (VM images, databases) as holes' },
   },
   extension: '.tar',
 
@@ -66,6 +68,8 @@ export const filePlugin = definePlugin({
       args: tarArgs(target, {
         exclude: (ctx.config.exclude as string[] | undefined) ?? [],
         oneFileSystem: ctx.config.one_file_system === true,
+        xattrs: ctx.config.xattrs === true,
+        sparse: ctx.config.sparse === true,
       }),
       debianPackage: 'tar',
       finish: (result) => judgeTar(result, toolVersion),

@@ -6,6 +6,10 @@
 export interface TarOptions {
   exclude: readonly string[];
   oneFileSystem: boolean;
+  /** Keep extended attributes, POSIX ACLs and SELinux labels (pax format). */
+  xattrs: boolean;
+  /** Detect holes in sparse files and store them as holes. */
+  sparse: boolean;
 }
 
 /** `tar` arguments that write an archive of `absolutePath` to stdout. */
@@ -14,10 +18,8 @@ export function tarArgs(absolutePath: string, options: TarOptions): string[] {
   return [
     '--create',
     '--file=-',
-    '--format=posix',
-    '--acls',
-    '--xattrs',
-    '--sparse',
+    ...(options.xattrs ? ['--format=posix', '--acls', '--xattrs', '--selinux'] : ['--format=gnu']),
+    ...(options.sparse ? ['--sparse'] : []),
     '--totals',
     ...(options.oneFileSystem ? ['--one-file-system'] : []),
     ...options.exclude.map((pattern) => `--exclude=${pattern}`),

@@ -3,7 +3,7 @@
  * the committed migrations applied from this package's drizzle/ folder (found relative to the
  * module, never the working directory).
  */
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BattError } from '../errors/errors.js';
@@ -12,7 +12,9 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 
 export type CatalogDb = BetterSQLite3Database<typeof schema> & { $client: import('better-sqlite3').Database };
 
-export const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'drizzle');
+const here = dirname(fileURLToPath(import.meta.url));
+/** The committed migrations: beside the package (dist/catalog → ../../drizzle) or a bundle. */
+export const migrationsFolder = [join(here, '..', '..', 'drizzle'), join(here, 'drizzle')].find((dir) => existsSync(join(dir, 'meta', '_journal.json'))) ?? join(here, '..', '..', 'drizzle');
 
 export async function openCatalog(path: string): Promise<CatalogDb> {
   try {
