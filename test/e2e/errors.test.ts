@@ -89,6 +89,18 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
     assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
   });
 
+  it('the file service with no paths is a usage error, and no run is recorded', async () => {
+    const before = (await box.batt(['runs', '--json'])).stdout;
+    const r = await box.batt(['file', '--path', box.out]);
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /the file service has no paths to back up/);
+    assert.match(r.stderr, /--file PATH/);
+    assert.equal((await box.batt(['runs', '--json'])).stdout, before);
+    const empty = await box.batt(['--file']);
+    assert.equal(empty.exitCode, 2);
+    assert.match(empty.stderr, /--file needs a value/);
+  });
+
   it('no service enabled and none named', async () => {
     const r = await box.batt(['--path', box.out]);
     assert.equal(r.exitCode, 2);

@@ -76,14 +76,40 @@ describe('file backups', () => {
     });
   }
 
-  it('applies excludes from the config file', async () => {
-    writeFileSync(join(box.dir, 'batt.config.json'), JSON.stringify({ file: { exclude: ['*.log'], paths: [data] } }));
+  it('applies excludes from the config file, absolute ones included', async () => {
+    writeFileSync(join(box.dir, 'batt.config.json'), JSON.stringify({ file: { exclude: ['*.log', join(data, 'secret.key')], paths: [data] } }));
     const dest = join(box.out, 'excl');
     const r = await box.batt(['file', '--path', dest, '--compression', 'none', '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const listing = (await execa('tar', ['-tf', json(r).items[0].file])).stdout;
     assert.match(listing, /a\.txt/);
     assert.doesNotMatch(listing, /skip\.log/);
+    assert.doesNotMatch(listing, /secret\.key/);
+  });
+
+  it('--path wins over a destination from the config', async () => {
+    writeFileSync(join(box.dir, 'batt.config.json'), JSON.stringify({ file: { destination: join(box.out, 'from-config') } }));
+    const r = await box.batt(['--file', data, '--path', join(box.out, 'from-flag'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(json(r).items[0].file.startsWith(join(box.out, 'from-flag', 'file')));
+    const c = await box.batt(['--file', data, '--json']);
+    assert.ok(json(c).items[0].file.startsWith(join(box.out, 'from-config', 'file')));
+    writeFileSync(join(box.dir, 'batt.config.json'), '{}');
+  });
+
+  it('without zstd, falls back to gzip by default and fails clearly when zstd is asked for', async () => {
+    const bin = join(box.dir, 'bin-without-zstd');
+    mkdirSync(bin);
+    for (const tool of ['tar', 'gzip']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    const env = { PATH: bin };
+    const r = await box.batt(['--file', data, '--path', join(box.out, 'nozstd'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(json(r).items[0].file, /\.tar\.gz$/);
+    assert.match(r.stderr, /zstd is not installed: compressing with gzip/);
+    const z = await box.batt(['--file', data, '--path', join(box.out, 'nozstd2'), '--compression', 'zstd', '--json'], { env });
+    assert.equal(z.exitCode, 1);
+    assert.match(json(z).items[0].error, /zstd is not installed or not on PATH.*apt-get install zstd/);
+    assert.deepEqual(readdirSync(join(box.out, 'nozstd2', 'file')).filter((n) => !n.startsWith('batt-run') && n !== 'SHA256SUMS'), [], 'no artifact, no temp file');
   });
 
   it('expands strftime specifiers, {service} and {host} in --path', async () => {

@@ -88,11 +88,32 @@ describe('drop-in scripts', () => {
     assert.equal(failed.status, 'failed');
     assert.match(failed.error, /exited with code 3/);
     assert.ok(!existsSync(join(dest, 'broken', 'dump.sql')), 'no half dump in place');
-    assert.deepEqual(existsSync(join(dest, 'broken')) ? readdirSync(join(dest, 'broken')) : [], []);
+    assert.ok(!existsSync(join(dest, 'broken')), 'not even an empty folder is left');
     const shown = json(await box.batt(['show', String(report.id), '--json']));
     assert.match(shown.items.find((i: any) => i.service === 'broken').log, /Can't connect/);
     const runs = json(await box.batt(['runs', '--status', 'partial', '--json']));
     assert.ok(runs.some((x: any) => x.id === report.id));
+  });
+
+  it('keeps a dotted file name whole and its target stable across runs', async () => {
+    writeFileSync(join(available(), 'backup-dotted'), '#!/bin/sh\nmkdir -p "$BATT_DEST/dotted"\necho x > "$BATT_DEST/dotted/10.0.0.1_app.sql.gz"\n', { mode: 0o755 });
+    const dest = join(box.out, 'dotted');
+    const first = json(await box.batt(['dotted', '--path', dest, '--json']));
+    const second = json(await box.batt(['dotted', '--path', dest, '--json']));
+    assert.equal(first.items[0].file, join(dest, 'dotted', '10.0.0.1_app.sql.gz'));
+    assert.equal(second.items[0].file, join(dest, 'dotted', `10.0.0.1_app-run${second.id}.sql.gz`));
+    assert.equal(second.items[0].target, '10.0.0.1_app.sql.gz');
+  });
+
+  it('masks secrets from the environment in what it keeps of a script\'s output', async () => {
+    writeFileSync(join(available(), 'backup-leaky'), '#!/bin/sh\necho "connecting with $BATT_LEAKY_PASSWORD" >&2\nexit 1\n', { mode: 0o755 });
+    const r = await box.batt(['leaky', '--path', join(box.out, 'leaky'), '--json'], { env: { BATT_LEAKY_PASSWORD: 's3cr3t-pw' } });
+    assert.equal(r.exitCode, 1);
+    const shown = await box.batt(['show', String(json(r).id), '--json']);
+    assert.match(shown.stdout, /connecting with \*{8}/);
+    assert.doesNotMatch(shown.stdout + r.stdout + r.stderr, /s3cr3t-pw/);
+    const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    assert.doesNotMatch(logs, /s3cr3t-pw/);
   });
 
   it('runs services in parallel with -j2 and one at a time with -j1', async () => {

@@ -77,7 +77,8 @@ export async function main(argv: string[], version: string): Promise<number> {
         const values = new Map<string, string[]>();
         for (const t of targets) {
           const given = (a[t.option] as string[] | undefined) ?? [];
-          if (given.some((v) => v === '')) fail(`--${t.option} needs a value`);
+          const named = [t.option, ...t.aliases].some((o) => argv.some((x) => x === `--${o}` || x.startsWith(`--${o}=`)));
+          if (given.some((v) => v === '') || (named && given.length === 0)) fail(`--${t.option} needs a value, e.g. --${t.option} ${t.service === 'file' ? '/etc' : 'NAME'}`);
           values.set(t.service, [...(values.get(t.service) ?? []), ...given.map(String)]);
         }
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${String(a.concurrency)}`);
@@ -108,7 +109,10 @@ export async function main(argv: string[], version: string): Promise<number> {
         y.option('service', { type: 'string', describe: 'only runs that include this service' })
           .option('status', { choices: runStatuses, describe: 'only runs with this status' })
           .option('last', { alias: 'n', type: 'number', default: 20, describe: 'how many runs' }),
-        async (a) => { const { runsCommand } = await import('./commands/catalog.js'); code = await runsCommand(app, { service: a.service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
+        async (a) => {
+          if (!Number.isInteger(a.last) || a.last < 1) fail(`--last must be a whole number of at least 1, got ${String(a.last)}`);
+          const service = a.service === undefined ? undefined : (app.services.find((s) => s.name === a.service || s.plugin?.aliases?.includes(a.service!))?.name ?? a.service);
+          const { runsCommand } = await import('./commands/catalog.js'); code = await runsCommand(app, { service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
       .command('show <run>', 'show one run: items, files, sizes, SHA-256, errors (`latest` for the newest)', (y) =>
         y.positional('run', { type: 'string', demandOption: true }),
         async (a) => { const { showCommand } = await import('./commands/catalog.js'); code = await showCommand(app, a.run, a.json); });

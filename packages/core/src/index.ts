@@ -26,3 +26,4 @@ export type { CatalogDb } from './catalog/db.js';
 export { openCatalog, migrationsFolder } from './catalog/db.js';
 export * from './catalog/queries.js';
 export * from './catalog/schema.js';
+export * from './config/secrets.js';

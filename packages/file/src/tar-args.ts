@@ -22,7 +22,8 @@ export function tarArgs(absolutePath: string, options: TarOptions): string[] {
     ...(options.sparse ? ['--sparse'] : []),
     '--totals',
     ...(options.oneFileSystem ? ['--one-file-system'] : []),
-    ...options.exclude.map((pattern) => `--exclude=${pattern}`),
+    // Members are stored relative to /, so an absolute pattern is made relative to match them.
+    ...options.exclude.map((pattern) => `--exclude=${pattern.startsWith('/') ? pattern.replace(/^\/+/, '') : pattern}`),
     '--directory=/',
     '--',
     member,

@@ -7,8 +7,8 @@ import { hostname, userInfo, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'date-fns/format';
 import {
-  acquireLock, BattError, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
-  runBackup, validatePattern, withServicePlaceholder, type Compression, type Selection, type Service,
+  acquireLock, BattError, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
+  runBackup, validatePattern, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { colourStatus, humanBytes, printJson, printTable } from '../output.js';
@@ -46,6 +46,18 @@ export function selectServices(app: App, names: readonly string[], targets: Map<
   return [...chosen.values()];
 }
 
+/** gzip stops at level 9: say so before the run rather than fail every item. */
+function checkGzipLevels(config: BattConfig, forced: Compression | undefined): void {
+  const sections: [string, Record<string, unknown>][] = [['', config as unknown as Record<string, unknown>], ...Object.entries(config.services)];
+  for (const [name, section] of sections) {
+    const compression = forced ?? (section.compression as Compression | undefined) ?? config.compression;
+    const level = (section.compression_level as number | undefined) ?? config.compression_level;
+    if (compression === 'gzip' && level !== undefined && level > 9) {
+      throw new BattError('CONFIG', `${name ? `${name}.` : ''}compression_level ${level} is too high for gzip`, { hint: 'gzip takes levels 1 to 9 (zstd takes 1 to 19)' });
+    }
+  }
+}
+
 export async function backupCommand(app: App, args: BackupArgs): Promise<number> {
   const selections = selectServices(app, args.services, args.targets);
   const config = await loadConfig({
@@ -58,6 +70,8 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   const destination = args.path ?? config.destination ?? defaultDestination(app.home.root);
   validatePattern(withServicePlaceholder(destination));
   for (const s of Object.values(config.services)) if (typeof s.destination === 'string') validatePattern(s.destination);
+  checkGzipLevels(config, args.compression);
+  const secrets = collectSecrets(config, process.env);
 
   const lock = acquireLock(app.home.root);
   const controller = new AbortController();
@@ -73,12 +87,12 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       markAbortedRuns(db);
       const clock = new Date();
       const log = createLogger({
-        console: !args.json && !args.quiet,
+        console: args.quiet ? 'none' : args.json ? 'warn' : 'info',
         file: join(app.home.logs, `batt-${format(clock, 'yyyy-MM-dd')}.log`),
-        secrets: new Set(),
+        secrets,
       });
       const report = await runBackup({
-        db, home: app.home, config, selections, destination,
+        db, home: app.home, config, selections, destination, destinationForced: args.path !== undefined, secrets,
         compression: args.compression,
         concurrency: args.concurrency ?? config.concurrency ?? availableParallelism(),
         clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: controller.signal,

@@ -19,7 +19,7 @@ export async function runsCommand(app: App, args: RunsArgs): Promise<number> {
       return 0;
     }
     if (rows.length === 0) {
-      process.stdout.write('no runs yet\n');
+      process.stdout.write(args.service || args.status ? 'no runs match\n' : 'no runs yet\n');
       return 0;
     }
     printTable(

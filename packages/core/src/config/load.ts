@@ -50,7 +50,8 @@ async function readFile(path: string | undefined, dir: string | undefined): Prom
     const err = error as NodeJS.ErrnoException;
     const file = path ?? dir ?? '';
     if (err.code === 'ENOENT') throw new BattError('CONFIG', `config file ${file} does not exist`, { hint: 'check the --config path' });
-    throw new BattError('CONFIG', `cannot parse the config ${err.message.includes(file) ? '' : `${file}: `}${err.message.split('\n')[0]}`, {
+    const detail = err.message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 4).join(' ');
+    throw new BattError('CONFIG', `cannot parse the config ${err.message.includes(file) ? '' : `${file}: `}${detail}`, {
       hint: 'fix the syntax; docs/configuration.md shows a valid example',
       cause: error,
     });
@@ -87,7 +88,7 @@ export function mergeConfigData(into: BattConfig, data: unknown, file: string, s
 }
 
 function fromEnvString(spec: ConfigKeySpec, raw: string): unknown {
-  if (spec.type === 'number') return Number(raw);
+  if (spec.type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   if (spec.type === 'boolean') return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
   if (spec.type === 'string[]') return raw.split(',').map((s) => s.trim()).filter(Boolean);
   return raw;
@@ -128,7 +129,7 @@ export async function loadConfig(options: LoadOptions): Promise<BattConfig> {
   for (const entry of found) {
     if (!entry) continue;
     if (holdsSecret(entry.data) && (statSync(entry.file).mode & 0o077) !== 0) {
-      throw new BattError('CONFIG', `${entry.file} holds a password but is readable by group or others`, {
+      throw new BattError('CONFIG', `${entry.file} holds a secret (a password, token or key) but is readable by group or others`, {
         hint: `chmod 600 ${entry.file}`,
       });
     }

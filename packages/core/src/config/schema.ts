@@ -7,7 +7,7 @@ import { BattError } from '../errors/errors.js';
 
 export type ConfigKeySpec =
   | { type: 'string'; describe: string }
-  | { type: 'number'; describe: string; min?: number }
+  | { type: 'number'; describe: string; min?: number; max?: number; integer?: boolean }
   | { type: 'boolean'; describe: string }
   | { type: 'string[]'; describe: string }
   | { type: 'enum'; values: readonly string[]; describe: string };
@@ -19,8 +19,8 @@ export type Compression = (typeof compressions)[number];
 export const globalKeys: Record<string, ConfigKeySpec> = {
   destination: { type: 'string', describe: 'destination pattern (strftime, {service}, {host})' },
   compression: { type: 'enum', values: compressions, describe: 'compression of built-in artifacts' },
-  compression_level: { type: 'number', min: 1, describe: 'compression level (zstd 1-19, gzip 1-9)' },
-  concurrency: { type: 'number', min: 1, describe: 'how many services/targets run at once' },
+  compression_level: { type: 'number', min: 1, max: 19, integer: true, describe: 'compression level (zstd 1-19, gzip 1-9)' },
+  concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
 };
 
 /** Keys every service section accepts besides its own. */
@@ -33,13 +33,20 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
 function expected(spec: ConfigKeySpec): string {
   if (spec.type === 'enum') return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (spec.type === 'string[]') return 'a list of strings';
+  if (spec.type === 'number') {
+    const kind = spec.integer ? 'a whole number' : 'a number';
+    if (spec.min !== undefined && spec.max !== undefined) return `${kind} from ${spec.min} to ${spec.max}`;
+    if (spec.min !== undefined) return `${kind} of at least ${spec.min}`;
+    return kind;
+  }
   return `a ${spec.type}`;
 }
 
 /** Checks (and, for list keys, normalises) one value; throws CONFIG naming key and source. */
 export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, source: string): unknown {
   const fail = (): never => {
-    throw new BattError('CONFIG', `${source}: "${key}" must be ${expected(spec)}, got ${JSON.stringify(value)}`, {
+    const got = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+    throw new BattError('CONFIG', `${source}: "${key}" must be ${expected(spec)}, got ${got}`, {
       hint: `${key}: ${spec.describe}`,
     });
   };
@@ -49,7 +56,9 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
     case 'boolean':
       return typeof value === 'boolean' ? value : fail();
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value) && value >= (spec.min ?? -Infinity) ? value : fail();
+      return typeof value === 'number' && Number.isFinite(value) && value >= (spec.min ?? -Infinity) && value <= (spec.max ?? Infinity) && (!spec.integer || Number.isInteger(value))
+        ? value
+        : fail();
     case 'enum':
       return typeof value === 'string' && spec.values.includes(value) ? value : fail();
     case 'string[]':

@@ -136,12 +136,12 @@ export async function runTool(file: string, args: readonly string[], options: To
 export function toolFailure(file: string, result: ToolResult, debianPackage?: string): BattError {
   if (result.code === 'ENOENT') {
     return new BattError('TOOL_MISSING', `${file} is not installed or not on PATH`, {
-      hint: debianPackage ? `install it (Debian: apt-get install ${debianPackage})` : `install ${file}`,
+      hint: debianPackage ? `install it: apt-get install ${debianPackage}` : `install ${file} or put it on PATH`,
     });
   }
   if (result.isCanceled) return new BattError('INTERRUPTED', `${file} was stopped: the run was interrupted`);
   const stderr = stderrText(result);
   const why = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
   const detail = stderr ? `: ${stderr.split('\n').slice(-5).join(' | ')}` : '';
-  return new BattError('TOOL_FAILED', `${file} ${why}${detail}`);
+  return new BattError('TOOL_FAILED', `${file} ${why}${detail}`, { cause: result });
 }

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../config/schema.js';
-import { spawnTool, toolFailure } from '../exec/exec.js';
+import { fromSystemError } from '../errors/errors.js';
+import { spawnTool, toolFailure, type ToolResult } from '../exec/exec.js';
 import { makePrivateDir } from '../home/home.js';
 import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
 import { discardTemp, finishTemp, openTemp, placeFile } from './atomic-file.js';
@@ -57,16 +58,48 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
   return { done, stop: () => child.kill('SIGKILL') };
 }
 
+/** A failure caused by another stage failing: a broken pipe, or being stopped by batt. */
+function isEcho(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return true;
+  const signal = ((error as { cause?: ToolResult } | undefined)?.cause)?.signal;
+  return signal === 'SIGPIPE' || signal === 'SIGKILL';
+}
+
+/**
+ * Waits for the three stages. When one fails the others are stopped, and the error reported is
+ * the cause, not its echo: a full disk before a compressor killed by the broken pipe, and a
+ * compressor that failed before a dump killed by SIGPIPE.
+ */
+async function settle(written: Promise<void>, stage: CompressionStage, source: Awaited<ReturnType<typeof feed>>): Promise<ItemFacts> {
+  const all = [written, stage.done, source.done] as const;
+  try {
+    const [, , facts] = await Promise.all(all);
+    return facts;
+  } catch (first) {
+    source.stop();
+    stage.abort();
+    const results = await Promise.allSettled(all);
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    throw failures.find((error) => !isEcho(error)) ?? first;
+  }
+}
+
 export async function writeArtifact(request: ArtifactRequest): Promise<Artifact> {
-  makePrivateDir(request.dir);
-  const temp = await openTemp(request.dir);
+  let temp: Awaited<ReturnType<typeof openTemp>>;
+  try {
+    makePrivateDir(request.dir);
+    temp = await openTemp(request.dir);
+  } catch (error) {
+    throw fromSystemError(error, `cannot create the backup folder ${request.dir}`);
+  }
   const sink = new HashingFileSink(temp.fd);
   let stage: CompressionStage | undefined;
   let source: Awaited<ReturnType<typeof feed>> | undefined;
   try {
     stage = await compressStage(request.compression, request.level, request.signal);
     source = await feed(request.dump, stage, request.signal);
-    const [, , facts] = await Promise.all([pipeline(stage.output, sink), stage.done, source.done]);
+    const facts = await settle(pipeline(stage.output, sink), stage, source);
     await finishTemp(temp);
     const name = await placeFile(temp.path, request.dir, request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
     return { path: join(request.dir, name), bytes: sink.bytes, sha256: sink.digest(), facts };
@@ -76,6 +109,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     sink.destroy();
     await Promise.allSettled([stage?.done, source?.done]);
     await discardTemp(temp);
-    throw error;
+    // System errors (ENOSPC, EACCES, EIO) get a message that names the folder and the fix.
+    throw (error as NodeJS.ErrnoException)?.syscall ? fromSystemError(error, `cannot write the backup in ${request.dir}`) : error;
   }
 }

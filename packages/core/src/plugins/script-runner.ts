@@ -4,7 +4,7 @@
  * the original batt do. Only when it exits 0 are its files hashed, fsynced and moved to the
  * real destination (never over an existing file); on failure the staging folder is removed.
  */
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { chmod, open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join, relative, sep } from 'node:path';
@@ -27,7 +27,7 @@ export interface ScriptRequest {
 }
 
 export interface ScriptArtifact {
-  /** Path relative to the destination, e.g. `wordpress.sql.gz`. */
+  /** Path as the script wrote it, relative to `$BATT_DEST/<name>/`, e.g. `wordpress.sql.gz`. */
   name: string;
   path: string;
   bytes: number;
@@ -55,6 +55,14 @@ function listFiles(dir: string): { files: string[]; others: string[] } {
   return { files: files.sort(), others };
 }
 
+function rmdirIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or already gone
+  }
+}
+
 async function hashAndSync(path: string): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -72,16 +80,29 @@ async function hashAndSync(path: string): Promise<{ bytes: number; sha256: strin
   return { bytes, sha256: hash.digest('hex') };
 }
 
-/** `db.sql.gz` → [`db`, `.sql.gz`]; a name without a dot has no extension. */
+const compressed = /^\.(gz|zst|bz2|xz|lz4|lzma|z|br)$/i;
+
+/**
+ * `db.sql.gz` → [`db`, `.sql.gz`], `10.0.0.1_x.json` → [`10.0.0.1_x`, `.json`]: the last
+ * extension, and the one before it when the last is a compression suffix.
+ */
 export function splitName(name: string): [string, string] {
-  const dot = name.indexOf('.', 1);
-  return dot === -1 ? [name, ''] : [name.slice(0, dot), name.slice(dot)];
+  const last = name.lastIndexOf('.');
+  if (last <= 0) return [name, ''];
+  const ext = name.slice(last);
+  if (compressed.test(ext)) {
+    const before = name.lastIndexOf('.', last - 1);
+    if (before > 0 && /^\.[A-Za-z0-9]{1,5}$/.test(name.slice(before, last))) return [name.slice(0, before), name.slice(before)];
+  }
+  return [name.slice(0, last), ext];
 }
 
 export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
   const name = request.service.name;
+  const destExisted = existsSync(request.dest);
   makePrivateDir(request.dest);
   const staging = mkdtempSync(join(request.dest, '.batt-staging-'));
+  let placed = false;
   try {
     makePrivateDir(join(staging, name));
     const conf = scriptConfFile(request.confDir, name);
@@ -123,11 +144,14 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
       const [base, ext] = splitName(basename(rel));
       const placed = await placeFile(file.path, targetDir, base, ext, `run${request.runId}`);
       const finalPath = join(targetDir, placed);
-      artifacts.push({ name: relative(request.dest, finalPath), path: finalPath, bytes: file.bytes, sha256: file.sha256 });
+      artifacts.push({ name: rel, path: finalPath, bytes: file.bytes, sha256: file.sha256 });
     }
+    placed = true;
     const warnings = others.length ? `\nignored ${others.length} non-regular file(s): ${others.map((o) => relative(staging, o)).join(', ')}` : '';
     return { artifacts, log: log + warnings };
   } finally {
     rmSync(staging, { recursive: true, force: true });
+    // A failed script leaves no trace: not even the empty folder batt made for it.
+    if (!placed && !destExisted) rmdirIfEmpty(request.dest);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
-import { BattError, describeError } from '../errors/errors.js';
+import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
 import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
@@ -16,7 +16,7 @@ import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { addItem, createRun, finishItem, finishRun, now, startItem } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
-import type { Logger } from './logger.js';
+import { redact, type Logger } from './logger.js';
 import { writeManifests, type ManifestItem } from './manifest.js';
 import { artifactBase, humanBytes } from './names.js';
 
@@ -33,6 +33,8 @@ export interface BackupRequest {
   selections: Selection[];
   /** The destination pattern (flag, config or default). */
   destination: string;
+  /** True when the pattern came from --path: it then wins over per-service destinations. */
+  destinationForced?: boolean;
   /** Compression forced by the command line, overriding config. */
   compression?: Compression;
   concurrency: number;
@@ -42,6 +44,8 @@ export interface BackupRequest {
   user: string;
   battVersion: string;
   log: Logger;
+  /** Values masked in every log and catalog text (passwords from config and environment). */
+  secrets: Set<string>;
   signal: AbortSignal;
 }
 
@@ -70,9 +74,40 @@ interface Unit {
   failure?: unknown;
 }
 
+const LOG_CAP = 64 * 1024;
+
+/**
+ * Lists every service's targets. A usage error (a service with nothing to back up) ends the
+ * command before any run is recorded; any other failure becomes a failed item of the run.
+ */
+async function planUnits(request: BackupRequest): Promise<Unit[]> {
+  const units: Unit[] = [];
+  for (const selection of request.selections) {
+    const plugin = selection.service.plugin;
+    if (!plugin) {
+      units.push({ selection });
+      continue;
+    }
+    const ctx: PluginContext = {
+      config: request.config.services[selection.service.name] ?? {},
+      log: request.log.scoped(selection.service.name),
+      signal: request.signal,
+      runId: 0,
+      home: request.home.root,
+    };
+    try {
+      for (const target of await plugin.listTargets(ctx, selection.targets)) units.push({ selection, target });
+    } catch (failure) {
+      if (exitCodeFor(failure) === 2) throw failure;
+      units.push({ selection, target: selection.targets.join(' ') || '*', failure });
+    }
+  }
+  return units;
+}
 
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
-  const { db, config, log } = request;
+  const { db } = request;
+  const units = await planUnits(request);
   const runId = createRun(db, {
     startedAt: request.clock.toISOString(),
     host: request.host,
@@ -81,9 +116,21 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     services: request.selections.map((s) => s.service.name).join(','),
     pid: process.pid,
   });
+  try {
+    return await executeRun(request, runId, units);
+  } catch (error) {
+    // An unexpected failure must not leave the run `running` until the next start.
+    finishRun(db, runId, 'failed', `batt failed: ${describeError(error)}`);
+    throw error;
+  }
+}
+
+async function executeRun(request: BackupRequest, runId: number, units: Unit[]): Promise<RunReport> {
+  const { db, config, log } = request;
+  const clean = (text: string): string => redact(text, request.secrets).slice(0, LOG_CAP);
   const pattern = withServicePlaceholder(request.destination);
   const destFor = (service: Service): string => {
-    const own = config.services[service.name]?.destination as string | undefined;
+    const own = request.destinationForced ? undefined : (config.services[service.name]?.destination as string | undefined);
     return expandPattern(own ? withServicePlaceholder(own) : pattern, request.clock, { service: service.name, host: request.host });
   };
   const contextFor = (service: Service): PluginContext => ({
@@ -102,26 +149,12 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     return 'gzip';
   };
 
-  const units: Unit[] = [];
-  for (const selection of request.selections) {
-    const plugin = selection.service.plugin;
-    if (!plugin) {
-      units.push({ selection });
-      continue;
-    }
-    try {
-      const targets = await plugin.listTargets(contextFor(selection.service), selection.targets);
-      for (const target of targets) units.push({ selection, target });
-    } catch (failure) {
-      units.push({ selection, target: selection.targets.join(' ') || '*', failure });
-    }
-  }
-
-  const reports: ItemReport[] = [];
+  // Reports keep the order units were planned in, whatever order they finish in.
+  const reports: ItemReport[][] = units.map(() => []);
   const manifestItems: ManifestItem[] = [];
-  const { default: pMap } = await import('p-map');
+  const status = (): ItemStatus => (request.signal.aborted ? 'aborted' : 'failed');
 
-  const runBuiltin = async (unit: Unit): Promise<void> => {
+  const runBuiltin = async (unit: Unit, index: number): Promise<void> => {
     const service = unit.selection.service;
     const plugin = service.plugin!;
     const target = unit.target!;
@@ -134,38 +167,33 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
       const section = config.services[service.name] ?? {};
       const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression ?? defaultCompression();
       const level = (section.compression_level as number | undefined) ?? config.compression_level;
-      const dump = await plugin.backup(contextFor(service), target);
       slog.info(`${target}: started`);
+      const dump = await plugin.backup(contextFor(service), target);
       const artifact = await writeArtifact({
-        dump,
-        dir: destFor(service),
-        base: artifactBase(target),
-        ext: plugin.extension,
-        compression,
-        level,
-        uniqueSuffix: `run${runId}`,
-        signal: request.signal,
+        dump, dir: destFor(service), base: artifactBase(target), ext: plugin.extension,
+        compression, level, uniqueSuffix: `run${runId}`, signal: request.signal,
       });
-      const facts = artifact.facts;
+      const { facts } = artifact;
+      const warnings = facts.warnings?.length ? facts.warnings : undefined;
       finishItem(db, itemId, 'ok', {
         file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression,
         toolVersion: facts.toolVersion ?? null, serverVersion: facts.serverVersion ?? null,
-        facts: JSON.stringify({ ...facts.facts, warnings: facts.warnings?.length ? facts.warnings : undefined }),
-        log: facts.warnings?.join('\n').slice(0, 64 * 1024) || null,
+        facts: JSON.stringify({ ...facts.facts, warnings }),
+        log: warnings ? clean(warnings.join('\n')) : null,
       });
       manifestItems.push({ service: service.name, target, file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression, toolVersion: facts.toolVersion, serverVersion: facts.serverVersion, facts: facts.facts });
-      for (const warning of facts.warnings ?? []) slog.warn(`${target}: ${warning}`);
+      for (const warning of warnings ?? []) slog.warn(`${target}: ${warning}`);
       slog.info(`${target}: ok → ${artifact.path} (${humanBytes(artifact.bytes)}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
-      reports.push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, seconds: (Date.now() - started) / 1000 });
+      reports[index].push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, seconds: (Date.now() - started) / 1000 });
     } catch (error) {
-      const message = describeError(error);
-      finishItem(db, itemId, request.signal.aborted ? 'aborted' : 'failed', { error: message });
+      const message = clean(describeError(error));
+      finishItem(db, itemId, status(), { error: message });
       slog.error(`${target}: ${message}`);
-      reports.push({ service: service.name, target, status: request.signal.aborted ? 'aborted' : 'failed', error: message, seconds: (Date.now() - started) / 1000 });
+      reports[index].push({ service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
     }
   };
 
-  const runDropIn = async (unit: Unit): Promise<void> => {
+  const runDropIn = async (unit: Unit, index: number): Promise<void> => {
     const service = unit.selection.service;
     const slog = log.scoped(service.name);
     const startedAt = now();
@@ -177,24 +205,30 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
         service, args: unit.selection.targets, dest: destFor(service), runId, home: request.home.root,
         confDir: request.home.conf, signal: request.signal,
       });
+      // The script's output is kept once, on its first artifact.
+      let log: string | null = clean(result.log) || null;
       for (const a of result.artifacts) {
-        addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt: now(), status: 'ok', log: result.log.slice(0, 64 * 1024) || null });
+        addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt: now(), status: 'ok', log });
+        log = null;
         manifestItems.push({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null });
-        reports.push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000 });
+        reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000 });
         slog.info(`${a.name}: ok → ${a.path} (${humanBytes(a.bytes)})`);
       }
     } catch (error) {
-      const message = describeError(error);
-      const scriptLog = (error as { log?: string }).log ?? null;
-      const status: ItemStatus = request.signal.aborted ? 'aborted' : 'failed';
-      addItem(db, { runId, service: service.name, target: label, startedAt, finishedAt: now(), status, error: message, log: scriptLog?.slice(0, 64 * 1024) ?? null });
+      const message = clean(describeError(error));
+      const scriptLog = (error as { log?: string }).log;
+      addItem(db, { runId, service: service.name, target: label, startedAt, finishedAt: now(), status: status(), error: message, log: scriptLog ? clean(scriptLog) : null });
       slog.error(message);
-      reports.push({ service: service.name, target: label, status, error: message, seconds: (Date.now() - started) / 1000 });
+      reports[index].push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
     }
   };
 
-  await pMap(units, (unit) => (unit.selection.service.plugin ? runBuiltin(unit) : runDropIn(unit)), { concurrency: request.concurrency });
+  const { default: pMap } = await import('p-map');
+  await pMap(units.map((unit, index) => ({ unit, index })), ({ unit, index }) => (unit.selection.service.plugin ? runBuiltin(unit, index) : runDropIn(unit, index)), {
+    concurrency: request.concurrency,
+  });
 
+  const items = reports.flat();
   const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
   let manifests: string[] = [];
   try {
@@ -205,12 +239,12 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     );
   } catch (error) {
     log.error(`cannot write the run's manifest/SHA256SUMS: ${describeError(error)}`);
-    reports.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
+    items.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
   }
 
-  const ok = reports.filter((r) => r.status === 'ok').length;
-  const status: RunStatus = request.signal.aborted ? 'aborted' : ok === reports.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
-  const failures = reports.filter((r) => r.status !== 'ok');
-  finishRun(db, runId, status, failures.length ? failures.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : undefined);
-  return { id: runId, status, items: reports, manifests };
+  const ok = items.filter((r) => r.status === 'ok').length;
+  const runStatus: RunStatus = request.signal.aborted ? 'aborted' : ok === items.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
+  const failures = items.filter((r) => r.status !== 'ok');
+  finishRun(db, runId, runStatus, failures.length ? failures.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : undefined);
+  return { id: runId, status: runStatus, items, manifests };
 }

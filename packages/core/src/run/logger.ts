@@ -14,8 +14,8 @@ export interface Logger {
 }
 
 export interface LogSink {
-  /** Shown on the terminal; false for --json and --quiet. */
-  console: boolean;
+  /** What reaches stderr: everything, warnings and errors only (--json), or nothing (--quiet). */
+  console: 'info' | 'warn' | 'none';
   /** Appended to, when set: the run's log under logs/. */
   file?: string;
   secrets: Set<string>;
@@ -30,7 +30,7 @@ export function redact(text: string, secrets: Iterable<string>): string {
 export function createLogger(sink: LogSink, scope = ''): Logger {
   const write = (level: string, message: string): void => {
     const line = redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets);
-    if (sink.console) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
+    if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info')) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
     if (sink.file) {
       try {
         appendFileSync(sink.file, `${new Date().toISOString()} ${level} ${line}\n`, { mode: 0o600 });
