@@ -17,7 +17,7 @@ await build({
   platform: 'node',
   target: 'node20',
   outdir,
-  external: ['better-sqlite3', 'cosmiconfig'],
+  external: ['better-sqlite3', 'typescript'],
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __battCreateRequire } from 'node:module'; const require = __battCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -87,6 +87,20 @@ describe('file backups', () => {
     assert.doesNotMatch(listing, /secret\.key/);
   });
 
+  it('reads YAML from the home\'s conf/ and JavaScript given with --config', async () => {
+    writeFileSync(join(box.dir, 'batt.config.json'), '{}'); // the working directory's config would win
+    writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), `# comment\nfile:\n  paths:\n    - ${data}\n  exclude: ["*.bin"]\n`);
+    const y = await box.batt(['file', '--path', join(box.out, 'yaml'), '--compression', 'none', '--json']);
+    assert.equal(y.exitCode, 0, y.stderr);
+    const listing = (await execa('tar', ['-tf', json(y).items[0].file])).stdout;
+    assert.doesNotMatch(listing, /b\.bin/);
+    writeFileSync(join(box.dir, 'conf.mjs'), `export default { file: { paths: [${JSON.stringify(join(data, 'sub'))}] } };\n`);
+    const m = await box.batt(['file', '--config', join(box.dir, 'conf.mjs'), '--path', join(box.out, 'mjs'), '--json']);
+    assert.equal(m.exitCode, 0, m.stderr);
+    assert.equal(json(m).items[0].target, join(data, 'sub'));
+    writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), '# emptied\n');
+  });
+
   it('--path wins over a destination from the config', async () => {
     writeFileSync(join(box.dir, 'batt.config.json'), JSON.stringify({ file: { destination: join(box.out, 'from-config') } }));
     const r = await box.batt(['--file', data, '--path', join(box.out, 'from-flag'), '--json']);

@@ -40,7 +40,9 @@ function holdsSecret(value: unknown): boolean {
 }
 
 async function readFile(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
-  const { cosmiconfig } = await import('cosmiconfig');
+  // cosmiconfig is CommonJS: bundled, its exports arrive under `default`.
+  const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
+  const cosmiconfig = mod.cosmiconfig ?? mod.default!.cosmiconfig;
   const explorer = cosmiconfig(moduleName, { searchPlaces, searchStrategy: 'none', cache: false });
   try {
     const result = path ? await explorer.load(path) : await explorer.search(dir);

@@ -1,20 +1,24 @@
 /**
  * The end of every backup stream: a Writable that hashes with SHA-256 and writes to an open
- * file in the same pass. Small chunks (pipes deliver 64 KiB) are gathered into 1 MiB blocks
- * first: hashing and writing 1 MiB at a time is measured to be about twice as fast here.
- * Memory stays at one block, whatever the size of the dump.
+ * file in the same pass. Pipes deliver 64 KiB chunks; they are hashed as they come and written
+ * in batches of at least 1 MiB with one writev, so there are few syscalls and no copying.
+ * Memory stays at about one batch, whatever the size of the dump.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { write } from 'node:fs';
+import { writev } from 'node:fs';
 import { Writable } from 'node:stream';
 
+/** Read and write size for backup data: 64 KiB reads are measured to halve throughput here. */
 export const BLOCK_SIZE = 1024 * 1024;
 
-function writeAll(fd: number, buffer: Buffer, callback: (error?: Error | null) => void): void {
-  write(fd, buffer, 0, buffer.length, null, (error, written) => {
+function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null) => void): void {
+  writev(fd, buffers, (error, written) => {
     if (error) return callback(error);
-    if (written < buffer.length) return writeAll(fd, buffer.subarray(written), callback);
-    callback();
+    let rest = written;
+    while (buffers.length && rest >= buffers[0].length) rest -= buffers.shift()!.length;
+    if (buffers.length === 0) return callback();
+    buffers[0] = buffers[0].subarray(rest);
+    writeAll(fd, buffers, callback);
   });
 }
 
@@ -30,15 +34,15 @@ export class HashingFileSink extends Writable {
 
   private flush(callback: (error?: Error | null) => void): void {
     if (this.pendingBytes === 0) return callback();
-    const block = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const batch = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    this.hash.update(block);
-    this.bytes += block.length;
-    writeAll(this.fd, block, callback);
+    writeAll(this.fd, batch, callback);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= BLOCK_SIZE) this.flush(callback);
