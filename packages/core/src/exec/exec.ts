@@ -4,7 +4,9 @@
  * when batt exits or the run is aborted. Built on execa.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
 
 export interface ToolOptions {
@@ -44,6 +46,21 @@ export interface ToolProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** The absolute path of `file` on PATH (or `file` itself when it has a slash), if it exists. */
+export function which(file: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = file.includes('/') ? [file] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, file));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+const setpriv = which('setpriv');
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -66,7 +83,15 @@ function trackChild(child: ChildProcess): void {
  */
 export async function spawnTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolProcess> {
   const stdinStream = typeof options.stdin === 'object' ? options.stdin : undefined;
-  const child = spawn(file, [...args], {
+  const path = which(file, { ...process.env, ...options.env });
+  if (!path) {
+    options.stdout instanceof Writable && options.stdout.destroy();
+    return { stdout: null, stdin: null, result: Promise.resolve({ failed: true, code: 'ENOENT' }), kill: () => {} };
+  }
+  // setpriv --pdeathsig: the kernel kills the tool if batt dies, even by SIGKILL, so a dump
+  // never outlives batt holding locks (FLUSH TABLES WITH READ LOCK) on a server.
+  const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', path, ...args]] : [path, [...args]];
+  const child = spawn(command, argv, {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
     stdio: [stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],

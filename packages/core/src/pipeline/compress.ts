@@ -70,6 +70,7 @@ export async function compressStage(compression: Compression, level: number | un
     }
   }
   const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: 'pipe', signal, debianPackage: 'zstd' });
+  if (!child.stdin) throw toolFailure('zstd', await child.result, 'zstd');
   const done = child.result.then((result) => {
     if (result.failed) throw toolFailure('zstd', result, 'zstd');
   });

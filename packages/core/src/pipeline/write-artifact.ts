@@ -4,6 +4,7 @@
  * compressor or the disk fails, the temporary file is removed and nothing is placed.
  */
 import { join } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../config/schema.js';
 import { fromSystemError } from '../errors/errors.js';
@@ -36,6 +37,27 @@ export interface Artifact {
   facts: ItemFacts;
 }
 
+/** A pass-through that remembers the last `size` bytes. */
+class TailKeeper extends Transform {
+  private kept: Buffer[] = [];
+  private keptBytes = 0;
+  constructor(private readonly size: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
+    if (this.size > 0) {
+      this.kept.push(chunk);
+      this.keptBytes += chunk.length;
+      while (this.kept.length > 1 && this.keptBytes - this.kept[0].length >= this.size) this.keptBytes -= this.kept.shift()!.length;
+    }
+    callback(null, chunk);
+  }
+  tail(): Buffer {
+    const all = Buffer.concat(this.kept);
+    return all.subarray(Math.max(0, all.length - this.size));
+  }
+}
+
 /** Connects the dump to the compressor; resolves with the dump's facts once it is judged whole. */
 async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage, signal: AbortSignal): Promise<{ done: Promise<ItemFacts>; stop(): void }> {
   if ('stream' in dump) {
@@ -43,17 +65,21 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
     const done = Promise.all([piped, dump.done]).then(([, facts]) => facts);
     return { done, stop: () => dump.stream.destroy() };
   }
-  // A command writes straight into the compressor's pipe when it has one.
+  // A command writes straight into the compressor's pipe when it has one, unless its tail
+  // must be seen (a completion trailer), and then its bytes pass through Node.
+  const direct = stage.inputIsPipe && !dump.keepTail;
   const child = await spawnTool(dump.command, dump.args, {
     env: dump.env, cwd: dump.cwd, signal, debianPackage: dump.debianPackage,
-    stdout: stage.inputIsPipe ? stage.input : 'pipe',
+    stdout: direct ? stage.input : 'pipe',
   });
   let piped: Promise<void> = Promise.resolve();
-  if (stage.inputIsPipe) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
-  else piped = pipeline(child.stdout!, stage.input);
+  const tail = new TailKeeper(dump.keepTail ?? 0);
+  if (direct) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
+  else if (child.stdout) piped = pipeline(child.stdout, tail, stage.input);
+  else stage.input.end();
   const done = Promise.all([child.result, piped]).then(async ([result]) => {
     if (result.code === 'ENOENT') throw toolFailure(dump.command, result, dump.debianPackage);
-    return dump.finish(result);
+    return dump.finish(result, tail.tail());
   });
   return { done, stop: () => child.kill('SIGKILL') };
 }
@@ -85,12 +111,21 @@ async function settle(written: Promise<void>, stage: CompressionStage, source: A
   }
 }
 
+async function disposeOf(dump: BackupStream | BackupCommand): Promise<void> {
+  try {
+    await dump.dispose?.();
+  } catch {
+    // Best effort: a leftover temporary file must not turn a good backup into a failed one.
+  }
+}
+
 export async function writeArtifact(request: ArtifactRequest): Promise<Artifact> {
   let temp: Awaited<ReturnType<typeof openTemp>>;
   try {
     makePrivateDir(request.dir);
     temp = await openTemp(request.dir);
   } catch (error) {
+    await disposeOf(request.dump);
     throw fromSystemError(error, `cannot create the backup folder ${request.dir}`);
   }
   const sink = new HashingFileSink(temp.fd);
@@ -102,6 +137,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     const facts = await settle(pipeline(stage.output, sink), stage, source);
     await finishTemp(temp);
     const name = await placeFile(temp.path, request.dir, request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
+    await disposeOf(request.dump);
     return { path: join(request.dir, name), bytes: sink.bytes, sha256: sink.digest(), facts };
   } catch (error) {
     source?.stop();
@@ -109,6 +145,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     sink.destroy();
     await Promise.allSettled([stage?.done, source?.done]);
     await discardTemp(temp);
+    await disposeOf(request.dump);
     // System errors (ENOSPC, EACCES, EIO) get a message that names the folder and the fix.
     throw (error as NodeJS.ErrnoException)?.syscall ? fromSystemError(error, `cannot write the backup in ${request.dir}`) : error;
   }

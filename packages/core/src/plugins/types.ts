@@ -28,6 +28,8 @@ export interface BackupStream {
    * stream ended cleanly.
    */
   done: Promise<ItemFacts>;
+  /** Called once the item is over, whatever happened. */
+  dispose?(): void | Promise<void>;
 }
 
 /**
@@ -44,8 +46,15 @@ export interface BackupCommand {
   cwd?: string;
   /** Debian package for the "install it" hint when the command is missing. */
   debianPackage?: string;
+  /**
+   * Keep the last this-many bytes of the dump for `finish` (a completion trailer check). The
+   * bytes then pass through Node on their way to the compressor.
+   */
+  keepTail?: number;
   /** Judges the finished command: returns facts, or throws when the dump is not whole. */
-  finish(result: ToolResult): ItemFacts | Promise<ItemFacts>;
+  finish(result: ToolResult, tail: Buffer): ItemFacts | Promise<ItemFacts>;
+  /** Called once the item is over, whatever happened: remove credential files and the like. */
+  dispose?(): void | Promise<void>;
 }
 
 export interface PluginContext {
