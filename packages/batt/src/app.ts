@@ -6,6 +6,7 @@ import { ensureHome, resolveHome, type HomeLayout } from '@batt/core/home/home';
 import { discoverServices, type Service } from '@batt/core/plugins/discovery';
 import { PluginRegistry } from '@batt/core/plugins/registry';
 import { filePlugin } from '@batt/file';
+import { mysqlPlugin } from '@batt/mysql';
 
 export interface App {
   home: HomeLayout;
@@ -14,7 +15,7 @@ export interface App {
 }
 
 export function builtins(): PluginRegistry {
-  return new PluginRegistry().register(filePlugin);
+  return new PluginRegistry().register(filePlugin).register(mysqlPlugin);
 }
 
 export function loadApp(homeFlag: string | undefined): App {

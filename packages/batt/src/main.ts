@@ -81,7 +81,7 @@ export async function main(argv: string[], version: string): Promise<number> {
           if (given.some((v) => v === '') || (named && given.length === 0)) fail(`--${t.option} needs a value, e.g. --${t.option} ${t.service === 'file' ? '/etc' : 'NAME'}`);
           values.set(t.service, [...(values.get(t.service) ?? []), ...given.map(String)]);
         }
-        if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${String(a.concurrency)}`);
+        if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${Number.isNaN(a.concurrency) ? 'something else' : String(a.concurrency)}`);
         const { backupCommand } = await import('./commands/backup.js');
         code = await backupCommand(app, {
           services: (a.services as string[] | undefined) ?? [],

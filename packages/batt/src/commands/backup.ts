@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { format } from 'date-fns/format';
 import {
   acquireLock, BattError, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
-  runBackup, validatePattern, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
+  runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { colourStatus, humanBytes, printJson, printTable } from '../output.js';
@@ -50,7 +50,7 @@ export function selectServices(app: App, names: readonly string[], targets: Map<
 function checkGzipLevels(config: BattConfig, forced: Compression | undefined): void {
   const sections: [string, Record<string, unknown>][] = [['', config as unknown as Record<string, unknown>], ...Object.entries(config.services)];
   for (const [name, section] of sections) {
-    const compression = forced ?? (section.compression as Compression | undefined) ?? config.compression;
+    const compression = forced ?? (section.compression as Compression | undefined) ?? config.compression ?? (zstdAvailable() ? 'zstd' : 'gzip');
     const level = (section.compression_level as number | undefined) ?? config.compression_level;
     if (compression === 'gzip' && level !== undefined && level > 9) {
       throw new BattError('CONFIG', `${name ? `${name}.` : ''}compression_level ${level} is too high for gzip`, { hint: 'gzip takes levels 1 to 9 (zstd takes 1 to 19)' });

@@ -5,7 +5,8 @@
  */
 import type { BattConfig } from './load.js';
 
-const secretName = /pass(word)?|pwd|secret|token|auth|(^|_)key$/i;
+/** Names of keys and variables that hold secrets (but not `*_file`, which names a file). */
+export const secretName = /pass(word)?|pwd|secret|token|auth|key$/i;
 
 export function collectSecrets(config: BattConfig, env: NodeJS.ProcessEnv): Set<string> {
   const secrets = new Set<string>();

@@ -61,6 +61,15 @@ export function which(file: string, env: NodeJS.ProcessEnv = process.env): strin
 
 const setpriv = which('setpriv');
 
+/**
+ * The argv that starts `path`: under `setpriv --pdeathsig KILL` where setpriv exists, so the
+ * kernel kills the tool if batt dies, even by SIGKILL, and a dump never outlives batt holding
+ * locks (FLUSH TABLES WITH READ LOCK) on a server.
+ */
+function dieWithBatt(path: string, args: readonly string[]): [string, string[]] {
+  return setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', path, ...args]] : [path, [...args]];
+}
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -88,9 +97,7 @@ export async function spawnTool(file: string, args: readonly string[], options: 
     options.stdout instanceof Writable && options.stdout.destroy();
     return { stdout: null, stdin: null, result: Promise.resolve({ failed: true, code: 'ENOENT' }), kill: () => {} };
   }
-  // setpriv --pdeathsig: the kernel kills the tool if batt dies, even by SIGKILL, so a dump
-  // never outlives batt holding locks (FLUSH TABLES WITH READ LOCK) on a server.
-  const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', path, ...args]] : [path, [...args]];
+  const [command, argv] = dieWithBatt(path, args);
   const child = spawn(command, argv, {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
@@ -144,7 +151,10 @@ export function stderrText(result: { stderr?: unknown }): string {
 /** Runs a tool to completion and returns its stdout; throws a BattError that says why it failed. */
 export async function runTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<string> {
   const { execa } = await import('execa');
-  const result = await execa(file, [...args], {
+  const path = which(file, { ...process.env, ...options.env });
+  if (!path) throw toolFailure(file, { failed: true, code: 'ENOENT' }, options.debianPackage);
+  const [command, argv] = dieWithBatt(path, args);
+  const result = await execa(command, argv, {
     env: options.env,
     cwd: options.cwd,
     stdin: 'ignore',

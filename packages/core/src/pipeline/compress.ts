@@ -7,6 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import type { Compression } from '../config/schema.js';
 import { spawnTool, toolFailure } from '../exec/exec.js';
@@ -48,10 +49,9 @@ export function zstdAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 function inProcess(transform: Transform): CompressionStage {
-  const done = new Promise<void>((resolve, reject) => {
-    transform.on('end', resolve);
-    transform.on('error', reject);
-  });
+  // finished() also settles when the transform is destroyed (a failure elsewhere, an interrupt);
+  // waiting for 'end' alone would wait forever then.
+  const done = finished(transform);
   done.catch(() => {});
   return { input: transform, inputIsPipe: false, output: transform, done, abort: () => transform.destroy() };
 }

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { mysqlPlugin } from '@batt/mysql';
+import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startMariaDb, type MariaDb } from '../lib/servers.js';
+
+const password = `b@tt "pw' \\ x`;
+const weird = ['--result-file=PWNED', 'a b', 'ü', "x'; DROP DATABASE shop; --"];
+
+/** Restores an artifact with the plugin's own restore, fed by `zstd -dc`. */
+async function restore(db: MariaDb, env: Record<string, string>, file: string, into: string, force = false): Promise<void> {
+  const unzip = spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Taken at once: Node drops a child's unread output when the child exits.
+  const stream = unzip.stdout.pipe(new PassThrough());
+  const config = { host: '127.0.0.1', port: db.port, user: 'batt', password: env.BATT_MYSQL_PASSWORD };
+  await mysqlPlugin.restore!({ config, log: { info() {}, warn() {}, error() {}, scoped() { return this; } }, signal: new AbortController().signal, runId: 0, home: '' }, into, stream, { to: into, force });
+  if (unzip.exitCode === null) await once(unzip, 'close');
+}
+
+/** Per table: row count and CHECKSUM TABLE, for comparing a database with its restore. */
+async function fingerprint(db: MariaDb, name: string): Promise<string> {
+  const tables = (await db.sql(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${name.replace(/'/g, "''")}' AND table_type = 'BASE TABLE' ORDER BY 1`)).split('\n').filter(Boolean);
+  const q = (t: string): string => `\`${name.replace(/`/g, '``')}\`.\`${t}\``;
+  const parts = [];
+  for (const t of tables) parts.push(`${t} ${await db.sql(`SELECT COUNT(*) FROM ${q(t)}`)} ${(await db.sql(`CHECKSUM TABLE ${q(t)}`)).split('\t')[1]}`);
+  return parts.join('\n');
+}
+
+describe('mysql service against a live MariaDB', () => {
+  let db: MariaDb;
+  let box: Sandbox;
+  let env: Record<string, string>;
+  before(async () => {
+    db = await startMariaDb();
+    box = sandbox();
+    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: password };
+    const sqlPw = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+    await db.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY '${sqlPw}'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'`);
+    await db.sql(`CREATE DATABASE shop; USE shop;
+      CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100), note TEXT, photo BLOB, created DATETIME(6)) ENGINE=InnoDB;
+      CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, customer INT, total DECIMAL(10,2), FOREIGN KEY (customer) REFERENCES customers(id)) ENGINE=InnoDB;
+      CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(200));
+      CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 50;
+      CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit (msg) VALUES (CONCAT('order ', NEW.id));
+      CREATE PROCEDURE order_count() SELECT COUNT(*) FROM orders;
+      CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM audit WHERE id < 0;`);
+    const values = Array.from({ length: 500 }, (_, i) => `('Cüstömer ${i} ''quoted''', REPEAT('note ${i} ', 20), UNHEX('00FF${(i % 256).toString(16).padStart(2, '0')}0A0D5C27'), '2020-01-01 00:00:00.${String(i).padStart(6, '0')}')`).join(',');
+    await db.sql(`INSERT INTO customers (name, note, photo, created) VALUES ${values}`, 'shop');
+    await db.sql(`INSERT INTO orders (customer, total) SELECT id, id * 1.5 FROM customers`, 'shop');
+    await db.sql(`CREATE DATABASE legacy; CREATE TABLE legacy.old (id INT, v VARCHAR(10)) ENGINE=MyISAM; INSERT INTO legacy.old VALUES (1, 'a'), (2, 'b')`);
+    for (const name of weird) {
+      const ident = `\`${name.replace(/`/g, '``')}\``;
+      await db.sql(`CREATE DATABASE ${ident}; CREATE TABLE ${ident}.t (v VARCHAR(50)); INSERT INTO ${ident}.t VALUES ('in ${name.replace(/'/g, "''")}')`);
+    }
+  });
+  after(async () => {
+    await db?.stop();
+    box?.cleanup();
+  });
+
+  it('backs up every non-system database, one artifact each, with row counts and versions', async () => {
+    const r = await box.batt(['mysql', '--path', join(box.out, 'all'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const report = json(r);
+    assert.deepEqual(report.items.map((i: any) => i.target).sort(), ['legacy', 'shop', ...weird].sort());
+    assert.ok(report.items.every((i: any) => i.status === 'ok' && i.file.endsWith('.sql.zst')));
+    const shown = json(await box.batt(['show', String(report.id), '--json']));
+    const shop = shown.items.find((i: any) => i.target === 'shop');
+    assert.deepEqual(shop.facts.rowCounts, { audit: 500, customers: 500, orders: 500 });
+    assert.equal(shop.facts.consistency, 'single-transaction');
+    assert.match(shop.serverVersion, /MariaDB/);
+    assert.match(shop.toolVersion, /Ver/);
+    const legacy = shown.items.find((i: any) => i.target === 'legacy');
+    assert.equal(legacy.facts.consistency, 'lock-tables');
+    assert.ok(!existsSync(join(box.dir, 'PWNED')) && !existsSync('PWNED'), 'a database name never became an option');
+    assert.equal((await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(box.out, 'all', 'mysql') })).exitCode, 0);
+  });
+
+  it('restores into a new database with the same rows, routines, triggers and events', async () => {
+    const r = json(await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'shop'), '--json'], { env }));
+    await restore(db, env, r.items[0].file, 'shop_restored');
+    assert.equal(await fingerprint(db, 'shop_restored'), await fingerprint(db, 'shop'));
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = 'shop_restored'"), '1');
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = 'shop_restored'"), '1');
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.events WHERE event_schema = 'shop_restored'"), '1');
+    await assert.rejects(restore(db, env, r.items[0].file, 'shop_restored'), /already exists.*|--force/);
+  });
+
+  it('backs up and restores databases whose names look like options or SQL', async () => {
+    const r = await box.batt([...weird.map((w) => `--mysql-db=${w}`), '--path', join(box.out, 'weird'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const report = json(r);
+    for (const [i, name] of weird.entries()) {
+      const item = report.items.find((x: any) => x.target === name);
+      await restore(db, env, item.file, `restored_${i}`);
+      assert.equal(await db.sql('SELECT v FROM t', `restored_${i}`), `in ${name}`);
+    }
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'shop'"), '1', 'shop was not dropped');
+  });
+
+  it('never puts the password on a command line', async () => {
+    const seen = new Set<string>();
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        for (const line of (await execa('ps', ['-eo', 'args'])).stdout.split('\n')) if (/mysql|mariadb/.test(line)) seen.add(line);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env });
+    polling = false;
+    await poll;
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok([...seen].some((l) => /defaults-extra-file/.test(l)), `saw the dump processes: ${[...seen].join('\n')}`);
+    for (const line of seen) assert.ok(!line.includes('b@tt'), `password in: ${line}`);
+    const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    assert.ok(!logs.includes('b@tt'));
+  });
+
+  it('refuses non-transactional tables when told to, explaining why', async () => {
+    const r = await box.batt(['--mysql-db', 'legacy', '--mysql-db', 'shop', '--path', join(box.out, 'myisam'), '--json'], { env: { ...env, BATT_MYSQL_NON_TRANSACTIONAL: 'fail' } });
+    assert.equal(r.exitCode, 1);
+    const legacy = json(r).items.find((i: any) => i.target === 'legacy');
+    assert.equal(legacy.status, 'failed');
+    assert.match(legacy.error, /non-transactional tables \(old \(MyISAM\)\)/);
+    assert.equal(json(r).status, 'partial');
+  });
+
+  it('a wrong password fails clearly, with nothing written', async () => {
+    const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'wrongpw'), '--json'], { env: { ...env, BATT_MYSQL_PASSWORD: 'nope' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /access denied.*check mysql\.user and mysql\.password/i);
+    assert.ok(!existsSync(join(box.out, 'wrongpw', 'mysql')) || readdirSync(join(box.out, 'wrongpw', 'mysql')).every((n) => !n.endsWith('.zst')));
+  });
+
+  it('an unreachable server fails clearly', async () => {
+    const r = await box.batt(['mysql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_MYSQL_PORT: '1' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /cannot reach the server.*check mysql\.host/);
+  });
+
+  describe('with stand-in dump tools', () => {
+    const fakeBin = (name: string, script: string): Record<string, string> => {
+      const bin = join(box.dir, `bin-${name}`);
+      mkdirSync(bin, { recursive: true });
+      for (const tool of ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']) if (!existsSync(join(bin, tool))) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+      if (script) writeFileSync(join(bin, 'mysqldump'), script, { mode: 0o755 });
+      return { ...env, PATH: bin };
+    };
+
+    it('a missing mysqldump says what to install', async () => {
+      const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'missing'), '--json'], { env: fakeBin('missing', '') });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /mysqldump is not installed.*apt-get install mariadb-client/);
+    });
+
+    it('a dump that exits 0 without its completion trailer is a failure, and no artifact is left', async () => {
+      const dest = join(box.out, 'truncated');
+      const r = await box.batt(['--mysql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', '#!/bin/sh\necho "CREATE TABLE t (a int);"\necho "INSERT INTO t VALUES (1"\nexit 0\n') });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /no completion trailer: it is truncated/);
+      assert.deepEqual(existsSync(join(dest, 'mysql')) ? readdirSync(join(dest, 'mysql')).filter((n) => n.includes('shop')) : [], []);
+    });
+
+    it('a dump killed halfway is a failure', async () => {
+      const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'killed'), '--json'], { env: fakeBin('killed', '#!/bin/sh\necho "-- partial"\nkill -9 $$\n') });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /killed by SIGKILL/);
+    });
+
+    it('the dump dies with batt, so no lock outlives it', async () => {
+      const pidFile = join(box.dir, 'dump.pid');
+      const environment = fakeBin('hang', `#!/bin/sh\necho $$ > ${pidFile}\necho "-- started"\nexec sleep 60\n`);
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--mysql-db', 'shop', '--path', join(box.out, 'hang')], { env: environment, reject: false });
+      for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      run.kill('SIGKILL');
+      await run;
+      let alive = true;
+      for (let i = 0; i < 50 && alive; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        // Gone, or a zombie (dead, waiting for init to reap it): either way it holds nothing.
+        const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+        alive = stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
+      }
+      assert.equal(alive, false, 'the dump process outlived batt');
+    });
+  });
+});
