@@ -93,7 +93,9 @@ export async function startPostgres(): Promise<Postgres> {
   await asPostgres(postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8']);
   await asPostgres(postgresBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
   const sql = async (statement: string, database = 'postgres'): Promise<string> =>
-    (await asPostgres('psql', ['-X', '-q', '-A', '-t', '-h', dir, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', statement, '--', database])).stdout;
+    (await asPostgres('psql', ['-X', '-q', '-A', '-t', '-h', dir, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', statement,
+      // As a quoted conninfo value: a bare name with '=' in it would be read as a conninfo string.
+      `--dbname=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`])).stdout;
   return {
     host: '127.0.0.1', port, dir, password, sql,
     async stop() {

@@ -6,7 +6,10 @@ import { ensureHome, resolveHome, type HomeLayout } from '@batt/core/home/home';
 import { discoverServices, type Service } from '@batt/core/plugins/discovery';
 import { PluginRegistry } from '@batt/core/plugins/registry';
 import { filePlugin } from '@batt/file';
+import { mongodbPlugin } from '@batt/mongodb';
 import { mysqlPlugin } from '@batt/mysql';
+import { postgresqlPlugin } from '@batt/postgresql';
+import { redisPlugin } from '@batt/redis';
 
 export interface App {
   home: HomeLayout;
@@ -15,7 +18,7 @@ export interface App {
 }
 
 export function builtins(): PluginRegistry {
-  return new PluginRegistry().register(filePlugin).register(mysqlPlugin);
+  return new PluginRegistry().register(filePlugin).register(mysqlPlugin).register(postgresqlPlugin).register(redisPlugin).register(mongodbPlugin);
 }
 
 export function loadApp(homeFlag: string | undefined): App {

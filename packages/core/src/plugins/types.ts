@@ -92,8 +92,8 @@ export interface Plugin {
   targetOption: { name: string; aliases?: readonly string[]; describe: string };
   /** The service's configuration keys, validated before anything runs. */
   configKeys: Record<string, ConfigKeySpec>;
-  /** The file suffix of an uncompressed artifact, e.g. 'tar' or 'sql'. */
-  extension: string;
+  /** The file suffix of an uncompressed artifact, e.g. '.tar' or '.sql' (or one per target). */
+  extension: string | ((target: string) => string);
   /**
    * The targets to back up: `requested` (from the target option) when given, else what the
    * configuration or the server lists. An empty result is an error the plugin explains.

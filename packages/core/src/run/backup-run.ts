@@ -170,7 +170,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       slog.info(`${target}: started`);
       const dump = await plugin.backup(contextFor(service), target);
       const artifact = await writeArtifact({
-        dump, dir: destFor(service), base: artifactBase(target), ext: plugin.extension,
+        dump, dir: destFor(service), base: artifactBase(target), ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
         compression, level, uniqueSuffix: `run${runId}`, signal: request.signal,
       });
       const { facts } = artifact;

@@ -1,0 +1,103 @@
+/**
+ * The `mongodb` service: `mongodump --archive` per database into batt's pipeline, or the whole
+ * instance with `--oplog` on a replica set (a point-in-time dump needs the oplog, which only
+ * works for whole-instance dumps). The password goes into a 0600 --config file, never argv.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BattError } from '@batt/core/errors/errors';
+import { runTool, spawnTool, stderrText, toolFailure } from '@batt/core/exec/exec';
+import { definePlugin } from '@batt/core/plugins/types';
+import { ALL, configFile, dumpArgs, restoreArgs, type Connection } from './args.js';
+
+export * from './args.js';
+
+function connectionOf(config: Record<string, unknown>): Connection {
+  let password = config.password as string | undefined;
+  const file = config.password_file as string | undefined;
+  if (password === undefined && file) password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  return {
+    uri: config.uri as string | undefined,
+    host: config.host as string | undefined,
+    port: config.port as number | undefined,
+    user: config.user as string | undefined,
+    password,
+    authDatabase: config.auth_database as string | undefined,
+    tls: config.tls === true,
+  };
+}
+
+function secretsFile(conn: Connection): { path: string; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'batt-mongo-'));
+  const path = join(dir, 'mongo.yaml');
+  writeFileSync(path, configFile(conn), { mode: 0o600 });
+  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function explain(error: BattError): BattError {
+  if (/Authentication failed|auth error/i.test(error.message)) return new BattError('TOOL_FAILED', `mongodb: authentication failed: ${error.message}`, { hint: 'check mongodb.user and mongodb.password (or BATT_MONGODB_USER / BATT_MONGODB_PASSWORD)' });
+  if (/no reachable servers|connection refused|server selection error/i.test(error.message)) return new BattError('TOOL_FAILED', `mongodb: cannot reach the server: ${error.message}`, { hint: 'check mongodb.host/port or mongodb.uri, and that the server runs' });
+  return error;
+}
+
+export const mongodbPlugin = definePlugin({
+  name: 'mongodb',
+  aliases: ['mongo'],
+  summary: 'MongoDB databases, as a mongodump archive each',
+  targetOption: { name: 'mongodb-db', describe: 'a database to back up (repeatable); implies the mongodb service' },
+  configKeys: {
+    uri: { type: 'string', describe: 'connection string (kept in the 0600 config file, not on the command line)' },
+    host: { type: 'string', describe: 'server host, or replicaSet/host1,host2' },
+    port: { type: 'number', min: 1, max: 65535, integer: true, describe: 'server port' },
+    user: { type: 'string', describe: 'user name' },
+    password: { type: 'string', describe: 'password (prefer password_file or BATT_MONGODB_PASSWORD)' },
+    password_file: { type: 'string', describe: 'file holding the password' },
+    auth_database: { type: 'string', describe: 'authentication database (default admin)' },
+    databases: { type: 'string[]', describe: 'databases to back up (default: the whole instance as one archive)' },
+    replica_set: { type: 'boolean', describe: 'the server is a replica set: whole-instance dumps take the oplog (--oplog) for a point-in-time copy' },
+    tls: { type: 'boolean', describe: 'connect with TLS' },
+  },
+  extension: '.archive',
+
+  async listTargets(ctx, requested) {
+    const named = requested.length ? requested : ((ctx.config.databases as string[] | undefined) ?? []);
+    return named.length ? [...new Set(named)] : [ALL];
+  },
+
+  async backup(ctx, database) {
+    const conn = connectionOf(ctx.config);
+    const file = secretsFile(conn);
+    const toolVersion = await runTool('mongodump', ['--version'], { debianPackage: 'mongodb-database-tools' }).then((v) => v.split('\n')[0].trim(), (error: unknown) => {
+      file.dispose();
+      throw error;
+    });
+    return {
+      command: 'mongodump',
+      args: dumpArgs(file.path, conn, database, ctx.config.replica_set === true),
+      debianPackage: 'mongodb-database-tools',
+      finish(result) {
+        if (result.failed) throw explain(toolFailure('mongodump', result, 'mongodb-database-tools'));
+        const log = stderrText(result);
+        const done = /done dumping|dumped \d+ documents?/i.exec(log);
+        return { toolVersion, facts: { oplog: database === ALL && ctx.config.replica_set === true, collections: (log.match(/done dumping/gi) ?? []).length || undefined }, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
+      },
+      dispose: () => file.dispose(),
+    };
+  },
+
+  async restore(ctx, target, source: Readable, options) {
+    const conn = connectionOf(ctx.config);
+    const file = secretsFile(conn);
+    try {
+      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.to, options.force), { stdin: source, stdout: 'ignore', signal: ctx.signal });
+      const result = await child.result;
+      if (result.failed) throw explain(toolFailure('mongorestore', result, 'mongodb-database-tools'));
+    } finally {
+      file.dispose();
+    }
+  },
+});
+
+export default mongodbPlugin;

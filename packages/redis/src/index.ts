@@ -1,0 +1,160 @@
+/**
+ * The `redis` service: one RDB snapshot per server, fetched with `redis-cli --rdb` and checked
+ * with `redis-check-rdb` before batt streams it into its pipeline; key counts per logical
+ * database are recorded. Restore starts a private scratch redis-server on the snapshot and
+ * copies the keys, TTLs included, into the target server with MIGRATE (only the databases
+ * named with --redis-db, when some are).
+ */
+import { createReadStream, mkdtempSync, readFileSync, rmSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BattError } from '@batt/core/errors/errors';
+import { runTool, spawnTool, toolFailure } from '@batt/core/exec/exec';
+import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
+import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
+
+export * from './args.js';
+
+function connectionOf(config: Record<string, unknown>, target?: string): Connection {
+  let password = config.password as string | undefined;
+  const file = config.password_file as string | undefined;
+  if (password === undefined && file) password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  const [host, port] = target && target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))] : [undefined, undefined];
+  return {
+    host: host ?? (config.host as string | undefined) ?? '127.0.0.1',
+    port: port ?? (config.port as number | undefined) ?? 6379,
+    user: config.user as string | undefined,
+    password,
+  };
+}
+
+function explain(error: unknown): unknown {
+  if (!(error instanceof BattError)) return error;
+  if (/NOAUTH|WRONGPASS|invalid password|AUTH failed/i.test(error.message)) {
+    return new BattError('TOOL_FAILED', `redis: authentication failed: ${error.message}`, { hint: 'check redis.password (or BATT_REDIS_PASSWORD / REDISCLI_AUTH)' });
+  }
+  if (/Connection refused|Could not connect/i.test(error.message)) {
+    return new BattError('TOOL_FAILED', `redis: cannot reach the server: ${error.message}`, { hint: 'check redis.host and redis.port, and that the server runs' });
+  }
+  return error;
+}
+
+async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Promise<string> {
+  try {
+    const out = await runTool('redis-cli', [...connectionArgs(conn), '--no-auth-warning', ...args], { env: authEnv(conn), signal: ctx.signal, debianPackage: 'redis-tools' });
+    // redis-cli prints server errors on stdout and still exits 0.
+    if (/^(ERR|NOAUTH|WRONGPASS|Could not connect)/m.test(out)) throw new BattError('TOOL_FAILED', `redis-cli: ${out.trim()}`);
+    return out;
+  } catch (error) {
+    throw explain(error);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const redisPlugin = definePlugin({
+  name: 'redis',
+  summary: 'Redis servers, as a checked RDB snapshot each',
+  targetOption: { name: 'redis-db', describe: 'a logical database number to restore later (repeatable); implies the redis service' },
+  configKeys: {
+    host: { type: 'string', describe: 'server host (default 127.0.0.1)' },
+    port: { type: 'number', min: 1, max: 65535, integer: true, describe: 'server port (default 6379)' },
+    user: { type: 'string', describe: 'ACL user name' },
+    password: { type: 'string', describe: 'password (prefer password_file, BATT_REDIS_PASSWORD or REDISCLI_AUTH)' },
+    password_file: { type: 'string', describe: 'file holding the password' },
+    servers: { type: 'string[]', describe: 'more servers to back up, as host:port' },
+  },
+  extension: '.rdb',
+
+  async listTargets(ctx) {
+    const main = connectionOf(ctx.config);
+    return [...new Set([`${main.host}:${main.port}`, ...((ctx.config.servers as string[] | undefined) ?? [])])];
+  },
+
+  async backup(ctx, target) {
+    const conn = connectionOf(ctx.config, target);
+    const dir = mkdtempSync(join(tmpdir(), 'batt-redis-'));
+    const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+    try {
+      const [server, keyspace, toolVersion] = await Promise.all([
+        cli(ctx, conn, 'INFO', 'server'),
+        cli(ctx, conn, 'INFO', 'keyspace'),
+        runTool('redis-cli', ['--version']).then((v) => v.trim(), () => undefined),
+      ]);
+      const rdb = join(dir, 'dump.rdb');
+      await cli(ctx, conn, '--rdb', rdb);
+      const check = await runTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools' }).catch((error: unknown) => {
+        throw new BattError('TOOL_FAILED', `redis-check-rdb rejected the snapshot of ${target}: ${(error as Error).message}`, { hint: 'the server sent a damaged RDB: check its log and disk, then run again' });
+      });
+      if (!/RDB looks OK/i.test(check)) throw new BattError('TOOL_FAILED', `redis-check-rdb did not approve the snapshot of ${target}`);
+      const keys = parseKeyspace(keyspace);
+      return {
+        stream: createReadStream(rdb, { highWaterMark: 1024 * 1024 }),
+        done: Promise.resolve({ toolVersion, serverVersion: infoField(server, 'redis_version'), facts: { keyspace: keys, keys: Object.values(keys).reduce((n, k) => n + k.keys, 0) } }),
+        dispose,
+      };
+    } catch (error) {
+      dispose();
+      throw error;
+    }
+  },
+
+  /**
+   * Loads `source` (an RDB) into a scratch server and MIGRATEs its keys into `options.to`
+   * (host:port; default the configured server). Only the databases in config.restore_dbs
+   * (from --redis-db) when given. Refuses a target database that holds keys unless forced.
+   */
+  async restore(ctx, _target, source: Readable, options) {
+    const target = connectionOf(ctx.config, options.to);
+    const only = ((ctx.config.restore_dbs as string[] | undefined) ?? []).map(String);
+    const dir = mkdtempSync(join(tmpdir(), 'batt-redis-restore-'));
+    let scratch: Awaited<ReturnType<typeof spawnTool>> | undefined;
+    try {
+      await pipeline(source, createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
+      const port = await freePort();
+      scratch = await spawnTool('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal });
+      const local: Connection = { host: '127.0.0.1', port };
+      for (let i = 0; ; i++) {
+        const pong = await cli(ctx, local, 'PING').catch(() => '');
+        if (pong.trim() === 'PONG') break;
+        if (i > 100) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not load the snapshot');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const loaded = parseKeyspace(await cli(ctx, local, 'INFO', 'keyspace'));
+      const targetKeys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
+      const dbs = Object.keys(loaded).filter((db) => only.length === 0 || only.includes(db));
+      for (const db of dbs) {
+        if ((targetKeys[db]?.keys ?? 0) > 0 && !options.force) {
+          throw new BattError('USAGE', `database ${db} of ${target.host}:${target.port} already holds ${targetKeys[db].keys} keys`, { hint: 'restore into an empty server or database, or pass --force to replace keys' });
+        }
+        const keys = (await cli(ctx, local, '-n', db, '--scan')).split('\n').filter(Boolean);
+        const lines: string[] = [];
+        for (let i = 0; i < keys.length; i += 200) lines.push(migrateCommand(target, db, keys.slice(i, i + 200), options.force));
+        if (lines.length === 0) continue;
+        const child = await spawnTool('redis-cli', [...connectionArgs(local), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]), signal: ctx.signal });
+        let out = '';
+        child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+        const result = await child.result;
+        if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out)) throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
+      }
+    } finally {
+      scratch?.kill('SIGKILL');
+      await scratch?.result;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+export default redisPlugin;

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { postgresqlPlugin } from '@batt/postgresql';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
+
+const silent = { info() {}, warn() {}, error() {}, scoped() { return this; } };
+const weird = ['-f', 'dbname=template1', "x'; DROP DATABASE shop; --", 'a b ü'];
+
+async function restore(pg: Postgres, file: string, target: string, into: string): Promise<void> {
+  const unzip = spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stream = unzip.stdout.pipe(new PassThrough()); // taken at once: Node drops unread output of exited children
+  const config = { host: '127.0.0.1', port: pg.port, user: 'postgres', password: pg.password };
+  await postgresqlPlugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home: '' }, target, stream, { to: into, force: false });
+  if (unzip.exitCode === null) await once(unzip, 'close');
+}
+
+async function fingerprint(pg: Postgres, db: string): Promise<string> {
+  return pg.sql(`SELECT string_agg(t, E'\\n' ORDER BY t) FROM (
+    SELECT 'customers ' || count(*) || ' ' || md5(string_agg(c::text, ',' ORDER BY id)) AS t FROM customers c
+    UNION ALL SELECT 'orders ' || count(*) || ' ' || md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o) x`, db);
+}
+
+describe('postgresql service against a live PostgreSQL', () => {
+  let pg: Postgres;
+  let box: Sandbox;
+  let env: Record<string, string>;
+  before(async () => {
+    pg = await startPostgres();
+    box = sandbox();
+    env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
+    await pg.sql('CREATE DATABASE shop');
+    await pg.sql(`CREATE TABLE customers (id serial PRIMARY KEY, name text, data jsonb, photo bytea, seen timestamptz);
+      CREATE TABLE orders (id serial PRIMARY KEY, customer int REFERENCES customers, total numeric(10,2));
+      CREATE VIEW big AS SELECT * FROM orders WHERE total > 50;
+      CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders';
+      INSERT INTO customers (name, data, photo, seen) SELECT 'Cüstömer ' || i || ' ''q''', jsonb_build_object('i', i), decode(lpad(to_hex(i), 8, '0'), 'hex'), '2020-01-01'::timestamptz + i * interval '1 minute' FROM generate_series(1, 700) i;
+      INSERT INTO orders (customer, total) SELECT id, id * 1.5 FROM customers;
+      CREATE ROLE reporting LOGIN PASSWORD 'rep-pw';`, 'shop');
+    for (const name of weird) {
+      await pg.sql(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      await pg.sql(`CREATE TABLE t (v text); INSERT INTO t VALUES ('in ' || current_database())`, name);
+    }
+  });
+  after(async () => {
+    await pg?.stop();
+    box?.cleanup();
+  });
+
+  it('backs up every non-template database and the globals, with row counts', async () => {
+    const r = await box.batt(['postgres', '--path', join(box.out, 'all'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const targets = json(r).items.map((i: any) => i.target).sort();
+    assert.deepEqual(targets, ['@globals', 'postgres', 'shop', ...weird].sort());
+    const shown = json(await box.batt(['show', String(json(r).id), '--json']));
+    const shop = shown.items.find((i: any) => i.target === 'shop');
+    assert.deepEqual(shop.facts.rowCounts, { 'public.customers': 700, 'public.orders': 700 });
+    assert.match(shop.serverVersion, /PostgreSQL/);
+    assert.ok(shop.file.endsWith('shop.dump.zst'));
+    assert.ok(shown.items.find((i: any) => i.target === '@globals').file.endsWith('_globals.sql.zst'));
+  });
+
+  it('restores into a new database with the same rows', async () => {
+    const r = json(await box.batt(['--postgres-db', 'shop', '--path', join(box.out, 'shop'), '--json'], { env }));
+    await restore(pg, r.items[0].file, 'shop', 'shop_restored');
+    assert.equal(await fingerprint(pg, 'shop_restored'), await fingerprint(pg, 'shop'));
+    assert.equal(await pg.sql('SELECT order_count()', 'shop_restored'), '700');
+    await assert.rejects(restore(pg, r.items[0].file, 'shop', 'shop_restored'), /already exists/);
+  });
+
+  it('treats database names as data: -f, dbname=…, quotes', async () => {
+    const r = await box.batt([...weird.map((w) => `--postgresql-db=${w}`), '--path', join(box.out, 'weird'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    for (const [i, name] of weird.entries()) {
+      const item = json(r).items.find((x: any) => x.target === name);
+      await restore(pg, item.file, name, `weird_${i}`);
+      assert.equal(await pg.sql('SELECT v FROM t', `weird_${i}`), `in ${name}`);
+    }
+    assert.equal(await pg.sql("SELECT count(*) FROM pg_database WHERE datname = 'shop'"), '1');
+  });
+
+  it('a wrong password fails the item clearly; good MySQL and folders still make a partial run', async () => {
+    const mysql: MariaDb = await startMariaDb();
+    try {
+      const data = join(box.dir, 'data');
+      mkdirSync(data, { recursive: true });
+      writeFileSync(join(data, 'f'), 'x');
+      await mysql.sql("CREATE DATABASE app; CREATE TABLE app.t (a int); INSERT INTO app.t VALUES (1); CREATE USER 'b'@'127.0.0.1' IDENTIFIED BY 'bpw'; GRANT ALL ON *.* TO 'b'@'127.0.0.1'");
+      const dest = join(box.out, 'mixed');
+      const r = await box.batt(['--postgres-db', 'shop', '--mysql-db', 'app', '--file', data, '--path', dest, '--json'], {
+        env: { ...env, BATT_POSTGRESQL_PASSWORD: 'wrong', BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(mysql.port), BATT_MYSQL_USER: 'b', BATT_MYSQL_PASSWORD: 'bpw' },
+      });
+      assert.equal(r.exitCode, 1);
+      const report = json(r);
+      assert.equal(report.status, 'partial');
+      const failed = report.items.filter((i: any) => i.status !== 'ok');
+      assert.deepEqual(failed.map((i: any) => i.service), ['postgresql']);
+      assert.match(failed[0].error, /authentication failed.*check postgresql\.user and postgresql\.password/);
+      assert.doesNotMatch(r.stdout + r.stderr, /wrong/);
+      assert.ok(!existsSync(join(dest, 'postgresql')) || readdirSync(join(dest, 'postgresql')).every((n) => !n.endsWith('.zst')));
+      for (const ok of report.items.filter((i: any) => i.status === 'ok')) assert.ok(existsSync(ok.file));
+    } finally {
+      await mysql.stop();
+    }
+  });
+
+  it('an unreachable server fails clearly', async () => {
+    const r = await box.batt(['postgresql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_POSTGRESQL_PORT: '1' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /cannot reach the server.*check postgresql\.host/);
+  });
+});
