@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { redisPlugin } from '@batt/redis';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startRedis, type Redis } from '../lib/servers.js';
+
+const silent = { info() {}, warn() {}, error() {}, scoped() { return this; } };
+
+async function restore(file: string, to: Redis, config: Record<string, unknown>, force = false): Promise<void> {
+  const unzip = spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stream = unzip.stdout.pipe(new PassThrough());
+  await redisPlugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home: '' }, 'x', stream, { to: `127.0.0.1:${to.port}`, force });
+  if (unzip.exitCode === null) await once(unzip, 'close');
+}
+
+/** Every key of a db with its type, value (as DUMP would differ by version, compare values) and TTL bucket. */
+async function snapshot(r: Redis, db: string): Promise<string[]> {
+  const keys = (await r.cli('-n', db, '--scan')).split('\n').filter(Boolean).sort();
+  const out = [];
+  for (const k of keys) {
+    const type = await r.cli('-n', db, 'TYPE', k);
+    const value = type === 'string' ? await r.cli('-n', db, 'GET', k)
+      : type === 'hash' ? await r.cli('-n', db, 'HGETALL', k)
+      : type === 'list' ? await r.cli('-n', db, 'LRANGE', k, '0', '-1')
+      : type === 'set' ? (await r.cli('-n', db, 'SMEMBERS', k)).split('\n').sort().join('\n')
+      : await r.cli('-n', db, 'ZRANGE', k, '0', '-1', 'WITHSCORES');
+    const ttl = Number(await r.cli('-n', db, 'TTL', k));
+    out.push(`${db} ${k} ${type} ${JSON.stringify(value)} ${ttl < 0 ? ttl : ttl > 3000 ? 'ttl~3600' : `ttl ${ttl}`}`);
+  }
+  return out;
+}
+
+describe('redis service against a live Redis', () => {
+  let source: Redis;
+  let box: Sandbox;
+  let env: Record<string, string>;
+  before(async () => {
+    source = await startRedis({ password: 'r3dis pw' });
+    box = sandbox();
+    env = { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(source.port), BATT_REDIS_PASSWORD: 'r3dis pw' };
+    await source.cli('SET', 'greeting', 'héllo "world"');
+    await source.cli('SET', 'session:1', 'abc', 'EX', '3600');
+    await source.cli('HSET', 'user:1', 'name', 'Ada', 'lang', 'en');
+    await source.cli('RPUSH', 'queue', 'a', 'b', 'c');
+    await source.cli('SADD', 'tags', 'x', 'y');
+    await source.cli('ZADD', 'scores', '1', 'one', '2.5', 'two');
+    await source.cli('-n', '3', 'SET', 'other-db', 'three');
+    await source.cli('-n', '3', 'SET', 'temp', 'v', 'EX', '3600');
+  });
+  after(async () => {
+    await source?.stop();
+    box?.cleanup();
+  });
+
+  it('backs up a checked RDB with key counts, and restores the same keys, values and TTLs into a fresh server', async () => {
+    const r = await box.batt(['redis', '--path', join(box.out, 'r'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const item = json(r).items[0];
+    assert.equal(item.target, `127.0.0.1:${source.port}`);
+    assert.ok(item.file.endsWith('.rdb.zst'));
+    const shown = json(await box.batt(['show', String(json(r).id), '--json']));
+    assert.deepEqual(shown.items[0].facts.keyspace, { 0: { keys: 6, expires: 1 }, 3: { keys: 2, expires: 1 } });
+    assert.match(shown.items[0].serverVersion, /^\d+\.\d+/);
+
+    const fresh = await startRedis();
+    try {
+      await restore(item.file, fresh, {});
+      assert.deepEqual(await snapshot(fresh, '0'), await snapshot(source, '0'));
+      assert.deepEqual(await snapshot(fresh, '3'), await snapshot(source, '3'));
+      await assert.rejects(restore(item.file, fresh, {}), /already holds 6 keys/);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('restores only the databases named with --redis-db', async () => {
+    const r = json(await box.batt(['redis', '--path', join(box.out, 'only'), '--json'], { env }));
+    const fresh = await startRedis({ password: 'target pw' });
+    try {
+      await restore(r.items[0].file, fresh, { restore_dbs: ['3'], password: 'target pw' });
+      assert.deepEqual(await snapshot(fresh, '3'), await snapshot(source, '3'));
+      assert.equal(await fresh.cli('DBSIZE'), '0');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('a wrong password fails clearly and writes nothing', async () => {
+    const r = await box.batt(['redis', '--path', join(box.out, 'bad'), '--json'], { env: { ...env, BATT_REDIS_PASSWORD: 'nope' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /authentication failed|WRONGPASS|invalid password/i);
+    assert.doesNotMatch(r.stdout + r.stderr, /r3dis pw/);
+  });
+});
