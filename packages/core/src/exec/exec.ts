@@ -12,8 +12,8 @@ import { BattError } from '../errors/errors.js';
 export interface ToolOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** What the child reads: a stream batt pipes in, 'pipe' for a writable `stdin`, or nothing. */
-  stdin?: Readable | 'pipe' | 'ignore';
+  /** What the child reads: a stream batt pipes in, 'pipe' for a writable `stdin`, an open file descriptor, or nothing. */
+  stdin?: Readable | 'pipe' | 'ignore' | number;
   /**
    * 'pipe' to read the child's output as a stream; 'ignore' to drop it; or a Writable that
    * wraps an OS pipe (another child's stdin), which the child then writes into directly.
@@ -101,7 +101,7 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   const child = spawn(command, argv, {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
-    stdio: [stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
+    stdio: [typeof options.stdin === 'number' ? options.stdin : stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   trackChild(child);
   if (stdinStream) {

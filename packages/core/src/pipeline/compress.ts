@@ -3,7 +3,7 @@
  * (22.15+), else through the `zstd` binary with all cores (-T0); a dump command then writes
  * straight into zstd's stdin, so its bytes never pass through Node. gzip uses zlib.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
@@ -17,6 +17,8 @@ export interface CompressionStage {
   input: Writable;
   /** True when `input` is an OS pipe that a child process can take as its stdout. */
   inputIsPipe: boolean;
+  /** True when the compressor reads the dump's file itself (`input` is unused). */
+  fromFile?: boolean;
   /** The compressed bytes. */
   output: Readable;
   /** Settles when the compressor is done; rejects if it failed. */
@@ -56,7 +58,11 @@ function inProcess(transform: Transform): CompressionStage {
   return { input: transform, inputIsPipe: false, output: transform, done, abort: () => transform.destroy() };
 }
 
-export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal): Promise<CompressionStage> {
+/**
+ * Starts the compressor. `inputFile`: the dump is a finished file (a Redis RDB, say), which the
+ * zstd binary then reads itself; `input` is unused and `fromFile` is set.
+ */
+export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal, inputFile?: string): Promise<CompressionStage> {
   if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
@@ -67,6 +73,20 @@ export async function compressStage(compression: Compression, level: number | un
       return inProcess(create({ params: { ...params, [c.ZSTD_c_nbWorkers]: availableParallelism() } }));
     } catch {
       return inProcess(create({ params }));
+    }
+  }
+  if (inputFile) {
+    const fd = openSync(inputFile, 'r');
+    try {
+      const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd, signal, debianPackage: 'zstd' });
+      if (!child.stdout) throw toolFailure('zstd', await child.result, 'zstd');
+      const done = child.result.then((result) => {
+        if (result.failed) throw toolFailure('zstd', result, 'zstd');
+      });
+      done.catch(() => {});
+      return { input: new PassThrough(), inputIsPipe: false, fromFile: true, output: child.stdout, done, abort: () => child.kill('SIGKILL') };
+    } finally {
+      closeSync(fd); // the child has its own copy
     }
   }
   const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: 'pipe', signal, debianPackage: 'zstd' });

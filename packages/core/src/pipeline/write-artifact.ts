@@ -3,6 +3,7 @@
  * temporary name in one pass, then fsynced and placed under its final name. If the dump, the
  * compressor or the disk fails, the temporary file is removed and nothing is placed.
  */
+import { ReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,6 +62,10 @@ class TailKeeper extends Transform {
 /** Connects the dump to the compressor; resolves with the dump's facts once it is judged whole. */
 async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage, signal: AbortSignal): Promise<{ done: Promise<ItemFacts>; stop(): void }> {
   if ('stream' in dump) {
+    if (stage.fromFile) {
+      dump.stream.destroy(); // the compressor reads the file itself
+      return { done: dump.done, stop: () => {} };
+    }
     const piped = pipeline(dump.stream, stage.input);
     const done = Promise.all([piped, dump.done]).then(([, facts]) => facts);
     return { done, stop: () => dump.stream.destroy() };
@@ -111,6 +116,13 @@ async function settle(written: Promise<void>, stage: CompressionStage, source: A
   }
 }
 
+/** The path of a dump that is a file nobody has read from yet (fs.createReadStream). */
+function unreadFileOf(dump: BackupStream | BackupCommand): string | undefined {
+  if (!('stream' in dump) || !(dump.stream instanceof ReadStream)) return undefined;
+  const { path, bytesRead, start } = dump.stream as ReadStream & { start?: number };
+  return typeof path === 'string' && bytesRead === 0 && !start && !dump.stream.readableFlowing ? path : undefined;
+}
+
 async function disposeOf(dump: BackupStream | BackupCommand): Promise<void> {
   try {
     await dump.dispose?.();
@@ -132,7 +144,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   let stage: CompressionStage | undefined;
   let source: Awaited<ReturnType<typeof feed>> | undefined;
   try {
-    stage = await compressStage(request.compression, request.level, request.signal);
+    stage = await compressStage(request.compression, request.level, request.signal, unreadFileOf(request.dump));
     source = await feed(request.dump, stage, request.signal);
     const facts = await settle(pipeline(stage.output, sink), stage, source);
     await finishTemp(temp);

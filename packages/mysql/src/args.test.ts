@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString } from './args.js';
+
+describe('mysql argument builders', () => {
+  it('keeps the password in the option file, quoted, and never in argv', () => {
+    const file = clientOptionFile({ host: 'db', port: 3307, user: 'u', password: 'p"w\\x\'y' });
+    assert.equal(file, '[client]\nhost="db"\nport="3307"\nuser="u"\npassword="p\\"w\\\\x\'y"\n');
+    const args = dumpArgs('/tmp/c.cnf', 'shop', { lockTables: false, part: 'all' });
+    assert.equal(args[0], '--defaults-extra-file=/tmp/c.cnf');
+    assert.ok(!args.some((a) => a.includes('p"w')));
+  });
+
+  it('puts the database after --, so an option-like name stays a name', () => {
+    const args = dumpArgs('/c', '--result-file=/tmp/x', { lockTables: false, part: 'all' });
+    assert.deepEqual(args.slice(-2), ['--', '--result-file=/tmp/x']);
+    assert.ok(args.includes('--single-transaction') && args.includes('--routines') && args.includes('--triggers') && args.includes('--events'));
+    assert.ok(dumpArgs('/c', 'x', { lockTables: true, part: 'all' }).includes('--lock-tables'));
+  });
+
+  it('quotes names for SQL so that no name can break out', () => {
+    assert.equal(quoteIdent('a`b'), '`a``b`');
+    assert.equal(sqlString("x'; DROP"), 'CONVERT(0x78273b2044524f50 USING utf8mb4)');
+    assert.equal(rowCountQuery('d', ['t']), 'SELECT CONVERT(0x74 USING utf8mb4), COUNT(*) FROM `d`.`t`');
+  });
+
+  it('reads mysql -B output with its escapes', () => {
+    assert.deepEqual(parseBatch('a\\tb\tc\\nd\ne\\\\f\t1'), [['a\tb', 'c\nd'], ['e\\f', '1']]);
+    assert.deepEqual(parseBatch(''), []);
+  });
+
+  it('finds tables that cannot join a consistent snapshot', () => {
+    assert.deepEqual(nonTransactionalTables([['a', 'InnoDB', 'BASE TABLE'], ['b', 'MyISAM', 'BASE TABLE'], ['v', '', 'VIEW'], ['c', 'Aria', 'BASE TABLE']]), ['b (MyISAM)', 'c (Aria)']);
+  });
+});

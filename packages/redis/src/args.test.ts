@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { authEnv, connectionArgs, migrateCommand, parseKeyspace } from './args.js';
+
+describe('redis argument builders', () => {
+  it('passes the password in REDISCLI_AUTH, never in argv', () => {
+    const conn = { host: 'h', port: 6380, password: 'secret' };
+    assert.deepEqual(connectionArgs(conn), ['-h', 'h', '-p', '6380']);
+    assert.deepEqual(authEnv(conn), { REDISCLI_AUTH: 'secret' });
+  });
+
+  it('parses INFO keyspace', () => {
+    assert.deepEqual(parseKeyspace('# Keyspace\r\ndb0:keys=6,expires=1,avg_ttl=0\r\ndb3:keys=2,expires=1,avg_ttl=5\r\n'), { 0: { keys: 6, expires: 1 }, 3: { keys: 2, expires: 1 } });
+  });
+
+  it('quotes keys in MIGRATE lines fed to redis-cli', () => {
+    assert.equal(migrateCommand({ host: 'h', port: 1 }, '3', ['a b', 'q"\\'], false), 'MIGRATE "h" 1 "" 3 10000 COPY KEYS "a b" "q\\"\\\\"');
+  });
+});
