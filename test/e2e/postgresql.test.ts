@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { postgresqlPlugin } from '@batt/postgresql';
+import { restoreArtifact } from '../lib/conformance.js';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
-const silent = { info() {}, warn() {}, error() {}, scoped() { return this; } };
 const weird = ['-f', 'dbname=template1', "x'; DROP DATABASE shop; --", 'a b ü'];
 
 async function restore(pg: Postgres, file: string, target: string, into: string): Promise<void> {
-  const unzip = spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stream = unzip.stdout.pipe(new PassThrough()); // taken at once: Node drops unread output of exited children
-  const config = { host: '127.0.0.1', port: pg.port, user: 'postgres', password: pg.password };
-  await postgresqlPlugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home: '' }, target, stream, { to: into, force: false });
-  if (unzip.exitCode === null) await once(unzip, 'close');
+  await restoreArtifact(postgresqlPlugin, { host: '127.0.0.1', port: pg.port, user: 'postgres', password: pg.password }, file, target, into);
 }
+
 
 async function fingerprint(pg: Postgres, db: string): Promise<string> {
   return pg.sql(`SELECT string_agg(t, E'\\n' ORDER BY t) FROM (

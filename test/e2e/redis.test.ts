@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { redisPlugin } from '@batt/redis';
+import { restoreArtifact } from '../lib/conformance.js';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
 import { startRedis, type Redis } from '../lib/servers.js';
 
-const silent = { info() {}, warn() {}, error() {}, scoped() { return this; } };
 
 async function restore(file: string, to: Redis, config: Record<string, unknown>, force = false): Promise<void> {
-  const unzip = spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stream = unzip.stdout.pipe(new PassThrough());
-  await redisPlugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home: '' }, 'x', stream, { to: `127.0.0.1:${to.port}`, force });
-  if (unzip.exitCode === null) await once(unzip, 'close');
+  await restoreArtifact(redisPlugin, config, file, 'x', `127.0.0.1:${to.port}`, force);
 }
+
 
 /** Every key of a db with its type, value (as DUMP would differ by version, compare values) and TTL bucket. */
 async function snapshot(r: Redis, db: string): Promise<string[]> {

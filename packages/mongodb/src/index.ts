@@ -3,11 +3,12 @@
  * instance with `--oplog` on a replica set (a point-in-time dump needs the oplog, which only
  * works for whole-instance dumps). The password goes into a 0600 --config file, never argv.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { readPasswordFile } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
+import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, stderrText, toolFailure } from '@batt/core/exec/exec';
 import { definePlugin } from '@batt/core/plugins/types';
 import { ALL, configFile, dumpArgs, restoreArgs, type Connection } from './args.js';
@@ -17,7 +18,7 @@ export * from './args.js';
 function connectionOf(config: Record<string, unknown>): Connection {
   let password = config.password as string | undefined;
   const file = config.password_file as string | undefined;
-  if (password === undefined && file) password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  if (password === undefined && file) password = readPasswordFile('mongodb', file);
   return {
     uri: config.uri as string | undefined,
     host: config.host as string | undefined,
@@ -29,8 +30,8 @@ function connectionOf(config: Record<string, unknown>): Connection {
   };
 }
 
-function secretsFile(conn: Connection): { path: string; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'batt-mongo-'));
+function secretsFile(home: string, conn: Connection): { path: string; dispose(): void } {
+  const dir = privateScratch(home, 'mongo-');
   const path = join(dir, 'mongo.yaml');
   writeFileSync(path, configFile(conn), { mode: 0o600 });
   return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
@@ -68,7 +69,7 @@ export const mongodbPlugin = definePlugin({
 
   async backup(ctx, database) {
     const conn = connectionOf(ctx.config);
-    const file = secretsFile(conn);
+    const file = secretsFile(ctx.home, conn);
     const toolVersion = await runTool('mongodump', ['--version'], { debianPackage: 'mongodb-database-tools' }).then((v) => v.split('\n')[0].trim(), (error: unknown) => {
       file.dispose();
       throw error;
@@ -89,7 +90,7 @@ export const mongodbPlugin = definePlugin({
 
   async restore(ctx, target, source: Readable, options) {
     const conn = connectionOf(ctx.config);
-    const file = secretsFile(conn);
+    const file = secretsFile(ctx.home, conn);
     try {
       const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.to, options.force), { stdin: source, stdout: 'ignore', signal: ctx.signal });
       const result = await child.result;

@@ -7,7 +7,7 @@ describe('mysql argument builders', () => {
     const file = clientOptionFile({ host: 'db', port: 3307, user: 'u', password: 'p"w\\x\'y' });
     assert.equal(file, '[client]\nhost="db"\nport="3307"\nuser="u"\npassword="p\\"w\\\\x\'y"\n');
     const args = dumpArgs('/tmp/c.cnf', 'shop', { lockTables: false, part: 'all' });
-    assert.equal(args[0], '--defaults-extra-file=/tmp/c.cnf');
+    assert.equal(args[0], '--defaults-file=/tmp/c.cnf');
     assert.ok(!args.some((a) => a.includes('p"w')));
   });
 

@@ -21,7 +21,7 @@ function optionValue(value: string | number): string {
   return `"${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
-/** The `[client]` option file handed to every client with --defaults-extra-file (mode 0600). */
+/** The `[client]` option file handed to every client with --defaults-file (mode 0600). */
 export function clientOptionFile(conn: Connection): string {
   const lines = ['[client]'];
   const add = (key: string, value: string | number | undefined): void => {
@@ -48,10 +48,10 @@ export interface DumpOptions {
   part: 'all' | 'schema' | 'data';
 }
 
-/** mysqldump's argv for one database. The option file must come first. */
+/** mysqldump's argv for one database. The option file (--defaults-file) must come first. */
 export function dumpArgs(optionFile: string, database: string, options: DumpOptions): string[] {
   return [
-    `--defaults-extra-file=${optionFile}`,
+    `--defaults-file=${optionFile}`,
     options.lockTables ? '--lock-tables' : '--single-transaction',
     ...(options.part === 'data' ? ['--no-create-info', '--skip-triggers'] : ['--routines', '--triggers', '--events']),
     ...(options.part === 'schema' ? ['--no-data'] : []),

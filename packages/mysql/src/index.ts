@@ -4,11 +4,13 @@
  * database with MyISAM/Aria tables is dumped under table locks, or refused, as configured.
  * Credentials reach the clients only through a 0600 option file, never the command line.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { readPasswordFile } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
+import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, stderrText, toolFailure, which } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
 import {
@@ -22,13 +24,7 @@ const TRAILER = /-- Dump completed/;
 function connectionOf(config: Record<string, unknown>): Connection {
   let password = config.password as string | undefined;
   const file = config.password_file as string | undefined;
-  if (password === undefined && file) {
-    try {
-      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new BattError('CONFIG', `cannot read mysql.password_file ${file}: ${(error as Error).message}`, { hint: 'check the path and its permissions' });
-    }
-  }
+  if (password === undefined && file) password = readPasswordFile('mysql', file);
   return {
     host: config.host as string | undefined,
     port: config.port as number | undefined,
@@ -42,11 +38,17 @@ function connectionOf(config: Record<string, unknown>): Connection {
   };
 }
 
-/** A private 0600 option file holding the credentials; `dispose()` removes it. */
-function optionFile(config: Record<string, unknown>): { path: string; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'batt-mysql-'));
+/**
+ * A private 0600 option file holding the credentials; `dispose()` removes it. Given with
+ * --defaults-file, it includes the usual option files first and then states batt's settings,
+ * so batt's configuration wins over ~/.my.cnf (which --defaults-extra-file would let win), and
+ * a `skip-comments` there cannot remove the completion trailer batt checks.
+ */
+function optionFile(ctx: { config: Record<string, unknown>; home: string }): { path: string; dispose(): void } {
+  const dir = privateScratch(ctx.home, 'mysql-');
   const path = join(dir, 'client.cnf');
-  writeFileSync(path, clientOptionFile(connectionOf(config)), { mode: 0o600 });
+  const includes = ['/etc/mysql/my.cnf', '/etc/my.cnf', join(homedir(), '.my.cnf')].filter((f) => existsSync(f)).map((f) => `!include ${f}`);
+  writeFileSync(path, `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}[mysqldump]\ncomments\n`, { mode: 0o600 });
   return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -56,7 +58,7 @@ const dumpTool = (): string => (which('mariadb-dump') ? 'mariadb-dump' : 'mysqld
 /** Runs SQL with the mysql client; rows of cells. Errors name the server's complaint. */
 async function query(ctx: PluginContext, file: string, sql: string): Promise<string[][]> {
   try {
-    return parseBatch(await runTool(clientTool(), [`--defaults-extra-file=${file}`, '-N', '-B', '-e', sql], { signal: ctx.signal, debianPackage: 'mariadb-client' }));
+    return parseBatch(await runTool(clientTool(), [`--defaults-file=${file}`, '-N', '-B', '-e', sql], { signal: ctx.signal, debianPackage: 'mariadb-client' }));
   } catch (error) {
     throw explain(error);
   }
@@ -66,6 +68,8 @@ async function query(ctx: PluginContext, file: string, sql: string): Promise<str
 function explain(error: unknown): unknown {
   if (!(error instanceof BattError)) return error;
   const m = error.message;
+  if (/Access denied for user .* to database|command denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: permission denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'grant the backup user SELECT, SHOW VIEW, TRIGGER, EVENT and LOCK TABLES on the databases it backs up' });
+  if (/Unknown database/i.test(m)) return new BattError('NOT_FOUND', `mysql: ${m.replace(/^.*?(ERROR|Got error)/, '$1')}`, { hint: 'check --mysql-db / mysql.databases' });
   if (/Access denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: access denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.user and mysql.password (or BATT_MYSQL_USER / BATT_MYSQL_PASSWORD)' });
   if (/Can't connect|Unknown MySQL server host|Lost connection/i.test(m)) return new BattError('TOOL_FAILED', `mysql: cannot reach the server: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.host, mysql.port or mysql.socket, and that the server runs' });
   return error;
@@ -97,7 +101,7 @@ export const mysqlPlugin = definePlugin({
   async listTargets(ctx, requested) {
     const configured = (ctx.config.databases as string[] | undefined) ?? [];
     if (requested.length || configured.length) return [...new Set(requested.length ? requested : configured)];
-    const file = optionFile(ctx.config);
+    const file = optionFile(ctx);
     try {
       const skip = new Set([...systemSchemas.filter((s) => !(s === 'mysql' && ctx.config.include_system === true)), ...((ctx.config.exclude as string[] | undefined) ?? [])]);
       const names = (await query(ctx, file.path, 'SHOW DATABASES')).map((row) => row[0]).filter((name) => !skip.has(name));
@@ -109,7 +113,7 @@ export const mysqlPlugin = definePlugin({
   },
 
   async backup(ctx, database) {
-    const file = optionFile(ctx.config);
+    const file = optionFile(ctx);
     try {
       const [version, tables, toolVersion] = await Promise.all([
         query(ctx, file.path, 'SELECT VERSION()').then((rows) => rows[0]?.[0]),
@@ -153,7 +157,7 @@ export const mysqlPlugin = definePlugin({
   },
 
   async restore(ctx, _target, source: Readable, options) {
-    const file = optionFile(ctx.config);
+    const file = optionFile(ctx);
     try {
       const exists = await query(ctx, file.path, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(options.to)}`);
       if (exists[0]?.[0] !== '0') {
@@ -161,7 +165,7 @@ export const mysqlPlugin = definePlugin({
         await query(ctx, file.path, `DROP DATABASE ${quoteIdent(options.to)}`);
       }
       await query(ctx, file.path, `CREATE DATABASE ${quoteIdent(options.to)}`);
-      const child = await spawnTool(clientTool(), [`--defaults-extra-file=${file.path}`, '--binary-mode', '--', options.to], { stdin: source, stdout: 'ignore', signal: ctx.signal });
+      const child = await spawnTool(clientTool(), [`--defaults-file=${file.path}`, '--binary-mode', '--', options.to], { stdin: source, stdout: 'ignore', signal: ctx.signal });
       const result = await child.result;
       if (result.failed) throw explain(toolFailure(clientTool(), result, 'mariadb-client'));
     } finally {

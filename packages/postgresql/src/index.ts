@@ -4,11 +4,12 @@
  * item. The password reaches the tools only through a 0600 passfile (PGPASSFILE). A pg_dump
  * older than the server's major version is refused: it cannot dump newer servers correctly.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { readPasswordFile } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
+import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, stderrText, toolFailure } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
 import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
@@ -18,13 +19,7 @@ export * from './args.js';
 function connectionOf(config: Record<string, unknown>): Connection {
   let password = config.password as string | undefined;
   const file = config.password_file as string | undefined;
-  if (password === undefined && file) {
-    try {
-      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new BattError('CONFIG', `cannot read postgresql.password_file ${file}: ${(error as Error).message}`, { hint: 'check the path and its permissions' });
-    }
-  }
+  if (password === undefined && file) password = readPasswordFile('postgresql', file);
   return { host: config.host as string | undefined, port: config.port as number | undefined, user: config.user as string | undefined, password, sslMode: config.ssl_mode as string | undefined };
 }
 
@@ -35,13 +30,14 @@ interface Session {
 }
 
 /** A 0600 passfile for this connection (only when a password is configured; else libpq's own). */
-function session(config: Record<string, unknown>): Session {
-  const conn = connectionOf(config);
+function session(ctx: { config: Record<string, unknown>; home: string }): Session {
+  const conn = connectionOf(ctx.config);
   if (conn.password === undefined) return { conn, env: {}, dispose() {} };
-  const dir = mkdtempSync(join(tmpdir(), 'batt-pg-'));
+  const dir = privateScratch(ctx.home, 'pg-');
   const passfile = join(dir, 'pgpass');
   writeFileSync(passfile, passfileLine(conn), { mode: 0o600 });
-  return { conn, env: { PGPASSFILE: passfile }, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  // libpq prefers PGPASSWORD over the passfile: batt's configured password must win.
+  return { conn, env: { PGPASSFILE: passfile, PGPASSWORD: undefined }, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function explain(error: unknown): unknown {
@@ -52,6 +48,9 @@ function explain(error: unknown): unknown {
   }
   if (/could not connect|Connection refused|could not translate host name|No such file or directory\s*\n?\s*Is the server running/i.test(m)) {
     return new BattError('TOOL_FAILED', `postgresql: cannot reach the server: ${m.replace(/^.*?error:\s*/s, '')}`, { hint: 'check postgresql.host and postgresql.port, and that the server runs' });
+  }
+  if (/database ".*" does not exist/i.test(m)) {
+    return new BattError('NOT_FOUND', `postgresql: ${m.replace(/^.*?FATAL:\s*/s, '')}`, { hint: 'check --postgresql-db / postgresql.databases' });
   }
   return error;
 }
@@ -90,8 +89,8 @@ export const postgresqlPlugin = definePlugin({
     const configured = (ctx.config.databases as string[] | undefined) ?? [];
     const named = requested.length ? requested : configured;
     const globals = ctx.config.globals ?? named.length === 0;
-    if (named.length) return [...new Set(named), ...(globals === true ? [GLOBALS] : [])];
-    const s = session(ctx.config);
+    if (named.length) return [...new Set([...named, ...(globals === true ? [GLOBALS] : [])])];
+    const s = session(ctx);
     try {
       const skip = new Set((ctx.config.exclude as string[] | undefined) ?? []);
       const rows = await psql(ctx, s, maintenanceDb(ctx.config), 'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1');
@@ -102,7 +101,7 @@ export const postgresqlPlugin = definePlugin({
   },
 
   async backup(ctx, database) {
-    const s = session(ctx.config);
+    const s = session(ctx);
     try {
       const target = database === GLOBALS ? maintenanceDb(ctx.config) : database;
       const tool = database === GLOBALS ? 'pg_dumpall' : 'pg_dump';
@@ -141,7 +140,7 @@ export const postgresqlPlugin = definePlugin({
   },
 
   async restore(ctx, target, source: Readable, options) {
-    const s = session(ctx.config);
+    const s = session(ctx);
     try {
       if (target === GLOBALS) {
         const child = await spawnTool('psql', ['--no-psqlrc', '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=0', `--dbname=${conninfo(s.conn, maintenanceDb(ctx.config))}`], { stdin: source, stdout: 'ignore', env: s.env, signal: ctx.signal });

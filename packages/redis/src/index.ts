@@ -5,13 +5,14 @@
  * copies the keys, TTLs included, into the target server with MIGRATE (only the databases
  * named with --redis-db, when some are).
  */
-import { createReadStream, mkdtempSync, readFileSync, rmSync, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { readPasswordFile } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
+import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, toolFailure } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
@@ -21,7 +22,7 @@ export * from './args.js';
 function connectionOf(config: Record<string, unknown>, target?: string): Connection {
   let password = config.password as string | undefined;
   const file = config.password_file as string | undefined;
-  if (password === undefined && file) password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  if (password === undefined && file) password = readPasswordFile('redis', file);
   const [host, port] = target && target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))] : [undefined, undefined];
   return {
     host: host ?? (config.host as string | undefined) ?? '127.0.0.1',
@@ -78,14 +79,18 @@ export const redisPlugin = definePlugin({
   },
   extension: '.rdb',
 
-  async listTargets(ctx) {
+  async listTargets(ctx, requested) {
+    const bad = requested.filter((db) => !/^\d+$/.test(db));
+    if (bad.length) {
+      throw new BattError('USAGE', `--redis-db takes logical database numbers, got ${bad.map((b) => JSON.stringify(b)).join(', ')}`, { hint: 'e.g. --redis-db 0; the snapshot always holds every database' });
+    }
     const main = connectionOf(ctx.config);
     return [...new Set([`${main.host}:${main.port}`, ...((ctx.config.servers as string[] | undefined) ?? [])])];
   },
 
   async backup(ctx, target) {
     const conn = connectionOf(ctx.config, target);
-    const dir = mkdtempSync(join(tmpdir(), 'batt-redis-'));
+    const dir = privateScratch(ctx.home, 'redis-');
     const dispose = (): void => rmSync(dir, { recursive: true, force: true });
     try {
       const [server, keyspace, toolVersion] = await Promise.all([
@@ -95,10 +100,15 @@ export const redisPlugin = definePlugin({
       ]);
       const rdb = join(dir, 'dump.rdb');
       await cli(ctx, conn, '--rdb', rdb);
-      const check = await runTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools' }).catch((error: unknown) => {
-        throw new BattError('TOOL_FAILED', `redis-check-rdb rejected the snapshot of ${target}: ${(error as Error).message}`, { hint: 'the server sent a damaged RDB: check its log and disk, then run again' });
-      });
-      if (!/RDB looks OK/i.test(check)) throw new BattError('TOOL_FAILED', `redis-check-rdb did not approve the snapshot of ${target}`);
+      const checker = await spawnTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools', signal: ctx.signal });
+      let check = '';
+      checker.stdout?.on('data', (c: Buffer) => { check += c.toString(); });
+      const checked = await checker.result;
+      if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
+      if (checked.failed || !/RDB looks OK/i.test(check)) {
+        const why = check.split('\n').filter((l) => /error|fail|wrong|unexpected/i.test(l)).slice(-3).join(' | ') || toolFailure('redis-check-rdb', checked).message;
+        throw new BattError('TOOL_FAILED', `redis-check-rdb rejected the snapshot of ${target}: ${why}`, { hint: 'the server sent a damaged RDB: check its log and disk, then run again' });
+      }
       const keys = parseKeyspace(keyspace);
       return {
         stream: createReadStream(rdb, { highWaterMark: 1024 * 1024 }),
@@ -119,7 +129,7 @@ export const redisPlugin = definePlugin({
   async restore(ctx, _target, source: Readable, options) {
     const target = connectionOf(ctx.config, options.to);
     const only = ((ctx.config.restore_dbs as string[] | undefined) ?? []).map(String);
-    const dir = mkdtempSync(join(tmpdir(), 'batt-redis-restore-'));
+    const dir = privateScratch(ctx.home, 'redis-restore-');
     let scratch: Awaited<ReturnType<typeof spawnTool>> | undefined;
     try {
       await pipeline(source, createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));

@@ -7,7 +7,7 @@ import { hostname, userInfo, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'date-fns/format';
 import {
-  acquireLock, BattError, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
+  acquireLock, BattError, clearScratch, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
   runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -85,6 +85,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
     const db = await openCatalog(app.home.catalog);
     try {
       markAbortedRuns(db);
+      clearScratch(app.home.root);
       const clock = new Date();
       const log = createLogger({
         console: args.quiet ? 'none' : args.json ? 'warn' : 'info',

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { BattError } from '../errors/errors.js';
-import { secretName } from './secrets.js';
+import { holdsSecret } from './secrets.js';
 import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec } from './schema.js';
 
 export interface ServiceSchema {
@@ -33,11 +33,6 @@ const searchPlaces = [
   '.battrc.js', '.battrc.mjs', '.battrc.cjs', '.battrc.ts',
 ];
 
-
-function holdsSecret(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  return Object.entries(value).some(([k, v]) => (secretName.test(k) && !/_file$/.test(k) && typeof v === 'string') || holdsSecret(v));
-}
 
 async function readFile(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
   // cosmiconfig is CommonJS: bundled, its exports arrive under `default`.

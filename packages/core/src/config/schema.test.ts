@@ -44,4 +44,11 @@ describe('config validation', () => {
     const secrets = collectSecrets(config, { BATT_MYSQL_PASSWORD: 'p2', PGPASSWORD: 'p3', BATT_HOME: '/h', PATH: '/bin' });
     assert.deepEqual([...secrets].sort(), ['p1', 'p2', 'p3', 't1']);
   });
+
+  it('tells secrets from look-alikes, and finds passwords inside connection strings', () => {
+    const config = fresh();
+    config.services.mongodb = { auth_database: 'admin', ssl_key: '/etc/k.pem', uri: 'mongodb://u:p%40ss@h/db' };
+    const secrets = collectSecrets(config, { BATT_MYSQL_PASSWORD_FILE: '/run/pw', REDISCLI_AUTH: 'r1', BATT_API_KEY: 'k1' });
+    assert.deepEqual([...secrets].sort(), ['k1', 'p@ss', 'r1']);
+  });
 });

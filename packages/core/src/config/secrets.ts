@@ -1,22 +1,63 @@
 /**
- * The secrets of a run, gathered so that every log line and catalog text can mask them:
- * secret-looking keys in the configuration and secret-looking environment variables
- * (BATT_*_PASSWORD, PGPASSWORD, MYSQL_PWD, REDISCLI_AUTH, …).
+ * Secrets: which keys and variables hold them, reading password files, and gathering every
+ * secret of a run so that each log line and catalog text can mask it. One definition serves
+ * both masking and the rule that a config file holding a secret must be 0600.
  */
+import { readFileSync } from 'node:fs';
+import { BattError } from '../errors/errors.js';
 import type { BattConfig } from './load.js';
 
-/** Names of keys and variables that hold secrets (but not `*_file`, which names a file). */
-export const secretName = /pass(word)?|pwd|secret|token|auth|key$/i;
+/**
+ * Names that hold a secret: password, *_PASSWORD, PGPASSWORD, MYSQL_PWD, secret, token,
+ * REDISCLI_AUTH, api_key. Not `*_file` (a path), `ssl_key` (a path) or `auth_database`.
+ */
+export const secretName = /(pass(word)?|pwd|secret|token|credentials?|api_?key|access_?key|(^|_)auth)$/i;
+
+/** The password inside a connection string (`mongodb://user:pw@host`), if any. */
+export function uriPassword(value: string): string | undefined {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]+)@/i.exec(value);
+  return m ? decodeURIComponent(m[1]) : undefined;
+}
+
+/** Reads a `password_file`, naming the service and the fix when it cannot. */
+export function readPasswordFile(service: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new BattError('CONFIG', `cannot read ${service}.password_file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      hint: 'check the path and that batt may read it (it should be mode 0600)',
+    });
+  }
+}
+
+/** True when a parsed config holds a secret (then its file must be 0600). */
+export function holdsSecret(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([k, v]) => (typeof v === 'string' && (secretName.test(k) || uriPassword(v) !== undefined)) || holdsSecret(v));
+}
 
 export function collectSecrets(config: BattConfig, env: NodeJS.ProcessEnv): Set<string> {
   const secrets = new Set<string>();
-  const visit = (value: unknown, key: string): void => {
-    if (typeof value === 'string' && secretName.test(key) && !/_file$/i.test(key)) secrets.add(value);
-    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, k);
+  const visit = (value: unknown, key: string, service: string): void => {
+    if (typeof value === 'string') {
+      if (secretName.test(key)) secrets.add(value);
+      const fromUri = uriPassword(value);
+      if (fromUri) secrets.add(fromUri);
+      if (key === 'password_file') {
+        try {
+          secrets.add(readPasswordFile(service, value));
+        } catch {
+          // The service reports an unreadable file when it needs it.
+        }
+      }
+    } else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, k, service);
   };
-  visit(config.services, '');
+  for (const [service, section] of Object.entries(config.services)) visit(section, '', service);
   for (const [name, value] of Object.entries(env)) {
-    if (value && secretName.test(name) && (name.startsWith('BATT_') || ['PGPASSWORD', 'MYSQL_PWD', 'REDISCLI_AUTH'].includes(name))) secrets.add(value);
+    if (!value) continue;
+    if (secretName.test(name) && (name.startsWith('BATT_') || ['PGPASSWORD', 'MYSQL_PWD', 'REDISCLI_AUTH'].includes(name))) secrets.add(value);
+    const fromUri = name.startsWith('BATT_') ? uriPassword(value) : undefined;
+    if (fromUri) secrets.add(fromUri);
   }
   return secrets;
 }

@@ -3,8 +3,8 @@
  * and logs/. It is created and seeded from the shipped defaults on first use, and topped up
  * with any built-in entry it lacks, so a new built-in shows up after an upgrade.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromSystemError } from '../errors/errors.js';
@@ -77,6 +77,24 @@ function copyMissing(fromDir: string, toDir: string): void {
     copyFileSync(src, dst);
     chmodSync(dst, statSync(src).mode & 0o111 ? 0o700 : 0o600);
   }
+}
+
+/**
+ * A fresh private folder under the home's tmp/ for credential files and the like: batt removes
+ * tmp/ at the start of each run (under the lock), so even a SIGKILLed run leaves no password
+ * file behind for long. Falls back to the system temp folder when there is no home.
+ */
+export function privateScratch(home: string, prefix: string): string {
+  const base = home ? join(home, 'tmp') : tmpdir();
+  if (home) makePrivateDir(base);
+  const dir = mkdtempSync(join(base, prefix));
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
+/** Removes what earlier runs left in the home's tmp/ (call while holding the lock). */
+export function clearScratch(home: string): void {
+  rmSync(join(home, 'tmp'), { recursive: true, force: true });
 }
 
 /** Creates the home if needed and copies in any shipped script or config it lacks. */
