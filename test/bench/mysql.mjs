@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// batt's mysql service against matiri's serial shell loop, in the same run on one private
+// MariaDB started here (seed 000: `mysqldump --single-transaction db | gzip > f; sha256sum f`
+// per database, one after the other).
+//   1. batt --mysql-db ×4 with -j2        vs the serial loop    target: <= 0.75x the loop's time
+//   2. one database: batt                 vs mysqldump | zstd -T0  target: no slower (<= 1.0x)
+//   3. batt's peak memory (max RSS) for the small and the large database: flat, not growing
+// Usage: node test/bench/mysql.mjs [--mb-per-db N] [--rounds N]   (default 150 MB x 4, 3 rounds)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const { values: opts } = parseArgs({ options: { 'mb-per-db': { type: 'string' }, rounds: { type: 'string' } } });
+const mbPerDb = Number(opts['mb-per-db'] ?? 150);
+const rounds = Number(opts.rounds ?? 3);
+const { startMariaDb } = await import(join(repo, 'test', 'dist', 'lib', 'servers.js'));
+const batt = join(repo, 'packages', 'batt', 'bin', 'batt.js');
+const work = join(repo, '.bench', 'mysql');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+const db = await startMariaDb();
+try {
+  const dbs = ['db1', 'db2', 'db3', 'db4'];
+  console.error(`generating ${dbs.length} databases of ~${mbPerDb} MB ...`);
+  const rowsPerDb = Math.round((mbPerDb * 1e6) / 330); // ~330 bytes of dump per row
+  for (const name of [...dbs, 'small']) {
+    const rows = name === 'small' ? Math.round(rowsPerDb / 20) : rowsPerDb;
+    await db.sql(`CREATE DATABASE ${name}`);
+    await db.sql(`CREATE TABLE ${name}.events (id BIGINT PRIMARY KEY, user_id INT, kind VARCHAR(20), payload TEXT, amount DECIMAL(12,2), created DATETIME) ENGINE=InnoDB;
+      SET SESSION max_recursive_iterations = 0;
+      INSERT INTO ${name}.events SELECT seq, seq MOD 9973, ELT(1 + seq MOD 5, 'click', 'view', 'buy', 'signup', 'logout'),
+        CONCAT(MD5(seq), ' ', SHA1(seq), ' ', REPEAT(CHAR(65 + seq MOD 26), 40), ' ', MD5(seq * 7), ' ', SHA2(seq, 256)),
+        (seq MOD 100000) / 100, '2020-01-01' + INTERVAL (seq MOD 31536000) SECOND FROM seq_1_to_${rows};`, name);
+  }
+  await db.sql(`CREATE USER 'bench'@'localhost' IDENTIFIED BY 'bench-pw'; GRANT ALL ON *.* TO 'bench'@'localhost'`);
+  const cnf = join(work, 'client.cnf');
+  execFileSync('sh', ['-c', `printf '[client]\\nuser=bench\\npassword=bench-pw\\nsocket=${db.socket}\\n' > ${cnf}; chmod 600 ${cnf}`]);
+  const env = { ...process.env, BATT_MYSQL_SOCKET: db.socket, BATT_MYSQL_USER: 'bench', BATT_MYSQL_PASSWORD: 'bench-pw' };
+  const time = (cmd, args) => {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
+  const rss = (args) => {
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, batt, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    return Number(r.stderr.toString().trim().split('\n').at(-1)) / 1024;
+  };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const out = (n) => { const d = join(work, `out${n}`); rmSync(d, { recursive: true, force: true }); mkdirSync(d); return d; };
+  const loop = dbs.map((d) => `mysqldump --defaults-file=${cnf} --single-transaction ${d} | gzip > "$O/${d}.sql.gz"; sha256sum "$O/${d}.sql.gz" > /dev/null`).join('; ');
+  const t = { loop: [], batt: [], pipe1: [], batt1: [] };
+  for (let i = 0; i < rounds; i++) {
+    const o1 = out(1);
+    t.loop.push(time('bash', ['-c', `O=${o1}; ${loop}`]));
+    t.batt.push(time(process.execPath, [batt, '--home', join(work, 'home'), '-q', '-j', '2', ...dbs.flatMap((d) => ['--mysql-db', d]), '--path', out(2)]));
+    const o3 = out(3);
+    t.pipe1.push(time('bash', ['-c', `mysqldump --defaults-file=${cnf} --single-transaction db1 | zstd -3 -T0 -q > ${o3}/db1.sql.zst`]));
+    t.batt1.push(time(process.execPath, [batt, '--home', join(work, 'home'), '-q', '--mysql-db', 'db1', '--path', out(4)]));
+  }
+  const memSmall = rss(['--home', join(work, 'home'), '-q', '--mysql-db', 'small', '--path', out(5)]);
+  const memLarge = rss(['--home', join(work, 'home'), '-q', '--mysql-db', 'db1', '--path', out(6)]);
+  const size = Number(execFileSync('du', ['-sb', join(work, 'out3')]).toString().split('\t')[0]);
+  console.log(JSON.stringify({
+    databases: dbs.length, mb_per_db: mbPerDb, rows_per_db: rowsPerDb, rounds,
+    four_dbs: { serial_loop_s: median(t.loop), batt_j2_s: median(t.batt), ratio: median(t.batt) / median(t.loop), target: '<= 0.75' },
+    one_db: { mysqldump_zstd_s: median(t.pipe1), batt_s: median(t.batt1), ratio: median(t.batt1) / median(t.pipe1), target: '<= 1.0', compressed_bytes: size },
+    memory_mib: { small_db: memSmall, large_db: memLarge, ratio: memLarge / memSmall, target: 'flat (~1.0)' },
+  }, null, 2));
+} finally {
+  await db.stop();
+  rmSync(work, { recursive: true, force: true });
+}
