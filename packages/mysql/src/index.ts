@@ -129,19 +129,21 @@ export const mysqlPlugin = definePlugin({
         });
       }
       const baseTables = tables.filter(([, , type]) => type === 'BASE TABLE').map(([name]) => name);
-      const counts = baseTables.length ? await query(ctx, file.path, rowCountQuery(database, baseTables)) : [];
-      const rowCounts = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
+      // Counted while the dump runs, not before it: the counts cost a scan of every table.
+      const counting = baseTables.length ? query(ctx, file.path, rowCountQuery(database, baseTables)) : Promise.resolve([]);
+      counting.catch(() => {});
       return {
         command: dumpTool(),
         args: dumpArgs(file.path, database, { lockTables: locked.length > 0, part: 'all' }),
         debianPackage: 'mariadb-client',
         keepTail: 512,
-        finish(result, tail) {
+        async finish(result, tail) {
           if (result.failed) throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
           if (!TRAILER.test(tail.toString('utf8'))) {
             throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
           }
           const warnings = stderrText(result).split('\n').filter(Boolean);
+          const rowCounts = Object.fromEntries((await counting).map(([t, n]) => [t, Number(n)]));
           return {
             toolVersion, serverVersion: version,
             facts: { rowCounts, tables: baseTables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction' },

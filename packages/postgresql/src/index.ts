@@ -46,7 +46,7 @@ function explain(error: unknown): unknown {
   if (/password authentication failed|no password supplied/i.test(m)) {
     return new BattError('TOOL_FAILED', `postgresql: authentication failed: ${m.replace(/^.*?FATAL:\s*/s, '')}`, { hint: 'check postgresql.user and postgresql.password (or BATT_POSTGRESQL_USER / BATT_POSTGRESQL_PASSWORD)' });
   }
-  if (/could not connect|Connection refused|could not translate host name|No such file or directory\s*\n?\s*Is the server running/i.test(m)) {
+  if (/could not connect|Connection refused|could not translate host name|No such file or directory[\s|]*Is the server running/i.test(m)) {
     return new BattError('TOOL_FAILED', `postgresql: cannot reach the server: ${m.replace(/^.*?error:\s*/s, '')}`, { hint: 'check postgresql.host and postgresql.port, and that the server runs' });
   }
   if (/database ".*" does not exist/i.test(m)) {
