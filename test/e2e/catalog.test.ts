@@ -10,9 +10,7 @@ describe('the catalog', () => {
   let data: string;
   before(() => {
     box = sandbox();
-    data = join(box.dir, 'data');
-    mkdirSync(data);
-    writeFileSync(join(data, 'x'), 'x'.repeat(1000));
+    data = box.folder('data', { x: 'x'.repeat(1000) });
   });
   after(() => box.cleanup());
 

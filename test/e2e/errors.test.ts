@@ -12,9 +12,7 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
   let data: string;
   before(() => {
     box = sandbox();
-    data = join(box.dir, 'data');
-    mkdirSync(data);
-    writeFileSync(join(data, 'x'), 'x');
+    data = box.folder('data', { x: 'x' });
   });
   after(() => box.cleanup());
 

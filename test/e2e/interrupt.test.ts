@@ -11,9 +11,7 @@ describe('interrupting a run', () => {
   let data: string;
   before(() => {
     box = sandbox();
-    data = join(box.dir, 'data');
-    mkdirSync(data);
-    writeFileSync(join(data, 'zeros'), '');
+    data = box.folder('data', { zeros: '' });
     truncateSync(join(data, 'zeros'), 2 * 1024 ** 3); // sparse: instant to make, slow to compress
   });
   after(() => box.cleanup());

@@ -2,7 +2,7 @@
  * Test helpers: run the built `batt` binary in a private temporary home, and make folders.
  * Every test gets its own home and destination, so tests can run in parallel.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Options } from 'execa';
@@ -15,6 +15,8 @@ export interface Sandbox {
   home: string;
   out: string;
   batt(args: readonly string[], options?: Options): Promise<BattResult>;
+  /** Makes `dir/name` holding the given files (name → content) and returns its path. */
+  folder(name: string, files: Record<string, string>): string;
   cleanup(): void;
 }
 
@@ -42,6 +44,12 @@ export function sandbox(): Sandbox {
         ...options,
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    },
+    folder(name, files) {
+      const path = join(dir, name);
+      mkdirSync(path, { recursive: true });
+      for (const [file, content] of Object.entries(files)) writeFileSync(join(path, file), content);
+      return path;
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });

@@ -6,19 +6,11 @@
 import { lstatSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { BattError } from '@batt/core/errors/errors';
-import { runTool, stderrText, toolFailure, type ToolResult } from '@batt/core/exec/exec';
+import { stderrText, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
 import { definePlugin, type ItemFacts } from '@batt/core/plugins/types';
 import { tarArgs } from './tar-args.js';
 
 export { tarArgs } from './tar-args.js';
-
-let version: Promise<string | undefined> | undefined;
-
-/** `tar --version`'s first line, asked once per process. */
-function tarVersion(): Promise<string | undefined> {
-  version ??= runTool('tar', ['--version']).then((out) => out.split('\n')[0], () => undefined);
-  return version;
-}
 
 /** GNU tar's verdict: exit 1 means a file changed while read (the archive is whole: warn). */
 export function judgeTar(result: ToolResult, version: string | undefined): ItemFacts {
@@ -62,7 +54,7 @@ export const filePlugin = definePlugin({
         hint: 'check the path, or remove it from --file / file.paths',
       });
     }
-    const toolVersion = await tarVersion();
+    const version = await toolVersion('tar');
     return {
       command: 'tar',
       args: tarArgs(target, {
@@ -72,7 +64,7 @@ export const filePlugin = definePlugin({
         sparse: ctx.config.sparse === true,
       }),
       debianPackage: 'tar',
-      finish: (result) => judgeTar(result, toolVersion),
+      finish: (result) => judgeTar(result, version),
     };
   },
 });

@@ -6,19 +6,17 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { readPasswordFile } from '@batt/core/config/secrets';
+import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { runTool, spawnTool, stderrText, toolFailure } from '@batt/core/exec/exec';
+import { spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { definePlugin } from '@batt/core/plugins/types';
 import { ALL, configFile, dumpArgs, restoreArgs, type Connection } from './args.js';
 
 export * from './args.js';
 
 function connectionOf(config: Record<string, unknown>): Connection {
-  let password = config.password as string | undefined;
-  const file = config.password_file as string | undefined;
-  if (password === undefined && file) password = readPasswordFile('mongodb', file);
+  const password = passwordOf('mongodb', config);
   return {
     uri: config.uri as string | undefined,
     host: config.host as string | undefined,
@@ -50,11 +48,7 @@ export const mongodbPlugin = definePlugin({
   targetOption: { name: 'mongodb-db', describe: 'a database to back up (repeatable); implies the mongodb service' },
   configKeys: {
     uri: { type: 'string', describe: 'connection string (kept in the 0600 config file, not on the command line)' },
-    host: { type: 'string', describe: 'server host, or replicaSet/host1,host2' },
-    port: { type: 'number', min: 1, max: 65535, integer: true, describe: 'server port' },
-    user: { type: 'string', describe: 'user name' },
-    password: { type: 'string', describe: 'password (prefer password_file or BATT_MONGODB_PASSWORD)' },
-    password_file: { type: 'string', describe: 'file holding the password' },
+    ...serverKeys('mongodb', 'server host, or replicaSet/host1,host2'),
     auth_database: { type: 'string', describe: 'authentication database (default admin)' },
     databases: { type: 'string[]', describe: 'databases to back up (default: the whole instance as one archive)' },
     replica_set: { type: 'boolean', describe: 'the server is a replica set: whole-instance dumps take the oplog (--oplog) for a point-in-time copy' },
@@ -70,10 +64,7 @@ export const mongodbPlugin = definePlugin({
   async backup(ctx, database) {
     const conn = connectionOf(ctx.config);
     const file = secretsFile(ctx.home, conn);
-    const toolVersion = await runTool('mongodump', ['--version'], { debianPackage: 'mongodb-database-tools' }).then((v) => v.split('\n')[0].trim(), (error: unknown) => {
-      file.dispose();
-      throw error;
-    });
+    const version = await toolVersion('mongodump');
     return {
       command: 'mongodump',
       args: dumpArgs(file.path, conn, database, ctx.config.replica_set === true),
@@ -82,7 +73,7 @@ export const mongodbPlugin = definePlugin({
         if (result.failed) throw explain(toolFailure('mongodump', result, 'mongodb-database-tools'));
         const log = stderrText(result);
         const done = /done dumping|dumped \d+ documents?/i.exec(log);
-        return { toolVersion, facts: { oplog: database === ALL && ctx.config.replica_set === true, collections: (log.match(/done dumping/gi) ?? []).length || undefined }, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
+        return { toolVersion: version, facts: { oplog: database === ALL && ctx.config.replica_set === true, collections: (log.match(/done dumping/gi) ?? []).length || undefined }, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
       },
       dispose: () => file.dispose(),
     };

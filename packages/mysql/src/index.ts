@@ -8,10 +8,10 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { readPasswordFile } from '@batt/core/config/secrets';
+import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { runTool, spawnTool, stderrText, toolFailure, which } from '@batt/core/exec/exec';
+import { runTool, spawnTool, stderrText, toolFailure, toolVersion, which } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
 import {
   clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, systemSchemas, tablesQuery, type Connection,
@@ -22,9 +22,7 @@ export * from './args.js';
 const TRAILER = /-- Dump completed/;
 
 function connectionOf(config: Record<string, unknown>): Connection {
-  let password = config.password as string | undefined;
-  const file = config.password_file as string | undefined;
-  if (password === undefined && file) password = readPasswordFile('mysql', file);
+  const password = passwordOf('mysql', config);
   return {
     host: config.host as string | undefined,
     port: config.port as number | undefined,
@@ -81,12 +79,8 @@ export const mysqlPlugin = definePlugin({
   summary: 'MySQL and MariaDB databases, one mysqldump each',
   targetOption: { name: 'mysql-db', describe: 'a database to back up (repeatable); implies the mysql service' },
   configKeys: {
-    host: { type: 'string', describe: 'server host name or address' },
-    port: { type: 'number', min: 1, max: 65535, integer: true, describe: 'server TCP port' },
+    ...serverKeys('mysql', 'server host name or address'),
     socket: { type: 'string', describe: 'server Unix socket' },
-    user: { type: 'string', describe: 'user name' },
-    password: { type: 'string', describe: 'password (prefer password_file or BATT_MYSQL_PASSWORD)' },
-    password_file: { type: 'string', describe: 'file holding the password' },
     databases: { type: 'string[]', describe: 'databases to back up (default: all but the system schemas)' },
     exclude: { type: 'string[]', describe: 'databases to leave out' },
     include_system: { type: 'boolean', describe: 'also back up the `mysql` system schema (users, grants)' },
@@ -115,10 +109,10 @@ export const mysqlPlugin = definePlugin({
   async backup(ctx, database) {
     const file = optionFile(ctx);
     try {
-      const [version, tables, toolVersion] = await Promise.all([
+      const [version, tables, tool] = await Promise.all([
         query(ctx, file.path, 'SELECT VERSION()').then((rows) => rows[0]?.[0]),
         query(ctx, file.path, tablesQuery(database)),
-        runTool(dumpTool(), ['--version']).then((v) => v.trim(), () => undefined),
+        toolVersion(dumpTool()),
       ]);
       const exists = await query(ctx, file.path, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(database)}`);
       if (exists[0]?.[0] === '0') throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
@@ -145,7 +139,7 @@ export const mysqlPlugin = definePlugin({
           const warnings = stderrText(result).split('\n').filter(Boolean);
           const rowCounts = Object.fromEntries((await counting).map(([t, n]) => [t, Number(n)]));
           return {
-            toolVersion, serverVersion: version,
+            toolVersion: tool, serverVersion: version,
             facts: { rowCounts, tables: baseTables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction' },
             warnings,
           };

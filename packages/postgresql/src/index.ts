@@ -7,19 +7,17 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { readPasswordFile } from '@batt/core/config/secrets';
+import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { runTool, spawnTool, stderrText, toolFailure } from '@batt/core/exec/exec';
+import { runTool, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
 import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
 
 export * from './args.js';
 
 function connectionOf(config: Record<string, unknown>): Connection {
-  let password = config.password as string | undefined;
-  const file = config.password_file as string | undefined;
-  if (password === undefined && file) password = readPasswordFile('postgresql', file);
+  const password = passwordOf('postgresql', config);
   return { host: config.host as string | undefined, port: config.port as number | undefined, user: config.user as string | undefined, password, sslMode: config.ssl_mode as string | undefined };
 }
 
@@ -72,11 +70,7 @@ export const postgresqlPlugin = definePlugin({
   summary: 'PostgreSQL databases (pg_dump -Fc each) and roles (pg_dumpall --globals-only)',
   targetOption: { name: 'postgresql-db', aliases: ['postgres-db'], describe: 'a database to back up (repeatable); implies the postgresql service' },
   configKeys: {
-    host: { type: 'string', describe: 'server host name, address or socket folder (PGHOST works too)' },
-    port: { type: 'number', min: 1, max: 65535, integer: true, describe: 'server port' },
-    user: { type: 'string', describe: 'user name' },
-    password: { type: 'string', describe: 'password (prefer password_file or BATT_POSTGRESQL_PASSWORD)' },
-    password_file: { type: 'string', describe: 'file holding the password' },
+    ...serverKeys('postgresql', 'server host name, address or socket folder (PGHOST works too)'),
     databases: { type: 'string[]', describe: 'databases to back up (default: every non-template database)' },
     exclude: { type: 'string[]', describe: 'databases to leave out' },
     globals: { type: 'boolean', describe: 'also back up roles and tablespaces (default true when backing up all databases)' },
@@ -105,12 +99,12 @@ export const postgresqlPlugin = definePlugin({
     try {
       const target = database === GLOBALS ? maintenanceDb(ctx.config) : database;
       const tool = database === GLOBALS ? 'pg_dumpall' : 'pg_dump';
-      const [toolVersion, server] = await Promise.all([
-        runTool(tool, ['--version'], { debianPackage: 'postgresql-client' }).then((v) => v.trim()),
+      const [version, server] = await Promise.all([
+        toolVersion(tool),
         psql(ctx, s, target, 'SELECT current_setting(\'server_version_num\'), version()'),
       ]);
       const [serverNum, serverVersion] = server[0] ?? [];
-      const [toolMajor, serverMajor] = [majorOf(toolVersion), majorOf(serverNum ?? '')];
+      const [toolMajor, serverMajor] = [majorOf(version ?? ''), majorOf(serverNum ?? '')];
       if (toolMajor !== undefined && serverMajor !== undefined && toolMajor < serverMajor) {
         throw new BattError('TOOL_MISSING', `${tool} ${toolMajor} is older than the PostgreSQL ${serverMajor} server`, {
           hint: `install postgresql-client-${serverMajor} (a pg_dump at least as new as the server) and put it first on PATH`,
@@ -129,7 +123,7 @@ export const postgresqlPlugin = definePlugin({
         debianPackage: 'postgresql-client',
         finish(result) {
           if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
-          return { toolVersion, serverVersion, facts, warnings: stderrText(result).split('\n').filter(Boolean) };
+          return { toolVersion: version, serverVersion, facts, warnings: stderrText(result).split('\n').filter(Boolean) };
         },
         dispose: () => s.dispose(),
       };

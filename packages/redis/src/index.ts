@@ -6,23 +6,21 @@
  * named with --redis-db, when some are).
  */
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { readPasswordFile } from '@batt/core/config/secrets';
+import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { runTool, spawnTool, toolFailure } from '@batt/core/exec/exec';
+import { runTool, spawnTool, toolFailure, toolVersion } from '@batt/core/exec/exec';
+import { freePort } from '@batt/core/exec/free-port';
 import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
 
 export * from './args.js';
 
 function connectionOf(config: Record<string, unknown>, target?: string): Connection {
-  let password = config.password as string | undefined;
-  const file = config.password_file as string | undefined;
-  if (password === undefined && file) password = readPasswordFile('redis', file);
+  const password = passwordOf('redis', config);
   const [host, port] = target && target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))] : [undefined, undefined];
   return {
     host: host ?? (config.host as string | undefined) ?? '127.0.0.1',
@@ -54,27 +52,13 @@ async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Pro
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export const redisPlugin = definePlugin({
   name: 'redis',
   summary: 'Redis servers, as a checked RDB snapshot each',
   targetOption: { name: 'redis-db', describe: 'a logical database number to restore later (repeatable); implies the redis service' },
   configKeys: {
-    host: { type: 'string', describe: 'server host (default 127.0.0.1)' },
-    port: { type: 'number', min: 1, max: 65535, integer: true, describe: 'server port (default 6379)' },
-    user: { type: 'string', describe: 'ACL user name' },
-    password: { type: 'string', describe: 'password (prefer password_file, BATT_REDIS_PASSWORD or REDISCLI_AUTH)' },
-    password_file: { type: 'string', describe: 'file holding the password' },
+    ...serverKeys('redis', 'server host (default 127.0.0.1; port 6379)', ' or REDISCLI_AUTH'),
     servers: { type: 'string[]', describe: 'more servers to back up, as host:port' },
   },
   extension: '.rdb',
@@ -93,10 +77,10 @@ export const redisPlugin = definePlugin({
     const dir = privateScratch(ctx.home, 'redis-');
     const dispose = (): void => rmSync(dir, { recursive: true, force: true });
     try {
-      const [server, keyspace, toolVersion] = await Promise.all([
+      const [server, keyspace, tool] = await Promise.all([
         cli(ctx, conn, 'INFO', 'server'),
         cli(ctx, conn, 'INFO', 'keyspace'),
-        runTool('redis-cli', ['--version']).then((v) => v.trim(), () => undefined),
+        toolVersion('redis-cli'),
       ]);
       const rdb = join(dir, 'dump.rdb');
       await cli(ctx, conn, '--rdb', rdb);
@@ -112,7 +96,7 @@ export const redisPlugin = definePlugin({
       const keys = parseKeyspace(keyspace);
       return {
         stream: createReadStream(rdb, { highWaterMark: 1024 * 1024 }),
-        done: Promise.resolve({ toolVersion, serverVersion: infoField(server, 'redis_version'), facts: { keyspace: keys, keys: Object.values(keys).reduce((n, k) => n + k.keys, 0) } }),
+        done: Promise.resolve({ toolVersion: tool, serverVersion: infoField(server, 'redis_version'), facts: { keyspace: keys, keys: Object.values(keys).reduce((n, k) => n + k.keys, 0) } }),
         dispose,
       };
     } catch (error) {

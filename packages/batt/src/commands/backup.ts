@@ -7,7 +7,7 @@ import { hostname, userInfo, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'date-fns/format';
 import {
-  acquireLock, BattError, clearScratch, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
+  acquireLock, BattError, clearScratch, ExitCode, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
   runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -107,8 +107,8 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
         const ok = report.items.filter((i) => i.status === 'ok').length;
         process.stdout.write(`run ${report.id}: ${colourStatus(report.status)} (${ok}/${report.items.length} items ok)\n`);
       }
-      if (report.status === 'aborted') return 130;
-      return report.status === 'ok' ? 0 : 1;
+      if (report.status === 'aborted') return ExitCode.interrupted;
+      return report.status === 'ok' ? ExitCode.ok : ExitCode.failed;
     } finally {
       db.$client.close();
     }

@@ -167,6 +167,18 @@ export async function runTool(file: string, args: readonly string[], options: To
 }
 
 
+const versions = new Map<string, Promise<string | undefined>>();
+
+/** The first line of `file --version`, asked once per process; undefined when it cannot run. */
+export function toolVersion(file: string): Promise<string | undefined> {
+  let version = versions.get(file);
+  if (!version) {
+    version = runTool(file, ['--version']).then((out) => out.split('\n')[0].trim() || undefined, () => undefined);
+    versions.set(file, version);
+  }
+  return version;
+}
+
 /** A BattError describing why a tool failed: missing, killed, or a non-zero exit. */
 export function toolFailure(file: string, result: ToolResult, debianPackage?: string): BattError {
   if (result.code === 'ENOENT') {
