@@ -24,7 +24,6 @@ conformance({
   env: () => ({ BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(my.port), BATT_MYSQL_USER: 'c', BATT_MYSQL_PASSWORD: 'c-pw' }),
   backupArgs: ['--mysql-db', 'app'],
   target: 'app',
-  restoreConfig: () => ({ host: '127.0.0.1', port: my.port, user: 'c', password: 'c-pw' }),
   restoreTo: async () => 'app_copy',
   fingerprintOriginal: () => my.sql('CHECKSUM TABLE a, b', 'app').then((s) => s.replace(/app\./g, '')),
   fingerprintRestored: () => my.sql('CHECKSUM TABLE a, b', 'app_copy').then((s) => s.replace(/app_copy\./g, '')),
@@ -46,7 +45,6 @@ conformance({
   env: () => ({ BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password }),
   backupArgs: ['--postgresql-db', 'app'],
   target: 'app',
-  restoreConfig: () => ({ host: '127.0.0.1', port: pg.port, user: 'postgres', password: pg.password }),
   restoreTo: async () => 'app_copy',
   fingerprintOriginal: () => pgPicture('app'),
   fingerprintRestored: () => pgPicture('app_copy'),
@@ -88,7 +86,7 @@ conformance({
   get target() {
     return `127.0.0.1:${src.port}`;
   },
-  restoreConfig: () => ({}),
+  restoreEnv: () => ({ BATT_REDIS_HOST: '127.0.0.1' }),
   async restoreTo() {
     dst ??= await startRedis();
     return `127.0.0.1:${dst.port}`;

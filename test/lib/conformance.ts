@@ -1,14 +1,14 @@
 /**
  * The one conformance suite every database service passes (as restic's backends all pass one):
- * create data on a real server, back it up through the `batt` binary, restore the artifact with
- * the plugin's own restore into a new database or server, and compare what came back with what
+ * create data on a real server, back it up through the `batt` binary, verify it with a restore
+ * drill, restore it with `batt restore` into a new database or server, and compare what came back with what
  * was there: rows and checksums per table, keys, values and TTLs.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { openArtifact } from '@batt/core/restore/artifact';
 import { after, before, describe, it } from 'node:test';
 import type { Plugin } from '@batt/core/plugins/types';
 import { json, sandbox, type Sandbox } from './batt.js';
@@ -25,7 +25,9 @@ export interface ConformanceSubject {
   backupArgs: string[];
   /** The target whose artifact is restored, and the plugin config and `to` for restoring it. */
   target: string;
-  restoreConfig(): Record<string, unknown>;
+  /** Environment for restoring, when it differs from `env()` (another server's password). */
+  restoreEnv?(): Record<string, string>;
+  /** The `--into` of the restore: a database name, or host:port. */
   restoreTo(): Promise<string>;
   /** A comparable picture of the original and of the restored copy. */
   fingerprintOriginal(): Promise<string>;
@@ -36,24 +38,22 @@ export interface ConformanceSubject {
 
 const silent = { info() {}, warn() {}, error() {}, scoped() { return silent; } };
 
-/** Feeds the decompressed artifact to the plugin's restore. */
-export async function restoreArtifact(plugin: Plugin, config: Record<string, unknown>, file: string, target: string, to: string, force = false): Promise<void> {
-  const unzip = spawn('zstd', ['-dc', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stream = unzip.stdout.pipe(new PassThrough()); // taken at once: Node drops an exited child's unread output
+/** Restores an artifact file with the plugin's own restore (below the CLI), returning its checks. */
+export async function restoreArtifact(plugin: Plugin, config: Record<string, unknown>, file: string, target: string, into: string, force = false, facts: Record<string, unknown> = {}) {
+  const home = mkdtempSync(join(tmpdir(), 'batt-restore-home-'));
   try {
-    await plugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home: '' }, target, stream, { to, force });
-  } catch (error) {
-    unzip.kill(); // a refused restore reads nothing: zstd would wait on its pipe for ever
-    throw error;
+    return await plugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home }, target, { open: () => openArtifact(file, 'zstd'), facts, itemId: 0 }, { into, force, replace: false, jobs: 1 });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
-  if (unzip.exitCode === null) await once(unzip, 'close');
-  assert.equal(unzip.exitCode, 0, 'zstd -dc of the artifact');
 }
 
 export function conformance(subject: ConformanceSubject): void {
   describe(`conformance: ${subject.service}`, () => {
     let box: Sandbox;
     let report: any;
+    const restoreEnv = (): Record<string, string> => (subject.restoreEnv ?? subject.env)();
+    const item = (): any => report.items.find((i: any) => i.target === subject.target);
     before(async () => {
       box = sandbox();
       await subject.setUp();
@@ -67,8 +67,7 @@ export function conformance(subject: ConformanceSubject): void {
       const r = await box.batt([...subject.backupArgs, '--path', join(box.out, 'c'), '--json'], { env: subject.env() });
       assert.equal(r.exitCode, 0, r.stderr + r.stdout);
       report = json(r);
-      const item = report.items.find((i: any) => i.target === subject.target);
-      assert.ok(item, `an item for ${subject.target}`);
+      assert.ok(item(), `an item for ${subject.target}`);
       const shown = json(await box.batt(['show', String(report.id), '--json']));
       const facts = shown.items.find((i: any) => i.target === subject.target).facts;
       for (const [key, value] of Object.entries(subject.expectedFacts)) assert.deepEqual(facts[key], value, key);
@@ -76,15 +75,55 @@ export function conformance(subject: ConformanceSubject): void {
       assert.equal((await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(box.out, 'c', subject.service) })).exitCode, 0);
     });
 
-    it('restores into a new target with the same data', async () => {
-      const item = report.items.find((i: any) => i.target === subject.target);
-      await restoreArtifact(subject.plugin, subject.restoreConfig(), item.file, subject.target, await subject.restoreTo());
-      assert.equal(await subject.fingerprintRestored(), await subject.fingerprintOriginal());
+    it('verifies, and passes a restore drill recorded in the catalog', async () => {
+      const r = await box.batt(['verify', String(report.id), '--service', subject.service, '--target', subject.target, '--restore-test', '--json'], { env: subject.env() });
+      assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+      const outcomes = json(r);
+      assert.deepEqual(outcomes.map((o: any) => [o.kind, o.ok]), [['verify', true], ['restore-test', true]]);
+      const shown = json(await box.batt(['show', String(report.id), '--json']));
+      const kinds = shown.items.find((i: any) => i.target === subject.target).checks.map((c: any) => `${c.kind}:${c.status}`);
+      assert.deepEqual(kinds.sort(), ['restore-test:ok', 'verify:ok']);
+      const runs = json(await box.batt(['runs', '--json']));
+      assert.equal(runs.find((x: any) => x.id === report.id).checked, 'ok');
     });
 
-    it('refuses to restore over existing data without force', async () => {
-      const item = report.items.find((i: any) => i.target === subject.target);
-      await assert.rejects(restoreArtifact(subject.plugin, subject.restoreConfig(), item.file, subject.target, await subject.restoreTo()), /already (exists|holds)/);
+    it('restores with `batt restore` into a new target with the same data', async () => {
+      const into = await subject.restoreTo();
+      const r = await box.batt(['restore', String(report.id), subject.service, '--target', subject.target, '--into', into], { env: restoreEnv() });
+      assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /restore plan/);
+      assert.match(r.stdout, /verified/);
+      assert.equal(await subject.fingerprintRestored(), await subject.fingerprintOriginal());
+      const shown = json(await box.batt(['show', String(report.id), '--json']));
+      const restore = shown.items.find((i: any) => i.target === subject.target).checks.find((c: any) => c.kind === 'restore');
+      assert.equal(restore.status, 'ok');
+      assert.equal(restore.target.includes(into.split(':').pop()!), true);
+    });
+
+    it('refuses to restore over existing data without --force, and changes nothing', async () => {
+      const into = await subject.restoreTo();
+      const before = await subject.fingerprintRestored();
+      const r = await box.batt(['restore', String(report.id), subject.service, '--target', subject.target, '--into', into], { env: restoreEnv() });
+      assert.equal(r.exitCode, 2, r.stderr + r.stdout);
+      assert.match(r.stderr, /already (exist|holds)|needs --force/);
+      assert.match(r.stderr, /--force/);
+      assert.equal(await subject.fingerprintRestored(), before);
+    });
+
+    it('refuses a corrupted artifact before touching anything; verify fails it', async () => {
+      const file = item().file;
+      const bytes = readFileSync(file);
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      writeFileSync(file, bytes);
+      const into = await subject.restoreTo();
+      const before = await subject.fingerprintRestored();
+      const r = await box.batt(['restore', String(report.id), subject.service, '--target', subject.target, '--into', into, '--force'], { env: restoreEnv() });
+      assert.equal(r.exitCode, 1, r.stderr + r.stdout);
+      assert.match(r.stderr, /does not match its SHA-256/);
+      assert.equal(await subject.fingerprintRestored(), before);
+      const v = await box.batt(['verify', String(report.id), '--service', subject.service], { env: subject.env() });
+      assert.equal(v.exitCode, 1, v.stderr + v.stdout);
+      assert.match(v.stdout + v.stderr, /does not match its SHA-256/);
     });
   });
 }

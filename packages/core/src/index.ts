@@ -27,3 +27,7 @@ export { openCatalog, migrationsFolder } from './catalog/db.js';
 export * from './catalog/queries.js';
 export * from './catalog/schema.js';
 export * from './config/secrets.js';
+export * from './restore/artifact.js';
+export * from './restore/select.js';
+export * from './restore/restore-run.js';
+export * from './restore/verify-run.js';

@@ -3,14 +3,18 @@
  * restoring user may), mtimes, ACLs, xattrs and symlinks as links. GNU tar does the reading
  * and writes straight into the core's compressor; batt hashes and places the result.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { BattError } from '@batt/core/errors/errors';
 import { stderrText, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
-import { definePlugin, type ItemFacts } from '@batt/core/plugins/types';
+import { definePlugin, type Check, type ItemFacts } from '@batt/core/plugins/types';
+import { privateScratch } from '@batt/core/home/home';
+import { assertChecks } from '@batt/core/restore/select';
+import { compareExtracted, extract, moveInto, nonEmpty, refuseUnsafe, removeStaging, scanArchive, stagingIn, type Scan } from './restore.js';
 import { tarArgs } from './tar-args.js';
 
 export { tarArgs } from './tar-args.js';
+export * from './restore.js';
 
 /** GNU tar's verdict: exit 1 means a file changed while read (the archive is whole: warn). */
 export function judgeTar(result: ToolResult, version: string | undefined): ItemFacts {
@@ -64,9 +68,65 @@ export const filePlugin = definePlugin({
         sparse: ctx.config.sparse === true,
       }),
       debianPackage: 'tar',
-      finish: (result) => judgeTar(result, version),
+      finish: (result) => {
+        const judged = judgeTar(result, version);
+        return { ...judged, facts: { ...judged.facts, xattrs: ctx.config.xattrs === true || undefined } };
+      },
     };
   },
+
+  restoreInto: (_target, runId) => resolve(`batt-restore-${runId}`),
+
+  async planRestore(_ctx, _target, into) {
+    const dir = resolve(into);
+    return { label: `folder ${dir}`, exists: nonEmpty(dir) };
+  },
+
+  async restore(ctx, _target, source, options) {
+    const to = resolve(options.into);
+    const scan = await scanArchive(source.open(), true);
+    refuseUnsafe(scan);
+    if (nonEmpty(to) && !options.force) throw new BattError('USAGE', `${to} is not empty`, { hint: 'restore into a new or empty folder with --to, or pass --force to overwrite files' });
+    const staging = stagingIn(to);
+    let ok = false;
+    try {
+      await extract(source.open(), staging.dir, ctx.signal, source.facts.xattrs === true);
+      const checks = assertChecks('the extracted files do not match the archive', [archiveSize(scan, source.facts), ...(await compareExtracted(staging.dir, scan))]);
+      moveInto(staging.dir, to, options.force);
+      ok = true;
+      return checks;
+    } finally {
+      removeStaging(staging, to, ok);
+    }
+  },
+
+  async verify(_ctx, _target, source) {
+    const scan = await scanArchive(source.open(), false);
+    return [
+      { name: 'tar listing', ok: true, detail: `${scan.entries.size} entries` },
+      { name: 'safe entries', ok: scan.problems.length === 0, detail: scan.problems.length ? scan.problems.slice(0, 5).join('; ') : 'every entry stays inside the target' },
+      archiveSize(scan, source.facts),
+    ];
+  },
+
+  async restoreTest(ctx, _target, source) {
+    const scan = await scanArchive(source.open(), true);
+    refuseUnsafe(scan);
+    const dir = privateScratch(ctx.home, 'file-drill-');
+    try {
+      await extract(source.open(), dir, ctx.signal, source.facts.xattrs === true);
+      return [archiveSize(scan, source.facts), ...(await compareExtracted(dir, scan))];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
 });
+
+/** The archive's size against tar's own count at backup time. */
+function archiveSize(scan: Scan, facts: Record<string, unknown>): Check {
+  const expected = facts.tarBytes as number | undefined;
+  if (expected === undefined) return { name: 'archive size', ok: true, detail: `${scan.bytes} bytes (no size recorded at backup)` };
+  return { name: 'archive size', ok: scan.bytes === expected, detail: scan.bytes === expected ? `${scan.bytes} bytes, as tar wrote` : `${scan.bytes} bytes, tar wrote ${expected}: the archive is truncated` };
+}
 
 export default filePlugin;

@@ -5,7 +5,6 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
@@ -79,13 +78,26 @@ export const mongodbPlugin = definePlugin({
     };
   },
 
-  async restore(ctx, target, source: Readable, options) {
+  restoreInto: (target, runId) => (target === ALL ? 'the whole instance' : `${target}_restore_${runId}`),
+
+  async planRestore(_ctx, target, into) {
+    // No client here can ask a server whether the database exists (mongosh is not packaged):
+    // mongorestore itself never drops without --drop (--force).
+    return { label: target === ALL ? 'every database of the archive, under its own name' : `database ${into}`, exists: false };
+  },
+
+  async restore(ctx, target, source, options) {
     const conn = connectionOf(ctx.config);
     const file = secretsFile(ctx.home, conn);
     try {
-      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.to, options.force), { stdin: source, stdout: 'ignore', signal: ctx.signal });
-      const result = await child.result;
+      const input = source.open();
+      const failed = new Promise<never>((_, reject) => input.once('error', reject));
+      failed.catch(() => {});
+      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.into, options.force), { stdin: input, stdout: 'ignore', signal: ctx.signal, debianPackage: 'mongodb-database-tools' });
+      const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
       if (result.failed) throw explain(toolFailure('mongorestore', result, 'mongodb-database-tools'));
+      const restored = /(\d+) document\(s\) restored successfully/.exec(stderrText(result))?.[1];
+      return [{ name: 'mongorestore', ok: true, detail: restored ? `${restored} documents restored` : 'mongorestore exited 0' }];
     } finally {
       file.dispose();
     }

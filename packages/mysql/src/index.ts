@@ -7,19 +7,99 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, stderrText, toolFailure, toolVersion, which } from '@batt/core/exec/exec';
-import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
+import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
+import { DumpFilter, type DumpPart } from './dump-filter.js';
 import {
   clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, systemSchemas, tablesQuery, type Connection,
 } from './args.js';
 
 export * from './args.js';
+export * from './dump-filter.js';
 
 const TRAILER = /-- Dump completed/;
+
+async function databaseExists(ctx: PluginContext, file: string, name: string): Promise<boolean> {
+  const rows = await query(ctx, file, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(name)}`);
+  return rows[0]?.[0] !== '0';
+}
+
+/** `name__batt_new` (or _old), within MySQL's 64-character limit. */
+function scratchName(name: string, what: string): string {
+  const suffix = `__batt_${what}`;
+  return [...name].slice(0, 64 - suffix.length).join('') + suffix;
+}
+
+/** Feeds one part of the dump into the client; the client stops at the first error. */
+async function load(ctx: PluginContext, file: string, database: string, source: RestoreSource, part: DumpPart): Promise<DumpFilter> {
+  const filter = new DumpFilter(part);
+  const input = source.open();
+  const failed = new Promise<never>((_, reject) => input.once('error', reject));
+  failed.catch(() => {});
+  const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', '--', database], { stdin: input.pipe(filter), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mariadb-client' });
+  const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
+  if (result.failed) throw explain(toolFailure(clientTool(), result, 'mariadb-client'));
+  return filter;
+}
+
+/** CHECK TABLE over every base table: one check, failed when any table reports an error. */
+async function checkTables(ctx: PluginContext, file: string, database: string, tables: readonly string[], name: string): Promise<Check> {
+  if (tables.length === 0) return { name, ok: true, detail: 'no tables' };
+  const rows = await query(ctx, file, `CHECK TABLE ${tables.map((t) => `${quoteIdent(database)}.${quoteIdent(t)}`).join(', ')}`);
+  const bad = rows.filter((r) => r[2]?.toLowerCase() === 'error' || (r[2]?.toLowerCase() === 'status' && r[3] !== 'OK'));
+  return bad.length ? { name, ok: false, detail: bad.slice(0, 5).map((r) => `${r[0]}: ${r[3]}`).join('; ') } : { name, ok: true, detail: `${tables.length} tables OK` };
+}
+
+async function baseTables(ctx: PluginContext, file: string, database: string): Promise<string[]> {
+  return (await query(ctx, file, tablesQuery(database))).filter(([, , type]) => type === 'BASE TABLE').map(([name]) => name);
+}
+
+/**
+ * Seed 002's staged restore: the schema first, then CHECK TABLE; the rows, then CHECK TABLE
+ * again; then the row count of every table against the dump and against the backup's facts.
+ */
+async function stagedRestore(ctx: PluginContext, file: string, database: string, source: RestoreSource): Promise<Check[]> {
+  const recorded = source.facts.rowCounts as Record<string, number> | undefined;
+  await load(ctx, file, database, source, 'schema');
+  const tables = await baseTables(ctx, file, database);
+  const missing = Object.keys(recorded ?? {}).filter((t) => !tables.includes(t));
+  const checks: Check[] = [
+    { name: 'schema', ok: missing.length === 0, detail: missing.length ? `tables missing after the schema: ${missing.join(', ')}` : `${tables.length} tables created` },
+    await checkTables(ctx, file, database, tables, 'check tables (schema)'),
+  ];
+  assertChecks(`the schema of "${database}" failed its checks`, checks);
+  const data = await load(ctx, file, database, source, 'data');
+  checks.push({ name: 'trailer', ok: data.trailer, detail: data.trailer ? 'the dump was complete' : 'the dump has no completion trailer: it is truncated' });
+  checks.push(await checkTables(ctx, file, database, tables, 'check tables (data)'));
+  const counted = tables.length ? await query(ctx, file, rowCountQuery(database, tables)) : [];
+  const actual = Object.fromEntries(counted.map(([t, n]) => [t, Number(n)]));
+  checks.push(compareCounts('rows against the dump', Object.fromEntries(tables.map((t) => [t, data.rows[t] ?? 0])), actual));
+  checks.push(compareCounts('rows against the backup', recorded, actual));
+  return checks;
+}
+
+/**
+ * Swaps the checked copy `from` in for `to`: `to` is dropped, the tables move over in one
+ * RENAME TABLE, and views, routines, events and triggers (which RENAME TABLE cannot move
+ * between databases) are created again from the dump. Only runs after every check passed.
+ */
+async function swapIn(ctx: PluginContext, file: string, from: string, to: string, source: RestoreSource): Promise<Check> {
+  const tables = await baseTables(ctx, file, from);
+  const triggers = await query(ctx, file, `SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = ${sqlString(from)}`);
+  for (const [trigger] of triggers) await query(ctx, file, `DROP TRIGGER ${quoteIdent(from)}.${quoteIdent(trigger)}`);
+  await query(ctx, file, `DROP DATABASE IF EXISTS ${quoteIdent(to)}`);
+  await query(ctx, file, `CREATE DATABASE ${quoteIdent(to)}`);
+  if (tables.length) await query(ctx, file, `RENAME TABLE ${tables.map((t) => `${quoteIdent(from)}.${quoteIdent(t)} TO ${quoteIdent(to)}.${quoteIdent(t)}`).join(', ')}`);
+  await load(ctx, file, to, source, 'objects');
+  await query(ctx, file, `DROP DATABASE ${quoteIdent(from)}`);
+  return { name: 'swap', ok: true, detail: `${tables.length} tables and ${triggers.length} triggers now in "${to}"` };
+}
 
 function connectionOf(config: Record<string, unknown>): Connection {
   const password = passwordOf('mysql', config);
@@ -152,19 +232,61 @@ export const mysqlPlugin = definePlugin({
     }
   },
 
-  async restore(ctx, _target, source: Readable, options) {
+  restoreInto: (target, runId) => `${target}_restore_${runId}`,
+
+  async planRestore(ctx, _target, into) {
     const file = optionFile(ctx);
     try {
-      const exists = await query(ctx, file.path, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(options.to)}`);
-      if (exists[0]?.[0] !== '0') {
-        if (!options.force) throw new BattError('USAGE', `database "${options.to}" already exists`, { hint: 'restore into a new name, or pass --force to replace it' });
-        await query(ctx, file.path, `DROP DATABASE ${quoteIdent(options.to)}`);
-      }
-      await query(ctx, file.path, `CREATE DATABASE ${quoteIdent(options.to)}`);
-      const child = await spawnTool(clientTool(), [`--defaults-file=${file.path}`, '--binary-mode', '--', options.to], { stdin: source, stdout: 'ignore', signal: ctx.signal });
-      const result = await child.result;
-      if (result.failed) throw explain(toolFailure(clientTool(), result, 'mariadb-client'));
+      return { label: `database ${into}`, exists: await databaseExists(ctx, file.path, into) };
     } finally {
+      file.dispose();
+    }
+  },
+
+  async restore(ctx, _target, source, options) {
+    const file = optionFile(ctx);
+    try {
+      const exists = await databaseExists(ctx, file.path, options.into);
+      if (exists && !options.force && !options.replace) throw new BattError('USAGE', `database "${options.into}" already exists`, { hint: 'restore into a new name with --into, pass --force to replace it, or --replace to swap in a checked copy' });
+      const name = options.replace ? scratchName(options.into, 'new') : options.into;
+      if (options.replace || exists) await query(ctx, file.path, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+      await query(ctx, file.path, `CREATE DATABASE ${quoteIdent(name)}`);
+      let checks: Check[];
+      try {
+        checks = assertChecks(`the restore of "${name}" failed its checks`, await stagedRestore(ctx, file.path, name, source));
+      } catch (error) {
+        // A restore that failed leaves no half database behind (and --replace leaves the old one as it was).
+        await query(ctx, file.path, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`).catch(() => {});
+        throw error;
+      }
+      if (options.replace) {
+        checks.push(await swapIn(ctx, file.path, name, options.into, source).catch((error: unknown) => {
+          throw new BattError('TOOL_FAILED', `the restore passed its checks, but swapping it in for "${options.into}" failed: ${(error as Error).message}`, { hint: `the checked copy is in database "${name}"; fix the cause and run again` });
+        }));
+      }
+      return checks;
+    } finally {
+      file.dispose();
+    }
+  },
+
+  async verify(_ctx, _target, source) {
+    const scan = new DumpFilter('all');
+    await pipeline(source.open(), scan, new Writable({ write: (_c, _e, cb) => cb() }));
+    return [
+      { name: 'trailer', ok: scan.trailer, detail: scan.trailer ? 'the dump ends with its completion trailer' : 'no "-- Dump completed" trailer: the dump is truncated' },
+      compareCounts('rows in the dump', source.facts.rowCounts as Record<string, number> | undefined, scan.rows),
+    ];
+  },
+
+  async restoreTest(ctx, _target, source) {
+    const file = optionFile(ctx);
+    const name = scratchName(`batt_drill_${source.itemId}_${Date.now().toString(36)}`, 'x').slice(0, -3);
+    try {
+      await query(ctx, file.path, `CREATE DATABASE ${quoteIdent(name)}`);
+      return await stagedRestore(ctx, file.path, name, source);
+    } finally {
+      await query(ctx, file.path, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`).catch(() => {});
       file.dispose();
     }
   },

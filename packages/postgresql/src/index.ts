@@ -4,14 +4,16 @@
  * item. The password reaches the tools only through a 0600 passfile (PGPASSFILE). A pg_dump
  * older than the server's major version is refused: it cannot dump newer servers correctly.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
-import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
+import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
 
 export * from './args.js';
@@ -60,6 +62,86 @@ async function psql(ctx: PluginContext, s: Session, database: string, sql: strin
   } catch (error) {
     throw explain(error);
   }
+}
+
+async function databaseExists(ctx: PluginContext, s: Session, name: string): Promise<boolean> {
+  const rows = await psql(ctx, s, maintenanceDb(ctx.config), `SELECT count(*) FROM pg_database WHERE datname = ${literal(name)}`);
+  return rows[0]?.[0] !== '0';
+}
+
+/** `name__batt_new` (or _old), within PostgreSQL's 63-byte limit. */
+function scratchName(name: string, what: string): string {
+  const suffix = `__batt_${what}`;
+  let base = name;
+  while (Buffer.byteLength(base + suffix) > 63) base = [...base].slice(0, -1).join('');
+  return base + suffix;
+}
+
+async function drainText(stream: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text = (text + (chunk as Buffer).toString('utf8')).slice(-4096);
+  return text;
+}
+
+/** Runs a tool that reads the artifact on stdin; a damaged artifact stops it. */
+async function feedTool(ctx: PluginContext, s: Session, tool: string, args: string[], input: Readable): Promise<void> {
+  const failed = new Promise<never>((_, reject) => input.once('error', reject));
+  failed.catch(() => {});
+  const child = await spawnTool(tool, args, { stdin: input, stdout: 'ignore', env: s.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
+  if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
+}
+
+/** Creates `name`, restores the archive into it (parallel jobs from a private copy) and counts rows. */
+async function restoreDatabase(ctx: PluginContext, s: Session, name: string, source: RestoreSource, jobs: number): Promise<Check[]> {
+  await psql(ctx, s, maintenanceDb(ctx.config), `CREATE DATABASE ${ident(name)}`);
+  const args = ['--no-password', '--exit-on-error', '--no-owner', `--dbname=${conninfo(s.conn, name)}`];
+  if (jobs > 1) {
+    // pg_restore runs jobs in parallel only from a file it can seek in.
+    const dir = privateScratch(ctx.home, 'pg-restore-');
+    try {
+      const copy = join(dir, 'archive.dump');
+      await pipeline(source.open(), createWriteStream(copy, { mode: 0o600 }));
+      const child = await spawnTool('pg_restore', [...args, `--jobs=${jobs}`, '--', copy], { stdout: 'ignore', env: s.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+      const result = await child.result;
+      if (result.failed) throw explain(toolFailure('pg_restore', result, 'postgresql-client'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else await feedTool(ctx, s, 'pg_restore', args, source.open());
+  const queries = (await psql(ctx, s, name, countQueriesSql)).map((r) => r[0]);
+  const counts = queries.length ? await psql(ctx, s, name, queries.join(' UNION ALL ')) : [];
+  const actual = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
+  return [
+    { name: 'pg_restore', ok: true, detail: `restored into "${name}"${jobs > 1 ? ` with ${jobs} jobs` : ''}` },
+    compareCounts('rows against the backup', source.facts.rowCounts as Record<string, number> | undefined, actual),
+  ];
+}
+
+/** Roles and tablespaces: psql runs the script; roles that exist already are reported, not fatal. */
+async function restoreGlobals(ctx: PluginContext, s: Session, source: RestoreSource): Promise<Check> {
+  await feedTool(ctx, s, 'psql', ['--no-psqlrc', '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=0', `--dbname=${conninfo(s.conn, maintenanceDb(ctx.config))}`], source.open());
+  return { name: 'globals', ok: true, detail: 'roles and tablespaces applied (existing ones kept)' };
+}
+
+/** Swaps `from` in for `to` with two renames; the old `to` is dropped only after both worked. */
+async function swapIn(ctx: PluginContext, s: Session, from: string, to: string): Promise<Check> {
+  const admin = maintenanceDb(ctx.config);
+  const old = scratchName(to, 'old');
+  await psql(ctx, s, admin, `DROP DATABASE IF EXISTS ${ident(old)} WITH (FORCE)`);
+  const existed = await databaseExists(ctx, s, to);
+  if (existed) {
+    await psql(ctx, s, admin, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(to)} AND pid <> pg_backend_pid()`);
+    await psql(ctx, s, admin, `ALTER DATABASE ${ident(to)} RENAME TO ${ident(old)}`);
+  }
+  try {
+    await psql(ctx, s, admin, `ALTER DATABASE ${ident(from)} RENAME TO ${ident(to)}`);
+  } catch (error) {
+    if (existed) await psql(ctx, s, admin, `ALTER DATABASE ${ident(old)} RENAME TO ${ident(to)}`).catch(() => {});
+    throw new BattError('TOOL_FAILED', `the restore passed its checks, but swapping it in for "${to}" failed: ${(error as Error).message}`, { hint: `the checked copy is in database "${from}"` });
+  }
+  if (existed) await psql(ctx, s, admin, `DROP DATABASE ${ident(old)} WITH (FORCE)`);
+  return { name: 'swap', ok: true, detail: `the checked copy is now "${to}"${existed ? ' (the old one was dropped)' : ''}` };
 }
 
 const maintenanceDb = (config: Record<string, unknown>): string => (config.maintenance_db as string | undefined) ?? 'postgres';
@@ -133,25 +215,67 @@ export const postgresqlPlugin = definePlugin({
     }
   },
 
-  async restore(ctx, target, source: Readable, options) {
+  restoreInto: (target, runId) => (target === GLOBALS ? 'the server' : `${target}_restore_${runId}`),
+
+  async planRestore(ctx, target, into) {
+    if (target === GLOBALS) return { label: 'roles and tablespaces of the server (existing ones are kept)', exists: false };
     const s = session(ctx);
     try {
-      if (target === GLOBALS) {
-        const child = await spawnTool('psql', ['--no-psqlrc', '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=0', `--dbname=${conninfo(s.conn, maintenanceDb(ctx.config))}`], { stdin: source, stdout: 'ignore', env: s.env, signal: ctx.signal });
-        const result = await child.result;
-        if (result.failed) throw explain(toolFailure('psql', result, 'postgresql-client'));
-        return;
-      }
-      const exists = await psql(ctx, s, maintenanceDb(ctx.config), `SELECT count(*) FROM pg_database WHERE datname = ${literal(options.to)}`);
-      if (exists[0]?.[0] !== '0') {
-        if (!options.force) throw new BattError('USAGE', `database "${options.to}" already exists`, { hint: 'restore into a new name, or pass --force to replace it' });
-        await psql(ctx, s, maintenanceDb(ctx.config), `DROP DATABASE ${ident(options.to)} WITH (FORCE)`);
-      }
-      await psql(ctx, s, maintenanceDb(ctx.config), `CREATE DATABASE ${ident(options.to)}`);
-      const child = await spawnTool('pg_restore', ['--no-password', '--exit-on-error', '--no-owner', `--dbname=${conninfo(s.conn, options.to)}`], { stdin: source, stdout: 'ignore', env: s.env, signal: ctx.signal });
-      const result = await child.result;
-      if (result.failed) throw explain(toolFailure('pg_restore', result, 'postgresql-client'));
+      return { label: `database ${into}`, exists: await databaseExists(ctx, s, into) };
     } finally {
+      s.dispose();
+    }
+  },
+
+  async restore(ctx, target, source, options) {
+    const s = session(ctx);
+    try {
+      if (target === GLOBALS) return [await restoreGlobals(ctx, s, source)];
+      const exists = await databaseExists(ctx, s, options.into);
+      if (exists && !options.force && !options.replace) throw new BattError('USAGE', `database "${options.into}" already exists`, { hint: 'restore into a new name with --into, pass --force to replace it, or --replace to swap in a checked copy' });
+      const name = options.replace ? scratchName(options.into, 'new') : options.into;
+      if (options.replace || exists) await psql(ctx, s, maintenanceDb(ctx.config), `DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+      let checks: Check[];
+      try {
+        checks = assertChecks(`the restore of "${name}" failed its checks`, await restoreDatabase(ctx, s, name, source, options.jobs));
+      } catch (error) {
+        await psql(ctx, s, maintenanceDb(ctx.config), `DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`).catch(() => {});
+        throw error;
+      }
+      if (options.replace) checks.push(await swapIn(ctx, s, name, options.into));
+      return checks;
+    } finally {
+      s.dispose();
+    }
+  },
+
+  async verify(ctx, target, source) {
+    if (target === GLOBALS) {
+      const text = (await drainText(source.open())).slice(-200);
+      const ok = /PostgreSQL database cluster dump complete/.test(text);
+      return [{ name: 'trailer', ok, detail: ok ? 'pg_dumpall finished the dump' : 'no "cluster dump complete" trailer: the dump is truncated' }];
+    }
+    const child = await spawnTool('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', signal: ctx.signal, debianPackage: 'postgresql-client' });
+    let list = '';
+    child.stdout?.on('data', (c: Buffer) => { list += c.toString(); });
+    const result = await child.result;
+    if (result.failed) return [{ name: 'pg_restore --list', ok: false, detail: toolFailure('pg_restore', result, 'postgresql-client').message }];
+    const tables = (list.match(/ TABLE DATA /g) ?? []).length;
+    const expected = Object.keys((source.facts.rowCounts as Record<string, number> | undefined) ?? {}).length;
+    return [
+      { name: 'pg_restore --list', ok: true, detail: `the archive lists ${list.split('\n').filter((l) => /^\d+;/.test(l)).length} entries` },
+      { name: 'tables', ok: !source.facts.rowCounts || tables >= expected, detail: `${tables} tables with data (backup recorded ${expected})` },
+    ];
+  },
+
+  async restoreTest(ctx, target, source) {
+    if (target === GLOBALS) return this.verify!(ctx, target, source);
+    const s = session(ctx);
+    const name = `batt_drill_${source.itemId}_${Date.now().toString(36)}`;
+    try {
+      return await restoreDatabase(ctx, s, name, source, 1);
+    } finally {
+      await psql(ctx, s, maintenanceDb(ctx.config), `DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`).catch(() => {});
       s.dispose();
     }
   },

@@ -14,7 +14,8 @@ import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
 import { runTool, spawnTool, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { freePort } from '@batt/core/exec/free-port';
-import { definePlugin, type PluginContext } from '@batt/core/plugins/types';
+import { definePlugin, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
+import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
 
 export * from './args.js';
@@ -53,6 +54,49 @@ async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Pro
 }
 
 
+const restoreDbs = (ctx: PluginContext): string[] => ((ctx.config.restore_dbs as string[] | undefined) ?? []).map(String);
+
+/** redis-check-rdb must say the file is whole. */
+async function checkRdb(ctx: PluginContext, rdb: string, what: string): Promise<void> {
+  const checker = await spawnTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools', signal: ctx.signal });
+  let check = '';
+  checker.stdout?.on('data', (c: Buffer) => { check += c.toString(); });
+  const checked = await checker.result;
+  if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
+  if (checked.failed || !/RDB looks OK/i.test(check)) {
+    const why = check.split('\n').filter((l) => /error|fail|wrong|unexpected/i.test(l)).slice(-3).join(' | ') || toolFailure('redis-check-rdb', checked).message;
+    throw new BattError('TOOL_FAILED', `redis-check-rdb rejected ${what}: ${why}`, { hint: 'the RDB is damaged' });
+  }
+}
+
+/** A private redis-server on a free loopback port, loaded from the artifact's RDB. */
+async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{ conn: Connection; keyspace: ReturnType<typeof parseKeyspace>; stop(): Promise<void> }> {
+  const dir = privateScratch(ctx.home, 'redis-restore-');
+  let server: Awaited<ReturnType<typeof spawnTool>> | undefined;
+  const stop = async (): Promise<void> => {
+    server?.kill('SIGKILL');
+    await server?.result;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await pipeline(source.open(), createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
+    await checkRdb(ctx, join(dir, 'dump.rdb'), 'the artifact');
+    const port = await freePort();
+    server = await spawnTool('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' });
+    const conn: Connection = { host: '127.0.0.1', port };
+    for (let i = 0; ; i++) {
+      const pong = await cli(ctx, conn, 'PING').catch(() => '');
+      if (pong.trim() === 'PONG') break;
+      if (i > 100) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not load the snapshot');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { conn, keyspace: parseKeyspace(await cli(ctx, conn, 'INFO', 'keyspace')), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 export const redisPlugin = definePlugin({
   name: 'redis',
   summary: 'Redis servers, as a checked RDB snapshot each',
@@ -84,15 +128,7 @@ export const redisPlugin = definePlugin({
       ]);
       const rdb = join(dir, 'dump.rdb');
       await cli(ctx, conn, '--rdb', rdb);
-      const checker = await spawnTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools', signal: ctx.signal });
-      let check = '';
-      checker.stdout?.on('data', (c: Buffer) => { check += c.toString(); });
-      const checked = await checker.result;
-      if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
-      if (checked.failed || !/RDB looks OK/i.test(check)) {
-        const why = check.split('\n').filter((l) => /error|fail|wrong|unexpected/i.test(l)).slice(-3).join(' | ') || toolFailure('redis-check-rdb', checked).message;
-        throw new BattError('TOOL_FAILED', `redis-check-rdb rejected the snapshot of ${target}: ${why}`, { hint: 'the server sent a damaged RDB: check its log and disk, then run again' });
-      }
+      await checkRdb(ctx, rdb, `the snapshot of ${target}`);
       const keys = parseKeyspace(keyspace);
       return {
         stream: createReadStream(rdb, { highWaterMark: 1024 * 1024 }),
@@ -105,48 +141,80 @@ export const redisPlugin = definePlugin({
     }
   },
 
+  restoreInto: () => 'the configured server',
+
+  async planRestore(ctx, _target, into) {
+    const target = connectionOf(ctx.config, into === 'the configured server' ? undefined : into);
+    const only = restoreDbs(ctx);
+    const keys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
+    const busy = Object.entries(keys).filter(([db, k]) => k.keys > 0 && (only.length === 0 || only.includes(db)));
+    return { label: `redis ${target.host}:${target.port}${only.length ? ` db ${only.join(',')}` : ''}${busy.length ? ` (holds keys in db ${busy.map(([db]) => db).join(',')})` : ''}`, exists: busy.length > 0 };
+  },
+
   /**
-   * Loads `source` (an RDB) into a scratch server and MIGRATEs its keys into `options.to`
-   * (host:port; default the configured server). Only the databases in config.restore_dbs
-   * (from --redis-db) when given. Refuses a target database that holds keys unless forced.
+   * Loads the RDB into a private scratch server and MIGRATEs its keys, TTLs included, into
+   * `into` (host:port; default the configured server); only the databases given with
+   * --redis-db when some are. A target database holding keys is refused unless forced.
    */
-  async restore(ctx, _target, source: Readable, options) {
-    const target = connectionOf(ctx.config, options.to);
-    const only = ((ctx.config.restore_dbs as string[] | undefined) ?? []).map(String);
-    const dir = privateScratch(ctx.home, 'redis-restore-');
-    let scratch: Awaited<ReturnType<typeof spawnTool>> | undefined;
+  async restore(ctx, _target, source, options) {
+    const target = connectionOf(ctx.config, options.into === 'the configured server' ? undefined : options.into);
+    const only = restoreDbs(ctx);
+    const scratch = await loadScratch(ctx, source);
     try {
-      await pipeline(source, createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
-      const port = await freePort();
-      scratch = await spawnTool('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal });
-      const local: Connection = { host: '127.0.0.1', port };
-      for (let i = 0; ; i++) {
-        const pong = await cli(ctx, local, 'PING').catch(() => '');
-        if (pong.trim() === 'PONG') break;
-        if (i > 100) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not load the snapshot');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const loaded = parseKeyspace(await cli(ctx, local, 'INFO', 'keyspace'));
       const targetKeys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
-      const dbs = Object.keys(loaded).filter((db) => only.length === 0 || only.includes(db));
+      const dbs = Object.keys(scratch.keyspace).filter((db) => only.length === 0 || only.includes(db));
       for (const db of dbs) {
         if ((targetKeys[db]?.keys ?? 0) > 0 && !options.force) {
           throw new BattError('USAGE', `database ${db} of ${target.host}:${target.port} already holds ${targetKeys[db].keys} keys`, { hint: 'restore into an empty server or database, or pass --force to replace keys' });
         }
-        const keys = (await cli(ctx, local, '-n', db, '--scan')).split('\n').filter(Boolean);
+      }
+      for (const db of dbs) {
+        const keys = (await cli(ctx, scratch.conn, '-n', db, '--scan')).split('\n').filter(Boolean);
         const lines: string[] = [];
         for (let i = 0; i < keys.length; i += 200) lines.push(migrateCommand(target, db, keys.slice(i, i + 200), options.force));
         if (lines.length === 0) continue;
-        const child = await spawnTool('redis-cli', [...connectionArgs(local), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]), signal: ctx.signal });
+        const child = await spawnTool('redis-cli', [...connectionArgs(scratch.conn), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]), signal: ctx.signal });
         let out = '';
         child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
         const result = await child.result;
         if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out)) throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
       }
+      const after = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
+      const counts = (k: Record<string, { keys: number }>): Record<string, number> => Object.fromEntries(dbs.map((db) => [`db${db}`, k[db]?.keys ?? 0]));
+      return assertChecks('the restored keys do not match the snapshot', [
+        { name: 'redis-check-rdb', ok: true, detail: 'the snapshot loaded into a scratch server' },
+        options.force ? { name: 'keys', ok: true, detail: `${dbs.length} databases migrated (--force: existing keys may remain)` } : compareCounts('keys against the snapshot', counts(scratch.keyspace), counts(after)),
+      ]);
     } finally {
-      scratch?.kill('SIGKILL');
-      await scratch?.result;
+      await scratch.stop();
+    }
+  },
+
+  async verify(ctx, _target, source) {
+    const dir = privateScratch(ctx.home, 'redis-verify-');
+    try {
+      const rdb = join(dir, 'dump.rdb');
+      await pipeline(source.open(), createWriteStream(rdb, { mode: 0o600 }));
+      await checkRdb(ctx, rdb, 'the artifact');
+      return [{ name: 'redis-check-rdb', ok: true, detail: 'RDB looks OK' }];
+    } catch (error) {
+      return [{ name: 'redis-check-rdb', ok: false, detail: (error as Error).message }];
+    } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  },
+
+  async restoreTest(ctx, _target, source) {
+    const scratch = await loadScratch(ctx, source);
+    try {
+      const recorded = source.facts.keyspace as Record<string, { keys: number }> | undefined;
+      const counts = (k: Record<string, { keys: number }>): Record<string, number> => Object.fromEntries(Object.entries(k).map(([db, v]) => [`db${db}`, v.keys]));
+      return [
+        { name: 'load', ok: true, detail: 'a scratch redis-server loaded the snapshot' },
+        compareCounts('keys against the backup', recorded ? counts(recorded) : undefined, counts(scratch.keyspace)),
+      ];
+    } finally {
+      await scratch.stop();
     }
   },
 });

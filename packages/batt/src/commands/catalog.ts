@@ -1,5 +1,5 @@
 /** `batt runs` and `batt show <run>`: the catalog, for people and (with --json) for scripts. */
-import { BattError, getRun, listRuns, openCatalog, type RunStatus } from '@batt/core';
+import { BattError, checksOf, getRun, listRuns, openCatalog, type RunStatus } from '@batt/core';
 import type { App } from '../app.js';
 import { colourStatus, duration, humanBytes, printJson, printTable, when } from '../output.js';
 
@@ -23,8 +23,8 @@ export async function runsCommand(app: App, args: RunsArgs): Promise<number> {
       return 0;
     }
     printTable(
-      ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'SERVICES'],
-      rows.map((r) => [String(r.id), when(r.startedAt), colourStatus(r.status), r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.services]),
+      ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', 'SERVICES'],
+      rows.map((r) => [String(r.id), when(r.startedAt), colourStatus(r.status), r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.checked ? colourStatus(r.checked) : '-', r.services]),
     );
     return 0;
   } finally {
@@ -40,8 +40,9 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
       throw new BattError('NOT_FOUND', `no run "${ref}" in the catalog ${app.home.catalog}`, { hint: 'give a run id from `batt runs`, or `latest`' });
     }
     const parse = (facts: string | null): unknown => (facts ? JSON.parse(facts) : null);
+    const allChecks = checksOf(db, found.items.map((i) => i.id)).map((c) => ({ ...c, details: parse(c.details) as { name: string; ok: boolean; detail: string }[] | null }));
     if (json) {
-      printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts) })) });
+      printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts), checks: allChecks.filter((c) => c.itemId === i.id) })) });
       return 0;
     }
     const { run } = found;
@@ -55,6 +56,12 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
       if (i.toolVersion) process.stdout.write(`    tool    ${i.toolVersion}\n`);
       if (i.error) process.stdout.write(`    error   ${i.error}\n`);
       if (i.log) process.stdout.write(`    log     ${i.log.split('\n').join('\n            ')}\n`);
+      for (const kind of ['verify', 'restore-test', 'restore'] as const) {
+        const last = allChecks.find((c) => c.itemId === i.id && c.kind === kind);
+        if (!last) continue;
+        process.stdout.write(`    ${kind.padEnd(7)} ${colourStatus(last.status)} ${when(last.startedAt)}${last.target ? ` into ${last.target}` : ''}${last.error ? `: ${last.error}` : ''}\n`);
+        for (const d of last.details ?? []) if (!d.ok || kind !== 'verify') process.stdout.write(`            ${d.ok ? '✓' : '✗'} ${d.name}: ${d.detail}\n`);
+      }
     }
     return 0;
   } finally {

@@ -4,7 +4,7 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
-import { items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
+import { checks, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
 
 export const now = (): string => new Date().toISOString();
 
@@ -54,6 +54,8 @@ export interface RunSummary extends RunRow {
   items: number;
   failedItems: number;
   bytes: number;
+  /** The newest verify or restore drill of the run's items: `ok`, `failed`, or null when never checked. */
+  checked: string | null;
 }
 
 export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
@@ -80,7 +82,16 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     .groupBy(items.runId)
     .all();
   const byRun = new Map(totals.map((t) => [t.runId, t]));
-  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0 }));
+  // A run counts as checked `ok` when its newest check of each item passed.
+  const checked = db
+    .select({ runId: items.runId, failed: sql<number>`sum(case when ${checks.status} = 'failed' then 1 else 0 end)`, count: sql<number>`count(*)` })
+    .from(checks)
+    .innerJoin(items, eq(items.id, checks.itemId))
+    .where(and(inArray(items.runId, rows.map((r) => r.id)), inArray(checks.kind, ['verify', 'restore-test']), sql`${checks.id} = (select max(c2.id) from ${checks} c2 where c2.item_id = ${checks.itemId} and c2.kind = ${checks.kind})`))
+    .groupBy(items.runId)
+    .all();
+  const checkByRun = new Map(checked.map((c) => [c.runId, c.failed > 0 ? 'failed' : 'ok']));
+  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0, checked: checkByRun.get(r.id) ?? null }));
 }
 
 /** A run and its items; `ref` is a run id or `latest`. */

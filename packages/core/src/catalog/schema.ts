@@ -5,9 +5,9 @@
  */
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
-import { itemStatuses, runStatuses } from './statuses.js';
+import { checkKinds, checkStatuses, itemStatuses, runStatuses } from './statuses.js';
 
-export { itemStatuses, runStatuses, type ItemStatus, type RunStatus } from './statuses.js';
+export { checkKinds, checkStatuses, itemStatuses, runStatuses, type CheckKind, type CheckStatus, type ItemStatus, type RunStatus } from './statuses.js';
 
 export const runs = sqliteTable(
   'runs',
@@ -56,5 +56,30 @@ export const items = sqliteTable(
   (t) => [index('items_run_id').on(t.runId), index('items_service_target').on(t.service, t.target)],
 );
 
+/**
+ * Proofs about an item after it was written: `verify` (re-hash and format check), `restore-test`
+ * (a restore drill into a scratch target compared with the facts) and `restore` (a user's restore).
+ */
+export const checks = sqliteTable(
+  'checks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    itemId: integer('item_id')
+      .notNull()
+      .references(() => items.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: checkKinds }).notNull(),
+    startedAt: text('started_at').notNull(),
+    finishedAt: text('finished_at'),
+    status: text('status', { enum: checkStatuses }).notNull(),
+    /** Where a restore went (database, folder, server); null for a plain verify. */
+    target: text('target'),
+    /** JSON: each check's name, result and detail. */
+    details: text('details'),
+    error: text('error'),
+  },
+  (t) => [index('checks_item_id').on(t.itemId)],
+);
+
 export type RunRow = typeof runs.$inferSelect;
 export type ItemRow = typeof items.$inferSelect;
+export type CheckRow = typeof checks.$inferSelect;

@@ -3,3 +3,7 @@ export const runStatuses = ['running', 'ok', 'partial', 'failed', 'aborted'] as 
 export type RunStatus = (typeof runStatuses)[number];
 export const itemStatuses = ['running', 'ok', 'failed', 'aborted'] as const;
 export type ItemStatus = (typeof itemStatuses)[number];
+export const checkKinds = ['verify', 'restore-test', 'restore'] as const;
+export type CheckKind = (typeof checkKinds)[number];
+export const checkStatuses = ['running', 'ok', 'failed'] as const;
+export type CheckStatus = (typeof checkStatuses)[number];

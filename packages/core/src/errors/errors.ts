@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   | 'TOOL_FAILED'
   | 'IO'
+  | 'INTEGRITY'
   | 'CATALOG'
   | 'INTERRUPTED'
   | 'INTERNAL';

@@ -67,10 +67,43 @@ export interface PluginContext {
   home: string;
 }
 
+/** What a restore reads: the artifact, as often as it needs, and what was recorded with it. */
+export interface RestoreSource {
+  /** A fresh stream of the artifact's uncompressed bytes, from the start. */
+  open(): Readable;
+  /** Facts recorded at backup time (row counts per table, key counts, …). */
+  facts: Record<string, unknown>;
+  /** The item's catalog id: part of scratch names, so two drills never collide. */
+  itemId: number;
+}
+
 export interface RestoreOptions {
-  /** Where to restore: a folder for files, a database name for databases. */
-  to: string;
+  /** Where to restore: a database name, a folder, or host:port for redis. */
+  into: string;
+  /** Replace an existing target (drop it first, or overwrite files). */
   force: boolean;
+  /**
+   * Restore into a temporary target first and swap it in for `into` only when that restore and
+   * its checks passed: a failed restore leaves the old `into` untouched (mirror prod).
+   */
+  replace: boolean;
+  /** Parallel jobs for tools that take them (pg_restore -j). */
+  jobs: number;
+}
+
+/** One named check of a restore or verify, as stored in the catalog. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What a restore is about to do, for the plan shown before anything is touched. */
+export interface RestorePlan {
+  /** Where it goes, as the user should read it ("database shop_restore_3"). */
+  label: string;
+  /** True when `into` exists now (a restore then needs --force or --replace). */
+  exists: boolean;
 }
 
 export interface DoctorCheck {
@@ -104,8 +137,22 @@ export interface Plugin {
    * Throwing fails just this item.
    */
   backup(ctx: PluginContext, target: string): Promise<BackupStream | BackupCommand>;
-  /** Restores one artifact's uncompressed bytes. */
-  restore?(ctx: PluginContext, target: string, source: Readable, options: RestoreOptions): Promise<void>;
+  /** The default `into` of a restore: a new name, never the original. */
+  restoreInto?(target: string, runId: number): string;
+  /** Looks at the restore's destination without changing anything. */
+  planRestore?(ctx: PluginContext, target: string, into: string): Promise<RestorePlan>;
+  /**
+   * Restores one artifact and checks the result against the recorded facts. Refuses an
+   * existing `into` unless `force` or `replace`; throws when the restore or a check fails.
+   */
+  restore?(ctx: PluginContext, target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]>;
+  /** Format completeness of an artifact (a trailer, a listing, a checker tool); reads the source once. */
+  verify?(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]>;
+  /**
+   * A restore drill: restores into a scratch target (a scratch database or server, a temporary
+   * folder), compares it with the recorded facts, and removes the scratch target again.
+   */
+  restoreTest?(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]>;
   /** Checks tools, versions and connectivity for `batt doctor`. */
   doctor?(ctx: PluginContext): Promise<DoctorCheck[]>;
 }

@@ -1,0 +1,196 @@
+/**
+ * `batt restore`: plan, prove, then restore. The plan (what goes where, from which artifact,
+ * made by which tool from which server) is shown first; every chosen artifact's SHA-256 is
+ * checked against the catalog before any target is touched; an existing target is refused
+ * unless --force or --replace. Each restore is recorded in the catalog with its checks.
+ */
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CatalogDb } from '../catalog/db.js';
+import { now } from '../catalog/queries.js';
+import type { BattConfig } from '../config/load.js';
+import { BattError, describeError } from '../errors/errors.js';
+import { spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
+import { privateScratch, type HomeLayout } from '../home/home.js';
+import type { Service } from '../plugins/discovery.js';
+import { scriptConfFile } from '../plugins/script-runner.js';
+import type { Check, PluginContext } from '../plugins/types.js';
+import type { Logger } from '../run/logger.js';
+import { redact } from '../run/logger.js';
+import { checkArtifact } from './artifact.js';
+import { recordCheck, selectItems, sourceOf, type ItemQuery, type Selected } from './select.js';
+
+export interface RestoreRequest extends ItemQuery {
+  db: CatalogDb;
+  home: HomeLayout;
+  config: BattConfig;
+  services: Service[];
+  /** --into: a database name, or host:port for redis. */
+  into?: string;
+  /** --to: a folder, for files and scripts. */
+  to?: string;
+  force: boolean;
+  replace: boolean;
+  dryRun: boolean;
+  jobs: number;
+  log: Logger;
+  secrets: Set<string>;
+  signal: AbortSignal;
+  /** Shown the plan once everything is looked at and checksummed, before anything changes. */
+  onPlan(plan: PlannedRestore[]): void;
+}
+
+export interface PlannedRestore {
+  runId: number;
+  itemId: number;
+  service: string;
+  target: string;
+  file: string;
+  bytes: number | null;
+  sha256: string | null;
+  toolVersion: string | null;
+  serverVersion: string | null;
+  /** Where it goes: the value handed to the plugin. */
+  into: string;
+  /** Where it goes, for people. */
+  label: string;
+  /** create (new), replace (--force over an existing one), swap (--replace), script (restore-<svc>). */
+  action: 'create' | 'replace' | 'swap' | 'script';
+  exists: boolean;
+}
+
+export interface RestoreOutcome extends PlannedRestore {
+  status: 'ok' | 'failed' | 'planned';
+  checks: Check[];
+  error?: string;
+}
+
+/** The restore script of a drop-in service: scripts-available/restore-<name>, if executable. */
+function restoreScriptOf(home: HomeLayout, service: Service): string | undefined {
+  return which(join(home.available, `restore-${service.name}`));
+}
+
+function contextFor(request: RestoreRequest, service: Service, runId: number): PluginContext {
+  return { config: request.config.services[service.name] ?? {}, log: request.log.scoped(service.name), signal: request.signal, runId, home: request.home.root };
+}
+
+async function plan(request: RestoreRequest, chosen: Selected[]): Promise<PlannedRestore[]> {
+  const plugins = chosen.filter((c) => c.service.plugin);
+  if (request.into !== undefined && plugins.filter((c) => c.service.name !== 'file').length > 1) {
+    throw new BattError('USAGE', `--into names one database, but ${plugins.length} backups match: ${plugins.map((c) => `${c.service.name} ${c.item.target}`).join(', ')}`, {
+      hint: 'pick one with [service] and --target NAME',
+    });
+  }
+  if (request.replace && plugins.some((c) => !['mysql', 'postgresql'].includes(c.service.name))) {
+    throw new BattError('USAGE', '--replace swaps in a restored database: it is for mysql and postgresql', { hint: 'use --force to restore over an existing target' });
+  }
+  if (request.replace && request.into === undefined) throw new BattError('USAGE', '--replace needs --into NAME: the database to swap the restored copy in for', { hint: 'e.g. batt restore latest mysql --target app --into app_test --replace' });
+  const planned: PlannedRestore[] = [];
+  for (const { run, item, service } of chosen) {
+    const base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file!, bytes: item.bytes, sha256: item.sha256, toolVersion: item.toolVersion, serverVersion: item.serverVersion };
+    const plugin = service.plugin;
+    if (!plugin) {
+      if (!restoreScriptOf(request.home, service)) {
+        throw new BattError('NOT_FOUND', `${service.name} is a drop-in script without a restore script`, { hint: `add an executable scripts-available/restore-${service.name} (it gets BATT_SOURCE), or restore ${item.file} by hand` });
+      }
+      planned.push({ ...base, into: request.to ?? request.into ?? '', label: `restore-${service.name}${request.to ?? request.into ? ` into ${request.to ?? request.into}` : ''}`, action: 'script', exists: false });
+      continue;
+    }
+    if (!plugin.restore) throw new BattError('NOT_FOUND', `the ${service.name} service cannot restore`, { hint: `restore ${item.file} by hand` });
+    const into = (service.name === 'file' ? request.to ?? request.into : request.into ?? request.to) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
+    const look = plugin.planRestore ? await plugin.planRestore(contextFor(request, service, run.id), item.target, into) : { label: into, exists: false };
+    planned.push({ ...base, into, label: look.label, exists: look.exists, action: request.replace ? 'swap' : look.exists ? 'replace' : 'create' });
+  }
+  return planned;
+}
+
+/** Runs restore-<svc> with BATT_SOURCE: a private folder holding links to the run's files. */
+async function restoreWithScript(request: RestoreRequest, service: Service, group: PlannedRestore[]): Promise<{ checks: Check[] }> {
+  const script = restoreScriptOf(request.home, service)!;
+  const source = privateScratch(request.home.root, 'source-');
+  try {
+    for (const p of group) {
+      const link = join(source, p.target);
+      mkdirSync(dirname(link), { recursive: true, mode: 0o700 });
+      symlinkSync(p.file, link);
+    }
+    const conf = scriptConfFile(request.home.conf, service.name);
+    const child = await spawnTool(script, request.targets ?? [], {
+      cwd: source,
+      signal: request.signal,
+      env: {
+        BATT_SOURCE: source, BATT_SERVICE: service.name, BATT_RUN_ID: String(group[0].runId), BATT_HOME: request.home.root,
+        ...(conf ? { BATT_CONF: conf } : {}),
+        ...(request.to ?? request.into ? { BATT_INTO: request.to ?? request.into } : {}),
+        ...(request.force ? { BATT_FORCE: '1' } : {}),
+      },
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => { if (out.length < 65536) out += c.toString(); });
+    const result = await child.result;
+    const log = redact([stderrText(result), out.trim()].filter(Boolean).join('\n'), request.secrets);
+    if (result.failed) throw Object.assign(toolFailure(`restore-${service.name}`, result), { log });
+    return { checks: [{ name: 'script', ok: true, detail: `restore-${service.name} exited 0${log ? `: ${log.split('\n').slice(-3).join(' | ')}` : ''}` }] };
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+  }
+}
+
+export async function restoreItems(request: RestoreRequest): Promise<RestoreOutcome[]> {
+  const chosen = selectItems(request.db, request.services, request);
+  const planned = await plan(request, chosen);
+  // Every artifact is proven before any target is touched.
+  for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
+  request.onPlan(planned);
+  if (request.dryRun) return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
+  const blocked = planned.filter((p) => p.exists && p.action === 'replace' && !request.force);
+  if (blocked.length) {
+    throw new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
+      hint: 'restore into a new name with --into/--to, pass --force to replace it, or --replace to swap in a checked copy',
+    });
+  }
+
+  const outcomes: RestoreOutcome[] = [];
+  const scripts = new Map<string, PlannedRestore[]>();
+  for (const p of planned) {
+    if (p.action === 'script') {
+      scripts.set(p.service, [...(scripts.get(p.service) ?? []), p]);
+      continue;
+    }
+    const { item, service } = chosen.find((c) => c.item.id === p.itemId)!;
+    const startedAt = now();
+    const slog = request.log.scoped(service.name);
+    slog.info(`${p.target}: restoring into ${p.label}${p.action === 'swap' ? ' (via a checked temporary copy)' : ''}`);
+    try {
+      const checks = await service.plugin!.restore!(contextFor(request, service, p.runId), item.target, sourceOf(item, request.signal), {
+        into: p.into, force: request.force, replace: request.replace, jobs: request.jobs,
+      });
+      recordCheck(request.db, item.id, 'restore', startedAt, { ok: true, target: p.into, checks });
+      outcomes.push({ ...p, status: 'ok', checks });
+      slog.info(`${p.target}: restored into ${p.label}`);
+    } catch (error) {
+      const message = redact(describeError(error), request.secrets);
+      const checks = (error as { checks?: Check[] }).checks ?? [];
+      recordCheck(request.db, item.id, 'restore', startedAt, { ok: false, target: p.into, checks, error: message });
+      outcomes.push({ ...p, status: 'failed', checks, error: message });
+      slog.error(`${p.target}: ${message}`);
+      if (request.signal.aborted) break;
+    }
+  }
+  for (const [name, group] of scripts) {
+    const service = request.services.find((s) => s.name === name)!;
+    const startedAt = now();
+    try {
+      const { checks } = await restoreWithScript(request, service, group);
+      for (const p of group) recordCheck(request.db, p.itemId, 'restore', startedAt, { ok: true, target: p.into, checks });
+      outcomes.push(...group.map((p) => ({ ...p, status: 'ok' as const, checks })));
+    } catch (error) {
+      const log = (error as { log?: string }).log;
+      const message = redact(describeError(error), request.secrets) + (log ? ` (${log.split('\n').slice(-3).join(' | ')})` : '');
+      for (const p of group) recordCheck(request.db, p.itemId, 'restore', startedAt, { ok: false, target: p.into, checks: [], error: message });
+      outcomes.push(...group.map((p) => ({ ...p, status: 'failed' as const, checks: [], error: message })));
+      request.log.scoped(name).error(message);
+    }
+  }
+  return outcomes;
+}

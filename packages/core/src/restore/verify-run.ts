@@ -1,0 +1,102 @@
+/**
+ * `batt verify`: re-hash stored artifacts against the catalog and their folder's SHA256SUMS,
+ * check each format for completeness (the plugin reads the decompressed stream: a dump trailer,
+ * `pg_restore --list`, `redis-check-rdb`, a tar listing), and with `--restore-test` run a
+ * restore drill. Every result is stored in the catalog.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { CatalogDb } from '../catalog/db.js';
+import { now } from '../catalog/queries.js';
+import type { BattConfig } from '../config/load.js';
+import { describeError } from '../errors/errors.js';
+import type { HomeLayout } from '../home/home.js';
+import type { Service } from '../plugins/discovery.js';
+import type { Check, PluginContext } from '../plugins/types.js';
+import type { Logger } from '../run/logger.js';
+import { redact } from '../run/logger.js';
+import { sumLine } from '../run/manifest.js';
+import { checkArtifact, drain } from './artifact.js';
+import { recordCheck, selectItems, sourceOf, type ItemQuery } from './select.js';
+
+export interface VerifyRequest extends ItemQuery {
+  db: CatalogDb;
+  home: HomeLayout;
+  config: BattConfig;
+  services: Service[];
+  restoreTest: boolean;
+  log: Logger;
+  secrets: Set<string>;
+  signal: AbortSignal;
+}
+
+export interface VerifyOutcome {
+  runId: number;
+  itemId: number;
+  service: string;
+  target: string;
+  file: string;
+  kind: 'verify' | 'restore-test';
+  ok: boolean;
+  checks: Check[];
+  error?: string;
+}
+
+/** The line for `file` in its folder's SHA256SUMS agrees with the catalog. */
+function sumsCheck(file: string, sha256: string | null): Check {
+  const sums = join(dirname(file), 'SHA256SUMS');
+  if (!existsSync(sums)) return { name: 'SHA256SUMS', ok: false, detail: `${sums} is missing` };
+  const lines = readFileSync(sums, 'utf8').split('\n');
+  if (sha256 && lines.includes(sumLine(sha256, basename(file)))) return { name: 'SHA256SUMS', ok: true, detail: 'lists the same SHA-256' };
+  return { name: 'SHA256SUMS', ok: false, detail: `${sums} has no matching line for ${basename(file)}` };
+}
+
+export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome[]> {
+  const outcomes: VerifyOutcome[] = [];
+  for (const { run, item, service } of selectItems(request.db, request.services, request)) {
+    if (request.signal.aborted) break;
+    const ctx: PluginContext = { config: request.config.services[service.name] ?? {}, log: request.log.scoped(service.name), signal: request.signal, runId: run.id, home: request.home.root };
+    const base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
+    const slog = request.log.scoped(service.name);
+    let startedAt = now();
+    const checks: Check[] = [];
+    let ok = false;
+    try {
+      const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
+      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, sumsCheck(item.file!, item.sha256));
+      const source = sourceOf(item, request.signal);
+      if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
+      else checks.push({ name: 'decompress', ok: true, detail: `${await drain(source.open())} bytes read back` });
+      ok = checks.every((c) => c.ok);
+      recordCheck(request.db, item.id, 'verify', startedAt, { ok, checks });
+      outcomes.push({ ...base, kind: 'verify', ok, checks });
+    } catch (error) {
+      const message = redact(describeError(error), request.secrets);
+      recordCheck(request.db, item.id, 'verify', startedAt, { ok: false, checks, error: message });
+      outcomes.push({ ...base, kind: 'verify', ok: false, checks, error: message });
+    }
+    slog[ok ? 'info' : 'error'](`${item.target}: verify ${ok ? 'ok' : `FAILED: ${outcomes.at(-1)!.error ?? checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`}`);
+    if (!request.restoreTest || !ok) continue;
+    startedAt = now();
+    if (!service.plugin?.restoreTest) {
+      const detail = service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
+      outcomes.push({ ...base, kind: 'restore-test', ok: true, checks: [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }] });
+      continue;
+    }
+    try {
+      slog.info(`${item.target}: restore drill`);
+      const drill = await service.plugin.restoreTest(ctx, item.target, sourceOf(item, request.signal));
+      const passed = drill.every((c) => c.ok);
+      recordCheck(request.db, item.id, 'restore-test', startedAt, { ok: passed, checks: drill });
+      outcomes.push({ ...base, kind: 'restore-test', ok: passed, checks: drill });
+      slog[passed ? 'info' : 'error'](`${item.target}: restore drill ${passed ? 'ok' : 'FAILED'}`);
+    } catch (error) {
+      const message = redact(describeError(error), request.secrets);
+      const drill = (error as { checks?: Check[] }).checks ?? [];
+      recordCheck(request.db, item.id, 'restore-test', startedAt, { ok: false, checks: drill, error: message });
+      outcomes.push({ ...base, kind: 'restore-test', ok: false, checks: drill, error: message });
+      slog.error(`${item.target}: restore drill FAILED: ${message}`);
+    }
+  }
+  return outcomes;
+}

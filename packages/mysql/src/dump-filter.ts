@@ -1,0 +1,182 @@
+/**
+ * Reads a mysqldump stream line by line, sorts each statement into a part and passes on only
+ * the parts asked for, counting rows per table and noticing the completion trailer as it goes.
+ * This is what makes the staged restore of seed 002 possible from one dump file:
+ *
+ * - `schema`: tables, views, routines and events (everything but rows and triggers);
+ * - `data`: the rows, then each table's triggers after its rows, as mysqldump orders them;
+ * - `objects`: views, routines, events and triggers, without tables or rows (used to rebuild
+ *   them around tables moved by RENAME TABLE);
+ * - `all`: everything, unchanged (verify).
+ *
+ * Session settings (`SET …`, `/*!40101 SET …`) go into every part. It relies on the section
+ * comments mysqldump writes (batt always dumps with `comments`) and on rows never spanning lines
+ * (newlines in values are escaped as \n).
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+
+export type DumpPart = 'schema' | 'data' | 'objects' | 'all';
+type Kind = 'session' | 'table' | 'data' | 'trigger' | 'objects' | 'comment';
+
+const wanted: Record<DumpPart, ReadonlySet<Kind>> = {
+  schema: new Set(['session', 'table', 'objects']),
+  data: new Set(['session', 'data', 'trigger']),
+  objects: new Set(['session', 'objects', 'trigger']),
+  all: new Set(['session', 'table', 'data', 'trigger', 'objects', 'comment']),
+};
+
+const NL = 0x0a;
+const startsWith = (line: Buffer, prefix: string): boolean => line.length >= prefix.length && line.toString('latin1', 0, prefix.length) === prefix;
+
+/** The table name in "INSERT INTO `name` VALUES…" (backticks doubled inside). */
+export function insertTable(line: Buffer): string {
+  const text = line.toString('utf8', 0, Math.min(line.length, 512));
+  const m = /^INSERT INTO `((?:[^`]|``)*)`/.exec(text);
+  return m ? m[1].replace(/``/g, '`') : '';
+}
+
+/** Counts the rows of an INSERT written on one line: `(` at depth 0 outside quoted strings. */
+export function rowsInLine(line: Buffer, from: number): number {
+  let rows = 0;
+  let depth = 0;
+  let quote = 0;
+  for (let i = from; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === 0x5c) i++; // backslash escapes the next byte
+      else if (c === quote) quote = 0;
+    } else if (c === 0x27 || c === 0x22) quote = c;
+    else if (c === 0x28) {
+      if (depth === 0) rows++;
+      depth++;
+    } else if (c === 0x29) depth--;
+  }
+  return rows;
+}
+
+export class DumpFilter extends Transform {
+  /** Rows per table, as counted in the INSERT statements that passed. */
+  readonly rows: Record<string, number> = {};
+  /** True once the `-- Dump completed` trailer was read. */
+  trailer = false;
+  /** Bytes read. */
+  bytes = 0;
+  private carry: Buffer | null = null;
+  private section: 'header' | 'table' | 'data' | 'objects' = 'header';
+  /** Inside an INSERT statement: the table, and whether rows come one per line. */
+  private insert: { table: string; perLine: boolean } | null = null;
+  private block: { lines: Buffer[]; kind: Kind } | null = null;
+  private readonly keep: ReadonlySet<Kind>;
+  private out: Buffer[] = [];
+
+  constructor(part: DumpPart) {
+    super({ readableHighWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 });
+    this.keep = wanted[part];
+  }
+
+  private pass(kind: Kind, line: Buffer): void {
+    if (this.keep.has(kind)) this.out.push(line);
+  }
+
+  private line(line: Buffer): void {
+    // `line` includes its newline (except possibly the very last line).
+    if (this.block) {
+      this.block.lines.push(line);
+      if (startsWith(line, 'DELIMITER ;') && !startsWith(line, 'DELIMITER ;;')) {
+        for (const l of this.block.lines) this.pass(this.block.kind, l);
+        this.block = null;
+      }
+      return;
+    }
+    if (this.insert) {
+      if (this.insert.perLine) {
+        if (line[0] === 0x28) this.rows[this.insert.table] = (this.rows[this.insert.table] ?? 0) + 1;
+      } else this.rows[this.insert.table] = (this.rows[this.insert.table] ?? 0) + rowsInLine(line, 0);
+      if (endsStatement(line)) this.insert = null;
+      this.pass('data', line);
+      return;
+    }
+    const first = line[0];
+    if (first === 0x49 && startsWith(line, 'INSERT INTO ')) {
+      const table = insertTable(line);
+      const at = line.indexOf(' VALUES');
+      const rest = at < 0 ? line.length : at + 7;
+      const perLine = trimmedLength(line) <= rest;
+      if (!perLine) this.rows[table] = (this.rows[table] ?? 0) + rowsInLine(line, rest);
+      else this.rows[table] ??= 0;
+      if (!endsStatement(line)) this.insert = { table, perLine };
+      this.pass('data', line);
+      return;
+    }
+    if (first === 0x2d && startsWith(line, '--')) {
+      const text = line.toString('utf8', 0, Math.min(line.length, 80));
+      if (/^-- Table structure for table/.test(text)) this.section = 'table';
+      else if (/^-- Dumping data for table/.test(text)) this.section = 'data';
+      else if (/^-- (Temporary (table|view) structure|Final view structure|Dumping (events|routines))/.test(text)) this.section = 'objects';
+      else if (/^-- Dump completed/.test(text)) this.trailer = true;
+      this.pass('comment', line);
+      return;
+    }
+    if (startsWith(line, 'DELIMITER ;;')) {
+      this.block = { lines: [line], kind: this.section === 'data' ? 'trigger' : 'objects' };
+      return;
+    }
+    if (startsWith(line, 'LOCK TABLES ') || startsWith(line, 'UNLOCK TABLES') || /^\/\*!40000 ALTER TABLE .* (DIS|EN)ABLE KEYS \*\/;/.test(line.toString('utf8', 0, Math.min(line.length, 400)))) {
+      this.pass('data', line);
+      return;
+    }
+    if (trimmedLength(line) === 0) {
+      this.pass('comment', line);
+      return;
+    }
+    if (/^(\/\*![0-9]{5} SET |SET |\/\*M!)/.test(line.toString('latin1', 0, Math.min(line.length, 16)))) {
+      this.pass('session', line);
+      return;
+    }
+    this.pass(this.section === 'header' ? 'session' : this.section === 'data' ? 'data' : this.section, line);
+  }
+
+  override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    let start = 0;
+    let nl = chunk.indexOf(NL);
+    if (this.carry && nl >= 0) {
+      this.line(Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]));
+      this.carry = null;
+      start = nl + 1;
+      nl = chunk.indexOf(NL, start);
+    }
+    while (nl >= 0) {
+      this.line(chunk.subarray(start, nl + 1));
+      start = nl + 1;
+      nl = chunk.indexOf(NL, start);
+    }
+    if (start < chunk.length) this.carry = this.carry ? Buffer.concat([this.carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    this.flushOut(callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.carry) this.line(this.carry);
+    this.carry = null;
+    if (this.block) for (const l of this.block.lines) this.pass(this.block.kind, l);
+    this.block = null;
+    this.flushOut(callback);
+  }
+
+  private flushOut(callback: TransformCallback): void {
+    const out = this.out;
+    this.out = [];
+    callback(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+}
+
+function trimmedLength(line: Buffer): number {
+  let n = line.length;
+  while (n > 0 && (line[n - 1] === NL || line[n - 1] === 0x0d || line[n - 1] === 0x20)) n--;
+  return n;
+}
+
+function endsStatement(line: Buffer): boolean {
+  const n = trimmedLength(line);
+  return n > 0 && line[n - 1] === 0x3b;
+}
