@@ -89,7 +89,7 @@ export async function scanArchive(stream: Readable, hash: boolean): Promise<Scan
 /** Refuses an archive with unsafe entries, naming them. */
 export function refuseUnsafe(scan: Scan): void {
   if (scan.problems.length === 0) return;
-  throw new BattError('INTEGRITY', `the archive holds ${scan.problems.length} unsafe entr${scan.problems.length === 1 ? 'y' : 'ies'}, nothing was restored: ${scan.problems.slice(0, 5).join('; ')}${scan.problems.length > 5 ? '; …' : ''}`, {
+  throw new BattError('INTEGRITY', `the archive holds ${scan.problems.length} unsafe entr${scan.problems.length === 1 ? 'y' : 'ies'}, nothing was restored: ${scan.problems.slice(0, 10).join("; ")}${scan.problems.length > 10 ? '; …' : ''}`, {
     hint: 'batt only restores archives whose entries stay inside the target folder; extract it by hand with care if you trust it',
   });
 }

@@ -150,6 +150,9 @@ function explain(error: unknown): unknown {
   if (/Unknown database/i.test(m)) return new BattError('NOT_FOUND', `mysql: ${m.replace(/^.*?(ERROR|Got error)/, '$1')}`, { hint: 'check --mysql-db / mysql.databases' });
   if (/Access denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: access denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.user and mysql.password (or BATT_MYSQL_USER / BATT_MYSQL_PASSWORD)' });
   if (/Can't connect|Unknown MySQL server host|Lost connection/i.test(m)) return new BattError('TOOL_FAILED', `mysql: cannot reach the server: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.host, mysql.port or mysql.socket, and that the server runs' });
+  // The client echoes the failing statement (rows of data) before its ERROR line: keep just that.
+  const line = /ERROR \d+ \([0-9A-Z]+\)[^|]*/.exec(m)?.[0];
+  if (line) return new BattError('TOOL_FAILED', `${m.slice(0, m.indexOf(' ')).replace(/:$/, '')}: ${line.trim()}`, { hint: error.hint });
   return error;
 }
 

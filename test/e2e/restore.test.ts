@@ -1,0 +1,258 @@
+// batt restore / batt verify beyond the conformance suite: files (and hostile archives), drop-in
+// restore scripts, truncated dumps, mirror prod (--replace) on MariaDB and PostgreSQL.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
+
+/**
+ * Puts `content` (already compressed as the item's artifact is) in place of an item's artifact
+ * and makes the catalog and SHA256SUMS agree: what someone who controls the backup storage and
+ * the catalog could do. Restore must still refuse what is unsafe or incomplete.
+ */
+async function forge(box: Sandbox, file: string, content: Buffer): Promise<void> {
+  writeFileSync(file, content);
+  const sha = createHash('sha256').update(content).digest('hex');
+  await execa('sqlite3', [join(box.home, 'catalog.db'), `UPDATE items SET sha256 = '${sha}', bytes = ${content.length} WHERE file = '${file.replace(/'/g, "''")}'`]);
+  const sums = join(dirname(file), 'SHA256SUMS');
+  writeFileSync(sums, readFileSync(sums, 'utf8').split('\n').map((l) => (l.endsWith(`  ${basename(file)}`) ? `${sha}  ${basename(file)}` : l)).join('\n'));
+}
+
+const zstd = async (data: Buffer | string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-q', '-c'], { input: data, encoding: 'buffer' })).stdout);
+const unzstd = async (file: string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-dc', file], { encoding: 'buffer' })).stdout);
+
+describe('restore: files', () => {
+  let box: Sandbox;
+  let src: string;
+  let runId: number;
+  before(async () => {
+    box = sandbox();
+    src = box.folder('site', { 'index.html': '<h1>hi</h1>\n', 'a b ü.txt': 'odd name\n' });
+    mkdirSync(join(src, 'sub'));
+    writeFileSync(join(src, 'sub', 'data.bin'), Buffer.alloc(300_000, 7));
+    symlinkSync('index.html', join(src, 'link'));
+    writeFileSync(join(src, 'tool'), '#!/bin/sh\n');
+    chmodSync(join(src, 'tool'), 0o4755);
+    const r = await box.batt(['--file', src, '--path', join(box.out, 'f'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    runId = json(r).id;
+  });
+  after(() => box.cleanup());
+
+  it('restores into --to: same contents and link, setuid dropped, checks reported', async () => {
+    const to = join(box.dir, 'restored');
+    const r = await box.batt(['restore', 'latest', 'file', '--to', to]);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /file hashes: \d+ files match/);
+    const back = join(to, src.slice(1));
+    assert.equal(readFileSync(join(back, 'index.html'), 'utf8'), '<h1>hi</h1>\n');
+    assert.equal(readFileSync(join(back, 'a b ü.txt'), 'utf8'), 'odd name\n');
+    assert.deepEqual(readFileSync(join(back, 'sub', 'data.bin')), Buffer.alloc(300_000, 7));
+    assert.equal(readlinkSync(join(back, 'link')), 'index.html');
+    assert.equal(statSync(join(back, 'tool')).mode & 0o7777, 0o755, 'setuid bit dropped');
+    assert.deepEqual(readdirSync(to), [src.split('/')[1]], 'no staging folder left behind');
+  });
+
+  it('never writes over existing files without --force', async () => {
+    const to = join(box.dir, 'restored');
+    writeFileSync(join(to, src.slice(1), 'index.html'), 'changed since\n');
+    const r = await box.batt(['restore', String(runId), 'file', '--to', to]);
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /already exists|needs --force|not empty/);
+    assert.equal(readFileSync(join(to, src.slice(1), 'index.html'), 'utf8'), 'changed since\n');
+    const forced = await box.batt(['restore', String(runId), 'file', '--to', to, '--force']);
+    assert.equal(forced.exitCode, 0, forced.stderr);
+    assert.equal(readFileSync(join(to, src.slice(1), 'index.html'), 'utf8'), '<h1>hi</h1>\n');
+  });
+
+  it('--dry-run shows the plan and checks the SHA-256, and writes nothing', async () => {
+    const to = join(box.dir, 'dry');
+    const r = await box.batt(['restore', 'latest', 'file', '--to', to, '--dry-run']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /dry run/);
+    assert.match(r.stdout, /verified/);
+    assert.equal(existsSync(to), false);
+  });
+
+  it('refuses a crafted archive with ../, absolute, symlink-escape, under-symlink and device entries; writes nothing', async () => {
+    const evilDir = join(box.dir, 'evil');
+    const script = `
+import tarfile, io, sys
+def add(t, name, data=b"x", **kw):
+    i = tarfile.TarInfo(name); i.size = len(data)
+    for k, v in kw.items(): setattr(i, k, v)
+    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
+    add(t, "ok.txt", b"fine")
+    add(t, "../escaped.txt")
+    add(t, "${box.dir}/absolute.txt")
+    add(t, "out", type=tarfile.SYMTYPE, linkname="${box.dir}", size=0)
+    add(t, "out/through-link.txt")
+    add(t, "up", type=tarfile.SYMTYPE, linkname="../../..", size=0)
+    add(t, "hard", type=tarfile.LNKTYPE, linkname="../../etc/passwd", size=0)
+    add(t, "dev", type=tarfile.CHRTYPE, devmajor=1, devminor=3, size=0)
+`;
+    mkdirSync(evilDir);
+    await execa('python3', ['-c', script, join(evilDir, 'evil.tar')]);
+    const run = json(await box.batt(['show', String(runId), '--json']));
+    await forge(box, run.items[0].file, await zstd(readFileSync(join(evilDir, 'evil.tar'))));
+    const to = join(box.dir, 'target');
+    const r = await box.batt(['restore', String(runId), 'file', '--to', to]);
+    assert.equal(r.exitCode, 1, r.stderr + r.stdout);
+    for (const why of ['contains ".."', 'is absolute', 'symlink pointing out', 'lies under the symlink', 'is a device', 'hard link']) assert.match(r.stderr + r.stdout, new RegExp(why.replace(/[.]/g, '\\.')));
+    assert.equal(existsSync(to), false, 'the target was not even created');
+    for (const f of ['escaped.txt', 'absolute.txt', 'through-link.txt']) assert.equal(existsSync(join(box.dir, f)), false, f);
+    const v = await box.batt(['verify', String(runId)]);
+    assert.equal(v.exitCode, 1);
+    assert.match(v.stdout, /safe entries/);
+  });
+});
+
+describe('restore: drop-in scripts get BATT_SOURCE', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('runs restore-<svc> with the run\'s files under their names, BATT_INTO and BATT_FORCE', async () => {
+    await box.batt(['list']);
+    const available = join(box.home, 'scripts-available');
+    writeFileSync(join(available, 'backup-notes'), '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n', { mode: 0o755 });
+    writeFileSync(join(available, 'restore-notes'), '#!/bin/sh\nset -e\nmkdir -p "$BATT_INTO"\ncp -rL "$BATT_SOURCE/." "$BATT_INTO/"\necho "restored run $BATT_RUN_ID force=${BATT_FORCE:-0}" >&2\n', { mode: 0o755 });
+    assert.equal((await box.batt(['notes', '--path', join(box.out, 'n')])).exitCode, 0);
+    assert.equal((await box.batt(['notes', '--path', join(box.out, 'n')])).exitCode, 0); // a second run into the same folder
+    const to = join(box.dir, 'notes-back');
+    const r = await box.batt(['restore', 'latest', 'notes', '--to', to, '--force']);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /restored run 2 force=1/);
+    assert.equal(readFileSync(join(to, 'a.txt'), 'utf8'), 'one\n');
+    assert.equal(readFileSync(join(to, 'sub', 'b.txt'), 'utf8'), 'two\n');
+    assert.deepEqual(readdirSync(to).sort(), ['a.txt', 'sub'], 'only this run\'s files, under the names the script wrote');
+  });
+
+  it('says what to do when a drop-in has no restore script', async () => {
+    writeFileSync(join(box.home, 'scripts-available', 'backup-other'), '#!/bin/sh\nmkdir -p "$BATT_DEST/other"; echo x > "$BATT_DEST/other/x"\n', { mode: 0o755 });
+    assert.equal((await box.batt(['other', '--path', join(box.out, 'o')])).exitCode, 0);
+    const missing = await box.batt(['restore', 'latest', 'other']);
+    assert.equal(missing.exitCode, 2);
+    assert.match(missing.stderr, /without a restore script/);
+    assert.match(missing.stderr, /restore-other/);
+  });
+});
+
+describe('restore: MariaDB truncated dumps and mirror prod', () => {
+  let box: Sandbox;
+  let db: MariaDb;
+  let env: Record<string, string>;
+  let good: any;
+  before(async () => {
+    box = sandbox();
+    db = await startMariaDb();
+    await db.sql("CREATE USER 'r'@'127.0.0.1' IDENTIFIED BY 'r-pw'; GRANT ALL ON *.* TO 'r'@'127.0.0.1'");
+    await db.sql(`CREATE DATABASE app; USE app; CREATE TABLE t (id INT PRIMARY KEY, s TEXT); CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, tid INT);
+      CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW INSERT INTO audit(tid) VALUES (NEW.id);
+      INSERT INTO t SELECT seq, CONCAT('row ', seq, ' (a),(b) \\'q\\'') FROM seq_1_to_5000;
+      CREATE VIEW v AS SELECT COUNT(*) AS n FROM t; CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;`);
+    await db.sql('CREATE DATABASE app_test; CREATE TABLE app_test.marker (id INT); INSERT INTO app_test.marker VALUES (42)');
+    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'r', BATT_MYSQL_PASSWORD: 'r-pw' };
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'good'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr);
+    good = json(r);
+  });
+  after(async () => {
+    await db?.stop();
+    box?.cleanup();
+  });
+
+  it('mirror prod: --replace swaps a checked copy in for app_test, triggers, views and routines included', async () => {
+    const r = await box.batt(['restore', 'latest', 'mysql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /swap/);
+    assert.equal(await db.sql('SELECT COUNT(*) FROM t', 'app_test'), '5000');
+    assert.equal(await db.sql('SELECT COUNT(*) FROM audit', 'app_test'), '5000', 'the trigger did not fire again during the restore');
+    assert.equal(await db.sql('SELECT n FROM v', 'app_test'), '5000');
+    assert.equal(await db.sql('SELECT twice(21)', 'app_test'), '42');
+    await db.sql('INSERT INTO t VALUES (99999, \'x\')', 'app_test');
+    assert.equal(await db.sql('SELECT COUNT(*) FROM audit', 'app_test'), '5001', 'the trigger works in the swapped-in database');
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app_test' AND table_name = 'marker'"), '0');
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'app_test\\_\\_batt%'"), '0', 'no temporary database left');
+  });
+
+  it('a truncated dump fails verify, and a mirror-prod restore from it keeps the old database', async () => {
+    await db.sql('INSERT INTO marker VALUES (7)', 'app_test').catch(async () => db.sql('CREATE TABLE app_test.marker (id INT); INSERT INTO app_test.marker VALUES (7)'));
+    const dump = await unzstd(good.items[0].file);
+    // Cut after the last table's rows: complete statements, but no triggers, views and trailer.
+    const cut = dump.subarray(0, dump.lastIndexOf('UNLOCK TABLES;') + 'UNLOCK TABLES;\n'.length);
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'cut'), '--json'], { env });
+    const cutRun = json(r);
+    await forge(box, cutRun.items[0].file, await zstd(cut));
+    const v = await box.batt(['verify', String(cutRun.id), '--json'], { env });
+    assert.equal(v.exitCode, 1, v.stderr);
+    const checks = json(v)[0].checks;
+    assert.equal(checks.find((c: any) => c.name === 'sha256').ok, true, 'the forged hash matches');
+    assert.equal(checks.find((c: any) => c.name === 'trailer').ok, false);
+    const before = await db.sql('SELECT COUNT(*) FROM marker', 'app_test');
+    const restore = await box.batt(['restore', String(cutRun.id), 'mysql', '--into', 'app_test', '--replace'], { env });
+    assert.equal(restore.exitCode, 1, restore.stderr + restore.stdout);
+    assert.match(restore.stdout + restore.stderr, /trailer: the dump has no completion trailer: it is truncated/);
+    assert.equal(await db.sql('SELECT COUNT(*) FROM marker', 'app_test'), before, 'app_test untouched');
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'app_test\\_\\_batt%'"), '0', 'the failed copy was dropped');
+    const shown = json(await box.batt(['show', String(cutRun.id), '--json']));
+    assert.deepEqual(shown.items[0].checks.map((c: any) => `${c.kind}:${c.status}`).sort(), ['restore:failed', 'verify:failed']);
+  });
+
+  it('a dump whose SQL fails halfway leaves no new database', async () => {
+    const dump = (await unzstd(good.items[0].file)).toString('utf8').replace('INSERT INTO `t` VALUES', 'INSERT INTO `no_such_table` VALUES');
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'bad'), '--json'], { env });
+    const badRun = json(r);
+    await forge(box, badRun.items[0].file, await zstd(dump));
+    const restore = await box.batt(['restore', String(badRun.id), 'mysql', '--into', 'halfway'], { env });
+    assert.equal(restore.exitCode, 1, restore.stdout);
+    assert.match(restore.stdout + restore.stderr, /no_such_table/);
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'halfway'"), '0');
+  });
+});
+
+describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
+  let box: Sandbox;
+  let pg: Postgres;
+  let env: Record<string, string>;
+  before(async () => {
+    box = sandbox();
+    pg = await startPostgres();
+    await pg.sql('CREATE DATABASE app');
+    await pg.sql('CREATE TABLE t (id int PRIMARY KEY, s text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 4000) i; CREATE TABLE u (id int); INSERT INTO u SELECT generate_series(1, 10);', 'app');
+    await pg.sql('CREATE DATABASE app_test');
+    await pg.sql('CREATE TABLE marker (id int); INSERT INTO marker VALUES (1);', 'app_test');
+    env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
+    const r = await box.batt(['--postgresql-db', 'app', '--path', join(box.out, 'p')], { env });
+    assert.equal(r.exitCode, 0, r.stderr);
+  });
+  after(async () => {
+    await pg?.stop();
+    box?.cleanup();
+  });
+
+  it('restores with pg_restore -j2 into the default new name', async () => {
+    const r = await box.batt(['restore', 'latest', 'postgres', '--target', 'app', '-j', '2'], { env });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /with 2 jobs/);
+    assert.equal(await pg.sql('SELECT count(*) FROM t', 'app_restore_1'), '4000');
+  });
+
+  it('--replace swaps the checked copy in for app_test, even with a session open on it', async () => {
+    const session = execa('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app_test', '-c', 'SELECT pg_sleep(30)'], { env: { PGPASSWORD: pg.password }, reject: false });
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await box.batt(['restore', 'latest', 'postgresql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
+    session.kill();
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.equal(await pg.sql('SELECT count(*) FROM t', 'app_test'), '4000');
+    assert.equal(await pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'marker'", 'app_test'), '0');
+    assert.equal(await pg.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'app_test\\_\\_batt%'"), '0');
+  });
+});
