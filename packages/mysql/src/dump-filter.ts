@@ -67,15 +67,18 @@ export class DumpFilter extends Transform {
   private insert: { table: string; perLine: boolean } | null = null;
   private block: { lines: Buffer[]; kind: Kind } | null = null;
   private readonly keep: ReadonlySet<Kind>;
+  /** `all` passes each chunk on as it came: no copies on the backup path. */
+  private readonly everything: boolean;
   private out: Buffer[] = [];
 
   constructor(part: DumpPart) {
     super({ readableHighWaterMark: 1024 * 1024, writableHighWaterMark: 1024 * 1024 });
     this.keep = wanted[part];
+    this.everything = part === 'all';
   }
 
   private pass(kind: Kind, line: Buffer): void {
-    if (this.keep.has(kind)) this.out.push(line);
+    if (!this.everything && this.keep.has(kind)) this.out.push(line);
   }
 
   private line(line: Buffer): void {
@@ -152,7 +155,8 @@ export class DumpFilter extends Transform {
       nl = chunk.indexOf(NL, start);
     }
     if (start < chunk.length) this.carry = this.carry ? Buffer.concat([this.carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
-    this.flushOut(callback);
+    if (this.everything) callback(null, chunk);
+    else this.flushOut(callback);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -160,7 +164,8 @@ export class DumpFilter extends Transform {
     this.carry = null;
     if (this.block) for (const l of this.block.lines) this.pass(this.block.kind, l);
     this.block = null;
-    this.flushOut(callback);
+    if (this.everything) callback();
+    else this.flushOut(callback);
   }
 
   private flushOut(callback: TransformCallback): void {

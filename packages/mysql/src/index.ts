@@ -23,7 +23,6 @@ import {
 export * from './args.js';
 export * from './dump-filter.js';
 
-const TRAILER = /-- Dump completed/;
 
 async function databaseExists(ctx: PluginContext, file: string, name: string): Promise<boolean> {
   const rows = await query(ctx, file, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(name)}`);
@@ -206,24 +205,24 @@ export const mysqlPlugin = definePlugin({
         });
       }
       const baseTables = tables.filter(([, , type]) => type === 'BASE TABLE').map(([name]) => name);
-      // Counted while the dump runs, not before it: the counts cost a scan of every table.
-      const counting = baseTables.length ? query(ctx, file.path, rowCountQuery(database, baseTables)) : Promise.resolve([]);
-      counting.catch(() => {});
+      // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
+      // and no COUNT(*) scans on the server.
+      const scan = new DumpFilter('all');
       return {
         command: dumpTool(),
         args: dumpArgs(file.path, database, { lockTables: locked.length > 0, part: 'all' }),
         debianPackage: 'mariadb-client',
-        keepTail: 512,
-        async finish(result, tail) {
+        through: scan,
+        finish(result) {
           if (result.failed) throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
-          if (!TRAILER.test(tail.toString('utf8'))) {
+          if (!scan.trailer) {
             throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
           }
           const warnings = stderrText(result).split('\n').filter(Boolean);
-          const rowCounts = Object.fromEntries((await counting).map(([t, n]) => [t, Number(n)]));
+          const rowCounts = Object.fromEntries(baseTables.map((t) => [t, scan.rows[t] ?? 0]));
           return {
             toolVersion: tool, serverVersion: version,
-            facts: { rowCounts, tables: baseTables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction' },
+            facts: { rowCounts, tables: baseTables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction', rowsCountedFrom: 'dump' },
             warnings,
           };
         },
@@ -284,7 +283,7 @@ export const mysqlPlugin = definePlugin({
 
   async restoreTest(ctx, _target, source) {
     const file = optionFile(ctx);
-    const name = scratchName(`batt_drill_${source.itemId}_${Date.now().toString(36)}`, 'x').slice(0, -3);
+    const name = `batt_drill_${source.itemId}_${Date.now().toString(36)}`;
     try {
       await query(ctx, file.path, `CREATE DATABASE ${quoteIdent(name)}`);
       return await stagedRestore(ctx, file.path, name, source);

@@ -72,7 +72,7 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
   }
   // A command writes straight into the compressor's pipe when it has one, unless its tail
   // must be seen (a completion trailer), and then its bytes pass through Node.
-  const direct = stage.inputIsPipe && !dump.keepTail;
+  const direct = stage.inputIsPipe && !dump.keepTail && !dump.through;
   const child = await spawnTool(dump.command, dump.args, {
     env: dump.env, cwd: dump.cwd, signal, debianPackage: dump.debianPackage,
     stdout: direct ? stage.input : 'pipe',
@@ -80,7 +80,7 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
   let piped: Promise<void> = Promise.resolve();
   const tail = new TailKeeper(dump.keepTail ?? 0);
   if (direct) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
-  else if (child.stdout) piped = pipeline(child.stdout, tail, stage.input);
+  else if (child.stdout) piped = dump.through ? pipeline(child.stdout, tail, dump.through, stage.input) : pipeline(child.stdout, tail, stage.input);
   else stage.input.end();
   const done = Promise.all([child.result, piped]).then(async ([result]) => {
     if (result.code === 'ENOENT') throw toolFailure(dump.command, result, dump.debianPackage);

@@ -51,6 +51,11 @@ export interface BackupCommand {
    * bytes then pass through Node on their way to the compressor.
    */
   keepTail?: number;
+  /**
+   * A transform the dump's bytes pass through, unchanged, on their way to the compressor: it
+   * can count and check what it sees (rows, a trailer). The bytes then pass through Node.
+   */
+  through?: import('node:stream').Transform;
   /** Judges the finished command: returns facts, or throws when the dump is not whole. */
   finish(result: ToolResult, tail: Buffer): ItemFacts | Promise<ItemFacts>;
   /** Called once the item is over, whatever happened: remove credential files and the like. */
