@@ -71,7 +71,7 @@ describe('restore: files', () => {
 
   it('--dry-run shows the plan and checks the SHA-256, and writes nothing', async () => {
     const to = join(box.dir, 'dry');
-    const r = await box.batt(['restore', 'latest', 'file', '--to', to, '--dry-run']);
+    const r = await box.batt(['restore', 'latest', 'file', '--target', './site', '--to', to, '--dry-run']); // relative to the cwd (box.dir)
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /dry run/);
     assert.match(r.stdout, /verified/);

@@ -3,6 +3,7 @@
  * run (`latest`, an id, every run, or runs since a date), service and target; and the catalog
  * rows that record what a check or restore found.
  */
+import { resolve } from 'node:path';
 import { and, desc, eq, gte, inArray, isNotNull } from 'drizzle-orm';
 import type { CatalogDb } from '../catalog/db.js';
 import { now } from '../catalog/queries.js';
@@ -41,7 +42,9 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
   const service = query.service ? findService(services, query.service) : undefined;
   const conditions = [eq(items.status, 'ok'), isNotNull(items.file)];
   if (service) conditions.push(eq(items.service, service.name));
-  if (query.targets?.length) conditions.push(inArray(items.target, [...query.targets]));
+  // File targets are stored as absolute paths: `--target ./docs` means the same folder.
+  const targets = query.targets?.map((t) => (service?.name === 'file' ? resolve(t) : t));
+  if (targets?.length) conditions.push(inArray(items.target, targets));
   const ref = query.ref ?? (query.all || query.since ? undefined : 'latest');
   if (ref !== undefined && ref !== 'latest') {
     if (!/^\d+$/.test(ref)) throw new BattError('USAGE', `"${ref}" is not a run id`, { hint: 'give a run id from `batt runs`, or `latest`' });
@@ -52,7 +55,7 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
   // `latest` is the newest run that holds a matching backup, not just the newest run.
   if (ref === 'latest' && rows.length) rows = rows.filter((r) => r.run.id === rows[0].run.id);
   if (rows.length === 0) {
-    const what = [service ? `${service.name} ` : '', query.targets?.length ? `(${query.targets.join(', ')}) ` : ''].join('');
+    const what = [service ? `${service.name} ` : '', targets?.length ? `(${targets.join(', ')}) ` : ''].join('');
     const where = ref === 'latest' ? 'in any run' : ref ? `in run ${ref}` : query.since ? `since ${query.since.toISOString()}` : 'in the catalog';
     throw new BattError('NOT_FOUND', `no good ${what}backup ${where}`.replace(/\s+/g, ' '), { hint: '`batt runs` and `batt show <run>` list what there is' });
   }
