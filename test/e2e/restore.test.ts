@@ -206,6 +206,18 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     assert.deepEqual(shown.items[0].checks.map((c: any) => `${c.kind}:${c.status}`).sort(), ['restore:failed', 'verify:failed']);
   });
 
+  it('a damaged zstd stream (with a matching hash) stops the restore and leaves no new database', async () => {
+    const packed = await zstd(await unzstd(good.items[0].file));
+    packed.fill(0x41, Math.floor(packed.length / 2), Math.floor(packed.length / 2) + 64);
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'damaged'), '--json'], { env });
+    const run = json(r);
+    await forge(box, run.items[0].file, packed);
+    const restore = await box.batt(['restore', String(run.id), 'mysql', '--into', 'damaged'], { env });
+    assert.equal(restore.exitCode, 1, restore.stdout);
+    assert.match(restore.stdout + restore.stderr, /cannot decompress/);
+    assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'damaged'"), '0');
+  });
+
   it('a dump whose SQL fails halfway leaves no new database', async () => {
     const dump = (await unzstd(good.items[0].file)).toString('utf8').replace('INSERT INTO `t` VALUES', 'INSERT INTO `no_such_table` VALUES');
     const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'bad'), '--json'], { env });

@@ -7,7 +7,7 @@
  * only then are the files moved into place.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, chmodSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, rmdirSync, chmodSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +15,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { BattError } from '@batt/core/errors/errors';
 import { spawnTool, toolFailure } from '@batt/core/exec/exec';
 import type { Check } from '@batt/core/plugins/types';
+import { hashFile } from '@batt/core/pipeline/hashing-file-sink';
 
 export interface ScannedEntry {
   type: string;
@@ -96,18 +97,10 @@ export function refuseUnsafe(scan: Scan): void {
 
 /** GNU tar extracts the archive into `dir` (owners kept when root, as tar does). */
 export async function extract(source: Readable, dir: string, signal: AbortSignal, xattrs: boolean): Promise<void> {
-  const failed = new Promise<never>((_, reject) => source.once('error', reject));
-  failed.catch(() => {});
   const args = ['--extract', '--file=-', `--directory=${dir}`, '--no-overwrite-dir', ...(xattrs ? ['--xattrs', '--acls'] : []), ...(process.getuid?.() === 0 ? [] : ['--no-same-owner'])];
   const child = await spawnTool('tar', args, { stdin: source, stdout: 'ignore', signal, debianPackage: 'tar' });
-  const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
+  const result = await child.result;
   if (result.failed) throw toolFailure('tar', result, 'tar');
-}
-
-async function hashOf(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
-  return h.digest('hex');
 }
 
 /**
@@ -134,7 +127,7 @@ export async function compareExtracted(dir: string, scan: Scan): Promise<Check[]
     }
     if (fileTypes.has(entry.type) && stat.isFile()) {
       files++;
-      if (entry.sha256 && (await hashOf(full)) !== entry.sha256) mismatched.push(path);
+      if (entry.sha256 && (await hashFile(full)).sha256 !== entry.sha256) mismatched.push(path);
     }
   }
   return [

@@ -90,11 +90,8 @@ export const mongodbPlugin = definePlugin({
     const conn = connectionOf(ctx.config);
     const file = secretsFile(ctx.home, conn);
     try {
-      const input = source.open();
-      const failed = new Promise<never>((_, reject) => input.once('error', reject));
-      failed.catch(() => {});
-      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.into, options.force), { stdin: input, stdout: 'ignore', signal: ctx.signal, debianPackage: 'mongodb-database-tools' });
-      const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
+      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.into, options.force), { stdin: source.open(), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mongodb-database-tools' });
+      const result = await child.result;
       if (result.failed) throw explain(toolFailure('mongorestore', result, 'mongodb-database-tools'));
       const restored = /(\d+) document\(s\) restored successfully/.exec(stderrText(result))?.[1];
       return [{ name: 'mongorestore', ok: true, detail: restored ? `${restored} documents restored` : 'mongorestore exited 0' }];

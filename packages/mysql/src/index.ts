@@ -39,10 +39,9 @@ function scratchName(name: string, what: string): string {
 async function load(ctx: PluginContext, file: string, database: string, source: RestoreSource, part: DumpPart): Promise<DumpFilter> {
   const filter = new DumpFilter(part);
   const input = source.open();
-  const failed = new Promise<never>((_, reject) => input.once('error', reject));
-  failed.catch(() => {});
+  input.once('error', (error) => filter.destroy(error)); // a damaged artifact stops the client
   const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', '--', database], { stdin: input.pipe(filter), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mariadb-client' });
-  const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
+  const result = await child.result;
   if (result.failed) throw explain(toolFailure(clientTool(), result, 'mariadb-client'));
   return filter;
 }
@@ -196,8 +195,7 @@ export const mysqlPlugin = definePlugin({
         query(ctx, file.path, tablesQuery(database)),
         toolVersion(dumpTool()),
       ]);
-      const exists = await query(ctx, file.path, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(database)}`);
-      if (exists[0]?.[0] === '0') throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
+      if (!(await databaseExists(ctx, file.path, database))) throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
       const locked = nonTransactionalTables(tables);
       if (locked.length && ctx.config.non_transactional === 'fail') {
         throw new BattError('TOOL_FAILED', `database "${database}" has non-transactional tables (${locked.join(', ')}): a consistent dump needs table locks`, {

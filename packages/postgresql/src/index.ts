@@ -12,7 +12,8 @@ import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { runTool, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
+import { collect, runTool, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
+import { drain } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
 
@@ -77,18 +78,10 @@ function scratchName(name: string, what: string): string {
   return base + suffix;
 }
 
-async function drainText(stream: Readable): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text = (text + (chunk as Buffer).toString('utf8')).slice(-4096);
-  return text;
-}
-
-/** Runs a tool that reads the artifact on stdin; a damaged artifact stops it. */
+/** Runs a tool that reads the artifact on stdin (a damaged artifact stops it). */
 async function feedTool(ctx: PluginContext, s: Session, tool: string, args: string[], input: Readable): Promise<void> {
-  const failed = new Promise<never>((_, reject) => input.once('error', reject));
-  failed.catch(() => {});
   const child = await spawnTool(tool, args, { stdin: input, stdout: 'ignore', env: s.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
-  const result = await Promise.race([child.result, failed.catch((error: unknown) => { child.kill('SIGKILL'); throw error; })]);
+  const result = await child.result;
   if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
 }
 
@@ -251,14 +244,12 @@ export const postgresqlPlugin = definePlugin({
 
   async verify(ctx, target, source) {
     if (target === GLOBALS) {
-      const text = (await drainText(source.open())).slice(-200);
+      const text = (await drain(source.open(), 200)).tail.toString('utf8');
       const ok = /PostgreSQL database cluster dump complete/.test(text);
       return [{ name: 'trailer', ok, detail: ok ? 'pg_dumpall finished the dump' : 'no "cluster dump complete" trailer: the dump is truncated' }];
     }
     const child = await spawnTool('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', signal: ctx.signal, debianPackage: 'postgresql-client' });
-    let list = '';
-    child.stdout?.on('data', (c: Buffer) => { list += c.toString(); });
-    const result = await child.result;
+    const [list, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
     if (result.failed) return [{ name: 'pg_restore --list', ok: false, detail: toolFailure('pg_restore', result, 'postgresql-client').message }];
     const tables = (list.match(/ TABLE DATA /g) ?? []).length;
     const expected = Object.keys((source.facts.rowCounts as Record<string, number> | undefined) ?? {}).length;
@@ -269,7 +260,7 @@ export const postgresqlPlugin = definePlugin({
   },
 
   async restoreTest(ctx, target, source) {
-    if (target === GLOBALS) return this.verify!(ctx, target, source);
+    if (target === GLOBALS) return postgresqlPlugin.verify!(ctx, target, source);
     const s = session(ctx);
     const name = `batt_drill_${source.itemId}_${Date.now().toString(36)}`;
     try {

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { runTool, spawnTool, toolFailure, toolVersion } from '@batt/core/exec/exec';
+import { collect, runTool, spawnTool, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { freePort } from '@batt/core/exec/free-port';
 import { definePlugin, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
@@ -54,14 +54,17 @@ async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Pro
 }
 
 
+/** Keys per logical database (`db0: 12`), for the databases given or all of them. */
+function keyCounts(keyspace: Record<string, { keys: number }>, dbs = Object.keys(keyspace)): Record<string, number> {
+  return Object.fromEntries(dbs.map((db) => [`db${db}`, keyspace[db]?.keys ?? 0]));
+}
+
 const restoreDbs = (ctx: PluginContext): string[] => ((ctx.config.restore_dbs as string[] | undefined) ?? []).map(String);
 
 /** redis-check-rdb must say the file is whole. */
 async function checkRdb(ctx: PluginContext, rdb: string, what: string): Promise<void> {
   const checker = await spawnTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools', signal: ctx.signal });
-  let check = '';
-  checker.stdout?.on('data', (c: Buffer) => { check += c.toString(); });
-  const checked = await checker.result;
+  const [check, checked] = await Promise.all([collect(checker.stdout), checker.result]);
   if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
   if (checked.failed || !/RDB looks OK/i.test(check)) {
     const why = check.split('\n').filter((l) => /error|fail|wrong|unexpected/i.test(l)).slice(-3).join(' | ') || toolFailure('redis-check-rdb', checked).message;
@@ -141,10 +144,8 @@ export const redisPlugin = definePlugin({
     }
   },
 
-  restoreInto: () => 'the configured server',
-
   async planRestore(ctx, _target, into) {
-    const target = connectionOf(ctx.config, into === 'the configured server' ? undefined : into);
+    const target = connectionOf(ctx.config, into);
     const only = restoreDbs(ctx);
     const keys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
     const busy = Object.entries(keys).filter(([db, k]) => k.keys > 0 && (only.length === 0 || only.includes(db)));
@@ -153,11 +154,11 @@ export const redisPlugin = definePlugin({
 
   /**
    * Loads the RDB into a private scratch server and MIGRATEs its keys, TTLs included, into
-   * `into` (host:port; default the configured server); only the databases given with
+   * `into` (host:port; default the server it was backed up from); only the databases given with
    * --redis-db when some are. A target database holding keys is refused unless forced.
    */
   async restore(ctx, _target, source, options) {
-    const target = connectionOf(ctx.config, options.into === 'the configured server' ? undefined : options.into);
+    const target = connectionOf(ctx.config, options.into);
     const only = restoreDbs(ctx);
     const scratch = await loadScratch(ctx, source);
     try {
@@ -174,16 +175,13 @@ export const redisPlugin = definePlugin({
         for (let i = 0; i < keys.length; i += 200) lines.push(migrateCommand(target, db, keys.slice(i, i + 200), options.force));
         if (lines.length === 0) continue;
         const child = await spawnTool('redis-cli', [...connectionArgs(scratch.conn), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]), signal: ctx.signal });
-        let out = '';
-        child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
-        const result = await child.result;
+        const [out, result] = await Promise.all([collect(child.stdout), child.result]);
         if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out)) throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
       }
       const after = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
-      const counts = (k: Record<string, { keys: number }>): Record<string, number> => Object.fromEntries(dbs.map((db) => [`db${db}`, k[db]?.keys ?? 0]));
       return assertChecks('the restored keys do not match the snapshot', [
         { name: 'redis-check-rdb', ok: true, detail: 'the snapshot loaded into a scratch server' },
-        options.force ? { name: 'keys', ok: true, detail: `${dbs.length} databases migrated (--force: existing keys may remain)` } : compareCounts('keys against the snapshot', counts(scratch.keyspace), counts(after)),
+        options.force ? { name: 'keys', ok: true, detail: `${dbs.length} databases migrated (--force: existing keys may remain)` } : compareCounts('keys against the snapshot', keyCounts(scratch.keyspace, dbs), keyCounts(after, dbs)),
       ]);
     } finally {
       await scratch.stop();
@@ -208,10 +206,9 @@ export const redisPlugin = definePlugin({
     const scratch = await loadScratch(ctx, source);
     try {
       const recorded = source.facts.keyspace as Record<string, { keys: number }> | undefined;
-      const counts = (k: Record<string, { keys: number }>): Record<string, number> => Object.fromEntries(Object.entries(k).map(([db, v]) => [`db${db}`, v.keys]));
       return [
         { name: 'load', ok: true, detail: 'a scratch redis-server loaded the snapshot' },
-        compareCounts('keys against the backup', recorded ? counts(recorded) : undefined, counts(scratch.keyspace)),
+        compareCounts('keys against the backup', recorded && keyCounts(recorded), keyCounts(scratch.keyspace)),
       ];
     } finally {
       await scratch.stop();

@@ -4,13 +4,12 @@
  * their service), or else from scripts-enabled/.
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { format } from 'date-fns/format';
 import {
-  acquireLock, BattError, clearScratch, ExitCode, collectSecrets, createLogger, defaultDestination, findService, loadConfig, markAbortedRuns, openCatalog,
+  acquireLock, BattError, clearScratch, ExitCode, collectSecrets, defaultDestination, findService, markAbortedRuns, openCatalog,
   runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
+import { loadAppConfig, onInterrupt, openLog } from './common.js';
 import { colourStatus, humanBytes, printJson, printTable } from '../output.js';
 
 export interface BackupArgs {
@@ -60,13 +59,7 @@ function checkGzipLevels(config: BattConfig, forced: Compression | undefined): v
 
 export async function backupCommand(app: App, args: BackupArgs): Promise<number> {
   const selections = selectServices(app, args.services, args.targets);
-  const config = await loadConfig({
-    configFile: args.config,
-    confDir: app.home.conf,
-    cwd: process.cwd(),
-    env: process.env,
-    services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
-  });
+  const config = await loadAppConfig(app, args.config);
   const destination = args.path ?? config.destination ?? defaultDestination(app.home.root);
   validatePattern(withServicePlaceholder(destination));
   for (const s of Object.values(config.services)) if (typeof s.destination === 'string') validatePattern(s.destination);
@@ -74,29 +67,19 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   const secrets = collectSecrets(config, process.env);
 
   const lock = acquireLock(app.home.root);
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`\nbatt: ${signal} received, stopping: running dumps are killed and their partial files removed\n`);
-    controller.abort(new BattError('INTERRUPTED', `interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = onInterrupt('running dumps are killed and their partial files removed');
   try {
     const db = await openCatalog(app.home.catalog);
     try {
       markAbortedRuns(db);
       clearScratch(app.home.root);
       const clock = new Date();
-      const log = createLogger({
-        console: args.quiet ? 'none' : args.json ? 'warn' : 'info',
-        file: join(app.home.logs, `batt-${format(clock, 'yyyy-MM-dd')}.log`),
-        secrets,
-      });
+      const log = openLog(app, args, secrets, clock);
       const report = await runBackup({
         db, home: app.home, config, selections, destination, destinationForced: args.path !== undefined, secrets,
         compression: args.compression,
         concurrency: args.concurrency ?? config.concurrency ?? availableParallelism(),
-        clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: controller.signal,
+        clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: interrupt.signal,
       });
       if (args.json) printJson(report);
       else {
@@ -113,8 +96,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       db.$client.close();
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.release();
     lock.release();
   }
 }

@@ -2,13 +2,12 @@
  * `batt restore` and `batt verify`: the plan and results for people, or JSON for scripts.
  * Both stop cleanly on SIGINT/SIGTERM (children killed, scratch targets removed).
  */
-import { join } from 'node:path';
-import { format } from 'date-fns/format';
 import {
-  collectSecrets, createLogger, ExitCode, loadConfig, openCatalog, restoreItems, verifyItems, BattError,
-  type Check, type PlannedRestore, type BattConfig,
+  collectSecrets, ExitCode, openCatalog, restoreItems, verifyItems,
+  type BattConfig, type Check, type PlannedRestore, type RestoreRequest, type VerifyRequest,
 } from '@batt/core';
 import type { App } from '../app.js';
+import { loadAppConfig, onInterrupt, openLog } from './common.js';
 import { colourStatus, humanBytes, printJson } from '../output.js';
 
 interface Common {
@@ -17,54 +16,26 @@ interface Common {
   quiet: boolean;
 }
 
-export interface RestoreArgs extends Common {
+export type RestoreArgs = Common & Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs'> & {
   ref: string;
-  service?: string;
   targets: string[];
-  into?: string;
-  to?: string;
-  force: boolean;
-  replace: boolean;
-  dryRun: boolean;
-  jobs: number;
+  /** --redis-db: only these logical databases. */
   redisDbs: string[];
-}
+};
 
-export interface VerifyArgs extends Common {
-  ref?: string;
-  all: boolean;
-  since?: Date;
-  service?: string;
-  targets: string[];
-  restoreTest: boolean;
-}
+export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest'> & { targets: string[] };
 
-async function setUp(app: App, args: Common, extra: (config: BattConfig) => void = () => {}) {
-  const config = await loadConfig({
-    configFile: args.config, confDir: app.home.conf, cwd: process.cwd(), env: process.env,
-    services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
-  });
-  extra(config);
+async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void = () => {}) {
+  const config = await loadAppConfig(app, args.config);
+  adjust(config);
   const secrets = collectSecrets(config, process.env);
-  const log = createLogger({
-    console: args.quiet ? 'none' : args.json ? 'warn' : 'info',
-    file: join(app.home.logs, `batt-${format(new Date(), 'yyyy-MM-dd')}.log`),
-    secrets,
-  });
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`\nbatt: ${signal} received, stopping\n`);
-    controller.abort(new BattError('INTERRUPTED', `interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = onInterrupt('running tools are killed and scratch targets removed');
   const db = await openCatalog(app.home.catalog);
   return {
-    config, secrets, log, db, signal: controller.signal,
+    db, home: app.home, config, services: app.services, secrets, log: openLog(app, args, secrets), signal: interrupt.signal,
     close(): void {
       db.$client.close();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.release();
     },
   };
 }
@@ -86,10 +57,8 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
   });
   try {
     const outcomes = await restoreItems({
-      db: env.db, home: app.home, config: env.config, services: app.services,
-      ref: args.ref, service: args.service, targets: args.targets, into: args.into, to: args.to,
+      ...env, ref: args.ref, service: args.service, targets: args.targets, into: args.into, to: args.to,
       force: args.force, replace: args.replace, dryRun: args.dryRun, jobs: args.jobs,
-      log: env.log, secrets: env.secrets, signal: env.signal,
       onPlan(plan) {
         if (args.json) return;
         process.stdout.write(`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`);
@@ -120,9 +89,7 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
   const env = await setUp(app, args);
   try {
     const outcomes = await verifyItems({
-      db: env.db, home: app.home, config: env.config, services: app.services,
-      ref: args.ref, all: args.all, since: args.since, service: args.service, targets: args.targets, restoreTest: args.restoreTest,
-      log: env.log, secrets: env.secrets, signal: env.signal,
+      ...env, ref: args.ref, all: args.all, since: args.since, service: args.service, targets: args.targets, restoreTest: args.restoreTest,
     });
     if (args.json) printJson(outcomes);
     else {

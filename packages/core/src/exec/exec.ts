@@ -33,6 +33,8 @@ export interface ToolResult {
   code?: string;
   stderr?: unknown;
   stdout?: unknown;
+  /** The error of the stream batt piped into the tool (a damaged artifact): the real cause. */
+  inputError?: unknown;
 }
 
 /** A started tool. (Not a thenable itself: an async function returning one would wait for it.) */
@@ -104,9 +106,15 @@ export async function spawnTool(file: string, args: readonly string[], options: 
     stdio: [typeof options.stdin === 'number' ? options.stdin : stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   trackChild(child);
+  // A failing input (a damaged artifact) stops the tool; its error becomes the result's cause.
+  let inputError: unknown;
   if (stdinStream) {
     stdinStream.pipe(child.stdin!);
     child.stdin!.on('error', () => {}); // EPIPE when the tool exits early: its exit code tells why
+    stdinStream.once('error', (error) => {
+      inputError = error;
+      child.kill('SIGKILL');
+    });
   }
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -125,7 +133,8 @@ export async function spawnTool(file: string, args: readonly string[], options: 
     child.on('close', (exitCode, signal) => {
       options.signal?.removeEventListener('abort', onAbort);
       resolve({
-        failed: exitCode !== 0 || spawnError !== undefined,
+        failed: exitCode !== 0 || spawnError !== undefined || inputError !== undefined,
+        inputError,
         exitCode: exitCode ?? undefined,
         signal: signal ?? undefined,
         isCanceled: options.signal?.aborted ?? false,
@@ -139,6 +148,13 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   const stdout = child.stdout ? child.stdout.pipe(new PassThrough({ highWaterMark: 1024 * 1024 })) : null;
   child.stdin?.on('error', () => {}); // EPIPE when the tool exits early: its exit code tells why
   return { stdout, stdin: options.stdin === 'pipe' ? child.stdin : null, result, kill: (signal) => child.kill(signal ?? 'SIGTERM') };
+}
+
+/** Reads a tool's output (at most `cap` characters) until it ends. */
+export async function collect(stream: Readable | null, cap = 1024 * 1024): Promise<string> {
+  let text = '';
+  for await (const chunk of stream ?? []) if (text.length < cap) text += (chunk as Buffer).toString('utf8');
+  return text;
 }
 
 /** The text of a finished subprocess's stderr. */
@@ -187,6 +203,7 @@ export function toolFailure(file: string, result: ToolResult, debianPackage?: st
     });
   }
   if (result.isCanceled) return new BattError('INTERRUPTED', `${file} was stopped: the run was interrupted`);
+  if (result.inputError instanceof BattError) return result.inputError;
   const stderr = stderrText(result);
   const why = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
   const detail = stderr ? `: ${stderr.split('\n').slice(-5).join(' | ')}` : '';

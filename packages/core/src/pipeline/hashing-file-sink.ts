@@ -5,7 +5,7 @@
  * Memory stays at about one batch, whatever the size of the dump.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { writev } from 'node:fs';
+import { createReadStream, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 
 /** Read and write size for backup data: 64 KiB reads are measured to halve throughput here. */
@@ -57,4 +57,15 @@ export class HashingFileSink extends Writable {
   digest(): string {
     return this.hash.digest('hex');
   }
+}
+
+/** The SHA-256 and size of a file, read in 1 MiB blocks (Node's hash is fastest so). */
+export async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK_SIZE })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
 }

@@ -5,7 +5,6 @@
  */
 import { ReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../config/schema.js';
 import { fromSystemError } from '../errors/errors.js';
@@ -38,27 +37,6 @@ export interface Artifact {
   facts: ItemFacts;
 }
 
-/** A pass-through that remembers the last `size` bytes. */
-class TailKeeper extends Transform {
-  private kept: Buffer[] = [];
-  private keptBytes = 0;
-  constructor(private readonly size: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
-    if (this.size > 0) {
-      this.kept.push(chunk);
-      this.keptBytes += chunk.length;
-      while (this.kept.length > 1 && this.keptBytes - this.kept[0].length >= this.size) this.keptBytes -= this.kept.shift()!.length;
-    }
-    callback(null, chunk);
-  }
-  tail(): Buffer {
-    const all = Buffer.concat(this.kept);
-    return all.subarray(Math.max(0, all.length - this.size));
-  }
-}
-
 /** Connects the dump to the compressor; resolves with the dump's facts once it is judged whole. */
 async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage, signal: AbortSignal): Promise<{ done: Promise<ItemFacts>; stop(): void }> {
   if ('stream' in dump) {
@@ -70,21 +48,20 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
     const done = Promise.all([piped, dump.done]).then(([, facts]) => facts);
     return { done, stop: () => dump.stream.destroy() };
   }
-  // A command writes straight into the compressor's pipe when it has one, unless its tail
-  // must be seen (a completion trailer), and then its bytes pass through Node.
-  const direct = stage.inputIsPipe && !dump.keepTail && !dump.through;
+  // A command writes straight into the compressor's pipe when it has one, unless the plugin
+  // must see its bytes (a trailer, row counts), and then they pass through Node.
+  const direct = stage.inputIsPipe && !dump.through;
   const child = await spawnTool(dump.command, dump.args, {
     env: dump.env, cwd: dump.cwd, signal, debianPackage: dump.debianPackage,
     stdout: direct ? stage.input : 'pipe',
   });
   let piped: Promise<void> = Promise.resolve();
-  const tail = new TailKeeper(dump.keepTail ?? 0);
   if (direct) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
-  else if (child.stdout) piped = dump.through ? pipeline(child.stdout, tail, dump.through, stage.input) : pipeline(child.stdout, tail, stage.input);
+  else if (child.stdout) piped = dump.through ? pipeline(child.stdout, dump.through, stage.input) : pipeline(child.stdout, stage.input);
   else stage.input.end();
   const done = Promise.all([child.result, piped]).then(async ([result]) => {
     if (result.code === 'ENOENT') throw toolFailure(dump.command, result, dump.debianPackage);
-    return dump.finish(result, tail.tail());
+    return dump.finish(result);
   });
   return { done, stop: () => child.kill('SIGKILL') };
 }

@@ -4,15 +4,14 @@
  * the original batt do. Only when it exits 0 are its files hashed, fsynced and moved to the
  * real destination (never over an existing file); on failure the staging folder is removed.
  */
-import { createReadStream, existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { chmod, open } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { BattError } from '../errors/errors.js';
-import { spawnTool, stderrText, toolFailure } from '../exec/exec.js';
+import { collect, spawnTool, stderrText, toolFailure } from '../exec/exec.js';
 import { makePrivateDir } from '../home/home.js';
 import { placeFile } from '../pipeline/atomic-file.js';
-import { BLOCK_SIZE } from '../pipeline/hashing-file-sink.js';
+import { hashFile } from '../pipeline/hashing-file-sink.js';
 import type { Service } from './discovery.js';
 
 export interface ScriptRequest {
@@ -64,12 +63,7 @@ function rmdirIfEmpty(dir: string): void {
 }
 
 async function hashAndSync(path: string): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK_SIZE })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
+  const hashed = await hashFile(path);
   const handle = await open(path, 'r');
   try {
     await handle.sync();
@@ -77,7 +71,7 @@ async function hashAndSync(path: string): Promise<{ bytes: number; sha256: strin
     await handle.close();
   }
   await chmod(path, 0o600);
-  return { bytes, sha256: hash.digest('hex') };
+  return hashed;
 }
 
 const compressed = /^\.(gz|zst|bz2|xz|lz4|lzma|z|br)$/i;
@@ -118,11 +112,7 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
         ...(conf ? { BATT_CONF: conf } : {}),
       },
     });
-    let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (stdout.length < 64 * 1024) stdout += chunk.toString('utf8');
-    });
-    const result = await child.result;
+    const [stdout, result] = await Promise.all([collect(child.stdout, 64 * 1024), child.result]);
     const log = [stderrText(result), stdout.trim()].filter(Boolean).join('\n');
     if (result.failed) {
       const failure = toolFailure(`backup-${name}`, result);

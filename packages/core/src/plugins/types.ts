@@ -4,7 +4,7 @@
  * writes, restores from such a stream, and checks itself. It never writes a backup file:
  * the core owns the stream. Everything it needs arrives through its context.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import type { Logger } from '../run/logger.js';
 import type { ConfigKeySpec } from '../config/schema.js';
 import type { ToolResult } from '../exec/exec.js';
@@ -47,17 +47,12 @@ export interface BackupCommand {
   /** Debian package for the "install it" hint when the command is missing. */
   debianPackage?: string;
   /**
-   * Keep the last this-many bytes of the dump for `finish` (a completion trailer check). The
-   * bytes then pass through Node on their way to the compressor.
-   */
-  keepTail?: number;
-  /**
    * A transform the dump's bytes pass through, unchanged, on their way to the compressor: it
    * can count and check what it sees (rows, a trailer). The bytes then pass through Node.
    */
-  through?: import('node:stream').Transform;
+  through?: Transform;
   /** Judges the finished command: returns facts, or throws when the dump is not whole. */
-  finish(result: ToolResult, tail: Buffer): ItemFacts | Promise<ItemFacts>;
+  finish(result: ToolResult): ItemFacts | Promise<ItemFacts>;
   /** Called once the item is over, whatever happened: remove credential files and the like. */
   dispose?(): void | Promise<void>;
 }
@@ -160,6 +155,19 @@ export interface Plugin {
   restoreTest?(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]>;
   /** Checks tools, versions and connectivity for `batt doctor`. */
   doctor?(ctx: PluginContext): Promise<DoctorCheck[]>;
+}
+
+/** What a command holds that a plugin's context is made from. */
+export interface ContextSource {
+  config: { services: Record<string, Record<string, unknown>> };
+  log: Logger;
+  signal: AbortSignal;
+  home: { root: string };
+}
+
+/** A plugin's context for one service: its config section, a log scoped to it, the signal. */
+export function pluginContext(from: ContextSource, service: string, runId: number): PluginContext {
+  return { config: from.config.services[service] ?? {}, log: from.log.scoped(service), signal: from.signal, runId, home: from.home.root };
 }
 
 /** Identity helper that gives plugin objects their type at the definition site. */

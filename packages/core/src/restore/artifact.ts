@@ -4,23 +4,11 @@
  * compressed stream fails the stream with a message that names the file.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BattError } from '../errors/errors.js';
 import { spawnTool, stderrText } from '../exec/exec.js';
-import { BLOCK_SIZE } from '../pipeline/hashing-file-sink.js';
-
-/** The SHA-256 and size of a file, read in 1 MiB blocks (Node's hash is fastest so). */
-export async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK_SIZE })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
+import { BLOCK_SIZE, hashFile } from '../pipeline/hashing-file-sink.js';
 
 export interface StoredArtifact {
   file: string;
@@ -99,9 +87,13 @@ export function openArtifact(file: string, compression: 'zstd' | 'gzip' | 'none'
   return out;
 }
 
-/** Reads a stream to its end, counting bytes; rejects when the stream fails. */
-export async function drain(stream: Readable): Promise<number> {
+/** Reads a stream to its end, counting bytes and keeping the last `keep`; rejects when it fails. */
+export async function drain(stream: Readable, keep = 0): Promise<{ bytes: number; tail: Buffer }> {
   let bytes = 0;
-  for await (const chunk of stream) bytes += (chunk as Buffer).length;
-  return bytes;
+  let tail: Buffer = Buffer.alloc(0);
+  for await (const chunk of stream) {
+    bytes += (chunk as Buffer).length;
+    if (keep) tail = (chunk as Buffer).length >= keep ? (chunk as Buffer).subarray(-keep) : Buffer.concat([tail, chunk as Buffer]).subarray(-keep);
+  }
+  return { bytes, tail };
 }

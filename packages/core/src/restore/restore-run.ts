@@ -5,16 +5,16 @@
  * unless --force or --replace. Each restore is recorded in the catalog with its checks.
  */
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { now } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
 import { BattError, describeError } from '../errors/errors.js';
-import { spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
+import { collect, spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
 import { privateScratch, type HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
 import { scriptConfFile } from '../plugins/script-runner.js';
-import type { Check, PluginContext } from '../plugins/types.js';
+import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
 import { checkArtifact } from './artifact.js';
@@ -70,10 +70,6 @@ function restoreScriptOf(home: HomeLayout, service: Service): string | undefined
   return which(join(home.available, `restore-${service.name}`));
 }
 
-function contextFor(request: RestoreRequest, service: Service, runId: number): PluginContext {
-  return { config: request.config.services[service.name] ?? {}, log: request.log.scoped(service.name), signal: request.signal, runId, home: request.home.root };
-}
-
 async function plan(request: RestoreRequest, chosen: Selected[]): Promise<PlannedRestore[]> {
   const plugins = chosen.filter((c) => c.service.plugin);
   if (request.into !== undefined && plugins.filter((c) => c.service.name !== 'file').length > 1) {
@@ -98,7 +94,7 @@ async function plan(request: RestoreRequest, chosen: Selected[]): Promise<Planne
     }
     if (!plugin.restore) throw new BattError('NOT_FOUND', `the ${service.name} service cannot restore`, { hint: `restore ${item.file} by hand` });
     const into = (service.name === 'file' ? request.to ?? request.into : request.into ?? request.to) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
-    const look = plugin.planRestore ? await plugin.planRestore(contextFor(request, service, run.id), item.target, into) : { label: into, exists: false };
+    const look = plugin.planRestore ? await plugin.planRestore(pluginContext(request, service.name, run.id), item.target, into) : { label: into, exists: false };
     planned.push({ ...base, into, label: look.label, exists: look.exists, action: request.replace ? 'swap' : look.exists ? 'replace' : 'create' });
   }
   return planned;
@@ -111,6 +107,8 @@ async function restoreWithScript(request: RestoreRequest, service: Service, grou
   try {
     for (const p of group) {
       const link = join(source, p.target);
+      // The name comes from the catalog: it must stay inside BATT_SOURCE.
+      if (relative(source, link).startsWith('..') || isAbsolute(p.target)) throw new BattError('INTEGRITY', `the catalog names a file "${p.target}" outside the backup folder`, { hint: 'the catalog was changed; restore that file by hand' });
       mkdirSync(dirname(link), { recursive: true, mode: 0o700 });
       symlinkSync(p.file, link);
     }
@@ -125,9 +123,7 @@ async function restoreWithScript(request: RestoreRequest, service: Service, grou
         ...(request.force ? { BATT_FORCE: '1' } : {}),
       },
     });
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => { if (out.length < 65536) out += c.toString(); });
-    const result = await child.result;
+    const [out, result] = await Promise.all([collect(child.stdout, 64 * 1024), child.result]);
     const log = redact([stderrText(result), out.trim()].filter(Boolean).join('\n'), request.secrets);
     if (result.failed) throw Object.assign(toolFailure(`restore-${service.name}`, result), { log });
     return { checks: [{ name: 'script', ok: true, detail: `restore-${service.name} exited 0${log ? `: ${log.split('\n').slice(-3).join(' | ')}` : ''}` }] };
@@ -143,7 +139,7 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
   for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
   request.onPlan(planned);
   if (request.dryRun) return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
-  const blocked = planned.filter((p) => p.exists && p.action === 'replace' && !request.force);
+  const blocked = planned.filter((p) => p.action === 'replace' && !request.force);
   if (blocked.length) {
     throw new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
       hint: 'restore into a new name with --into/--to, pass --force to replace it, or --replace to swap in a checked copy',
@@ -162,7 +158,7 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
     const slog = request.log.scoped(service.name);
     slog.info(`${p.target}: restoring into ${p.label}${p.action === 'swap' ? ' (via a checked temporary copy)' : ''}`);
     try {
-      const checks = await service.plugin!.restore!(contextFor(request, service, p.runId), item.target, sourceOf(item, request.signal), {
+      const checks = await service.plugin!.restore!(pluginContext(request, service.name, p.runId), item.target, sourceOf(item, request.signal), {
         into: p.into, force: request.force, replace: request.replace, jobs: request.jobs,
       });
       recordCheck(request.db, item.id, 'restore', startedAt, { ok: true, target: p.into, checks });

@@ -12,7 +12,7 @@ import type { BattConfig } from '../config/load.js';
 import { describeError } from '../errors/errors.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
-import type { Check, PluginContext } from '../plugins/types.js';
+import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
 import { sumLine } from '../run/manifest.js';
@@ -51,52 +51,51 @@ function sumsCheck(file: string, sha256: string | null): Check {
   return { name: 'SHA256SUMS', ok: false, detail: `${sums} has no matching line for ${basename(file)}` };
 }
 
+type Base = Omit<VerifyOutcome, 'kind' | 'ok' | 'checks' | 'error'>;
+
+/** Runs one check of an item (its `work` adds to the list), records it in the catalog and logs the verdict. */
+async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome['kind'], work: (checks: Check[]) => Promise<void>): Promise<VerifyOutcome> {
+  const startedAt = now();
+  const checks: Check[] = [];
+  let error: string | undefined;
+  try {
+    await work(checks);
+  } catch (failure) {
+    error = redact(describeError(failure), request.secrets);
+    checks.push(...((failure as { checks?: Check[] }).checks ?? []));
+  }
+  const ok = error === undefined && checks.every((c) => c.ok);
+  recordCheck(request.db, base.itemId, kind, startedAt, { ok, checks, error });
+  const why = error ?? checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  request.log.scoped(base.service)[ok ? 'info' : 'error'](`${base.target}: ${kind === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${why}`}`);
+  return { ...base, kind, ok, checks, error };
+}
+
 export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome[]> {
   const outcomes: VerifyOutcome[] = [];
   for (const { run, item, service } of selectItems(request.db, request.services, request)) {
     if (request.signal.aborted) break;
-    const ctx: PluginContext = { config: request.config.services[service.name] ?? {}, log: request.log.scoped(service.name), signal: request.signal, runId: run.id, home: request.home.root };
-    const base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
-    const slog = request.log.scoped(service.name);
-    let startedAt = now();
-    const checks: Check[] = [];
-    let ok = false;
-    try {
+    const ctx = pluginContext(request, service.name, run.id);
+    const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
+    const verified = await recorded(request, base, 'verify', async (checks) => {
       const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
       checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, sumsCheck(item.file!, item.sha256));
       const source = sourceOf(item, request.signal);
       if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
-      else checks.push({ name: 'decompress', ok: true, detail: `${await drain(source.open())} bytes read back` });
-      ok = checks.every((c) => c.ok);
-      recordCheck(request.db, item.id, 'verify', startedAt, { ok, checks });
-      outcomes.push({ ...base, kind: 'verify', ok, checks });
-    } catch (error) {
-      const message = redact(describeError(error), request.secrets);
-      recordCheck(request.db, item.id, 'verify', startedAt, { ok: false, checks, error: message });
-      outcomes.push({ ...base, kind: 'verify', ok: false, checks, error: message });
-    }
-    slog[ok ? 'info' : 'error'](`${item.target}: verify ${ok ? 'ok' : `FAILED: ${outcomes.at(-1)!.error ?? checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ')}`}`);
-    if (!request.restoreTest || !ok) continue;
-    startedAt = now();
-    if (!service.plugin?.restoreTest) {
+      else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
+    });
+    outcomes.push(verified);
+    if (!request.restoreTest || !verified.ok) continue;
+    const drill = service.plugin?.restoreTest;
+    if (!drill) {
       const detail = service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
       outcomes.push({ ...base, kind: 'restore-test', ok: true, checks: [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }] });
       continue;
     }
-    try {
-      slog.info(`${item.target}: restore drill`);
-      const drill = await service.plugin.restoreTest(ctx, item.target, sourceOf(item, request.signal));
-      const passed = drill.every((c) => c.ok);
-      recordCheck(request.db, item.id, 'restore-test', startedAt, { ok: passed, checks: drill });
-      outcomes.push({ ...base, kind: 'restore-test', ok: passed, checks: drill });
-      slog[passed ? 'info' : 'error'](`${item.target}: restore drill ${passed ? 'ok' : 'FAILED'}`);
-    } catch (error) {
-      const message = redact(describeError(error), request.secrets);
-      const drill = (error as { checks?: Check[] }).checks ?? [];
-      recordCheck(request.db, item.id, 'restore-test', startedAt, { ok: false, checks: drill, error: message });
-      outcomes.push({ ...base, kind: 'restore-test', ok: false, checks: drill, error: message });
-      slog.error(`${item.target}: restore drill FAILED: ${message}`);
-    }
+    outcomes.push(await recorded(request, base, 'restore-test', async (checks) => {
+      request.log.scoped(service.name).info(`${item.target}: restore drill`);
+      checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal))));
+    }));
   }
   return outcomes;
 }

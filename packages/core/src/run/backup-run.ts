@@ -10,7 +10,7 @@ import { expandPattern, withServicePlaceholder } from '../destination/expand.js'
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
 import { runScript } from '../plugins/script-runner.js';
-import type { PluginContext } from '../plugins/types.js';
+import { pluginContext } from '../plugins/types.js';
 import { writeArtifact } from '../pipeline/write-artifact.js';
 import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
@@ -88,13 +88,7 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
       units.push({ selection });
       continue;
     }
-    const ctx: PluginContext = {
-      config: request.config.services[selection.service.name] ?? {},
-      log: request.log.scoped(selection.service.name),
-      signal: request.signal,
-      runId: 0,
-      home: request.home.root,
-    };
+    const ctx = pluginContext(request, selection.service.name, 0);
     try {
       for (const target of await plugin.listTargets(ctx, selection.targets)) units.push({ selection, target });
     } catch (failure) {
@@ -133,13 +127,6 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
     const own = request.destinationForced ? undefined : (config.services[service.name]?.destination as string | undefined);
     return expandPattern(own ? withServicePlaceholder(own) : pattern, request.clock, { service: service.name, host: request.host });
   };
-  const contextFor = (service: Service): PluginContext => ({
-    config: config.services[service.name] ?? {},
-    log: log.scoped(service.name),
-    signal: request.signal,
-    runId,
-    home: request.home.root,
-  });
 
   let fallbackWarned = false;
   const defaultCompression = (): Compression => {
@@ -168,7 +155,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression ?? defaultCompression();
       const level = (section.compression_level as number | undefined) ?? config.compression_level;
       slog.info(`${target}: started`);
-      const dump = await plugin.backup(contextFor(service), target);
+      const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
       const artifact = await writeArtifact({
         dump, dir: destFor(service), base: artifactBase(target), ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
         compression, level, uniqueSuffix: `run${runId}`, signal: request.signal,

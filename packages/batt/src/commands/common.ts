@@ -1,0 +1,43 @@
+/**
+ * What the commands that touch services share: the configuration (file, environment, flags),
+ * the secrets to mask, a log to stderr and the day's log file, and SIGINT/SIGTERM turned into
+ * an abort signal so children are stopped and temporary files removed.
+ */
+import { join } from 'node:path';
+import { format } from 'date-fns/format';
+import { BattError, createLogger, loadConfig, type BattConfig, type Logger } from '@batt/core';
+import type { App } from '../app.js';
+
+export async function loadAppConfig(app: App, configFile: string | undefined): Promise<BattConfig> {
+  return loadConfig({
+    configFile, confDir: app.home.conf, cwd: process.cwd(), env: process.env,
+    services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
+  });
+}
+
+/** Progress on stderr (none with --quiet, warnings only with --json) and the day's log file. */
+export function openLog(app: App, args: { quiet: boolean; json: boolean }, secrets: Set<string>, clock = new Date()): Logger {
+  return createLogger({
+    console: args.quiet ? 'none' : args.json ? 'warn' : 'info',
+    file: join(app.home.logs, `batt-${format(clock, 'yyyy-MM-dd')}.log`),
+    secrets,
+  });
+}
+
+/** Aborts `signal` on SIGINT/SIGTERM after saying `what` happens now; `release()` stops listening. */
+export function onInterrupt(what: string): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const handler = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\nbatt: ${signal} received, stopping: ${what}\n`);
+    controller.abort(new BattError('INTERRUPTED', `interrupted by ${signal}`));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    release() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
