@@ -2,22 +2,54 @@
  * The batt command line: parses arguments with yargs, runs one command, and maps whatever went
  * wrong to one message, a hint and an exit code. Only bin/batt.js sets the process's exit code.
  */
+import { parseArgs } from 'node:util';
 import chalk from 'chalk';
-import yargs from 'yargs';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
 import { compressions, type Compression } from '@batt/core/config/schema';
-import { supportedSpecifiers } from '@batt/core/destination/expand';
 import { BattError, exitCodeFor } from '@batt/core/errors/errors';
-import { loadApp, peekHome, type App } from './app.js';
+import type { RuleInput } from '@batt/core/retention/rules';
+import type { App } from './app.js';
 import type { ListWhich } from './commands/services.js';
 
 
-const epilogue = `Exit codes: 0 all good; 1 some backup, restore or verify failed; 2 bad usage or
+const epilogue = (specifiers: readonly string[]): string => `Exit codes: 0 all good; 1 some backup, restore or verify failed; 2 bad usage or
 configuration; 75 another batt run holds this home's lock; 130 interrupted.
 
-Destination patterns take strftime specifiers (${supportedSpecifiers.join(' ')}) and the
+Destination patterns take strftime specifiers (${specifiers.join(' ')}) and the
 placeholders {service} and {host}; /{service} is appended when absent.
-Docs: docs/usage.md, docs/configuration.md, docs/scripts.md`;
+Docs: docs/usage.md, docs/configuration.md, docs/scripts.md, docs/restore.md, docs/retention.md`;
+
+/** The built-in services' own names: any other --service (an alias, a script) takes the full path. */
+const builtinNames = new Set(['file', 'mysql', 'postgresql', 'redis', 'mongodb']);
+
+/**
+ * `batt runs …` without yargs or the plugins: the catalog listing is what scripts and monitors
+ * call most, so it answers in about the time node takes to start. Anything unusual (help, an
+ * unknown or malformed flag) returns undefined and goes through the full parser, which explains.
+ */
+async function quickRuns(argv: string[]): Promise<number | undefined> {
+  if (!argv.includes('runs')) return undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, strict: true, allowPositionals: true,
+      options: {
+        home: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+        service: { type: 'string' }, status: { type: 'string' }, last: { type: 'string', short: 'n' },
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  const { values, positionals } = parsed;
+  const last = values.last === undefined ? 20 : Number(values.last);
+  if (positionals.length !== 1 || positionals[0] !== 'runs' || !Number.isInteger(last) || last < 1) return undefined;
+  if (values.status !== undefined && !(runStatuses as readonly string[]).includes(values.status)) return undefined;
+  if (values.service !== undefined && !builtinNames.has(values.service)) return undefined;
+  const [{ ensureHome, resolveHome }, { runsCommand }] = await Promise.all([import('@batt/core/home/home'), import('./commands/catalog.js')]);
+  const home = ensureHome(resolveHome(values.home));
+  return runsCommand(home.catalog, { service: values.service, status: values.status as RunStatus | undefined, last, json: values.json ?? false });
+}
 
 /** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
 function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string }[] {
@@ -28,6 +60,22 @@ function targetOptions(app: App): { option: string; aliases: string[]; service: 
   );
 }
 
+/** --keep-* flags as rule input; counts must be whole numbers of at least 1. */
+function keepRules(a: Record<string, unknown>): RuleInput {
+  const rules: Record<string, number | string | undefined> = {};
+  for (const k of ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly']) {
+    const v = a[`keep-${k}`];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`--keep-${k} must be a whole number of at least 1, got ${Number.isNaN(v) ? 'something else' : String(v)}`);
+    rules[k] = v;
+  }
+  if (a['keep-within'] !== undefined) {
+    if (typeof a['keep-within'] !== 'string' || a['keep-within'] === '') fail('--keep-within needs an age, e.g. --keep-within 30d');
+    rules.within = a['keep-within'];
+  }
+  return rules;
+}
+
 function fail(message: string): never {
   throw new BattError('USAGE', message, { hint: 'see `batt --help`' });
 }
@@ -36,6 +84,11 @@ function fail(message: string): never {
 export async function main(argv: string[], version: string): Promise<number> {
   let code = 0;
   try {
+    const quick = await quickRuns(argv);
+    if (quick !== undefined) return quick;
+    const [{ default: yargs }, { loadApp, peekHome }, { supportedSpecifiers }] = await Promise.all([
+      import('yargs'), import('./app.js'), import('@batt/core/destination/expand'),
+    ]);
     const app = loadApp(peekHome(argv));
     const targets = targetOptions(app);
     let cli = yargs(argv)
@@ -52,7 +105,7 @@ export async function main(argv: string[], version: string): Promise<number> {
         if (error) throw error;
         fail(message);
       })
-      .epilogue(epilogue)
+      .epilogue(epilogue(supportedSpecifiers))
       .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${app.home.root}]`, global: true })
       .option('config', { type: 'string', describe: 'read configuration from this file only', global: true })
       .option('json', { type: 'boolean', default: false, describe: 'print machine-readable JSON', global: true })
@@ -67,6 +120,7 @@ export async function main(argv: string[], version: string): Promise<number> {
           .option('path', { alias: ['p', 'destination'], type: 'string', describe: 'destination pattern, e.g. /srv/backup/%Y/%m/%d/{service}' })
           .option('compression', { choices: compressions, describe: 'compression of built-in artifacts [zstd]' })
           .option('concurrency', { alias: 'j', type: 'number', describe: 'services/targets at once [cores]' })
+          .option('bundle', { type: 'boolean', describe: "also write the run's artifacts as one tar with a .sha256 file (config: bundle)" })
           .example('batt', 'back up every enabled service')
           .example('batt file --file /etc --file /var/www', 'back up two folders')
           .example("batt --path '/srv/backup/%Y/%m/%d/%H%M'", 'choose the destination');
@@ -89,6 +143,7 @@ export async function main(argv: string[], version: string): Promise<number> {
           path: a.path,
           compression: a.compression as Compression | undefined,
           concurrency: a.concurrency,
+          bundle: a.bundle,
           config: a.config,
           json: a.json,
           quiet: a.quiet,
@@ -112,10 +167,31 @@ export async function main(argv: string[], version: string): Promise<number> {
         async (a) => {
           if (!Number.isInteger(a.last) || a.last < 1) fail(`--last must be a whole number of at least 1, got ${String(a.last)}`);
           const service = a.service === undefined ? undefined : (app.services.find((s) => s.name === a.service || s.plugin?.aliases?.includes(a.service!))?.name ?? a.service);
-          const { runsCommand } = await import('./commands/catalog.js'); code = await runsCommand(app, { service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
+          const { runsCommand } = await import('./commands/catalog.js'); code = await runsCommand(app.home.catalog, { service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }); })
       .command('show <run>', 'show one run: items, files, sizes, SHA-256, errors (`latest` for the newest)', (y) =>
         y.positional('run', { type: 'string', demandOption: true }),
         async (a) => { const { showCommand } = await import('./commands/catalog.js'); code = await showCommand(app, a.run, a.json); })
+      .command('catalog <action> [folders..]', 'check the catalog against the backups on disk, or rebuild it from their manifests', (y) =>
+        y.positional('action', { choices: ['check', 'rebuild'] as const, demandOption: true, describe: 'check: files present, sizes and SHA-256 match, orphans; rebuild: a new catalog from the batt-run-<id>.json manifests' })
+          .positional('folders', { type: 'string', array: true, describe: 'backup folders to look in [the fixed part of every destination known]' })
+          .option('quick', { type: 'boolean', default: false, describe: 'compare sizes only, do not re-hash' })
+          .option('any-host', { type: 'boolean', default: false, describe: 'rebuild: also take in runs made on other hosts (a shared backup disk)' })
+          .example('batt catalog check', 'is every catalogued backup still on disk and intact?')
+          .example('batt catalog rebuild /opt/backup', 'recreate a lost catalog from the manifests'),
+        async (a) => {
+          const { catalogCheckCommand, catalogRebuildCommand } = await import('./commands/catalog-tools.js');
+          const args = { folders: (a.folders as string[] | undefined) ?? [], quick: a.quick, anyHost: a['any-host'] as boolean, config: a.config, json: a.json, quiet: a.quiet };
+          code = a.action === 'check' ? await catalogCheckCommand(app, args) : await catalogRebuildCommand(app, args);
+        })
+      .command('accept <run> [service]', 'accept a run\'s suspect backups as good: the drop in size or rows was intended', (y) =>
+        y.positional('run', { type: 'string', demandOption: true, describe: 'the run id `batt runs` shows as suspect' })
+          .positional('service', { type: 'string', describe: 'only this service' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'only this database / path (repeatable)' })
+          .example('batt accept 412 mysql --target shop', 'the shop database really did shrink; compare later backups with this one'),
+        async (a) => {
+          const { acceptCommand } = await import('./commands/catalog-tools.js');
+          code = await acceptCommand(app, { run: a.run, service: a.service, targets: (a.target as string[] | undefined) ?? [], json: a.json });
+        })
       .command('restore <run> [service]', 'restore a backup: databases into a new (or named) database, files into a folder', (y) =>
         y.positional('run', { type: 'string', demandOption: true, describe: 'a run id, or `latest` (the newest run holding a good backup of what you ask for)' })
           .positional('service', { type: 'string', describe: 'only this service' })
@@ -140,6 +216,43 @@ export async function main(argv: string[], version: string): Promise<number> {
             ref: a.run, service: a.service, targets: (a.target as string[] | undefined) ?? [], into: a.into, to: a.to, force: a.force, replace: a.replace,
             dryRun: a['dry-run'] as boolean, jobs: a.jobs ?? availableParallelism(), redisDbs: ((a['redis-db'] as string[] | undefined) ?? []).map(String),
             config: a.config, json: a.json, quiet: a.quiet,
+          });
+        })
+      .command('prune [services..]', 'remove old backups by keep rules (OR-ed, as restic forget); files and catalog stay in step', (y) =>
+        y.positional('services', { type: 'string', array: true, describe: 'only these services (default: every service in the catalog)' })
+          .option('keep-last', { type: 'number', describe: 'keep the N newest good backups of each target', group: 'Keep rules:' })
+          .option('keep-hourly', { type: 'number', describe: 'keep the newest of each of the last N hours with a backup', group: 'Keep rules:' })
+          .option('keep-daily', { type: 'number', describe: 'keep the newest of each of the last N days with a backup', group: 'Keep rules:' })
+          .option('keep-weekly', { type: 'number', describe: 'keep the newest of each of the last N ISO weeks with a backup', group: 'Keep rules:' })
+          .option('keep-monthly', { type: 'number', describe: 'keep the newest of each of the last N months with a backup', group: 'Keep rules:' })
+          .option('keep-yearly', { type: 'number', describe: 'keep the newest of each of the last N years with a backup', group: 'Keep rules:' })
+          .option('keep-within', { type: 'string', describe: 'keep every good backup younger than this age (30d, 12h, 2w, 6m, 1y)', group: 'Keep rules:' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'only this database / path (repeatable)' })
+          .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show what would go and why each kept backup stays; remove nothing' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every removed backup, not the first few per target' })
+          .example('batt prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run', 'see what the usual policy would remove')
+          .example('batt prune mysql --keep-last 3', 'keep the 3 newest good backups of each database')
+          .epilogue('Rules come from the flags, else from keep_* in the config (per service, else top level).\nOnly good backups count: failed, suspect and (with require_verified) unverified ones never push a\ngood one out, and the newest good backup of every target is never removed. docs/retention.md'),
+        async (a) => {
+          const rules = keepRules(a as unknown as Record<string, unknown>);
+          const { pruneCommand } = await import('./commands/prune.js');
+          code = await pruneCommand(app, {
+            command: 'prune', services: (a.services as string[] | undefined) ?? [], targets: (a.target as string[] | undefined) ?? [], rules,
+            dryRun: a['dry-run'] as boolean, verbose: a.verbose, config: a.config, json: a.json, quiet: a.quiet,
+          });
+        })
+      .command('purge [services..]', 'the original batt\'s purge: remove backups older than --max-days (the newest good one of each target stays)', (y) =>
+        y.positional('services', { type: 'string', array: true, describe: 'only these services (default: all)' })
+          .option('max-days', { type: 'number', demandOption: true, describe: 'remove backups older than this many days' })
+          .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show what would go; remove nothing' })
+          .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'list every removed backup' })
+          .example('batt purge --max-days 7', 'what the original batt\'s TODO asked for'),
+        async (a) => {
+          if (!Number.isInteger(a['max-days']) || (a['max-days'] as number) < 1) fail(`--max-days must be a whole number of days of at least 1, got ${String(a['max-days'])}`);
+          const { pruneCommand } = await import('./commands/prune.js');
+          code = await pruneCommand(app, {
+            command: 'purge', services: (a.services as string[] | undefined) ?? [], targets: [], rules: { within: `${a['max-days']}d` },
+            dryRun: a['dry-run'] as boolean, verbose: a.verbose, config: a.config, json: a.json, quiet: a.quiet,
           });
         })
       .command('verify [run]', 'prove stored backups: SHA-256, SHA256SUMS, format completeness; --restore-test also restores them', (y) =>

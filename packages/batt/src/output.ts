@@ -25,7 +25,7 @@ const visibleLength = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').
 
 export function colourStatus(status: string): string {
   if (status === 'ok') return chalk.green(status);
-  if (status === 'partial' || status === 'running') return chalk.yellow(status);
+  if (status === 'partial' || status === 'running' || status === 'suspect') return chalk.yellow(status);
   return chalk.red(status);
 }
 

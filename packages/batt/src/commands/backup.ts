@@ -5,7 +5,7 @@
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
-  acquireLock, BattError, clearScratch, ExitCode, collectSecrets, defaultDestination, findService, markAbortedRuns, openCatalog,
+  acquireLock, BattError, clearScratch, destinationRoots, finishInterruptedPrunes, ExitCode, collectSecrets, defaultDestination, findService, markAbortedRuns, openCatalog,
   runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -18,6 +18,7 @@ export interface BackupArgs {
   path?: string;
   compression?: Compression;
   concurrency?: number;
+  bundle?: boolean;
   config?: string;
   json: boolean;
   quiet: boolean;
@@ -75,9 +76,14 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       clearScratch(app.home.root);
       const clock = new Date();
       const log = openLog(app, args, secrets, clock);
+      // A prune that died half way is finished before anything new is written beside its files.
+      for (const done of await finishInterruptedPrunes(db, () => destinationRoots(db, config, defaultDestination(app.home.root)))) {
+        log.warn(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
+      }
       const report = await runBackup({
         db, home: app.home, config, selections, destination, destinationForced: args.path !== undefined, secrets,
         compression: args.compression,
+        bundle: args.bundle ?? config.bundle ?? false,
         concurrency: args.concurrency ?? config.concurrency ?? availableParallelism(),
         clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: interrupt.signal,
       });
@@ -85,10 +91,11 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       else {
         printTable(
           ['STATUS', 'SERVICE', 'TARGET', 'SIZE', 'FILE / ERROR'],
-          report.items.map((i) => [colourStatus(i.status), i.service, i.target, humanBytes(i.bytes), i.file ?? i.error ?? '']),
+          report.items.map((i) => [colourStatus(i.suspect ? 'suspect' : i.status), i.service, i.target, humanBytes(i.bytes), i.file ?? i.error ?? '']),
         );
         const ok = report.items.filter((i) => i.status === 'ok').length;
-        process.stdout.write(`run ${report.id}: ${colourStatus(report.status)} (${ok}/${report.items.length} items ok)\n`);
+        const suspect = report.items.filter((i) => i.suspect).length;
+        process.stdout.write(`run ${report.id}: ${colourStatus(report.status)} (${ok}/${report.items.length} items ok${suspect ? `, ${suspect} suspect` : ''})\n`);
       }
       if (report.status === 'aborted') return ExitCode.interrupted;
       return report.status === 'ok' ? ExitCode.ok : ExitCode.failed;

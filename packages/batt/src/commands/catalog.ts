@@ -1,5 +1,11 @@
-/** `batt runs` and `batt show <run>`: the catalog, for people and (with --json) for scripts. */
-import { BattError, checksOf, getRun, listRuns, openCatalog, type RunStatus } from '@batt/core';
+/**
+ * `batt runs` and `batt show <run>`: the catalog, for people and (with --json) for scripts. Only
+ * catalog modules are imported, so `batt runs` starts quickly.
+ */
+import { openCatalog } from '@batt/core/catalog/db';
+import { getRun, listRuns } from '@batt/core/catalog/queries';
+import type { RunStatus } from '@batt/core/catalog/statuses';
+import { BattError } from '@batt/core/errors/errors';
 import type { App } from '../app.js';
 import { colourStatus, duration, humanBytes, printJson, printTable, when } from '../output.js';
 
@@ -10,8 +16,8 @@ export interface RunsArgs {
   json: boolean;
 }
 
-export async function runsCommand(app: App, args: RunsArgs): Promise<number> {
-  const db = await openCatalog(app.home.catalog);
+export async function runsCommand(catalog: string, args: RunsArgs): Promise<number> {
+  const db = await openCatalog(catalog);
   try {
     const rows = listRuns(db, { service: args.service, status: args.status, last: args.last });
     if (args.json) {
@@ -24,7 +30,7 @@ export async function runsCommand(app: App, args: RunsArgs): Promise<number> {
     }
     printTable(
       ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', 'SERVICES'],
-      rows.map((r) => [String(r.id), when(r.startedAt), colourStatus(r.status), r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.checked ? colourStatus(r.checked) : '-', r.services]),
+      rows.map((r) => [String(r.id), when(r.startedAt), r.suspectItems && r.status === 'ok' ? colourStatus('suspect') : colourStatus(r.status), r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.checked ? colourStatus(r.checked) : '-', r.services]),
     );
     return 0;
   } finally {
@@ -39,6 +45,7 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     if (!found) {
       throw new BattError('NOT_FOUND', `no run "${ref}" in the catalog ${app.home.catalog}`, { hint: 'give a run id from `batt runs`, or `latest`' });
     }
+    const { checksOf } = await import('@batt/core/restore/select');
     const parse = (facts: string | null): unknown => (facts ? JSON.parse(facts) : null);
     const allChecks = checksOf(db, found.items.map((i) => i.id)).map((c) => ({ ...c, details: parse(c.details) as { name: string; ok: boolean; detail: string }[] | null }));
     if (json) {
@@ -48,13 +55,15 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     const { run } = found;
     process.stdout.write(
       `run ${run.id}  ${colourStatus(run.status)}\n  started  ${when(run.startedAt)}  took ${duration(run.startedAt, run.finishedAt)}\n` +
-        `  host     ${run.host} (user ${run.user})\n  path     ${run.destination}\n` + (run.error ? `  error    ${run.error}\n` : '') + '\n',
+        `  host     ${run.host} (user ${run.user})\n  path     ${run.destination}\n` +
+        (run.bundleFile ? `  bundle   ${run.bundleFile} (${humanBytes(run.bundleBytes)}, sha256 ${run.bundleSha256})\n` : '') + (run.error ? `  error    ${run.error}\n` : '') + '\n',
     );
     for (const i of found.items) {
       process.stdout.write(`${colourStatus(i.status)}  ${i.service}  ${i.target}  ${duration(i.startedAt, i.finishedAt)}\n`);
       if (i.file) process.stdout.write(`    file    ${i.file}\n    bytes   ${i.bytes} (${humanBytes(i.bytes)})\n    sha256  ${i.sha256}\n`);
       if (i.toolVersion) process.stdout.write(`    tool    ${i.toolVersion}\n`);
       if (i.error) process.stdout.write(`    error   ${i.error}\n`);
+      if (i.suspect) process.stdout.write(`    ${colourStatus('suspect')} ${i.suspect} (retention does not count it as good)\n`);
       if (i.log) process.stdout.write(`    log     ${i.log.split('\n').join('\n            ')}\n`);
       for (const kind of ['verify', 'restore-test', 'restore'] as const) {
         const last = allChecks.find((c) => c.itemId === i.id && c.kind === kind);
@@ -68,3 +77,4 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     db.$client.close();
   }
 }
+

@@ -39,6 +39,11 @@ export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result
   db.update(items).set({ ...result, status, finishedAt: now() }).where(eq(items.id, id)).run();
 }
 
+/** Records a run's `--bundle` tar. */
+export function setRunBundle(db: CatalogDb, id: number, bundle: { path: string; bytes: number; sha256: string }): void {
+  db.update(runs).set({ bundleFile: bundle.path, bundleBytes: bundle.bytes, bundleSha256: bundle.sha256 }).where(eq(runs.id, id)).run();
+}
+
 /** Adds a finished item in one statement (drop-in scripts report files after the fact). */
 export function addItem(db: CatalogDb, values: Omit<typeof items.$inferInsert, 'id'>): number {
   return db.insert(items).values(values).returning({ id: items.id }).get().id;
@@ -53,6 +58,8 @@ export interface RunFilter {
 export interface RunSummary extends RunRow {
   items: number;
   failedItems: number;
+  /** Items marked suspect (their size or rows fell sharply). */
+  suspectItems: number;
   bytes: number;
   /** The newest verify or restore drill of the run's items: `ok`, `failed`, or null when never checked. */
   checked: string | null;
@@ -76,6 +83,7 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
       count: sql<number>`count(*)`,
       failed: sql<number>`sum(case when ${items.status} <> 'ok' then 1 else 0 end)`,
       bytes: sql<number>`coalesce(sum(${items.bytes}), 0)`,
+      suspect: sql<number>`sum(case when ${items.suspect} is not null then 1 else 0 end)`,
     })
     .from(items)
     .where(inArray(items.runId, rows.map((r) => r.id)))
@@ -87,11 +95,11 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     .select({ runId: items.runId, failed: sql<number>`sum(case when ${checks.status} = 'failed' then 1 else 0 end)`, count: sql<number>`count(*)` })
     .from(checks)
     .innerJoin(items, eq(items.id, checks.itemId))
-    .where(and(inArray(items.runId, rows.map((r) => r.id)), inArray(checks.kind, ['verify', 'restore-test']), sql`${checks.id} = (select max(c2.id) from ${checks} c2 where c2.item_id = ${checks.itemId} and c2.kind = ${checks.kind})`))
+    .where(and(inArray(items.runId, rows.map((r) => r.id)), inArray(checks.kind, ['verify', 'restore-test']), sql`${checks.id} = (select max(c2.id) from ${checks} c2 where c2.item_id = ${checks.itemId} and c2.kind = ${checks.kind} and c2.status in ('ok', 'failed'))`))
     .groupBy(items.runId)
     .all();
   const checkByRun = new Map(checked.map((c) => [c.runId, c.failed > 0 ? 'failed' : 'ok']));
-  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0, checked: checkByRun.get(r.id) ?? null }));
+  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, suspectItems: byRun.get(r.id)?.suspect ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0, checked: checkByRun.get(r.id) ?? null }));
 }
 
 /** A run and its items; `ref` is a run id or `latest`. */

@@ -3,6 +3,7 @@
  * in `items`. Times are ISO-8601 UTC text so `sqlite3 catalog.db` is readable by people.
  * Changing this file means `pnpm --filter @batt/core db:generate` and committing the migration.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 import { checkKinds, checkStatuses, itemStatuses, runStatuses } from './statuses.js';
@@ -24,6 +25,10 @@ export const runs = sqliteTable(
     services: text('services').notNull(),
     pid: integer('pid').notNull(),
     error: text('error'),
+    /** `--bundle`: the run's artifacts as one tar, its size and SHA-256. */
+    bundleFile: text('bundle_file'),
+    bundleBytes: integer('bundle_bytes'),
+    bundleSha256: text('bundle_sha256'),
   },
   (t) => [index('runs_started_at').on(t.startedAt), index('runs_status').on(t.status)],
 );
@@ -52,8 +57,23 @@ export const items = sqliteTable(
     facts: text('facts'),
     /** The tool's or script's stderr, redacted and capped. */
     log: text('log'),
+    /** Why this backup looks wrong (its size or row count fell sharply); null when it does not. */
+    suspect: text('suspect'),
+    /** When a user accepted this (once suspect) backup as the new normal (`batt accept`): later backups compare with it. */
+    acceptedAt: text('accepted_at'),
+    /** Set while a prune removes this item: the next prune finishes the job if this one dies. */
+    pruneId: integer('prune_id'),
+    /** started_at as epoch ms, computed by SQLite (never stored): retention reads it from its index. */
+    startedMs: integer('started_ms').generatedAlwaysAs(sql`cast(round((julianday(started_at) - 2440587.5) * 86400000) as integer)`, { mode: 'virtual' }),
   },
-  (t) => [index('items_run_id').on(t.runId), index('items_service_target').on(t.service, t.target)],
+  (t) => [
+    // (run_id, service) answers `batt runs --service X` from the index alone.
+    index('items_run_id_service').on(t.runId, t.service),
+    index('items_service_target').on(t.service, t.target),
+    index('items_prune_id').on(t.pruneId).where(sql`prune_id is not null`),
+    // Covers the prune plan's query: a million items are read from this index, not the table.
+    index('items_retention').on(t.service, t.target, t.startedMs, t.status, t.suspect, t.pruneId, t.bytes),
+  ],
 );
 
 /**
@@ -76,10 +96,30 @@ export const checks = sqliteTable(
     /** JSON: each check's name, result and detail. */
     details: text('details'),
     error: text('error'),
+    /** The batt process doing a running check: prune leaves the item alone while it lives. */
+    pid: integer('pid'),
   },
   (t) => [index('checks_item_id').on(t.itemId)],
 );
 
+/**
+ * One row per prune or purge: what was asked and how it ended. Items being removed point here,
+ * so a prune that dies half-way is finished by the next one.
+ */
+export const prunes = sqliteTable('prunes', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  startedAt: text('started_at').notNull(),
+  finishedAt: text('finished_at'),
+  status: text('status', { enum: ['running', 'ok', 'failed'] }).notNull(),
+  /** The rules, as given (e.g. `--keep-daily 7 --keep-weekly 4`). */
+  rules: text('rules').notNull(),
+  removed: integer('removed').notNull().default(0),
+  bytes: integer('bytes').notNull().default(0),
+  pid: integer('pid').notNull(),
+  error: text('error'),
+});
+
 export type RunRow = typeof runs.$inferSelect;
 export type ItemRow = typeof items.$inferSelect;
 export type CheckRow = typeof checks.$inferSelect;
+export type PruneRow = typeof prunes.$inferSelect;

@@ -5,5 +5,6 @@ export const itemStatuses = ['running', 'ok', 'failed', 'aborted'] as const;
 export type ItemStatus = (typeof itemStatuses)[number];
 export const checkKinds = ['verify', 'restore-test', 'restore'] as const;
 export type CheckKind = (typeof checkKinds)[number];
-export const checkStatuses = ['running', 'ok', 'failed'] as const;
+/** `aborted`: the batt doing the check died; says nothing about the backup. */
+export const checkStatuses = ['running', 'ok', 'failed', 'aborted'] as const;
 export type CheckStatus = (typeof checkStatuses)[number];

@@ -21,6 +21,16 @@ export interface BattConfig {
   compression?: Compression;
   compression_level?: number;
   concurrency?: number;
+  bundle?: boolean;
+  keep_last?: number;
+  keep_hourly?: number;
+  keep_daily?: number;
+  keep_weekly?: number;
+  keep_monthly?: number;
+  keep_yearly?: number;
+  keep_within?: string;
+  require_verified?: boolean;
+  suspect_below?: number;
   services: Record<string, Record<string, unknown>>;
   /** The files read, in order, for messages. */
   files: string[];

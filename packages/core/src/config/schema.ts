@@ -21,13 +21,34 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   compression: { type: 'enum', values: compressions, describe: 'compression of built-in artifacts' },
   compression_level: { type: 'number', min: 1, max: 19, integer: true, describe: 'compression level (zstd 1-19, gzip 1-9)' },
   concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
+  bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
+  ...retentionKeys(),
 };
+
+/** Keep rules and the suspect threshold: at the top level, and per service (a service's keep_* replace the top level's). */
+function retentionKeys(): Record<string, ConfigKeySpec> {
+  const count = (what: string): ConfigKeySpec => ({ type: 'number', min: 1, integer: true, describe: `prune keeps ${what}` });
+  return {
+    keep_last: count('the N newest good backups of each target'),
+    keep_hourly: count('the newest good backup of each of the last N hours that have one'),
+    keep_daily: count('the newest good backup of each of the last N days that have one'),
+    keep_weekly: count('the newest good backup of each of the last N ISO weeks that have one'),
+    keep_monthly: count('the newest good backup of each of the last N months that have one'),
+    keep_yearly: count('the newest good backup of each of the last N years that have one'),
+    keep_within: { type: 'string', describe: 'prune keeps every good backup younger than this age, e.g. 30d, 12h, 2w, 6m, 1y' },
+    require_verified: { type: 'boolean', describe: 'only backups that passed `batt verify` count as good for retention' },
+    suspect_below: { type: 'number', min: 0, max: 1, describe: 'a backup smaller (or with fewer rows) than this fraction of the previous ones is suspect; 0 turns it off [0.5]' },
+  };
+}
+
+export const retentionKeyNames = Object.keys(retentionKeys());
 
 /** Keys every service section accepts besides its own. */
 export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   compression: globalKeys.compression,
   compression_level: globalKeys.compression_level,
   destination: globalKeys.destination,
+  ...retentionKeys(),
 };
 
 function expected(spec: ConfigKeySpec): string {

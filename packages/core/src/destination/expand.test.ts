@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expandPattern, validatePattern, withServicePlaceholder } from './expand.js';
+import { expandPattern, staticRoot, validatePattern, withServicePlaceholder } from './expand.js';
 
 // Local time is what strftime uses; pin the zone so the fixed dates mean one thing.
 process.env.TZ = 'UTC';
@@ -38,5 +38,14 @@ describe('expandPattern', () => {
   it('appends /{service} only when the pattern has none', () => {
     assert.equal(withServicePlaceholder('/custom/path/'), '/custom/path/{service}');
     assert.equal(withServicePlaceholder('/b/{service}/%Y'), '/b/{service}/%Y');
+  });
+});
+
+describe('staticRoot', () => {
+  it('is the leading folders without a specifier or placeholder', () => {
+    assert.equal(staticRoot('/opt/backup/%Y/%m/%d/{service}'), '/opt/backup');
+    assert.equal(staticRoot('/srv/{host}/db'), '/srv');
+    assert.equal(staticRoot('/%Y/x'), '/');
+    assert.equal(staticRoot('/srv/backup'), '/srv/backup');
   });
 });

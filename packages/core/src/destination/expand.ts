@@ -108,3 +108,18 @@ export function withServicePlaceholder(pattern: string): string {
 export function validatePattern(pattern: string): void {
   expandPattern(pattern, new Date(0), { service: 'service', host: 'host' });
 }
+
+/**
+ * The folder a pattern never goes above: its leading components without a specifier or
+ * placeholder (`/opt/backup/%Y/%m/{service}` → `/opt/backup`). Prune removes emptied folders
+ * up to, never including, this root.
+ */
+export function staticRoot(pattern: string): string {
+  const parts = pattern.split('/');
+  const fixed: string[] = [];
+  for (const part of parts) {
+    if (/[%{]/.test(part)) break;
+    fixed.push(part);
+  }
+  return fixed.join('/') || '/';
+}

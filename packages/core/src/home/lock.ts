@@ -10,7 +10,7 @@ export interface Lock {
   release(): void;
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

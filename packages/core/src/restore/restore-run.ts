@@ -7,7 +7,6 @@
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
-import { now } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { collect, spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
@@ -18,7 +17,7 @@ import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
 import { checkArtifact } from './artifact.js';
-import { recordCheck, selectItems, sourceOf, type ItemQuery, type Selected } from './select.js';
+import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
 export interface RestoreRequest extends ItemQuery {
   db: CatalogDb;
@@ -135,10 +134,40 @@ async function restoreWithScript(request: RestoreRequest, service: Service, grou
 export async function restoreItems(request: RestoreRequest): Promise<RestoreOutcome[]> {
   const chosen = selectItems(request.db, request.services, request);
   const planned = await plan(request, chosen);
+  if (request.dryRun) {
+    for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
+    request.onPlan(planned);
+    return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
+  }
+  // Each item is claimed with a running `restore` row first, so a prune leaves it alone.
+  const claims = new Map<number, number>();
+  const settle = (itemId: number, result: Parameters<typeof finishCheck>[2]): void => {
+    const id = claims.get(itemId);
+    if (id !== undefined) finishCheck(request.db, id, result);
+    claims.delete(itemId);
+  };
+  try {
+    for (const p of planned) {
+      const id = startCheck(request.db, p.itemId, 'restore', p.into);
+      if (id === undefined) throw new BattError('NOT_FOUND', `run ${p.runId}'s backup of ${p.service} ${p.target} is being pruned`, { hint: 'pick another run from `batt runs`' });
+      claims.set(p.itemId, id);
+    }
+    const outcomes = await restoreClaimed(request, chosen, planned, settle);
+    for (const itemId of [...claims.keys()]) settle(itemId, { ok: false, checks: [], error: 'not restored: batt was interrupted' });
+    return outcomes;
+  } catch (error) {
+    const message = redact(describeError(error), request.secrets);
+    for (const itemId of [...claims.keys()]) settle(itemId, { ok: false, checks: [], error: message });
+    throw error;
+  }
+}
+
+type Settle = (itemId: number, result: { ok: boolean; target?: string; checks: Check[]; error?: string }) => void;
+
+async function restoreClaimed(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], settle: Settle): Promise<RestoreOutcome[]> {
   // Every artifact is proven before any target is touched.
   for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
   request.onPlan(planned);
-  if (request.dryRun) return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
   const blocked = planned.filter((p) => p.action === 'replace' && !request.force);
   if (blocked.length) {
     throw new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
@@ -154,36 +183,34 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
       continue;
     }
     const { item, service } = chosen.find((c) => c.item.id === p.itemId)!;
-    const startedAt = now();
     const slog = request.log.scoped(service.name);
+    if (request.signal.aborted) break;
     slog.info(`${p.target}: restoring into ${p.label}${p.action === 'swap' ? ' (via a checked temporary copy)' : ''}`);
     try {
       const checks = await service.plugin!.restore!(pluginContext(request, service.name, p.runId), item.target, sourceOf(item, request.signal), {
         into: p.into, force: request.force, replace: request.replace, jobs: request.jobs,
       });
-      recordCheck(request.db, item.id, 'restore', startedAt, { ok: true, target: p.into, checks });
+      settle(item.id, { ok: true, checks });
       outcomes.push({ ...p, status: 'ok', checks });
       slog.info(`${p.target}: restored into ${p.label}`);
     } catch (error) {
       const message = redact(describeError(error), request.secrets);
       const checks = (error as { checks?: Check[] }).checks ?? [];
-      recordCheck(request.db, item.id, 'restore', startedAt, { ok: false, target: p.into, checks, error: message });
+      settle(item.id, { ok: false, checks, error: message });
       outcomes.push({ ...p, status: 'failed', checks, error: message });
       slog.error(`${p.target}: ${message}`);
-      if (request.signal.aborted) break;
     }
   }
   for (const [name, group] of scripts) {
     const service = request.services.find((s) => s.name === name)!;
-    const startedAt = now();
     try {
       const { checks } = await restoreWithScript(request, service, group);
-      for (const p of group) recordCheck(request.db, p.itemId, 'restore', startedAt, { ok: true, target: p.into, checks });
+      for (const p of group) settle(p.itemId, { ok: true, checks });
       outcomes.push(...group.map((p) => ({ ...p, status: 'ok' as const, checks })));
     } catch (error) {
       const log = (error as { log?: string }).log;
       const message = redact(describeError(error), request.secrets) + (log ? ` (${log.split('\n').slice(-3).join(' | ')})` : '');
-      for (const p of group) recordCheck(request.db, p.itemId, 'restore', startedAt, { ok: false, target: p.into, checks: [], error: message });
+      for (const p of group) settle(p.itemId, { ok: false, checks: [], error: message });
       outcomes.push(...group.map((p) => ({ ...p, status: 'failed' as const, checks: [], error: message })));
       request.log.scoped(name).error(message);
     }

@@ -4,7 +4,7 @@
  * rows that record what a check or restore found.
  */
 import { resolve } from 'node:path';
-import { and, desc, eq, gte, inArray, isNotNull } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { CatalogDb } from '../catalog/db.js';
 import { now } from '../catalog/queries.js';
 import { checks, items, runs, type CheckKind, type ItemRow, type RunRow } from '../catalog/schema.js';
@@ -37,13 +37,17 @@ export function parseSince(text: string, clock = new Date()): Date | undefined {
   return /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(date.getTime()) ? date : undefined;
 }
 
+/** A target as the catalog stores it: file targets are absolute paths, so `./docs` means the same folder. */
+export function catalogTarget(service: string | undefined, target: string): string {
+  return service === 'file' ? resolve(target) : target;
+}
+
 /** The ok items with a file that match; throws NOT_FOUND with a hint when none do. */
 export function selectItems(db: CatalogDb, services: readonly Service[], query: ItemQuery): Selected[] {
   const service = query.service ? findService(services, query.service) : undefined;
-  const conditions = [eq(items.status, 'ok'), isNotNull(items.file)];
+  const conditions = [eq(items.status, 'ok'), isNotNull(items.file), isNull(items.pruneId)];
   if (service) conditions.push(eq(items.service, service.name));
-  // File targets are stored as absolute paths: `--target ./docs` means the same folder.
-  const targets = query.targets?.map((t) => (service?.name === 'file' ? resolve(t) : t));
+  const targets = query.targets?.map((t) => catalogTarget(service?.name, t));
   if (targets?.length) conditions.push(inArray(items.target, targets));
   const ref = query.ref ?? (query.all || query.since ? undefined : 'latest');
   if (ref !== undefined && ref !== 'latest') {
@@ -76,12 +80,24 @@ export function sourceOf(item: ItemRow, signal?: AbortSignal): RestoreSource {
   };
 }
 
-/** Records a check, restore drill or restore of an item; returns the row id. */
-export function recordCheck(db: CatalogDb, itemId: number, kind: CheckKind, startedAt: string, result: { ok: boolean; target?: string; checks: Check[]; error?: string }): number {
-  return db.insert(checks).values({
-    itemId, kind, startedAt, finishedAt: now(), status: result.ok ? 'ok' : 'failed', target: result.target ?? null,
+/**
+ * Claims an item for a check, restore drill or restore: a `running` row with this process's pid,
+ * which prune respects. Returns undefined when the item is gone or being pruned.
+ */
+export function startCheck(db: CatalogDb, itemId: number, kind: CheckKind, target?: string): number | undefined {
+  return db.transaction((tx) => {
+    const item = tx.select({ id: items.id }).from(items).where(and(eq(items.id, itemId), isNull(items.pruneId))).get();
+    if (!item) return undefined;
+    return tx.insert(checks).values({ itemId, kind, startedAt: now(), status: 'running', target: target ?? null, pid: process.pid }).returning({ id: checks.id }).get().id;
+  }, { behavior: 'immediate' });
+}
+
+/** Records what a started check found. */
+export function finishCheck(db: CatalogDb, checkId: number, result: { ok: boolean; target?: string; checks: Check[]; error?: string }): void {
+  db.update(checks).set({
+    finishedAt: now(), status: result.ok ? 'ok' : 'failed', ...(result.target !== undefined ? { target: result.target } : {}),
     details: JSON.stringify(result.checks), error: result.error ?? null,
-  }).returning({ id: checks.id }).get().id;
+  }).where(eq(checks.id, checkId)).run();
 }
 
 /** Checks recorded for items, newest first. */

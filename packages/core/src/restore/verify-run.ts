@@ -7,7 +7,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
-import { now } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
 import { describeError } from '../errors/errors.js';
 import type { HomeLayout } from '../home/home.js';
@@ -17,7 +16,7 @@ import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
 import { sumLine } from '../run/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
-import { recordCheck, selectItems, sourceOf, type ItemQuery } from './select.js';
+import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery } from './select.js';
 
 export interface VerifyRequest extends ItemQuery {
   db: CatalogDb;
@@ -54,8 +53,12 @@ function sumsCheck(file: string, sha256: string | null): Check {
 type Base = Omit<VerifyOutcome, 'kind' | 'ok' | 'checks' | 'error'>;
 
 /** Runs one check of an item (its `work` adds to the list), records it in the catalog and logs the verdict. */
-async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome['kind'], work: (checks: Check[]) => Promise<void>): Promise<VerifyOutcome> {
-  const startedAt = now();
+async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome['kind'], work: (checks: Check[]) => Promise<void>): Promise<VerifyOutcome | undefined> {
+  const checkId = startCheck(request.db, base.itemId, kind);
+  if (checkId === undefined) {
+    request.log.scoped(base.service).warn(`${base.target}: run ${base.runId}'s backup was pruned meanwhile: skipped`);
+    return undefined;
+  }
   const checks: Check[] = [];
   let error: string | undefined;
   try {
@@ -65,7 +68,7 @@ async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome[
     checks.push(...((failure as { checks?: Check[] }).checks ?? []));
   }
   const ok = error === undefined && checks.every((c) => c.ok);
-  recordCheck(request.db, base.itemId, kind, startedAt, { ok, checks, error });
+  finishCheck(request.db, checkId, { ok, checks, error });
   const why = error ?? checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
   request.log.scoped(base.service)[ok ? 'info' : 'error'](`${base.target}: ${kind === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${why}`}`);
   return { ...base, kind, ok, checks, error };
@@ -84,6 +87,7 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
       if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
       else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
     });
+    if (!verified) continue;
     outcomes.push(verified);
     if (!request.restoreTest || !verified.ok) continue;
     const drill = service.plugin?.restoreTest;
@@ -92,10 +96,11 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
       outcomes.push({ ...base, kind: 'restore-test', ok: true, checks: [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }] });
       continue;
     }
-    outcomes.push(await recorded(request, base, 'restore-test', async (checks) => {
+    const drilled = await recorded(request, base, 'restore-test', async (checks) => {
       request.log.scoped(service.name).info(`${item.target}: restore drill`);
       checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal))));
-    }));
+    });
+    if (drilled) outcomes.push(drilled);
   }
   return outcomes;
 }

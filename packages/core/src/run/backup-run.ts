@@ -14,11 +14,13 @@ import { pluginContext } from '../plugins/types.js';
 import { writeArtifact } from '../pipeline/write-artifact.js';
 import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
-import { addItem, createRun, finishItem, finishRun, now, startItem } from '../catalog/queries.js';
+import { addItem, createRun, finishItem, finishRun, now, setRunBundle, startItem } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
 import { redact, type Logger } from './logger.js';
 import { writeManifests, type ManifestItem } from './manifest.js';
 import { artifactBase, humanBytes } from './names.js';
+import { markIfSuspect } from '../retention/suspect.js';
+import { bundleFolder, writeBundle } from './bundle.js';
 
 export interface Selection {
   service: Service;
@@ -38,6 +40,8 @@ export interface BackupRequest {
   /** Compression forced by the command line, overriding config. */
   compression?: Compression;
   concurrency: number;
+  /** Also write the run's artifacts as one tar with its own SHA-256 file (seed 000). */
+  bundle?: boolean;
   /** The run's one clock: every path of the run is expanded at this instant. */
   clock: Date;
   host: string;
@@ -57,6 +61,8 @@ export interface ItemReport {
   bytes?: number;
   sha256?: string;
   error?: string;
+  /** Why the backup looks wrong against the previous ones (see retention/suspect.ts). */
+  suspect?: string;
   seconds: number;
 }
 
@@ -65,6 +71,8 @@ export interface RunReport {
   status: RunStatus;
   items: ItemReport[];
   manifests: string[];
+  /** The run as one tar, with --bundle. */
+  bundle?: string;
 }
 
 interface Unit {
@@ -136,6 +144,20 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
     return 'gzip';
   };
 
+  /** Marks a finished item suspect when it fell sharply against the target's previous backups, and says so. */
+  const checkSuspect = (id: number, service: string, target: string, bytes: number, facts: string | null): string | undefined => {
+    const below = (config.services[service]?.suspect_below as number | undefined) ?? config.suspect_below ?? 0.5;
+    let reason: string | undefined;
+    try {
+      reason = markIfSuspect(db, { id, service, target, bytes, facts }, below);
+    } catch (error) {
+      // The backup is placed and recorded: a failed comparison must not fail it.
+      log.scoped(service).warn(`${target}: could not compare with earlier backups: ${describeError(error)}`);
+    }
+    if (reason) log.scoped(service).warn(`${target}: SUSPECT: ${reason}; check the source, then \`batt verify\`. Retention does not count this backup as good.`);
+    return reason;
+  };
+
   // Reports keep the order units were planned in, whatever order they finish in.
   const reports: ItemReport[][] = units.map(() => []);
   const manifestItems: ManifestItem[] = [];
@@ -171,7 +193,8 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       manifestItems.push({ service: service.name, target, file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression, toolVersion: facts.toolVersion, serverVersion: facts.serverVersion, facts: facts.facts });
       for (const warning of warnings ?? []) slog.warn(`${target}: ${warning}`);
       slog.info(`${target}: ok → ${artifact.path} (${humanBytes(artifact.bytes)}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
-      reports[index].push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, seconds: (Date.now() - started) / 1000 });
+      const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
+      reports[index].push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, suspect, seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const message = clean(describeError(error));
       finishItem(db, itemId, status(), { error: message });
@@ -195,11 +218,12 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       // The script's output is kept once, on its first artifact.
       let log: string | null = clean(result.log) || null;
       for (const a of result.artifacts) {
-        addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt: now(), status: 'ok', log });
+        const id = addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt: now(), status: 'ok', log });
         log = null;
         manifestItems.push({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null });
-        reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000 });
         slog.info(`${a.name}: ok → ${a.path} (${humanBytes(a.bytes)})`);
+        const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
+        reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, suspect, seconds: (Date.now() - started) / 1000 });
       }
     } catch (error) {
       const message = clean(describeError(error));
@@ -229,9 +253,22 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
     items.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
   }
 
+  let bundlePath: string | undefined;
+  if (request.bundle && manifestItems.length && !request.signal.aborted) {
+    try {
+      const bundle = await writeBundle(runId, [...manifestItems.map((i) => i.file), ...manifests], bundleFolder(pattern, request.clock, request.host), request.signal);
+      setRunBundle(db, runId, bundle);
+      log.info(`bundle → ${bundle.path} (${humanBytes(bundle.bytes)})`);
+      bundlePath = bundle.path;
+    } catch (error) {
+      log.error(`cannot write the run's bundle: ${describeError(error)}`);
+      items.push({ service: 'batt', target: 'bundle', status: 'failed', error: describeError(error), seconds: 0 });
+    }
+  }
+
   const ok = items.filter((r) => r.status === 'ok').length;
   const runStatus: RunStatus = request.signal.aborted ? 'aborted' : ok === items.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
   const failures = items.filter((r) => r.status !== 'ok');
   finishRun(db, runId, runStatus, failures.length ? failures.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : undefined);
-  return { id: runId, status: runStatus, items, manifests };
+  return { id: runId, status: runStatus, items, manifests, bundle: bundlePath };
 }

@@ -1,0 +1,60 @@
+/**
+ * `batt catalog check`: the catalog against the disk. Every good item's file is present with
+ * the recorded size and SHA-256 (sizes only with `quick`), every bundle too; a prune left half
+ * done and files nobody catalogued (orphans) are reported. Changes nothing.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { CatalogDb } from './db.js';
+import { hashFile } from '../pipeline/hashing-file-sink.js';
+import { findOrphans } from '../retention/folders.js';
+
+export interface CatalogProblem {
+  kind: 'missing' | 'size' | 'sha256' | 'orphan' | 'pruning';
+  file: string;
+  runId?: number;
+  itemId?: number;
+  detail: string;
+}
+
+export interface CatalogReport {
+  files: number;
+  bytes: number;
+  problems: CatalogProblem[];
+}
+
+export async function checkCatalog(db: CatalogDb, roots: readonly string[], options: { quick: boolean; signal?: AbortSignal; onFile?: (file: string) => void }): Promise<CatalogReport> {
+  const client = db.$client;
+  const entries = [
+    ...(client.prepare("select id, run_id, file, bytes, sha256, prune_id from items where status = 'ok' and file is not null order by id").raw().all() as [number, number, string, number | null, string | null, number | null][]),
+    ...(client.prepare('select null, id, bundle_file, bundle_bytes, bundle_sha256, null from runs where bundle_file is not null').raw().all() as [null, number, string, number | null, string | null, null][]),
+  ];
+  const report: CatalogReport = { files: 0, bytes: 0, problems: [] };
+  for (const [itemId, runId, file, bytes, sha256, pruneId] of entries) {
+    if (options.signal?.aborted) break;
+    const at = { file, runId, ...(itemId === null ? {} : { itemId }) };
+    if (pruneId !== null) {
+      report.problems.push({ ...at, kind: 'pruning', detail: `prune ${pruneId} was interrupted while removing it: \`batt prune\` finishes the job` });
+      continue;
+    }
+    options.onFile?.(file);
+    if (!existsSync(file)) {
+      report.problems.push({ ...at, kind: 'missing', detail: 'the file is gone' });
+      continue;
+    }
+    const size = statSync(file).size;
+    report.files++;
+    report.bytes += size;
+    if (bytes !== null && size !== bytes) {
+      report.problems.push({ ...at, kind: 'size', detail: `${size} bytes on disk, ${bytes} in the catalog` });
+      continue;
+    }
+    if (!options.quick && sha256) {
+      const actual = await hashFile(file);
+      if (actual.sha256 !== sha256) report.problems.push({ ...at, kind: 'sha256', detail: `SHA-256 on disk ${actual.sha256}, catalog ${sha256}` });
+    }
+  }
+  for (const file of findOrphans(db, roots.filter((r) => existsSync(r)))) {
+    report.problems.push({ kind: 'orphan', file, detail: 'not in the catalog (left by a killed run, copied in, or the catalog lost its row: `batt catalog rebuild` takes manifested files back in)' });
+  }
+  return report;
+}

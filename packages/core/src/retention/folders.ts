@@ -1,0 +1,100 @@
+/**
+ * The backup folders as prune and `catalog check` see them: where a run's manifest for an
+ * artifact lives, which roots batt may tidy up to, folders left empty, and files nobody knows.
+ */
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import type { CatalogDb } from '../catalog/db.js';
+import type { BattConfig } from '../config/load.js';
+import { staticRoot } from '../destination/expand.js';
+import { manifestName, manifestPattern } from '../run/manifest.js';
+
+const isUnder = (path: string, root: string): boolean => path !== root && (root === '/' ? path.startsWith('/') : path.startsWith(root + sep));
+
+/**
+ * The folder holding the run's manifest for `file`, and the file's name there. Built-in
+ * artifacts sit beside their manifest; a drop-in script may have written into sub-folders.
+ */
+export function artifactFolderOf(file: string, runId: number): { folder: string; name: string } {
+  let folder = dirname(file);
+  for (let up = 0; up < 8 && folder !== dirname(folder); up++, folder = dirname(folder)) {
+    if (existsSync(join(folder, manifestName(runId)))) return { folder, name: relative(folder, file) };
+  }
+  return { folder: dirname(file), name: relative(dirname(file), file) };
+}
+
+/**
+ * The fixed roots of every destination the catalog (when it can be read) and config know: prune
+ * never goes above them, check and rebuild look below them.
+ */
+export function destinationRoots(db: CatalogDb | undefined, config: BattConfig, fallback: string): string[] {
+  const patterns = new Set<string>([fallback]);
+  for (const d of (db?.$client.prepare('select distinct destination from runs').pluck().all() ?? []) as string[]) patterns.add(d);
+  if (config.destination) patterns.add(config.destination);
+  for (const section of Object.values(config.services)) if (typeof section.destination === 'string') patterns.add(section.destination);
+  return [...new Set([...patterns].map(staticRoot))].filter((r) => r !== '/');
+}
+
+/** Removes `folder` if empty, then its parents while empty, stopping below the root it is under. */
+export function removeEmptyFolders(folder: string, roots: readonly string[]): void {
+  if (roots.includes(folder)) return;
+  const root = roots.filter((r) => isUnder(folder, r)).sort((a, b) => b.length - a.length)[0];
+  let current = folder;
+  for (;;) {
+    try {
+      rmdirSync(current);
+    } catch {
+      return;
+    }
+    const parent = dirname(current);
+    if (!root || !isUnder(parent, root)) return;
+    current = parent;
+  }
+}
+
+/** Calls `onFile` for every file below `dir`; folders batt is still writing (`.batt-*`) are skipped when `skipBatt`. */
+export function walkFiles(dir: string, onFile: (path: string, name: string) => void, skipBatt = false): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (!e.isDirectory()) onFile(path, e.name);
+    else if (!skipBatt || !e.name.startsWith('.batt-')) walkFiles(path, onFile, skipBatt);
+  }
+}
+
+/**
+ * Files under `folders` (recursively) that the catalog does not know: not an item's artifact,
+ * not a run's bundle, not a known run's manifest, not SHA256SUMS. Leftovers of a killed run
+ * (`.batt-tmp-*`, `.batt-staging-*`) are orphans too.
+ */
+export function findOrphans(db: CatalogDb, folders: Iterable<string>): string[] {
+  const candidates: string[] = [];
+  const unique = [...new Set(folders)].sort();
+  // A folder under another one listed is walked once.
+  for (const f of unique.filter((f, i) => !unique.slice(0, i).some((g) => isUnder(f, g)))) {
+    walkFiles(f, (path, name) => {
+      if (name !== 'SHA256SUMS') candidates.push(path);
+    });
+  }
+  if (candidates.length === 0) return [];
+  const client = db.$client;
+  const runIds = new Set((client.prepare('select id from runs').raw().all() as [number][]).map(([id]) => id));
+  const known = new Set<string>();
+  for (const [file] of client.prepare('select file from items where file is not null').raw().iterate() as IterableIterator<[string]>) known.add(file);
+  for (const [file] of client.prepare('select bundle_file from runs where bundle_file is not null').raw().iterate() as IterableIterator<[string]>) {
+    known.add(file);
+    known.add(`${file}.sha256`);
+  }
+  return candidates.filter((path) => {
+    if (known.has(path)) return false;
+    const name = path.slice(path.lastIndexOf(sep) + 1);
+    const manifest = manifestPattern.exec(name);
+    if (manifest && runIds.has(Number(manifest[1]))) return false;
+    return true;
+  });
+}

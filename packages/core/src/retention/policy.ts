@@ -1,0 +1,482 @@
+/**
+ * Which backups a retention run keeps and which it removes. restic's `forget` rules (last,
+ * hourly … yearly, within), applied per group, plus batt's safety rules: the newest good backup
+ * of a group always stays, failed/suspect/unverified backups never use up a rule's slot, a group
+ * with no good backup is left alone, and a held backup is never removed. Pure: the caller reads
+ * the catalog and deletes; this only decides, with the reasons shown to the user. Calendar
+ * buckets are in the process's local time (TZ), as users think in local days.
+ */
+
+export interface KeepRules {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  /** Keep every counted backup newer than now - withinMs. */
+  withinMs?: number;
+  /** Label for --keep-within in reasons, e.g. "30d". */
+  withinLabel?: string;
+}
+
+export type BackupKind = 'good' | 'failed' | 'suspect' | 'unverified';
+
+export interface RetentionBackup {
+  /** Catalog item id. */
+  id: number;
+  /** One retention group = one service + target (the caller builds the string). */
+  group: string;
+  /** Epoch ms of the backup's start. */
+  time: number;
+  /** Only 'good' counts toward the rules. */
+  kind: BackupKind;
+  /** When set: always kept with this reason (e.g. "in use by a restore (pid 12)"); it still counts toward the rules if good. */
+  hold?: string;
+}
+
+export interface RetentionDecision {
+  id: number;
+  group: string;
+  time: number;
+  kind: BackupKind;
+  keep: boolean;
+  reasons: string[];
+}
+
+const CALENDAR = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+type Unit = (typeof CALENDAR)[number];
+const COUNTS = ['last', ...CALENDAR] as const;
+const MS_HOUR = 3_600_000;
+const MS_DAY = 86_400_000;
+const MAX_TIME = 8.64e15; // the largest epoch ms a Date holds
+const FEW_GROUPS = 16;
+
+const NEWEST = 'newest good backup';
+const NOT_KEPT = 'not kept by any rule';
+const NO_GOOD = 'no good backup of this target: nothing removed';
+// Shared strings: a million removed backups must not mean a million built strings.
+const NEWER: Record<Exclude<BackupKind, 'good'>, string> = {
+  failed: 'failed: not counted, newer than the oldest kept backup',
+  suspect: 'suspect: not counted, newer than the oldest kept backup',
+  unverified: 'unverified: not counted, newer than the oldest kept backup',
+};
+const OLDER: Record<Exclude<BackupKind, 'good'>, string> = {
+  failed: 'failed: older than every kept backup',
+  suspect: 'suspect: older than every kept backup',
+  unverified: 'unverified: older than every kept backup',
+};
+
+/** True when at least one rule would keep something; 0 means "not set", as in restic. */
+export function hasRules(rules: KeepRules): boolean {
+  return COUNTS.some((name) => (rules[name] ?? 0) > 0) || (rules.withinMs ?? 0) > 0;
+}
+
+/** Kinds as numbers for the columnar path: index into BACKUP_KINDS. */
+export const BACKUP_KINDS: readonly BackupKind[] = Object.freeze(['good', 'failed', 'suspect', 'unverified'] as const);
+const GOOD = 0; // BACKUP_KINDS.indexOf('good')
+
+/** One group's backups as columns: index i of each column is one backup. Any order. */
+export interface GroupColumns {
+  /** Catalog item ids (tie-break: the higher id is newer at equal time). */
+  ids: ArrayLike<number>;
+  /** Epoch ms of each backup's start. */
+  times: ArrayLike<number>;
+  /** Index into BACKUP_KINDS. */
+  kinds: ArrayLike<number>;
+  /** Index → hold reason: always kept with this reason; still counts toward the rules if good. */
+  holds?: ReadonlyMap<number, string>;
+}
+
+export interface GroupPlan {
+  /** 1 = keep, 0 = remove, per index. */
+  keep: Uint8Array;
+  /** The reasons of each kept backup, by index (only kept ones have an entry). */
+  reasons: Map<number, string[]>;
+  /** The one reason shared by removed backups of each kind, e.g. removedReason[0] = 'not kept by any rule'. */
+  removedReason: readonly string[];
+}
+
+// By kind number. Kept non-good backups get their own one-reason array each (they are few);
+// removed ones share these strings through GroupPlan.removedReason.
+const NEWER_BY_KIND: readonly string[] = ['', NEWER.failed, NEWER.suspect, NEWER.unverified];
+const REMOVED_REASON: readonly string[] = Object.freeze([NOT_KEPT, OLDER.failed, OLDER.suspect, OLDER.unverified]);
+
+/**
+ * One decision per input backup, in input order. Throws a plain Error when no rule is set
+ * (planning with none would remove everything but the newest), a count is not a whole number or
+ * a time is not a date. A thin wrapper over planGroup: groups the input into columns, plans each
+ * group, and builds the decision objects.
+ */
+export function planRetention(backups: readonly RetentionBackup[], rules: KeepRules, now: Date): RetentionDecision[] {
+  checkRules(rules);
+  // Each step is a small function with one loop: V8 optimises those soon, and a single call over
+  // a million backups otherwise spends much of its time in unoptimised code.
+  const { groupOf, sizes } = groupBackups(backups);
+  const columns = sizes.map((size) => ({ ids: new Float64Array(size), times: new Float64Array(size), kinds: new Uint8Array(size), holds: undefined as Map<number, string> | undefined }));
+  // Each backup's index within its group's columns.
+  const localOf = new Int32Array(backups.length);
+  fillColumns(backups, groupOf, columns, localOf);
+  const plans = columns.map((c) => planColumns(c, rules, now));
+  return decide(backups, groupOf, localOf, columns, plans);
+}
+
+/**
+ * planRetention for the backups of ONE group given as columns, without an object per backup:
+ * the same rules, reasons and errors. Kept backups have their reasons in `reasons`; a removed
+ * backup's one reason is `removedReason[kinds[i]]`.
+ */
+export function planGroup(columns: GroupColumns, rules: KeepRules, now: Date): GroupPlan {
+  checkRules(rules);
+  checkColumns(columns);
+  return planColumns(columns, rules, now);
+}
+
+function checkRules(rules: KeepRules): void {
+  for (const name of COUNTS) {
+    const count = rules[name];
+    if (count !== undefined && !(count === Infinity || (Number.isInteger(count) && count >= 0))) {
+      throw new Error(`keep ${name}: expected a whole number of 0 or more, got ${count}`);
+    }
+  }
+  if (rules.withinMs !== undefined && !(rules.withinMs >= 0)) throw new Error(`keep within: expected 0 ms or more, got ${rules.withinMs}`);
+  if (!hasRules(rules)) throw new Error('no retention rule set: refusing to plan (it would remove all but the newest backup)');
+}
+
+function checkColumns({ ids, times, kinds, holds }: GroupColumns): void {
+  const n = times.length;
+  if (ids.length !== n || kinds.length !== n) throw new Error(`group columns differ in length: ${ids.length} ids, ${n} times, ${kinds.length} kinds`);
+  for (let i = 0; i < n; i++) {
+    if (!(Math.abs(times[i]) <= MAX_TIME)) throw new Error(`backup ${ids[i]}: time ${times[i]} is not a date`);
+    const k = kinds[i];
+    if (k !== 0 && k !== 1 && k !== 2 && k !== 3) throw new Error(`backup ${ids[i]}: kind ${k} is not an index into BACKUP_KINDS`);
+  }
+  if (holds) {
+    for (const i of holds.keys()) {
+      if (!(Number.isInteger(i) && i >= 0 && i < n)) throw new Error(`hold on index ${i}: not a backup of the group (0 to ${n - 1})`);
+    }
+  }
+}
+
+/** planGroup on checked columns. */
+function planColumns(columns: GroupColumns, rules: KeepRules, now: Date): GroupPlan {
+  const { ids, times, kinds, holds } = columns;
+  // The good backups as indexes with their times beside them, in typed arrays: the walks read
+  // memory in order, and the garbage collector never copies them.
+  const good = new Int32Array(countGood(kinds));
+  const goodTimes = new Float64Array(good.length);
+  fillGood(times, kinds, good, goodTimes);
+  sortNewestFirst(ids, times, good, goodTimes);
+  // Reasons of kept backups only (few): a Map, not a sparse million-slot array.
+  const reasons = new Map<number, string[]>();
+  const withinMs = rules.withinMs ?? 0;
+  const cutoff = withinMs > 0 ? now.getTime() - withinMs : Infinity;
+  // Time of the oldest kept good backup; NaN when the group has no good backup.
+  const oldestKept = keepGood(good, goodTimes, rules, cutoff, reasons);
+  // Looking up a million indexes in the Map costs more than marking the few kept ones.
+  const keep = new Uint8Array(times.length);
+  for (const i of reasons.keys()) keep[i] = 1;
+  keepNotCounted(times, kinds, oldestKept, keep, reasons);
+  if (holds) {
+    for (const [i, hold] of holds) {
+      // A held backup is kept, so a reason for removing it would only confuse.
+      if (keep[i] === 1) reasons.get(i)!.push(hold);
+      else reasons.set(i, [hold]);
+      keep[i] = 1;
+    }
+  }
+  return { keep, reasons, removedReason: REMOVED_REASON };
+}
+
+/** Group number of each backup (numbered in order of first appearance), and backups per group. */
+function groupBackups(backups: readonly RetentionBackup[]): { groupOf: Int32Array; sizes: number[] } {
+  const groupOf = new Int32Array(backups.length);
+  const sizes: number[] = [];
+  const names: string[] = [];
+  const ids = new Map<string, number>();
+  let prevName: string | undefined;
+  let prevId = -1;
+  for (let i = 0; i < backups.length; i++) {
+    const b = backups[i];
+    if (!(Math.abs(b.time) <= MAX_TIME)) throw new Error(`backup ${b.id}: time ${b.time} is not a date`);
+    if (b.group !== prevName) {
+      // Group strings are usually built per row, so each is a new string: with few groups,
+      // comparing with each name is cheaper than hashing a million strings for the Map.
+      prevName = b.group;
+      prevId = -1;
+      if (names.length <= FEW_GROUPS) {
+        for (let g = 0; g < names.length && prevId < 0; g++) if (names[g] === prevName) prevId = g;
+      } else {
+        prevId = ids.get(prevName) ?? -1;
+      }
+      if (prevId < 0) {
+        prevId = names.length;
+        names.push(prevName);
+        ids.set(prevName, prevId);
+        sizes.push(0);
+      }
+    }
+    groupOf[i] = prevId;
+    sizes[prevId]++;
+  }
+  return { groupOf, sizes };
+}
+
+interface FilledColumns {
+  ids: Float64Array;
+  times: Float64Array;
+  kinds: Uint8Array;
+  holds: Map<number, string> | undefined;
+}
+
+/** Copies each backup into its group's columns, in input order. */
+function fillColumns(backups: readonly RetentionBackup[], groupOf: Int32Array, columns: FilledColumns[], localOf: Int32Array): void {
+  const filled = new Int32Array(columns.length);
+  for (let i = 0; i < backups.length; i++) {
+    const b = backups[i];
+    const c = columns[groupOf[i]];
+    const j = filled[groupOf[i]]++;
+    localOf[i] = j;
+    c.ids[j] = b.id;
+    c.times[j] = b.time;
+    c.kinds[j] = kindNumber(b);
+    if (b.hold) (c.holds ??= new Map()).set(j, b.hold);
+  }
+}
+
+function kindNumber(b: RetentionBackup): number {
+  const kind = b.kind;
+  if (kind === 'good') return 0;
+  if (kind === 'failed') return 1;
+  if (kind === 'suspect') return 2;
+  if (kind === 'unverified') return 3;
+  throw new Error(`backup ${b.id}: unknown kind ${String(kind)}`);
+}
+
+function countGood(kinds: ArrayLike<number>): number {
+  let count = 0;
+  for (let i = 0; i < kinds.length; i++) if (kinds[i] === GOOD) count++;
+  return count;
+}
+
+function fillGood(times: ArrayLike<number>, kinds: ArrayLike<number>, good: Int32Array, goodTimes: Float64Array): void {
+  let k = 0;
+  for (let i = 0; i < kinds.length; i++) {
+    if (kinds[i] !== GOOD) continue;
+    good[k] = i;
+    goodTimes[k++] = times[i];
+  }
+}
+
+/** Newest first, ties by higher id first, so the plan does not depend on input order. */
+function sortNewestFirst(ids: ArrayLike<number>, times: ArrayLike<number>, good: Int32Array, goodTimes: Float64Array): void {
+  // Catalog reads usually come in id or time order: check that before paying for a sort.
+  let newestFirst = true;
+  let oldestFirst = true;
+  for (let k = 1; k < good.length && (newestFirst || oldestFirst); k++) {
+    const c = goodTimes[k] - goodTimes[k - 1] || ids[good[k]] - ids[good[k - 1]];
+    if (c > 0) newestFirst = false;
+    else if (c < 0) oldestFirst = false;
+  }
+  if (newestFirst) return;
+  if (oldestFirst) {
+    good.reverse();
+    goodTimes.reverse();
+    return;
+  }
+  good.sort((a, b) => times[b] - times[a] || ids[b] - ids[a]);
+  for (let k = 0; k < good.length; k++) goodTimes[k] = times[good[k]];
+}
+
+/**
+ * Applies the rules to one group's good backups (newest first), adding reasons for the kept ones.
+ * Returns the time of the oldest kept, NaN for an empty group.
+ */
+function keepGood(good: Int32Array, times: Float64Array, rules: KeepRules, cutoff: number, reasons: Map<number, string[]>): number {
+  if (good.length === 0) return NaN;
+  let oldest = 0; // position of the oldest kept backup: the newest is always kept
+  const last = Math.min(rules.last ?? 0, good.length);
+  const lastReason = `last ${rules.last}`;
+  for (let k = 0; k < last; k++) addReason(reasons, good[k], lastReason);
+  oldest = Math.max(oldest, last - 1);
+  const calendar = new LocalCalendar();
+  for (const unit of CALENDAR) {
+    const count = rules[unit] ?? 0;
+    if (count > 0) oldest = Math.max(oldest, keepBuckets(unit, count, good, times, calendar, reasons));
+  }
+  if (cutoff < Infinity) {
+    const withinReason = `within ${rules.withinLabel ?? formatMs(rules.withinMs ?? 0)}`;
+    let k = 0;
+    for (; k < times.length && times[k] > cutoff; k++) addReason(reasons, good[k], withinReason);
+    oldest = Math.max(oldest, k - 1);
+  }
+  if (!reasons.has(good[0])) reasons.set(good[0], [NEWEST]);
+  return times[oldest];
+}
+
+/**
+ * restic's algorithm for one calendar rule: walking newest first, keep a backup whose bucket
+ * differs from the last bucket kept, until `count` are kept. So each bucket keeps its newest
+ * backup, and the count is of buckets that have backups. Returns the last position kept.
+ */
+function keepBuckets(
+  unit: Unit,
+  count: number,
+  good: Int32Array,
+  times: Float64Array,
+  calendar: LocalCalendar,
+  reasons: Map<number, string[]>,
+): number {
+  let lastKey = NaN; // never equal to a key: the newest backup always starts a bucket
+  let lastKept = -1;
+  for (let k = 0; k < times.length && count > 0; k++) {
+    const local = calendar.local(times[k]);
+    // Keys are numbers of local hours, days, Mondays, months or years: no strings per backup.
+    let key: number;
+    if (unit === 'hourly') key = Math.floor(local / MS_HOUR);
+    else if (unit === 'daily') key = Math.floor(local / MS_DAY);
+    else if (unit === 'weekly') key = mondayOf(Math.floor(local / MS_DAY));
+    else if (unit === 'monthly') key = calendar.month(local);
+    else key = Math.floor(calendar.month(local) / 12);
+    if (key !== lastKey) {
+      lastKey = key;
+      lastKept = k;
+      count--;
+      addReason(reasons, good[k], `${unit} ${bucketLabel(unit, local)}`);
+    }
+  }
+  return lastKept;
+}
+
+function addReason(reasons: Map<number, string[]>, index: number, reason: string): void {
+  const list = reasons.get(index);
+  if (list) list.push(reason);
+  else reasons.set(index, [reason]);
+}
+
+/**
+ * Keeps the failed, suspect and unverified backups newer than the oldest kept good one, or all
+ * of them when the group has no good backup (oldestKept NaN); the rest are removed.
+ */
+function keepNotCounted(times: ArrayLike<number>, kinds: ArrayLike<number>, oldestKept: number, keep: Uint8Array, reasons: Map<number, string[]>): void {
+  if (Number.isNaN(oldestKept)) {
+    // No good backup: every backup here is failed, suspect or unverified.
+    for (let i = 0; i < keep.length; i++) {
+      keep[i] = 1;
+      reasons.set(i, [NO_GOOD]);
+    }
+    return;
+  }
+  for (let i = 0; i < keep.length; i++) {
+    const kind = kinds[i];
+    if (kind !== GOOD && times[i] > oldestKept) {
+      keep[i] = 1;
+      reasons.set(i, [NEWER_BY_KIND[kind]]);
+    }
+  }
+}
+
+/** The decision for every backup, in input order, from its group's plan. */
+function decide(
+  backups: readonly RetentionBackup[],
+  groupOf: Int32Array,
+  localOf: Int32Array,
+  columns: FilledColumns[],
+  plans: GroupPlan[],
+): RetentionDecision[] {
+  const keepOf = plans.map((p) => p.keep);
+  const kindsOf = columns.map((c) => c.kinds);
+  const removedOf = plans.map((p) => p.removedReason);
+  const out: RetentionDecision[] = new Array(backups.length);
+  for (let i = 0; i < backups.length; i++) {
+    const b = backups[i];
+    const g = groupOf[i];
+    const j = localOf[i];
+    const keep = keepOf[g][j] === 1;
+    const why = keep ? plans[g].reasons.get(j)! : [removedOf[g][kindsOf[g][j]]];
+    out[i] = { id: b.id, group: b.group, time: b.time, kind: b.kind, keep, reasons: why };
+  }
+  return out;
+}
+
+/**
+ * Local wall-clock time, as ms that read as local time through UTC getters. Asking Date for the
+ * local offset is the slow part of planning, so a UTC day that starts and ends on the same
+ * offset is taken to have it throughout (zones change offset at most once a day); only a day
+ * with a change asks per backup. Months are likewise asked once per month of backups.
+ */
+class LocalCalendar {
+  private readonly date = new Date(0);
+  private offsetFrom = Infinity;
+  private offsetTo = -Infinity;
+  private offset = 0;
+  private monthFrom = Infinity;
+  private monthTo = -Infinity;
+  private monthNumber = 0;
+
+  local(t: number): number {
+    if (!(t >= this.offsetFrom && t <= this.offsetTo)) {
+      this.offset = this.offsetAt(t);
+      const dayStart = Math.floor(t / MS_DAY) * MS_DAY;
+      const steady = this.offsetAt(dayStart) === this.offset && this.offsetAt(dayStart + MS_DAY - 1) === this.offset;
+      this.offsetFrom = steady ? dayStart : t;
+      this.offsetTo = steady ? dayStart + MS_DAY - 1 : t;
+    }
+    return t + this.offset;
+  }
+
+  /** year * 12 + month (0-11) of local ms. */
+  month(local: number): number {
+    if (!(local >= this.monthFrom && local < this.monthTo)) {
+      this.date.setTime(local);
+      const year = this.date.getUTCFullYear();
+      const month = this.date.getUTCMonth();
+      this.monthNumber = year * 12 + month;
+      this.monthFrom = Date.UTC(year, month, 1);
+      this.monthTo = Date.UTC(year, month + 1, 1);
+    }
+    return this.monthNumber;
+  }
+
+  private offsetAt(t: number): number {
+    this.date.setTime(t);
+    return -this.date.getTimezoneOffset() * 60_000;
+  }
+}
+
+/** Day number of the Monday starting the ISO week of a day number (day 0, 1970-01-01, was a Thursday). */
+function mondayOf(day: number): number {
+  return day - ((((day + 3) % 7) + 7) % 7);
+}
+
+/** How a reason names the bucket of local ms: 2026-11-20 14h, 2026-11-20, 2026-W47, 2026-11, 2026. */
+function bucketLabel(unit: Unit, local: number): string {
+  const d = new Date(local);
+  const year = d.getUTCFullYear();
+  const date = `${year}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  if (unit === 'hourly') return `${date} ${pad(d.getUTCHours())}h`;
+  if (unit === 'daily') return date;
+  if (unit === 'weekly') return isoWeekLabel(mondayOf(Math.floor(local / MS_DAY)));
+  if (unit === 'monthly') return `${year}-${pad(d.getUTCMonth() + 1)}`;
+  return String(year);
+}
+
+/** YYYY-Www of the ISO week starting on a day number: the week-year is the Thursday's year. */
+function isoWeekLabel(monday: number): string {
+  const thursday = monday + 3;
+  const year = new Date(thursday * MS_DAY).getUTCFullYear();
+  const week = Math.floor((thursday - Date.UTC(year, 0, 1) / MS_DAY) / 7) + 1;
+  return `${year}-W${pad(week)}`;
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** "30d", "36h", "90m", "45s" or "1500ms": the largest unit that divides evenly. */
+function formatMs(ms: number): string {
+  for (const [unit, size] of [['d', MS_DAY], ['h', MS_HOUR], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,0 +1,296 @@
+/**
+ * Prune: decide which backups go (the pure policy, per service and target, over the catalog),
+ * then remove them with files and catalog in step. Removal is journalled in the catalog: the
+ * items are first marked with the prune's id in one transaction, then their files, SHA256SUMS
+ * lines and manifest entries go, then their rows. A prune that dies at any point is finished by
+ * the next one (`finishInterruptedPrunes`), so no row outlives its file for long and no file is
+ * left that the catalog forgot.
+ */
+import { existsSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { CatalogDb } from '../catalog/db.js';
+import { now as nowText } from '../catalog/queries.js';
+import type { BattConfig } from '../config/load.js';
+import { BattError, fromSystemError } from '../errors/errors.js';
+import { pidAlive } from '../home/lock.js';
+import { forgetArtifacts } from '../run/manifest.js';
+import { artifactFolderOf, removeEmptyFolders } from './folders.js';
+import { BACKUP_KINDS, planGroup, type BackupKind, type GroupPlan, type KeepRules } from './policy.js';
+import { describeRules, requiresVerified, rulesFor } from './rules.js';
+
+export interface PruneRequest {
+  db: CatalogDb;
+  config: BattConfig;
+  /** Service names as the catalog stores them; empty means every service in the catalog. */
+  services: readonly string[];
+  /** Only these targets (file targets as absolute paths); empty means all. */
+  targets: readonly string[];
+  /** Rules from the command line: they replace the config's for every service pruned. */
+  flags?: KeepRules;
+  now: Date;
+}
+
+/** The plan for one service + target: columns by index, as the policy's `planGroup` takes them. */
+export interface PlannedGroup extends GroupPlan {
+  service: string;
+  target: string;
+  ids: number[];
+  times: number[];
+  kinds: Uint8Array;
+  /** Bytes of the backups kept, and of those removed. */
+  keptBytes: number;
+  removedBytes: number;
+}
+
+/** The kind of backup `i` of a group, and why it is kept or removed. */
+export function decisionOf(g: PlannedGroup, i: number): { kind: BackupKind; keep: boolean; reasons: string[] } {
+  const keep = g.keep[i] === 1;
+  return { kind: BACKUP_KINDS[g.kinds[i]], keep, reasons: keep ? g.reasons.get(i) ?? [] : [g.removedReason[g.kinds[i]]] };
+}
+
+export interface PrunePlan {
+  groups: PlannedGroup[];
+  /** The newest check row when planned: a newer one means verdicts or claims may have changed. */
+  checkMark: number;
+  /** The rules applied, per service, as flags. */
+  rules: Record<string, string>;
+  /** Services with backups in the catalog but no keep rule: nothing of theirs is touched. */
+  untouched: string[];
+  planMs: number;
+}
+
+/** Items that are in use (a running check, restore or drill of a live batt) and the last verdict of each checked item. */
+function checkStates(db: CatalogDb): { holds: Map<number, string>; verdicts: Map<number, string> } {
+  const holds = new Map<number, string>();
+  const verdicts = new Map<number, string>();
+  const rows = db.$client
+    .prepare("select item_id, kind, status, pid from checks where status = 'running' or kind in ('verify', 'restore-test') order by id")
+    .raw()
+    .all() as [number, string, string, number | null][];
+  for (const [itemId, kind, status, pid] of rows) {
+    if (status === 'running') {
+      if (pid && pidAlive(pid)) holds.set(itemId, `in use by a ${kind} (pid ${pid})`);
+    } else if (status === 'ok' || status === 'failed') {
+      verdicts.set(itemId, status);
+    }
+  }
+  return { holds, verdicts };
+}
+
+/**
+ * Every (service, target) in the catalog, by skipping through the (service, target) index: one
+ * seek per target instead of reading a million index entries.
+ */
+export function targetsOf(db: CatalogDb): [string, string][] {
+  const client = db.$client;
+  const nextTarget = client.prepare('select target from items where service = ? and target > ? order by service, target limit 1').pluck();
+  const nextService = client.prepare('select service, target from items where service > ? order by service, target limit 1').raw();
+  const out: [string, string][] = [];
+  let row = client.prepare('select service, target from items order by service, target limit 1').raw().get() as [string, string] | undefined;
+  while (row) {
+    out.push(row);
+    const [service, target] = row;
+    const next = nextTarget.get(service, target) as string | undefined;
+    row = next !== undefined ? [service, next] : (nextService.get(service) as [string, string] | undefined);
+  }
+  return out;
+}
+
+/**
+ * Reads the catalog one service + target at a time from the `items_retention` covering index,
+ * each column of a group as one JSON array built by SQLite: a million items plan in well under a
+ * second, without a million row objects crossing from SQLite.
+ */
+export function planPrune(request: PruneRequest): PrunePlan {
+  const started = performance.now();
+  const client = request.db.$client;
+  const { holds, verdicts } = checkStates(request.db);
+  const services = new Set(request.services);
+  const targets = new Set(request.targets);
+  const groups = targetsOf(request.db).filter(([service, target]) => (!services.size || services.has(service)) && (!targets.size || targets.has(target)));
+  // Two columns for every backup; the rare failed or suspect ones come from a second query.
+  const columnsOf = client.prepare(
+    "select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0) from items where service = ? and target = ? and prune_id is null and status <> 'running'",
+  ).raw();
+  const oddOf = client.prepare(
+    "select id, (status = 'ok') + 2 * (suspect is not null) from items where service = ? and target = ? and prune_id is null and status <> 'running' and (status <> 'ok' or suspect is not null)",
+  ).raw();
+
+  const plan: PrunePlan = { groups: [], checkMark: highestCheck(request.db), rules: {}, untouched: [], planMs: 0 };
+  const ruleCache = new Map<string, ReturnType<typeof rulesFor>>();
+  for (const [service, target] of groups) {
+    if (!ruleCache.has(service)) ruleCache.set(service, rulesFor(service, request.config, request.flags, request.now));
+    const rules = ruleCache.get(service);
+    if (!rules) {
+      if (!plan.untouched.includes(service)) plan.untouched.push(service);
+      continue;
+    }
+    plan.rules[service] = describeRules(rules);
+    const verifiedOnly = requiresVerified(service, request.config);
+    const [idsJson, timesJson, totalBytes] = columnsOf.get(service, target) as [string, string, number];
+    const ids = JSON.parse(idsJson) as number[];
+    if (ids.length === 0) continue;
+    const times = JSON.parse(timesJson) as number[];
+    const odd = new Map(oddOf.all(service, target) as [number, number][]);
+    // Kind numbers index BACKUP_KINDS: 0 good, 1 failed, 2 suspect, 3 unverified.
+    const kinds = new Uint8Array(ids.length);
+    const held = new Map<number, string>();
+    if (odd.size || verdicts.size || holds.size || verifiedOnly) {
+      for (let i = 0; i < ids.length; i++) {
+        const flags = odd.get(ids[i]) ?? 1;
+        const verdict = verdicts.get(ids[i]);
+        if (!(flags & 1) || verdict === 'failed') kinds[i] = 1;
+        else if (flags & 2) kinds[i] = 2;
+        else if (verifiedOnly && verdict !== 'ok') kinds[i] = 3;
+        const hold = holds.get(ids[i]);
+        if (hold) held.set(i, hold);
+      }
+    }
+    const decided = planGroup({ ids, times, kinds, holds: held }, rules, request.now);
+    const kept = ids.filter((_, i) => decided.keep[i] === 1);
+    let keptBytes = 0;
+    for (const { bytes } of itemDetails(request.db, kept).values()) keptBytes += bytes ?? 0;
+    plan.groups.push({ ...decided, service, target, ids, times, kinds, keptBytes, removedBytes: totalBytes - keptBytes });
+  }
+  plan.planMs = performance.now() - started;
+  return plan;
+}
+
+/** Run id and size of items, by id (for listings: the plan itself carries neither). */
+export function itemDetails(db: CatalogDb, ids: readonly number[]): Map<number, { runId: number; bytes: number | null }> {
+  const out = new Map<number, { runId: number; bytes: number | null }>();
+  const CHUNK = 500;
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const chunk = ids.slice(i, i + CHUNK);
+    const rows = db.$client.prepare(`select id, run_id, bytes from items where id in (${chunk.map(() => '?').join(',')})`).raw().all(...chunk) as [number, number, number | null][];
+    for (const [id, runId, bytes] of rows) out.set(id, { runId, bytes });
+  }
+  return out;
+}
+
+export interface PruneResult {
+  pruneId?: number;
+  removed: number;
+  bytes: number;
+  /** The folders the removed backups were in (for the orphan report). */
+  folders: string[];
+  /** Items the plan removed that a restore or verify claimed meanwhile: kept. */
+  heldMeanwhile: number;
+}
+
+const highestCheck = (db: CatalogDb): number => (db.$client.prepare('select coalesce(max(id), 0) from checks').pluck().get() as number);
+
+/**
+ * Marks the plan's removals with a new prune's id, in one write transaction. If a verify or
+ * restore recorded anything since the plan (a backup may have failed its verify, or been
+ * claimed), the plan is made again inside the transaction first, so what is marked always
+ * follows the catalog as it is.
+ */
+function markRemovals(request: PruneRequest, plan: PrunePlan): { pruneId: number; planned: number; marked: number } {
+  const { db } = request;
+  return db.$client.transaction(() => {
+    const client = db.$client;
+    const current = highestCheck(db) === plan.checkMark ? plan : planPrune(request);
+    const ids = current.groups.flatMap((g) => g.ids.filter((_, i) => g.keep[i] === 0));
+    const rules = Object.entries(current.rules).map(([service, text]) => `${service}: ${text}`).join('; ');
+    const pruneId = Number(client.prepare("insert into prunes (started_at, status, rules, pid) values (?, 'running', ?, ?)").run(nowText(), rules, process.pid).lastInsertRowid);
+    const mark = client.prepare('update items set prune_id = ? where id = ? and prune_id is null');
+    let marked = 0;
+    for (const id of ids) marked += mark.run(pruneId, id).changes;
+    return { pruneId, planned: plan.groups.reduce((n, g) => n + g.keep.filter((k) => k === 0).length, 0), marked };
+  }).immediate();
+}
+
+/** Deletes a file; a file already gone is fine only if its folder is there (an unmounted disk is not "removed"). */
+async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && existsSync(dirname(path))) return;
+    if (code === 'ENOENT') {
+      throw new BattError('IO', `cannot remove ${path}: its folder ${dirname(path)} is missing`, {
+        hint: 'is the backup disk mounted? The catalog keeps the backups marked; `batt prune` finishes the job once the folder is back',
+      });
+    }
+    throw fromSystemError(error, `cannot remove ${path}`);
+  }
+}
+
+/**
+ * Removes what a prune marked: files, their SHA256SUMS lines and manifest entries, the bundles
+ * of runs left without a backup, then the rows, then folders left empty (never a root). Safe to
+ * repeat. A path that another, unmarked item now holds (a backup written there after this prune
+ * died) is not touched: only the marked row goes.
+ */
+export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonly string[]): Promise<{ removed: number; bytes: number; folders: string[] }> {
+  const client = db.$client;
+  const rows = client.prepare('select id, run_id, file, bytes from items where prune_id = ?').raw().all(pruneId) as [number, number, string | null, number | null][];
+  const taken = client.prepare('select 1 from items where file = ? and prune_id is null limit 1').pluck();
+  const folders = new Map<string, { names: Set<string>; runIds: Set<number> }>();
+  let bytes = 0;
+  for (const [, runId, file, size] of rows) {
+    if (!file || taken.get(file)) continue;
+    bytes += size ?? 0;
+    await removeFile(file);
+    const { folder, name } = artifactFolderOf(file, runId);
+    let entry = folders.get(folder);
+    if (!entry) folders.set(folder, (entry = { names: new Set(), runIds: new Set() }));
+    entry.names.add(name);
+    entry.runIds.add(runId);
+  }
+  for (const [folder, { names, runIds }] of folders) await forgetArtifacts(folder, names, runIds);
+
+  // A run left without any backup file loses its bundle; a run left without any item, its row.
+  const bundles = client
+    .prepare('select r.id, r.bundle_file from runs r where r.bundle_file is not null and r.id in (select run_id from items where prune_id = ?) and not exists (select 1 from items j where j.run_id = r.id and j.file is not null and (j.prune_id is null or j.prune_id <> ?))')
+    .raw()
+    .all(pruneId, pruneId) as [number, string][];
+  for (const [, bundle] of bundles) {
+    for (const path of [bundle, `${bundle}.sha256`]) await removeFile(path);
+    folders.set(dirname(bundle), folders.get(dirname(bundle)) ?? { names: new Set(), runIds: new Set() });
+  }
+  client.transaction(() => {
+    const runIds = client.prepare('select distinct run_id from items where prune_id = ?').pluck().all(pruneId) as number[];
+    client.prepare('delete from items where prune_id = ?').run(pruneId);
+    const clearBundle = client.prepare('update runs set bundle_file = null, bundle_bytes = null, bundle_sha256 = null where id = ?');
+    for (const [runId] of bundles) clearBundle.run(runId);
+    const dropRun = client.prepare('delete from runs where id = ? and not exists (select 1 from items where run_id = ?)');
+    for (const runId of runIds) dropRun.run(runId, runId);
+    client.prepare("update prunes set status = 'ok', finished_at = ?, removed = removed + ?, bytes = bytes + ? where id = ?").run(nowText(), rows.length, bytes, pruneId);
+  })();
+  for (const folder of folders.keys()) removeEmptyFolders(folder, roots);
+  return { removed: rows.length, bytes, folders: [...folders.keys()] };
+}
+
+/** Applies a plan (made again if the catalog's checks changed since): marks, then removes. */
+export async function executePrune(request: PruneRequest, plan: PrunePlan, roots: readonly string[]): Promise<PruneResult> {
+  const { db } = request;
+  if (!plan.groups.some((g) => g.keep.includes(0))) return { removed: 0, bytes: 0, folders: [], heldMeanwhile: 0 };
+  const { pruneId, planned, marked } = markRemovals(request, plan);
+  try {
+    const done = await finishPrune(db, pruneId, roots);
+    return { pruneId, ...done, heldMeanwhile: Math.max(0, planned - marked) };
+  } catch (error) {
+    db.$client.prepare('update prunes set error = ? where id = ?').run((error as Error).message, pruneId);
+    throw error;
+  }
+}
+
+/**
+ * Finishes prunes that a dead batt left half done, and closes checks whose batt died. Call
+ * while holding the home's lock. `roots` is asked for only when there is a prune to finish
+ * (every backup run calls this first). Returns the prunes finished.
+ */
+export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[]): Promise<{ id: number; removed: number }[]> {
+  const client = db.$client;
+  const stale = (client.prepare("select id, pid from checks where status = 'running'").raw().all() as [number, number | null][]).filter(([, pid]) => !pid || !pidAlive(pid));
+  // `aborted`, not `failed`: the backup was not found wanting, its check was cut short.
+  const closeCheck = client.prepare("update checks set status = 'aborted', finished_at = ?, error = 'batt stopped before the check finished' where id = ?");
+  for (const [id] of stale) closeCheck.run(nowText(), id);
+  const open = client.prepare("select id from prunes where status = 'running' order by id").pluck().all() as number[];
+  const finished: { id: number; removed: number }[] = [];
+  for (const id of open) finished.push({ id, removed: (await finishPrune(db, id, roots())).removed });
+  return finished;
+}

@@ -1,0 +1,83 @@
+/**
+ * Suspect backups: one whose size or row/key count falls sharply against the previous good
+ * backups of the same target (a dump of an emptied table, a folder that vanished, a replica
+ * that stopped) is marked in the catalog. It stays a backup, but retention does not count it
+ * as good, so it cannot push the good ones out.
+ */
+import type { CatalogDb } from '../catalog/db.js';
+import { humanBytes } from '../run/names.js';
+
+export interface Measure {
+  bytes: number;
+  /** Rows (databases) or keys (redis) recorded at backup time, when the service counts them. */
+  rows?: number;
+}
+
+/** Below this a size says little: compression headers and empty tables dominate. */
+const MIN_BYTES = 64 * 1024;
+const PREVIOUS = 3;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * Why `current` looks wrong against `previous` (newest first, up to 3 are used), or undefined.
+ * `below` is the fraction of the usual value under which a backup is suspect; 0 turns it off.
+ */
+export function suspectReason(current: Measure, previous: readonly Measure[], below: number): string | undefined {
+  if (below <= 0 || previous.length === 0) return undefined;
+  const recent = previous.slice(0, PREVIOUS);
+  const usualBytes = median(recent.map((p) => p.bytes));
+  const reasons: string[] = [];
+  if (usualBytes >= MIN_BYTES && current.bytes < usualBytes * below) {
+    reasons.push(`size ${humanBytes(current.bytes)} is ${Math.round((current.bytes / usualBytes) * 100)}% of the usual ${humanBytes(usualBytes)}`);
+  }
+  const counted = recent.filter((p) => p.rows !== undefined).map((p) => p.rows!);
+  if (current.rows !== undefined && counted.length) {
+    const usualRows = median(counted);
+    if (usualRows > 0 && current.rows < usualRows * below) reasons.push(`${current.rows} rows/keys against the usual ${usualRows}`);
+  }
+  return reasons.length ? reasons.join('; ') : undefined;
+}
+
+/** The row or key total a service recorded in an item's facts. */
+export function countOf(facts: string | null): number | undefined {
+  if (!facts) return undefined;
+  const parsed = JSON.parse(facts) as { rowCounts?: Record<string, number>; keys?: number };
+  if (parsed.rowCounts) return Object.values(parsed.rowCounts).reduce((n, v) => n + v, 0);
+  return typeof parsed.keys === 'number' ? parsed.keys : undefined;
+}
+
+/**
+ * Compares a finished item with the target's previous good backups and marks it if suspect.
+ * Suspect backups are no baseline (a streak of them must not become the new normal by itself);
+ * a backup the user accepted is, and nothing before it counts.
+ */
+export function markIfSuspect(db: CatalogDb, item: { id: number; service: string; target: string; bytes: number; facts: string | null }, below: number): string | undefined {
+  if (below <= 0) return undefined;
+  const rows = db.$client
+    .prepare("select bytes, facts, accepted_at from items where service = ? and target = ? and status = 'ok' and suspect is null and id < ? and bytes is not null order by id desc limit ?")
+    .raw()
+    .all(item.service, item.target, item.id, PREVIOUS) as [number, string | null, string | null][];
+  const accepted = rows.findIndex((r) => r[2] !== null);
+  const previous = (accepted === -1 ? rows : rows.slice(0, accepted + 1)).map(([bytes, facts]) => ({ bytes, rows: countOf(facts) }));
+  const reason = suspectReason({ bytes: item.bytes, rows: countOf(item.facts) }, previous, below);
+  if (reason) db.$client.prepare('update items set suspect = ? where id = ?').run(reason, item.id);
+  return reason;
+}
+
+/** `batt accept`: the suspect backups of a run (optionally one service/target) become good, and the new baseline. */
+export function acceptSuspect(db: CatalogDb, runId: number, service?: string, target?: string): { service: string; target: string; was: string }[] {
+  return db.$client.transaction(() => {
+    const rows = db.$client
+      .prepare('select id, service, target, suspect from items where run_id = ? and suspect is not null and (? is null or service = ?) and (? is null or target = ?)')
+      .raw()
+      .all(runId, service ?? null, service ?? null, target ?? null, target ?? null) as [number, string, string, string][];
+    const accept = db.$client.prepare('update items set suspect = null, accepted_at = ? where id = ?');
+    for (const [id] of rows) accept.run(new Date().toISOString(), id);
+    return rows.map(([, s, t, was]) => ({ service: s, target: t, was }));
+  })();
+}

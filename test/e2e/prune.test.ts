@@ -1,0 +1,454 @@
+/**
+ * Retention end to end: real backups on real files, their catalog dates spread over days with
+ * sqlite3 (the history a real host builds over weeks), then real prunes, purges, bundles, catalog
+ * checks and rebuilds, checked on disk and in the catalog.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+
+const DAY = 86_400_000;
+
+async function sql(box: Sandbox, statement: string): Promise<string> {
+  return (await execa('sqlite3', [join(box.home, 'catalog.db'), statement])).stdout.trim();
+}
+
+/** Backs `folder` up once into a folder of its own; returns the run id and artifact. */
+async function backup(box: Sandbox, folder: string, extra: string[] = []): Promise<{ id: number; file?: string; status: string; suspect?: string }> {
+  // A folder per run, under a dated pattern as in real use: box.out is the fixed root.
+  const r = json(await box.batt(['--file', folder, '--path', join(box.out, `b-${randomBytes(4).toString('hex')}-%Y`), '--json', ...extra]));
+  return { id: r.id, file: r.items[0].file, status: r.items[0].status, suspect: r.items[0].suspect };
+}
+
+/** Moves a run (and its items) to `daysAgo` days before now, as if it had run then. */
+async function age(box: Sandbox, runId: number, daysAgo: number): Promise<void> {
+  const at = new Date(Date.now() - daysAgo * DAY).toISOString();
+  await sql(box, `update runs set started_at = '${at}' where id = ${runId}; update items set started_at = '${at}' where run_id = ${runId};`);
+}
+
+const sumsOk = async (folder: string): Promise<void> => {
+  await execa('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: folder });
+};
+
+describe('prune', () => {
+  let box: Sandbox;
+  let data: string;
+  const runs: { id: number; file: string }[] = [];
+  before(async () => {
+    box = sandbox();
+    data = box.folder('data', { a: 'alpha'.repeat(100), b: 'beta' });
+    // Ten daily backups, the newest today.
+    for (let i = 0; i < 10; i++) {
+      const r = await backup(box, data);
+      runs.push({ id: r.id, file: r.file! });
+    }
+    for (let i = 0; i < runs.length; i++) await age(box, runs[i].id, runs.length - 1 - i + 0.01);
+  });
+  after(() => box.cleanup());
+
+  it('refuses to run without a keep rule, and bad rules, with exit 2', async () => {
+    const none = await box.batt(['prune']);
+    assert.equal(none.exitCode, 2);
+    assert.match(none.stderr, /no keep rule for file/);
+    assert.match(none.stderr, /--keep-daily 7/);
+    const zero = await box.batt(['prune', '--keep-daily', '0']);
+    assert.equal(zero.exitCode, 2);
+    assert.match(zero.stderr, /--keep-daily must be a whole number of at least 1, got 0/);
+    const within = await box.batt(['prune', '--keep-within', 'a while']);
+    assert.equal(within.exitCode, 2);
+    assert.match(within.stderr, /--keep-within takes an age such as 30d/);
+    assert.doesNotMatch(within.stderr, /at .*\.js:\d+/);
+  });
+
+  it('--dry-run says what would go and why each kept backup stays, and changes nothing', async () => {
+    const before = await sql(box, 'select count(*) from items');
+    const plan = json(await box.batt(['prune', '--keep-daily', '3', '--keep-weekly', '2', '--dry-run', '--json']));
+    const kept = plan.backups.filter((b: any) => b.keep).map((b: any) => b.runId).sort((a: number, b: number) => a - b);
+    // Three newest days, plus the newest backup of the previous ISO week (a week has 7 days,
+    // so among ten daily backups two weeks are always present).
+    assert.ok(kept.includes(runs[9].id) && kept.includes(runs[8].id) && kept.includes(runs[7].id));
+    const newest = plan.backups.find((b: any) => b.runId === runs[9].id);
+    assert.ok(newest.reasons.some((r: string) => r.startsWith('daily ')), newest.reasons.join(','));
+    assert.ok(newest.reasons.some((r: string) => r.startsWith('weekly ')), newest.reasons.join(','));
+    assert.equal(plan.remove, 10 - kept.length);
+    assert.equal(await sql(box, 'select count(*) from items'), before);
+    for (const r of runs) assert.ok(existsSync(r.file));
+    const text = await box.batt(['prune', '--keep-daily', '3', '--dry-run']);
+    assert.equal(text.exitCode, 0, text.stderr);
+    assert.match(text.stdout, /dry run: nothing is removed/);
+    assert.match(text.stdout, /keep\s+run \d+ .* daily \d{4}-\d\d-\d\d/);
+    assert.match(text.stdout, /remove\s+run \d+ .* not kept by any rule/);
+    assert.match(text.stdout, /would remove 7 backups/);
+  });
+
+  it('removes files, SHA256SUMS lines, manifests, catalog rows and emptied folders together', async () => {
+    const r = await box.batt(['prune', '--keep-last', '4', '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const result = json(r);
+    assert.equal(result.removed, 6);
+    for (const [i, run] of runs.entries()) {
+      const kept = i >= 6;
+      assert.equal(existsSync(run.file), kept, `run ${run.id}`);
+      assert.equal(existsSync(join(dirname(run.file), `batt-run-${run.id}.json`)), kept);
+      // Each run had a folder of its own: the emptied ones are gone, up to the destination root.
+      assert.equal(existsSync(dirname(dirname(run.file))), kept);
+      if (kept) await sumsOk(dirname(run.file));
+    }
+    assert.equal(await sql(box, 'select group_concat(id) from runs order by id'), runs.slice(6).map((x) => x.id).join(','));
+    assert.equal(await sql(box, "select count(*) from prunes where status = 'ok' and removed = 6"), '1');
+    const check = await box.batt(['catalog', 'check']);
+    assert.equal(check.exitCode, 0, check.stdout);
+    assert.match(check.stdout, /4 files .* all present and matching, no orphans/);
+  });
+
+  it('never removes the newest good backup, whatever the rules', async () => {
+    for (const [i, days] of [[6, 7], [7, 6.5], [8, 6], [9, 5]]) await age(box, runs[i].id, days);
+    const r = json(await box.batt(['prune', '--keep-within', '1d', '--json']));
+    assert.deepEqual(r.backups.filter((b: any) => b.keep).map((b: any) => b.runId), [runs[9].id]);
+    assert.ok(existsSync(runs[9].file));
+    assert.ok(!existsSync(runs[8].file));
+    assert.match(r.backups.find((b: any) => b.keep).reasons.join(','), /newest good backup/);
+  });
+});
+
+describe('prune counts only good backups', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('failed backups never push good ones out', async () => {
+    const data = box.folder('gone', { x: 'x' });
+    const good = [await backup(box, data), await backup(box, data)];
+    rmSync(data, { recursive: true });
+    const failed: Awaited<ReturnType<typeof backup>>[] = [];
+    for (let i = 0; i < 4; i++) failed.push(await backup(box, data));
+    assert.ok(failed.every((f) => f.status === 'failed'));
+    const r = json(await box.batt(['prune', '--keep-last', '2', '--json']));
+    const kept = r.backups.filter((b: any) => b.keep).map((b: any) => b.runId);
+    assert.deepEqual(kept.sort(), [good[0].id, good[1].id, ...failed.map((f) => f.id)].sort(), 'the failed ones are newer than the oldest kept good one');
+    assert.ok(good.every((g) => existsSync(g.file!)));
+    assert.match(r.backups.find((b: any) => b.runId === failed[0].id).reasons.join(), /failed: not counted/);
+    // A failed run older than every kept good backup goes (it is only a catalog row).
+    await age(box, failed[0].id, 30);
+    const again = json(await box.batt(['prune', '--keep-last', '2', '--json']));
+    assert.equal(again.removed, 1);
+    assert.equal(await sql(box, `select count(*) from runs where id = ${failed[0].id}`), '0');
+  });
+
+  it('marks a backup whose size falls sharply as suspect; retention does not count it', async () => {
+    const data = box.folder('shrinks', {});
+    writeFileSync(join(data, 'big'), randomBytes(300 * 1024));
+    const good = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    assert.ok(good.every((g) => !g.suspect));
+    writeFileSync(join(data, 'big'), 'tiny');
+    const r = await box.batt(['--file', data, '--path', join(box.out, 'shrunk')]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, /SUSPECT: size .* of the usual \d+\.\d KiB/);
+    assert.match(r.stdout, /^suspect\s+file/m);
+    const runsTable = await box.batt(['runs', '--last', '1']);
+    assert.match(runsTable.stdout, /suspect/);
+    const shown = await box.batt(['show', 'latest']);
+    assert.match(shown.stdout, /suspect size .* KiB \(retention does not count it as good\)/);
+    const suspectRun = json(await box.batt(['show', 'latest', '--json']));
+    const p = json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '1', '--json']));
+    const byRun = new Map(p.backups.map((b: any) => [b.runId, b]));
+    assert.equal((byRun.get(suspectRun.id) as any).keep, true);
+    assert.equal((byRun.get(suspectRun.id) as any).kind, 'suspect');
+    assert.equal((byRun.get(good[2].id) as any).keep, true, 'the newest good one stays: the suspect one does not count');
+    assert.equal((byRun.get(good[0].id) as any).keep, false);
+    assert.ok(existsSync(good[2].file!) && !existsSync(good[0].file!));
+  });
+
+  it('leaves a backup alone while a live restore or verify holds it', async () => {
+    const data = box.folder('held', { h: 'h' });
+    const held = await backup(box, data);
+    await backup(box, data);
+    const itemId = await sql(box, `select id from items where run_id = ${held.id}`);
+    await sql(box, `insert into checks (item_id, kind, started_at, status, pid) values (${itemId}, 'restore', '${new Date().toISOString()}', 'running', ${process.pid})`);
+    const r = json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '1', '--json']));
+    const b = r.backups.find((x: any) => x.runId === held.id);
+    assert.equal(b.keep, true);
+    assert.match(b.reasons.join(), new RegExp(`in use by a restore \\(pid ${process.pid}\\)`));
+    assert.ok(existsSync(held.file!));
+    // Once that batt is gone, the claim is stale and the next prune removes it.
+    await sql(box, `update checks set pid = 999999 where item_id = ${itemId}`);
+    json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '1', '--json']));
+    assert.ok(!existsSync(held.file!));
+  });
+});
+
+describe('an interrupted prune', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('is finished by the next prune: no row without its file, no file without its row', async () => {
+    const data = box.folder('d', { d: 'd' });
+    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    // The state a prune killed between deleting one file and the next leaves behind: both items
+    // marked with its id, one file already gone, the catalog rows still there.
+    await sql(box, `insert into prunes (started_at, status, rules, pid) values ('${new Date().toISOString()}', 'running', 'file: --keep-last 1', 999999)`);
+    await sql(box, `update items set prune_id = (select max(id) from prunes) where run_id in (${b[0].id}, ${b[1].id})`);
+    rmSync(b[0].file!);
+    const check = await box.batt(['catalog', 'check', '--json']);
+    assert.equal(check.exitCode, 1);
+    assert.deepEqual(json(check).problems.map((p: any) => p.kind).sort(), ['pruning', 'pruning']);
+    // Restore does not pick a backup that is being pruned.
+    const restore = await box.batt(['restore', String(b[1].id), 'file', '--to', join(box.dir, 'r')]);
+    assert.equal(restore.exitCode, 2);
+    assert.match(restore.stderr, /no good file backup in run/);
+
+    const r = await box.batt(['prune', '--keep-last', '5']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, /finished prune \d+, which was interrupted: 2 backups removed/);
+    assert.ok(!existsSync(b[1].file!));
+    assert.ok(existsSync(b[2].file!));
+    assert.equal(await sql(box, 'select group_concat(id) from runs'), String(b[2].id));
+    assert.equal(await sql(box, "select count(*) from prunes where status = 'running'"), '0');
+    const clean = await box.batt(['catalog', 'check']);
+    assert.equal(clean.exitCode, 0, clean.stdout);
+  });
+});
+
+describe('prune never loses a backup to a crash, a streak or a missing disk', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('a backup finishes an interrupted prune first, and never loses its new file to it', async () => {
+    const data = box.folder('same', { s: 's' });
+    const path = join(box.out, 'fixed');
+    const one = json(await box.batt(['--file', data, '--path', path, '--json']));
+    const file = one.items[0].file;
+    // A prune marked run 1 and deleted its file, then died.
+    await sql(box, `insert into prunes (started_at, status, rules, pid) values ('${new Date().toISOString()}', 'running', 'file: --keep-last 1', 999999)`);
+    await sql(box, `update items set prune_id = (select max(id) from prunes) where run_id = ${one.id}`);
+    rmSync(file);
+    // The next backup writes the same name: the prune is finished before that happens.
+    const two = await box.batt(['--file', data, '--path', path, '--json']);
+    assert.equal(two.exitCode, 0, two.stderr);
+    assert.match(two.stderr, /finished prune \d+, which was interrupted: 1 backups removed/);
+    const second = json(two);
+    assert.equal(second.items[0].file, file, 'the name was free again');
+    assert.ok(existsSync(file));
+    await sumsOk(dirname(file));
+    const check = await box.batt(['catalog', 'check']);
+    assert.equal(check.exitCode, 0, check.stdout);
+    // Even a prune row left behind for a path a newer item now holds does not touch the file.
+    await sql(box, `insert into items (run_id, service, target, file, bytes, sha256, started_at, status, prune_id) select run_id, service, target, file, bytes, sha256, started_at, 'ok', 4242 from items where run_id = ${second.id}`);
+    await sql(box, `insert into prunes (id, started_at, status, rules, pid) values (4242, '${new Date().toISOString()}', 'running', 'x', 999999)`);
+    const p = await box.batt(['prune', '--keep-last', '5']);
+    assert.equal(p.exitCode, 0, p.stderr);
+    assert.ok(existsSync(file));
+    assert.equal((await box.batt(['catalog', 'check'])).exitCode, 0);
+  });
+
+  it('a streak of suspect backups does not become good by itself; batt accept makes it so', async () => {
+    const data = box.folder('streak', {});
+    writeFileSync(join(data, 'big'), randomBytes(200 * 1024));
+    const good = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    writeFileSync(join(data, 'big'), 'small now');
+    const small = [await backup(box, data), await backup(box, data), await backup(box, data), await backup(box, data)];
+    assert.deepEqual(small.map((s) => Boolean(s.suspect)), [true, true, true, true]);
+    const plan = json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '3', '--dry-run', '--json']));
+    assert.deepEqual(plan.backups.filter((b: any) => b.kind === 'good' && b.keep).map((b: any) => b.runId).sort(), good.map((g) => g.id).sort());
+    const accepted = await box.batt(['accept', String(small[3].id)]);
+    assert.equal(accepted.exitCode, 0, accepted.stderr);
+    assert.match(accepted.stdout, /accepted file .* as good \(was: size/);
+    const next = await backup(box, data);
+    assert.equal(next.suspect, undefined, 'compared with the accepted one');
+    const none = await box.batt(['accept', String(next.id)]);
+    assert.equal(none.exitCode, 2);
+    assert.match(none.stderr, /has no suspect backup/);
+  });
+
+  it('a missing backup folder (an unmounted disk) stops the prune and keeps the rows', async () => {
+    const data = box.folder('mount', { m: 'm' });
+    const old = await backup(box, data);
+    await backup(box, data);
+    const folder = dirname(dirname(old.file!));
+    const away = `${folder}.away`;
+    (await import('node:fs')).renameSync(folder, away);
+    const r = await box.batt(['prune', 'file', '--target', data, '--keep-last', '1']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /its folder .* is missing/);
+    assert.match(r.stderr, /is the backup disk mounted/);
+    assert.equal(await sql(box, `select count(*) from items where run_id = ${old.id} and prune_id is not null`), '1');
+    (await import('node:fs')).renameSync(away, folder);
+    const again = await box.batt(['prune', 'file', '--target', data, '--keep-last', '1']);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.ok(!existsSync(old.file!));
+    assert.equal(await sql(box, `select count(*) from items where run_id = ${old.id}`), '0');
+  });
+});
+
+describe('purge, bundles, catalog check and rebuild', () => {
+  let box: Sandbox;
+  let data: string;
+  before(() => {
+    box = sandbox();
+    data = box.folder('p', { p: 'payload'.repeat(50) });
+  });
+  after(() => box.cleanup());
+
+  it('purge --max-days N removes backups older than N days, keeping the newest good one', async () => {
+    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    await age(box, b[0].id, 10);
+    await age(box, b[1].id, 8);
+    await age(box, b[2].id, 1);
+    const dry = await box.batt(['purge', '--max-days', '7', '--dry-run']);
+    assert.equal(dry.exitCode, 0, dry.stderr);
+    assert.match(dry.stdout, /would remove 2 backups/);
+    const r = json(await box.batt(['purge', '--max-days', '7', '--json']));
+    assert.equal(r.removed, 2);
+    assert.ok(!existsSync(b[0].file!) && !existsSync(b[1].file!) && existsSync(b[2].file!));
+    const bad = await box.batt(['purge', '--max-days', '-3']);
+    assert.equal(bad.exitCode, 2);
+  });
+
+  it('--bundle writes the run as one tar with a sha256sum file; prune removes it with the run', async () => {
+    const r = json(await box.batt(['--file', data, '--path', join(box.out, 'bundled', '{service}'), '--bundle', '--json']));
+    assert.equal(r.status, 'ok');
+    assert.equal(r.bundle, join(box.out, 'bundled', `batt-run-${r.id}.tar`));
+    await execa('sha256sum', ['-c', '--quiet', `batt-run-${r.id}.tar.sha256`], { cwd: dirname(r.bundle) });
+    const listed = (await execa('tar', ['-tf', r.bundle])).stdout.split('\n').sort();
+    assert.deepEqual(listed, [`file/${r.items[0].file.split('/').pop()}`, `file/batt-run-${r.id}.json`].sort());
+    const check = await box.batt(['catalog', 'check']);
+    assert.equal(check.exitCode, 0, check.stdout);
+    await age(box, r.id, 40);
+    await backup(box, data);
+    json(await box.batt(['prune', '--keep-last', '1', '--json']));
+    assert.ok(!existsSync(r.bundle) && !existsSync(`${r.bundle}.sha256`));
+  });
+
+  it('catalog check finds missing and changed files and orphans', async () => {
+    const a = await backup(box, data);
+    const b = await backup(box, data);
+    rmSync(a.file!);
+    const bytes = readFileSync(b.file!);
+    bytes[bytes.length - 5] ^= 0xff;
+    writeFileSync(b.file!, bytes);
+    writeFileSync(join(dirname(b.file!), '.batt-tmp-12345-abcdef'), 'half a backup');
+    const r = await box.batt(['catalog', 'check', '--json']);
+    assert.equal(r.exitCode, 1);
+    const problems = json(r).problems.map((p: any) => `${p.kind} ${p.file}`).sort();
+    assert.deepEqual(problems, [`missing ${a.file}`, `orphan ${join(dirname(b.file!), '.batt-tmp-12345-abcdef')}`, `sha256 ${b.file}`].sort());
+    const quick = json(await box.batt(['catalog', 'check', '--quick', '--json']));
+    assert.ok(!quick.problems.some((p: any) => p.kind === 'sha256'), 'sizes only');
+  });
+
+  it('catalog rebuild recreates runs and items from the manifests; restore works from it', async () => {
+    const box2 = sandbox();
+    try {
+      const src = box2.folder('src', { one: '1', two: '2'.repeat(500) });
+      const b = [await backup(box2, src), await backup(box2, src), await backup(box2, src)];
+      const before = await execa('sqlite3', [join(box2.home, 'catalog.db'), 'select run_id, service, target, file, bytes, sha256 from items order by run_id']);
+      rmSync(join(box2.home, 'catalog.db'));
+      for (const s of ['-wal', '-shm']) rmSync(join(box2.home, `catalog.db${s}`), { force: true });
+      // One artifact was damaged meanwhile: it is left out, and the rebuild says so.
+      writeFileSync(b[0].file!, 'garbage');
+      const r = await box2.batt(['catalog', 'rebuild', box2.out, '--json']);
+      assert.equal(r.exitCode, 1, r.stderr);
+      const report = json(r);
+      assert.equal(report.runs, 2);
+      assert.deepEqual(report.skipped.map((s: any) => s.file), [b[0].file]);
+      const after = await execa('sqlite3', [join(box2.home, 'catalog.db'), 'select run_id, service, target, file, bytes, sha256 from items order by run_id']);
+      assert.equal(after.stdout, before.stdout.split('\n').slice(1).join('\n'));
+      const to = join(box2.dir, 'restored');
+      const restore = await box2.batt(['restore', String(b[2].id), 'file', '--to', to]);
+      assert.equal(restore.exitCode, 0, restore.stderr);
+      assert.equal(readFileSync(join(to, src, 'two'), 'utf8'), '2'.repeat(500));
+      // A rebuild over an existing catalog keeps the old one aside.
+      const again = json(await box2.batt(['catalog', 'rebuild', box2.out, '--json']));
+      assert.ok(again.previous && statSync(again.previous).size > 0);
+      // Another host's manifests on a shared disk are left out; an older catalog's run with
+      // the same id stays a run of its own.
+      const manifestPath = join(dirname(b[1].file!), `batt-run-${b[1].id}.json`);
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      writeFileSync(manifestPath, JSON.stringify({ ...manifest, run: { ...manifest.run, host: 'elsewhere' } }));
+      const otherPath = join(dirname(b[2].file!), `batt-run-${b[2].id}.json`);
+      const other = JSON.parse(readFileSync(otherPath, 'utf8'));
+      const oldGen = join(box2.out, 'older-generation');
+      (await import('node:fs')).mkdirSync(oldGen);
+      (await import('node:fs')).copyFileSync(b[2].file!, join(oldGen, other.items[0].name));
+      writeFileSync(join(oldGen, `batt-run-${b[2].id}.json`), JSON.stringify({ ...other, run: { ...other.run, startedAt: '2024-01-01T00:00:00.000Z' } }));
+      const mixed = json(await box2.batt(['catalog', 'rebuild', box2.out, '--json']));
+      assert.ok(mixed.skipped.some((s: any) => s.file === manifestPath && /made on host elsewhere/.test(s.why)));
+      const rows = (await execa('sqlite3', [join(box2.home, 'catalog.db'), `select id, started_at from runs order by started_at`])).stdout.split('\n');
+      assert.deepEqual(rows, [`${b[2].id}|2024-01-01T00:00:00.000Z`, `${b[2].id + 1}|${other.run.startedAt}`]);
+    } finally {
+      box2.cleanup();
+    }
+  });
+});
+
+describe('retention with require_verified, and orphans', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('counts only verified backups when require_verified is set', async () => {
+    const data = box.folder('v', { v: 'v' });
+    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    // Not named batt.config.yaml: batt would also find that in its working directory.
+    const config = join(box.dir, 'verified.yaml');
+    writeFileSync(config, 'require_verified: true\n');
+    // Only the oldest was verified: it is the one good backup, so the newer unverified ones are
+    // kept as not counted and nothing goes.
+    assert.equal((await box.batt(['verify', String(b[0].id)])).exitCode, 0);
+    const plan = json(await box.batt(['prune', '--config', config, '--keep-last', '1', '--dry-run', '--json']));
+    const kinds = Object.fromEntries(plan.backups.map((x: any) => [x.runId, `${x.kind} ${x.keep}`]));
+    assert.deepEqual(kinds, { [b[0].id]: 'good true', [b[1].id]: 'unverified true', [b[2].id]: 'unverified true' });
+    // Once the newest is verified, it is the one kept and the rest go.
+    assert.equal((await box.batt(['verify', String(b[2].id)])).exitCode, 0);
+    const r = json(await box.batt(['prune', '--config', config, '--keep-last', '1', '--json']));
+    assert.deepEqual(r.backups.filter((x: any) => x.keep).map((x: any) => x.runId), [b[2].id]);
+    assert.equal(r.removed, 2);
+  });
+
+  it('reports files in the folders it touched that the catalog does not know, and leaves them', async () => {
+    const data = box.folder('o', { o: 'o' });
+    const old = await backup(box, data);
+    await backup(box, data);
+    const stray = join(dirname(old.file!), 'notes.txt');
+    writeFileSync(stray, 'mine');
+    const r = json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '1', '--json']));
+    assert.deepEqual(r.orphans, [stray]);
+    assert.ok(existsSync(stray) && !existsSync(old.file!));
+  });
+});
+
+describe('retention from the config', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('uses the service keep_* keys over the top level, and names a bad key', async () => {
+    const data = box.folder('c', { c: 'c' });
+    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const config = join(box.dir, 'batt.config.yaml');
+    writeFileSync(config, 'keep_last: 3\nfile:\n  keep_last: 1\n');
+    const r = json(await box.batt(['prune', '--config', config, '--json']));
+    assert.deepEqual(r.rules, { file: '--keep-last 1' });
+    assert.equal(r.removed, 2);
+    assert.ok(existsSync(b[2].file!) && !existsSync(b[1].file!));
+    writeFileSync(config, 'keep_within: soon\n');
+    const bad = await box.batt(['prune', '--config', config]);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /keep_within takes an age such as 30d/);
+  });
+});
