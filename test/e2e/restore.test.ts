@@ -22,8 +22,9 @@ async function forge(box: Sandbox, file: string, content: Buffer): Promise<void>
   writeFileSync(sums, readFileSync(sums, 'utf8').split('\n').map((l) => (l.endsWith(`  ${basename(file)}`) ? `${sha}  ${basename(file)}` : l)).join('\n'));
 }
 
-const zstd = async (data: Buffer | string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-q', '-c'], { input: data, encoding: 'buffer' })).stdout);
-const unzstd = async (file: string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-dc', file], { encoding: 'buffer' })).stdout);
+// stripFinalNewline: false, or execa drops a compressed stream's last byte when it happens to be 0x0a
+const zstd = async (data: Buffer | string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-q', '-c'], { input: data, encoding: 'buffer', stripFinalNewline: false })).stdout);
+const unzstd = async (file: string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false })).stdout);
 
 describe('restore: files', () => {
   let box: Sandbox;
