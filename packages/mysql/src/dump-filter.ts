@@ -61,7 +61,8 @@ export class DumpFilter extends Transform {
   trailer = false;
   /** Bytes read. */
   bytes = 0;
-  private carry: Buffer | null = null;
+  /** The start of a line that has not ended yet, in the pieces it came in (joined once, at its end). */
+  private carry: Buffer[] = [];
   private section: 'header' | 'table' | 'data' | 'objects' = 'header';
   /** Inside an INSERT statement: the table, and whether rows come one per line. */
   private insert: { table: string; perLine: boolean } | null = null;
@@ -143,9 +144,10 @@ export class DumpFilter extends Transform {
     this.bytes += chunk.length;
     let start = 0;
     let nl = chunk.indexOf(NL);
-    if (this.carry && nl >= 0) {
-      this.line(Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]));
-      this.carry = null;
+    if (this.carry.length && nl >= 0) {
+      this.carry.push(chunk.subarray(0, nl + 1));
+      this.line(Buffer.concat(this.carry));
+      this.carry = [];
       start = nl + 1;
       nl = chunk.indexOf(NL, start);
     }
@@ -154,14 +156,15 @@ export class DumpFilter extends Transform {
       start = nl + 1;
       nl = chunk.indexOf(NL, start);
     }
-    if (start < chunk.length) this.carry = this.carry ? Buffer.concat([this.carry, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    // A copy: in `all` mode the chunk itself is passed on and may be reused downstream.
+    if (start < chunk.length) this.carry.push(Buffer.from(chunk.subarray(start)));
     if (this.everything) callback(null, chunk);
     else this.flushOut(callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.carry) this.line(this.carry);
-    this.carry = null;
+    if (this.carry.length) this.line(Buffer.concat(this.carry));
+    this.carry = [];
     if (this.block) for (const l of this.block.lines) this.pass(this.block.kind, l);
     this.block = null;
     if (this.everything) callback();

@@ -23,9 +23,10 @@ import {
 export * from './args.js';
 export * from './dump-filter.js';
 
+const existsQuery = (name: string): string => `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(name)}`;
 
 async function databaseExists(ctx: PluginContext, file: string, name: string): Promise<boolean> {
-  const rows = await query(ctx, file, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(name)}`);
+  const rows = await query(ctx, file, existsQuery(name));
   return rows[0]?.[0] !== '0';
 }
 
@@ -190,12 +191,14 @@ export const mysqlPlugin = definePlugin({
   async backup(ctx, database) {
     const file = optionFile(ctx);
     try {
-      const [version, tables, tool] = await Promise.all([
-        query(ctx, file.path, 'SELECT VERSION()').then((rows) => rows[0]?.[0]),
-        query(ctx, file.path, tablesQuery(database)),
+      // One client call before the dump (each costs a connection and a process): the server's
+      // version and whether the database exists, then its tables.
+      const [[head, ...tables], tool] = await Promise.all([
+        query(ctx, file.path, `SELECT VERSION(), (${existsQuery(database)}); ${tablesQuery(database)}`),
         toolVersion(dumpTool()),
       ]);
-      if (!(await databaseExists(ctx, file.path, database))) throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
+      const [version, exists] = head ?? [];
+      if (exists === '0') throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
       const locked = nonTransactionalTables(tables);
       if (locked.length && ctx.config.non_transactional === 'fail') {
         throw new BattError('TOOL_FAILED', `database "${database}" has non-transactional tables (${locked.join(', ')}): a consistent dump needs table locks`, {

@@ -53,7 +53,7 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
   const direct = stage.inputIsPipe && !dump.through;
   const child = await spawnTool(dump.command, dump.args, {
     env: dump.env, cwd: dump.cwd, signal, debianPackage: dump.debianPackage,
-    stdout: direct ? stage.input : 'pipe',
+    stdout: direct ? stage.input : 'pipe', bufferOutput: true,
   });
   let piped: Promise<void> = Promise.resolve();
   if (direct) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
