@@ -12,7 +12,7 @@ describe('interrupting a run', () => {
   before(() => {
     box = sandbox();
     data = box.folder('data', { zeros: '' });
-    truncateSync(join(data, 'zeros'), 2 * 1024 ** 3); // sparse: instant to make, slow to compress
+    truncateSync(join(data, 'zeros'), 64 * 1024 ** 3); // sparse: instant to make, far too slow to compress before the signal
   });
   after(() => box.cleanup());
 
@@ -22,8 +22,10 @@ describe('interrupting a run', () => {
       const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, buffer: true });
       let seen = '';
       run.stderr!.on('data', (c: Buffer) => { seen += c.toString(); });
-      for (let i = 0; i < 100 && !/started/.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 300));
+      // Interrupt once the dump is being written: its temporary file exists.
+      const writing = (): boolean => existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp'));
+      for (let i = 0; i < 100 && !(/started/.test(seen) && writing()); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(writing(), `the backup started writing: ${seen}`);
       run.kill('SIGINT');
       const result = await run;
       assert.equal(result.exitCode, 130, String(result.stderr));

@@ -172,8 +172,10 @@ describe('mysql service against a live MariaDB', () => {
       const pidFile = join(box.dir, 'dump.pid');
       const environment = fakeBin('hang', `#!/bin/sh\necho $$ > ${pidFile}\necho "-- started"\nexec sleep 60\n`);
       const run = execa(process.execPath, [battBin, '--home', box.home, '--mysql-db', 'shop', '--path', join(box.out, 'hang')], { env: environment, reject: false });
-      for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-      const pid = Number(readFileSync(pidFile, 'utf8'));
+      const pidIn = (): number => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0);
+      for (let i = 0; i < 100 && !(pidIn() > 0); i++) await new Promise((r) => setTimeout(r, 100));
+      const pid = pidIn();
+      assert.ok(pid > 0, 'the stand-in dump started');
       run.kill('SIGKILL');
       await run;
       let alive = true;

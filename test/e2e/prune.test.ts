@@ -177,7 +177,9 @@ describe('prune counts only good backups', () => {
     assert.match(b.reasons.join(), new RegExp(`in use by a restore \\(pid ${process.pid}\\)`));
     assert.ok(existsSync(held.file!));
     // Once that batt is gone, the claim is stale and the next prune removes it.
-    await sql(box, `update checks set pid = 999999 where item_id = ${itemId}`);
+    // A pid above the kernel's pid_max: no process can have it.
+    const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+    await sql(box, `update checks set pid = ${deadPid} where item_id = ${itemId}`);
     json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '1', '--json']));
     assert.ok(!existsSync(held.file!));
   });
@@ -383,6 +385,8 @@ describe('purge, bundles, catalog check and rebuild', () => {
       (await import('node:fs')).copyFileSync(b[2].file!, join(oldGen, other.items[0].name));
       writeFileSync(join(oldGen, `batt-run-${b[2].id}.json`), JSON.stringify({ ...other, run: { ...other.run, startedAt: '2024-01-01T00:00:00.000Z' } }));
       const mixed = json(await box2.batt(['catalog', 'rebuild', box2.out, '--json']));
+      assert.notEqual(mixed.previous, again.previous, 'a second rebuild (maybe within the same second) keeps the first one\'s backup');
+      assert.ok(statSync(again.previous).size > 0 && statSync(mixed.previous).size > 0);
       assert.ok(mixed.skipped.some((s: any) => s.file === manifestPath && /made on host elsewhere/.test(s.why)));
       const rows = (await execa('sqlite3', [join(box2.home, 'catalog.db'), `select id, started_at from runs order by started_at`])).stdout.split('\n');
       assert.deepEqual(rows, [`${b[2].id}|2024-01-01T00:00:00.000Z`, `${b[2].id + 1}|${other.run.startedAt}`]);

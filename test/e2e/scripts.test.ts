@@ -36,7 +36,7 @@ exit 3
 
 const slow = (name: string, log: string): string => `#!/bin/sh
 echo "start ${name} $(date +%s.%N)" >> ${log}
-sleep 1
+sleep 2
 mkdir -p "$BATT_DEST/${name}" && echo ${name} > "$BATT_DEST/${name}/out.txt"
 echo "end ${name} $(date +%s.%N)" >> ${log}
 `;

@@ -38,10 +38,10 @@ export function sandbox(): Sandbox {
       const result = await execa(process.execPath, [battBin, '--home', home, ...args], {
         reject: false,
         cwd: dir,
-        env: { NO_COLOR: '1', FORCE_COLOR: '0', TZ: 'UTC', ...(options.env as Record<string, string> | undefined) },
         extendEnv: true,
         timeout: 120_000,
         ...options,
+        env: { NO_COLOR: '1', FORCE_COLOR: '0', TZ: 'UTC', ...(options.env as Record<string, string> | undefined) },
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },

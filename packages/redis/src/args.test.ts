@@ -6,6 +6,7 @@ describe('redis argument builders', () => {
   it('passes the password in REDISCLI_AUTH, never in argv', () => {
     const conn = { host: 'h', port: 6380, password: 'secret' };
     assert.deepEqual(connectionArgs(conn), ['-h', 'h', '-p', '6380']);
+    assert.deepEqual(connectionArgs({ ...conn, socket: '/x/s' }), ['-s', '/x/s']);
     assert.deepEqual(authEnv(conn), { REDISCLI_AUTH: 'secret' });
   });
 

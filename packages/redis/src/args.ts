@@ -6,13 +6,15 @@
 export interface Connection {
   host: string;
   port: number;
+  /** A Unix socket instead of host and port (batt's own scratch server). */
+  socket?: string;
   user?: string;
   password?: string;
 }
 
 /** redis-cli's connection options. */
 export function connectionArgs(conn: Connection): string[] {
-  return ['-h', conn.host, '-p', String(conn.port), ...(conn.user ? ['--user', conn.user] : [])];
+  return [...(conn.socket ? ['-s', conn.socket] : ['-h', conn.host, '-p', String(conn.port)]), ...(conn.user ? ['--user', conn.user] : [])];
 }
 
 /** The environment that carries the password to redis-cli. */

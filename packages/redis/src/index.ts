@@ -5,7 +5,8 @@
  * copies the keys, TTLs included, into the target server with MIGRATE (only the databases
  * named with --redis-db, when some are).
  */
-import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,7 +14,6 @@ import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
 import { collect, runTool, spawnTool, toolFailure, toolVersion } from '@batt/core/exec/exec';
-import { freePort } from '@batt/core/exec/free-port';
 import { definePlugin, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
@@ -72,25 +72,37 @@ async function checkRdb(ctx: PluginContext, rdb: string, what: string): Promise<
   }
 }
 
-/** A private redis-server on a free loopback port, loaded from the artifact's RDB. */
+/**
+ * A private redis-server loaded from the artifact's RDB. It listens on a Unix socket in a 0700
+ * folder and on no TCP port: no other local user can read the restored data through it, and no
+ * other server can answer in its place (a free port can be taken before the server binds it).
+ */
 async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{ conn: Connection; keyspace: ReturnType<typeof parseKeyspace>; stop(): Promise<void> }> {
   const dir = privateScratch(ctx.home, 'redis-restore-');
+  // A socket path has at most 107 bytes; a deep home gets a private folder in /tmp for it.
+  const socketDir = join(dir, 'redis.sock').length < 100 ? dir : mkdtempSync(join(tmpdir(), 'batt-redis-'));
   let server: Awaited<ReturnType<typeof spawnTool>> | undefined;
   const stop = async (): Promise<void> => {
     server?.kill('SIGKILL');
     await server?.result;
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of new Set([dir, socketDir])) rmSync(d, { recursive: true, force: true });
   };
   try {
     await pipeline(source.open(), createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
     await checkRdb(ctx, join(dir, 'dump.rdb'), 'the artifact');
-    const port = await freePort();
-    server = await spawnTool('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' });
-    const conn: Connection = { host: '127.0.0.1', port };
+    const socket = join(socketDir, 'redis.sock');
+    server = await spawnTool('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' });
+    const conn: Connection = { host: 'localhost', port: 0, socket };
+    let exited = false;
+    void server.result.then(() => (exited = true));
     for (let i = 0; ; i++) {
       const pong = await cli(ctx, conn, 'PING').catch(() => '');
       if (pong.trim() === 'PONG') break;
-      if (i > 100) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not load the snapshot');
+      if (exited || i > 100) {
+        const result = await (exited ? server.result : Promise.resolve(undefined));
+        if (result?.code === 'ENOENT') throw toolFailure('redis-server', result, 'redis-server');
+        throw new BattError('TOOL_FAILED', `the scratch redis-server did not load the snapshot${result ? `: ${toolFailure('redis-server', result).message}` : ''}`, { hint: 'check that this redis-server can read the RDB version of the backup' });
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     return { conn, keyspace: parseKeyspace(await cli(ctx, conn, 'INFO', 'keyspace')), stop };

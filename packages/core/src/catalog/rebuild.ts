@@ -123,8 +123,10 @@ export async function rebuildCatalog(catalogPath: string, folders: readonly stri
   db.$client.pragma('wal_checkpoint(TRUNCATE)');
   db.$client.close();
   if (existsSync(catalogPath)) {
+    // Never over an earlier backup of the catalog (two rebuilds within one second).
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     report.previous = `${catalogPath}.bak-${stamp}`;
+    for (let n = 2; existsSync(report.previous); n++) report.previous = `${catalogPath}.bak-${stamp}-${n}`;
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(catalogPath + suffix)) renameSync(catalogPath + suffix, report.previous + suffix);
   }
   for (const suffix of ['-wal', '-shm']) rmSync(temp + suffix, { force: true });

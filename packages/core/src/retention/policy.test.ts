@@ -376,7 +376,7 @@ describe('retention policy', () => {
     const d = planRetention(list, rules, now);
     const ms = performance.now() - began;
     console.log(`planRetention: ${list.length} backups in ${groups} groups: ${ms.toFixed(0)} ms`);
-    assert.ok(ms < 2000, `took ${ms} ms`);
+    assert.ok(ms < 20_000, `took ${ms} ms: something went quadratic (pnpm bench:catalog measures it)`);
     assert.equal(d.length, list.length);
     // Groups 0 and 9 hold backups at the same times, all good: they keep the same times.
     const keptTimes = (group: string) => d.filter((x) => x.keep && x.group === group).map((x) => x.time);
@@ -512,7 +512,7 @@ describe('retention policy', () => {
     const p = planGroup(one, rules, now);
     const ms = performance.now() - began;
     console.log(`planGroup: 1000000 backups in 1 group: ${ms.toFixed(0)} ms`);
-    assert.ok(ms < 2000, `took ${ms} ms`);
+    assert.ok(ms < 20_000, `took ${ms} ms: something went quadratic (pnpm bench:catalog measures it)`);
     // The newest is kept by every rule; the newest of 12 months and 4 weeks and 7 days, and the
     // failed backups newer than the oldest of those.
     assert.deepEqual(p.reasons.get(999_999), ['daily 2129-01-29', 'weekly 2129-W04', 'monthly 2129-01']);
