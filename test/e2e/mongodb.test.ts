@@ -62,6 +62,7 @@ echo "done dumping app.users (3 documents)" >&2
     assert.deepEqual(dbs, [['--db=--out=/tmp/x'], ['--db=app']], 'a hostile name stays the value of --db=');
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));
     assert.equal(shown.items[0].toolVersion, 'mongodump version: 100.9.4-standin');
+    assert.deepEqual(shown.items[0].facts.rowCounts, { 'app.users': 3 }, 'documents per collection, from mongodump\'s log');
   });
 
   it('dumps a replica set whole, with --oplog', async () => {

@@ -72,7 +72,11 @@ export const mongodbPlugin = definePlugin({
         if (result.failed) throw explain(toolFailure('mongodump', result, 'mongodb-database-tools'));
         const log = stderrText(result);
         const done = /done dumping|dumped \d+ documents?/i.exec(log);
-        return { toolVersion: version, facts: { oplog: database === ALL && ctx.config.replica_set === true, collections: (log.match(/done dumping/gi) ?? []).length || undefined }, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
+        // "done dumping app.users (3 documents)": documents per collection, kept as rowCounts so
+        // a sharp drop marks the backup suspect, as for the SQL services.
+        const counts = [...log.matchAll(/done dumping (\S+) \((\d+) documents?\)/gi)].map((m) => [m[1], Number(m[2])] as const);
+        const facts = { oplog: database === ALL && ctx.config.replica_set === true, collections: counts.length || undefined, rowCounts: counts.length ? Object.fromEntries(counts) : undefined };
+        return { toolVersion: version, facts, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
       },
       dispose: () => file.dispose(),
     };
