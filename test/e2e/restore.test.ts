@@ -260,7 +260,9 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
 
   it('--replace swaps the checked copy in for app_test, even with a session open on it', async () => {
     const session = execa('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app_test', '-c', 'SELECT pg_sleep(30)'], { env: { PGPASSWORD: pg.password }, reject: false });
-    await new Promise((r) => setTimeout(r, 500));
+    const open = async (): Promise<boolean> => (await pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app_test'")) !== '0';
+    for (let i = 0; i < 100 && !(await open()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await open(), 'the session is open on app_test before the swap');
     const r = await box.batt(['restore', 'latest', 'postgresql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
     session.kill();
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
