@@ -3,11 +3,9 @@
  * instance with `--oplog` on a replica set (a point-in-time dump needs the oplog, which only
  * works for whole-instance dumps). The password goes into a 0600 --config file, never argv.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
-import { privateScratch } from '@batt/core/home/home';
+import { privateFile } from '@batt/core/home/home';
 import { spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { definePlugin } from '@batt/core/plugins/types';
 import { ALL, configFile, dumpArgs, restoreArgs, type Connection } from './args.js';
@@ -27,12 +25,7 @@ function connectionOf(config: Record<string, unknown>): Connection {
   };
 }
 
-function secretsFile(home: string, conn: Connection): { path: string; dispose(): void } {
-  const dir = privateScratch(home, 'mongo-');
-  const path = join(dir, 'mongo.yaml');
-  writeFileSync(path, configFile(conn), { mode: 0o600 });
-  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
-}
+const secretsFile = (home: string, conn: Connection): { path: string; dispose(): void } => privateFile(home, 'mongo-', 'mongo.yaml', configFile(conn));
 
 function explain(error: BattError): BattError {
   if (/Authentication failed|auth error/i.test(error.message)) return new BattError('TOOL_FAILED', `mongodb: authentication failed: ${error.message}`, { hint: 'check mongodb.user and mongodb.password (or BATT_MONGODB_USER / BATT_MONGODB_PASSWORD)' });

@@ -4,7 +4,7 @@
  * database with MyISAM/Aria tables is dumped under table locks, or refused, as configured.
  * Credentials reach the clients only through a 0600 option file, never the command line.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
-import { privateScratch } from '@batt/core/home/home';
+import { privateFile } from '@batt/core/home/home';
 import { runTool, spawnTool, stderrText, toolFailure, toolVersion, which } from '@batt/core/exec/exec';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { DumpFilter, type DumpPart } from './dump-filter.js';
@@ -122,11 +122,8 @@ function connectionOf(config: Record<string, unknown>): Connection {
  * a `skip-comments` there cannot remove the completion trailer batt checks.
  */
 function optionFile(ctx: { config: Record<string, unknown>; home: string }): { path: string; dispose(): void } {
-  const dir = privateScratch(ctx.home, 'mysql-');
-  const path = join(dir, 'client.cnf');
   const includes = ['/etc/mysql/my.cnf', '/etc/my.cnf', join(homedir(), '.my.cnf')].filter((f) => existsSync(f)).map((f) => `!include ${f}`);
-  writeFileSync(path, `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}[mysqldump]\ncomments\n`, { mode: 0o600 });
-  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return privateFile(ctx.home, 'mysql-', 'client.cnf', `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}[mysqldump]\ncomments\n`);
 }
 
 const clientTool = (): string => (which('mariadb') ? 'mariadb' : 'mysql');

@@ -4,14 +4,14 @@
  * item. The password reaches the tools only through a 0600 passfile (PGPASSFILE). A pg_dump
  * older than the server's major version is refused: it cannot dump newer servers correctly.
  */
-import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
-import { privateScratch } from '@batt/core/home/home';
+import { privateFile, privateScratch } from '@batt/core/home/home';
 import { collect, runTool, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { drain } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
@@ -34,11 +34,9 @@ interface Session {
 function session(ctx: { config: Record<string, unknown>; home: string }): Session {
   const conn = connectionOf(ctx.config);
   if (conn.password === undefined) return { conn, env: {}, dispose() {} };
-  const dir = privateScratch(ctx.home, 'pg-');
-  const passfile = join(dir, 'pgpass');
-  writeFileSync(passfile, passfileLine(conn), { mode: 0o600 });
+  const passfile = privateFile(ctx.home, 'pg-', 'pgpass', passfileLine(conn));
   // libpq prefers PGPASSWORD over the passfile: batt's configured password must win.
-  return { conn, env: { PGPASSFILE: passfile, PGPASSWORD: undefined }, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { conn, env: { PGPASSFILE: passfile.path, PGPASSWORD: undefined }, dispose: passfile.dispose };
 }
 
 function explain(error: unknown): unknown {

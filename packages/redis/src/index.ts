@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
-import { collect, runTool, spawnTool, toolFailure, toolVersion } from '@batt/core/exec/exec';
+import { collect, runTool, spawnTool, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
@@ -93,16 +93,15 @@ async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{
     const socket = join(socketDir, 'redis.sock');
     server = await spawnTool('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' });
     const conn: Connection = { host: 'localhost', port: 0, socket };
-    let exited = false;
-    void server.result.then(() => (exited = true));
+    let exited: ToolResult | undefined;
+    void server.result.then((result) => (exited = result));
+    const hint = 'check that this redis-server can read the RDB version of the backup';
     for (let i = 0; ; i++) {
       const pong = await cli(ctx, conn, 'PING').catch(() => '');
       if (pong.trim() === 'PONG') break;
-      if (exited || i > 100) {
-        const result = await (exited ? server.result : Promise.resolve(undefined));
-        if (result?.code === 'ENOENT') throw toolFailure('redis-server', result, 'redis-server');
-        throw new BattError('TOOL_FAILED', `the scratch redis-server did not load the snapshot${result ? `: ${toolFailure('redis-server', result).message}` : ''}`, { hint: 'check that this redis-server can read the RDB version of the backup' });
-      }
+      if (exited?.code === 'ENOENT') throw toolFailure('redis-server', exited, 'redis-server');
+      if (exited) throw new BattError('TOOL_FAILED', `the scratch redis-server did not load the snapshot: ${toolFailure('redis-server', exited).message}`, { hint });
+      if (i > 100) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not load the snapshot within 10 s', { hint });
       await new Promise((r) => setTimeout(r, 100));
     }
     return { conn, keyspace: parseKeyspace(await cli(ctx, conn, 'INFO', 'keyspace')), stop };

@@ -3,7 +3,7 @@
  * and logs/. It is created and seeded from the shipped defaults on first use, and topped up
  * with any built-in entry it lacks, so a new built-in shows up after an upgrade.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,14 @@ export function privateScratch(home: string, prefix: string): string {
   const dir = mkdtempSync(join(base, prefix));
   chmodSync(dir, 0o700);
   return dir;
+}
+
+/** A 0600 file (a password, an option file) in a fresh private folder; `dispose()` removes both. */
+export function privateFile(home: string, prefix: string, name: string, content: string): { path: string; dispose(): void } {
+  const dir = privateScratch(home, prefix);
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Removes what earlier runs left in the home's tmp/ (call while holding the lock). */
