@@ -105,6 +105,24 @@ describe('mysqldump filter', () => {
     assert.equal(filter.trailer, false, 'no trailer: truncated');
   });
 
+  it('counts every row of a long one-row-per-line dump, however the chunks fall', async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `(${i},'row ${i} \\'(x),(y)\\' ',NULL)`);
+    // Statements of 1000 rows, some lines ending in blanks or \r before the newline.
+    const statements = [];
+    for (let i = 0; i < rows.length; i += 1000) {
+      statements.push(`INSERT INTO \`big\` VALUES\n${rows.slice(i, i + 1000).map((r, j) => r + (j === 999 ? ';' : ',') + (j % 7 === 0 ? ' \r' : '')).join('\n')}\n`);
+    }
+    const text = `-- Dumping data for table \`big\`\n${statements.join('')}UNLOCK TABLES;\n-- Dump completed on 2026-12-01\n`;
+    for (const size of [1, 3, 64, 997, 65536]) {
+      const { out, filter } = await run(text, 'all', size);
+      assert.equal(out, text);
+      assert.deepEqual(filter.rows, { big: 5000 }, `chunks of ${size}`);
+      assert.equal(filter.trailer, true);
+      const data = await run(text, 'data', size);
+      assert.equal(data.out, text.replace(/^-- .*\n/gm, ''), `data part, chunks of ${size}`);
+    }
+  });
+
   it('reads odd table names', async () => {
     const { filter } = await run('INSERT INTO `we``ird (1)` VALUES\n(1);\n', 'all');
     assert.deepEqual(filter.rows, { 'we`ird (1)': 1 });

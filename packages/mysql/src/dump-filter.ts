@@ -66,6 +66,9 @@ export class DumpFilter extends Transform {
   private section: 'header' | 'table' | 'data' | 'objects' = 'header';
   /** Inside an INSERT statement: the table, and whether rows come one per line. */
   private insert: { table: string; perLine: boolean } | null = null;
+  /** Rows one per line: the next byte starts a row line; the last byte of the line so far that is not blank. */
+  private atLineStart = false;
+  private lastByte = 0;
   private block: { lines: Buffer[]; kind: Kind } | null = null;
   private readonly keep: ReadonlySet<Kind>;
   /** `all` passes each chunk on as it came: no copies on the backup path. */
@@ -108,7 +111,11 @@ export class DumpFilter extends Transform {
       const perLine = trimmedLength(line) <= rest;
       if (!perLine) this.rows[table] = (this.rows[table] ?? 0) + rowsInLine(line, rest);
       else this.rows[table] ??= 0;
-      if (!endsStatement(line)) this.insert = { table, perLine };
+      if (!endsStatement(line)) {
+        this.insert = { table, perLine };
+        this.atLineStart = true;
+        this.lastByte = 0;
+      }
       this.pass('data', line);
       return;
     }
@@ -140,24 +147,62 @@ export class DumpFilter extends Transform {
     this.pass(this.section === 'header' ? 'session' : this.section === 'data' ? 'data' : this.section, line);
   }
 
+  /**
+   * The rows of an INSERT written one per line (MariaDB's mysqldump), from `from` on: each line
+   * that starts with `(` is a row, and a line ending in `;` ends the statement. Nearly every
+   * byte of a dump is here, so lines are not cut out or copied: this reads the bytes where they
+   * lie, across chunk boundaries. Returns where the statement ended, or the chunk's length.
+   */
+  private rowLines(chunk: Buffer, from: number, table: string): number {
+    let rows = 0;
+    let i = from;
+    let end = chunk.length;
+    while (i < chunk.length) {
+      if (this.atLineStart) {
+        if (chunk[i] === 0x28) rows++;
+        this.atLineStart = false;
+      }
+      const nl = chunk.indexOf(NL, i);
+      const stop = nl < 0 ? chunk.length : nl;
+      let k = stop;
+      while (k > i && (chunk[k - 1] === 0x20 || chunk[k - 1] === 0x0d)) k--;
+      if (k > i) this.lastByte = chunk[k - 1];
+      if (nl < 0) break;
+      i = nl + 1;
+      this.atLineStart = true;
+      if (this.lastByte === 0x3b) {
+        this.insert = null;
+        end = i;
+        break;
+      }
+      this.lastByte = 0;
+    }
+    this.rows[table] = (this.rows[table] ?? 0) + rows;
+    this.pass('data', chunk.subarray(from, end));
+    return end;
+  }
+
   override _transform(chunk: Buffer, _e: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     let start = 0;
-    let nl = chunk.indexOf(NL);
-    if (this.carry.length && nl >= 0) {
-      this.carry.push(chunk.subarray(0, nl + 1));
-      this.line(Buffer.concat(this.carry));
-      this.carry = [];
+    while (start < chunk.length) {
+      if (this.insert?.perLine && this.carry.length === 0) {
+        start = this.rowLines(chunk, start, this.insert.table);
+        continue;
+      }
+      const nl = chunk.indexOf(NL, start);
+      if (nl < 0) {
+        // A copy: in `all` mode the chunk itself is passed on and may be reused downstream.
+        this.carry.push(Buffer.from(chunk.subarray(start)));
+        break;
+      }
+      if (this.carry.length) {
+        this.carry.push(chunk.subarray(start, nl + 1));
+        this.line(Buffer.concat(this.carry));
+        this.carry = [];
+      } else this.line(chunk.subarray(start, nl + 1));
       start = nl + 1;
-      nl = chunk.indexOf(NL, start);
     }
-    while (nl >= 0) {
-      this.line(chunk.subarray(start, nl + 1));
-      start = nl + 1;
-      nl = chunk.indexOf(NL, start);
-    }
-    // A copy: in `all` mode the chunk itself is passed on and may be reused downstream.
-    if (start < chunk.length) this.carry.push(Buffer.from(chunk.subarray(start)));
     if (this.everything) callback(null, chunk);
     else this.flushOut(callback);
   }

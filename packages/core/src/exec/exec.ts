@@ -15,10 +15,11 @@ export interface ToolOptions {
   /** What the child reads: a stream batt pipes in, 'pipe' for a writable `stdin`, an open file descriptor, or nothing. */
   stdin?: Readable | 'pipe' | 'ignore' | number;
   /**
-   * 'pipe' to read the child's output as a stream; 'ignore' to drop it; or a Writable that
-   * wraps an OS pipe (another child's stdin), which the child then writes into directly.
+   * 'pipe' to read the child's output as a stream; 'ignore' to drop it; a Writable that wraps
+   * an OS pipe (another child's stdin), or an open file descriptor, which the child then
+   * writes into directly.
    */
-  stdout?: 'pipe' | 'ignore' | Writable;
+  stdout?: 'pipe' | 'ignore' | Writable | number;
   signal?: AbortSignal;
   /**
    * The tool writes its output through a 1 MiB stdio buffer (coreutils' stdbuf, where it

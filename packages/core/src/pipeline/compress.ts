@@ -1,7 +1,8 @@
 /**
  * Compression stage. zstd (the default) runs through Node's zlib where this Node has it
  * (22.15+), else through the `zstd` binary with all cores (-T0); a dump command then writes
- * straight into zstd's stdin, so its bytes never pass through Node. gzip uses zlib.
+ * straight into zstd's stdin, and zstd writes straight into the backup's temporary file, so
+ * neither side's bytes pass through Node (the core hashes the file as it grows). gzip uses zlib.
  */
 import { accessSync, closeSync, constants, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -10,7 +11,7 @@ import { PassThrough, type Readable, type Transform, type Writable } from 'node:
 import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import type { Compression } from '../config/schema.js';
-import { spawnTool, toolFailure } from '../exec/exec.js';
+import { spawnTool, stderrText, toolFailure } from '../exec/exec.js';
 
 export interface CompressionStage {
   /** Where the uncompressed bytes go. */
@@ -19,8 +20,8 @@ export interface CompressionStage {
   inputIsPipe: boolean;
   /** True when the compressor reads the dump's file itself (`input` is unused). */
   fromFile?: boolean;
-  /** The compressed bytes. */
-  output: Readable;
+  /** The compressed bytes; null when the compressor writes the output file itself. */
+  output: Readable | null;
   /** Settles when the compressor is done; rejects if it failed. */
   done: Promise<void>;
   /** Stops the stage early, after a failure elsewhere. */
@@ -58,11 +59,23 @@ function inProcess(transform: Transform): CompressionStage {
   return { input: transform, inputIsPipe: false, output: transform, done, abort: () => transform.destroy() };
 }
 
+/** zstd's complaint about its output as the system error it stands for, so a full disk reads as one. */
+function outputError(stderr: string): NodeJS.ErrnoException | undefined {
+  const causes: [RegExp, string][] = [[/No space left on device/i, 'ENOSPC'], [/Disk quota exceeded/i, 'EDQUOT'], [/Read-only file system/i, 'EROFS'], [/Input\/output error/i, 'EIO']];
+  const found = causes.find(([pattern]) => pattern.test(stderr));
+  if (!found) return undefined;
+  const error: NodeJS.ErrnoException = new Error(`${found[1]}: ${stderr.match(found[0])![0].toLowerCase()}, write`);
+  error.code = found[1];
+  error.syscall = 'write';
+  return error;
+}
+
 /**
  * Starts the compressor. `inputFile`: the dump is a finished file (a Redis RDB, say), which the
- * zstd binary then reads itself; `input` is unused and `fromFile` is set.
+ * zstd binary then reads itself; `input` is unused and `fromFile` is set. `outputFd`: the zstd
+ * binary writes its output there itself, and `output` is null.
  */
-export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal, inputFile?: string): Promise<CompressionStage> {
+export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal, inputFile?: string, outputFd?: number): Promise<CompressionStage> {
   if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
@@ -75,25 +88,17 @@ export async function compressStage(compression: Compression, level: number | un
       return inProcess(create({ params }));
     }
   }
-  if (inputFile) {
-    const fd = openSync(inputFile, 'r');
-    try {
-      const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd, signal, debianPackage: 'zstd' });
-      if (!child.stdout) throw toolFailure('zstd', await child.result, 'zstd');
-      const done = child.result.then((result) => {
-        if (result.failed) throw toolFailure('zstd', result, 'zstd');
-      });
-      done.catch(() => {});
-      return { input: new PassThrough(), inputIsPipe: false, fromFile: true, output: child.stdout, done, abort: () => child.kill('SIGKILL') };
-    } finally {
-      closeSync(fd); // the child has its own copy
-    }
+  const fd = inputFile ? openSync(inputFile, 'r') : undefined;
+  try {
+    const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd ?? 'pipe', stdout: outputFd ?? 'pipe', signal, debianPackage: 'zstd' });
+    if (fd === undefined ? !child.stdin : outputFd === undefined && !child.stdout) throw toolFailure('zstd', await child.result, 'zstd');
+    const done = child.result.then((result) => {
+      if (result.failed) throw outputError(stderrText(result)) ?? toolFailure('zstd', result, 'zstd');
+    });
+    done.catch(() => {});
+    const input = fd === undefined ? child.stdin! : new PassThrough();
+    return { input, inputIsPipe: fd === undefined, fromFile: fd !== undefined, output: child.stdout, done, abort: () => child.kill('SIGKILL') };
+  } finally {
+    if (fd !== undefined) closeSync(fd); // the child has its own copy
   }
-  const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: 'pipe', signal, debianPackage: 'zstd' });
-  if (!child.stdin) throw toolFailure('zstd', await child.result, 'zstd');
-  const done = child.result.then((result) => {
-    if (result.failed) throw toolFailure('zstd', result, 'zstd');
-  });
-  done.catch(() => {});
-  return { input: child.stdin!, inputIsPipe: true, output: child.stdout!, done, abort: () => child.kill('SIGKILL') };
 }

@@ -6,6 +6,8 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, writev } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 
 /** Read and write size for backup data: 64 KiB reads are measured to halve throughput here. */
@@ -67,5 +69,35 @@ export async function hashFile(path: string): Promise<{ bytes: number; sha256: s
     hash.update(chunk as Buffer);
     bytes += (chunk as Buffer).length;
   }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * The SHA-256 and size of a file that another process (the zstd binary) is still writing: it is
+ * read in 1 MiB blocks as it grows, until `writer` settles, and then to its end. The writer only
+ * appends, so every byte read is final. Rejects when the writer fails.
+ */
+export async function hashGrowingFile(path: string, writer: Promise<unknown>): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(BLOCK_SIZE);
+  let bytes = 0;
+  let ended = false;
+  const end = writer.finally(() => (ended = true));
+  end.catch(() => {});
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const last = ended; // the writer had finished before this read: an empty read is the end
+      const { bytesRead } = await file.read(buffer, 0, BLOCK_SIZE, bytes);
+      if (bytesRead > 0) {
+        hash.update(buffer.subarray(0, bytesRead));
+        bytes += bytesRead;
+      } else if (last) break;
+      else await Promise.race([end.catch(() => {}), sleep(10)]);
+    }
+  } finally {
+    await file.close();
+  }
+  await end;
   return { bytes, sha256: hash.digest('hex') };
 }

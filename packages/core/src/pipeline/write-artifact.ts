@@ -13,7 +13,7 @@ import { makePrivateDir } from '../home/home.js';
 import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
 import { discardTemp, finishTemp, openTemp, placeFile } from './atomic-file.js';
 import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
-import { HashingFileSink } from './hashing-file-sink.js';
+import { hashGrowingFile, HashingFileSink } from './hashing-file-sink.js';
 
 export interface ArtifactRequest {
   /** The plugin's dump: a stream it produced, or a command for the core to run. */
@@ -79,7 +79,7 @@ function isEcho(error: unknown): boolean {
  * the cause, not its echo: a full disk before a compressor killed by the broken pipe, and a
  * compressor that failed before a dump killed by SIGPIPE.
  */
-async function settle(written: Promise<void>, stage: CompressionStage, source: Awaited<ReturnType<typeof feed>>): Promise<ItemFacts> {
+async function settle(written: Promise<unknown>, stage: CompressionStage, source: Awaited<ReturnType<typeof feed>>): Promise<ItemFacts> {
   const all = [written, stage.done, source.done] as const;
   try {
     const [, , facts] = await Promise.all(all);
@@ -121,13 +121,16 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   let stage: CompressionStage | undefined;
   let source: Awaited<ReturnType<typeof feed>> | undefined;
   try {
-    stage = await compressStage(request.compression, request.level, request.signal, unreadFileOf(request.dump));
+    stage = await compressStage(request.compression, request.level, request.signal, unreadFileOf(request.dump), temp.fd);
     source = await feed(request.dump, stage, request.signal);
-    const facts = await settle(pipeline(stage.output, sink), stage, source);
+    // The zstd binary writes the temporary file itself (output is null): it is hashed as it grows.
+    const hashed = stage.output ? pipeline(stage.output, sink).then(() => ({ bytes: sink.bytes, sha256: sink.digest() })) : hashGrowingFile(temp.path, stage.done);
+    const facts = await settle(hashed, stage, source); // the cause of a failure, not its echo
+    const { bytes, sha256 } = await hashed;
     await finishTemp(temp);
     const name = await placeFile(temp.path, request.dir, request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
     await disposeOf(request.dump);
-    return { path: join(request.dir, name), bytes: sink.bytes, sha256: sink.digest(), facts };
+    return { path: join(request.dir, name), bytes, sha256, facts };
   } catch (error) {
     source?.stop();
     stage?.abort();
