@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { postgresqlPlugin } from '@batt/postgresql';
@@ -107,5 +107,62 @@ describe('postgresql service against a live PostgreSQL', () => {
     const r = await box.batt(['postgresql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_POSTGRESQL_PORT: '1' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /cannot reach the server.*check postgresql\.host/);
+  });
+
+  describe('with stand-in dump tools', () => {
+    /** A PATH of the real tools batt needs, with pg_dump / pg_dumpall replaced by `scripts`. */
+    const fakeBin = (name: string, scripts: Record<string, string>): Record<string, string> => {
+      const bin = join(box.dir, `pg-bin-${name}`);
+      mkdirSync(bin, { recursive: true });
+      for (const tool of ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'zstd', 'setpriv', 'stdbuf']) {
+        if (!(tool in scripts) && !existsSync(join(bin, tool))) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+      }
+      for (const [tool, script] of Object.entries(scripts)) if (script) writeFileSync(join(bin, tool), script, { mode: 0o755 });
+      return { ...env, PATH: bin };
+    };
+    const left = (dest: string, name: string): string[] => (existsSync(join(dest, 'postgresql')) ? readdirSync(join(dest, 'postgresql')).filter((n) => n.includes(name)) : []);
+
+    it('a pg_dump that exits 0 with its archive cut short is a failure, and no artifact is left', async () => {
+      const dest = join(box.out, 'pg-truncated');
+      // The real archive without its last 100 bytes: the last table's data block never ends.
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', { pg_dump: '#!/bin/sh\n/usr/bin/pg_dump "$@" | /usr/bin/head -c -100\nexit 0\n' }) });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /pg_dump exited 0 but its archive of "shop" does not read to the end \(pg_restore: .+\): it is truncated/);
+      assert.deepEqual(left(dest, 'shop'), []);
+    });
+
+    it('a pg_dumpall script without its trailer is a failure; the databases beside it are kept', async () => {
+      const dest = join(box.out, 'pg-globals-truncated');
+      const r = await box.batt(['postgresql', '--path', dest, '--json'], { env: fakeBin('globals', { pg_dumpall: '#!/bin/sh\necho "CREATE ROLE reporting;"\nexit 0\n' }) });
+      assert.equal(r.exitCode, 1);
+      const report = json(r);
+      assert.equal(report.status, 'partial');
+      const globals = report.items.find((i: any) => i.target === '@globals');
+      assert.match(globals.error, /pg_dumpall exited 0 but its script has no "cluster dump complete" trailer: it is truncated/);
+      assert.deepEqual(left(dest, 'globals'), []);
+      assert.ok(report.items.find((i: any) => i.target === 'shop').status === 'ok');
+    });
+
+    it('refuses a pg_dump older than the server, saying what to install', async () => {
+      const major = (await pg.sql('SHOW server_version_num')).trim().slice(0, -4);
+      const old = '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 9.6.24"; exit 0; fi\nexec /usr/bin/pg_dump "$@"\n';
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', join(box.out, 'pg-old'), '--json'], { env: fakeBin('old', { pg_dump: old }) });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, new RegExp(`pg_dump 9 is older than the PostgreSQL ${major} server.*install postgresql-client-${major}`));
+    });
+
+    it('a missing pg_dump says what to install', async () => {
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', join(box.out, 'pg-missing'), '--json'], { env: fakeBin('missing', { pg_dump: '' }) });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /pg_dump is not installed.*apt-get install postgresql-client/);
+    });
+
+    it('a pg_dump killed halfway is a failure', async () => {
+      const dest = join(box.out, 'pg-killed');
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('killed', { pg_dump: '#!/bin/sh\n/usr/bin/pg_dump "$@" | /usr/bin/head -c 2000\nkill -9 $$\n' }) });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /pg_dump was killed by SIGKILL/);
+      assert.deepEqual(left(dest, 'shop'), []);
+    });
   });
 });

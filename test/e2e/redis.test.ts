@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { redisPlugin } from '@batt/redis';
@@ -89,5 +90,53 @@ describe('redis service against a live Redis', () => {
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /authentication failed|WRONGPASS|invalid password/i);
     assert.doesNotMatch(r.stdout + r.stderr, /r3dis pw/);
+  });
+
+  describe('with stand-in tools', () => {
+    /** A PATH of the real tools, with redis-cli replaced by `script` ('' leaves it out). */
+    const fakeBin = (name: string, script: string): Record<string, string> => {
+      const bin = join(box.dir, `redis-bin-${name}`);
+      mkdirSync(bin, { recursive: true });
+      for (const tool of ['redis-check-rdb', 'zstd', 'setpriv', 'stdbuf']) if (!existsSync(join(bin, tool))) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+      if (script) writeFileSync(join(bin, 'redis-cli'), script, { mode: 0o755 });
+      return { ...env, PATH: bin };
+    };
+    const left = (dest: string): string[] => (existsSync(join(dest, 'redis')) ? readdirSync(join(dest, 'redis')).filter((n) => !n.startsWith('SHA256SUMS') && !n.endsWith('.json')) : []);
+    // The real redis-cli, except that the snapshot it saves with --rdb FILE is then changed by $FIX.
+    const wrapped = (fix: string): string => `#!/bin/sh
+rdb=""; prev=""
+for a in "$@"; do [ "$prev" = "--rdb" ] && rdb="$a"; prev="$a"; done
+/usr/bin/redis-cli "$@" || exit $?
+if [ -n "$rdb" ]; then ${fix}; fi
+exit 0
+`;
+
+    it('a snapshot cut short, from a redis-cli that exits 0, is refused by redis-check-rdb; nothing is left', async () => {
+      const dest = join(box.out, 'redis-truncated');
+      const r = await box.batt(['redis', '--path', dest, '--json'], { env: fakeBin('trunc', wrapped('/usr/bin/truncate -s -40 "$rdb"')) });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /redis-check-rdb rejected the snapshot of .*the RDB is damaged/);
+      assert.deepEqual(left(dest), []);
+    });
+
+    it('a redis-cli killed while it saves the snapshot is a failure', async () => {
+      const dest = join(box.out, 'redis-killed');
+      const r = await box.batt(['redis', '--path', dest, '--json'], { env: fakeBin('killed', wrapped('kill -9 $$')) });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /redis-cli was killed by SIGKILL/);
+      assert.deepEqual(left(dest), []);
+    });
+
+    it('a missing redis-cli says what to install', async () => {
+      const r = await box.batt(['redis', '--path', join(box.out, 'redis-missing'), '--json'], { env: fakeBin('missing', '') });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /redis-cli is not installed.*apt-get install redis-tools/);
+    });
+
+    it('an unreachable server fails clearly', async () => {
+      const r = await box.batt(['redis', '--path', join(box.out, 'redis-unreachable'), '--json'], { env: { ...env, BATT_REDIS_PORT: '1' } });
+      assert.equal(r.exitCode, 1);
+      assert.match(json(r).items[0].error, /redis.*(cannot reach|Could not connect|Connection refused)/i);
+    });
   });
 });

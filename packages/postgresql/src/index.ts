@@ -6,13 +6,13 @@
  */
 import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateFile, privateScratch } from '@batt/core/home/home';
-import { collect, runTool, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
+import { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type ToolProcess } from '@batt/core/exec/exec';
 import { drain } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
@@ -137,6 +137,30 @@ async function swapIn(ctx: PluginContext, s: Session, from: string, to: string):
 
 const maintenanceDb = (config: Record<string, unknown>): string => (config.maintenance_db as string | undefined) ?? 'postgres';
 
+/** Passes the bytes on unchanged and keeps the last few hundred: pg_dumpall's trailer. */
+class Tail extends Transform {
+  tail = Buffer.alloc(0);
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error: null, chunk: Buffer) => void): void {
+    this.tail = chunk.length >= 512 ? Buffer.from(chunk.subarray(-512)) : Buffer.concat([this.tail, chunk]).subarray(-512);
+    callback(null, chunk);
+  }
+}
+
+const globalsTrailer = /PostgreSQL database cluster dump complete/;
+
+/**
+ * pg_restore reading a custom-format archive to its end (SQL to /dev/null, no server): a pg_dump
+ * that exits 0 with its archive cut short is caught, as a table whose data block never comes.
+ */
+async function archiveReader(ctx: PluginContext): Promise<ToolProcess> {
+  const reader = await spawnTool('pg_restore', ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', signal: ctx.signal, debianPackage: 'postgresql-client' });
+  if (!reader.stdin) throw toolFailure('pg_restore', await reader.result, 'postgresql-client');
+  return reader;
+}
+
+/** The last line pg_restore wrote, without its "pg_restore: error:" prefix. */
+const lastError = (result: { stderr?: unknown }): string => stderrText(result).split('\n').filter(Boolean).at(-1)?.replace(/^pg_restore:\s*(error:\s*)?/, '') ?? 'it stopped early';
+
 export const postgresqlPlugin = definePlugin({
   name: 'postgresql',
   aliases: ['postgres'],
@@ -189,16 +213,31 @@ export const postgresqlPlugin = definePlugin({
         const counts = queries.length ? await psql(ctx, s, database, queries.join(' UNION ALL ')) : [];
         facts = { rowCounts: Object.fromEntries(counts.map(([t, n]) => [t, Number(n)])), tables: counts.length };
       }
+      // The dump is judged whole only when it reads to its end: pg_dumpall's script must end with
+      // its trailer, and pg_restore must read the archive through, every data block included.
+      const reader = database === GLOBALS ? undefined : await archiveReader(ctx);
+      const tail = reader ? undefined : new Tail();
       return {
         command: tool,
         args: database === GLOBALS ? globalsArgs(conninfo(s.conn, target)) : dumpArgs(conninfo(s.conn, database)),
         env: s.env,
         debianPackage: 'postgresql-client',
-        finish(result) {
+        through: reader ? teeTo(reader.stdin!) : tail,
+        async finish(result) {
           if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
+          const read = await reader?.result;
+          if (read?.failed) {
+            throw new BattError('TOOL_FAILED', `${tool} exited 0 but its archive of "${database}" does not read to the end (pg_restore: ${lastError(read)}): it is truncated`, { hint: 'check the server log and the disk; run again' });
+          }
+          if (tail && !globalsTrailer.test(tail.tail.toString('utf8'))) {
+            throw new BattError('TOOL_FAILED', `${tool} exited 0 but its script has no "cluster dump complete" trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
+          }
           return { toolVersion: version, serverVersion, facts, warnings: stderrText(result).split('\n').filter(Boolean) };
         },
-        dispose: () => s.dispose(),
+        dispose() {
+          reader?.kill('SIGKILL');
+          s.dispose();
+        },
       };
     } catch (error) {
       s.dispose();
@@ -243,7 +282,7 @@ export const postgresqlPlugin = definePlugin({
   async verify(ctx, target, source) {
     if (target === GLOBALS) {
       const text = (await drain(source.open(), 200)).tail.toString('utf8');
-      const ok = /PostgreSQL database cluster dump complete/.test(text);
+      const ok = globalsTrailer.test(text);
       return [{ name: 'trailer', ok, detail: ok ? 'pg_dumpall finished the dump' : 'no "cluster dump complete" trailer: the dump is truncated' }];
     }
     const child = await spawnTool('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', signal: ctx.signal, debianPackage: 'postgresql-client' });

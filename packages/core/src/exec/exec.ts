@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
 
 export interface ToolOptions {
@@ -158,6 +158,38 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   const stdout = child.stdout ? child.stdout.pipe(new PassThrough({ highWaterMark: 1024 * 1024 })) : null;
   child.stdin?.on('error', () => {}); // EPIPE when the tool exits early: its exit code tells why
   return { stdout, stdin: options.stdin === 'pipe' ? child.stdin : null, result, kill: (signal) => child.kill(signal ?? 'SIGTERM') };
+}
+
+/**
+ * A pass-through that also feeds every chunk to `sink` (a checking tool's stdin), waiting for the
+ * sink to take it. When the sink goes away (the checker exited early), the bytes still pass on:
+ * the checker's own exit status says what it found.
+ */
+export function teeTo(sink: Writable): Transform {
+  let gone = false;
+  const stop = (): void => {
+    gone = true;
+  };
+  sink.once('close', stop);
+  sink.on('error', stop);
+  return new Transform({
+    readableHighWaterMark: 1024 * 1024,
+    writableHighWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _encoding, callback) {
+      if (gone || sink.write(chunk)) return callback(null, chunk);
+      const go = (): void => {
+        sink.off('drain', go);
+        sink.off('close', go);
+        callback(null, chunk);
+      };
+      sink.on('drain', go);
+      sink.on('close', go);
+    },
+    flush(callback) {
+      if (!gone) sink.end();
+      callback();
+    },
+  });
 }
 
 /** Reads a tool's output (at most `cap` characters) until it ends. */
