@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
+import { ArchiveCheck } from '@batt/mongodb';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { bson, mongoArchive } from '../lib/mongo-archive.js';
 
 // No mongod can be installed on these machines (neither Debian nor npm ships one), so this
 // suite runs batt against a stand-in `mongodump` written here. It checks what batt controls:
@@ -26,8 +30,9 @@ n=$(date +%s%N)
 printf '%s\\n' "$@" > ${record()}/$n.argv
 for a in "$@"; do case "$a" in --config=*) f="\${a#--config=}"; stat -c %a "$f" > ${record()}/$n.mode; cat "$f" > ${record()}/$n.config; echo "$f" > ${record()}/$n.path;; esac; done
 [ -n "$FAIL" ] && { echo "Failed: connection() error occurred during connection handshake: auth error: sasl conversation error" >&2; exit 1; }
-printf 'ARCHIVE-BYTES for %s\\n' "$*"
-echo "done dumping app.users (3 documents)" >&2
+db=app; for a in "$@"; do case "$a" in --db=*) db="\${a#--db=}";; esac; done
+${process.execPath} ${join(import.meta.dirname, '..', 'lib', 'mongo-archive.js')} "$db" \${CUT:+--cut "$CUT"}
+echo "done dumping $db.users (3 documents)" >&2
 `, { mode: 0o755 });
     symlinkSync('/usr/bin/date', join(bin, 'date'));
     env = { PATH: bin, BATT_MONGODB_HOST: 'db.example', BATT_MONGODB_PORT: '27018', BATT_MONGODB_USER: 'backup', BATT_MONGODB_PASSWORD: 'm0ngo "pw"' };
@@ -46,8 +51,8 @@ echo "done dumping app.users (3 documents)" >&2
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const items = json(r).items;
     assert.deepEqual(items.map((i: any) => i.target), ['app', '--out=/tmp/x']);
-    const content = (await execa('/usr/bin/zstd', ['-dc', items[0].file])).stdout;
-    assert.match(content, /^ARCHIVE-BYTES for /);
+    const content = (await execa('/usr/bin/zstd', ['-dc', items[0].file], { encoding: 'buffer', stripFinalNewline: false })).stdout;
+    assert.deepEqual(Buffer.from(content), mongoArchive('app', { users: 3, empty: 0 }), 'the archive, byte for byte');
     const seen = calls();
     assert.equal(seen.length, 2);
     for (const call of seen) {
@@ -62,7 +67,9 @@ echo "done dumping app.users (3 documents)" >&2
     assert.deepEqual(dbs, [['--db=--out=/tmp/x'], ['--db=app']], 'a hostile name stays the value of --db=');
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));
     assert.equal(shown.items[0].toolVersion, 'mongodump version: 100.9.4-standin');
-    assert.deepEqual(shown.items[0].facts.rowCounts, { 'app.users': 3 }, 'documents per collection, from mongodump\'s log');
+    assert.deepEqual(shown.items[0].facts.rowCounts, { 'app.users': 3, 'app.empty': 0 }, 'documents per collection, counted in the archive');
+    const verified = await box.batt(['verify', String(json(r).id), '--json']);
+    assert.equal(verified.exitCode, 0, verified.stdout + verified.stderr);
   });
 
   it('dumps a replica set whole, with --oplog', async () => {
@@ -81,6 +88,14 @@ echo "done dumping app.users (3 documents)" >&2
     assert.ok(!existsSync(join(dest, 'mongodb', 'app.archive.zst')));
   });
 
+  it('an archive cut short by a mongodump that exits 0 is a failure, and no artifact is left', async () => {
+    const dest = join(box.out, 'cut');
+    const r = await box.batt(['--mongodb-db', 'app', '--path', dest, '--json'], { env: { ...env, CUT: '5' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /mongodump exited 0 but its archive of "app" is not whole \(it ends inside .*\): it is truncated/);
+    assert.deepEqual(existsSync(join(dest, 'mongodb')) ? readdirSync(join(dest, 'mongodb')).filter((n) => n.includes('app')) : [], []);
+  });
+
   it('a missing mongodump says what to install', async () => {
     const empty = join(box.dir, 'empty-bin');
     mkdirSync(empty);
@@ -88,5 +103,48 @@ echo "done dumping app.users (3 documents)" >&2
     const r = await box.batt(['--mongodb-db', 'app', '--path', join(box.out, 'missing'), '--json'], { env: { ...env, PATH: empty } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /mongodump is not installed.*apt-get install mongodb-database-tools/);
+  });
+});
+
+describe('mongodump archive check', () => {
+  const check = async (bytes: Buffer, chunk = 4096): Promise<ArchiveCheck> => {
+    const pieces = [];
+    for (let i = 0; i < bytes.length; i += chunk) pieces.push(bytes.subarray(i, i + chunk));
+    const c = new ArchiveCheck();
+    const out: Buffer[] = [];
+    await pipeline(Readable.from(pieces), c, new Writable({ write: (b, _e, cb) => (out.push(b), cb()) }));
+    assert.deepEqual(Buffer.concat(out), bytes, 'bytes pass unchanged');
+    return c;
+  };
+  const whole = mongoArchive('shop', { users: 5, orders: 2, empty: 0 });
+
+  it('takes a whole archive, however it is chunked, and counts documents per collection', async () => {
+    for (const size of [1, 3, 17, 4096]) {
+      const c = await check(whole, size);
+      assert.equal(c.problem, undefined, `chunks of ${size}`);
+      assert.deepEqual(c.documents, { 'shop.users': 5, 'shop.orders': 2, 'shop.empty': 0 });
+    }
+  });
+
+  it('finds every cut: no shorter prefix of an archive passes', async () => {
+    for (let n = 0; n < whole.length; n++) {
+      const c = await check(whole.subarray(0, n), 64);
+      assert.ok(c.problem, `a prefix of ${n} of ${whole.length} bytes passed`);
+    }
+  });
+
+  it('does not wait for documents from views', async () => {
+    const c = await check(mongoArchive('shop', { users: 2 }, ['active_users']));
+    assert.equal(c.problem, undefined);
+    assert.deepEqual(c.documents, { 'shop.users': 2 });
+  });
+
+  it('names what is wrong: not an archive, a namespace never ended', async () => {
+    assert.match((await check(Buffer.from('PGDMP not a mongodump archive'))).problem!, /magic number/);
+    // Well formed up to a terminator, but orders never sends its EOF header (nor does empty,
+    // which sent no documents, so it is not known to be open).
+    const eof = (name: string): number => bson([['db', 'shop'], ['collection', name], ['EOF', true], ['CRC', 12345n]]).length + 4;
+    const c = await check(whole.subarray(0, whole.length - eof('orders') - eof('empty')));
+    assert.equal(c.problem, 'it ends before the end of shop.orders');
   });
 });

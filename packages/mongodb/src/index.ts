@@ -3,14 +3,19 @@
  * instance with `--oplog` on a replica set (a point-in-time dump needs the oplog, which only
  * works for whole-instance dumps). The password goes into a 0600 --config file, never argv.
  */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateFile } from '@batt/core/home/home';
 import { spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
 import { definePlugin } from '@batt/core/plugins/types';
 import { ALL, configFile, dumpArgs, restoreArgs, type Connection } from './args.js';
+import { ArchiveCheck } from './archive-check.js';
 
 export * from './args.js';
+export * from './archive-check.js';
 
 function connectionOf(config: Record<string, unknown>): Connection {
   const password = passwordOf('mongodb', config);
@@ -57,22 +62,36 @@ export const mongodbPlugin = definePlugin({
     const conn = connectionOf(ctx.config);
     const file = secretsFile(ctx.home, conn);
     const version = await toolVersion('mongodump');
+    const check = new ArchiveCheck();
     return {
       command: 'mongodump',
       args: dumpArgs(file.path, conn, database, ctx.config.replica_set === true),
       debianPackage: 'mongodb-database-tools',
+      through: check,
       finish(result) {
         if (result.failed) throw explain(toolFailure('mongodump', result, 'mongodb-database-tools'));
+        if (check.problem) {
+          throw new BattError('TOOL_FAILED', `mongodump exited 0 but its archive of "${database}" is not whole (${check.problem}): it is truncated`, { hint: 'check the server log and the disk; run again' });
+        }
         const log = stderrText(result);
         const done = /done dumping|dumped \d+ documents?/i.exec(log);
-        // "done dumping app.users (3 documents)": documents per collection, kept as rowCounts so
-        // a sharp drop marks the backup suspect, as for the SQL services.
-        const counts = [...log.matchAll(/done dumping (\S+) \((\d+) documents?\)/gi)].map((m) => [m[1], Number(m[2])] as const);
+        // Documents per collection, counted in the archive itself, kept as rowCounts so a sharp
+        // drop marks the backup suspect, as for the SQL services.
+        const counts = Object.entries(check.documents);
         const facts = { oplog: database === ALL && ctx.config.replica_set === true, collections: counts.length || undefined, rowCounts: counts.length ? Object.fromEntries(counts) : undefined };
         return { toolVersion: version, facts, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
       },
       dispose: () => file.dispose(),
     };
+  },
+
+  async verify(_ctx, _target, source) {
+    const check = new ArchiveCheck();
+    await pipeline(source.open(), check, new Writable({ write: (_c, _e, cb) => cb() }));
+    return [
+      { name: 'archive', ok: !check.problem, detail: check.problem ? `the archive is not whole: ${check.problem}` : `${Object.keys(check.documents).length} collections, each to its EOF` },
+      compareCounts('documents in the archive', source.facts.rowCounts as Record<string, number> | undefined, check.documents),
+    ];
   },
 
   restoreInto: (target, runId) => (target === ALL ? 'the whole instance' : `${target}_restore_${runId}`),
