@@ -133,18 +133,20 @@ describe('mongodump archive check', () => {
     }
   });
 
-  it('does not wait for documents from views', async () => {
+  it('takes views, whether they send an empty segment and an EOF header or nothing at all', async () => {
     const c = await check(mongoArchive('shop', { users: 2 }, ['active_users']));
     assert.equal(c.problem, undefined);
-    assert.deepEqual(c.documents, { 'shop.users': 2 });
+    assert.deepEqual(c.documents, { 'shop.users': 2, 'shop.active_users': 0 });
+    const silent = await check(mongoArchive('shop', { users: 2 }, ['active_users'], true));
+    assert.equal(silent.problem, undefined);
+    assert.deepEqual(silent.documents, { 'shop.users': 2 });
   });
 
   it('names what is wrong: not an archive, a namespace never ended', async () => {
     assert.match((await check(Buffer.from('PGDMP not a mongodump archive'))).problem!, /magic number/);
-    // Well formed up to a terminator, but orders never sends its EOF header (nor does empty,
-    // which sent no documents, so it is not known to be open).
+    // Well formed up to a terminator, but orders and empty never send their EOF headers.
     const eof = (name: string): number => bson([['db', 'shop'], ['collection', name], ['EOF', true], ['CRC', 12345n]]).length + 4;
     const c = await check(whole.subarray(0, whole.length - eof('orders') - eof('empty')));
-    assert.equal(c.problem, 'it ends before the end of shop.orders');
+    assert.equal(c.problem, 'it ends before the end of shop.orders, shop.empty');
   });
 });

@@ -127,7 +127,7 @@ describe('postgresql service against a live PostgreSQL', () => {
       // The real archive without its last 100 bytes: the last table's data block never ends.
       const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', { pg_dump: '#!/bin/sh\n/usr/bin/pg_dump "$@" | /usr/bin/head -c -100\nexit 0\n' }) });
       assert.equal(r.exitCode, 1);
-      assert.match(json(r).items[0].error, /pg_dump exited 0 but its archive of "shop" does not read to the end \(pg_restore: .+\): it is truncated/);
+      assert.match(json(r).items[0].error, /pg_dump exited 0, but pg_restore cannot read its archive of "shop" to the end \(pg_restore: .+\): the archive is truncated/);
       assert.deepEqual(left(dest, 'shop'), []);
     });
 

@@ -40,15 +40,19 @@ const MAGIC = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 const TERMINATOR = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 
 /**
- * An archive of `collections` (name → documents) and `views`. Every collection's first segment comes before
- * any EOF header, and a collection of more than one document is split over two segments.
+ * An archive of `collections` (name → documents) and `views`, laid out as mongodump's
+ * multiplexer writes it: a collection's documents in segments (here two, the second sent when
+ * the collection is closed, empty if nothing is left, as mongodump sends it), every collection's
+ * first segment before any EOF header, then one EOF header each. A view sends an empty segment and
+ * an EOF header, as mongodump's does; with `silentViews` it sends nothing at all.
  */
-export function mongoArchive(db: string, collections: Record<string, number>, views: string[] = []): Buffer {
+export function mongoArchive(db: string, collections: Record<string, number>, views: string[] = [], silentViews = false): Buffer {
   const names = Object.keys(collections);
+  const closing = [...names, ...(silentViews ? [] : views)];
   const doc = (i: number): Buffer => bson([['_id', i], ['v', `value ${i} in ${db}`]]);
-  const segment = (name: string, from: number, to: number): Buffer[] =>
-    from >= to ? [] : [bson([['db', db], ['collection', name], ['EOF', false], ['CRC', 0n]]), ...Array.from({ length: to - from }, (_, i) => doc(from + i)), TERMINATOR];
-  const half = (name: string): number => Math.ceil(collections[name] / 2);
+  const segment = (name: string, from: number, to: number, always = false): Buffer[] =>
+    from >= to && !always ? [] : [bson([['db', db], ['collection', name], ['EOF', false], ['CRC', 0n]]), ...Array.from({ length: Math.max(0, to - from) }, (_, i) => doc(from + i)), TERMINATOR];
+  const half = (name: string): number => Math.ceil((collections[name] ?? 0) / 2);
   return Buffer.concat([
     MAGIC,
     bson([['concurrent_collections', 4], ['version', '0.1'], ['server_version', '7.0.0'], ['tool_version', '100.9.4']]),
@@ -57,8 +61,8 @@ export function mongoArchive(db: string, collections: Record<string, number>, vi
     ...views.map((name) => bson([['db', db], ['collection', name], ['metadata', `{"options":{"viewOn":"${names[0]}","pipeline":[]},"indexes":[],"type":"view"}`], ['size', 0]])),
     TERMINATOR,
     ...names.flatMap((name) => segment(name, 0, half(name))),
-    ...names.flatMap((name) => segment(name, half(name), collections[name])),
-    ...names.flatMap((name) => [bson([['db', db], ['collection', name], ['EOF', true], ['CRC', 12345n]]), TERMINATOR]),
+    ...closing.flatMap((name) => segment(name, half(name), collections[name] ?? 0, true)),
+    ...closing.flatMap((name) => [bson([['db', db], ['collection', name], ['EOF', true], ['CRC', 12345n]]), TERMINATOR]),
   ]);
 }
 

@@ -12,7 +12,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 const MAGIC = Buffer.from([0x6d, 0xe2, 0x99, 0x81]);
 const TERMINATOR = -1;
-/** BSON documents are at most 16 MiB; a header that claims more is not a header. */
+/** BSON documents are at most 16 MiB; a header that claims more is not a header. (Data documents
+ * are skipped, not read, and are not capped: an oplog entry may be a little larger.) */
 const MAX_HEADER = 16 * 1024 * 1024;
 
 type State = 'magic' | 'prelude' | 'metadata' | 'header' | 'data' | 'eof-terminator';
@@ -114,7 +115,7 @@ export class ArchiveCheck extends Transform {
         else this.broken = 'a namespace header is missing before a terminator';
         continue;
       }
-      if (length < 5 || length > MAX_HEADER) {
+      if (length < 5 || (whole && length > MAX_HEADER)) {
         this.broken = `a document claims ${length} bytes`;
         continue;
       }

@@ -226,8 +226,11 @@ export const postgresqlPlugin = definePlugin({
         async finish(result) {
           if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
           const read = await reader?.result;
+          if (read?.isCanceled) throw toolFailure('pg_restore', read);
           if (read?.failed) {
-            throw new BattError('TOOL_FAILED', `${tool} exited 0 but its archive of "${database}" does not read to the end (pg_restore: ${lastError(read)}): it is truncated`, { hint: 'check the server log and the disk; run again' });
+            throw new BattError('TOOL_FAILED', `${tool} exited 0, but pg_restore cannot read its archive of "${database}" to the end (pg_restore: ${lastError(read)}): the archive is truncated, or pg_restore is older than pg_dump`, {
+              hint: 'check the server log and the disk, and that pg_restore comes from the same PostgreSQL as pg_dump; run again',
+            });
           }
           if (tail && !globalsTrailer.test(tail.tail.toString('utf8'))) {
             throw new BattError('TOOL_FAILED', `${tool} exited 0 but its script has no "cluster dump complete" trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });

@@ -21,6 +21,8 @@ export interface TempFile {
   fd: number;
   path: string;
   dir: string;
+  /** Set once the fd is closed: it must not be closed again (the number may be another file's by then). */
+  closed?: boolean;
 }
 
 /** Opens a new 0600 temporary file in `dir`. */
@@ -75,7 +77,13 @@ export async function placeFile(path: string, dir: string, base: string, ext: st
   for (let n = 2; n < 1000; n++) candidates.push(`${base}-${suffix}-${n}${ext}`);
   for (const name of candidates) {
     if (await placeNoClobber(path, join(dir, name))) {
-      await fsyncDir(dir);
+      try {
+        await fsyncDir(dir);
+      } catch (error) {
+        // Not known to be on disk: no file may stand under a final name for a failed item.
+        await unlink(join(dir, name)).catch(() => {});
+        throw error;
+      }
       return name;
     }
   }
@@ -85,12 +93,14 @@ export async function placeFile(path: string, dir: string, base: string, ext: st
 /** fsyncs and closes a temporary file whose contents are complete. */
 export async function finishTemp(temp: TempFile): Promise<void> {
   await fsyncFd(temp.fd);
+  temp.closed = true;
   await closeFd(temp.fd);
 }
 
 /** Closes and removes a temporary file whose contents are not to be kept. */
 export async function discardTemp(temp: TempFile): Promise<void> {
-  await closeFd(temp.fd).catch(() => {});
+  if (!temp.closed) await closeFd(temp.fd).catch(() => {});
+  temp.closed = true;
   await unlink(temp.path).catch(() => {});
 }
 

@@ -24,7 +24,7 @@ describe('hashGrowingFile', () => {
     assert.deepEqual(result, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
   });
 
-  it('fails, without waiting on, when the writer fails', async () => {
+  it('fails when the writer fails', async () => {
     const path = join(dir, 'failed');
     writeFileSync(path, 'partial');
     const writer = run('sh', ['-c', 'sleep 0.05; exit 3']);

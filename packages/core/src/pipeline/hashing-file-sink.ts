@@ -36,9 +36,11 @@ export class HashingFileSink extends Writable {
   bytes = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** One datasync at a time, every FLUSH_EVERY bytes: see hashGrowingFile. */
+  /** One datasync at a time, every FLUSH_EVERY bytes. It shares the fd with the final fsync, which
+   * then may not see a write error the datasync saw: so its error fails the stream itself. */
   private syncing: Promise<void> | undefined;
   private syncedAt = 0;
+  private syncError: Error | undefined;
 
   constructor(private readonly fd: number) {
     super({ highWaterMark: BLOCK_SIZE });
@@ -52,13 +54,17 @@ export class HashingFileSink extends Writable {
     writeAll(this.fd, batch, (error) => {
       if (!error && !this.syncing && this.bytes - this.syncedAt >= FLUSH_EVERY) {
         this.syncedAt = this.bytes;
-        this.syncing = new Promise<void>((resolve) => fdatasync(this.fd, () => resolve())).finally(() => (this.syncing = undefined));
+        this.syncing = new Promise<void>((resolve) => fdatasync(this.fd, (e) => {
+          this.syncError ??= e ?? undefined;
+          resolve();
+        })).finally(() => (this.syncing = undefined));
       }
-      callback(error);
+      callback(error ?? this.syncError);
     });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.syncError) return callback(this.syncError);
     this.hash.update(chunk);
     this.bytes += chunk.length;
     this.pending.push(chunk);
@@ -70,8 +76,13 @@ export class HashingFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     this.flush((error) => {
       // The fd is fsynced and closed next: no datasync may still be running on it then.
-      void Promise.resolve(this.syncing).then(() => callback(error));
+      void this.idle().then(() => callback(error ?? this.syncError));
     });
+  }
+
+  /** Settles once no datasync runs on the fd: call before closing it. */
+  idle(): Promise<void> {
+    return this.syncing ?? Promise.resolve();
   }
 
   /** The hex digest; call once, after the stream finished. */

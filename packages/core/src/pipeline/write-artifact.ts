@@ -135,7 +135,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     source?.stop();
     stage?.abort();
     sink.destroy();
-    await Promise.allSettled([stage?.done, source?.done]);
+    await Promise.allSettled([stage?.done, source?.done, sink.idle()]);
     await discardTemp(temp);
     await disposeOf(request.dump);
     // System errors (ENOSPC, EACCES, EIO) get a message that names the folder and the fix.
