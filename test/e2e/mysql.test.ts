@@ -189,3 +189,53 @@ describe('mysql service against a live MariaDB', () => {
     });
   });
 });
+
+describe('mysql over TLS, against a live MariaDB that requires it', () => {
+  let db: MariaDb;
+  let box: Sandbox;
+  let env: Record<string, string>;
+  let certs: string;
+  /** A CA, and a certificate it signed for 127.0.0.1, made with openssl. */
+  const makeCa = async (dir: string, name: string): Promise<void> => {
+    mkdirSync(dir, { recursive: true });
+    const ssl = (...args: string[]): Promise<unknown> => execa('openssl', args, { cwd: dir });
+    await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', `/CN=${name}`);
+    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    await ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+  };
+  before(async () => {
+    box = sandbox();
+    certs = join(box.dir, 'tls');
+    await makeCa(certs, 'batt test CA');
+    db = await startMariaDb({ args: [`--ssl-ca=${join(certs, 'ca.pem')}`, `--ssl-cert=${join(certs, 'server.pem')}`, `--ssl-key=${join(certs, 'server.key')}`] });
+    await db.sql(`CREATE USER 'secure'@'127.0.0.1' IDENTIFIED BY 'tls-pw' REQUIRE SSL; GRANT ALL ON *.* TO 'secure'@'127.0.0.1'`);
+    await db.sql('CREATE DATABASE vault; CREATE TABLE vault.t (v INT); INSERT INTO vault.t VALUES (1), (2), (3)');
+    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'secure', BATT_MYSQL_PASSWORD: 'tls-pw' };
+  });
+  after(async () => {
+    await db?.stop();
+    box?.cleanup();
+  });
+
+  it('backs up through TLS, checking the server against ssl_ca', async () => {
+    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'tls'), '--json'], { env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_identity', BATT_MYSQL_SSL_CA: join(certs, 'ca.pem') } });
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    const shown = json(await box.batt(['show', String(json(r).id), '--json']));
+    assert.deepEqual(shown.items[0].facts.rowCounts, { t: 3 });
+  });
+
+  it('without TLS the server refuses the user, and batt says so', async () => {
+    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'plain'), '--json'], { env: { ...env, BATT_MYSQL_SSL_MODE: 'disabled' } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /access denied.*check mysql\.user and mysql\.password/i);
+  });
+
+  it('a server whose certificate another CA signed is refused', async () => {
+    const other = join(box.dir, 'other-ca');
+    await makeCa(other, 'some other CA');
+    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'wrong-ca'), '--json'], { env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_ca', BATT_MYSQL_SSL_CA: join(other, 'ca.pem') } });
+    assert.equal(r.exitCode, 1);
+    assert.match(json(r).items[0].error, /mysql: TLS to the server failed: .*certificate.*check mysql\.ssl_mode and mysql\.ssl_ca/);
+  });
+});

@@ -69,7 +69,8 @@ export interface MariaDb extends Server {
   sql(statement: string, database?: string): Promise<string>;
 }
 
-export async function startMariaDb(): Promise<MariaDb> {
+/** `args`: more mariadbd options (TLS certificates, say). */
+export async function startMariaDb(options: { args?: string[] } = {}): Promise<MariaDb> {
   const dir = mkdtempSync(join(tmpdir(), 'batt-mariadb-'));
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
@@ -78,7 +79,7 @@ export async function startMariaDb(): Promise<MariaDb> {
     (await execa('mariadb', ['--no-defaults', '-uroot', `--socket=${socket}`, '-N', '-B', '-e', statement, ...(database ? ['--', database] : [])])).stdout;
   const { port, server } = await onFreePort(async (port) => {
     const server = execa('mariadbd', ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
-      `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M', `--log-error=${join(dir, 'error.log')}`], { reject: false, cleanup: true });
+      `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M', `--log-error=${join(dir, 'error.log')}`, ...(options.args ?? [])], { reject: false, cleanup: true });
     await waitFor('mariadbd', async () => existsSync(socket) && (await sql('SELECT 1')) === '1', watch(server));
     return { port, server };
   });

@@ -145,6 +145,7 @@ function explain(error: unknown): unknown {
   if (/Access denied for user .* to database|command denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: permission denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'grant the backup user SELECT, SHOW VIEW, TRIGGER, EVENT and LOCK TABLES on the databases it backs up' });
   if (/Unknown database/i.test(m)) return new BattError('NOT_FOUND', `mysql: ${m.replace(/^.*?(ERROR|Got error)/, '$1')}`, { hint: 'check --mysql-db / mysql.databases' });
   if (/Access denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: access denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.user and mysql.password (or BATT_MYSQL_USER / BATT_MYSQL_PASSWORD)' });
+  if (/TLS\/SSL error|SSL connection error|SSL is required/i.test(m)) return new BattError('TOOL_FAILED', `mysql: TLS to the server failed: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.ssl_mode and mysql.ssl_ca (the CA that signed the server\'s certificate), and ssl_cert/ssl_key if the server asks for a client certificate' });
   if (/Can't connect|Unknown MySQL server host|Lost connection/i.test(m)) return new BattError('TOOL_FAILED', `mysql: cannot reach the server: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.host, mysql.port or mysql.socket, and that the server runs' });
   // The client echoes the failing statement (rows of data) before its ERROR line: keep just that.
   const line = /ERROR \d+ \([0-9A-Z]+\)[^|]*/.exec(m)?.[0];
