@@ -30,8 +30,8 @@ try {
   const dbs = ['db1', 'db2', 'db3', 'db4'];
   console.error(`generating ${dbs.length} databases of ~${mbPerDb} MB ...`);
   const rowsPerDb = Math.round((mbPerDb * 1e6) / 330); // ~330 bytes of dump per row
-  for (const name of [...dbs, 'small']) {
-    const rows = name === 'small' ? Math.round(rowsPerDb / 20) : rowsPerDb;
+  for (const name of [...dbs, 'small', 'tiny']) {
+    const rows = name === 'tiny' ? 1 : name === 'small' ? Math.round(rowsPerDb / 20) : rowsPerDb;
     await db.sql(`CREATE DATABASE ${name}`);
     await db.sql(`CREATE TABLE ${name}.events (id BIGINT PRIMARY KEY, user_id INT, kind VARCHAR(20), payload TEXT, amount DECIMAL(12,2), created DATETIME) ENGINE=InnoDB;
       SET SESSION max_recursive_iterations = 0;
@@ -71,7 +71,7 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const out = (n) => { const d = join(work, `out${n}`); rmSync(d, { recursive: true, force: true }); mkdirSync(d); return d; };
   const loop = dbs.map((d) => `mysqldump --defaults-file=${cnf} --single-transaction ${d} | gzip > "$O/${d}.sql.gz"; sha256sum "$O/${d}.sql.gz" > /dev/null`).join('; ');
-  const t = { loop: [], batt: [], pipe1: [], sum1: [], batt1: [] };
+  const t = { loop: [], batt: [], pipe1: [], sum1: [], batt1: [], pipeTiny: [], battTiny: [] };
   for (let i = 0; i < rounds; i++) {
     const o1 = out(1);
     t.loop.push(time('bash', ['-c', `O=${o1}; ${loop}`]));
@@ -80,6 +80,9 @@ try {
     t.pipe1.push(time('bash', ['-c', `mysqldump --defaults-file=${cnf} --single-transaction db1 | zstd -3 -T0 -q > ${o3}/db1.sql.zst`]));
     t.sum1.push(time('bash', ['-c', `mysqldump --defaults-file=${cnf} --single-transaction db1 | zstd -3 -T0 -q | tee ${o3}/db1.sql.zst | sha256sum > /dev/null`]));
     t.batt1.push(time(process.execPath, [batt, '--home', join(work, 'home'), '-q', '--mysql-db', 'db1', '--path', out(4)]));
+    // What does not grow with the database: a one-row database, through the pipe and through batt.
+    t.pipeTiny.push(time('bash', ['-c', `mysqldump --defaults-file=${cnf} --single-transaction tiny | zstd -3 -T0 -q > ${out(9)}/tiny.sql.zst`]));
+    t.battTiny.push(time(process.execPath, [batt, '--home', join(work, 'home'), '-q', '--mysql-db', 'tiny', '--path', out(8)]));
   }
   const memSmall = rss(['--home', join(work, 'home'), '-q', '--mysql-db', 'small', '--path', out(5)]);
   const memLarge = rss(['--home', join(work, 'home'), '-q', '--mysql-db', 'db1', '--path', out(6)]);
@@ -91,6 +94,7 @@ try {
     one_db: {
       mysqldump_zstd_s: median(t.pipe1), batt_s: median(t.batt1), ratio: median(t.batt1) / median(t.pipe1), target: '<= 1.0', compressed_bytes: size,
       with_sha256: { mysqldump_zstd_tee_sha256sum_s: median(t.sum1), ratio: median(t.batt1) / median(t.sum1) },
+      fixed_cost: { one_row_db_pipe_s: median(t.pipeTiny), one_row_db_batt_s: median(t.battTiny), batt_minus_pipe_s: median(t.battTiny) - median(t.pipeTiny) },
     },
     memory_mib: {
       during_large_dump: { first_half_peak: firstHalf, second_half_peak: secondHalf, ratio: secondHalf / firstHalf, target: 'flat (~1.0)' },
