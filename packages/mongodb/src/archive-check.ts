@@ -48,7 +48,7 @@ export class ArchiveCheck extends Transform {
   /** Documents per namespace (`db.collection`), as counted in the archive. */
   readonly documents: Record<string, number> = {};
   /** Why the archive is not whole; undefined once it ended whole. Read after the stream ended. */
-  problem: string | undefined = 'the archive is empty';
+  problem: string | undefined = 'it was not read to its end';
   private state: State = 'magic';
   /** Bytes of the current piece (magic, an int32, a header document) read so far. */
   private piece: Buffer[] = [];

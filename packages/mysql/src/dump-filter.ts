@@ -96,9 +96,8 @@ export class DumpFilter extends Transform {
       return;
     }
     if (this.insert) {
-      if (this.insert.perLine) {
-        if (line[0] === 0x28) this.rows[this.insert.table] = (this.rows[this.insert.table] ?? 0) + 1;
-      } else this.rows[this.insert.table] = (this.rows[this.insert.table] ?? 0) + rowsInLine(line, 0);
+      // A multi-row line's statement goes on (rows one per line never come here: rowLines reads them).
+      this.rows[this.insert.table] = (this.rows[this.insert.table] ?? 0) + rowsInLine(line, 0);
       if (endsStatement(line)) this.insert = null;
       this.pass('data', line);
       return;

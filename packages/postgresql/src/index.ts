@@ -13,7 +13,7 @@ import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateFile, privateScratch } from '@batt/core/home/home';
 import { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type ToolProcess } from '@batt/core/exec/exec';
-import { drain } from '@batt/core/restore/artifact';
+import { drain, keepTail } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
 
@@ -139,9 +139,9 @@ const maintenanceDb = (config: Record<string, unknown>): string => (config.maint
 
 /** Passes the bytes on unchanged and keeps the last few hundred: pg_dumpall's trailer. */
 class Tail extends Transform {
-  tail = Buffer.alloc(0);
+  tail: Buffer = Buffer.alloc(0);
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error: null, chunk: Buffer) => void): void {
-    this.tail = chunk.length >= 512 ? Buffer.from(chunk.subarray(-512)) : Buffer.concat([this.tail, chunk]).subarray(-512);
+    this.tail = keepTail(this.tail, chunk, 512);
     callback(null, chunk);
   }
 }

@@ -20,7 +20,7 @@ export interface CompressionStage {
   inputIsPipe: boolean;
   /** True when the compressor reads the dump's file itself (`input` is unused). */
   fromFile?: boolean;
-  /** The compressed bytes; null when the compressor writes the output file itself. */
+  /** The compressed bytes, for the core to write to the file; null when the zstd binary writes it itself. */
   output: Readable | null;
   /** Settles when the compressor is done; rejects if it failed. */
   done: Promise<void>;
@@ -72,10 +72,10 @@ function outputError(stderr: string): NodeJS.ErrnoException | undefined {
 
 /**
  * Starts the compressor. `inputFile`: the dump is a finished file (a Redis RDB, say), which the
- * zstd binary then reads itself; `input` is unused and `fromFile` is set. `outputFd`: the zstd
- * binary writes its output there itself, and `output` is null.
+ * zstd binary then reads itself; `input` is unused and `fromFile` is set. `outputFd`: the file the
+ * zstd binary writes into itself (`output` is then null); in-process compressors leave it alone.
  */
-export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal, inputFile?: string, outputFd?: number): Promise<CompressionStage> {
+export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal, outputFd: number, inputFile?: string): Promise<CompressionStage> {
   if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
@@ -90,14 +90,15 @@ export async function compressStage(compression: Compression, level: number | un
   }
   const fd = inputFile ? openSync(inputFile, 'r') : undefined;
   try {
-    const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd ?? 'pipe', stdout: outputFd ?? 'pipe', signal, debianPackage: 'zstd' });
-    if (fd === undefined ? !child.stdin : outputFd === undefined && !child.stdout) throw toolFailure('zstd', await child.result, 'zstd');
+    const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd ?? 'pipe', stdout: outputFd, signal, debianPackage: 'zstd' });
+    // A missing zstd: no stdin to write into (reading a file, its result says ENOENT instead).
+    if (fd === undefined && !child.stdin) throw toolFailure('zstd', await child.result, 'zstd');
     const done = child.result.then((result) => {
       if (result.failed) throw outputError(stderrText(result)) ?? toolFailure('zstd', result, 'zstd');
     });
     done.catch(() => {});
     const input = fd === undefined ? child.stdin! : new PassThrough();
-    return { input, inputIsPipe: fd === undefined, fromFile: fd !== undefined, output: child.stdout, done, abort: () => child.kill('SIGKILL') };
+    return { input, inputIsPipe: fd === undefined, fromFile: fd !== undefined, output: null, done, abort: () => child.kill('SIGKILL') };
   } finally {
     if (fd !== undefined) closeSync(fd); // the child has its own copy
   }

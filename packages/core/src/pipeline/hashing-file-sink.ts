@@ -8,7 +8,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, fdatasync, writev } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
+
+const datasyncFd = promisify(fdatasync);
 
 /** Read and write size for backup data: 64 KiB reads are measured to halve throughput here. */
 export const BLOCK_SIZE = 1024 * 1024;
@@ -19,6 +22,29 @@ export const BLOCK_SIZE = 1024 * 1024;
  * measured 35 ms -> 1 ms for a 93 MiB backup.
  */
 const FLUSH_EVERY = 8 * BLOCK_SIZE;
+
+/** Starts a datasync every FLUSH_EVERY bytes written, one at a time, and keeps the first error. */
+class DiskFlusher {
+  error: Error | undefined;
+  private running: Promise<void> | undefined;
+  private at = 0;
+
+  constructor(private readonly sync: () => Promise<void>) {}
+
+  /** `bytes` have been written so far. */
+  written(bytes: number): void {
+    if (this.running || bytes - this.at < FLUSH_EVERY) return;
+    this.at = bytes;
+    this.running = this.sync()
+      .catch((error: Error) => void (this.error ??= error))
+      .finally(() => (this.running = undefined));
+  }
+
+  /** Settles once no datasync runs: wait for it before the file is closed. */
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+}
 
 function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null) => void): void {
   writev(fd, buffers, (error, written) => {
@@ -36,11 +62,9 @@ export class HashingFileSink extends Writable {
   bytes = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** One datasync at a time, every FLUSH_EVERY bytes. It shares the fd with the final fsync, which
-   * then may not see a write error the datasync saw: so its error fails the stream itself. */
-  private syncing: Promise<void> | undefined;
-  private syncedAt = 0;
-  private syncError: Error | undefined;
+  /** Its datasyncs share the fd with the final fsync, which then may not see a write error a
+   * datasync saw: so such an error fails the stream itself. */
+  private readonly flusher = new DiskFlusher(() => datasyncFd(this.fd));
 
   constructor(private readonly fd: number) {
     super({ highWaterMark: BLOCK_SIZE });
@@ -52,19 +76,13 @@ export class HashingFileSink extends Writable {
     this.pending = [];
     this.pendingBytes = 0;
     writeAll(this.fd, batch, (error) => {
-      if (!error && !this.syncing && this.bytes - this.syncedAt >= FLUSH_EVERY) {
-        this.syncedAt = this.bytes;
-        this.syncing = new Promise<void>((resolve) => fdatasync(this.fd, (e) => {
-          this.syncError ??= e ?? undefined;
-          resolve();
-        })).finally(() => (this.syncing = undefined));
-      }
-      callback(error ?? this.syncError);
+      if (!error) this.flusher.written(this.bytes);
+      callback(error ?? this.flusher.error);
     });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.syncError) return callback(this.syncError);
+    if (this.flusher.error) return callback(this.flusher.error);
     this.hash.update(chunk);
     this.bytes += chunk.length;
     this.pending.push(chunk);
@@ -76,13 +94,13 @@ export class HashingFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     this.flush((error) => {
       // The fd is fsynced and closed next: no datasync may still be running on it then.
-      void this.idle().then(() => callback(error ?? this.syncError));
+      void this.idle().then(() => callback(error ?? this.flusher.error));
     });
   }
 
   /** Settles once no datasync runs on the fd: call before closing it. */
   idle(): Promise<void> {
-    return this.syncing ?? Promise.resolve();
+    return this.flusher.idle();
   }
 
   /** The hex digest; call once, after the stream finished. */
@@ -115,9 +133,8 @@ export async function hashGrowingFile(path: string, writer: Promise<unknown>): P
   const end = writer.finally(() => (ended = true));
   end.catch(() => {});
   const file = await open(path, 'r');
-  // What is written goes to the disk as it comes (FLUSH_EVERY).
-  let flushing: Promise<void> | undefined;
-  let flushedAt = 0;
+  // Through its own fd: a write error it sees is still reported to the final fsync of the writer's.
+  const flusher = new DiskFlusher(() => file.datasync());
   try {
     for (;;) {
       const last = ended; // the writer had finished before this read: an empty read is the end
@@ -125,15 +142,12 @@ export async function hashGrowingFile(path: string, writer: Promise<unknown>): P
       if (bytesRead > 0) {
         hash.update(buffer.subarray(0, bytesRead));
         bytes += bytesRead;
-        if (!flushing && bytes - flushedAt >= FLUSH_EVERY) {
-          flushedAt = bytes;
-          flushing = file.datasync().catch(() => {}).finally(() => (flushing = undefined)); // the final fsync reports errors
-        }
+        flusher.written(bytes);
       } else if (last) break;
       else await Promise.race([end.catch(() => {}), sleep(10)]);
     }
   } finally {
-    await flushing;
+    await flusher.idle();
     await file.close();
   }
   await end;

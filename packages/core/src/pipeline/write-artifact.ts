@@ -117,14 +117,17 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     await disposeOf(request.dump);
     throw fromSystemError(error, `cannot create the backup folder ${request.dir}`);
   }
-  const sink = new HashingFileSink(temp.fd);
+  let sink: HashingFileSink | undefined;
   let stage: CompressionStage | undefined;
   let source: Awaited<ReturnType<typeof feed>> | undefined;
   try {
-    stage = await compressStage(request.compression, request.level, request.signal, unreadFileOf(request.dump), temp.fd);
+    stage = await compressStage(request.compression, request.level, request.signal, temp.fd, unreadFileOf(request.dump));
     source = await feed(request.dump, stage, request.signal);
-    // The zstd binary writes the temporary file itself (output is null): it is hashed as it grows.
-    const hashed = stage.output ? pipeline(stage.output, sink).then(() => ({ bytes: sink.bytes, sha256: sink.digest() })) : hashGrowingFile(temp.path, stage.done);
+    let hashed: Promise<{ bytes: number; sha256: string }>;
+    if (stage.output) {
+      const into = (sink = new HashingFileSink(temp.fd));
+      hashed = pipeline(stage.output, into).then(() => ({ bytes: into.bytes, sha256: into.digest() }));
+    } else hashed = hashGrowingFile(temp.path, stage.done); // the zstd binary writes the file itself
     const facts = await settle(hashed, stage, source); // the cause of a failure, not its echo
     const { bytes, sha256 } = await hashed;
     await finishTemp(temp);
@@ -134,8 +137,8 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   } catch (error) {
     source?.stop();
     stage?.abort();
-    sink.destroy();
-    await Promise.allSettled([stage?.done, source?.done, sink.idle()]);
+    sink?.destroy();
+    await Promise.allSettled([stage?.done, source?.done, sink?.idle()]);
     await discardTemp(temp);
     await disposeOf(request.dump);
     // System errors (ENOSPC, EACCES, EIO) get a message that names the folder and the fix.

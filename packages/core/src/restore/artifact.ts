@@ -93,7 +93,12 @@ export async function drain(stream: Readable, keep = 0): Promise<{ bytes: number
   let tail: Buffer = Buffer.alloc(0);
   for await (const chunk of stream) {
     bytes += (chunk as Buffer).length;
-    if (keep) tail = (chunk as Buffer).length >= keep ? (chunk as Buffer).subarray(-keep) : Buffer.concat([tail, chunk as Buffer]).subarray(-keep);
+    if (keep) tail = keepTail(tail, chunk as Buffer, keep);
   }
   return { bytes, tail };
+}
+
+/** The last `keep` bytes of a stream, once `chunk` followed `tail`. */
+export function keepTail(tail: Buffer, chunk: Buffer, keep: number): Buffer {
+  return chunk.length >= keep ? chunk.subarray(-keep) : Buffer.concat([tail, chunk]).subarray(-keep);
 }
