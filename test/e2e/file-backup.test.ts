@@ -162,7 +162,7 @@ describe('file backups', () => {
   it('creates files 0600 and folders 0700 whatever the umask', async () => {
     const dest = join(box.out, 'umask');
     // umask 0 would leave new files 0666 and folders 0777 unless batt sets modes itself.
-    const r = await execa('sh', ['-c', 'umask 0 && exec "$@"', 'sh', process.execPath, battBin, '--home', box.home, '--file', data, '--path', join(dest, 'a', 'b')], { reject: false });
+    const r = await execa('sh', ['-c', 'umask 0 && exec "$@"', 'sh', process.execPath, battBin, '--home', box.home, '--file', data, '--path', join(dest, 'a', 'b')], { reject: false, extendEnv: false, env: box.env() });
     assert.equal(r.exitCode, 0, r.stderr);
     for (const dir of [dest, join(dest, 'a'), join(dest, 'a', 'b'), join(dest, 'a', 'b', 'file')]) assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
     for (const name of readdirSync(join(dest, 'a', 'b', 'file'))) assert.equal(statSync(join(dest, 'a', 'b', 'file', name)).mode & 0o777, 0o600, name);

@@ -19,7 +19,7 @@ describe('interrupting a run', () => {
   for (const compression of ['gzip', 'zstd']) {
     it(`with ${compression} compression`, async () => {
       const dest = join(box.out, compression);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, buffer: true });
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, buffer: true, extendEnv: false, env: box.env() });
       let seen = '';
       run.stderr!.on('data', (c: Buffer) => { seen += c.toString(); });
       // Interrupt once the dump is being written: its temporary file exists.

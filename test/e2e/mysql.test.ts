@@ -171,7 +171,7 @@ describe('mysql service against a live MariaDB', () => {
     it('the dump dies with batt, so no lock outlives it', async () => {
       const pidFile = join(box.dir, 'dump.pid');
       const environment = fakeBin('hang', `#!/bin/sh\necho $$ > ${pidFile}\necho "-- started"\nexec sleep 60\n`);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--mysql-db', 'shop', '--path', join(box.out, 'hang')], { env: environment, reject: false });
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--mysql-db', 'shop', '--path', join(box.out, 'hang')], { extendEnv: false, env: box.env(environment), reject: false });
       const pidIn = (): number => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0);
       for (let i = 0; i < 100 && !(pidIn() > 0); i++) await new Promise((r) => setTimeout(r, 100));
       const pid = pidIn();

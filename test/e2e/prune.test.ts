@@ -148,7 +148,7 @@ describe('prune counts only good backups', () => {
     assert.ok(good.every((g) => !g.suspect));
     writeFileSync(join(data, 'big'), 'tiny');
     const r = await box.batt(['--file', data, '--path', join(box.out, 'shrunk')]);
-    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.exitCode, 3, r.stderr);
     assert.match(r.stderr, /SUSPECT: size .* of the usual \d+\.\d KiB/);
     assert.match(r.stdout, /^suspect\s+file/m);
     const runsTable = await box.batt(['runs', '--last', '1']);

@@ -142,7 +142,7 @@ describe('drop-in scripts', () => {
     const marker = join(box.dir, 'started');
     writeFileSync(join(available(), 'backup-hang'), `#!/bin/sh\nmkdir -p "$BATT_DEST/hang"\necho partial > "$BATT_DEST/hang/x.sql"\ntouch ${marker}\nexec sleep 60\n`, { mode: 0o755 });
     const dest = join(box.out, 'killed');
-    const run = execa(process.execPath, [battBin, '--home', box.home, 'hang', '--path', dest], { reject: false, detached: true });
+    const run = execa(process.execPath, [battBin, '--home', box.home, 'hang', '--path', dest], { reject: false, detached: true, extendEnv: false, env: box.env() });
     for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(existsSync(marker), 'script started');
     process.kill(-run.pid!, 'SIGKILL'); // batt and its script, as a power cut would

@@ -10,10 +10,27 @@ import { execa, type Options } from 'execa';
 export const repoRoot = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', '..');
 export const battBin = join(repoRoot, 'packages', 'batt', 'bin', 'batt.js');
 
+/**
+ * The environment every batt a test starts gets, and nothing of the caller's: no BATT_*, PG*,
+ * MYSQL_*, REDIS*, AWS_* or locale leaks in, HOME is the test's own folder (so no ~/.my.cnf or
+ * ~/.pgpass is read), and time zone, locale and colour are pinned. `extra` is laid on top.
+ */
+export function testEnv(dir: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+    HOME: dir, TMPDIR: process.env.TMPDIR, LANG: 'C.UTF-8', TZ: 'UTC', NO_COLOR: '1', FORCE_COLOR: '0',
+    ...extra,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 export interface Sandbox {
   dir: string;
   home: string;
+  /** The explicit destination root the sandbox's home is configured with (conf/batt.config.yaml). */
   out: string;
+  /** The environment its batt runs get (see testEnv), for tests that spawn batt themselves. */
+  env(extra?: Record<string, string | undefined>): Record<string, string>;
   batt(args: readonly string[], options?: Options): Promise<BattResult>;
   /** Makes `dir/name` holding the given files (name → content) and returns its path. */
   folder(name: string, files: Record<string, string>): string;
@@ -30,18 +47,22 @@ export function sandbox(): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'batt-test-'));
   const home = join(dir, 'home');
   const out = join(dir, 'out');
+  // An explicit destination inside the sandbox, whatever the machine's defaults are.
+  mkdirSync(join(home, 'conf'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(home, 'conf', 'batt.config.yaml'), `destination: ${JSON.stringify(join(out, '%Y/%m/%d/{service}'))}\n`, { mode: 0o600 });
   return {
     dir,
     home,
     out,
+    env: (extra) => testEnv(dir, extra),
     async batt(args, options = {}) {
       const result = await execa(process.execPath, [battBin, '--home', home, ...args], {
         reject: false,
         cwd: dir,
-        extendEnv: true,
         timeout: 120_000,
         ...options,
-        env: { NO_COLOR: '1', FORCE_COLOR: '0', TZ: 'UTC', ...(options.env as Record<string, string> | undefined) },
+        extendEnv: false,
+        env: testEnv(dir, options.env as Record<string, string> | undefined),
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },

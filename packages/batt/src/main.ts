@@ -10,10 +10,16 @@ import { BattError, exitCodeFor } from '@batt/core/errors/errors';
 import type { RuleInput } from '@batt/core/retention/rules';
 import type { App } from './app.js';
 import type { ListWhich } from './commands/services.js';
+import { usageError } from './usage.js';
+
+/** The subcommands, for naming the one a usage error is about. */
+const commands = ['list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify'];
 
 
 const epilogue = (specifiers: readonly string[]): string => `Exit codes: 0 all good; 1 some backup, restore or verify failed; 2 bad usage or
-configuration; 75 another batt run holds this home's lock; 130 interrupted.
+configuration, or a restore target that exists without --force; 3 every backup was written but one
+is suspect (its size or rows fell sharply; --suspect-ok exits 0); 75 another batt run holds this
+home's lock; 130 interrupted.
 
 Destination patterns take strftime specifiers (${specifiers.join(' ')}) and the
 placeholders {service} and {host}; /{service} is appended when absent.
@@ -35,7 +41,7 @@ async function quickRuns(argv: string[]): Promise<number | undefined> {
       args: argv, strict: true, allowPositionals: true,
       options: {
         home: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
-        service: { type: 'string' }, status: { type: 'string' }, last: { type: 'string', short: 'n' },
+        service: { type: 'string' }, status: { type: 'string' }, last: { type: 'string' },
       },
     });
   } catch {
@@ -103,13 +109,15 @@ export async function main(argv: string[], version: string): Promise<number> {
       .exitProcess(false)
       .fail((message, error) => {
         if (error) throw error;
-        fail(message);
+        const command = argv.find((a) => commands.includes(a)) ?? '';
+        // yargs keeps the running command's options on the one instance.
+        throw usageError(message, { command, options: Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key), argv });
       })
       .epilogue(epilogue(supportedSpecifiers))
       .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${app.home.root}]`, global: true })
       .option('config', { type: 'string', describe: 'read configuration from this file only', global: true })
       .option('json', { type: 'boolean', default: false, describe: 'print machine-readable JSON', global: true })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr', global: true });
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'errors only: no progress, plan or summary', global: true });
 
     cli = cli.command(
       '$0 [services..]',
@@ -119,7 +127,9 @@ export async function main(argv: string[], version: string): Promise<number> {
           .positional('services', { type: 'string', array: true, describe: 'services to back up (default: the enabled ones)' })
           .option('path', { alias: ['p', 'destination'], type: 'string', describe: 'destination pattern, e.g. /srv/backup/%Y/%m/%d/{service}' })
           .option('compression', { choices: compressions, describe: 'compression of built-in artifacts [zstd]' })
+          .option('compression-level', { type: 'number', describe: 'compression level: zstd 1-19, gzip 1-9 [zstd 3, gzip 6]' })
           .option('concurrency', { alias: 'j', type: 'number', describe: 'services/targets at once [cores]' })
+          .option('suspect-ok', { type: 'boolean', default: false, describe: 'exit 0, not 3, when a backup is suspect (its size or rows fell sharply)' })
           .option('bundle', { type: 'boolean', describe: "also write the run's artifacts as one tar with a .sha256 file (config: bundle)" })
           .example('batt', 'back up every enabled service')
           .example('batt file --file /etc --file /var/www', 'back up two folders')
@@ -136,13 +146,17 @@ export async function main(argv: string[], version: string): Promise<number> {
           values.set(t.service, [...(values.get(t.service) ?? []), ...given.map(String)]);
         }
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${Number.isNaN(a.concurrency) ? 'something else' : String(a.concurrency)}`);
+        const level = a['compression-level'] as number | undefined;
+        if (level !== undefined && (!Number.isInteger(level) || level < 1 || level > 19)) fail(`--compression-level must be a whole number from 1 to 19 (gzip: 1 to 9), got ${Number.isNaN(level) ? 'something else' : String(level)}`);
         const { backupCommand } = await import('./commands/backup.js');
         code = await backupCommand(app, {
           services: (a.services as string[] | undefined) ?? [],
           targets: values,
           path: a.path,
           compression: a.compression as Compression | undefined,
+          compressionLevel: level,
           concurrency: a.concurrency,
+          suspectOk: a['suspect-ok'] as boolean,
           bundle: a.bundle,
           config: a.config,
           json: a.json,
@@ -163,7 +177,7 @@ export async function main(argv: string[], version: string): Promise<number> {
       .command('runs', 'list runs from the catalog, newest first', (y) =>
         y.option('service', { type: 'string', describe: 'only runs that include this service' })
           .option('status', { choices: runStatuses, describe: 'only runs with this status' })
-          .option('last', { alias: 'n', type: 'number', default: 20, describe: 'how many runs' }),
+          .option('last', { type: 'number', default: 20, describe: 'how many runs' }),
         async (a) => {
           if (!Number.isInteger(a.last) || a.last < 1) fail(`--last must be a whole number of at least 1, got ${String(a.last)}`);
           const service = a.service === undefined ? undefined : (app.services.find((s) => s.name === a.service || s.plugin?.aliases?.includes(a.service!))?.name ?? a.service);
@@ -201,7 +215,7 @@ export async function main(argv: string[], version: string): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'replace an existing database, or overwrite existing files' })
           .option('replace', { type: 'boolean', default: false, describe: 'restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched' })
           .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show the plan and check the SHA-256, change nothing' })
-          .option('jobs', { alias: 'j', type: 'number', describe: 'parallel jobs for pg_restore [cores]' })
+          .option('jobs', { type: 'number', describe: 'parallel jobs for pg_restore [cores]' })
           .option('redis-db', { type: 'string', array: true, describe: 'redis: only these logical databases' })
           .example('batt restore latest mysql --target shop', 'restore the newest backup of shop into shop_restore_<run>')
           .example('batt restore 42 file --to /srv/restore', 'restore run 42\'s folders under /srv/restore')

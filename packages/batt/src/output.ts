@@ -23,6 +23,14 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
 // eslint-disable-next-line no-control-regex
 const visibleLength = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
 
+/**
+ * A server or tool version without the build details: PostgreSQL's version() is a whole sentence
+ * ("PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc …").
+ */
+export function shortVersion(version: string): string {
+  return version.replace(/ \((?:Debian|Ubuntu|Red Hat|Homebrew)[^)]*\)/g, '').replace(/ on [\w.-]+-(?:linux|darwin|freebsd|windows)[\w.-]*/, '').replace(/, (?:compiled by|\d+-bit).*$/, '').replace(/, for [\w.-]+ \([\w.-]+\)$/, '').trim();
+}
+
 export function colourStatus(status: string): string {
   if (status === 'ok') return chalk.green(status);
   if (status === 'partial' || status === 'running' || status === 'suspect') return chalk.yellow(status);

@@ -90,7 +90,7 @@ export const mongodbPlugin = definePlugin({
     await pipeline(source.open(), check, new Writable({ write: (_c, _e, cb) => cb() }));
     return [
       { name: 'archive', ok: !check.problem, detail: check.problem ? `the archive is not whole: ${check.problem}` : `${Object.keys(check.documents).length} collections, each to its EOF` },
-      compareCounts('documents in the archive', source.facts.rowCounts as Record<string, number> | undefined, check.documents),
+      compareCounts('documents in the archive', source.facts.rowCounts as Record<string, number> | undefined, check.documents, { group: 'collection', unit: 'document' }),
     ];
   },
 

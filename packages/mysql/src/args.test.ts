@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString } from './args.js';
 
@@ -9,6 +10,14 @@ describe('mysql argument builders', () => {
     const args = dumpArgs('/tmp/c.cnf', 'shop', { lockTables: false, part: 'all' });
     assert.equal(args[0], '--defaults-file=/tmp/c.cnf');
     assert.ok(!args.some((a) => a.includes('p"w')));
+  });
+
+  it('the shipped example config names the option file flag the code passes', () => {
+    const used = /^--defaults[\w-]*file/.exec(dumpArgs('/c', 'x', { lockTables: false, part: 'all' })[0])![0];
+    const example = readFileSync(new URL('../../../conf/mysql.example.yaml', import.meta.url), 'utf8');
+    const named = [...example.matchAll(/--defaults[\w-]*file/g)].map((m) => m[0]);
+    assert.ok(named.length > 0, 'the example says how the password is passed');
+    assert.deepEqual([...new Set(named)], [used]);
   });
 
   it('puts the database after --, so an option-like name stays a name', () => {

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertChecks, compareCounts } from '@batt/core/restore/select';
+import { assertChecks, compareCounts, counted } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateFile } from '@batt/core/home/home';
@@ -52,7 +52,7 @@ async function checkTables(ctx: PluginContext, file: string, database: string, t
   if (tables.length === 0) return { name, ok: true, detail: 'no tables' };
   const rows = await query(ctx, file, `CHECK TABLE ${tables.map((t) => `${quoteIdent(database)}.${quoteIdent(t)}`).join(', ')}`);
   const bad = rows.filter((r) => r[2]?.toLowerCase() === 'error' || (r[2]?.toLowerCase() === 'status' && r[3] !== 'OK'));
-  return bad.length ? { name, ok: false, detail: bad.slice(0, 5).map((r) => `${r[0]}: ${r[3]}`).join('; ') } : { name, ok: true, detail: `${tables.length} tables OK` };
+  return bad.length ? { name, ok: false, detail: bad.slice(0, 5).map((r) => `${r[0]}: ${r[3]}`).join('; ') } : { name, ok: true, detail: `${counted(tables.length, 'table')} OK` };
 }
 
 async function baseTables(ctx: PluginContext, file: string, database: string): Promise<string[]> {
@@ -97,7 +97,7 @@ async function swapIn(ctx: PluginContext, file: string, from: string, to: string
   if (tables.length) await query(ctx, file, `RENAME TABLE ${tables.map((t) => `${quoteIdent(from)}.${quoteIdent(t)} TO ${quoteIdent(to)}.${quoteIdent(t)}`).join(', ')}`);
   await load(ctx, file, to, source, 'objects');
   await query(ctx, file, `DROP DATABASE ${quoteIdent(from)}`);
-  return { name: 'swap', ok: true, detail: `${tables.length} tables and ${triggers.length} triggers now in "${to}"` };
+  return { name: 'swap', ok: true, detail: `${counted(tables.length, 'table')} and ${counted(triggers.length, 'trigger')} now in "${to}"` };
 }
 
 function connectionOf(config: Record<string, unknown>): Connection {

@@ -15,7 +15,7 @@ import { BattError } from '@batt/core/errors/errors';
 import { privateScratch } from '@batt/core/home/home';
 import { collect, runTool, spawnTool, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
 import { definePlugin, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
-import { assertChecks, compareCounts } from '@batt/core/restore/select';
+import { assertChecks, compareCounts, counted } from '@batt/core/restore/select';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
 
 export * from './args.js';
@@ -192,7 +192,7 @@ export const redisPlugin = definePlugin({
       const after = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
       return assertChecks('the restored keys do not match the snapshot', [
         { name: 'redis-check-rdb', ok: true, detail: 'the snapshot loaded into a scratch server' },
-        options.force ? { name: 'keys', ok: true, detail: `${dbs.length} databases migrated (--force: existing keys may remain)` } : compareCounts('keys against the snapshot', keyCounts(scratch.keyspace, dbs), keyCounts(after, dbs)),
+        options.force ? { name: 'keys', ok: true, detail: `${counted(dbs.length, 'database')} migrated (--force: existing keys may remain)` } : compareCounts('keys against the snapshot', keyCounts(scratch.keyspace, dbs), keyCounts(after, dbs), { group: 'database', unit: 'key' }),
       ]);
     } finally {
       await scratch.stop();
@@ -219,7 +219,7 @@ export const redisPlugin = definePlugin({
       const recorded = source.facts.keyspace as Record<string, { keys: number }> | undefined;
       return [
         { name: 'load', ok: true, detail: 'a scratch redis-server loaded the snapshot' },
-        compareCounts('keys against the backup', recorded && keyCounts(recorded), keyCounts(scratch.keyspace)),
+        compareCounts('keys against the backup', recorded && keyCounts(recorded), keyCounts(scratch.keyspace), { group: 'database', unit: 'key' }),
       ];
     } finally {
       await scratch.stop();

@@ -17,8 +17,12 @@ export interface BackupArgs {
   targets: Map<string, string[]>;
   path?: string;
   compression?: Compression;
+  /** --compression-level: wins over compression_level in the config, top level and per service. */
+  compressionLevel?: number;
   concurrency?: number;
   bundle?: boolean;
+  /** A suspect backup exits 0 instead of 3. */
+  suspectOk?: boolean;
   config?: string;
   json: boolean;
   quiet: boolean;
@@ -36,7 +40,7 @@ export function selectServices(app: App, names: readonly string[], targets: Map<
   for (const name of names) add(findService(app.services, name), []);
   for (const [serviceName, values] of targets) if (values.length) add(findService(app.services, serviceName), values);
   if (chosen.size === 0) {
-    for (const service of app.services.filter((s) => s.enabled)) add(service, []);
+    for (const service of app.services.filter((s) => s.enabled)) chosen.set(service.name, { service, targets: [], implicit: true });
     if (chosen.size === 0) {
       throw new BattError('USAGE', 'no service is enabled, and none was named', {
         hint: 'enable some (`batt enable file`) or name them (`batt file --file /etc`); `batt list` shows them all',
@@ -61,6 +65,10 @@ function checkGzipLevels(config: BattConfig, forced: Compression | undefined): v
 export async function backupCommand(app: App, args: BackupArgs): Promise<number> {
   const selections = selectServices(app, args.services, args.targets);
   const config = await loadAppConfig(app, args.config);
+  if (args.compressionLevel !== undefined) {
+    config.compression_level = args.compressionLevel;
+    for (const section of Object.values(config.services)) delete section.compression_level;
+  }
   const destination = args.path ?? config.destination ?? defaultDestination(app.home.root);
   validatePattern(withServicePlaceholder(destination));
   for (const s of Object.values(config.services)) if (typeof s.destination === 'string') validatePattern(s.destination);
@@ -87,18 +95,26 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
         concurrency: args.concurrency ?? config.concurrency ?? availableParallelism(),
         clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: interrupt.signal,
       });
-      if (args.json) printJson(report);
-      else {
+      const suspect = report.items.filter((i) => i.suspect).length;
+      // The same word `batt runs` shows: a run whose backups were all written but one fell sharply.
+      const shown = report.status === 'ok' && suspect ? 'suspect' : report.status;
+      if (args.json) printJson({ ...report, shown });
+      else if (!args.quiet) {
         printTable(
           ['STATUS', 'SERVICE', 'TARGET', 'SIZE', 'FILE / ERROR'],
           report.items.map((i) => [colourStatus(i.suspect ? 'suspect' : i.status), i.service, i.target, humanBytes(i.bytes), i.file ?? i.error ?? '']),
         );
         const ok = report.items.filter((i) => i.status === 'ok').length;
-        const suspect = report.items.filter((i) => i.suspect).length;
-        process.stdout.write(`run ${report.id}: ${colourStatus(report.status)} (${ok}/${report.items.length} items ok${suspect ? `, ${suspect} suspect` : ''})\n`);
+        process.stdout.write(`run ${report.id}: ${colourStatus(shown)} (${ok}/${report.items.length} items ok${suspect ? `, ${suspect} suspect` : ''})\n`);
+      }
+      if (shown === 'suspect' && !args.json) {
+        // An error-level line, so -q in cron still says it.
+        const which = report.items.filter((i) => i.suspect).map((i) => `${i.service} ${i.target}: ${i.suspect}`).join('; ');
+        process.stderr.write(`batt: run ${report.id} is suspect: ${which}\nhint: check the source; \`batt show ${report.id}\` says why, \`batt accept ${report.id}\` takes it as the new normal${args.suspectOk ? '' : ' (exit 3; --suspect-ok exits 0)'}\n`);
       }
       if (report.status === 'aborted') return ExitCode.interrupted;
-      return report.status === 'ok' ? ExitCode.ok : ExitCode.failed;
+      if (report.status !== 'ok') return ExitCode.failed;
+      return suspect && !args.suspectOk ? ExitCode.suspect : ExitCode.ok;
     } finally {
       db.$client.close();
     }

@@ -7,13 +7,20 @@ import { getRun, listRuns } from '@batt/core/catalog/queries';
 import type { RunStatus } from '@batt/core/catalog/statuses';
 import { BattError } from '@batt/core/errors/errors';
 import type { App } from '../app.js';
-import { colourStatus, duration, humanBytes, printJson, printTable, when } from '../output.js';
+import { colourStatus, duration, humanBytes, printJson, printTable, shortVersion, when } from '../output.js';
 
 export interface RunsArgs {
   service?: string;
   status?: RunStatus;
   last: number;
   json: boolean;
+}
+
+/** "3", "2/3" (one failed), or "1 running" / "2 done, 1 running" while the run goes on. */
+function itemsCell(r: { items: number; failedItems: number; runningItems: number }): string {
+  const done = r.items - r.runningItems;
+  if (r.runningItems) return done ? `${done} done, ${r.runningItems} running` : `${r.runningItems} running`;
+  return r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items);
 }
 
 export async function runsCommand(catalog: string, args: RunsArgs): Promise<number> {
@@ -30,7 +37,7 @@ export async function runsCommand(catalog: string, args: RunsArgs): Promise<numb
     }
     printTable(
       ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', 'SERVICES'],
-      rows.map((r) => [String(r.id), when(r.startedAt), r.suspectItems && r.status === 'ok' ? colourStatus('suspect') : colourStatus(r.status), r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.checked ? colourStatus(r.checked) : '-', r.services]),
+      rows.map((r) => [String(r.id), when(r.startedAt), r.suspectItems && r.status === 'ok' ? colourStatus('suspect') : colourStatus(r.status), itemsCell(r), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.checked ? colourStatus(r.checked) : '-', r.services]),
     );
     return 0;
   } finally {
@@ -61,7 +68,7 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     for (const i of found.items) {
       process.stdout.write(`${colourStatus(i.status)}  ${i.service}  ${i.target}  ${duration(i.startedAt, i.finishedAt)}\n`);
       if (i.file) process.stdout.write(`    file    ${i.file}\n    bytes   ${i.bytes} (${humanBytes(i.bytes)})\n    sha256  ${i.sha256}\n`);
-      if (i.toolVersion) process.stdout.write(`    tool    ${i.toolVersion}\n`);
+      if (i.toolVersion) process.stdout.write(`    tool    ${shortVersion(i.toolVersion)}${i.serverVersion ? `, server ${shortVersion(i.serverVersion)}` : ''}\n`);
       if (i.error) process.stdout.write(`    error   ${i.error}\n`);
       if (i.suspect) process.stdout.write(`    ${colourStatus('suspect')} ${i.suspect} (retention does not count it as good)\n`);
       if (i.log) process.stdout.write(`    log     ${i.log.split('\n').join('\n            ')}\n`);

@@ -15,10 +15,10 @@ export async function loadAppConfig(app: App, configFile: string | undefined): P
   });
 }
 
-/** Progress on stderr (none with --quiet, warnings only with --json) and the day's log file. */
+/** Progress on stderr (errors only with --quiet, warnings and errors with --json) and the day's log file. */
 export function openLog(app: App, args: { quiet: boolean; json: boolean }, secrets: Set<string>, clock = new Date()): Logger {
   return createLogger({
-    console: args.quiet ? 'none' : args.json ? 'warn' : 'info',
+    console: args.quiet ? 'error' : args.json ? 'warn' : 'info',
     file: join(app.home.logs, `batt-${format(clock, 'yyyy-MM-dd')}.log`),
     secrets,
   });

@@ -4,11 +4,11 @@
  * no backup runs meanwhile, and finishes any prune a killed batt left half done first.
  */
 import {
-  acquireLock, BattError, catalogTarget, defaultDestination, destinationRoots, executePrune, finishInterruptedPrunes, findOrphans,
+  acquireLock, BattError, catalogTarget, collectSecrets, type BattConfig, type Logger, defaultDestination, destinationRoots, executePrune, finishInterruptedPrunes, findOrphans,
   markAbortedRuns, openCatalog, planPrune, toRules, decisionOf, itemDetails, type CatalogDb, type KeepRules, type PrunePlan, type RuleInput,
 } from '@batt/core';
 import type { App } from '../app.js';
-import { loadAppConfig } from './common.js';
+import { loadAppConfig, openLog } from './common.js';
 import { humanBytes, printJson, when } from '../output.js';
 
 export interface PruneArgs {
@@ -77,6 +77,39 @@ function summary(plan: PrunePlan): { keep: number; remove: number; bytes: number
   return { keep, remove, bytes };
 }
 
+/**
+ * Targets where the plan removes every backup that passed a restore drill while require_verified
+ * is off (so unverified backups count as good and pushed the drilled one out): worth a word.
+ */
+function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): string[] {
+  const drilled = new Map<number, number>();
+  for (const [itemId, runId] of db.$client.prepare("select distinct c.item_id, i.run_id from checks c join items i on i.id = c.item_id where c.kind = 'restore-test' and c.status = 'ok'").raw().iterate() as IterableIterator<[number, number]>) drilled.set(itemId, runId);
+  if (drilled.size === 0) return [];
+  const warnings: string[] = [];
+  for (const g of plan.groups) {
+    if (((config.services[g.service]?.require_verified as boolean | undefined) ?? config.require_verified) === true) continue;
+    const removed = g.ids.filter((id, i) => g.keep[i] === 0 && drilled.has(id));
+    if (removed.length === 0 || g.ids.some((id, i) => g.keep[i] === 1 && drilled.has(id))) continue;
+    const runs = removed.map((id) => drilled.get(id)).join(', ');
+    warnings.push(`${g.service} ${g.target}: this removes every backup that passed a restore drill (run ${runs}); require_verified is off, so unverified backups count as good. Set require_verified: true to keep drilled backups (docs/retention.md)`);
+  }
+  return warnings;
+}
+
+/** What a prune removed, for the log file: the catalog rows are gone once it is done. */
+function removalsOf(db: CatalogDb, plan: PrunePlan): Map<number, string> {
+  const out = new Map<number, string>();
+  const row = db.$client.prepare('select run_id, file, bytes from items where id = ?').raw();
+  for (const g of plan.groups) {
+    g.ids.forEach((id, i) => {
+      if (g.keep[i] === 1) return;
+      const [runId, file, bytes] = (row.get(id) ?? []) as [number, string | null, number | null];
+      out.set(id, `${g.service} ${g.target} of run ${runId}: ${file ?? '(no file)'} (${humanBytes(bytes ?? 0)})`);
+    });
+  }
+  return out;
+}
+
 export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
   const config = await loadAppConfig(app, args.config);
   const now = new Date();
@@ -86,11 +119,14 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
   const targets = args.targets.map((t) => catalogTarget(services.length === 1 ? services[0] : undefined, t));
   const lock = args.dryRun ? undefined : acquireLock(app.home.root);
   const db = await openCatalog(app.home.catalog);
+  // Removals go to the day's log file as well as the catalog; on stderr only with errors.
+  const log: Logger = openLog(app, { quiet: true, json: args.json }, collectSecrets(config, process.env)).scoped(args.command);
   try {
     const roots = destinationRoots(db, config, defaultDestination(app.home.root));
     if (!args.dryRun) {
       markAbortedRuns(db);
       for (const done of await finishInterruptedPrunes(db, () => roots)) {
+        log.info(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
         if (!args.quiet) process.stderr.write(`batt: finished prune ${done.id}, which was interrupted: ${done.removed} backups removed\n`);
       }
     }
@@ -105,8 +141,10 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
       });
     }
     const total = summary(plan);
+    const warnings = drillWarnings(db, plan, config);
+    if (!args.json && !args.quiet) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
     if (args.dryRun) {
-      if (args.json) printJson({ dryRun: true, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, backups: jsonItems(plan, db) });
+      if (args.json) printJson({ dryRun: true, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, warnings, backups: jsonItems(plan, db) });
       else {
         printPlan(plan, args, db);
         process.stdout.write(`would remove ${total.remove} backups (${humanBytes(total.bytes)}) and keep ${total.keep}; planned in ${(plan.planMs / 1000).toFixed(2)}s\n`);
@@ -116,10 +154,21 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     if (!args.json && !args.quiet) printPlan(plan, args, db);
     // Listed before the removal: the rows that say which run a backup belonged to go with it.
     const listing = args.json ? jsonItems(plan, db) : [];
-    const result = await executePrune({ db, config, services, targets, flags, now }, plan, roots);
+    const removals = removalsOf(db, plan);
+    for (const w of warnings) log.warn(w);
+    log.info(`rules ${Object.entries(plan.rules).map(([s, r]) => `${s}: ${r}`).join('; ')}`);
+    let result;
+    try {
+      result = await executePrune({ db, config, services, targets, flags, now }, plan, roots);
+    } finally {
+      // Whatever happened, the log says what is gone: the rows that remain are what was kept.
+      const still = db.$client.prepare('select 1 from items where id = ?').pluck();
+      for (const [id, text] of removals) if (!still.get(id)) log.info(`removed ${text}`);
+    }
+    log.info(`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}`);
     const orphans = result.removed ? findOrphans(db, result.folders) : [];
     if (args.json) {
-      printJson({ dryRun: false, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, ...result, orphans, backups: listing });
+      printJson({ dryRun: false, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, ...result, orphans, warnings, backups: listing });
     } else {
       process.stdout.write(`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}${result.heldMeanwhile ? `; ${result.heldMeanwhile} left in place because a restore or verify started on them` : ''}\n`);
       if (orphans.length) {

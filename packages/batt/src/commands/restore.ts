@@ -2,13 +2,14 @@
  * `batt restore` and `batt verify`: the plan and results for people, or JSON for scripts.
  * Both stop cleanly on SIGINT/SIGTERM (children killed, scratch targets removed).
  */
+import { counted } from '@batt/core/restore/select';
 import {
   collectSecrets, ExitCode, openCatalog, restoreItems, verifyItems,
   type BattConfig, type Check, type PlannedRestore, type RestoreRequest, type VerifyRequest,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, onInterrupt, openLog } from './common.js';
-import { colourStatus, humanBytes, printJson } from '../output.js';
+import { colourStatus, humanBytes, printJson, shortVersion } from '../output.js';
 
 interface Common {
   config?: string;
@@ -60,17 +61,17 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
       ...env, ref: args.ref, service: args.service, targets: args.targets, into: args.into, to: args.to,
       force: args.force, replace: args.replace, dryRun: args.dryRun, jobs: args.jobs,
       onPlan(plan) {
-        if (args.json) return;
+        if (args.json || args.quiet) return;
         process.stdout.write(`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`);
         for (const p of plan) {
           process.stdout.write(`  ${p.service} ${p.target}  (run ${p.runId}) → ${p.label}  [${p.exists && p.action === 'replace' && !args.force ? 'EXISTS: needs --force' : actionText[p.action]}]\n`);
           process.stdout.write(`      from ${p.file}  ${humanBytes(p.bytes ?? 0)}  sha256 ${p.sha256?.slice(0, 16) ?? '?'}… verified\n`);
-          if (p.toolVersion || p.serverVersion) process.stdout.write(`      made by ${p.toolVersion ?? 'unknown tool'}${p.serverVersion ? ` from server ${p.serverVersion}` : ''}\n`);
+          if (p.toolVersion || p.serverVersion) process.stdout.write(`      made by ${p.toolVersion ? shortVersion(p.toolVersion) : 'unknown tool'}${p.serverVersion ? ` from server ${shortVersion(p.serverVersion)}` : ''}\n`);
         }
       },
     });
     if (args.json) printJson(outcomes);
-    else if (!args.dryRun) {
+    else if (!args.dryRun && !args.quiet) {
       process.stdout.write('\n');
       for (const o of outcomes) {
         process.stdout.write(`${colourStatus(o.status)}  ${o.service} ${o.target} → ${o.label}\n`);
@@ -92,14 +93,20 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
       ...env, ref: args.ref, all: args.all, since: args.since, service: args.service, targets: args.targets, restoreTest: args.restoreTest,
     });
     if (args.json) printJson(outcomes);
-    else {
+    else if (!args.quiet) {
       for (const o of outcomes) {
         process.stdout.write(`${colourStatus(o.ok ? 'ok' : 'failed')}  ${o.kind === 'verify' ? 'verify' : 'drill '}  run ${o.runId}  ${o.service} ${o.target}\n`);
         printChecks(o.checks);
         if (o.error) process.stdout.write(`      error: ${o.error}\n`);
       }
-      const bad = outcomes.filter((o) => !o.ok).length;
-      process.stdout.write(`${outcomes.length - bad}/${outcomes.length} checks passed\n`);
+      // One line per kind: how many backups passed, out of how many, and how many checks that took.
+      for (const kind of ['verify', 'restore-test'] as const) {
+        const of = outcomes.filter((o) => o.kind === kind);
+        if (of.length === 0) continue;
+        const bad = of.filter((o) => !o.ok).length;
+        const checks = of.reduce((n, o) => n + o.checks.length, 0);
+        process.stdout.write(`${kind === 'verify' ? 'verify' : 'restore drill'}: ${of.length - bad} of ${counted(of.length, 'backup')} passed${bad ? `, ${bad} failed` : ''} (${counted(checks, 'check')})\n`);
+      }
     }
     if (env.signal.aborted) return ExitCode.interrupted;
     return outcomes.every((o) => o.ok) ? ExitCode.ok : ExitCode.failed;

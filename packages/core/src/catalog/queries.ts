@@ -57,7 +57,10 @@ export interface RunFilter {
 
 export interface RunSummary extends RunRow {
   items: number;
+  /** Items that failed or were aborted (not those still running). */
   failedItems: number;
+  /** Items still being backed up. */
+  runningItems: number;
   /** Items marked suspect (their size or rows fell sharply). */
   suspectItems: number;
   bytes: number;
@@ -81,7 +84,8 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     .select({
       runId: items.runId,
       count: sql<number>`count(*)`,
-      failed: sql<number>`sum(case when ${items.status} <> 'ok' then 1 else 0 end)`,
+      failed: sql<number>`sum(case when ${items.status} in ('failed', 'aborted') then 1 else 0 end)`,
+      running: sql<number>`sum(case when ${items.status} = 'running' then 1 else 0 end)`,
       bytes: sql<number>`coalesce(sum(${items.bytes}), 0)`,
       suspect: sql<number>`sum(case when ${items.suspect} is not null then 1 else 0 end)`,
     })
@@ -99,7 +103,7 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     .groupBy(items.runId)
     .all();
   const checkByRun = new Map(checked.map((c) => [c.runId, c.failed > 0 ? 'failed' : 'ok']));
-  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, suspectItems: byRun.get(r.id)?.suspect ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0, checked: checkByRun.get(r.id) ?? null }));
+  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, runningItems: byRun.get(r.id)?.running ?? 0, suspectItems: byRun.get(r.id)?.suspect ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0, checked: checkByRun.get(r.id) ?? null }));
 }
 
 /** A run and its items; `ref` is a run id or `latest`. */

@@ -4,7 +4,7 @@
  * the caller. Later sources win. Every value is validated against the keys the services declare.
  */
 import { statSync } from 'node:fs';
-import { BattError } from '../errors/errors.js';
+import { BattError, didYouMean } from '../errors/errors.js';
 import { holdsSecret } from './secrets.js';
 import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec } from './schema.js';
 
@@ -82,7 +82,8 @@ export function mergeConfigData(into: BattConfig, data: unknown, file: string, s
     }
     const service = schemaFor(services, key);
     if (!service) {
-      throw new BattError('CONFIG', `${file}: unknown key "${key}"`, { hint: `valid top-level keys: ${known.join(', ')}` });
+      const guess = didYouMean(key, [...known, ...services.flatMap((s) => s.aliases)]);
+      throw new BattError('CONFIG', `${file}: unknown key "${key}"${guess ? `: did you mean "${guess}"?` : ''}`, { hint: `valid top-level keys: ${known.join(', ')}` });
     }
     if (!service.keys && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new BattError('CONFIG', `${file}: "${key}" must be a mapping of keys to values, got ${JSON.stringify(value)}`);

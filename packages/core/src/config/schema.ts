@@ -3,7 +3,7 @@
  * key or value is reported with the key, the file it came from and the form expected.
  * Service sections are declared by the plugins; drop-in scripts' sections are free-form.
  */
-import { BattError } from '../errors/errors.js';
+import { BattError, didYouMean } from '../errors/errors.js';
 
 export type ConfigKeySpec =
   | { type: 'string'; describe: string }
@@ -103,7 +103,8 @@ export function checkSection(
     const spec = specs[key];
     const path = where ? `${where}.${key}` : key;
     if (!spec) {
-      throw new BattError('CONFIG', `${source}: unknown key "${path}"`, {
+      const guess = didYouMean(key, Object.keys(specs));
+      throw new BattError('CONFIG', `${source}: unknown key "${path}"${guess ? `: did you mean "${where ? `${where}.` : ''}${guess}"?` : ''}`, {
         hint: `valid keys${where ? ` in "${where}"` : ''}: ${Object.keys(specs).sort().join(', ')}`,
       });
     }

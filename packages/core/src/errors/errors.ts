@@ -11,6 +11,11 @@ export const ExitCode = {
   failed: 1,
   /** Bad usage or configuration: nothing was attempted. */
   usage: 2,
+  /**
+   * Every backup was written, but one is suspect: its size or row counts fell sharply against the
+   * previous ones (unless --suspect-ok). A warning on stderr alone is lost to `-q` in cron.
+   */
+  suspect: 3,
   /** Another batt run holds the lock on this home (EX_TEMPFAIL: try again later). */
   locked: 75,
   /** Interrupted by SIGINT/SIGTERM. */
@@ -80,4 +85,30 @@ export function fromSystemError(error: unknown, what: string): BattError {
   };
   const message = `${what}: ${(error as Error | undefined)?.message ?? String(error)}`;
   return new BattError('IO', message, { hint: code ? hints[code] : undefined, cause: error });
+}
+
+/** Levenshtein distance, for "did you mean": small words only. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The candidate closest to `word` (a typo of it: at most a third of its letters off), if any. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
 }

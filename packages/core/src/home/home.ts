@@ -24,14 +24,21 @@ const isRoot = (): boolean => typeof process.getuid === 'function' && process.ge
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return resolve(flag);
   if (env.BATT_HOME) return resolve(env.BATT_HOME);
-  if (isRoot()) return '/opt/batt';
+  if (isRoot()) return rootHome;
   const data = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(data, 'batt');
 }
 
-/** The default destination pattern: the original's for root, under the home otherwise. */
+/** The home root gets by default: /opt/batt, as in the original batt. */
+export const rootHome = '/opt/batt';
+
+/**
+ * The default destination pattern: the original's /opt/backup for root's default home, and under
+ * the home for any other, so a second home (a test, a staging copy) never writes into, scans or
+ * prunes the first one's backups unless its configuration says so.
+ */
 export function defaultDestination(home: string): string {
-  return isRoot() ? '/opt/backup/%Y/%m/%d/{service}' : join(home, 'backup', '%Y/%m/%d/{service}');
+  return isRoot() && resolve(home) === rootHome ? '/opt/backup/%Y/%m/%d/{service}' : join(home, 'backup', '%Y/%m/%d/{service}');
 }
 
 export function layoutOf(root: string): HomeLayout {

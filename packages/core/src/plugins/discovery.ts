@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BattError } from '../errors/errors.js';
+import { BattError, didYouMean } from '../errors/errors.js';
 import type { HomeLayout } from '../home/home.js';
 import type { PluginRegistry } from './registry.js';
 import type { Plugin } from './types.js';
@@ -76,7 +76,8 @@ export function discoverServices(home: HomeLayout, registry: PluginRegistry): Se
 export function findService(services: readonly Service[], name: string): Service {
   const found = services.find((s) => s.name === name || s.plugin?.aliases?.includes(name));
   if (!found) {
-    throw new BattError('UNKNOWN_SERVICE', `unknown service "${name}"`, {
+    const guess = didYouMean(name, services.flatMap((s) => [s.name, ...(s.plugin?.aliases ?? [])]));
+    throw new BattError('UNKNOWN_SERVICE', `unknown service "${name}"${guess ? `: did you mean "${guess}"?` : ''}`, {
       hint: `known services: ${services.map((s) => s.name).join(', ')} (see \`batt list\`; drop-in scripts go in scripts-available/backup-<name>)`,
     });
   }

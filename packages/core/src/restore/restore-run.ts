@@ -17,7 +17,7 @@ import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
 import { checkArtifact } from './artifact.js';
-import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
+import { dropCheck, finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
 export interface RestoreRequest extends ItemQuery {
   db: CatalogDb;
@@ -156,11 +156,25 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
     for (const itemId of [...claims.keys()]) settle(itemId, { ok: false, checks: [], error: 'not restored: batt was interrupted' });
     return outcomes;
   } catch (error) {
-    const message = redact(describeError(error), request.secrets);
-    for (const itemId of [...claims.keys()]) settle(itemId, { ok: false, checks: [], error: message });
+    // A refusal (the target exists, no --force) restored nothing and failed nothing: no check is recorded.
+    if ((error as { refused?: boolean }).refused) for (const id of claims.values()) dropCheck(request.db, id);
+    else {
+      const message = redact(describeError(error), request.secrets);
+      for (const itemId of [...claims.keys()]) settle(itemId, { ok: false, checks: [], error: message });
+    }
     throw error;
   }
 }
+
+/** What to do about an existing target, naming only flags that work for that service. */
+const existsHints: Record<string, string> = {
+  mysql: 'mysql: restore into a new database with --into NAME, pass --force to replace it, or --replace to swap in a checked copy',
+  postgresql: 'postgresql: restore into a new database with --into NAME, pass --force to replace it, or --replace to swap in a checked copy',
+  redis: 'redis: restore into another server with --into host:port, or pass --force to replace the data of this one',
+  mongodb: 'mongodb: restore into a new database with --into NAME, or pass --force to replace it',
+  file: 'file: restore into another folder with --to DIR, or pass --force to overwrite the files',
+  default: 'restore under a new name with --into, or pass --force to replace it',
+};
 
 type Settle = (itemId: number, result: { ok: boolean; target?: string; checks: Check[]; error?: string }) => void;
 
@@ -170,9 +184,10 @@ async function restoreClaimed(request: RestoreRequest, chosen: Selected[], plann
   request.onPlan(planned);
   const blocked = planned.filter((p) => p.action === 'replace' && !request.force);
   if (blocked.length) {
-    throw new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
-      hint: 'restore into a new name with --into/--to, pass --force to replace it, or --replace to swap in a checked copy',
-    });
+    const services = new Set(blocked.map((p) => p.service));
+    throw Object.assign(new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
+      hint: [...services].map((s) => existsHints[s] ?? existsHints.default).join('; '),
+    }), { refused: true });
   }
 
   const outcomes: RestoreOutcome[] = [];

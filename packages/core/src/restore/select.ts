@@ -100,6 +100,11 @@ export function finishCheck(db: CatalogDb, checkId: number, result: { ok: boolea
   }).where(eq(checks.id, checkId)).run();
 }
 
+/** Forgets a claim that came to nothing (a refused restore). */
+export function dropCheck(db: CatalogDb, checkId: number): void {
+  db.delete(checks).where(eq(checks.id, checkId)).run();
+}
+
 /** Checks recorded for items, newest first. */
 export function checksOf(db: CatalogDb, itemIds: readonly number[]): (typeof checks.$inferSelect)[] {
   if (itemIds.length === 0) return [];
@@ -115,14 +120,20 @@ export function assertChecks(what: string, list: readonly Check[]): Check[] {
   return [...list];
 }
 
-/** Compares counts (rows per table, keys per database) with those recorded at backup time. */
-export function compareCounts(name: string, expected: Record<string, number> | undefined, actual: Record<string, number>): Check {
+/** "1 table", "3 tables": a count with its noun (regular plurals only). */
+export const counted = (n: number, noun: string): string => `${n} ${n === 1 ? noun : `${noun}s`}`;
+
+/**
+ * Compares counts (rows per table, keys per database) with those recorded at backup time.
+ * `units` names what is counted: the groups (tables) and what is in them (rows).
+ */
+export function compareCounts(name: string, expected: Record<string, number> | undefined, actual: Record<string, number>, units: { group: string; unit: string } = { group: 'table', unit: 'row' }): Check {
   if (!expected) return { name, ok: true, detail: 'no counts were recorded at backup time' };
   const diffs = [...new Set([...Object.keys(expected), ...Object.keys(actual)])]
     .filter((k) => (expected[k] ?? 0) !== (actual[k] ?? 0))
     .map((k) => `${k}: ${actual[k] ?? 'missing'} (backup ${expected[k] ?? 'none'})`);
   const total = Object.values(expected).reduce((a, b) => a + b, 0);
   return diffs.length
-    ? { name, ok: false, detail: `${diffs.length} differ: ${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}` }
-    : { name, ok: true, detail: `${Object.keys(expected).length} match (${total} in all)` };
+    ? { name, ok: false, detail: `${counted(diffs.length, units.group)} differ: ${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}` }
+    : { name, ok: true, detail: `${counted(Object.keys(expected).length, units.group)} match, ${counted(total, units.unit)} in all` };
 }

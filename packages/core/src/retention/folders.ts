@@ -24,13 +24,13 @@ export function artifactFolderOf(file: string, runId: number): { folder: string;
 }
 
 /**
- * The fixed roots of every destination the catalog (when it can be read) and config know: prune
- * never goes above them, check and rebuild look below them.
+ * The fixed roots of the destinations this home wrote to (the catalog's runs, when it can be read)
+ * or that its config names (`fallback`, the home's default, only when the config names none):
+ * prune never goes above them, check and rebuild look below them, and nothing else is scanned.
  */
 export function destinationRoots(db: CatalogDb | undefined, config: BattConfig, fallback: string): string[] {
-  const patterns = new Set<string>([fallback]);
+  const patterns = new Set<string>([config.destination ?? fallback]);
   for (const d of (db?.$client.prepare('select distinct destination from runs').pluck().all() ?? []) as string[]) patterns.add(d);
-  if (config.destination) patterns.add(config.destination);
   for (const section of Object.values(config.services)) if (typeof section.destination === 'string') patterns.add(section.destination);
   return [...new Set([...patterns].map(staticRoot))].filter((r) => r !== '/');
 }

@@ -5,6 +5,7 @@
  * as good, so it cannot push the good ones out.
  */
 import type { CatalogDb } from '../catalog/db.js';
+import { BattError } from '../errors/errors.js';
 import { humanBytes } from '../run/names.js';
 
 export interface Measure {
@@ -76,6 +77,17 @@ export function acceptSuspect(db: CatalogDb, runId: number, service?: string, ta
       .prepare('select id, service, target, suspect from items where run_id = ? and suspect is not null and (? is null or service = ?) and (? is null or target = ?)')
       .raw()
       .all(runId, service ?? null, service ?? null, target ?? null, target ?? null) as [number, string, string, string][];
+    // A backup whose newest verify or drill failed (a SHA-256 mismatch, say) is damaged, not just small: never a baseline.
+    const lastCheck = db.$client.prepare("select kind, status, error from checks where item_id = ? and kind in ('verify', 'restore-test') and status in ('ok', 'failed') order by id desc limit 1").raw();
+    const damaged = rows.flatMap(([id, s, t]) => {
+      const check = lastCheck.get(id) as [string, string, string | null] | undefined;
+      return check?.[1] === 'failed' ? [`${s} ${t}: its latest ${check[0]} failed${check[2] ? ` (${check[2]})` : ''}`] : [];
+    });
+    if (damaged.length) {
+      throw new BattError('INTEGRITY', `run ${runId} cannot be accepted: ${damaged.join('; ')}`, {
+        hint: `a backup that failed its check is no baseline: run \`batt verify ${runId}\` again if the cause is fixed, else take a new backup`,
+      });
+    }
     const accept = db.$client.prepare('update items set suspect = null, accepted_at = ? where id = ?');
     for (const [id] of rows) accept.run(new Date().toISOString(), id);
     return rows.map(([, s, t, was]) => ({ service: s, target: t, was }));

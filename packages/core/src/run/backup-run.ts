@@ -26,6 +26,8 @@ export interface Selection {
   service: Service;
   /** Targets named on the command line; empty means the service's defaults. */
   targets: string[];
+  /** Chosen because it is enabled, not named: a misconfiguration then fails its item, not the run. */
+  implicit?: boolean;
 }
 
 export interface BackupRequest {
@@ -86,7 +88,9 @@ const LOG_CAP = 64 * 1024;
 
 /**
  * Lists every service's targets. A usage error (a service with nothing to back up) ends the
- * command before any run is recorded; any other failure becomes a failed item of the run.
+ * command before any run is recorded when the service was named; for a service that runs because
+ * it is enabled, it fails that service's item only, so one misconfigured service never stops a
+ * plain `batt` (cron) from backing up the others. Any other failure becomes a failed item.
  */
 async function planUnits(request: BackupRequest): Promise<Unit[]> {
   const units: Unit[] = [];
@@ -100,7 +104,7 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
     try {
       for (const target of await plugin.listTargets(ctx, selection.targets)) units.push({ selection, target });
     } catch (failure) {
-      if (exitCodeFor(failure) === 2) throw failure;
+      if (exitCodeFor(failure) === 2 && !selection.implicit) throw failure;
       units.push({ selection, target: selection.targets.join(' ') || '*', failure });
     }
   }
@@ -114,7 +118,8 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     startedAt: request.clock.toISOString(),
     host: request.host,
     user: request.user,
-    destination: request.destination,
+    // As it really was: /{service} is part of every destination.
+    destination: withServicePlaceholder(request.destination),
     services: request.selections.map((s) => s.service.name).join(','),
     pid: process.pid,
   });
@@ -244,7 +249,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
   let manifests: string[] = [];
   try {
     manifests = await writeManifests(
-      { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: request.destination, battVersion: request.battVersion },
+      { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: withServicePlaceholder(request.destination), battVersion: request.battVersion },
       manifestItems,
       (item) => destFor(serviceByName.get(item.service)!),
     );

@@ -14,8 +14,8 @@ export interface Logger {
 }
 
 export interface LogSink {
-  /** What reaches stderr: everything, warnings and errors only (--json), or nothing (--quiet). */
-  console: 'info' | 'warn' | 'none';
+  /** What reaches stderr: everything, warnings and errors (--json), errors only (--quiet), or nothing. */
+  console: 'info' | 'warn' | 'error' | 'none';
   /** Appended to, when set: the run's log under logs/. */
   file?: string;
   secrets: Set<string>;
@@ -30,7 +30,7 @@ export function redact(text: string, secrets: Iterable<string>): string {
 export function createLogger(sink: LogSink, scope = ''): Logger {
   const write = (level: string, message: string): void => {
     const line = redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets);
-    if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info')) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
+    if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info') || (sink.console === 'error' && level === 'error')) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
     if (sink.file) {
       try {
         appendFileSync(sink.file, `${new Date().toISOString()} ${level} ${line}\n`, { mode: 0o600 });
