@@ -30,7 +30,7 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
   it('unknown option', async () => {
     const r = await box.batt(['--fiel', data, '--path', box.out]);
     assert.equal(r.exitCode, 2);
-    assert.match(r.stderr, /Unknown argument: fiel/i);
+    assert.match(r.stderr, /^batt: unknown option --fiel; did you mean --file\?$/m);
     assert.match(r.stderr, /batt --help/);
     noStack(r.stderr);
     nothingWritten();

@@ -252,7 +252,7 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
   });
 
   it('restores with pg_restore -j2 into the default new name', async () => {
-    const r = await box.batt(['restore', 'latest', 'postgres', '--target', 'app', '-j', '2'], { env });
+    const r = await box.batt(['restore', 'latest', 'postgres', '--target', 'app', '--jobs', '2'], { env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /with 2 jobs/);
     assert.equal(await pg.sql('SELECT count(*) FROM t', 'app_restore_1'), '4000');

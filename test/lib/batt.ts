@@ -43,7 +43,8 @@ export interface BattResult {
   stderr: string;
 }
 
-export function sandbox(): Sandbox {
+/** `env`: variables every batt of this sandbox gets (a test's own `env` is laid on top). */
+export function sandbox(defaults: { env?: Record<string, string> } = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'batt-test-'));
   const home = join(dir, 'home');
   const out = join(dir, 'out');
@@ -54,7 +55,7 @@ export function sandbox(): Sandbox {
     dir,
     home,
     out,
-    env: (extra) => testEnv(dir, extra),
+    env: (extra) => testEnv(dir, { ...defaults.env, ...extra }),
     async batt(args, options = {}) {
       const result = await execa(process.execPath, [battBin, '--home', home, ...args], {
         reject: false,
@@ -62,7 +63,7 @@ export function sandbox(): Sandbox {
         timeout: 120_000,
         ...options,
         extendEnv: false,
-        env: testEnv(dir, options.env as Record<string, string> | undefined),
+        env: testEnv(dir, { ...defaults.env, ...(options.env as Record<string, string> | undefined) }),
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },

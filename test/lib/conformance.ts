@@ -107,7 +107,13 @@ export function conformance(subject: ConformanceSubject): void {
       assert.equal(r.exitCode, 2, r.stderr + r.stdout);
       assert.match(r.stderr, /already (exist|holds)|needs --force/);
       assert.match(r.stderr, /--force/);
+      // The hint names only flags this service takes: redis has no --replace.
+      if (subject.service === 'redis') assert.doesNotMatch(r.stderr, /--replace/);
+      else assert.match(r.stderr, /--replace/);
       assert.equal(await subject.fingerprintRestored(), before);
+      // Refused, not failed: nothing is recorded against the backup.
+      const shown = json(await box.batt(['show', String(report.id), '--json']));
+      assert.deepEqual(shown.items.flatMap((i: any) => i.checks).filter((c: any) => c.kind === 'restore' && c.status !== 'ok'), []);
     });
 
     it('refuses a corrupted artifact before touching anything; verify fails it', async () => {
