@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -57,5 +57,83 @@ describe('the catalog', () => {
     const manifest = JSON.parse((await import('node:fs')).readFileSync(join(box.out, 'file', `batt-run-${latest.id}.json`), 'utf8'));
     assert.equal(manifest.run.id, latest.id);
     assert.deepEqual(manifest.items.map((i: any) => [i.file, i.sha256, i.bytes]), [[ok.file, ok.sha256, ok.bytes]]);
+  });
+});
+
+describe('catalog rebuild takes back what the runs recorded', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  const q = async (sql: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), sql])).stdout.trim();
+  const dropCatalog = (): void => {
+    for (const s of ['', '-wal', '-shm']) rmSync(join(box.home, `catalog.db${s}`), { force: true });
+  };
+
+  it('each item with its own times, failed items with their errors, each run with its status; runs without a manifest are named', async () => {
+    const a = box.folder('a', { x: 'x'.repeat(5000) });
+    const b = box.folder('b', { y: 'y' });
+    const nope = join(box.dir, 'nope');
+    // One at a time, so the items' times differ from each other and from the run's.
+    const ok = json(await box.batt(['--file', a, '--file', b, '--path', box.out, '-j', '1', '--json']));
+    const nothing = json(await box.batt(['--file', nope, '--path', box.out, '--json']));
+    const partial = json(await box.batt(['--file', a, '--file', nope, '--path', box.out, '-j', '1', '--json']));
+    assert.deepEqual([ok.status, nothing.status, partial.status], ['ok', 'failed', 'partial']);
+
+    // The manifest records each item's own times, as the catalog has them, and the failures.
+    const manifest = JSON.parse(readFileSync(join(box.out, 'file', `batt-run-${partial.id}.json`), 'utf8'));
+    assert.equal(`${manifest.items[0].startedAt}|${manifest.items[0].finishedAt}`, await q(`select started_at, finished_at from items where run_id = ${partial.id} and status = 'ok'`));
+    assert.deepEqual(manifest.failed.map((f: any) => [f.target, f.status]), [[nope, 'failed']]);
+    assert.match(manifest.failed[0].error, /does not exist/);
+
+    const runsSql = `select id, status, error, started_at, host, user, destination from runs where id <> ${nothing.id} order by id`;
+    const itemsSql = `select run_id, service, target, file, bytes, sha256, status, error, started_at, finished_at from items where run_id <> ${nothing.id} order by run_id, target`;
+    const runsBefore = await q(runsSql);
+    const itemsBefore = await q(itemsSql);
+    assert.notEqual(await q(`select count(distinct started_at) from items where run_id = ${ok.id}`), '1');
+    dropCatalog();
+    const r = await box.batt(['catalog', 'rebuild', box.out, '--json']);
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    const report = json(r);
+    assert.deepEqual([report.runs, report.items, report.failedItems, report.skipped, report.notes], [2, 3, 1, [], []]);
+    assert.equal(await q(runsSql), runsBefore);
+    assert.equal(await q(itemsSql), itemsBefore);
+    // The run that wrote no file left no manifest: the rebuild cannot know it, and says so.
+    assert.deepEqual(report.withoutManifest, [[nothing.id, nothing.id]]);
+    const text = await box.batt(['catalog', 'rebuild', box.out]);
+    assert.equal(text.exitCode, 0, text.stdout);
+    assert.match(text.stdout, new RegExp(`no manifest names run ${nothing.id}: a run that wrote no file`));
+    assert.match(text.stdout, /2 runs, 3 backups, 1 failed items/);
+  });
+
+  it('a manifest of an older batt still rebuilds, with the run\'s times, and says so', async () => {
+    const runId = Number(await q("select id from runs where status = 'ok'"));
+    const path = join(box.out, 'file', `batt-run-${runId}.json`);
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    const older = { ...manifest, items: manifest.items.map(({ startedAt, finishedAt, ...rest }: any) => rest) };
+    delete older.failed;
+    writeFileSync(path, JSON.stringify(older, null, 2));
+    dropCatalog();
+    const r = await box.batt(['catalog', 'rebuild', box.out, '--json']);
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.deepEqual(json(r).notes.map((n: any) => n.file), [path]);
+    assert.match(json(r).notes[0].note, /older batt, records no item times \(its items get the run's start and end\)/);
+    assert.equal(await q(`select distinct started_at from items where run_id = ${runId}`), manifest.run.startedAt);
+  });
+
+  it('a run whose files are all gone is left out with its failures, and the rebuild says so', async () => {
+    const runId = Number(await q("select id from runs where status = 'partial'"));
+    const file = await q(`select file from items where run_id = ${runId} and status = 'ok'`);
+    writeFileSync(file, 'garbage');
+    dropCatalog();
+    const r = await box.batt(['catalog', 'rebuild', box.out, '--json']);
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    const why = json(r).skipped.map((s: any) => s.why);
+    assert.equal(why.length, 2, why.join('\n'));
+    assert.match(why[0], /bytes on disk/);
+    assert.match(why[1], new RegExp(`run ${runId} \\(partial\\) left out: none of its backup files is intact, so its 1 failed item\\(s\\) are not taken in either`));
+    assert.equal(await q(`select count(*) from runs where id = ${runId}`), '0');
   });
 });

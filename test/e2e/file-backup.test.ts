@@ -148,7 +148,8 @@ describe('file backups', () => {
     assert.notEqual(first.items[0].file, second.items[0].file);
     assert.match(second.items[0].file, new RegExp(`-run${second.id}\\.tar\\.zst$`));
     const sums = await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(dest, 'file') });
-    assert.equal(sums.stdout.trim().split('\n').length, 2);
+    // Both artifacts and both manifests.
+    assert.equal(sums.stdout.trim().split('\n').length, 4);
     assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.')), [], 'no temporary files left');
   });
 

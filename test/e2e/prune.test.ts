@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
@@ -454,5 +454,53 @@ describe('retention from the config', () => {
     const bad = await box.batt(['prune', '--config', config]);
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /keep_within takes an age such as 30d/);
+  });
+});
+
+describe('SHA256SUMS covers the manifests too', () => {
+  let box: Sandbox;
+  before(() => {
+    box = sandbox();
+  });
+  after(() => box.cleanup());
+
+  it('sha256sum -c checks every run\'s manifest in a shared folder, and still passes after prunes rewrite and remove them', async () => {
+    const a = box.folder('a', { a: 'alpha'.repeat(100) });
+    const b = box.folder('b', { b: 'beta' });
+    const dest = join(box.out, 'shared');
+    const folder = join(dest, 'file');
+    const r1 = json(await box.batt(['--file', a, '--file', b, '--path', dest, '--json']));
+    const r2 = json(await box.batt(['--file', a, '--file', b, '--path', dest, '--json']));
+    const m1 = join(folder, `batt-run-${r1.id}.json`);
+    const m2 = join(folder, `batt-run-${r2.id}.json`);
+    const checked = async (): Promise<string[]> => (await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: folder })).stdout.split('\n').sort();
+    assert.deepEqual(await checked(), [...r1.items, ...r2.items].map((i: any) => `${basename(i.file)}: OK`).concat(`${basename(m1)}: OK`, `${basename(m2)}: OK`).sort());
+
+    // A manifest changed behind batt's back fails the check.
+    const original = readFileSync(m1, 'utf8');
+    writeFileSync(m1, original.replace('"items"', '"items" '));
+    assert.equal((await execa('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: folder, reject: false })).exitCode, 1);
+    writeFileSync(m1, original);
+
+    // Pruning one target rewrites run 1's manifest: its line follows.
+    const first = json(await box.batt(['prune', 'file', '--target', a, '--keep-last', '1', '--json']));
+    assert.equal(first.removed, 1);
+    assert.equal(JSON.parse(readFileSync(m1, 'utf8')).items.length, 1);
+    assert.ok((await checked()).includes(`${basename(m1)}: OK`));
+    // Pruning the other removes run 1's manifest, and its line with it.
+    const second = json(await box.batt(['prune', 'file', '--target', b, '--keep-last', '1', '--json']));
+    assert.equal(second.removed, 1);
+    assert.ok(!existsSync(m1));
+    assert.deepEqual(await checked(), [...r2.items.map((i: any) => `${basename(i.file)}: OK`), `${basename(m2)}: OK`].sort());
+
+    // verify, catalog check and rebuild still agree with the folder.
+    const verify = await box.batt(['verify', String(r2.id)]);
+    assert.equal(verify.exitCode, 0, verify.stderr);
+    const check = await box.batt(['catalog', 'check']);
+    assert.equal(check.exitCode, 0, check.stdout);
+    assert.match(check.stdout, /no orphans/);
+    const rebuilt = await box.batt(['catalog', 'rebuild', box.out, '--json']);
+    assert.equal(rebuilt.exitCode, 0, rebuilt.stdout);
+    assert.deepEqual([json(rebuilt).runs, json(rebuilt).items], [1, 2]);
   });
 });

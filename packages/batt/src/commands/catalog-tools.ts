@@ -59,7 +59,12 @@ export async function catalogRebuildCommand(app: App, args: CatalogToolArgs): Pr
     if (args.json) printJson({ roots, ...report });
     else {
       for (const s of report.skipped) process.stdout.write(`${colourStatus('skipped')}  ${s.file}\n    ${s.why}\n`);
-      process.stdout.write(`rebuilt ${app.home.catalog} from ${roots.join(', ')}: ${report.runs} runs, ${report.items} backups, ${report.bundles} bundles${report.skipped.length ? `, ${report.skipped.length} left out` : ''}\n`);
+      for (const n of report.notes) process.stdout.write(`note  ${n.file}\n    ${n.note}\n`);
+      if (report.withoutManifest.length) {
+        const ids = report.withoutManifest.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(', ');
+        process.stdout.write(`no manifest names run ${ids}: a run that wrote no file (every item failed) leaves none, and a pruned run's goes with its last file, so the rebuilt catalog cannot know them\n`);
+      }
+      process.stdout.write(`rebuilt ${app.home.catalog} from ${roots.join(', ')}: ${report.runs} runs, ${report.items} backups, ${report.failedItems} failed items, ${report.bundles} bundles${report.skipped.length ? `, ${report.skipped.length} left out` : ''}\n`);
       if (report.previous) process.stdout.write(`the previous catalog is kept as ${report.previous}; verify and restore history starts afresh\n`);
     }
     return report.skipped.length ? ExitCode.failed : ExitCode.ok;

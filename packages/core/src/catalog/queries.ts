@@ -4,6 +4,7 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
+import type { ManifestFailure } from '../run/manifest.js';
 import { checks, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
 
 export const now = (): string => new Date().toISOString();
@@ -47,6 +48,24 @@ export function setRunBundle(db: CatalogDb, id: number, bundle: { path: string; 
 /** Adds a finished item in one statement (drop-in scripts report files after the fact). */
 export function addItem(db: CatalogDb, values: Omit<typeof items.$inferInsert, 'id'>): number {
   return db.insert(items).values(values).returning({ id: items.id }).get().id;
+}
+
+/**
+ * What a run's manifests record from the catalog: when each item with a file started and
+ * finished (by file), and the items that failed or were cut short, with their errors.
+ */
+export function manifestRecords(db: CatalogDb, runId: number): { times: Map<string, { startedAt: string; finishedAt: string | null }>; failed: ManifestFailure[] } {
+  const rows = db.$client
+    .prepare("select service, target, file, status, started_at, finished_at, error from items where run_id = ? and status <> 'running' order by id")
+    .raw()
+    .all(runId) as [string, string, string | null, ItemStatus, string, string | null, string | null][];
+  const times = new Map<string, { startedAt: string; finishedAt: string | null }>();
+  const failed: ManifestFailure[] = [];
+  for (const [service, target, file, status, startedAt, finishedAt, error] of rows) {
+    if (status === 'ok' && file) times.set(file, { startedAt, finishedAt });
+    else if (status === 'failed' || status === 'aborted') failed.push({ service, target, status, startedAt, finishedAt, error });
+  }
+  return { times, failed };
 }
 
 export interface RunFilter {

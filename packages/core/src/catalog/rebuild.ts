@@ -2,8 +2,12 @@
  * `batt catalog rebuild`: a new catalog from the manifests (`batt-run-<id>.json`) beside the
  * backups, for when catalog.db was lost or damaged. Runs keep their ids (artifact names carry
  * them); an item comes back only if its file is there with the manifest's size (and SHA-256,
- * unless `quick`). The new catalog is built beside the old one and swapped in; the old one is
- * kept as `catalog.db.bak-<time>`. Verify/restore history lives only in the catalog: it is lost.
+ * unless `quick`), with its own start and finish; the run's failed items come back with their
+ * errors, and the run with the status they gave it. What cannot come back is reported, never
+ * dropped quietly: left-out files and runs, manifests of an older batt (no item times, no
+ * failures), and run ids no manifest names (a run that wrote no file leaves none). The new
+ * catalog is built beside the old one and swapped in; the old one is kept as
+ * `catalog.db.bak-<time>`. Verify/restore history lives only in the catalog: it is lost.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,14 +15,21 @@ import { openCatalog } from './db.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import { manifestPattern, parseSumLine } from '../run/manifest.js';
 import { walkFiles } from '../retention/folders.js';
-import type { ManifestItem, ManifestRun } from '../run/manifest.js';
+import type { ManifestFailure, ManifestItem, ManifestRun } from '../run/manifest.js';
+import type { RunStatus } from './statuses.js';
 
 export interface RebuildReport {
   runs: number;
   items: number;
   bundles: number;
-  /** Manifest entries left out, and why. */
+  /** Failed (or interrupted) items taken back in, with their errors. */
+  failedItems: number;
+  /** Manifest entries and runs left out, and why. */
   skipped: { file: string; why: string }[];
+  /** What came back less exactly than it was recorded, and why (a manifest of an older batt). */
+  notes: { file: string; note: string }[];
+  /** Ranges of run ids, between the lowest and highest taken in, that no manifest names. */
+  withoutManifest: [number, number][];
   /** Where the previous catalog went, if there was one. */
   previous?: string;
 }
@@ -26,7 +37,27 @@ export interface RebuildReport {
 interface Found {
   run: ManifestRun;
   modified: string;
+  /** Its manifests (one per folder the run wrote into). */
+  manifests: string[];
   items: (ManifestItem & { name: string; path: string })[];
+  /** Every manifest of a run lists all its failures: one entry each. */
+  failed: Map<string, ManifestFailure>;
+  /** Written by a batt that recorded neither item times nor failures. */
+  older: boolean;
+}
+
+/** The status the run gave itself, from what its manifests record: cut short if an item was, partial if one failed. */
+export function rebuiltStatus(failed: readonly ManifestFailure[]): RunStatus {
+  if (failed.some((f) => f.status === 'aborted')) return 'aborted';
+  return failed.length ? 'partial' : 'ok';
+}
+
+/** Ids from `ids`' lowest to highest that are not among them, as ranges. */
+export function idGaps(ids: Iterable<number>): [number, number][] {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const gaps: [number, number][] = [];
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] > sorted[i - 1] + 1) gaps.push([sorted[i - 1] + 1, sorted[i] - 1]);
+  return gaps;
 }
 
 /**
@@ -43,15 +74,18 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
     if (!manifestPattern.test(name)) return;
     const dir = dirname(path);
     try {
-      const m = JSON.parse(readFileSync(path, 'utf8')) as { batt?: { manifestVersion?: number }; run?: ManifestRun; items?: (ManifestItem & { name: string })[] };
+      const m = JSON.parse(readFileSync(path, 'utf8')) as { batt?: { manifestVersion?: number }; run?: ManifestRun; items?: (ManifestItem & { name: string })[]; failed?: ManifestFailure[] };
       if (m.batt?.manifestVersion !== 1 || !m.run || !Number.isInteger(m.run.id) || !Array.isArray(m.items)) throw new Error('not a batt manifest (version 1)');
       if (host !== undefined && m.run.host !== host) {
         skipped.push({ file: path, why: `run ${m.run.id} was made on host ${m.run.host}, not ${host} (--any-host takes it in)` });
         return;
       }
       const key = `${m.run.id}\0${m.run.startedAt}\0${m.run.host}`;
-      const found = runs.get(key) ?? { run: m.run, modified: statSync(path).mtime.toISOString(), items: [] };
+      const found: Found = runs.get(key) ?? { run: m.run, modified: statSync(path).mtime.toISOString(), manifests: [], items: [], failed: new Map(), older: false };
+      found.manifests.push(path);
       found.items.push(...m.items.map((i) => ({ ...i, path: join(dir, i.name) })));
+      if (!Array.isArray(m.failed) || m.items.some((i) => typeof i.startedAt !== 'string')) found.older = true;
+      for (const f of Array.isArray(m.failed) ? m.failed : []) found.failed.set(`${f.service}\0${f.target}\0${f.startedAt}`, f);
       runs.set(key, found);
     } catch (error) {
       skipped.push({ file: path, why: `unreadable manifest: ${(error as Error).message}` });
@@ -62,21 +96,23 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
 }
 
 export async function rebuildCatalog(catalogPath: string, folders: readonly string[], options: { quick: boolean; host?: string; onRun?: (id: number) => void }): Promise<RebuildReport> {
-  const report: RebuildReport = { runs: 0, items: 0, bundles: 0, skipped: [] };
+  const report: RebuildReport = { runs: 0, items: 0, failedItems: 0, bundles: 0, skipped: [], notes: [], withoutManifest: [] };
   const { runs, bundles } = scan(folders, options.host, report.skipped);
   const temp = `${catalogPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
   const db = await openCatalog(temp);
   try {
     const client = db.$client;
-    const insertRun = client.prepare("insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, 'ok', ?, ?, ?, ?, 0, ?, ?, ?)");
+    const insertRun = client.prepare('insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, error, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)');
     const insertItem = client.prepare("insert into items (run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)");
+    const insertFailure = client.prepare('insert into items (run_id, service, target, started_at, finished_at, status, error) values (?, ?, ?, ?, ?, ?, ?)');
     const seen = new Set<string>();
     // Oldest first; a run whose id an older run already took gets a new id after all of them.
     const ordered = [...runs.values()].sort((a, b) => a.run.startedAt.localeCompare(b.run.startedAt) || a.run.id - b.run.id);
     const taken = new Set<number>();
     const first = ordered.filter((f) => !taken.has(f.run.id) && taken.add(f.run.id));
     const renumbered = ordered.filter((f) => !first.includes(f));
+    report.withoutManifest = idGaps(taken);
     for (const found of [...first, ...renumbered]) {
       const id = first.includes(found) ? found.run.id : null;
       options.onRun?.(found.run.id);
@@ -99,20 +135,36 @@ export async function rebuildCatalog(catalogPath: string, folders: readonly stri
         }
         good.push(item);
       }
-      if (good.length === 0) continue;
+      const failed = [...found.failed.values()];
+      const status = rebuiltStatus(failed);
+      if (good.length === 0) {
+        // Its files are reported above; a run without one is not taken in, nor are its failures.
+        if (failed.length) report.skipped.push({ file: found.manifests[0], why: `run ${found.run.id} (${status}) left out: none of its backup files is intact, so its ${failed.length} failed item(s) are not taken in either` });
+        continue;
+      }
+      if (found.older) {
+        report.notes.push({ file: found.manifests[0], note: `run ${found.run.id}: its manifest, by an older batt, records no item times (its items get the run's start and end) and no failed items (the run comes back as ${status})` });
+      }
       // A bundle is only known by its run id: it goes with the run that kept its id.
       const bundle = id === null ? undefined : bundles.get(id);
       const bundleSum = bundle && existsSync(`${bundle}.sha256`) ? parseSumLine(readFileSync(`${bundle}.sha256`, 'utf8').split('\n')[0])?.sha256 : undefined;
+      // The run ended with its last item; a manifest's time is only a stand-in (a prune rewrites it).
+      const ends = [...found.items, ...failed].map((i) => i.finishedAt).filter((t): t is string => typeof t === 'string').sort();
+      const finishedAt = found.older || ends.length === 0 ? found.modified : ends[ends.length - 1];
+      const error = failed.length ? failed.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : null;
       client.transaction(() => {
         const r = found.run;
-        const runId = Number(insertRun.run(id, r.startedAt, found.modified, r.host, r.user, r.destination, [...new Set(good.map((i) => i.service))].join(','),
+        const runId = Number(insertRun.run(id, r.startedAt, finishedAt, status, r.host, r.user, r.destination, [...new Set([...good, ...failed].map((i) => i.service))].join(','), error,
           bundleSum ? bundle : null, bundleSum ? statSync(bundle!).size : null, bundleSum ?? null).lastInsertRowid);
         for (const i of good) {
-          insertItem.run(runId, i.service, i.target, i.path, i.bytes, i.sha256, i.compression, r.startedAt, found.modified, i.toolVersion ?? null, i.serverVersion ?? null, i.facts === undefined ? null : JSON.stringify(i.facts));
+          insertItem.run(runId, i.service, i.target, i.path, i.bytes, i.sha256, i.compression, i.startedAt ?? r.startedAt, i.startedAt === undefined ? finishedAt : (i.finishedAt ?? null),
+            i.toolVersion ?? null, i.serverVersion ?? null, i.facts === undefined ? null : JSON.stringify(i.facts));
         }
+        for (const f of failed) insertFailure.run(runId, f.service, f.target, f.startedAt, f.finishedAt, f.status, f.error);
       })();
       report.runs++;
       report.items += good.length;
+      report.failedItems += failed.length;
       if (bundleSum) report.bundles++;
     }
   } catch (error) {

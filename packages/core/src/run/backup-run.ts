@@ -14,7 +14,7 @@ import { pluginContext } from '../plugins/types.js';
 import { writeArtifact } from '../pipeline/write-artifact.js';
 import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
-import { addItem, createRun, finishItem, finishRun, now, setRunBundle, startItem } from '../catalog/queries.js';
+import { addItem, createRun, finishItem, finishRun, manifestRecords, now, setRunBundle, startItem } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
 import { redact, type Logger } from './logger.js';
 import { writeManifests, type ManifestItem } from './manifest.js';
@@ -248,10 +248,13 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
   const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
   let manifests: string[] = [];
   try {
+    // Each item's times and the run's failures as the catalog has them, so a rebuild gets them back.
+    const recorded = manifestRecords(db, runId);
     manifests = await writeManifests(
       { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: withServicePlaceholder(request.destination), battVersion: request.battVersion },
-      manifestItems,
+      manifestItems.map((item) => ({ ...item, ...recorded.times.get(item.file) })),
       (item) => destFor(serviceByName.get(item.service)!),
+      recorded.failed,
     );
   } catch (error) {
     log.error(`cannot write the run's manifest/SHA256SUMS: ${describeError(error)}`);

@@ -1,9 +1,11 @@
 /**
  * Beside its artifacts every run leaves `batt-run-<id>.json` (what was backed up, from where,
- * with which tool, and each file's SHA-256) and a `SHA256SUMS` that `sha256sum -c` accepts, so
- * the backups can be trusted, and the catalog rebuilt, without batt. SHA256SUMS covers every
- * finished artifact in the folder: a second run into the same folder adds its lines.
+ * with which tool, when each item ran, each file's SHA-256, and the run's items that failed) and
+ * a `SHA256SUMS` that `sha256sum -c` accepts, so the backups can be trusted, and the catalog
+ * rebuilt, without batt. SHA256SUMS covers every finished artifact in the folder and the
+ * manifests themselves: a second run into the same folder adds its lines.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -20,6 +22,23 @@ export interface ManifestItem {
   toolVersion?: string | null;
   serverVersion?: string | null;
   facts?: unknown;
+  /** When the item started and finished (as the catalog has them); absent in manifests of an older batt. */
+  startedAt?: string;
+  finishedAt?: string | null;
+}
+
+/**
+ * An item of the run that left no file (failed, or cut short by an interrupt), with its error.
+ * Every manifest of a run lists all of them: a failure belongs to the run, not to a folder, and
+ * a folder holding only failures gets no manifest.
+ */
+export interface ManifestFailure {
+  service: string;
+  target: string;
+  status: 'failed' | 'aborted';
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
 }
 
 export interface ManifestRun {
@@ -54,8 +73,13 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(temp, path);
 }
 
-/** Writes the manifest and updates SHA256SUMS in every folder the run wrote into. */
-export async function writeManifests(run: ManifestRun, items: readonly ManifestItem[], folderOf: (item: ManifestItem) => string): Promise<string[]> {
+const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Writes the manifest and updates SHA256SUMS in every folder the run wrote into: the artifacts'
+ * lines and, last, the manifest's own, so `sha256sum -c` proves the manifest too.
+ */
+export async function writeManifests(run: ManifestRun, items: readonly ManifestItem[], folderOf: (item: ManifestItem) => string, failed: readonly ManifestFailure[] = []): Promise<string[]> {
   const byFolder = new Map<string, ManifestItem[]>();
   for (const item of items) {
     const folder = folderOf(item);
@@ -64,19 +88,20 @@ export async function writeManifests(run: ManifestRun, items: readonly ManifestI
   const written: string[] = [];
   for (const [folder, folderItems] of byFolder) {
     const entries = folderItems.map((i) => ({ ...i, name: relative(folder, i.file) }));
-    const manifest = { batt: { manifestVersion: 1, version: run.battVersion }, run, items: entries };
-    const manifestPath = join(folder, `batt-run-${run.id}.json`);
-    await writeAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    const manifest = { batt: { manifestVersion: 1, version: run.battVersion }, run, items: entries, failed };
+    const manifestPath = join(folder, manifestName(run.id));
+    const text = `${JSON.stringify(manifest, null, 2)}\n`;
+    await writeAtomic(manifestPath, text);
 
     const sumsPath = join(folder, 'SHA256SUMS');
-    const ours = new Set(entries.map((e) => e.name));
+    const ours = new Set([...entries.map((e) => e.name), manifestName(run.id)]);
     const kept = existsSync(sumsPath)
       ? readFileSync(sumsPath, 'utf8').split('\n').filter((line) => {
           const name = nameOfLine(line);
           return name !== undefined && !ours.has(name) && existsSync(join(folder, name));
         })
       : [];
-    const lines = [...kept, ...entries.map((e) => sumLine(e.sha256, e.name))];
+    const lines = [...kept, ...entries.map((e) => sumLine(e.sha256, e.name)), sumLine(sha256Of(text), manifestName(run.id))];
     await writeAtomic(sumsPath, `${lines.join('\n')}\n`);
     await fsyncDir(folder);
     written.push(manifestPath);
@@ -93,8 +118,9 @@ export const manifestPattern = /^batt-run-(\d+)\.json$/;
 
 /**
  * Forgets artifacts that are being removed from `folder`: their lines leave SHA256SUMS and their
- * entries leave the manifests of `runIds`; a manifest left with no entry is deleted. Safe to
- * repeat (an interrupted prune runs it again).
+ * entries leave the manifests of `runIds`; a manifest left with no entry is deleted. The
+ * manifests' own lines in SHA256SUMS follow: a rewritten manifest's line gets its new SHA-256, a
+ * deleted one's goes. Safe to repeat (an interrupted prune runs it again).
  */
 export async function forgetArtifacts(folder: string, names: ReadonlySet<string>, runIds: Iterable<number>): Promise<void> {
   try {
@@ -105,29 +131,51 @@ export async function forgetArtifacts(folder: string, names: ReadonlySet<string>
 }
 
 async function forget(folder: string, names: ReadonlySet<string>, runIds: Iterable<number>): Promise<void> {
-  const sumsPath = join(folder, 'SHA256SUMS');
-  if (existsSync(sumsPath)) {
-    const lines = readFileSync(sumsPath, 'utf8').split('\n').filter((line) => line !== '');
-    const kept = lines.filter((line) => !names.has(nameOfLine(line) ?? ''));
-    if (kept.length !== lines.length) {
-      if (kept.length) await writeAtomic(sumsPath, `${kept.join('\n')}\n`);
-      else await unlink(sumsPath);
-    }
-  }
+  // What each manifest becomes is worked out first, SHA256SUMS is written with their new lines,
+  // then the manifests: a prune that dies between the two works out the same text next time.
+  // A line moves to the new text only from the manifest as it is (or already to the new text): a
+  // manifest changed behind batt's back keeps failing the check, as does one this prune leaves.
+  const changes: { path: string; text?: string }[] = []; // no text: delete it
+  const manifests = new Map<string, { from: string; to: string } | undefined>(); // by name; undefined once gone
   for (const runId of new Set(runIds)) {
-    const path = join(folder, manifestName(runId));
-    if (!existsSync(path)) continue;
+    const name = manifestName(runId);
+    const path = join(folder, name);
+    if (!existsSync(path)) {
+      manifests.set(name, undefined);
+      continue;
+    }
+    const current = readFileSync(path, 'utf8');
     let manifest: { items?: { name?: string }[] };
     try {
-      manifest = JSON.parse(readFileSync(path, 'utf8')) as typeof manifest;
+      manifest = JSON.parse(current) as typeof manifest;
     } catch {
-      continue; // a damaged manifest stays as it is: rebuild reports it, and check once its run is gone
+      continue; // a damaged manifest stays as it is, with its line: rebuild reports it, and check once its run is gone
     }
     const items = manifest.items ?? [];
     const kept = items.filter((i) => !names.has(i.name ?? ''));
     if (kept.length === items.length) continue;
-    if (kept.length) await writeAtomic(path, `${JSON.stringify({ ...manifest, items: kept }, null, 2)}\n`);
-    else await unlink(path);
+    const text = kept.length ? `${JSON.stringify({ ...manifest, items: kept }, null, 2)}\n` : undefined;
+    changes.push({ path, text });
+    manifests.set(name, text === undefined ? undefined : { from: sha256Of(current), to: sha256Of(text) });
+  }
+  const sumsPath = join(folder, 'SHA256SUMS');
+  if (existsSync(sumsPath)) {
+    const lines = readFileSync(sumsPath, 'utf8').split('\n').filter((line) => line !== '');
+    const kept = lines.flatMap((line) => {
+      const parsed = parseSumLine(line);
+      if (!parsed || (!names.has(parsed.name) && !manifests.has(parsed.name))) return [line];
+      const change = manifests.get(parsed.name);
+      if (!change) return [];
+      return [change.from, change.to].includes(parsed.sha256) ? [sumLine(change.to, parsed.name)] : [line];
+    });
+    if (kept.join('\n') !== lines.join('\n')) {
+      if (kept.length) await writeAtomic(sumsPath, `${kept.join('\n')}\n`);
+      else await unlink(sumsPath);
+    }
+  }
+  for (const { path, text } of changes) {
+    if (text === undefined) await unlink(path);
+    else await writeAtomic(path, text);
   }
   await fsyncDir(folder).catch(() => undefined);
 }
