@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { which } from '@batt/core/exec/exec';
 import { postgresqlPlugin } from '@batt/postgresql';
 import { restoreArtifact } from '../lib/conformance.js';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
@@ -107,6 +108,35 @@ describe('postgresql service against a live PostgreSQL', () => {
     const r = await box.batt(['postgresql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_POSTGRESQL_PORT: '1' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /cannot reach the server.*check postgresql\.host/);
+  });
+
+  it('asks each tool its version once per run; a database costs its dump, its archive check and one psql', async () => {
+    const dbs = ['empty_1', 'empty_2', 'empty_3'];
+    for (const db of dbs) await pg.sql(`CREATE DATABASE ${db}`);
+    // Stand-ins first on PATH that log each call and run the real tool (pg_wrapper on Debian).
+    const bin = join(box.dir, 'pg-bin-counting');
+    const log = join(box.dir, 'pg-calls.log');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore']) {
+      const real = which(tool);
+      assert.ok(real, `${tool} on PATH`);
+      writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    }
+    const r = await box.batt([...dbs.map((db) => `--postgresql-db=${db}`), '--postgresql-db=@globals', '--path', join(box.out, 'counted'), '--json'], {
+      env: { ...env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.deepEqual(json(r).items.map((i: any) => i.status), ['ok', 'ok', 'ok', 'ok']);
+    const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    for (const tool of ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore']) {
+      assert.ok(calls.filter((c) => c === `${tool} --version`).length <= 1, `${tool} --version once at most:\n${calls.join('\n')}`);
+    }
+    for (const db of dbs) {
+      const own = calls.filter((c) => c.includes(`dbname='${db}'`));
+      assert.deepEqual(own.map((c) => c.split(' ')[0]).sort(), ['pg_dump', 'psql'], `${db}:\n${calls.join('\n')}`);
+    }
+    assert.equal(calls.filter((c) => c === 'pg_restore --file=/dev/null').length, dbs.length, calls.join('\n'));
+    assert.equal(calls.filter((c) => !c.endsWith(' --version')).length, dbs.length * 3 + 2, calls.join('\n')); // + pg_dumpall and its psql
   });
 
   describe('with stand-in dump tools', () => {

@@ -56,6 +56,57 @@ export function majorOf(version: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** SQL that yields one `SELECT 'schema.table', count(*) FROM …` per user table, quoted by the server. */
-export const countQueriesSql = `SELECT format('SELECT %L, count(*) FROM %I.%I', schemaname || '.' || tablename, schemaname, tablename)
-  FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`;
+/**
+ * A psql script (it needs `\gexec`, so psql reads it on stdin): the server's version, then, with
+ * `rows`, one `"schema.table"<TAB>count` line per user table. Names come as JSON strings, so a tab
+ * or newline in a name stays inside its line. One psql for what took two.
+ */
+export function factsScript(rows: boolean): string {
+  const version = "SELECT current_setting('server_version_num'), version();\n";
+  if (!rows) return version;
+  return `${version}SELECT format('SELECT %L, count(*) FROM %I.%I', to_json(schemaname || '.' || tablename)::text, schemaname, tablename)
+  FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1
+\\gexec
+`;
+}
+
+/** What psql printed for factsScript: version lines first, then rows per table. */
+export function parseFacts(out: string): { versionNum?: string; version?: string; rowCounts: Record<string, number> } {
+  const [head = '', ...rows] = out.split('\n').filter(Boolean);
+  const [versionNum, version] = head.split('\t');
+  const rowCounts = Object.fromEntries(rows.map((line) => {
+    const tab = line.lastIndexOf('\t');
+    return [JSON.parse(line.slice(0, tab)) as string, Number(line.slice(tab + 1))];
+  }));
+  return { versionNum, version, rowCounts };
+}
+
+/** Where Debian's pg_wrapper lives; /usr/bin/psql, pg_dump and the rest are links to it. */
+export const PG_WRAPPER = '/usr/share/postgresql-common/pg_wrapper';
+
+/**
+ * True when pg_wrapper would point libpq nowhere else than batt's conninfo does. The wrapper sets
+ * PGHOST and PGPORT from a local cluster when it picks one, which it does only without PGHOST in
+ * the environment; the conninfo overrides both only when it names host and port (a PGPORT
+ * already set, the wrapper leaves alone).
+ */
+export function wrapperLeavesConnection(conn: Connection, env: NodeJS.ProcessEnv): boolean {
+  return env.PGHOST !== undefined || (Boolean(conn.host) && (conn.port !== undefined || Boolean(env.PGPORT)));
+}
+
+/**
+ * The binary pg_wrapper runs for `tool`, from what the tool said through it (`pg_dump
+ * (PostgreSQL) 15.20 …`): the wrapper chose that version from the environment and local
+ * clusters (and options batt does not pass), the same for every call of a run. Not for a psql
+ * older than 13, for which the wrapper also preloads readline.
+ */
+export function wrappedBinary(tool: string, version: string | undefined): string | undefined {
+  const m = /^\S+ \(PostgreSQL\) (\d+)(?:\.(\d+))?/.exec(version ?? '');
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  if (tool === 'psql' && major < 13) return undefined;
+  return `/usr/lib/postgresql/${major >= 10 ? major : `${major}.${m[2]}`}/bin/${tool}`;
+}
+
+/** The one variable pg_wrapper sets that libpq reads (pg_service.conf's folder), as it sets it. */
+export const wrapperEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ PGSYSCONFDIR: env.PGSYSCONFDIR ?? '/etc/postgresql-common' });

@@ -6,7 +6,7 @@
  */
 import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
@@ -15,7 +15,8 @@ import { privateFile, privateScratch } from '@batt/core/home/home';
 import { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type ToolProcess } from '@batt/core/exec/exec';
 import { drain, keepTail } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
-import { conninfo, countQueriesSql, dumpArgs, GLOBALS, globalsArgs, majorOf, passfileLine, type Connection } from './args.js';
+import { conninfo, dumpArgs, factsScript, GLOBALS, globalsArgs, majorOf, parseFacts, passfileLine, type Connection } from './args.js';
+import { pgTool, type PgTool } from './tools.js';
 
 export * from './args.js';
 
@@ -54,13 +55,25 @@ function explain(error: unknown): unknown {
   return error;
 }
 
+const psqlArgs = (s: Session, database: string): string[] => ['--no-psqlrc', '--no-password', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', `--dbname=${conninfo(s.conn, database)}`];
+
 async function psql(ctx: PluginContext, s: Session, database: string, sql: string): Promise<string[][]> {
   try {
-    const out = await runTool('psql', ['--no-psqlrc', '--no-password', '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', `--dbname=${conninfo(s.conn, database)}`, '-c', sql], { env: s.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+    const tool = await pgTool('psql', s.conn);
+    const out = await runTool(tool.file, [...psqlArgs(s, database), '-c', sql], { env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
     return out === '' ? [] : out.split('\n').map((line) => line.split('\t'));
   } catch (error) {
     throw explain(error);
   }
+}
+
+/** The server's version and, with `rows`, the rows of every user table: one psql, reading factsScript. */
+async function serverFacts(ctx: PluginContext, s: Session, database: string, rows: boolean): Promise<ReturnType<typeof parseFacts>> {
+  const tool = await pgTool('psql', s.conn);
+  const child = await spawnTool(tool.file, [...psqlArgs(s, database), '-f', '-'], { stdin: Readable.from([factsScript(rows)]), env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const [out, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
+  if (result.failed) throw explain(toolFailure('psql', result, 'postgresql-client'));
+  return parseFacts(out);
 }
 
 async function databaseExists(ctx: PluginContext, s: Session, name: string): Promise<boolean> {
@@ -78,7 +91,8 @@ function scratchName(name: string, what: string): string {
 
 /** Runs a tool that reads the artifact on stdin (a damaged artifact stops it). */
 async function feedTool(ctx: PluginContext, s: Session, tool: string, args: string[], input: Readable): Promise<void> {
-  const child = await spawnTool(tool, args, { stdin: input, stdout: 'ignore', env: s.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const { file, env } = await pgTool(tool, s.conn);
+  const child = await spawnTool(file, args, { stdin: input, stdout: 'ignore', env: { ...s.env, ...env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
   const result = await child.result;
   if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
 }
@@ -93,16 +107,15 @@ async function restoreDatabase(ctx: PluginContext, s: Session, name: string, sou
     try {
       const copy = join(dir, 'archive.dump');
       await pipeline(source.open(), createWriteStream(copy, { mode: 0o600 }));
-      const child = await spawnTool('pg_restore', [...args, `--jobs=${jobs}`, '--', copy], { stdout: 'ignore', env: s.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+      const tool = await pgTool('pg_restore', s.conn);
+      const child = await spawnTool(tool.file, [...args, `--jobs=${jobs}`, '--', copy], { stdout: 'ignore', env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
       const result = await child.result;
       if (result.failed) throw explain(toolFailure('pg_restore', result, 'postgresql-client'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   } else await feedTool(ctx, s, 'pg_restore', args, source.open());
-  const queries = (await psql(ctx, s, name, countQueriesSql)).map((r) => r[0]);
-  const counts = queries.length ? await psql(ctx, s, name, queries.join(' UNION ALL ')) : [];
-  const actual = Object.fromEntries(counts.map(([t, n]) => [t, Number(n)]));
+  const actual = (await serverFacts(ctx, s, name, true)).rowCounts;
   return [
     { name: 'pg_restore', ok: true, detail: `restored into "${name}"${jobs > 1 ? ` with ${jobs} jobs` : ''}` },
     compareCounts('rows against the backup', source.facts.rowCounts as Record<string, number> | undefined, actual),
@@ -152,8 +165,8 @@ const globalsTrailer = /PostgreSQL database cluster dump complete/;
  * pg_restore reading a custom-format archive to its end (SQL to /dev/null, no server): a pg_dump
  * that exits 0 with its archive cut short is caught, as a table whose data block never comes.
  */
-async function archiveReader(ctx: PluginContext): Promise<ToolProcess> {
-  const reader = await spawnTool('pg_restore', ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', signal: ctx.signal, debianPackage: 'postgresql-client' });
+async function archiveReader(ctx: PluginContext, tool: PgTool): Promise<ToolProcess> {
+  const reader = await spawnTool(tool.file, ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', env: tool.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
   if (!reader.stdin) throw toolFailure('pg_restore', await reader.result, 'postgresql-client');
   return reader;
 }
@@ -196,31 +209,30 @@ export const postgresqlPlugin = definePlugin({
     try {
       const target = database === GLOBALS ? maintenanceDb(ctx.config) : database;
       const tool = database === GLOBALS ? 'pg_dumpall' : 'pg_dump';
-      const [version, server] = await Promise.all([
+      // One psql before the dump: the server's version and the rows of every table. Each tool's
+      // version is asked once per run.
+      const [version, dumper, restorer, server] = await Promise.all([
         toolVersion(tool),
-        psql(ctx, s, target, 'SELECT current_setting(\'server_version_num\'), version()'),
+        pgTool(tool, s.conn),
+        database === GLOBALS ? undefined : pgTool('pg_restore', s.conn),
+        serverFacts(ctx, s, target, database !== GLOBALS),
       ]);
-      const [serverNum, serverVersion] = server[0] ?? [];
+      const { versionNum: serverNum, version: serverVersion, rowCounts } = server;
       const [toolMajor, serverMajor] = [majorOf(version ?? ''), majorOf(serverNum ?? '')];
       if (toolMajor !== undefined && serverMajor !== undefined && toolMajor < serverMajor) {
         throw new BattError('TOOL_MISSING', `${tool} ${toolMajor} is older than the PostgreSQL ${serverMajor} server`, {
           hint: `install postgresql-client-${serverMajor} (a pg_dump at least as new as the server) and put it first on PATH`,
         });
       }
-      let facts: Record<string, unknown> = {};
-      if (database !== GLOBALS) {
-        const queries = (await psql(ctx, s, database, countQueriesSql)).map((r) => r[0]);
-        const counts = queries.length ? await psql(ctx, s, database, queries.join(' UNION ALL ')) : [];
-        facts = { rowCounts: Object.fromEntries(counts.map(([t, n]) => [t, Number(n)])), tables: counts.length };
-      }
+      const facts = database === GLOBALS ? {} : { rowCounts, tables: Object.keys(rowCounts).length };
       // The dump is judged whole only when it reads to its end: pg_dumpall's script must end with
       // its trailer, and pg_restore must read the archive through, every data block included.
-      const reader = database === GLOBALS ? undefined : await archiveReader(ctx);
+      const reader = restorer ? await archiveReader(ctx, restorer) : undefined;
       const tail = reader ? undefined : new Tail();
       return {
-        command: tool,
+        command: dumper.file,
         args: database === GLOBALS ? globalsArgs(conninfo(s.conn, target)) : dumpArgs(conninfo(s.conn, database)),
-        env: s.env,
+        env: { ...s.env, ...dumper.env },
         debianPackage: 'postgresql-client',
         through: reader ? teeTo(reader.stdin!) : tail,
         async finish(result) {
