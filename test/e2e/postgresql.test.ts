@@ -66,6 +66,11 @@ describe('postgresql service against a live PostgreSQL', () => {
     assert.equal(await fingerprint(pg, 'shop_restored'), await fingerprint(pg, 'shop'));
     assert.equal(await pg.sql('SELECT order_count()', 'shop_restored'), '700');
     await assert.rejects(restore(pg, r.items[0].file, 'shop', 'shop_restored'), /already exists/);
+    // batt's own plan names the versions short, not PostgreSQL's whole version() sentence.
+    const plan = await box.batt(['restore', String(r.id), 'postgresql', '--target', 'shop', '--dry-run'], { env });
+    assert.equal(plan.exitCode, 0, plan.stderr);
+    assert.match(plan.stdout, /made by pg_dump \(PostgreSQL\) \d+\.\d+ from server PostgreSQL \d+\.\d+$/m);
+    assert.doesNotMatch(plan.stdout, /compiled by|linux-gnu|Debian/);
   });
 
   it('treats database names as data: -f, dbname=…, quotes', async () => {
