@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { redisPlugin } from '@batt/redis';
@@ -86,10 +87,15 @@ describe('redis service against a live Redis', () => {
   });
 
   it('a wrong password fails clearly and writes nothing', async () => {
-    const r = await box.batt(['redis', '--path', join(box.out, 'bad'), '--json'], { env: { ...env, BATT_REDIS_PASSWORD: 'nope' } });
+    const given = 'wr0ng redis pw';
+    const r = await box.batt(['redis', '--path', join(box.out, 'bad'), '--json'], { env: { ...env, BATT_REDIS_PASSWORD: given } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /authentication failed|WRONGPASS|invalid password/i);
-    assert.doesNotMatch(r.stdout + r.stderr, /r3dis pw/);
+    // The password this run was given appears nowhere: output, log files, catalog.
+    const logs = readdirSync(join(box.home, 'logs')).map((f) => readFileSync(join(box.home, 'logs', f), 'utf8')).join('');
+    const catalog = (await execa('sqlite3', [join(box.home, 'catalog.db'), '.dump'])).stdout;
+    assert.match(logs, /redis/, 'the log file holds the run');
+    for (const text of [r.stdout + r.stderr, logs, catalog]) assert.ok(!text.includes(given));
   });
 
   describe('with stand-in tools', () => {
