@@ -74,7 +74,25 @@ describe('prune', () => {
     const newest = plan.backups.find((b: any) => b.runId === runs[9].id);
     assert.ok(newest.reasons.some((r: string) => r.startsWith('daily ')), newest.reasons.join(','));
     assert.ok(newest.reasons.some((r: string) => r.startsWith('weekly ')), newest.reasons.join(','));
-    assert.equal(plan.remove, 10 - kept.length);
+    // An independent reference (batt runs with TZ=UTC): the newest backup of each of the 3 newest
+    // days and of each of the 2 newest ISO weeks that have one.
+    const started = new Map((await sql(box, 'select run_id, started_at from items')).split('\n').map((l) => l.split('|')).map(([id, at]) => [Number(id), at]));
+    const isoWeek = (at: string): string => {
+      const d = new Date(at);
+      const thursday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3));
+      return `${thursday.getUTCFullYear()}-${Math.ceil(((thursday.getTime() - Date.UTC(thursday.getUTCFullYear(), 0, 1)) / DAY + 1) / 7)}`;
+    };
+    const newestPer = (key: (at: string) => string, n: number): number[] => {
+      const seen = new Map<string, number>();
+      for (const r of [...runs].sort((x, y) => started.get(y.id)!.localeCompare(started.get(x.id)!))) {
+        const k = key(started.get(r.id)!);
+        if (!seen.has(k) && seen.size < n) seen.set(k, r.id);
+      }
+      return [...seen.values()];
+    };
+    const expected = [...new Set([...newestPer((at) => at.slice(0, 10), 3), ...newestPer(isoWeek, 2)])].sort((a, b) => a - b);
+    assert.deepEqual(kept, expected);
+    assert.equal(plan.remove, runs.length - expected.length);
     assert.equal(await sql(box, 'select count(*) from items'), before);
     for (const r of runs) assert.ok(existsSync(r.file));
     const text = await box.batt(['prune', '--keep-daily', '3', '--dry-run']);
