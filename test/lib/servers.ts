@@ -3,8 +3,13 @@
  * loopback port and is stopped (and its folder removed) by `stop()`. They never touch the
  * servers this machine may already run on the standard ports. Used by every suite that needs
  * a real MariaDB, PostgreSQL or Redis.
+ *
+ * Every server is a child of the test process started through `setpriv --pdeathsig KILL`, so
+ * the kernel kills it when the test process dies, however it dies: none outlives a killed test.
+ * MariaDB and PostgreSQL data folders are initialised once per test run (mariadb-install-db and
+ * initdb cost seconds of CPU each) and copied afresh for every start, every attempt included.
  */
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -47,6 +52,48 @@ async function waitFor(what: string, check: () => Promise<boolean>, exited: () =
   throw new Error(`${what} did not start within ${timeoutMs / 1000}s`);
 }
 
+let ownCache: string | undefined;
+/** Where data folders made once are kept: the run's (run-tests.mjs sets BATT_TEST_CACHE and removes it), else this process's. */
+function cacheDir(): string {
+  if (process.env.BATT_TEST_CACHE) return process.env.BATT_TEST_CACHE;
+  if (!ownCache) {
+    const dir = mkdtempSync(join(tmpdir(), 'batt-test-cache-'));
+    chmodSync(dir, 0o711); // initdb runs as postgres inside it
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    ownCache = dir;
+  }
+  return ownCache;
+}
+
+/**
+ * A folder made once per test run by `make(dir)`, for copying. Test files run side by side may
+ * both make it; the first to rename its finished folder into place wins, the other's is removed.
+ */
+async function template(name: string, make: (dir: string) => Promise<void>): Promise<string> {
+  const ready = join(cacheDir(), name);
+  if (existsSync(ready)) return ready;
+  const building = mkdtempSync(join(cacheDir(), `${name}.building-`));
+  try {
+    await make(building);
+    renameSync(building, ready);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(ready)) throw error;
+  }
+  return ready;
+}
+
+/** A fresh copy of a template's `data` folder at `to` (ownership and modes kept); whatever was at `to` goes first. */
+async function freshCopy(templateDir: string, to: string): Promise<void> {
+  rmSync(to, { recursive: true, force: true });
+  await execa('cp', ['-a', join(templateDir, 'data'), to]);
+}
+
+/** argv that runs `command` as a child the kernel kills when this process dies (optionally as `user`). */
+function tied(command: string, args: readonly string[], user?: string): [string, string[]] {
+  return ['setpriv', [...(user ? [`--reuid=${user}`, `--regid=${user}`, '--clear-groups'] : []), '--pdeathsig', 'KILL', '--', command, ...args]];
+}
+
 /** A started server process and whether it has exited. */
 function watch(server: ResultPromise): () => boolean {
   let exited = false;
@@ -58,6 +105,8 @@ export interface Server {
   host: string;
   port: number;
   dir: string;
+  /** The server process. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -74,17 +123,20 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
   const dir = mkdtempSync(join(tmpdir(), 'batt-mariadb-'));
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
-  await execa('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { reject: true });
+  const initialised = await template('mariadb', async (t) => {
+    await execa('mariadb-install-db', ['--no-defaults', `--datadir=${join(t, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']);
+  });
   const sql = async (statement: string, database?: string): Promise<string> =>
     (await execa('mariadb', ['--no-defaults', '-uroot', `--socket=${socket}`, '-N', '-B', '-e', statement, ...(database ? ['--', database] : [])])).stdout;
   const { port, server } = await onFreePort(async (port) => {
-    const server = execa('mariadbd', ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
-      `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M', `--log-error=${join(dir, 'error.log')}`, ...(options.args ?? [])], { reject: false, cleanup: true });
+    await freshCopy(initialised, data);
+    const server = execa(...tied('mariadbd', ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
+      `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M', `--log-error=${join(dir, 'error.log')}`, ...(options.args ?? [])]), { reject: false, cleanup: true });
     await waitFor('mariadbd', async () => existsSync(socket) && (await sql('SELECT 1')) === '1', watch(server));
     return { port, server };
   });
   return {
-    host: '127.0.0.1', port, dir, socket, sql,
+    host: '127.0.0.1', port, dir, socket, sql, pid: server.pid!,
     async stop() {
       server.kill('SIGTERM');
       await server;
@@ -108,28 +160,39 @@ export function postgresBin(tool: string): string {
   return tool;
 }
 
+const PG_PASSWORD = 'pg-secret-pw';
+
 export async function startPostgres(): Promise<Postgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'batt-postgres-'));
-  chownSync(dir, ...(await pgIds()));
-  const data = join(dir, 'data');
-  const password = 'pg-secret-pw';
-  writeFileSync(join(dir, 'pw'), password);
-  chownSync(join(dir, 'pw'), ...(await pgIds()));
-  const asPostgres = (cmd: string, args: string[], options = {}) => execa('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir, ...options });
-  await asPostgres(postgresBin('initdb'), ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8']);
-  // pg_ctl -w fails when the server cannot bind its port.
-  const port = await onFreePort(async (port) => {
-    await asPostgres(postgresBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-    return port;
+  const [uid, gid] = await pgIds();
+  const asPostgres = (cmd: string, args: string[], options = {}) => execa('runuser', ['-u', 'postgres', '--', cmd, ...args], options);
+  const initialised = await template('postgres', async (t) => {
+    chownSync(t, uid, gid);
+    writeFileSync(join(t, 'pw'), PG_PASSWORD);
+    chownSync(join(t, 'pw'), uid, gid);
+    await asPostgres(postgresBin('initdb'), ['-D', join(t, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(t, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8'], { cwd: t });
   });
-  const sql = async (statement: string, database = 'postgres'): Promise<string> =>
-    (await asPostgres('psql', ['-X', '-q', '-A', '-t', '-h', dir, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', statement,
+  const dir = mkdtempSync(join(tmpdir(), 'batt-postgres-'));
+  chownSync(dir, uid, gid);
+  const data = join(dir, 'data');
+  const psql = (port: number, statement: string, database = 'postgres') =>
+    asPostgres('psql', ['-X', '-q', '-A', '-t', '-h', dir, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', statement,
       // As a quoted conninfo value: a bare name with '=' in it would be read as a conninfo string.
-      `--dbname=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`])).stdout;
+      `--dbname=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`], { cwd: dir });
+  // The server runs in the foreground as this process's child (no pg_ctl daemon to outlive it);
+  // reached through its own socket folder, so the server that answers is ours.
+  const { port, server } = await onFreePort(async (port) => {
+    await freshCopy(initialised, data);
+    const server = execa(...tied(postgresBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'], 'postgres'),
+      { cwd: dir, reject: false, cleanup: true, stdin: 'ignore', stdout: 'ignore', stderr: { file: join(dir, 'log') } });
+    await waitFor('postgres', async () => (await psql(port, 'SELECT 1')).stdout === '1', watch(server));
+    return { port, server };
+  });
   return {
-    host: '127.0.0.1', port, dir, password, sql,
+    host: '127.0.0.1', port, dir, password: PG_PASSWORD, pid: server.pid!,
+    sql: async (statement, database) => (await psql(port, statement, database)).stdout,
     async stop() {
-      await asPostgres(postgresBin('pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { reject: false });
+      server.kill('SIGQUIT'); // immediate shutdown: the folder goes next
+      await server;
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -158,15 +221,16 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
     (await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { env: options.password ? { REDISCLI_AUTH: options.password } : {} })).stdout;
   const { server } = await onFreePort(async (free) => {
     port = free;
-    const server: ResultPromise = execa('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-      ...(options.password ? ['--requirepass', options.password] : [])], { reject: false, cleanup: true });
+    // No diskless-sync delay: `redis-cli --rdb` would otherwise wait 5 s per backup (docs/services/redis.md).
+    const server: ResultPromise = execa(...tied('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0',
+      ...(options.password ? ['--requirepass', options.password] : [])]), { reject: false, cleanup: true });
     const exited = watch(server);
     // Our server, not one that took the port first: it has our folder as its dir.
     await waitFor('redis-server', async () => !exited() && (await cli('PING')) === 'PONG' && (await cli('CONFIG', 'GET', 'dir')).includes(dir), exited);
     return { server }; // wrapped: an async function returning execa's promise would wait for the server to exit
   });
   return {
-    host: '127.0.0.1', port, dir, password: options.password, cli,
+    host: '127.0.0.1', port, dir, password: options.password, cli, pid: server.pid!,
     async stop() {
       server.kill('SIGTERM');
       await server;
