@@ -98,22 +98,26 @@ describe('mysql service against a live MariaDB', () => {
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'shop'"), '1', 'shop was not dropped');
   });
 
-  it('never puts the password on a command line', async () => {
-    const seen = new Set<string>();
-    let polling = true;
-    const poll = (async () => {
-      while (polling) {
-        for (const line of (await execa('ps', ['-eo', 'args'])).stdout.split('\n')) if (/mysql|mariadb/.test(line)) seen.add(line);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    })();
-    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env });
-    polling = false;
-    await poll;
+  it('never puts the password on a command line or in a tool\'s environment', async () => {
+    // Stand-ins first on PATH record every client and dump call (argv and environment), then
+    // run the real tool: every call this run made is seen, and only this run's.
+    const bin = join(box.dir, 'bin-record');
+    const calls = join(box.dir, 'calls.log');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['mariadb', 'mysql', 'mariadb-dump', 'mysqldump']) {
+      const real = (await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).stdout.trim();
+      if (!real) continue;
+      writeFileSync(join(bin, tool), `#!/bin/sh\n{ echo "ARGV $0 $*"; env | sed 's/^/ENV /'; } >> '${calls}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    }
+    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.ok([...seen].some((l) => /defaults-file/.test(l)), `saw the dump processes: ${[...seen].join('\n')}`);
-    for (const line of seen) assert.ok(!line.includes('b@tt'), `password in: ${line}`);
+    const log = readFileSync(calls, 'utf8');
+    const argvs = log.split('\n').filter((l) => l.startsWith('ARGV '));
+    assert.ok(argvs.some((l) => /(mysqldump|mariadb-dump) --defaults-file=\S+ /.test(l)), `a dump ran with its option file:\n${argvs.join('\n')}`);
+    assert.ok(argvs.some((l) => /(mariadb|mysql) --defaults-file=/.test(l)), 'a client ran with its option file');
+    assert.ok(!log.includes('b@tt'), 'the password is in no argv and no environment of any call');
     const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    assert.match(logs, /\[mysql\]/, 'the log file holds the run');
     assert.ok(!logs.includes('b@tt'));
   });
 
@@ -186,6 +190,23 @@ describe('mysql service against a live MariaDB', () => {
         alive = stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
       }
       assert.equal(alive, false, 'the dump process outlived batt');
+      // Nothing that looks finished, no row that says ok; the next run marks the dead one aborted.
+      const left: string[] = [];
+      const walk = (dir: string): void => {
+        for (const e of existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []) e.isDirectory() ? walk(join(dir, e.name)) : left.push(e.name);
+      };
+      walk(join(box.out, 'hang'));
+      assert.deepEqual(left.filter((n) => !n.startsWith('.batt-')), [], 'no artifact, manifest or SHA256SUMS of the killed run');
+      const sql = async (q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
+      const id = await sql('select max(id) from runs');
+      assert.equal(await sql(`select count(*) from items where run_id = ${id} and status = 'ok'`), '0');
+      const next = await box.batt(['--file', box.folder('after-kill', { a: 'a' }), '--path', join(box.out, 'after')]);
+      assert.equal(next.exitCode, 0, next.stderr);
+      assert.equal(await sql(`select status from runs where id = ${id}`), 'aborted');
+      assert.equal(await sql(`select group_concat(distinct status) from items where run_id = ${id}`), 'aborted');
+      left.length = 0;
+      walk(join(box.out, 'hang'));
+      assert.deepEqual(left, [], 'the next run cleared what the killed one left');
     });
   });
 });

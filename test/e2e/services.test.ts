@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
 
 describe('batt list / enable / disable', () => {
   let box: Sandbox;
@@ -61,9 +62,20 @@ describe('batt list / enable / disable', () => {
     assert.match(table.stdout, /custom\s+no\s+script/);
   });
 
-  it('answers --version quickly, without loading the CLI', async () => {
-    const r = await box.batt(['--version']);
-    assert.equal(r.exitCode, 0);
-    assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  it('answers --version without loading the CLI', async () => {
+    // The entry point and package.json alone, without the bundle the CLI lives in: --version
+    // still answers (so it loads nothing else), while any other command cannot.
+    const bare = join(box.dir, 'bare');
+    mkdirSync(join(bare, 'bin'), { recursive: true });
+    copyFileSync(battBin, join(bare, 'bin', 'batt.js'));
+    copyFileSync(join(battBin, '..', '..', 'package.json'), join(bare, 'package.json'));
+    const { version } = JSON.parse(readFileSync(join(bare, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const r = await execa(process.execPath, [join(bare, 'bin', 'batt.js'), flag], { reject: false, extendEnv: false, env: box.env() });
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, version);
+    }
+    const other = await execa(process.execPath, [join(bare, 'bin', 'batt.js'), 'list'], { reject: false, extendEnv: false, env: box.env() });
+    assert.notEqual(other.exitCode, 0, 'without the bundle, a real command cannot run');
   });
 });

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
+import { secretName } from '../config/secrets.js';
 import { BattError } from '../errors/errors.js';
 
 export interface ToolOptions {
@@ -98,6 +99,17 @@ function trackChild(child: ChildProcess): void {
 }
 
 /**
+ * The environment a tool runs with: batt's own, less batt's secret variables (BATT_*_PASSWORD
+ * and the like: a tool gets its password from a 0600 file or its own variable, and a mysqldump
+ * has no business with the Redis password), plus `extra`.
+ */
+export function toolEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!(name.startsWith('BATT_') && secretName.test(name))) env[name] = value;
+  return { ...env, ...extra };
+}
+
+/**
  * Starts a tool whose stdout is a stream (a dump). This uses child_process.spawn rather than
  * execa: execa starts draining an unbuffered stdout on the next tick, and a dump's bytes must
  * wait, unread, for the pipeline that takes them.
@@ -111,7 +123,7 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   }
   const [command, argv] = options.bufferOutput && stdbuf ? dieWithBatt(stdbuf, ['-o1M', '--', path, ...args]) : dieWithBatt(path, args);
   const child = spawn(command, argv, {
-    env: { ...process.env, ...options.env },
+    env: toolEnv(options.env),
     cwd: options.cwd,
     stdio: [typeof options.stdin === 'number' ? options.stdin : stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
   });
@@ -213,7 +225,8 @@ export async function runTool(file: string, args: readonly string[], options: To
   if (!path) throw toolFailure(file, { failed: true, code: 'ENOENT' }, options.debianPackage);
   const [command, argv] = dieWithBatt(path, args);
   const result = await execa(command, argv, {
-    env: options.env,
+    env: toolEnv(options.env),
+    extendEnv: false,
     cwd: options.cwd,
     stdin: 'ignore',
     cancelSignal: options.signal,

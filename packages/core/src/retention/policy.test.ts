@@ -39,6 +39,45 @@ function plan(backups: RetentionBackup[], rules: KeepRules, now = NOW): Retentio
   return decisions;
 }
 
+/**
+ * The rules written the plain way, with Date's local getters and strings, for cross-checking the
+ * columnar planner: good backups newest first (the higher id first at equal times); `last` keeps
+ * the first N; each calendar rule keeps the first backup of each new bucket until N buckets are
+ * kept; `within` keeps those newer than the cutoff; the newest good one always stays. Others
+ * (failed, suspect, unverified) stay while newer than the oldest kept good one; a group with no
+ * good backup keeps all; a held backup always stays. Returns keep per member, in order.
+ */
+function referenceKeep(members: readonly RetentionBackup[], rules: KeepRules, now: Date): boolean[] {
+  const good = members.map((b, i) => ({ b, i })).filter((x) => x.b.kind === 'good').sort((x, y) => y.b.time - x.b.time || y.b.id - x.b.id);
+  if (good.length === 0) return members.map(() => true);
+  const kept = new Set<number>([0]);
+  for (let k = 0; k < Math.min(rules.last ?? 0, good.length); k++) kept.add(k);
+  const day = (d: Date): string => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+  const keyOf: Record<string, (d: Date) => string> = {
+    hourly: (d) => `${day(d)} ${d.getHours()}`,
+    daily: day,
+    weekly: (d) => day(new Date(d.getFullYear(), d.getMonth(), d.getDate() - ((d.getDay() + 6) % 7))),
+    monthly: (d) => `${d.getFullYear()}-${d.getMonth()}`,
+    yearly: (d) => String(d.getFullYear()),
+  };
+  for (const unit of ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const) {
+    let count = rules[unit] ?? 0;
+    let last: string | undefined;
+    for (let k = 0; k < good.length && count > 0; k++) {
+      const key = keyOf[unit](new Date(good[k].b.time));
+      if (key !== last) {
+        last = key;
+        kept.add(k);
+        count--;
+      }
+    }
+  }
+  if ((rules.withinMs ?? 0) > 0) good.forEach((x, k) => x.b.time > now.getTime() - rules.withinMs! && kept.add(k));
+  const oldest = Math.min(...[...kept].map((k) => good[k].b.time));
+  const keptGood = new Set([...kept].map((k) => good[k].i));
+  return members.map((b, i) => Boolean(b.hold) || (b.kind === 'good' ? keptGood.has(i) : b.time > oldest));
+}
+
 describe('retention policy', () => {
   it('keeps the last N good backups, and says why for each backup', () => {
     const list = [1, 2, 3, 4, 5, 6].map((id) => b(id, `2026-11-${10 + id}T02:00:00Z`));
@@ -431,7 +470,7 @@ describe('retention policy', () => {
     assert.throws(() => planGroup({ ...ok, holds: new Map([[2, 'x']]) }, { last: 1 }, NOW), /hold on index 2/);
   });
 
-  it('planGroup agrees with planRetention on random backups, rules and input orders', () => {
+  it('planGroup and planRetention agree with a plain reference on random backups, rules and input orders', () => {
     // A small seeded generator (mulberry32): the same cases on every run.
     let seed = 20261122;
     const random = () => {
@@ -481,6 +520,7 @@ describe('retention policy', () => {
             holds,
           };
           const p = planGroup(columns, rules, NOW);
+          assert.deepEqual([...p.keep].map((k) => k === 1), referenceKeep(members, rules, NOW), `${order} ${group} ${JSON.stringify(rules)}: keep, against the reference`);
           assert.deepEqual([...p.keep].map((k) => k === 1), expected.map((x) => x.keep), `${order} ${group} ${JSON.stringify(rules)}: keep`);
           const reasons = members.map((x, i) => (p.keep[i] === 1 ? p.reasons.get(i) : [p.removedReason[columns.kinds[i]]]));
           assert.deepEqual(reasons, expected.map((x) => x.reasons), `${order} ${group} ${JSON.stringify(rules)}: reasons`);
