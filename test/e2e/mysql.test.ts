@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, recordCalls, sandbox, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const password = `b@tt "pw' \\ x`;
@@ -99,23 +99,17 @@ describe('mysql service against a live MariaDB', () => {
   });
 
   it('never puts the password on a command line or in a tool\'s environment', async () => {
-    // Stand-ins first on PATH record every client and dump call (argv and environment), then
-    // run the real tool: every call this run made is seen, and only this run's.
-    const bin = join(box.dir, 'bin-record');
-    const calls = join(box.dir, 'calls.log');
-    mkdirSync(bin, { recursive: true });
-    for (const tool of ['mariadb', 'mysql', 'mariadb-dump', 'mysqldump']) {
-      const real = (await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).stdout.trim();
-      if (!real) continue;
-      writeFileSync(join(bin, tool), `#!/bin/sh\n{ echo "ARGV $0 $*"; env | sed 's/^/ENV /'; } >> '${calls}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
-    }
-    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+    // Stand-ins first on PATH record every client and dump call: all of this run's, only its.
+    const calls = await recordCalls(join(box.dir, 'bin-record'), ['mariadb', 'mysql', 'mariadb-dump', 'mysqldump']);
+    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env: { ...env, PATH: calls.path } });
     assert.equal(r.exitCode, 0, r.stderr);
-    const log = readFileSync(calls, 'utf8');
+    const log = calls.log();
     const argvs = log.split('\n').filter((l) => l.startsWith('ARGV '));
     assert.ok(argvs.some((l) => /(mysqldump|mariadb-dump) --defaults-file=\S+ /.test(l)), `a dump ran with its option file:\n${argvs.join('\n')}`);
     assert.ok(argvs.some((l) => /(mariadb|mysql) --defaults-file=/.test(l)), 'a client ran with its option file');
     assert.ok(!log.includes('b@tt'), 'the password is in no argv and no environment of any call');
+    const modes = log.split('\n').filter((l) => l.startsWith('MODE '));
+    assert.ok(modes.length > 0 && modes.every((l) => l.startsWith('MODE 600 ')), `option files are 0600:\n${modes.join('\n')}`);
     const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
     assert.match(logs, /\[mysql\]/, 'the log file holds the run');
     assert.ok(!logs.includes('b@tt'));

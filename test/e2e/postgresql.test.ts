@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { which } from '@batt/core/exec/exec';
 import { postgresqlPlugin } from '@batt/postgresql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, recordCalls, sandbox, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
 const weird = ['-f', 'dbname=template1', "x'; DROP DATABASE shop; --", 'a b ü'];
@@ -71,6 +71,24 @@ describe('postgresql service against a live PostgreSQL', () => {
     assert.equal(plan.exitCode, 0, plan.stderr);
     assert.match(plan.stdout, /made by pg_dump \(PostgreSQL\) \d+\.\d+ from server PostgreSQL \d+\.\d+$/m);
     assert.doesNotMatch(plan.stdout, /compiled by|linux-gnu|Debian/);
+  });
+
+  it('never puts the password on a command line, in a tool\'s environment or a log; the passfile is 0600', async () => {
+    const calls = await recordCalls(join(box.dir, 'pg-record'), ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore']);
+    const e = { ...env, PATH: calls.path };
+    const b = await box.batt(['--postgresql-db', 'shop', '--path', join(box.out, 'secret'), '--json'], { env: e });
+    assert.equal(b.exitCode, 0, b.stderr);
+    const r = await box.batt(['restore', String(json(b).id), 'postgresql', '--target', 'shop', '--into', 'shop_secret'], { env: e });
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const log = calls.log();
+    assert.match(log, /^ARGV \S+pg_dump /m, 'the dump was recorded');
+    assert.match(log, /^ARGV \S+pg_restore /m, 'the restore was recorded');
+    assert.ok(!log.includes(pg.password), 'the password is in no argv and no environment of any call');
+    const modes = log.split('\n').filter((l) => l.startsWith('MODE '));
+    assert.ok(modes.length > 0 && modes.every((l) => l.startsWith('MODE 600 ')), `passfiles are 0600:\n${modes.join('\n')}`);
+    const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    assert.match(logs, /\[postgresql\]/);
+    assert.ok(!(logs + b.stdout + b.stderr + r.stdout + r.stderr).includes(pg.password));
   });
 
   it('treats database names as data: -f, dbname=…, quotes', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { redisPlugin } from '@batt/redis';
 import { restoreArtifact } from '../lib/conformance.js';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, recordCalls, sandbox, type Sandbox } from '../lib/batt.js';
 import { startRedis, type Redis } from '../lib/servers.js';
 
 
@@ -84,6 +84,30 @@ describe('redis service against a live Redis', () => {
     } finally {
       await fresh.stop();
     }
+  });
+
+  it('passes the password in REDISCLI_AUTH only: never on a command line or in a log', async () => {
+    const calls = await recordCalls(join(box.dir, 'redis-record'), ['redis-cli']);
+    const e = { ...env, PATH: calls.path };
+    const b = await box.batt(['redis', '--path', join(box.out, 'secret'), '--json'], { env: e });
+    assert.equal(b.exitCode, 0, b.stderr);
+    const fresh = await startRedis({ password: 'other pw' });
+    try {
+      const r = await box.batt(['restore', String(json(b).id), 'redis', '--into', `127.0.0.1:${fresh.port}`], { env: { ...e, BATT_REDIS_PASSWORD: 'other pw' } });
+      assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+      assert.ok(!(r.stdout + r.stderr).includes('other pw'));
+    } finally {
+      await fresh.stop();
+    }
+    const lines = calls.log().split('\n');
+    assert.ok(lines.some((l) => /^ARGV \S+redis-cli .*--rdb/.test(l)), 'the snapshot was recorded');
+    for (const pw of ['r3dis pw', 'other pw']) {
+      assert.ok(!lines.some((l) => l.startsWith('ARGV ') && l.includes(pw)), `${pw} is on no command line`);
+      assert.ok(!lines.some((l) => l.startsWith('ENV ') && l.includes(pw) && !l.startsWith('ENV REDISCLI_AUTH=')), `${pw} is in no variable but REDISCLI_AUTH`);
+    }
+    assert.ok(lines.includes('ENV REDISCLI_AUTH=r3dis pw'), 'the backup passed it in REDISCLI_AUTH');
+    const logs = readdirSync(join(box.home, 'logs')).map((f) => readFileSync(join(box.home, 'logs', f), 'utf8')).join('');
+    assert.ok(!logs.includes('r3dis pw') && !logs.includes('other pw'));
   });
 
   it('a wrong password fails clearly and writes nothing', async () => {

@@ -2,7 +2,7 @@
  * Test helpers: run the built `batt` binary in a private temporary home, and make folders.
  * Every test gets its own home and destination, so tests can run in parallel.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Options } from 'execa';
@@ -86,4 +86,30 @@ export function json<T = any>(result: BattResult): T {
   } catch {
     throw new Error(`not JSON (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
   }
+}
+
+/**
+ * Stand-ins for `tools` in `dir` (a folder of the test's), to put first on PATH: each records its
+ * call (argv, environment, and the mode of any credential file it was handed: --defaults-file,
+ * PGPASSFILE) in `dir/calls.log`, then runs the real tool. Every call a run makes is seen, and
+ * only that run's, however short-lived.
+ */
+export async function recordCalls(dir: string, tools: readonly string[]): Promise<{ path: string; log(): string }> {
+  mkdirSync(dir, { recursive: true });
+  const calls = join(dir, 'calls.log');
+  writeFileSync(calls, '');
+  for (const tool of tools) {
+    const real = (await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).stdout.trim();
+    if (!real) continue;
+    writeFileSync(join(dir, tool), `#!/bin/sh
+{
+  echo "ARGV $0 $*"
+  env | sed 's/^/ENV /'
+  for a in "$@"; do case "$a" in --defaults-file=*) f="\${a#--defaults-file=}"; echo "MODE $(stat -c %a "$f") $f";; esac; done
+  if [ -n "$PGPASSFILE" ]; then echo "MODE $(stat -c %a "$PGPASSFILE") $PGPASSFILE"; fi
+} >> '${calls}'
+exec '${real}' "$@"
+`, { mode: 0o755 });
+  }
+  return { path: `${dir}:${process.env.PATH}`, log: () => readFileSync(calls, 'utf8') };
 }
