@@ -9,7 +9,7 @@
  * MariaDB and PostgreSQL data folders are initialised once per test run (mariadb-install-db and
  * initdb cost seconds of CPU each) and copied afresh for every start, every attempt included.
  */
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -130,7 +130,9 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
     (await execa('mariadb', ['--no-defaults', '-uroot', `--socket=${socket}`, '-N', '-B', '-e', statement, ...(database ? ['--', database] : [])])).stdout;
   const { port, server } = await onFreePort(async (port) => {
     await freshCopy(initialised, data);
-    const server = execa(...tied('mariadbd', ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
+    // Its own tmpdir: servers side by side in one /tmp trip over each other's temporary tables.
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    const server = execa(...tied('mariadbd', ['--no-defaults', `--datadir=${data}`, `--tmpdir=${join(dir, 'tmp')}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
       `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M', `--log-error=${join(dir, 'error.log')}`, ...(options.args ?? [])]), { reject: false, cleanup: true });
     await waitFor('mariadbd', async () => existsSync(socket) && (await sql('SELECT 1')) === '1', watch(server));
     return { port, server };

@@ -146,7 +146,9 @@ export async function spawnTool(file: string, args: readonly string[], options: 
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5000).unref();
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // A signal that fired before the tool started (Ctrl-C between two stages) stops it at once.
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   const result = new Promise<ToolResult>((resolve) => {
     let spawnError: NodeJS.ErrnoException | undefined;
     child.on('error', (error: NodeJS.ErrnoException) => {

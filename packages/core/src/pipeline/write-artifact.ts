@@ -7,7 +7,7 @@ import { ReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../config/schema.js';
-import { fromSystemError } from '../errors/errors.js';
+import { BattError, fromSystemError } from '../errors/errors.js';
 import { spawnTool, toolFailure, type ToolResult } from '../exec/exec.js';
 import { makePrivateDir } from '../home/home.js';
 import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
@@ -130,6 +130,8 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     } else hashed = hashGrowingFile(temp.path, stage.done); // the zstd binary writes the file itself
     const facts = await settle(hashed, stage, source); // the cause of a failure, not its echo
     const { bytes, sha256 } = await hashed;
+    // An interrupted run places nothing, whatever finished meanwhile.
+    if (request.signal.aborted) throw request.signal.reason ?? new BattError('INTERRUPTED', 'interrupted');
     await finishTemp(temp);
     const name = await placeFile(temp.path, request.dir, request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
     await disposeOf(request.dump);
