@@ -65,7 +65,11 @@ export function sandbox(defaults: { env?: Record<string, string> } = {}): Sandbo
         extendEnv: false,
         env: testEnv(dir, { ...defaults.env, ...(options.env as Record<string, string> | undefined) }),
       });
-      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+      const stderr = String(result.stderr);
+      // Whatever went wrong, batt says it in words: no run of any test may print a stack trace.
+      const trace = /^\s+at .*:\d+:\d+\)?$/m.exec(stderr);
+      if (trace) throw new Error(`batt ${args.join(' ')} printed a stack trace:\n${stderr}`);
+      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr };
     },
     folder(name, files) {
       const path = join(dir, name);

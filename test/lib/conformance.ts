@@ -5,7 +5,7 @@
  * was there: rows and checksums per table, keys, values and TTLs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openArtifact } from '@batt/core/restore/artifact';
@@ -73,6 +73,10 @@ export function conformance(subject: ConformanceSubject): void {
       for (const [key, value] of Object.entries(subject.expectedFacts)) assert.deepEqual(facts[key], value, key);
       const { execa } = await import('execa');
       assert.equal((await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(box.out, 'c', subject.service) })).exitCode, 0);
+      // Owner only: the artifact, manifest and SHA256SUMS 0600, their folder 0700.
+      const folder = join(box.out, 'c', subject.service);
+      assert.equal(statSync(folder).mode & 0o777, 0o700);
+      for (const name of readdirSync(folder)) assert.equal(statSync(join(folder, name)).mode & 0o777, 0o600, name);
     });
 
     it('verifies, and passes a restore drill recorded in the catalog', async () => {
