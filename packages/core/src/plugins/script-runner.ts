@@ -91,6 +91,15 @@ export function splitName(name: string): [string, string] {
   return [name.slice(0, last), ext];
 }
 
+/**
+ * A drop-in script is configured by its environment: besides what every tool gets, it gets its
+ * own BATT_<NAME>_* variables, secrets included. Other services' secrets stay out, as for tools.
+ */
+export function scriptEnv(name: string): NodeJS.ProcessEnv {
+  const prefix = `BATT_${name.replace(/-/g, '_').toUpperCase()}_`;
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith(prefix)));
+}
+
 export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
   const name = request.service.name;
   const destExisted = existsSync(request.dest);
@@ -105,6 +114,7 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
       stdout: 'pipe',
       signal: request.signal,
       env: {
+        ...scriptEnv(name),
         BATT_DEST: staging,
         BATT_SERVICE: name,
         BATT_RUN_ID: String(request.runId),

@@ -12,7 +12,7 @@ import { BattError, describeError } from '../errors/errors.js';
 import { collect, spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
 import { privateScratch, type HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
-import { scriptConfFile } from '../plugins/script-runner.js';
+import { scriptConfFile, scriptEnv } from '../plugins/script-runner.js';
 import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
@@ -116,6 +116,7 @@ async function restoreWithScript(request: RestoreRequest, service: Service, grou
       cwd: source,
       signal: request.signal,
       env: {
+        ...scriptEnv(service.name),
         BATT_SOURCE: source, BATT_SERVICE: service.name, BATT_RUN_ID: String(group[0].runId), BATT_HOME: request.home.root,
         ...(conf ? { BATT_CONF: conf } : {}),
         ...(request.to ?? request.into ? { BATT_INTO: request.to ?? request.into } : {}),
