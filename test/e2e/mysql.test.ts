@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { battBin, json, recordCalls, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const password = `b@tt "pw' \\ x`;
@@ -138,13 +138,9 @@ describe('mysql service against a live MariaDB', () => {
   });
 
   describe('with stand-in dump tools', () => {
-    const fakeBin = (name: string, script: string): Record<string, string> => {
-      const bin = join(box.dir, `bin-${name}`);
-      mkdirSync(bin, { recursive: true });
-      for (const tool of ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']) if (!existsSync(join(bin, tool))) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-      if (script) writeFileSync(join(bin, 'mysqldump'), script, { mode: 0o755 });
-      return { ...env, PATH: bin };
-    };
+    /** The dump tool (under both its names) replaced by `script`, first on PATH; '' leaves it out. */
+    const fakeBin = (name: string, script: string): Record<string, string> =>
+      ({ ...env, PATH: standIns(join(box.dir, `bin-${name}`), { mysqldump: script, 'mariadb-dump': script }, ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']) });
 
     it('a missing mysqldump says what to install', async () => {
       const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'missing'), '--json'], { env: fakeBin('missing', '') });

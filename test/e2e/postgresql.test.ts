@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { which } from '@batt/core/exec/exec';
 import { postgresqlPlugin } from '@batt/postgresql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { json, recordCalls, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
 const weird = ['-f', 'dbname=template1', "x'; DROP DATABASE shop; --", 'a b ü'];
@@ -163,22 +163,15 @@ describe('postgresql service against a live PostgreSQL', () => {
   });
 
   describe('with stand-in dump tools', () => {
-    /** A PATH of the real tools batt needs, with pg_dump / pg_dumpall replaced by `scripts`. */
-    const fakeBin = (name: string, scripts: Record<string, string>): Record<string, string> => {
-      const bin = join(box.dir, `pg-bin-${name}`);
-      mkdirSync(bin, { recursive: true });
-      for (const tool of ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'zstd', 'setpriv', 'stdbuf']) {
-        if (!(tool in scripts) && !existsSync(join(bin, tool))) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-      }
-      for (const [tool, script] of Object.entries(scripts)) if (script) writeFileSync(join(bin, tool), script, { mode: 0o755 });
-      return { ...env, PATH: bin };
-    };
+    /** pg_dump / pg_dumpall replaced by `scripts`, first on PATH ('' leaves one out). */
+    const fakeBin = (name: string, scripts: Record<string, string>): Record<string, string> =>
+      ({ ...env, PATH: standIns(join(box.dir, `pg-bin-${name}`), scripts, ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'zstd', 'setpriv', 'stdbuf']) });
     const left = (dest: string, name: string): string[] => (existsSync(join(dest, 'postgresql')) ? readdirSync(join(dest, 'postgresql')).filter((n) => n.includes(name)) : []);
 
     it('a pg_dump that exits 0 with its archive cut short is a failure, and no artifact is left', async () => {
       const dest = join(box.out, 'pg-truncated');
       // The real archive without its last 100 bytes: the last table's data block never ends.
-      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', { pg_dump: '#!/bin/sh\n/usr/bin/pg_dump "$@" | /usr/bin/head -c -100\nexit 0\n' }) });
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', { pg_dump: `#!/bin/sh\n${realTool('pg_dump')} "$@" | head -c -100\nexit 0\n` }) });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, /pg_dump exited 0, but pg_restore cannot read its archive of "shop" to the end \(pg_restore: .+\): the archive is truncated/);
       assert.deepEqual(left(dest, 'shop'), []);
@@ -198,7 +191,7 @@ describe('postgresql service against a live PostgreSQL', () => {
 
     it('refuses a pg_dump older than the server, saying what to install', async () => {
       const major = (await pg.sql('SHOW server_version_num')).trim().slice(0, -4);
-      const old = '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 9.6.24"; exit 0; fi\nexec /usr/bin/pg_dump "$@"\n';
+      const old = `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 9.6.24"; exit 0; fi\nexec ${realTool('pg_dump')} "$@"\n`;
       const r = await box.batt(['--postgresql-db', 'shop', '--path', join(box.out, 'pg-old'), '--json'], { env: fakeBin('old', { pg_dump: old }) });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, new RegExp(`pg_dump 9 is older than the PostgreSQL ${major} server.*install postgresql-client-${major}`));
@@ -212,7 +205,7 @@ describe('postgresql service against a live PostgreSQL', () => {
 
     it('a pg_dump killed halfway is a failure', async () => {
       const dest = join(box.out, 'pg-killed');
-      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('killed', { pg_dump: '#!/bin/sh\n/usr/bin/pg_dump "$@" | /usr/bin/head -c 2000\nkill -9 $$\n' }) });
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('killed', { pg_dump: `#!/bin/sh\n${realTool('pg_dump')} "$@" | head -c 2000\nkill -9 $$\n` }) });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, /pg_dump was killed by SIGKILL/);
       assert.deepEqual(left(dest, 'shop'), []);

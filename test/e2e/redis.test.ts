@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { redisPlugin } from '@batt/redis';
 import { restoreArtifact } from '../lib/conformance.js';
-import { json, recordCalls, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startRedis, type Redis } from '../lib/servers.js';
 
 
@@ -123,27 +123,22 @@ describe('redis service against a live Redis', () => {
   });
 
   describe('with stand-in tools', () => {
-    /** A PATH of the real tools, with redis-cli replaced by `script` ('' leaves it out). */
-    const fakeBin = (name: string, script: string): Record<string, string> => {
-      const bin = join(box.dir, `redis-bin-${name}`);
-      mkdirSync(bin, { recursive: true });
-      for (const tool of ['redis-check-rdb', 'zstd', 'setpriv', 'stdbuf']) if (!existsSync(join(bin, tool))) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-      if (script) writeFileSync(join(bin, 'redis-cli'), script, { mode: 0o755 });
-      return { ...env, PATH: bin };
-    };
+    /** redis-cli replaced by `script`, first on PATH ('' leaves it out). */
+    const fakeBin = (name: string, script: string): Record<string, string> =>
+      ({ ...env, PATH: standIns(join(box.dir, `redis-bin-${name}`), { 'redis-cli': script }, ['redis-check-rdb', 'zstd', 'setpriv', 'stdbuf']) });
     const left = (dest: string): string[] => (existsSync(join(dest, 'redis')) ? readdirSync(join(dest, 'redis')).filter((n) => !n.startsWith('SHA256SUMS') && !n.endsWith('.json')) : []);
     // The real redis-cli, except that the snapshot it saves with --rdb FILE is then changed by $FIX.
     const wrapped = (fix: string): string => `#!/bin/sh
 rdb=""; prev=""
 for a in "$@"; do [ "$prev" = "--rdb" ] && rdb="$a"; prev="$a"; done
-/usr/bin/redis-cli "$@" || exit $?
+${realTool('redis-cli')} "$@" || exit $?
 if [ -n "$rdb" ]; then ${fix}; fi
 exit 0
 `;
 
     it('a snapshot cut short, from a redis-cli that exits 0, is refused by redis-check-rdb; nothing is left', async () => {
       const dest = join(box.out, 'redis-truncated');
-      const r = await box.batt(['redis', '--path', dest, '--json'], { env: fakeBin('trunc', wrapped('/usr/bin/truncate -s -40 "$rdb"')) });
+      const r = await box.batt(['redis', '--path', dest, '--json'], { env: fakeBin('trunc', wrapped('truncate -s -40 "$rdb"')) });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, /redis-check-rdb rejected the snapshot of .*the RDB is damaged/);
       assert.deepEqual(left(dest), []);

@@ -2,7 +2,8 @@
  * Test helpers: run the built `batt` binary in a private temporary home, and make folders.
  * Every test gets its own home and destination, so tests can run in parallel.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { which } from '@batt/core/exec/exec';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type Options } from 'execa';
@@ -116,4 +117,25 @@ exec '${real}' "$@"
 `, { mode: 0o755 });
   }
   return { path: `${dir}:${process.env.PATH}`, log: () => readFileSync(calls, 'utf8') };
+}
+
+/** Where `tool` really is on this machine's PATH: stand-ins call the real tool by this path. */
+export function realTool(tool: string): string {
+  const path = which(tool);
+  if (!path) throw new Error(`${tool} is not on PATH: the test needs it`);
+  return path;
+}
+
+/**
+ * Stand-in tools for a test, written to `dir`: `scripts` maps a tool to its script, '' to leave
+ * the tool out. Returns the PATH to use: the stand-ins first, then the machine's PATH. A tool
+ * that must be missing cannot be hidden that way, so then the PATH is `dir` alone, with links to
+ * wherever each tool in `needed` really is.
+ */
+export function standIns(dir: string, scripts: Record<string, string>, needed: readonly string[] = []): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [tool, script] of Object.entries(scripts)) if (script) writeFileSync(join(dir, tool), script, { mode: 0o755 });
+  if (!Object.values(scripts).includes('')) return `${dir}:${process.env.PATH}`;
+  for (const tool of needed) if (!(tool in scripts) && !existsSync(join(dir, tool))) symlinkSync(realTool(tool), join(dir, tool));
+  return dir;
 }
