@@ -3,7 +3,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSyn
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 
 /** A folder with files, modes, mtimes, a symlink, an empty folder and an awkward name. */
 function makeTree(root: string): void {
@@ -115,10 +115,7 @@ describe('file backups', () => {
   });
 
   it('without zstd, falls back to gzip by default and fails clearly when zstd is asked for', async () => {
-    const bin = join(box.dir, 'bin-without-zstd');
-    mkdirSync(bin);
-    for (const tool of ['tar', 'gzip']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-    const env = { PATH: bin };
+    const env = { PATH: standIns(join(box.dir, 'bin-without-zstd'), { zstd: '' }, ['tar', 'gzip']) };
     const r = await box.batt(['--file', data, '--path', join(box.out, 'nozstd'), '--json'], { env });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(json(r).items[0].file, /\.tar\.gz$/);
