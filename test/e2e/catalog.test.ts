@@ -1,22 +1,24 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
 
 describe('the catalog', () => {
   let box: Sandbox;
-  let data: string;
-  before(() => {
+  let ok: any;
+  let partial: any;
+  // Two runs every test reads (and none changes): one ok, one partial.
+  before(async () => {
     box = sandbox();
-    data = box.folder('data', { x: 'x'.repeat(1000) });
+    const data = box.folder('data', { x: 'x'.repeat(1000) });
+    ok = json(await box.batt(['--file', data, '--path', box.out, '--json']));
+    partial = json(await box.batt(['--file', data, '--file', join(box.dir, 'nope'), '--path', box.out, '--json']));
   });
   after(() => box.cleanup());
 
   it('records runs and items that sqlite3 can read, in WAL mode, 0600', async () => {
-    const ok = json(await box.batt(['--file', data, '--path', box.out, '--json']));
-    const partial = json(await box.batt(['--file', data, '--file', join(box.dir, 'nope'), '--path', box.out, '--json']));
     const db = join(box.home, 'catalog.db');
     const q = async (sql: string): Promise<string> => (await execa('sqlite3', [db, sql])).stdout.trim();
     assert.equal(await q('pragma journal_mode'), 'wal');
@@ -31,10 +33,9 @@ describe('the catalog', () => {
 
   it('lists runs newest first, filtered by service and status, as JSON and as a table', async () => {
     const all = json<any[]>(await box.batt(['runs', '--json']));
-    assert.ok(all.length >= 2);
-    assert.ok(all[0].id > all[1].id);
-    const partial = json<any[]>(await box.batt(['runs', '--status', 'partial', '--json']));
-    assert.ok(partial.length >= 1 && partial.every((r) => r.status === 'partial'));
+    assert.deepEqual(all.map((r) => [r.id, r.status]), [[partial.id, 'partial'], [ok.id, 'ok']]);
+    const partials = json<any[]>(await box.batt(['runs', '--status', 'partial', '--json']));
+    assert.deepEqual(partials.map((r) => r.id), [partial.id]);
     assert.deepEqual(json<any[]>(await box.batt(['runs', '--service', 'nosuch', '--json'])), []);
     assert.equal(json<any[]>(await box.batt(['runs', '--last', '1', '--json'])).length, 1);
     const table = await box.batt(['runs']);
@@ -45,9 +46,11 @@ describe('the catalog', () => {
   it('shows a run: items, files, bytes, sha256, errors', async () => {
     const shown = await box.batt(['show', 'latest']);
     assert.equal(shown.exitCode, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^run\\s+${partial.id}\\b`, 'm'));
     assert.match(shown.stdout, /sha256\s+[0-9a-f]{64}/);
     assert.match(shown.stdout, /error\s+.*does not exist/);
     const j = json(await box.batt(['show', 'latest', '--json']));
+    assert.equal(j.id, partial.id);
     assert.equal(j.items.length, 2);
   });
 
@@ -62,9 +65,24 @@ describe('the catalog', () => {
 
 describe('catalog rebuild takes back what the runs recorded', () => {
   let box: Sandbox;
-  before(() => {
+  let reset: () => void;
+  let ok: any;
+  let nothing: any;
+  let partial: any;
+  let nope: string;
+  // Three runs (ok, failed, partial) every test starts from, whatever the one before it did.
+  before(async () => {
     box = sandbox();
+    const a = box.folder('a', { x: 'x'.repeat(5000) });
+    const b = box.folder('b', { y: 'y' });
+    nope = join(box.dir, 'nope');
+    // One at a time, so the items' times differ from each other and from the run's.
+    ok = json(await box.batt(['--file', a, '--file', b, '--path', box.out, '-j', '1', '--json']));
+    nothing = json(await box.batt(['--file', nope, '--path', box.out, '--json']));
+    partial = json(await box.batt(['--file', a, '--file', nope, '--path', box.out, '-j', '1', '--json']));
+    reset = box.checkpoint();
   });
+  beforeEach(() => reset());
   after(() => box.cleanup());
 
   const q = async (sql: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), sql])).stdout.trim();
@@ -73,13 +91,6 @@ describe('catalog rebuild takes back what the runs recorded', () => {
   };
 
   it('each item with its own times, failed items with their errors, each run with its status; runs without a manifest are named', async () => {
-    const a = box.folder('a', { x: 'x'.repeat(5000) });
-    const b = box.folder('b', { y: 'y' });
-    const nope = join(box.dir, 'nope');
-    // One at a time, so the items' times differ from each other and from the run's.
-    const ok = json(await box.batt(['--file', a, '--file', b, '--path', box.out, '-j', '1', '--json']));
-    const nothing = json(await box.batt(['--file', nope, '--path', box.out, '--json']));
-    const partial = json(await box.batt(['--file', a, '--file', nope, '--path', box.out, '-j', '1', '--json']));
     assert.deepEqual([ok.status, nothing.status, partial.status], ['ok', 'failed', 'partial']);
 
     // The manifest records each item's own times, as the catalog has them, and the failures.
@@ -109,7 +120,8 @@ describe('catalog rebuild takes back what the runs recorded', () => {
   });
 
   it('a manifest of an older batt still rebuilds, with the run\'s times, and says so', async () => {
-    const runId = Number(await q("select id from runs where status = 'ok'"));
+    const runId = ok.id;
+    assert.equal(await q(`select status from runs where id = ${runId}`), 'ok');
     const path = join(box.out, 'file', `batt-run-${runId}.json`);
     const manifest = JSON.parse(readFileSync(path, 'utf8'));
     const older = { ...manifest, items: manifest.items.map(({ startedAt, finishedAt, ...rest }: any) => rest) };
@@ -124,7 +136,8 @@ describe('catalog rebuild takes back what the runs recorded', () => {
   });
 
   it('a run whose files are all gone is left out with its failures, and the rebuild says so', async () => {
-    const runId = Number(await q("select id from runs where status = 'partial'"));
+    const runId = partial.id;
+    assert.equal(await q(`select status from runs where id = ${runId}`), 'partial');
     const file = await q(`select file from items where run_id = ${runId} and status = 'ok'`);
     writeFileSync(file, 'garbage');
     dropCatalog();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -79,6 +79,7 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
   it('a config holding a password must not be readable by others', async () => {
     const conf = join(box.dir, 'secret.json');
     writeFileSync(conf, JSON.stringify({ custom: { password: 'hunter2' } }), { mode: 0o644 });
+    assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
     writeFileSync(join(box.dir, 'home', 'scripts-available', 'backup-custom'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     const r = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
     assert.equal(r.exitCode, 2);
@@ -118,7 +119,10 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
       sleeper.kill();
       await sleeper.catch(() => {});
     }
-    // The pid is gone now: the lock is stale and the next run proceeds.
+    // A lock left by a pid that no process can have (above the kernel's pid_max) is stale: the
+    // next run takes it over. (The sleeper's own pid may already belong to someone else.)
+    const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+    writeFileSync(join(box.home, 'batt.lock'), `${deadPid}\n`);
     const ok = await box.batt(['--file', data, '--path', box.out, '--json']);
     assert.equal(ok.exitCode, 0, ok.stderr);
     assert.equal(json(ok).status, 'ok');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
 
@@ -17,12 +17,12 @@ const noStack = (text: string): void => assert.doesNotMatch(text, /\n\s+at .+\(.
 
 describe('where a home keeps its backups', () => {
   let box: Sandbox;
-  before(() => {
+  beforeEach(() => {
     box = sandbox();
     // No destination configured: the defaults apply.
     writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), '# nothing\n');
   });
-  after(() => box.cleanup());
+  afterEach(() => box.cleanup());
 
   it('a home other than the default keeps its backups under itself, and looks nowhere else', async () => {
     const data = box.folder('data', { a: 'a' });
@@ -39,10 +39,13 @@ describe('where a home keeps its backups', () => {
   });
 
   it('with a destination in its config, only that and what it wrote to are scanned', async () => {
+    // A first backup under the home's default, before any destination is configured.
+    assert.equal((await box.batt(['--file', box.folder('data', { a: 'a' })])).exitCode, 0);
     const elsewhere = join(box.dir, 'elsewhere');
     writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), `destination: ${elsewhere}/%Y/{service}\n`);
     const check = json(await box.batt(['catalog', 'check', '--json']));
-    // The home's default is not scanned any more (it does not exist as a root to look in), the run's folder is.
+    // The configured destination does not exist yet, so it is no root to look in: only the
+    // folder the catalog wrote to is scanned.
     assert.deepEqual(check.roots, [join(box.home, 'backup')], 'elsewhere does not exist yet: only what the catalog wrote to');
     const data = box.folder('data2', { b: 'b' });
     assert.equal((await box.batt(['--file', data])).exitCode, 0);
@@ -76,25 +79,28 @@ describe('a plain batt with one misconfigured service', () => {
   });
 
   it('a service named on the command line with nothing to do is still a usage error', async () => {
-    const before = await sql(box, 'select count(*) from runs');
+    const before = (await box.batt(['runs', '--json'])).stdout;
     const r = await box.batt(['file']);
     assert.equal(r.exitCode, 2);
     assert.match(r.stderr, /no paths to back up/);
-    assert.equal(await sql(box, 'select count(*) from runs'), before, 'no run recorded');
+    assert.equal((await box.batt(['runs', '--json'])).stdout, before, 'no run recorded');
   });
 });
 
 describe('suspect backups, accept and prune', () => {
   let box: Sandbox;
   let data: string;
-  let suspectRun: number;
+  let reset: () => void;
+  // Three good backups of a folder that has just shrunk: each test starts from here.
   before(async () => {
     box = sandbox();
     data = box.folder('shrinks', {});
     writeFileSync(join(data, 'big'), randomBytes(200 * 1024));
     for (let i = 0; i < 3; i++) assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
     writeFileSync(join(data, 'big'), 'tiny');
+    reset = box.checkpoint();
   });
+  beforeEach(() => reset());
   after(() => box.cleanup());
 
   it('a suspect backup exits 3, says so even with -q, and runs and the summary use one word', async () => {
@@ -102,7 +108,6 @@ describe('suspect backups, accept and prune', () => {
     assert.equal(quiet.exitCode, 3);
     assert.equal(quiet.stdout, '', '-q prints no table');
     assert.match(quiet.stderr, /run \d+ is suspect: file .*shrinks: size/);
-    suspectRun = Number(/run (\d+) is suspect/.exec(quiet.stderr)![1]);
     const loud = await box.batt(['--file', data]);
     assert.equal(loud.exitCode, 3);
     assert.match(loud.stdout, /^run \d+: suspect \(1\/1 items ok, 1 suspect\)$/m);
@@ -114,6 +119,9 @@ describe('suspect backups, accept and prune', () => {
   });
 
   it('accept refuses a backup whose latest verify failed, and says why', async () => {
+    const suspect = json(await box.batt(['--file', data, '--json']));
+    assert.match(suspect.items[0].suspect ?? '', /^size /, 'the new backup is suspect');
+    const suspectRun = suspect.id;
     const file = await sql(box, `select file from items where run_id = ${suspectRun}`);
     const original = readFileSync(file);
     writeFileSync(file, Buffer.concat([original.subarray(0, -1), Buffer.from([original.at(-1)! ^ 1])]));
@@ -149,11 +157,14 @@ describe('suspect backups, accept and prune', () => {
 describe('restore: refusals, hints and -q', () => {
   let box: Sandbox;
   let data: string;
+  let reset: () => void;
   before(async () => {
     box = sandbox();
     data = box.folder('data', { a: 'alpha', b: 'beta' });
     assert.equal((await box.batt(['--file', data])).exitCode, 0);
+    reset = box.checkpoint();
   });
+  beforeEach(() => reset());
   after(() => box.cleanup());
 
   it('a restore refused because the target exists is recorded as nothing, and its hint names working flags', async () => {

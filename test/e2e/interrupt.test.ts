@@ -1,33 +1,44 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, processWatch, realTool, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 
 // Ctrl-C during a dump: children stopped, partial file removed, run `aborted`, lock released, exit 130.
+// The dump never ends by itself: a stand-in tar (first on PATH) writes the start of an archive,
+// says so, and waits for ever, so the signal always lands while the backup is being written.
 describe('interrupting a run', () => {
   let box: Sandbox;
   let data: string;
+  let path: string;
+  const marker = (): string => join(box.dir, 'tar-started');
   before(() => {
     box = sandbox();
-    data = box.folder('data', { zeros: '' });
-    truncateSync(join(data, 'zeros'), 64 * 1024 ** 3); // sparse: instant to make, far too slow to compress before the signal
+    data = box.folder('data', { a: 'alpha' });
+    const tar = realTool('tar');
+    path = standIns(join(box.dir, 'bin'), {
+      tar: `#!/bin/sh\ncase " $* " in *" --version "*) exec '${tar}' "$@";; esac\nhead -c 1048576 /dev/urandom\necho $$ > '${marker()}'\nexec sleep 600\n`,
+    });
   });
   after(() => box.cleanup());
 
   for (const compression of ['gzip', 'zstd']) {
     it(`with ${compression} compression`, async () => {
+      rmSync(marker(), { force: true });
       const dest = join(box.out, compression);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, buffer: true, extendEnv: false, env: box.env() });
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, buffer: true, extendEnv: false, env: box.env({ PATH: path }) });
       let seen = '';
       run.stderr!.on('data', (c: Buffer) => { seen += c.toString(); });
-      // Interrupt once the dump is being written: its temporary file exists.
-      const writing = (): boolean => existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp'));
-      for (let i = 0; i < 100 && !(/started/.test(seen) && writing()); i++) await new Promise((r) => setTimeout(r, 100));
+      // Interrupt once the dump is being written: tar has written its first MiB and its temporary file exists.
+      const writing = (): boolean => existsSync(marker()) && readFileSync(marker(), 'utf8').endsWith('\n') && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp'));
+      for (let i = 0; i < 200 && !writing(); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(writing(), `the backup started writing: ${seen}`);
+      const tar = processWatch(Number(readFileSync(marker(), 'utf8')));
+      assert.ok(tar.running, 'the stand-in tar is running');
       run.kill('SIGINT');
       const result = await run;
+      assert.equal(await tar.ended(), true, 'batt stopped its tar');
       assert.equal(result.exitCode, 130, String(result.stderr));
       assert.match(String(result.stderr), /SIGINT received/);
       const leftovers = existsSync(join(dest, 'file')) ? readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.batt-tmp') || n.endsWith('.gz') || n.endsWith('.zst')) : [];

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { battBin, json, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { battBin, json, processWatch, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const password = `b@tt "pw' \\ x`;
@@ -170,16 +170,11 @@ describe('mysql service against a live MariaDB', () => {
       for (let i = 0; i < 100 && !(pidIn() > 0); i++) await new Promise((r) => setTimeout(r, 100));
       const pid = pidIn();
       assert.ok(pid > 0, 'the stand-in dump started');
+      const dump = processWatch(pid);
+      assert.ok(dump.running, 'the stand-in dump is running');
       run.kill('SIGKILL');
       await run;
-      let alive = true;
-      for (let i = 0; i < 50 && alive; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        // Gone, or a zombie (dead, waiting for init to reap it): either way it holds nothing.
-        const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-        alive = stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
-      }
-      assert.equal(alive, false, 'the dump process outlived batt');
+      assert.equal(await dump.ended(), true, 'the dump process outlived batt');
       // Nothing that looks finished, no row that says ok; the next run marks the dead one aborted.
       const left: string[] = [];
       const walk = (dir: string): void => {

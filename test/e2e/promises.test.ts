@@ -141,11 +141,14 @@ describe('two batt runs at once, and every exit code', () => {
   let box: Sandbox;
   let data: string;
   let holder: ResultPromise | undefined;
+  let firstRun: string;
   const marker = (): string => join(box.dir, 'holding');
   before(async () => {
     box = sandbox();
     data = box.folder('data', { a: 'alpha' });
-    assert.equal((await box.batt(['--file', data])).exitCode, 0);
+    const first = json(await box.batt(['--file', data, '--json']));
+    assert.equal(first.status, 'ok');
+    firstRun = String(first.id);
     writeFileSync(join(box.home, 'scripts-available', 'backup-hold'), `#!/bin/sh\ntouch '${marker()}'\nexec sleep 600\n`, { mode: 0o755 });
   });
   after(() => {
@@ -164,9 +167,9 @@ describe('two batt runs at once, and every exit code', () => {
     const dry = await box.batt(['prune', '--keep-last', '1', '--dry-run']);
     assert.equal(dry.exitCode, 0, 'a dry run only reads: it does not wait for the lock');
     const to = join(box.dir, 'restored');
-    const restore = await box.batt(['restore', '1', 'file', '--to', to]);
+    const restore = await box.batt(['restore', firstRun, 'file', '--to', to]);
     assert.equal(restore.exitCode, 0, restore.stderr + restore.stdout);
-    assert.equal((await box.batt(['verify', '1'])).exitCode, 0);
+    assert.equal((await box.batt(['verify', firstRun])).exitCode, 0);
     holder.kill('SIGINT');
     const first = await holder;
     assert.equal(first.exitCode, ExitCode.interrupted, String(first.stderr));

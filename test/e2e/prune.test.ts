@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
 
@@ -37,6 +37,7 @@ const sumsOk = async (folder: string): Promise<void> => {
 describe('prune', () => {
   let box: Sandbox;
   let data: string;
+  let reset: () => void;
   const runs: { id: number; file: string }[] = [];
   before(async () => {
     box = sandbox();
@@ -47,7 +48,10 @@ describe('prune', () => {
       runs.push({ id: r.id, file: r.file! });
     }
     for (let i = 0; i < runs.length; i++) await age(box, runs[i].id, runs.length - 1 - i + 0.01);
+    reset = box.checkpoint();
   });
+  // Every test starts from the ten backups, whatever the one before it removed.
+  beforeEach(() => reset());
   after(() => box.cleanup());
 
   it('refuses to run without a keep rule, and bad rules, with exit 2', async () => {
@@ -124,21 +128,22 @@ describe('prune', () => {
   });
 
   it('never removes the newest good backup, whatever the rules', async () => {
-    for (const [i, days] of [[6, 7], [7, 6.5], [8, 6], [9, 5]]) await age(box, runs[i].id, days);
+    // Every backup older than a day: the newest (5 days) is the only one kept.
+    for (const [i, run] of runs.entries()) await age(box, run.id, 14 - i);
     const r = json(await box.batt(['prune', '--keep-within', '1d', '--json']));
     assert.deepEqual(r.backups.filter((b: any) => b.keep).map((b: any) => b.runId), [runs[9].id]);
     assert.ok(existsSync(runs[9].file));
-    assert.ok(!existsSync(runs[8].file));
+    for (const run of runs.slice(0, 9)) assert.ok(!existsSync(run.file), `run ${run.id} removed`);
     assert.match(r.backups.find((b: any) => b.keep).reasons.join(','), /newest good backup/);
   });
 });
 
 describe('prune counts only good backups', () => {
   let box: Sandbox;
-  before(() => {
+  beforeEach(() => {
     box = sandbox();
   });
-  after(() => box.cleanup());
+  afterEach(() => box.cleanup());
 
   it('failed backups never push good ones out', async () => {
     const data = box.folder('gone', { x: 'x' });
@@ -205,10 +210,10 @@ describe('prune counts only good backups', () => {
 
 describe('an interrupted prune', () => {
   let box: Sandbox;
-  before(() => {
+  beforeEach(() => {
     box = sandbox();
   });
-  after(() => box.cleanup());
+  afterEach(() => box.cleanup());
 
   it('is finished by the next prune: no row without its file, no file without its row', async () => {
     const data = box.folder('d', { d: 'd' });
@@ -240,10 +245,10 @@ describe('an interrupted prune', () => {
 
 describe('prune never loses a backup to a crash, a streak or a missing disk', () => {
   let box: Sandbox;
-  before(() => {
+  beforeEach(() => {
     box = sandbox();
   });
-  after(() => box.cleanup());
+  afterEach(() => box.cleanup());
 
   it('a backup finishes an interrupted prune first, and never loses its new file to it', async () => {
     const data = box.folder('same', { s: 's' });
@@ -315,11 +320,11 @@ describe('prune never loses a backup to a crash, a streak or a missing disk', ()
 describe('purge, bundles, catalog check and rebuild', () => {
   let box: Sandbox;
   let data: string;
-  before(() => {
+  beforeEach(() => {
     box = sandbox();
     data = box.folder('p', { p: 'payload'.repeat(50) });
   });
-  after(() => box.cleanup());
+  afterEach(() => box.cleanup());
 
   it('purge --max-days N removes backups older than N days, keeping the newest good one', async () => {
     const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
@@ -416,10 +421,10 @@ describe('purge, bundles, catalog check and rebuild', () => {
 
 describe('retention with require_verified, and orphans', () => {
   let box: Sandbox;
-  before(() => {
+  beforeEach(() => {
     box = sandbox();
   });
-  after(() => box.cleanup());
+  afterEach(() => box.cleanup());
 
   it('counts only verified backups when require_verified is set', async () => {
     const data = box.folder('v', { v: 'v' });

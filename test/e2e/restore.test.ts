@@ -59,7 +59,8 @@ describe('restore: files', () => {
   });
 
   it('never writes over existing files without --force', async () => {
-    const to = join(box.dir, 'restored');
+    const to = join(box.dir, 'restored-then-changed');
+    assert.equal((await box.batt(['restore', String(runId), 'file', '--to', to])).exitCode, 0);
     writeFileSync(join(to, src.slice(1), 'index.html'), 'changed since\n');
     const r = await box.batt(['restore', String(runId), 'file', '--to', to]);
     assert.equal(r.exitCode, 2, r.stderr);
@@ -115,22 +116,23 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
 
 describe('restore: drop-in scripts get BATT_SOURCE', () => {
   let box: Sandbox;
-  before(() => {
+  before(async () => {
     box = sandbox();
+    assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
   });
   after(() => box.cleanup());
 
   it('runs restore-<svc> with the run\'s files under their names, BATT_INTO and BATT_FORCE', async () => {
-    await box.batt(['list']);
     const available = join(box.home, 'scripts-available');
     writeFileSync(join(available, 'backup-notes'), '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n', { mode: 0o755 });
     writeFileSync(join(available, 'restore-notes'), '#!/bin/sh\nset -e\nmkdir -p "$BATT_INTO"\ncp -rL "$BATT_SOURCE/." "$BATT_INTO/"\necho "restored run $BATT_RUN_ID force=${BATT_FORCE:-0}" >&2\n', { mode: 0o755 });
     assert.equal((await box.batt(['notes', '--path', join(box.out, 'n')])).exitCode, 0);
-    assert.equal((await box.batt(['notes', '--path', join(box.out, 'n')])).exitCode, 0); // a second run into the same folder
+    const second = json(await box.batt(['notes', '--path', join(box.out, 'n'), '--json'])); // a second run into the same folder
+    assert.equal(second.status, 'ok');
     const to = join(box.dir, 'notes-back');
     const r = await box.batt(['restore', 'latest', 'notes', '--to', to, '--force']);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /restored run 2 force=1/);
+    assert.match(r.stdout, new RegExp(`restored run ${second.id} force=1`));
     assert.equal(readFileSync(join(to, 'a.txt'), 'utf8'), 'one\n');
     assert.equal(readFileSync(join(to, 'sub', 'b.txt'), 'utf8'), 'two\n');
     assert.deepEqual(readdirSync(to).sort(), ['a.txt', 'sub'], 'only this run\'s files, under the names the script wrote');
@@ -259,12 +261,17 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
   });
 
   it('--replace swaps the checked copy in for app_test, even with a session open on it', async () => {
-    const session = execa('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app_test', '-c', 'SELECT pg_sleep(30)'], { env: { PGPASSWORD: pg.password }, reject: false });
+    // A session that stays open until the test ends it (psql waits on its input), however long the restore takes.
+    const session = execa('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app_test', '-v', 'ON_ERROR_STOP=1'], { env: { PATH: process.env.PATH, PGPASSWORD: pg.password }, extendEnv: false, reject: false, stdin: 'pipe' });
     const open = async (): Promise<boolean> => (await pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app_test'")) !== '0';
     for (let i = 0; i < 100 && !(await open()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(await open(), 'the session is open on app_test before the swap');
     const r = await box.batt(['restore', 'latest', 'postgresql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
-    session.kill();
+    // The swap ended the old session: its next statement finds the connection gone.
+    session.stdin!.end('SELECT 1;\n');
+    const ended = await session;
+    assert.notEqual(ended.exitCode, 0, `the session was still open after the swap: ${ended.stdout}`);
+    assert.match(String(ended.stderr), /terminat|connection/i);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.equal(await pg.sql('SELECT count(*) FROM t', 'app_test'), '4000');
     assert.equal(await pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'marker'", 'app_test'), '0');

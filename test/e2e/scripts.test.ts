@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -34,11 +34,29 @@ echo "mysqldump: Got error: 2002: Can't connect" >&2
 exit 3
 `;
 
-const slow = (name: string, log: string): string => `#!/bin/sh
-echo "start ${name} $(date +%s.%N)" >> ${log}
-sleep 2
+// Two scripts that meet: each marks its start, then waits for the other's mark. They can only
+// both finish when batt runs them at the same time; one at a time, the first gives up (after
+// 20 s, a bound that only a broken batt reaches) and says so.
+const meeting = (name: string, other: string, dir: string): string => `#!/bin/sh
+echo "start ${name}" >> ${dir}/timeline.log
+touch ${dir}/started-${name}
+i=0
+while [ ! -e ${dir}/started-${other} ]; do
+  i=$((i + 1)); [ $i -gt 1000 ] && { echo "${other} never started while ${name} ran" >&2; exit 1; }
+  sleep 0.02
+done
 mkdir -p "$BATT_DEST/${name}" && echo ${name} > "$BATT_DEST/${name}/out.txt"
-echo "end ${name} $(date +%s.%N)" >> ${log}
+echo "end ${name}" >> ${dir}/timeline.log
+`;
+
+// A script that notes what else runs beside it: with -j1 nothing may.
+const alone = (name: string, dir: string): string => `#!/bin/sh
+for f in ${dir}/running-*; do [ -e "$f" ] && echo "overlap ${name} \${f##*/running-}" >> ${dir}/timeline.log; done
+echo "start ${name}" >> ${dir}/timeline.log
+touch ${dir}/running-${name}
+mkdir -p "$BATT_DEST/${name}" && echo ${name} > "$BATT_DEST/${name}/out.txt"
+rm ${dir}/running-${name}
+echo "end ${name}" >> ${dir}/timeline.log
 `;
 
 describe('drop-in scripts', () => {
@@ -116,19 +134,29 @@ describe('drop-in scripts', () => {
     assert.doesNotMatch(logs, /s3cr3t-pw/);
   });
 
-  it('runs services in parallel with -j2 and one at a time with -j1', async () => {
-    const log = join(box.dir, 'timeline.log');
-    writeFileSync(join(available(), 'backup-slowa'), slow('slowa', log), { mode: 0o755 });
-    writeFileSync(join(available(), 'backup-slowb'), slow('slowb', log), { mode: 0o755 });
-    const overlap = async (j: string): Promise<boolean> => {
-      writeFileSync(log, '');
-      const r = await box.batt(['slowa', 'slowb', '-j', j, '--path', join(box.out, `j${j}`), '--quiet']);
-      assert.equal(r.exitCode, 0, r.stderr);
-      const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
-      return events[0] === 'start' && events[1] === 'start';
-    };
-    assert.equal(await overlap('2'), true);
-    assert.equal(await overlap('1'), false);
+  it('runs services in parallel with -j2', async () => {
+    const dir = mkdtempSync(join(box.dir, 'meet-'));
+    writeFileSync(join(available(), 'backup-meeta'), meeting('meeta', 'meetb', dir), { mode: 0o755 });
+    writeFileSync(join(available(), 'backup-meetb'), meeting('meetb', 'meeta', dir), { mode: 0o755 });
+    const r = await box.batt(['meeta', 'meetb', '-j', '2', '--path', join(box.out, 'j2'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.deepEqual(json(r).items.map((i: any) => i.status), ['ok', 'ok']);
+    const timeline = readFileSync(join(dir, 'timeline.log'), 'utf8').trim().split('\n');
+    assert.deepEqual(timeline.slice(0, 2).map((l) => l.split(' ')[0]), ['start', 'start'], timeline.join('; '));
+  });
+
+  it('runs services one at a time with -j1: each ends before the next starts', async () => {
+    const dir = mkdtempSync(join(box.dir, 'alone-'));
+    for (const name of ['solea', 'soleb', 'solec']) writeFileSync(join(available(), `backup-${name}`), alone(name, dir), { mode: 0o755 });
+    const r = await box.batt(['solea', 'soleb', 'solec', '-j', '1', '--path', join(box.out, 'j1'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const timeline = readFileSync(join(dir, 'timeline.log'), 'utf8').trim().split('\n');
+    assert.equal(timeline.length, 6, timeline.join('; '));
+    assert.deepEqual(timeline.filter((l) => l.startsWith('overlap')), []);
+    for (let i = 0; i < 6; i += 2) {
+      const name = timeline[i].split(' ')[1];
+      assert.deepEqual([timeline[i], timeline[i + 1]], [`start ${name}`, `end ${name}`], timeline.join('; '));
+    }
   });
 
   it('backs up every enabled service when run without arguments', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
 
 describe('batt list / enable / disable', () => {
   let box: Sandbox;
-  before(() => { box = sandbox(); });
-  after(() => box.cleanup());
+  beforeEach(() => { box = sandbox(); });
+  afterEach(() => box.cleanup());
 
   it('seeds a new home and lists the built-in file service, disabled', async () => {
     const r = await box.batt(['list', '--json']);
@@ -41,9 +41,12 @@ describe('batt list / enable / disable', () => {
     assert.match(r.stderr, /unknown service "nosuch"/);
     assert.match(r.stderr, /known services: .*file/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(!existsSync(join(box.home, 'scripts-enabled', 'backup-file')), 'file, named beside it, was not enabled');
   });
 
   it('disables, and disabling twice says so', async () => {
+    assert.equal((await box.batt(['enable', 'file'])).exitCode, 0);
+    assert.ok(existsSync(join(box.home, 'scripts-enabled', 'backup-file')));
     const r = await box.batt(['disable', 'file']);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.ok(!existsSync(join(box.home, 'scripts-enabled', 'backup-file')));
@@ -54,6 +57,7 @@ describe('batt list / enable / disable', () => {
 
   it('lists a drop-in script as a script', async () => {
     const { writeFileSync } = await import('node:fs');
+    assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
     writeFileSync(join(box.home, 'scripts-available', 'backup-custom'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     const all = json<any[]>(await box.batt(['list', '--json']));
     const custom = all.find((s) => s.name === 'custom');

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { which } from '@batt/core/exec/exec';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { execa, type Options } from 'execa';
 
@@ -35,6 +36,12 @@ export interface Sandbox {
   batt(args: readonly string[], options?: Options): Promise<BattResult>;
   /** Makes `dir/name` holding the given files (name → content) and returns its path. */
   folder(name: string, files: Record<string, string>): string;
+  /**
+   * Keeps a copy of the whole sandbox as it is now (home, catalog, backups, data) and returns a
+   * function that puts it back exactly: tests that share a costly fixture each start from it,
+   * whatever an earlier test changed.
+   */
+  checkpoint(): () => void;
   cleanup(): void;
 }
 
@@ -47,6 +54,7 @@ export interface BattResult {
 /** `env`: variables every batt of this sandbox gets (a test's own `env` is laid on top). */
 export function sandbox(defaults: { env?: Record<string, string> } = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'batt-test-'));
+  let checkpoints = 0;
   const home = join(dir, 'home');
   const out = join(dir, 'out');
   // An explicit destination inside the sandbox, whatever the machine's defaults are.
@@ -78,8 +86,44 @@ export function sandbox(defaults: { env?: Record<string, string> } = {}): Sandbo
       for (const [file, content] of Object.entries(files)) writeFileSync(join(path, file), content);
       return path;
     },
+    checkpoint() {
+      const copy = `${dir}.checkpoint-${++checkpoints}`;
+      copyTree(dir, copy);
+      return () => {
+        rmSync(dir, { recursive: true, force: true });
+        copyTree(copy, dir);
+      };
+    },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });
+      for (let i = 1; i <= checkpoints; i++) rmSync(`${dir}.checkpoint-${i}`, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Copies a folder with modes, times and links as they are (cp -a). */
+function copyTree(from: string, to: string): void {
+  const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cp -a ${from} ${to}: ${r.stderr}`);
+}
+
+/**
+ * Follows one process by its pid and start time, so that a new process given the same pid later
+ * is never taken for it. `ended()` waits (up to `ms`) until it is gone or a zombie, which holds
+ * nothing, and says whether it ended.
+ */
+export function processWatch(pid: number): { running: boolean; ended(ms?: number): Promise<boolean> } {
+  const stat = (): string[] => (existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ') : []);
+  const started = stat()[19]; // field 22 of proc(5), counted after "pid (comm) "
+  const alive = (): boolean => {
+    const now = stat();
+    return started !== undefined && now.length > 0 && now[19] === started && now[0] !== 'Z';
+  };
+  return {
+    running: alive(),
+    async ended(ms = 5000) {
+      for (let waited = 0; alive() && waited < ms; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      return !alive();
     },
   };
 }
