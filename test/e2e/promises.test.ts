@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { ExitCode } from '@batt/core/errors/errors';
-import { battBin, json, repoRoot, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, endlessTar, json, processWatch, repoRoot, sandbox, type Sandbox } from '../lib/batt.js';
 
 const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
 const mode = (path: string): number => statSync(path).mode & 0o777;
@@ -91,15 +91,18 @@ describe('a SIGKILL in the core\'s own writer', () => {
 
   for (const compression of ['zstd', 'gzip'] as const) {
     it(`leaves nothing that looks finished and no ok row; the next run marks it aborted (${compression})`, async () => {
-      const data = box.folder(`sparse-${compression}`, {});
-      writeFileSync(join(data, 'zeros'), '');
-      truncateSync(join(data, 'zeros'), 64 * 1024 ** 3); // far too long to finish: the kill lands mid-write
+      // tar never finishes (endlessTar): the kill lands while the writer has bytes on disk.
+      const data = box.folder(`data-${compression}`, { a: 'a' });
+      const marker = join(box.dir, `tar-${compression}.pid`);
+      const path = endlessTar(join(box.dir, `bin-${compression}`), marker);
       const dest = join(box.out, `kill-${compression}`);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, extendEnv: false, env: box.env() });
-      const writing = (): boolean => existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp') && statSync(join(dest, 'file', n)).size > 0);
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, extendEnv: false, env: box.env({ PATH: path }) });
+      const writing = (): boolean => existsSync(marker) && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp') && statSync(join(dest, 'file', n)).size > 0);
       await until('the writer has written bytes', writing);
+      const tar = processWatch(Number(readFileSync(marker, 'utf8')));
       run.kill('SIGKILL');
       await run;
+      assert.equal(await tar.ended(), true, 'tar died with batt');
       const id = await sql(box, 'select max(id) from runs');
       assert.equal(await sql(box, `select count(*) from items where run_id = ${id} and status = 'ok'`), '0');
       assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => !n.startsWith('.batt-')), [], 'no artifact, manifest or SHA256SUMS');

@@ -128,6 +128,18 @@ export function processWatch(pid: number): { running: boolean; ended(ms?: number
   };
 }
 
+/**
+ * A PATH whose `tar` (a stand-in in `dir`) starts an archive and never finishes it: it writes
+ * `mib` MiB that do not compress, writes its pid to `marker`, and waits for ever. A backup of any
+ * folder then stays mid-write until the test interrupts it: no race with how fast the machine is.
+ */
+export function endlessTar(dir: string, marker: string, mib = 16): string {
+  const tar = realTool('tar');
+  return standIns(dir, {
+    tar: `#!/bin/sh\ncase " $* " in *" --version "*) exec '${tar}' "$@";; esac\nhead -c ${mib * 1024 * 1024} /dev/urandom\necho $$ > '${marker}.tmp' && mv '${marker}.tmp' '${marker}'\nexec sleep 600\n`,
+  });
+}
+
 /** Parses `--json` output, failing with the whole output when it is not JSON. */
 export function json<T = any>(result: BattResult): T {
   try {
