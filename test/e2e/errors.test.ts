@@ -60,16 +60,16 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
   it('wrong key or type names the key, the file and the expected form', async () => {
     const conf = join(box.dir, 'batt.config.json');
     writeFileSync(conf, JSON.stringify({ file: { exclude: 5 } }));
-    const r = await box.batt(['--file', data, '--path', box.out]);
+    const r = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
     assert.equal(r.exitCode, 2);
     assert.match(r.stderr, /batt\.config\.json: "file\.exclude" must be a list of strings, got 5/);
     writeFileSync(conf, JSON.stringify({ fiel: {} }));
-    const k = await box.batt(['--file', data, '--path', box.out]);
+    const k = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
     assert.equal(k.exitCode, 2);
     assert.match(k.stderr, /unknown key "fiel"/);
     assert.match(k.stderr, /valid top-level keys: .*file/);
     writeFileSync(conf, JSON.stringify({ compression: 'lz4' }));
-    const c = await box.batt(['--file', data, '--path', box.out]);
+    const c = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
     assert.equal(c.exitCode, 2);
     assert.match(c.stderr, /"compression" must be one of "zstd", "gzip", "none"/);
     writeFileSync(conf, '{}');

@@ -80,9 +80,10 @@ describe('file backups', () => {
   }
 
   it('applies excludes from the config file, absolute ones included', async () => {
-    writeFileSync(join(box.dir, 'batt.config.json'), JSON.stringify({ file: { exclude: ['*.log', join(data, 'secret.key')], paths: [data] } }));
+    const config = join(box.dir, 'excludes.json');
+    writeFileSync(config, JSON.stringify({ file: { exclude: ['*.log', join(data, 'secret.key')], paths: [data] } }));
     const dest = join(box.out, 'excl');
-    const r = await box.batt(['file', '--path', dest, '--compression', 'none', '--json']);
+    const r = await box.batt(['file', '--config', config, '--path', dest, '--compression', 'none', '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const listing = (await execa('tar', ['-tf', json(r).items[0].file])).stdout;
     assert.match(listing, /a\.txt/);
@@ -91,7 +92,6 @@ describe('file backups', () => {
   });
 
   it('reads YAML from the home\'s conf/ and JavaScript given with --config', async () => {
-    writeFileSync(join(box.dir, 'batt.config.json'), '{}'); // the working directory's config would win
     writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), `# comment\nfile:\n  paths:\n    - ${data}\n  exclude: ["*.bin"]\n`);
     const y = await box.batt(['file', '--path', join(box.out, 'yaml'), '--compression', 'none', '--json']);
     assert.equal(y.exitCode, 0, y.stderr);
@@ -105,13 +105,13 @@ describe('file backups', () => {
   });
 
   it('--path wins over a destination from the config', async () => {
-    writeFileSync(join(box.dir, 'batt.config.json'), JSON.stringify({ file: { destination: join(box.out, 'from-config') } }));
-    const r = await box.batt(['--file', data, '--path', join(box.out, 'from-flag'), '--json']);
+    const config = join(box.dir, 'destination.json');
+    writeFileSync(config, JSON.stringify({ file: { destination: join(box.out, 'from-config') } }));
+    const r = await box.batt(['--config', config, '--file', data, '--path', join(box.out, 'from-flag'), '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.ok(json(r).items[0].file.startsWith(join(box.out, 'from-flag', 'file')));
-    const c = await box.batt(['--file', data, '--json']);
+    const c = await box.batt(['--config', config, '--file', data, '--json']);
     assert.ok(json(c).items[0].file.startsWith(join(box.out, 'from-config', 'file')));
-    writeFileSync(join(box.dir, 'batt.config.json'), '{}');
   });
 
   it('without zstd, falls back to gzip by default and fails clearly when zstd is asked for', async () => {

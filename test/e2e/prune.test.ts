@@ -429,7 +429,6 @@ describe('retention with require_verified, and orphans', () => {
   it('counts only verified backups when require_verified is set', async () => {
     const data = box.folder('v', { v: 'v' });
     const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
-    // Not named batt.config.yaml: batt would also find that in its working directory.
     const config = join(box.dir, 'verified.yaml');
     writeFileSync(config, 'require_verified: true\n');
     // Only the oldest was verified: it is the one good backup, so the newer unverified ones are

@@ -64,7 +64,7 @@ function checkGzipLevels(config: BattConfig, forced: Compression | undefined): v
 
 export async function backupCommand(app: App, args: BackupArgs): Promise<number> {
   const selections = selectServices(app, args.services, args.targets);
-  const config = await loadAppConfig(app, args.config);
+  const config = await loadAppConfig(app, args);
   if (args.compressionLevel !== undefined) {
     config.compression_level = args.compressionLevel;
     for (const section of Object.values(config.services)) delete section.compression_level;
@@ -87,6 +87,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       // A prune that died half way is finished before anything new is written beside its files.
       for (const done of await finishInterruptedPrunes(db, () => destinationRoots(db, config, defaultDestination(app.home.root)))) {
         log.warn(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
+        for (const file of done.refused) log.warn(`left ${file} in place: the catalog names it, but it is outside the backup folders this home knows`);
       }
       const report = await runBackup({
         db, home: app.home, config, selections, destination, destinationForced: args.path !== undefined, secrets,

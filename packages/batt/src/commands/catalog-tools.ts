@@ -25,7 +25,7 @@ export interface CatalogToolArgs {
 /** Where to look for backups: the folders given, else the fixed roots of every destination known. */
 async function backupRoots(app: App, args: CatalogToolArgs, db?: CatalogDb): Promise<string[]> {
   if (args.folders.length) return args.folders.map((f) => resolve(f));
-  const config = await loadAppConfig(app, args.config);
+  const config = await loadAppConfig(app, args);
   return destinationRoots(db, config, defaultDestination(app.home.root)).filter((r) => existsSync(r));
 }
 

@@ -8,11 +8,15 @@ import { format } from 'date-fns/format';
 import { BattError, createLogger, loadConfig, type BattConfig, type Logger } from '@batt/core';
 import type { App } from '../app.js';
 
-export async function loadAppConfig(app: App, configFile: string | undefined): Promise<BattConfig> {
-  return loadConfig({
-    configFile, confDir: app.home.conf, cwd: process.cwd(), env: process.env,
+export async function loadAppConfig(app: App, args: { config?: string; quiet?: boolean }): Promise<BattConfig> {
+  const config = await loadConfig({
+    configFile: args.config, confDir: app.home.conf, cwd: process.cwd(), env: process.env,
     services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
   });
+  if (config.ignored && !args.quiet) {
+    process.stderr.write(`batt: warning: not reading ${config.ignored}: batt reads its configuration only from ${app.home.conf} or --config FILE (docs/security.md)\n`);
+  }
+  return config;
 }
 
 /** Progress on stderr (errors only with --quiet, warnings and errors with --json) and the day's log file. */

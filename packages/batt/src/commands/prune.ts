@@ -4,7 +4,7 @@
  * no backup runs meanwhile, and finishes any prune a killed batt left half done first.
  */
 import {
-  acquireLock, BattError, catalogTarget, collectSecrets, type BattConfig, type Logger, defaultDestination, destinationRoots, executePrune, finishInterruptedPrunes, findOrphans,
+  acquireLock, BattError, ExitCode, catalogTarget, collectSecrets, type BattConfig, type Logger, defaultDestination, destinationRoots, executePrune, finishInterruptedPrunes, findOrphans,
   markAbortedRuns, openCatalog, planPrune, toRules, decisionOf, itemDetails, type CatalogDb, type KeepRules, type PrunePlan, type RuleInput,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -111,7 +111,7 @@ function removalsOf(db: CatalogDb, plan: PrunePlan): Map<number, string> {
 }
 
 export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
-  const config = await loadAppConfig(app, args.config);
+  const config = await loadAppConfig(app, args);
   const now = new Date();
   const flags: KeepRules | undefined = Object.values(args.rules).some((v) => v !== undefined) ? toRules(args.rules, now, '--keep-within', 'USAGE') : undefined;
   // Known names and aliases become the catalog's names; others (a removed script) are used as given.
@@ -128,6 +128,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
       for (const done of await finishInterruptedPrunes(db, () => roots)) {
         log.info(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
         if (!args.quiet) process.stderr.write(`batt: finished prune ${done.id}, which was interrupted: ${done.removed} backups removed\n`);
+        refusedOutside(done.refused, roots, log);
       }
     }
     const plan = planPrune({ db, config, services, targets, flags, now });
@@ -166,6 +167,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
       for (const [id, text] of removals) if (!still.get(id)) log.info(`removed ${text}`);
     }
     log.info(`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}`);
+    refusedOutside(result.refused, roots, log);
     const orphans = result.removed ? findOrphans(db, result.folders) : [];
     if (args.json) {
       printJson({ dryRun: false, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, ...result, orphans, warnings, backups: listing });
@@ -176,10 +178,19 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
         if (orphans.length > 20) process.stdout.write(`  … and ${orphans.length - 20} more; \`batt catalog check\` lists all\n`);
       }
     }
-    return 0;
+    return result.refused.length ? ExitCode.failed : 0;
   } finally {
     db.$client.close();
     lock?.release();
+  }
+}
+
+/** Says (on stderr and in the log) which files the catalog named outside the backup folders: left alone. */
+function refusedOutside(files: readonly string[], roots: readonly string[], log: Logger): void {
+  for (const file of files) {
+    const text = `left ${file} in place: the catalog names it, but it is outside the backup folders this home knows (${roots.join(', ')}); its catalog row is gone`;
+    log.warn(text);
+    process.stderr.write(`batt: ${text}\n`);
   }
 }
 

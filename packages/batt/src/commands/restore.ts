@@ -4,7 +4,7 @@
  */
 import { counted } from '@batt/core/restore/select';
 import {
-  collectSecrets, ExitCode, openCatalog, restoreItems, verifyItems,
+  collectSecrets, defaultDestination, destinationRoots, ExitCode, openCatalog, restoreItems, verifyItems,
   type BattConfig, type Check, type PlannedRestore, type RestoreRequest, type VerifyRequest,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -27,13 +27,15 @@ export type RestoreArgs = Common & Pick<RestoreRequest, 'service' | 'into' | 'to
 export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest'> & { targets: string[] };
 
 async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void = () => {}) {
-  const config = await loadAppConfig(app, args.config);
+  const config = await loadAppConfig(app, args);
   adjust(config);
   const secrets = collectSecrets(config, process.env);
   const interrupt = onInterrupt('running tools are killed and scratch targets removed');
   const db = await openCatalog(app.home.catalog);
+  // A catalog path outside these is never read or restored (docs/security.md).
+  const roots = destinationRoots(db, config, defaultDestination(app.home.root));
   return {
-    db, home: app.home, config, services: app.services, secrets, log: openLog(app, args, secrets), signal: interrupt.signal,
+    db, home: app.home, config, services: app.services, secrets, log: openLog(app, args, secrets), signal: interrupt.signal, roots,
     close(): void {
       db.$client.close();
       interrupt.release();

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { openCatalog } from './db.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import { manifestPattern, parseSumLine } from '../run/manifest.js';
-import { walkFiles } from '../retention/folders.js';
+import { insideRoots, walkFiles } from '../retention/folders.js';
+import { staticRoot } from '../destination/expand.js';
 import type { ManifestFailure, ManifestItem, ManifestRun } from '../run/manifest.js';
 import type { RunStatus } from './statuses.js';
 
@@ -65,7 +66,7 @@ export function idGaps(ids: Iterable<number>): [number, number][] {
  * its id, start time and host together: an older catalog's run 7 and this one's stay apart, and
  * manifests of other hosts (a shared disk) are left out unless `host` is undefined.
  */
-function scan(folders: readonly string[], host: string | undefined, skipped: RebuildReport['skipped']): { runs: Map<string, Found>; bundles: Map<number, string> } {
+function scan(folders: readonly string[], host: string | undefined, skipped: RebuildReport['skipped'], notes: RebuildReport['notes']): { runs: Map<string, Found>; bundles: Map<number, string> } {
   const runs = new Map<string, Found>();
   const bundles = new Map<number, string>();
   const read = (path: string, name: string): void => {
@@ -83,7 +84,18 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
       const key = `${m.run.id}\0${m.run.startedAt}\0${m.run.host}`;
       const found: Found = runs.get(key) ?? { run: m.run, modified: statSync(path).mtime.toISOString(), manifests: [], items: [], failed: new Map(), older: false };
       found.manifests.push(path);
-      found.items.push(...m.items.map((i) => ({ ...i, path: join(dir, i.name) })));
+      // Names are data: only a file inside the manifest's own folder is taken in (no ../, no
+      // absolute path, no link out of it), so a planted manifest cannot make prune delete elsewhere.
+      for (const i of m.items) {
+        const inside = typeof i.name === 'string' && i.name !== '' && insideRoots(join(dir, i.name), [dir]);
+        if (inside) found.items.push({ ...i, path: join(dir, i.name) });
+        else skipped.push({ file: path, why: `run ${m.run.id} names ${JSON.stringify(i.name)}, which is not inside the manifest's folder ${dir}: not taken in` });
+      }
+      // The run's destination says where batt may tidy up to: it must hold the manifest.
+      if (typeof m.run.destination !== 'string' || !insideRoots(path, [staticRoot(m.run.destination)])) {
+        notes.push({ file: path, note: `run ${m.run.id}: its manifest names the destination ${JSON.stringify(m.run.destination)}, which does not hold it (moved backups, or a changed manifest): ${dir} is recorded instead` });
+        found.run = { ...found.run, destination: dir };
+      }
       if (!Array.isArray(m.failed) || m.items.some((i) => typeof i.startedAt !== 'string')) found.older = true;
       for (const f of Array.isArray(m.failed) ? m.failed : []) found.failed.set(`${f.service}\0${f.target}\0${f.startedAt}`, f);
       runs.set(key, found);
@@ -97,7 +109,7 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
 
 export async function rebuildCatalog(catalogPath: string, folders: readonly string[], options: { quick: boolean; host?: string; onRun?: (id: number) => void }): Promise<RebuildReport> {
   const report: RebuildReport = { runs: 0, items: 0, failedItems: 0, bundles: 0, skipped: [], notes: [], withoutManifest: [] };
-  const { runs, bundles } = scan(folders, options.host, report.skipped);
+  const { runs, bundles } = scan(folders, options.host, report.skipped, report.notes);
   const temp = `${catalogPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
   const db = await openCatalog(temp);

@@ -1,9 +1,14 @@
 /**
- * Loads the configuration: a file found by cosmiconfig in the home's conf/ and then the working
- * directory (or --config FILE alone), then BATT_* environment variables; flags are applied by
- * the caller. Later sources win. Every value is validated against the keys the services declare.
+ * Loads the configuration: a file found by cosmiconfig in the home's conf/ (or --config FILE
+ * alone), then BATT_* environment variables; flags are applied by the caller. Later sources win.
+ * Every value is validated against the keys the services declare. A file is used only when batt's
+ * user or root alone can change it (home/trust.ts): batt runs as root, and a configuration can
+ * be code (.js, .cjs, .mjs, .ts) or send passwords to a server it names. The working directory is
+ * never searched: a file someone left there must not steer `sudo batt`.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertTrusted } from '../home/trust.js';
 import { BattError, didYouMean } from '../errors/errors.js';
 import { holdsSecret } from './secrets.js';
 import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec } from './schema.js';
@@ -34,6 +39,8 @@ export interface BattConfig {
   services: Record<string, Record<string, unknown>>;
   /** The files read, in order, for messages. */
   files: string[];
+  /** A config file in the working directory, which batt no longer reads: the CLI says so. */
+  ignored?: string;
 }
 
 const moduleName = 'batt';
@@ -63,6 +70,21 @@ async function readFile(path: string | undefined, dir: string | undefined): Prom
       cause: error,
     });
   }
+}
+
+/** readFile, refusing a file (and the folders above it) that others could change, before it is parsed or run. */
+async function trustedRead(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
+  if (dir && existsSync(dir)) {
+    assertTrusted(dir, 'configuration');
+    for (const name of searchPlaces) {
+      const file = join(dir, name);
+      if (existsSync(file)) {
+        assertTrusted(file, 'configuration');
+        break;
+      }
+    }
+  }
+  return readFile(path, dir);
 }
 
 function schemaFor(services: readonly ServiceSchema[], name: string): ServiceSchema | undefined {
@@ -124,6 +146,7 @@ export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: rea
 export interface LoadOptions {
   configFile?: string;
   confDir: string;
+  /** Only to tell the user that a config file there is not read. */
   cwd: string;
   env: NodeJS.ProcessEnv;
   services: readonly ServiceSchema[];
@@ -131,9 +154,9 @@ export interface LoadOptions {
 
 export async function loadConfig(options: LoadOptions): Promise<BattConfig> {
   const config: BattConfig = { services: {}, files: [] };
-  const found = options.configFile
-    ? [await readFile(options.configFile, undefined)]
-    : [await readFile(undefined, options.confDir), options.cwd === options.confDir ? undefined : await readFile(undefined, options.cwd)];
+  if (options.configFile && existsSync(options.configFile)) assertTrusted(options.configFile, 'configuration');
+  const found = options.configFile ? [await trustedRead(options.configFile, undefined)] : [await trustedRead(undefined, options.confDir)];
+  if (!options.configFile && options.cwd !== options.confDir) config.ignored = searchPlaces.map((name) => join(options.cwd, name)).find((path) => existsSync(path));
   for (const entry of found) {
     if (!entry) continue;
     if (holdsSecret(entry.data) && (statSync(entry.file).mode & 0o077) !== 0) {

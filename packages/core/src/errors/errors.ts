@@ -34,10 +34,12 @@ export type ErrorCode =
   | 'IO'
   | 'INTEGRITY'
   | 'CATALOG'
+  /** A file or folder someone other than batt's user or root could change (docs/security.md). */
+  | 'UNTRUSTED'
   | 'INTERRUPTED'
   | 'INTERNAL';
 
-const usageCodes = new Set<ErrorCode>(['USAGE', 'UNKNOWN_SERVICE', 'CONFIG', 'PATH_PATTERN', 'NOT_FOUND']);
+const usageCodes = new Set<ErrorCode>(['USAGE', 'UNKNOWN_SERVICE', 'CONFIG', 'PATH_PATTERN', 'NOT_FOUND', 'UNTRUSTED']);
 
 export interface BattErrorOptions {
   hint?: string;

@@ -8,6 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromSystemError } from '../errors/errors.js';
+import { assertTrusted } from './trust.js';
 
 export interface HomeLayout {
   root: string;
@@ -65,6 +66,18 @@ export function shippedDefaultsDir(): string | undefined {
   return undefined;
 }
 
+/**
+ * makePrivateDir for a folder batt writes backups into: the folders that already exist on the way
+ * are checked first (home/trust.ts), so nothing is created under a folder someone else controls.
+ */
+export function makeTrustedDir(path: string, use = 'a backup folder'): void {
+  let existing = resolve(path);
+  while (!existsSync(existing) && existing !== dirname(existing)) existing = dirname(existing);
+  assertTrusted(existing, use);
+  makePrivateDir(path);
+  if (existing !== resolve(path)) assertTrusted(path, use);
+}
+
 /** mkdir -p with 0700 for every folder it creates, whatever the umask. */
 export function makePrivateDir(path: string): void {
   const first = mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -116,7 +129,9 @@ export function clearScratch(home: string): void {
 export function ensureHome(root: string): HomeLayout {
   const home = layoutOf(root);
   try {
-    for (const dir of [home.root, home.available, home.enabled, home.conf, home.logs]) makePrivateDir(dir);
+    // Its scripts run and its configuration is read as batt's user: nobody else may change them.
+    makeTrustedDir(home.root, 'the batt home');
+    for (const dir of [home.available, home.enabled, home.conf, home.logs]) makePrivateDir(dir);
     const shipped = shippedDefaultsDir();
     if (shipped) {
       copyMissing(join(shipped, 'scripts-available'), home.available);

@@ -30,7 +30,7 @@ export async function openTemp(dir: string): Promise<TempFile> {
   const path = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
   // A raw fd, not a FileHandle: the sink writes with fs.write, and a FileHandle would close
   // itself when garbage-collected.
-  const fd = await openRaw(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  const fd = await openRaw(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   await fchmodFd(fd, 0o600);
   return { fd, path, dir };
 }

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Compression } from '../config/schema.js';
 import { BattError, fromSystemError } from '../errors/errors.js';
 import { spawnTool, toolFailure, type ToolResult } from '../exec/exec.js';
-import { makePrivateDir } from '../home/home.js';
+import { makeTrustedDir } from '../home/home.js';
 import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
 import { discardTemp, finishTemp, openTemp, placeFile } from './atomic-file.js';
 import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
@@ -111,7 +111,7 @@ async function disposeOf(dump: BackupStream | BackupCommand): Promise<void> {
 export async function writeArtifact(request: ArtifactRequest): Promise<Artifact> {
   let temp: Awaited<ReturnType<typeof openTemp>>;
   try {
-    makePrivateDir(request.dir);
+    makeTrustedDir(request.dir);
     temp = await openTemp(request.dir);
   } catch (error) {
     await disposeOf(request.dump);

@@ -9,7 +9,8 @@ import { chmod, open } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { BattError } from '../errors/errors.js';
 import { collect, spawnTool, stderrText, toolFailure } from '../exec/exec.js';
-import { makePrivateDir } from '../home/home.js';
+import { makePrivateDir, makeTrustedDir } from '../home/home.js';
+import { assertTrusted } from '../home/trust.js';
 import { placeFile } from '../pipeline/atomic-file.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import type { Service } from './discovery.js';
@@ -102,8 +103,9 @@ export function scriptEnv(name: string): NodeJS.ProcessEnv {
 
 export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
   const name = request.service.name;
+  assertTrusted(request.service.path, 'a script batt runs');
   const destExisted = existsSync(request.dest);
-  makePrivateDir(request.dest);
+  makeTrustedDir(request.dest);
   const staging = mkdtempSync(join(request.dest, '.batt-staging-'));
   let placed = false;
   try {

@@ -10,6 +10,7 @@ import type { CatalogDb } from '../catalog/db.js';
 import type { BattConfig } from '../config/load.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { collect, spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
+import { assertTrusted } from '../home/trust.js';
 import { privateScratch, type HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
 import { scriptConfFile, scriptEnv } from '../plugins/script-runner.js';
@@ -102,6 +103,7 @@ async function plan(request: RestoreRequest, chosen: Selected[]): Promise<Planne
 /** Runs restore-<svc> with BATT_SOURCE: a private folder holding links to the run's files. */
 async function restoreWithScript(request: RestoreRequest, service: Service, group: PlannedRestore[]): Promise<{ checks: Check[] }> {
   const script = restoreScriptOf(request.home, service)!;
+  assertTrusted(script, 'a script batt runs');
   const source = privateScratch(request.home.root, 'source-');
   try {
     for (const p of group) {

@@ -13,6 +13,7 @@ import type { Service } from '../plugins/discovery.js';
 import { findService } from '../plugins/discovery.js';
 import type { Check, RestoreSource } from '../plugins/types.js';
 import { compressionOf, openArtifact } from './artifact.js';
+import { insideRoots } from '../retention/folders.js';
 
 export interface Selected {
   run: RunRow;
@@ -27,6 +28,8 @@ export interface ItemQuery {
   since?: Date;
   service?: string;
   targets?: readonly string[];
+  /** The backup folders this home knows: a catalog path outside them is refused. */
+  roots?: readonly string[];
 }
 
 /** `7d`, `12h`, `2w` or an ISO date/time → a Date; undefined when it is neither. */
@@ -64,6 +67,11 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
     throw new BattError('NOT_FOUND', `no good ${what}backup ${where}`.replace(/\s+/g, ' '), { hint: '`batt runs` and `batt show <run>` list what there is' });
   }
   return rows.map(({ run, item }) => {
+    if (query.roots && !insideRoots(item.file!, query.roots)) {
+      throw new BattError('INTEGRITY', `run ${run.id}'s ${item.service} backup of ${item.target} names ${item.file}, which is outside the backup folders this home knows (${query.roots.join(', ')}): batt does not read it on the catalog's word`, {
+        hint: 'the catalog was changed, or rebuilt from a manifest that was; `batt catalog check` shows what else is off. If you trust that file, restore it by hand',
+      });
+    }
     const svc = services.find((s) => s.name === item.service);
     if (!svc) throw new BattError('NOT_FOUND', `run ${run.id} holds a backup of "${item.service}", which is no longer a known service`, { hint: 'restore its file by hand, or put its script back into scripts-available/' });
     return { run, item, service: svc };

@@ -2,8 +2,8 @@
  * The backup folders as prune and `catalog check` see them: where a run's manifest for an
  * artifact lives, which roots batt may tidy up to, folders left empty, and files nobody knows.
  */
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync, readdirSync, realpathSync, rmdirSync } from 'node:fs';
+import { dirname, join, normalize, relative, resolve, sep } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import type { BattConfig } from '../config/load.js';
 import { staticRoot } from '../destination/expand.js';
@@ -33,6 +33,32 @@ export function destinationRoots(db: CatalogDb | undefined, config: BattConfig, 
   for (const d of (db?.$client.prepare('select distinct destination from runs').pluck().all() ?? []) as string[]) patterns.add(d);
   for (const section of Object.values(config.services)) if (typeof section.destination === 'string') patterns.add(section.destination);
   return [...new Set([...patterns].map(staticRoot))].filter((r) => r !== '/');
+}
+
+/** `path` with every link on the way resolved, as far as it exists (the rest as written). */
+function realPath(path: string): string {
+  let existing = resolve(path);
+  const rest: string[] = [];
+  while (!existsSync(existing) && existing !== dirname(existing)) {
+    rest.unshift(existing.slice(dirname(existing).length).replace(/^\//, ''));
+    existing = dirname(existing);
+  }
+  return join(realpathSync(existing), ...rest);
+}
+
+/**
+ * Whether a file the catalog or a manifest names lies inside one of `roots` (the backup folders
+ * this home knows), links on the way resolved: paths from the catalog are data, and a file
+ * outside the backups is never read, restored or deleted on their word. The file itself may be
+ * missing; its folder is what counts.
+ */
+export function insideRoots(file: string, roots: readonly string[]): boolean {
+  if (!file.startsWith('/') || normalize(file) !== file) return false;
+  const folder = realPath(dirname(file));
+  return roots.some((root) => {
+    const real = realPath(root);
+    return folder === real || isUnder(folder, real);
+  });
 }
 
 /** Removes `folder` if empty, then its parents while empty, stopping below the root it is under. */

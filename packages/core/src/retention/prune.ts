@@ -15,7 +15,7 @@ import type { BattConfig } from '../config/load.js';
 import { BattError, fromSystemError } from '../errors/errors.js';
 import { pidAlive } from '../home/lock.js';
 import { forgetArtifacts } from '../run/manifest.js';
-import { artifactFolderOf, removeEmptyFolders } from './folders.js';
+import { artifactFolderOf, insideRoots, removeEmptyFolders } from './folders.js';
 import { BACKUP_KINDS, planGroup, type BackupKind, type GroupPlan, type KeepRules } from './policy.js';
 import { describeRules, requiresVerified, rulesFor } from './rules.js';
 
@@ -177,6 +177,8 @@ export interface PruneResult {
   folders: string[];
   /** Items the plan removed that a restore or verify claimed meanwhile: kept. */
   heldMeanwhile: number;
+  /** Files the catalog named outside the backup folders this home knows: not deleted, rows forgotten. */
+  refused: string[];
 }
 
 const highestCheck = (db: CatalogDb): number => (db.$client.prepare('select coalesce(max(id), 0) from checks').pluck().get() as number);
@@ -224,14 +226,21 @@ async function removeFile(path: string): Promise<void> {
  * repeat. A path that another, unmarked item now holds (a backup written there after this prune
  * died) is not touched: only the marked row goes.
  */
-export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonly string[]): Promise<{ removed: number; bytes: number; folders: string[] }> {
+export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonly string[]): Promise<{ removed: number; bytes: number; folders: string[]; refused: string[] }> {
   const client = db.$client;
   const rows = client.prepare('select id, run_id, file, bytes from items where prune_id = ?').raw().all(pruneId) as [number, number, string | null, number | null][];
   const taken = client.prepare('select 1 from items where file = ? and prune_id is null limit 1').pluck();
   const folders = new Map<string, { names: Set<string>; runIds: Set<number> }>();
   let bytes = 0;
+  // A path outside the backup folders this home knows (a hostile manifest, a changed catalog) is
+  // never deleted: its row goes, the file stays, and the caller says so.
+  const refused: string[] = [];
   for (const [, runId, file, size] of rows) {
     if (!file || taken.get(file)) continue;
+    if (!insideRoots(file, roots)) {
+      refused.push(file);
+      continue;
+    }
     bytes += size ?? 0;
     await removeFile(file);
     const { folder, name } = artifactFolderOf(file, runId);
@@ -248,6 +257,10 @@ export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonl
     .raw()
     .all(pruneId, pruneId) as [number, string][];
   for (const [, bundle] of bundles) {
+    if (!insideRoots(bundle, roots)) {
+      refused.push(bundle);
+      continue;
+    }
     for (const path of [bundle, `${bundle}.sha256`]) await removeFile(path);
     folders.set(dirname(bundle), folders.get(dirname(bundle)) ?? { names: new Set(), runIds: new Set() });
   }
@@ -261,13 +274,13 @@ export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonl
     client.prepare("update prunes set status = 'ok', finished_at = ?, removed = removed + ?, bytes = bytes + ? where id = ?").run(nowText(), rows.length, bytes, pruneId);
   })();
   for (const folder of folders.keys()) removeEmptyFolders(folder, roots);
-  return { removed: rows.length, bytes, folders: [...folders.keys()] };
+  return { removed: rows.length, bytes, folders: [...folders.keys()], refused };
 }
 
 /** Applies a plan (made again if the catalog's checks changed since): marks, then removes. */
 export async function executePrune(request: PruneRequest, plan: PrunePlan, roots: readonly string[]): Promise<PruneResult> {
   const { db } = request;
-  if (!plan.groups.some((g) => g.keep.includes(0))) return { removed: 0, bytes: 0, folders: [], heldMeanwhile: 0 };
+  if (!plan.groups.some((g) => g.keep.includes(0))) return { removed: 0, bytes: 0, folders: [], heldMeanwhile: 0, refused: [] };
   const { pruneId, planned, marked } = markRemovals(request, plan);
   try {
     const done = await finishPrune(db, pruneId, roots);
@@ -283,14 +296,17 @@ export async function executePrune(request: PruneRequest, plan: PrunePlan, roots
  * while holding the home's lock. `roots` is asked for only when there is a prune to finish
  * (every backup run calls this first). Returns the prunes finished.
  */
-export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[]): Promise<{ id: number; removed: number }[]> {
+export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[]): Promise<{ id: number; removed: number; refused: string[] }[]> {
   const client = db.$client;
   const stale = (client.prepare("select id, pid from checks where status = 'running'").raw().all() as [number, number | null][]).filter(([, pid]) => !pid || !pidAlive(pid));
   // `aborted`, not `failed`: the backup was not found wanting, its check was cut short.
   const closeCheck = client.prepare("update checks set status = 'aborted', finished_at = ?, error = 'batt stopped before the check finished' where id = ?");
   for (const [id] of stale) closeCheck.run(nowText(), id);
   const open = client.prepare("select id from prunes where status = 'running' order by id").pluck().all() as number[];
-  const finished: { id: number; removed: number }[] = [];
-  for (const id of open) finished.push({ id, removed: (await finishPrune(db, id, roots())).removed });
+  const finished: { id: number; removed: number; refused: string[] }[] = [];
+  for (const id of open) {
+    const done = await finishPrune(db, id, roots());
+    finished.push({ id, removed: done.removed, refused: done.refused });
+  }
   return finished;
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { forgetArtifacts, parseSumLine, sumLine, writeManifests, type ManifestItem } from './manifest.js';
+import { forgetArtifacts, parseSumLine, sumLine, writeAtomic, writeManifests, type ManifestItem } from './manifest.js';
 import { artifactBase } from './names.js';
 import { splitName } from '../plugins/script-runner.js';
 
@@ -78,6 +78,39 @@ describe('SHA256SUMS and the manifests', () => {
       writeFileSync(join(dir, 'batt-run-3.json'), readFileSync(join(dir, 'batt-run-3.json'), 'utf8').replace('"u"', '"mallory"'));
       await forgetArtifacts(dir, new Set(['a3']), [3]);
       assert.deepEqual(check(dir), { a2: true, 'batt-run-2.json': false, b3: true, 'batt-run-3.json': false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('writeAtomic', () => {
+  it('never writes through a link planted at a temporary name batt once used (<file>.batt-tmp-<pid>)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'batt-atomic-'));
+    try {
+      const victim = join(dir, 'victim');
+      writeFileSync(victim, 'precious');
+      const path = join(dir, 'SHA256SUMS');
+      symlinkSync(victim, `${path}.batt-tmp-${process.pid}`);
+      await writeAtomic(path, 'new text\n');
+      assert.equal(readFileSync(victim, 'utf8'), 'precious');
+      assert.equal(readFileSync(path, 'utf8'), 'new text\n');
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      // What it leaves: the file and the planted link, no temporary file of its own.
+      assert.deepEqual(readdirSync(dir).sort(), ['SHA256SUMS', `SHA256SUMS.batt-tmp-${process.pid}`, 'victim']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('removes its temporary file when the write fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'batt-atomic-'));
+    try {
+      // Renaming a file over a folder fails after the temporary file was written.
+      mkdirSync(join(dir, 'SHA256SUMS'));
+      writeFileSync(join(dir, 'SHA256SUMS', 'keep'), 'x');
+      await assert.rejects(writeAtomic(join(dir, 'SHA256SUMS'), 'text'));
+      assert.deepEqual(readdirSync(dir), ['SHA256SUMS']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
