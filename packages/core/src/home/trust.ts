@@ -33,11 +33,16 @@ function chain(path: string): string[] {
   return ['/', ...parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`)];
 }
 
-/**
- * Why `path` (which must exist) cannot be trusted, or undefined when it can. `kind` is what batt
- * does with it, for the message.
- */
+/** Why `path` cannot be trusted, or undefined when it can (a path that cannot be looked at is not trusted). */
 export function untrusted(path: string): string | undefined {
+  try {
+    return untrustedChain(path);
+  } catch (error) {
+    return `it cannot be checked (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+}
+
+function untrustedChain(path: string): string | undefined {
   const steps = chain(path);
   for (const [i, step] of steps.entries()) {
     const last = i === steps.length - 1;
@@ -50,7 +55,7 @@ export function untrusted(path: string): string | undefined {
   }
   // Links on the way were made by trusted users; where they lead must be trusted too.
   const real = realpathSync(path);
-  return real === resolve(path) ? undefined : untrusted(real);
+  return real === resolve(path) ? undefined : untrustedChain(real);
 }
 
 /**
