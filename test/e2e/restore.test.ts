@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, realTool, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
 /**
@@ -230,6 +230,29 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     assert.equal(restore.exitCode, 1, restore.stdout);
     assert.match(restore.stdout + restore.stderr, /no_such_table/);
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'halfway'"), '0');
+  });
+
+  it('a dump with a client command (\\!, system) runs none of it: the restore fails and leaves no new database', async () => {
+    const dump = (await unzstd(good.items[0].file)).toString('latin1');
+    const marker = join(box.dir, 'mysql-client-command-ran');
+    const calls = await recordCalls(join(box.dir, 'mysql-record'), ['mariadb', 'mysql']);
+    const planted = [`\\! touch ${marker}`, `system touch ${marker}`, `SELECT 1; \\! touch ${marker}`];
+    for (const [i, line] of planted.entries()) {
+      // In the rows' part, after the schema: the staged restore has created tables when it comes.
+      const r = json(await box.batt(['--mysql-db', 'app', '--path', join(box.out, `planted-${i}`), '--json'], { env }));
+      await forge(box, r.items[0].file, await zstd(Buffer.from(dump.replace('INSERT INTO `t` VALUES', `${line}\nINSERT INTO \`t\` VALUES`), 'latin1')));
+      const restore = await box.batt(['restore', String(r.id), 'mysql', '--into', `planted_${i}`], { env: { ...env, PATH: calls.path } });
+      assert.equal(existsSync(marker), false, `${line}: the command ran`);
+      assert.equal(restore.exitCode, 1, restore.stdout + restore.stderr);
+      assert.match(restore.stderr, line.startsWith('system')
+        ? /mariadb: ERROR 1064 \(42000\) at line \d+: You have an error in your SQL syntax.*near 'system touch/
+        : /the dump holds a mysql client command \(ERROR at line \d+: Unknown command '\\!'\): batt runs none, and this one did not run/);
+      assert.equal(await db.sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'planted_${i}'`), '0', 'the half-restored database was dropped');
+    }
+    assert.match(calls.log(), /^ARGV \S+ --defaults-file=\S+ --binary-mode --sandbox -- planted_0$/m, 'the client ran with client commands off and in its sandbox');
+    const honest = await box.batt(['restore', String(good.id), 'mysql', '--into', 'honest_after_planted'], { env });
+    assert.equal(honest.exitCode, 0, honest.stdout + honest.stderr);
+    assert.equal(await db.sql('SELECT COUNT(*) FROM t', 'honest_after_planted'), '5000');
   });
 });
 
