@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
 /**
@@ -231,6 +231,29 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     assert.match(restore.stdout + restore.stderr, /no_such_table/);
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'halfway'"), '0');
   });
+
+  it('a dump with a client command (\\!, system) runs none of it: the restore fails and leaves no new database', async () => {
+    const dump = (await unzstd(good.items[0].file)).toString('latin1');
+    const marker = join(box.dir, 'mysql-client-command-ran');
+    const calls = await recordCalls(join(box.dir, 'mysql-record'), ['mariadb', 'mysql']);
+    const planted = [`\\! touch ${marker}`, `system touch ${marker}`, `SELECT 1; \\! touch ${marker}`];
+    for (const [i, line] of planted.entries()) {
+      // In the rows' part, after the schema: the staged restore has created tables when it comes.
+      const r = json(await box.batt(['--mysql-db', 'app', '--path', join(box.out, `planted-${i}`), '--json'], { env }));
+      await forge(box, r.items[0].file, await zstd(Buffer.from(dump.replace('INSERT INTO `t` VALUES', `${line}\nINSERT INTO \`t\` VALUES`), 'latin1')));
+      const restore = await box.batt(['restore', String(r.id), 'mysql', '--into', `planted_${i}`], { env: { ...env, PATH: calls.path } });
+      assert.equal(existsSync(marker), false, `${line}: the command ran`);
+      assert.equal(restore.exitCode, 1, restore.stdout + restore.stderr);
+      assert.match(restore.stderr, line.startsWith('system')
+        ? /mariadb: ERROR 1064 \(42000\) at line \d+: You have an error in your SQL syntax.*near 'system touch/
+        : /the dump holds a mysql client command \(ERROR at line \d+: Unknown command '\\!'\): batt runs none, and this one did not run/);
+      assert.equal(await db.sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'planted_${i}'`), '0', 'the half-restored database was dropped');
+    }
+    assert.match(calls.log(), /^ARGV \S+ --defaults-file=\S+ --binary-mode --sandbox -- planted_0$/m, 'the client ran with client commands off and in its sandbox');
+    const honest = await box.batt(['restore', String(good.id), 'mysql', '--into', 'honest_after_planted'], { env });
+    assert.equal(honest.exitCode, 0, honest.stdout + honest.stderr);
+    assert.equal(await db.sql('SELECT COUNT(*) FROM t', 'honest_after_planted'), '5000');
+  });
 });
 
 describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
@@ -276,5 +299,87 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
     assert.equal(await pg.sql('SELECT count(*) FROM t', 'app_test'), '4000');
     assert.equal(await pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'marker'", 'app_test'), '0');
     assert.equal(await pg.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'app_test\\_\\_batt%'"), '0');
+  });
+});
+
+describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql command', () => {
+  let box: Sandbox;
+  let pg: Postgres;
+  let env: Record<string, string>;
+  let honest: any;
+  let script: string;
+  const marker = (): string => join(box.dir, 'psql-command-ran');
+  const roles = async (name: string): Promise<string> => pg.sql(`SELECT count(*) FROM pg_roles WHERE rolname = '${name}'`);
+  /**
+   * A new backup of the roles whose script has `lines` (bytes as given) put in after pg_dumpall's
+   * closing \\unrestrict, where pg_dumpall's own \\restrict no longer guards them.
+   */
+  const planted = async (name: string, lines: string): Promise<number> => {
+    const r = json(await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, name), '--json'], { env }));
+    assert.match(script, /^\\unrestrict \w+$/m, 'pg_dumpall closes its script with \\unrestrict');
+    await forge(box, r.items[0].file, await zstd(Buffer.from(script.replace(/^(\\unrestrict \w+\n)/m, `$1${lines}\n`), 'latin1')));
+    return r.id;
+  };
+  before(async () => {
+    box = sandbox();
+    pg = await startPostgres();
+    await pg.sql("CREATE ROLE honest_role LOGIN PASSWORD 'h-pw'");
+    env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
+    const r = await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, 'honest'), '--json'], { env });
+    assert.equal(r.exitCode, 0, r.stderr);
+    honest = json(r);
+    script = (await unzstd(honest.items[0].file)).toString('latin1');
+  });
+  after(async () => {
+    await pg?.stop();
+    box?.cleanup();
+  });
+
+  it('a \\! line, or one after a statement, is refused before any SQL ran; verify flags it', async () => {
+    for (const [role, lines] of [['planted_own', `CREATE ROLE planted_own;\n\\! touch ${marker()}`], ['planted_mid', `CREATE ROLE planted_mid; \\! touch ${marker()}`]]) {
+      const id = await planted(role, lines);
+      const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env });
+      assert.equal(existsSync(marker()), false, `${role}: the command ran`);
+      assert.equal(await roles(role), '0', `${role}: the SQL before the command ran`);
+      assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /the roles-and-tablespaces script holds a psql backslash command \(line \d+: \\! touch \S+psql-command-ran\): batt runs none, and ran nothing of this script/);
+      const v = await box.batt(['verify', String(id), '--json'], { env });
+      assert.equal(v.exitCode, 1, v.stdout);
+      const check = json(v)[0].checks.find((c: any) => c.name === 'psql commands');
+      assert.equal(check.ok, false);
+      assert.match(check.detail, /a backslash command batt never runs: line \d+: \\! touch/);
+    }
+  });
+
+  it('a command hidden from batt\'s own check (a Shift-JIS byte before a backslash) is still refused by psql\'s \\restrict, and the failure says what ran', async () => {
+    // In Shift-JIS, 0x81 0x5c is one character: psql ends the E'' string there, while batt's
+    // check reads 0x5c as an escaped quote and the \\! as inside the string.
+    const id = await planted('sjis', `CREATE ROLE planted_sjis;\nSET client_encoding = 'SJIS';\nSELECT E'\x81\\';\n\\! touch ${marker()}\nRESET client_encoding;`);
+    const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env });
+    assert.equal(existsSync(marker()), false, 'the command ran');
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /psql refused a backslash command on line \d+ of the roles-and-tablespaces script and did not run it, but ran the SQL around it/);
+    assert.equal(await roles('planted_sjis'), '1', 'as the message says, the SQL around it ran');
+  });
+
+  it('a psql without \\restrict runs no script, and says which psql to install', async () => {
+    const psql = realTool('psql');
+    const old = `#!/bin/sh\ncase "$1" in --version) echo 'psql (PostgreSQL) 15.13'; exit 0;; --help=commands) '${psql}' "$@" | grep -v restrict; exit 0;; esac\nexec '${psql}' "$@"\n`;
+    const id = await planted('old-psql', 'CREATE ROLE planted_old;');
+    const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env: { ...env, PATH: standIns(join(box.dir, 'old-psql'), { psql: old }) } });
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /psql \(PostgreSQL\) 15\.13 has no \\restrict, so it cannot run the roles-and-tablespaces script with its backslash commands refused/);
+    assert.match(r.stderr, /13\.22, 14\.19, 15\.14, 16\.10, 17\.6 or later/);
+    assert.equal(await roles('planted_old'), '0', 'nothing of the script ran');
+  });
+
+  it('pg_dumpall\'s own script still restores, its \\restrict lines and all', async () => {
+    await pg.sql('DROP ROLE honest_role');
+    const r = await box.batt(['restore', String(honest.id), 'postgresql', '--target', '@globals'], { env });
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /roles and tablespaces applied/);
+    assert.equal(await roles('honest_role'), '1');
+    const v = await box.batt(['verify', String(honest.id), '--json'], { env });
+    assert.equal(v.exitCode, 0, v.stdout);
   });
 });

@@ -36,12 +36,23 @@ function scratchName(name: string, what: string): string {
   return [...name].slice(0, 64 - suffix.length).join('') + suffix;
 }
 
-/** Feeds one part of the dump into the client; the client stops at the first error. */
+let sandboxHelp: Promise<string[]> | undefined;
+/** `--sandbox` where the client has it (MariaDB 10.5.25, 10.6.18, 10.11.8 on): no client command may touch a file. */
+const sandboxOption = (): Promise<string[]> =>
+  (sandboxHelp ??= runTool(clientTool(), ['--no-defaults', '--help']).then((help) => (/^\s*--sandbox\b/m.test(help) ? ['--sandbox'] : []), () => []));
+
+/**
+ * Feeds one part of the dump into the client; the client stops at the first error. A dump is
+ * code to the client: `\!` or `system` would run a shell command as batt's user. --binary-mode
+ * turns every client command but \C and DELIMITER off for piped input, and --sandbox refuses
+ * any that touches a file or runs a program.
+ */
 async function load(ctx: PluginContext, file: string, database: string, source: RestoreSource, part: DumpPart): Promise<DumpFilter> {
+  const sandbox = await sandboxOption(); // before the source opens: nothing may wait between its open and its pipe
   const filter = new DumpFilter(part);
   const input = source.open();
   input.once('error', (error) => filter.destroy(error)); // a damaged artifact stops the client
-  const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', '--', database], { stdin: input.pipe(filter), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mariadb-client' });
+  const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', ...sandbox, '--', database], { stdin: input.pipe(filter), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mariadb-client' });
   const result = await child.result;
   if (result.failed) throw explain(toolFailure(clientTool(), result, 'mariadb-client'));
   return filter;
@@ -147,6 +158,12 @@ function explain(error: unknown): unknown {
   if (/Access denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: access denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.user and mysql.password (or BATT_MYSQL_USER / BATT_MYSQL_PASSWORD)' });
   if (/TLS\/SSL error|SSL connection error|SSL is required/i.test(m)) return new BattError('TOOL_FAILED', `mysql: TLS to the server failed: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.ssl_mode and mysql.ssl_ca (the CA that signed the server\'s certificate), and ssl_cert/ssl_key if the server asks for a client certificate' });
   if (/Can't connect|Unknown MySQL server host|Lost connection/i.test(m)) return new BattError('TOOL_FAILED', `mysql: cannot reach the server: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.host, mysql.port or mysql.socket, and that the server runs' });
+  const command = /ERROR at line \d+: (Unknown command '\\.'|Not allowed in the sandbox mode)/.exec(m)?.[0];
+  if (command) {
+    return new BattError('INTEGRITY', `the dump holds a mysql client command (${command}): batt runs none, and this one did not run`, {
+      hint: 'mysqldump writes no such command, so the dump was changed after the backup: restore another run, or read the dump and load it by hand',
+    });
+  }
   // The client echoes the failing statement (rows of data) before its ERROR line: keep just that.
   const line = /ERROR \d+ \([0-9A-Z]+\)[^|]*/.exec(m)?.[0];
   if (line) return new BattError('TOOL_FAILED', `${m.slice(0, m.indexOf(' ')).replace(/:$/, '')}: ${line.trim()}`, { hint: error.hint });

@@ -12,10 +12,11 @@ import { assertChecks, compareCounts } from '@batt/core/restore/select';
 import { passwordOf, serverKeys } from '@batt/core/config/secrets';
 import { BattError } from '@batt/core/errors/errors';
 import { privateFile, privateScratch } from '@batt/core/home/home';
-import { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type ToolProcess } from '@batt/core/exec/exec';
-import { drain, keepTail } from '@batt/core/restore/artifact';
+import { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type ToolProcess, type ToolResult } from '@batt/core/exec/exec';
+import { keepTail } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
 import { conninfo, dumpArgs, factsScript, GLOBALS, globalsArgs, majorOf, parseFacts, passfileLine, type Connection } from './args.js';
+import { restrictedScript } from './script.js';
 import { pgTool, type PgTool } from './tools.js';
 
 export * from './args.js';
@@ -90,11 +91,12 @@ function scratchName(name: string, what: string): string {
 }
 
 /** Runs a tool that reads the artifact on stdin (a damaged artifact stops it). */
-async function feedTool(ctx: PluginContext, s: Session, tool: string, args: string[], input: Readable): Promise<void> {
+async function feedTool(ctx: PluginContext, s: Session, tool: string, args: string[], input: Readable): Promise<ToolResult> {
   const { file, env } = await pgTool(tool, s.conn);
   const child = await spawnTool(file, args, { stdin: input, stdout: 'ignore', env: { ...s.env, ...env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
   const result = await child.result;
   if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
+  return result;
 }
 
 /** Creates `name`, restores the archive into it (parallel jobs from a private copy) and counts rows. */
@@ -122,9 +124,58 @@ async function restoreDatabase(ctx: PluginContext, s: Session, name: string, sou
   ];
 }
 
-/** Roles and tablespaces: psql runs the script; roles that exist already are reported, not fatal. */
+const SCRIPT_CAP = 256 * 1024 * 1024;
+
+/** The roles-and-tablespaces script, whole (a few hundred bytes a role), bytes as they are (latin1). */
+async function readScript(source: RestoreSource): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of source.open() as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > SCRIPT_CAP) throw new BattError('INTEGRITY', 'the roles-and-tablespaces script is over 256 MiB: batt checks it whole before psql runs any of it', { hint: 'this is no pg_dumpall --globals-only script; restore it by hand after reading it' });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+/** psql knows `\restrict` from PostgreSQL 13.22, 14.19, 15.14, 16.10 and 17.6 on; without it, batt runs no script. */
+async function assertRestricting(s: Session): Promise<void> {
+  const tool = await pgTool('psql', s.conn);
+  const help = await runTool(tool.file, ['--help=commands'], { env: tool.env, debianPackage: 'postgresql-client' }).catch((error: unknown) => {
+    if (error instanceof BattError && error.code === 'TOOL_MISSING') throw error;
+    return '';
+  });
+  if (/^\s*\\restrict\b/m.test(help)) return;
+  throw new BattError('TOOL_MISSING', `${(await toolVersion(tool.file)) ?? 'this psql'} has no \\restrict, so it cannot run the roles-and-tablespaces script with its backslash commands refused`, {
+    hint: 'install psql from PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 or later (apt-get install postgresql-client) and put it first on PATH',
+  });
+}
+
+const shown = (lines: string[]): string => `${lines[0].replace(/[^\x20-\x7e]/g, '?')}${lines.length > 1 ? ` and ${lines.length - 1} more` : ''}`;
+
+/**
+ * Roles and tablespaces: psql runs the script; roles that exist already are reported, not fatal
+ * (ON_ERROR_STOP=0). A psql backslash command in it would run as batt's user (`\!` runs a shell
+ * command): the script is refused whole when it holds one, and psql runs it under batt's own
+ * `\restrict`, so psql's lexer refuses any that batt's check would have missed.
+ */
 async function restoreGlobals(ctx: PluginContext, s: Session, source: RestoreSource): Promise<Check> {
-  await feedTool(ctx, s, 'psql', ['--no-psqlrc', '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=0', `--dbname=${conninfo(s.conn, maintenanceDb(ctx.config))}`], source.open());
+  await assertRestricting(s);
+  const { text, refused } = restrictedScript(await readScript(source));
+  if (refused.length) {
+    throw new BattError('INTEGRITY', `the roles-and-tablespaces script holds a psql backslash command (${shown(refused)}): batt runs none, and ran nothing of this script`, {
+      hint: 'pg_dumpall writes no backslash commands but \\restrict and \\unrestrict, so the script was changed after the backup: restore another run, or read it and apply it by hand',
+    });
+  }
+  const args = ['--no-psqlrc', '--no-password', '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', '-', `--dbname=${conninfo(s.conn, maintenanceDb(ctx.config))}`];
+  const result = await feedTool(ctx, s, 'psql', args, Readable.from([Buffer.from(text, 'latin1')]));
+  // With ON_ERROR_STOP=0, psql goes on after refusing a command: it says so on stderr (-f - adds the line).
+  const refusedByPsql = /^psql:<stdin>:(\d+): error: backslash commands are restricted/m.exec(stderrText(result));
+  if (refusedByPsql) {
+    throw new BattError('INTEGRITY', `psql refused a backslash command on line ${Number(refusedByPsql[1]) - 1} of the roles-and-tablespaces script and did not run it, but ran the SQL around it: the roles and tablespaces in the script were applied`, {
+      hint: 'the script was changed after the backup: check the roles (\\du) and tablespaces (\\db) on the server',
+    });
+  }
   return { name: 'globals', ok: true, detail: 'roles and tablespaces applied (existing ones kept)' };
 }
 
@@ -296,9 +347,13 @@ export const postgresqlPlugin = definePlugin({
 
   async verify(ctx, target, source) {
     if (target === GLOBALS) {
-      const text = (await drain(source.open(), 200)).tail.toString('utf8');
-      const ok = globalsTrailer.test(text);
-      return [{ name: 'trailer', ok, detail: ok ? 'pg_dumpall finished the dump' : 'no "cluster dump complete" trailer: the dump is truncated' }];
+      const script = await readScript(source);
+      const ok = globalsTrailer.test(script.slice(-200));
+      const { refused } = restrictedScript(script);
+      return [
+        { name: 'trailer', ok, detail: ok ? 'pg_dumpall finished the dump' : 'no "cluster dump complete" trailer: the dump is truncated' },
+        { name: 'psql commands', ok: refused.length === 0, detail: refused.length ? `a backslash command batt never runs: ${shown(refused)}` : 'none but pg_dumpall\'s own \\restrict' },
+      ];
     }
     const child = await spawnTool('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', signal: ctx.signal, debianPackage: 'postgresql-client' });
     const [list, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
