@@ -71,6 +71,26 @@ describe('restore: files', () => {
     assert.equal(readFileSync(join(to, src.slice(1), 'index.html'), 'utf8'), '<h1>hi</h1>\n');
   });
 
+  it('a run of several folders restores each into one --to, under its own path; only a file that is there already stops it', async () => {
+    const second = box.folder('other site', { 'x.txt': 'x\n' });
+    const run = json(await box.batt(['--file', src, '--file', second, '--path', join(box.out, 'two'), '--json']));
+    assert.equal(run.items.length, 2);
+    const to = join(box.dir, 'both');
+    mkdirSync(to);
+    writeFileSync(join(to, 'unrelated.txt'), 'mine\n'); // not in the backup: no conflict
+    const r = await box.batt(['restore', String(run.id), 'file', '--to', to]);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.equal(readFileSync(join(to, src.slice(1), 'index.html'), 'utf8'), '<h1>hi</h1>\n');
+    assert.equal(readFileSync(join(to, second.slice(1), 'x.txt'), 'utf8'), 'x\n');
+    assert.equal(readFileSync(join(to, 'unrelated.txt'), 'utf8'), 'mine\n');
+    // Again: now every file is there, so both are refused, and nothing changes.
+    writeFileSync(join(to, second.slice(1), 'x.txt'), 'changed\n');
+    const again = await box.batt(['restore', String(run.id), 'file', '--to', to]);
+    assert.equal(again.exitCode, 2, again.stderr + again.stdout);
+    assert.match(again.stderr, /already exist/);
+    assert.equal(readFileSync(join(to, second.slice(1), 'x.txt'), 'utf8'), 'changed\n');
+  });
+
   it('--dry-run shows the plan and checks the SHA-256, and writes nothing', async () => {
     const to = join(box.dir, 'dry');
     const r = await box.batt(['restore', 'latest', 'file', '--target', './site', '--to', to, '--dry-run']); // relative to the cwd (box.dir)

@@ -3,14 +3,14 @@
  * restoring user may), mtimes, ACLs, xattrs and symlinks as links. GNU tar does the reading
  * and writes straight into the core's compressor; batt hashes and places the result.
  */
-import { lstatSync, rmSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, lstatSync, rmSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { BattError } from '@batt/core/errors/errors';
 import { stderrText, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
 import { definePlugin, type Check, type ItemFacts } from '@batt/core/plugins/types';
 import { privateScratch } from '@batt/core/home/home';
 import { assertChecks } from '@batt/core/restore/select';
-import { compareExtracted, extract, moveInto, nonEmpty, refuseUnsafe, removeStaging, scanArchive, stagingIn, type Scan } from './restore.js';
+import { compareExtracted, conflictsIn, extract, moveInto, nonEmpty, refuseUnsafe, removeStaging, scanArchive, stagingIn, type Scan } from './restore.js';
 import { tarArgs } from './tar-args.js';
 
 export { tarArgs } from './tar-args.js';
@@ -77,16 +77,22 @@ export const filePlugin = definePlugin({
 
   restoreInto: (_target, runId) => resolve(`batt-restore-${runId}`),
 
-  async planRestore(_ctx, _target, into) {
+  async planRestore(_ctx, target, into) {
     const dir = resolve(into);
-    return { label: `folder ${dir}`, exists: nonEmpty(dir) };
+    // The archive holds the path as it was, without its leading /: that is where it comes back.
+    const own = join(dir, target.replace(/^\/+/, ''));
+    return { label: `folder ${dir}`, exists: nonEmpty(own) || (existsSync(own) && !statSync(own).isDirectory()) };
   },
 
   async restore(ctx, _target, source, options) {
     const to = resolve(options.into);
     const scan = await scanArchive(source.open(), true);
     refuseUnsafe(scan);
-    if (nonEmpty(to) && !options.force) throw new BattError('USAGE', `${to} is not empty`, { hint: 'restore into a new or empty folder with --to, or pass --force to overwrite files' });
+    // Other runs' folders restored into the same --to are no conflict; the same files are.
+    const clash = options.force ? [] : conflictsIn(scan, to);
+    if (clash.length) {
+      throw new BattError('USAGE', `${clash.length} of the files to restore already exist: ${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', …' : ''}`, { hint: 'restore into another folder with --to DIR, or pass --force to overwrite them' });
+    }
     const staging = stagingIn(to);
     let ok = false;
     try {

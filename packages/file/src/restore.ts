@@ -163,6 +163,25 @@ function isLink(path: string): boolean {
   }
 }
 
+/**
+ * The archive's entries that something in `to` already stands at: a file, link or other thing
+ * where the archive has one (a folder where the archive has a folder is no conflict: the restore
+ * goes into it). Only these stop a restore without --force.
+ */
+export function conflictsIn(scan: Scan, to: string): string[] {
+  const clash: string[] = [];
+  for (const [path, entry] of scan.entries) {
+    let existing;
+    try {
+      existing = lstatSync(join(to, path));
+    } catch {
+      continue;
+    }
+    if (!(entry.type === 'Directory' && existing.isDirectory())) clash.push(join(to, path));
+  }
+  return clash;
+}
+
 /** True when `dir` exists and holds anything. */
 export function nonEmpty(dir: string): boolean {
   try {
