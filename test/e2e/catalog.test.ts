@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
 
@@ -148,5 +148,51 @@ describe('catalog rebuild takes back what the runs recorded', () => {
     assert.match(why[0], /bytes on disk/);
     assert.match(why[1], new RegExp(`run ${runId} \\(partial\\) left out: none of its backup files is intact, so its 1 failed item\\(s\\) are not taken in either`));
     assert.equal(await q(`select count(*) from runs where id = ${runId}`), '0');
+  });
+});
+
+describe('run ids survive a lost catalog and a shared folder', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+  });
+  afterEach(() => box.cleanup());
+
+  it('after the catalog is lost, the next run into the same folder takes a new id; a rebuild finds both runs', async () => {
+    const data = box.folder('data', { a: 'alpha' });
+    const dest = join(box.out, 'same');
+    const first = json(await box.batt(['--file', data, '--path', dest, '--json']));
+    for (const s of ['', '-wal', '-shm']) rmSync(join(box.home, `catalog.db${s}`), { force: true });
+    const second = json(await box.batt(['--file', data, '--path', dest, '--json']));
+    assert.equal(second.status, 'ok');
+    assert.ok(second.id > first.id, `run ${second.id} after run ${first.id}`);
+    const folder = join(dest, 'file');
+    const manifests = readdirSync(folder).filter((n) => n.startsWith('batt-run-')).sort();
+    assert.deepEqual(manifests, [`batt-run-${first.id}.json`, `batt-run-${second.id}.json`].sort());
+    assert.equal(JSON.parse(readFileSync(join(folder, `batt-run-${first.id}.json`), 'utf8')).run.id, first.id, 'the first run\'s manifest is its own still');
+    for (const s of ['', '-wal', '-shm']) rmSync(join(box.home, `catalog.db${s}`), { force: true });
+    const rebuilt = json(await box.batt(['catalog', 'rebuild', box.out, '--json']));
+    assert.equal(rebuilt.runs, 2);
+    const ids = json<any[]>(await box.batt(['runs', '--json'])).map((r) => r.id).sort((a, b) => a - b);
+    assert.deepEqual(ids, [first.id, second.id]);
+    for (const id of ids) assert.equal((await box.batt(['verify', String(id)])).exitCode, 0);
+  });
+
+  it('two homes backing up into one folder never replace each other\'s manifest', async () => {
+    const other = sandbox();
+    try {
+      const data = box.folder('data', { a: 'alpha' });
+      const dest = join(box.out, 'shared');
+      const mine = json(await box.batt(['--file', data, '--path', dest, '--json']));
+      const theirs = json(await other.batt(['--file', data, '--path', dest, '--json']));
+      const again = json(await box.batt(['--file', data, '--path', dest, '--json']));
+      const ids = [mine.id, theirs.id, again.id];
+      assert.equal(new Set(ids).size, 3, `ids ${ids.join(', ')}`);
+      const folder = join(dest, 'file');
+      for (const id of ids) assert.ok(readdirSync(folder).includes(`batt-run-${id}.json`), `batt-run-${id}.json is there`);
+      assert.equal((await execa('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: folder })).exitCode, 0);
+    } finally {
+      other.cleanup();
+    }
   });
 });

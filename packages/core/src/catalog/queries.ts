@@ -9,8 +9,11 @@ import { checks, items, runs, type ItemRow, type ItemStatus, type RunRow, type R
 
 export const now = (): string => new Date().toISOString();
 
-export function createRun(db: CatalogDb, values: Omit<typeof runs.$inferInsert, 'id' | 'status'>): number {
-  const row = db.insert(runs).values({ ...values, status: 'running' }).returning({ id: runs.id }).get();
+/** Records a new run; its id is above every id the catalog has and above `afterId` (ids taken on disk). */
+export function createRun(db: CatalogDb, values: Omit<typeof runs.$inferInsert, 'id' | 'status'> & { afterId?: number }): number {
+  const { afterId = 0, ...rest } = values;
+  const highest = Number(db.$client.prepare('select coalesce(max(id), 0) from runs').pluck().get());
+  const row = db.insert(runs).values({ ...rest, ...(afterId > highest ? { id: afterId + 1 } : {}), status: 'running' }).returning({ id: runs.id }).get();
   return row.id;
 }
 

@@ -3,6 +3,7 @@
  * each into the core's pipeline (compress, hash, atomic write), record it, write the manifests.
  * Targets of all services run together up to `concurrency`; one failing never stops the others.
  */
+import { readdirSync } from 'node:fs';
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
 import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
@@ -17,7 +18,7 @@ import type { CatalogDb } from '../catalog/db.js';
 import { addItem, createRun, finishItem, finishRun, manifestRecords, now, setRunBundle, startItem } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
 import { redact, type Logger } from './logger.js';
-import { writeManifests, type ManifestItem } from './manifest.js';
+import { manifestPattern, writeManifests, type ManifestItem } from './manifest.js';
 import { artifactBase, humanBytes } from './names.js';
 import { markIfSuspect } from '../retention/suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
@@ -111,10 +112,36 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
   return units;
 }
 
+/** The folder a service's backups of this run go to. */
+function folderFor(request: BackupRequest, service: Service): string {
+  const own = request.destinationForced ? undefined : (request.config.services[service.name]?.destination as string | undefined);
+  return expandPattern(own ? withServicePlaceholder(own) : withServicePlaceholder(request.destination), request.clock, { service: service.name, host: request.host });
+}
+
+/**
+ * The lowest run id no manifest in this run's folders has taken: a catalog that was lost and
+ * started again at 1, or another home writing into the same folders, must not make this run's
+ * manifest replace an earlier run's (its id goes on from theirs).
+ */
+function idsTakenIn(folders: readonly string[]): number {
+  let highest = 0;
+  for (const folder of folders) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue; // not there yet
+    }
+    for (const name of names) highest = Math.max(highest, Number(manifestPattern.exec(name)?.[1] ?? 0));
+  }
+  return highest;
+}
+
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
   const units = await planUnits(request);
   const runId = createRun(db, {
+    afterId: idsTakenIn([...new Set(request.selections.map((s) => folderFor(request, s.service)))]),
     startedAt: request.clock.toISOString(),
     host: request.host,
     user: request.user,
@@ -135,11 +162,7 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
 async function executeRun(request: BackupRequest, runId: number, units: Unit[]): Promise<RunReport> {
   const { db, config, log } = request;
   const clean = (text: string): string => redact(text, request.secrets).slice(0, LOG_CAP);
-  const pattern = withServicePlaceholder(request.destination);
-  const destFor = (service: Service): string => {
-    const own = request.destinationForced ? undefined : (config.services[service.name]?.destination as string | undefined);
-    return expandPattern(own ? withServicePlaceholder(own) : pattern, request.clock, { service: service.name, host: request.host });
-  };
+  const destFor = (service: Service): string => folderFor(request, service);
 
   let fallbackWarned = false;
   const defaultCompression = (): Compression => {
@@ -264,7 +287,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
   let bundlePath: string | undefined;
   if (request.bundle && manifestItems.length && !request.signal.aborted) {
     try {
-      const bundle = await writeBundle(runId, [...manifestItems.map((i) => i.file), ...manifests], bundleFolder(pattern, request.clock, request.host), request.signal);
+      const bundle = await writeBundle(runId, [...manifestItems.map((i) => i.file), ...manifests], bundleFolder(withServicePlaceholder(request.destination), request.clock, request.host), request.signal);
       setRunBundle(db, runId, bundle);
       log.info(`bundle → ${bundle.path} (${humanBytes(bundle.bytes)})`);
       bundlePath = bundle.path;

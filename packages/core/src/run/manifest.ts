@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, existsSync, readFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fromSystemError } from '../errors/errors.js';
+import { BattError, fromSystemError } from '../errors/errors.js';
 import { fsyncDir, TEMP_PREFIX } from '../pipeline/atomic-file.js';
 
 export interface ManifestItem {
@@ -86,6 +86,23 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   }
 }
 
+/**
+ * A manifest of another run under this run's name (another home, or a catalog that started its
+ * ids again, writing into the same folder at the same moment) is never replaced.
+ */
+function refuseOthers(path: string, run: ManifestRun): void {
+  let other: { run?: Partial<ManifestRun> } | undefined;
+  try {
+    other = JSON.parse(readFileSync(path, 'utf8')) as { run?: Partial<ManifestRun> };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+  }
+  if (other?.run?.startedAt === run.startedAt && other.run.host === run.host) return;
+  throw new BattError('IO', `${path} already holds the manifest of another run${other?.run?.startedAt ? ` (started ${other.run.startedAt} on ${other.run.host})` : ''}: batt does not replace it`, {
+    hint: 'two homes (or catalogs) write into this folder with the same run ids: give each home its own destination',
+  });
+}
+
 const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
@@ -104,6 +121,7 @@ export async function writeManifests(run: ManifestRun, items: readonly ManifestI
     const manifest = { batt: { manifestVersion: 1, version: run.battVersion }, run, items: entries, failed };
     const manifestPath = join(folder, manifestName(run.id));
     const text = `${JSON.stringify(manifest, null, 2)}\n`;
+    refuseOthers(manifestPath, run);
     await writeAtomic(manifestPath, text);
 
     const sumsPath = join(folder, 'SHA256SUMS');
