@@ -106,16 +106,20 @@ describe('a SIGKILL in the core\'s own writer', () => {
       const id = await sql(box, 'select max(id) from runs');
       assert.equal(await sql(box, `select count(*) from items where run_id = ${id} and status = 'ok'`), '0');
       assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => !n.startsWith('.batt-')), [], 'no artifact, manifest or SHA256SUMS');
-      const next = await box.batt(['--file', box.folder(`small-${compression}`, { a: 'a' }), '--path', join(box.out, 'next')]);
-      assert.equal(next.exitCode, 0, next.stderr);
-      assert.equal(await sql(box, `select status from runs where id = ${id}`), 'aborted');
       // What the killed run left is not taken for a backup: catalog check names each leftover.
       const leftovers = readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.batt-tmp')).map((n) => join(dest, 'file', n));
-      assert.ok(leftovers.length > 0, 'the killed writer\'s temporary file is still there to see');
+      assert.ok(leftovers.length > 0, 'the killed writer\'s temporary file is there to see');
       const check = await box.batt(['catalog', 'check', '--json']);
       assert.equal(check.exitCode, ExitCode.failed);
       const orphans = json(check).problems.filter((p: any) => p.kind === 'orphan').map((p: any) => p.file);
       for (const f of leftovers) assert.ok(orphans.includes(f), `${f} is reported: ${orphans.join(', ')}`);
+      // The next run, into another folder, marks the killed one aborted and removes what it left.
+      const next = await box.batt(['--file', box.folder(`small-${compression}`, { a: 'a' }), '--path', join(box.out, 'next')]);
+      assert.equal(next.exitCode, 0, next.stderr);
+      assert.equal(await sql(box, `select status from runs where id = ${id}`), 'aborted');
+      assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.batt-tmp')), [], 'the dead run\'s temporary files are gone');
+      const clean = await box.batt(['catalog', 'check']);
+      assert.equal(clean.exitCode, 0, clean.stdout);
     });
   }
 });

@@ -5,7 +5,8 @@
  * most a `.batt-tmp-*` file, never a file that looks finished.
  */
 import { randomBytes } from 'node:crypto';
-import { close, constants, fchmod, fsync, open as openFd } from 'node:fs';
+import { close, constants, fchmod, fsync, open as openFd, readdirSync, unlinkSync } from 'node:fs';
+import { pidAlive } from '../home/lock.js';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +17,35 @@ const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
 
 export const TEMP_PREFIX = '.batt-tmp-';
+const tempName = /^\.batt-tmp-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Removes the temporary files that batts which died (killed, power cut) left in `folders`: their
+ * names carry the writer's pid, and a pid that is not alive writes nothing any more. Returns the
+ * paths removed. A folder that is not there is skipped.
+ */
+export function clearDeadTemps(folders: Iterable<string>): string[] {
+  const removed: string[] = [];
+  for (const folder of folders) {
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = Number(tempName.exec(name)?.[1] ?? 0);
+      if (!pid || pid === process.pid || pidAlive(pid)) continue;
+      try {
+        unlinkSync(join(folder, name));
+        removed.push(join(folder, name));
+      } catch {
+        // gone already, or not ours to remove: catalog check reports what stays
+      }
+    }
+  }
+  return removed;
+}
 
 export interface TempFile {
   fd: number;

@@ -13,6 +13,7 @@ import type { Service } from '../plugins/discovery.js';
 import { runScript } from '../plugins/script-runner.js';
 import { pluginContext } from '../plugins/types.js';
 import { writeArtifact } from '../pipeline/write-artifact.js';
+import { clearDeadTemps } from '../pipeline/atomic-file.js';
 import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { addItem, createRun, finishItem, finishRun, manifestRecords, now, setRunBundle, startItem } from '../catalog/queries.js';
@@ -137,11 +138,31 @@ function idsTakenIn(folders: readonly string[]): number {
   return highest;
 }
 
+/** The folders recent aborted runs wrote into, each as its destination expanded at its start. */
+function abortedRunFolders(db: CatalogDb): string[] {
+  const rows = db.$client.prepare("select destination, started_at, services, host from runs where status = 'aborted' order by id desc limit 20").raw().all() as [string | null, string, string | null, string | null][];
+  const folders: string[] = [];
+  for (const [destination, startedAt, services, host] of rows) {
+    if (!destination) continue;
+    for (const service of (services ?? '').split(',').filter(Boolean)) {
+      try {
+        folders.push(expandPattern(withServicePlaceholder(destination), new Date(startedAt), { service, host: host ?? '' }));
+      } catch {
+        // a pattern this batt no longer reads: catalog check still reports its leftovers
+      }
+    }
+  }
+  return folders;
+}
+
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
+  // What dead batts left half written goes first: their temporary files (up to a dump's size).
+  const thisRun = request.selections.map((s) => folderFor(request, s.service));
+  for (const path of clearDeadTemps(new Set([...thisRun, ...abortedRunFolders(db)]))) request.log.info(`removed ${path}, left by a batt that died`);
   const units = await planUnits(request);
   const runId = createRun(db, {
-    afterId: idsTakenIn([...new Set(request.selections.map((s) => folderFor(request, s.service)))]),
+    afterId: idsTakenIn([...new Set(thisRun)]),
     startedAt: request.clock.toISOString(),
     host: request.host,
     user: request.user,
