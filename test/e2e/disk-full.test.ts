@@ -48,4 +48,31 @@ describe('a full disk', { skip: process.getuid?.() !== 0 ? 'mounting a tmpfs nee
     const runs = json<any[]>(await box.batt(['runs', '--json']));
     assert.deepEqual(runs.map((x) => x.status), ['failed', 'ok']);
   });
+
+  it('a disk that fills while the manifest or SHA256SUMS is written: the item fails, its file goes, nothing says ok', async () => {
+    const tiny = join(box.dir, 'tiny-disk');
+    mkdirSync(tiny);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', tiny]);
+    try {
+      const first = json(await box.batt(['--file', box.folder('one', { a: 'a' }), '--path', tiny, '--json']));
+      assert.equal(first.status, 'ok');
+      // Fill the disk, then free one page: room for the next backup's small file, none for its manifest.
+      const filler = join(tiny, 'filler');
+      await execa('sh', ['-c', `head -c 1000000 /dev/zero > '${filler}'`], { reject: false });
+      await execa('truncate', ['-s', '-4096', filler]);
+      const r = await box.batt(['--file', box.folder('two', { b: 'b' }), '--path', tiny, '--json']);
+      assert.equal(r.exitCode, 1, r.stderr);
+      const report = json(r);
+      assert.equal(report.items[0].status, 'failed');
+      assert.match(report.items[0].error, /written but its SHA256SUMS line or manifest could not be: .*no space left on device.*removed again/i);
+      const names = readdirSync(join(tiny, 'file')).sort();
+      assert.deepEqual(names, [basename(first.items[0].file), `batt-run-${first.id}.json`, 'SHA256SUMS'].sort(), 'only the first run\'s files; no temporary file');
+      assert.equal((await execa('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: join(tiny, 'file'), reject: false })).exitCode, 0);
+      const ok = (await execa('sqlite3', [join(box.home, 'catalog.db'), `select count(*) from items where run_id = ${report.id} and status = 'ok'`])).stdout.trim();
+      assert.equal(ok, '0', 'no row says ok');
+      assert.equal((await box.batt(['verify', String(first.id)])).exitCode, 0, 'the earlier backup still verifies');
+    } finally {
+      await execa('umount', [tiny], { reject: false });
+    }
+  });
 });

@@ -33,14 +33,14 @@ export function markAbortedRuns(db: CatalogDb): number {
   return stale.length;
 }
 
-export function startItem(db: CatalogDb, runId: number, service: string, target: string): number {
-  return db.insert(items).values({ runId, service, target, startedAt: now(), status: 'running' }).returning({ id: items.id }).get().id;
+export function startItem(db: CatalogDb, runId: number, service: string, target: string, startedAt = now()): number {
+  return db.insert(items).values({ runId, service, target, startedAt, status: 'running' }).returning({ id: items.id }).get().id;
 }
 
-export type ItemResult = Partial<Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target'>>;
+export type ItemResult = Partial<Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'>>;
 
 export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result: ItemResult): void {
-  db.update(items).set({ ...result, status, finishedAt: now() }).where(eq(items.id, id)).run();
+  db.update(items).set({ ...result, status, finishedAt: result.finishedAt ?? now() }).where(eq(items.id, id)).run();
 }
 
 /** Records a run's `--bundle` tar. */

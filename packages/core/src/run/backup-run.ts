@@ -4,6 +4,7 @@
  * Targets of all services run together up to `concurrency`; one failing never stops the others.
  */
 import { readdirSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
 import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
@@ -211,13 +212,39 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
   const reports: ItemReport[][] = units.map(() => []);
   const manifestItems: ManifestItem[] = [];
   const status = (): ItemStatus => (request.signal.aborted ? 'aborted' : 'failed');
+  const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
+  const manifestRun = { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: withServicePlaceholder(request.destination), battVersion: request.battVersion };
+
+  // An item is `ok` only once its SHA256SUMS line and its run's manifest are on disk: each placed
+  // file is written into them before its row says ok. Writes go one at a time (items finish in
+  // parallel into shared folders); each rewrites the run's manifests with all it has so far.
+  let onDisk: Promise<unknown> = Promise.resolve();
+  const writeDurable = (): Promise<string[]> => {
+    const next = onDisk.then(() => writeManifests(manifestRun, manifestItems, (item) => destFor(serviceByName.get(item.service)!), manifestRecords(db, runId).failed));
+    onDisk = next.catch(() => {});
+    return next;
+  };
+  /** Records placed files in SHA256SUMS and the manifest; on failure they are removed again and the error goes on. */
+  const makeDurable = async (placed: ManifestItem[]): Promise<void> => {
+    manifestItems.push(...placed);
+    try {
+      await writeDurable();
+    } catch (error) {
+      for (const item of placed) {
+        manifestItems.splice(manifestItems.indexOf(item), 1);
+        await unlink(item.file).catch(() => {});
+      }
+      throw new BattError('IO', `the backup was written but its SHA256SUMS line or manifest could not be: ${describeError(error)}; the backup file is removed again`, { cause: error });
+    }
+  };
 
   const runBuiltin = async (unit: Unit, index: number): Promise<void> => {
     const service = unit.selection.service;
     const plugin = service.plugin!;
     const target = unit.target!;
     const started = Date.now();
-    const itemId = startItem(db, runId, service.name, target);
+    const startedAt = now();
+    const itemId = startItem(db, runId, service.name, target, startedAt);
     const slog = log.scoped(service.name);
     try {
       if (unit.failure) throw unit.failure;
@@ -233,13 +260,15 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       });
       const { facts } = artifact;
       const warnings = facts.warnings?.length ? facts.warnings : undefined;
+      const finishedAt = now();
+      await makeDurable([{ service: service.name, target, file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression, toolVersion: facts.toolVersion, serverVersion: facts.serverVersion, facts: facts.facts, startedAt, finishedAt }]);
       finishItem(db, itemId, 'ok', {
         file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression,
         toolVersion: facts.toolVersion ?? null, serverVersion: facts.serverVersion ?? null,
         facts: JSON.stringify({ ...facts.facts, warnings }),
         log: warnings ? clean(warnings.join('\n')) : null,
+        finishedAt,
       });
-      manifestItems.push({ service: service.name, target, file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression, toolVersion: facts.toolVersion, serverVersion: facts.serverVersion, facts: facts.facts });
       for (const warning of warnings ?? []) slog.warn(`${target}: ${warning}`);
       slog.info(`${target}: ok → ${artifact.path} (${humanBytes(artifact.bytes)}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
       const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
@@ -266,10 +295,11 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       });
       // The script's output is kept once, on its first artifact.
       let log: string | null = clean(result.log) || null;
+      const finishedAt = now();
+      await makeDurable(result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })));
       for (const a of result.artifacts) {
-        const id = addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt: now(), status: 'ok', log });
+        const id = addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt, status: 'ok', log });
         log = null;
-        manifestItems.push({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null });
         slog.info(`${a.name}: ok → ${a.path} (${humanBytes(a.bytes)})`);
         const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
         reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, suspect, seconds: (Date.now() - started) / 1000 });
@@ -289,17 +319,10 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
   });
 
   const items = reports.flat();
-  const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
   let manifests: string[] = [];
   try {
-    // Each item's times and the run's failures as the catalog has them, so a rebuild gets them back.
-    const recorded = manifestRecords(db, runId);
-    manifests = await writeManifests(
-      { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: withServicePlaceholder(request.destination), battVersion: request.battVersion },
-      manifestItems.map((item) => ({ ...item, ...recorded.times.get(item.file) })),
-      (item) => destFor(serviceByName.get(item.service)!),
-      recorded.failed,
-    );
+    // Once more with every failure of the run, so a rebuild gets them back too.
+    manifests = await writeDurable();
   } catch (error) {
     log.error(`cannot write the run's manifest/SHA256SUMS: ${describeError(error)}`);
     items.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
