@@ -24,6 +24,7 @@ import { manifestPattern, writeManifests, type ManifestItem } from './manifest.j
 import { artifactBase, humanBytes } from './names.js';
 import { markIfSuspect } from '../retention/suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
+import { recoverAbortedItems } from './recover.js';
 
 export interface Selection {
   service: Service;
@@ -161,6 +162,10 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   // What dead batts left half written goes first: their temporary files (up to a dump's size).
   const thisRun = request.selections.map((s) => folderFor(request, s.service));
   for (const path of clearDeadTemps(new Set([...thisRun, ...abortedRunFolders(db)]))) request.log.info(`removed ${path}, left by a batt that died`);
+  // Files a killed run placed: taken back when its manifest proves them whole, else removed.
+  const recovered = await recoverAbortedItems(db, request.battVersion);
+  for (const path of recovered.adopted) request.log.warn(`took back ${path}: a killed run had written it whole (its manifest and SHA-256 agree)`);
+  for (const path of recovered.removed) request.log.warn(`removed ${path}: a killed run placed it, but no manifest proves it whole`);
   const units = await planUnits(request);
   const runId = createRun(db, {
     afterId: idsTakenIn([...new Set(thisRun)]),

@@ -1,0 +1,102 @@
+/**
+ * Finishing what a killed run left (docs/guarantees.md). A run writes, per item: a temporary
+ * file, fsynced; the file placed under its final name; its SHA256SUMS line and the run's
+ * manifest; then the catalog row that says ok. A kill can stop it between any two of these. The
+ * next backup, before it writes anything, puts each aborted item of recent aborted runs right:
+ * - placed and in its run's manifest, and the file still matches what the manifest says: the
+ *   item is taken back as ok (its SHA256SUMS line written if the kill came before it);
+ * - placed but in no manifest: the file is removed (nothing proves it whole);
+ * - temporary files of dead batts are removed by clearDeadTemps.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CatalogDb } from '../catalog/db.js';
+import { manifestRecords } from '../catalog/queries.js';
+import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
+import { hashFile } from '../pipeline/hashing-file-sink.js';
+import { forgetArtifacts, manifestName, writeManifests, type ManifestItem, type ManifestRun } from './manifest.js';
+import { artifactBase } from './names.js';
+
+export interface Recovery {
+  /** Files of killed runs taken back as ok backups. */
+  adopted: string[];
+  /** Final-named files of killed runs that nothing proved whole: removed. */
+  removed: string[];
+}
+
+interface AbortedItem {
+  id: number;
+  service: string;
+  target: string;
+}
+
+/** The aborted runs among the last `recent` runs that still have aborted items without a file. */
+function abortedRuns(db: CatalogDb, recent: number): { id: number; destination: string; startedAt: string; host: string; items: AbortedItem[] }[] {
+  const runs = db.$client
+    .prepare("select id, destination, started_at, host from runs where status = 'aborted' and id > (select coalesce(max(id), 0) - ? from runs) order by id")
+    .raw()
+    .all(recent) as [number, string | null, string, string | null][];
+  const itemsOf = db.$client.prepare("select id, service, target from items where run_id = ? and status = 'aborted' and file is null").raw();
+  return runs
+    .map(([id, destination, startedAt, host]) => ({ id, destination: destination ?? '', startedAt, host: host ?? '', items: (itemsOf.all(id) as [number, string, string][]).map(([i, service, target]) => ({ id: i, service, target })) }))
+    .filter((r) => r.destination && r.items.length);
+}
+
+export async function recoverAbortedItems(db: CatalogDb, battVersion: string, recent = 50): Promise<Recovery> {
+  const result: Recovery = { adopted: [], removed: [] };
+  const known = db.$client.prepare('select 1 from items where file = ? limit 1').pluck();
+  const adopt = db.$client.prepare("update items set status = 'ok', file = ?, bytes = ?, sha256 = ?, compression = ?, tool_version = ?, server_version = ?, facts = ?, finished_at = ?, error = null where id = ?");
+  for (const run of abortedRuns(db, recent)) {
+    for (const service of new Set(run.items.map((i) => i.service))) {
+      let folder: string;
+      try {
+        folder = expandPattern(withServicePlaceholder(run.destination), new Date(run.startedAt), { service, host: run.host });
+      } catch {
+        continue;
+      }
+      if (!existsSync(folder)) continue;
+      const manifestPath = join(folder, manifestName(run.id));
+      let manifest: { run?: ManifestRun; items?: (ManifestItem & { name: string })[] } = {};
+      try {
+        manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+      } catch {
+        // no manifest (killed before it): nothing of this folder can be taken back
+      }
+      const ours = manifest.run?.startedAt === run.startedAt ? manifest.items ?? [] : [];
+      let adoptedHere = false;
+      const removedHere = new Set<string>();
+      for (const item of run.items.filter((i) => i.service === service)) {
+        const entry = ours.find((e) => e.service === service && e.target === item.target);
+        const file = entry ? join(folder, entry.name) : undefined;
+        if (entry && file && existsSync(file) && !known.get(file)) {
+          const actual = await hashFile(file);
+          if (actual.sha256 === entry.sha256 && actual.bytes === entry.bytes) {
+            adopt.run(file, entry.bytes, entry.sha256, entry.compression ?? null, entry.toolVersion ?? null, entry.serverVersion ?? null, JSON.stringify(entry.facts ?? {}), entry.finishedAt ?? run.startedAt, item.id);
+            result.adopted.push(file);
+            adoptedHere = true;
+            continue;
+          }
+        }
+        // Placed under a final name for this item (after the run began, known to no catalog row),
+        // but not proven whole by its manifest: it goes, with any line it has.
+        const base = artifactBase(item.target);
+        for (const name of readdirSync(folder)) {
+          const path = join(folder, name);
+          const mine = name.startsWith(`${base}.`) || name.startsWith(`${base}-run${run.id}`);
+          if (!mine || known.get(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
+          await unlink(path).catch(() => {});
+          result.removed.push(path);
+          removedHere.add(name);
+        }
+      }
+      if (removedHere.size) await forgetArtifacts(folder, removedHere, [run.id]);
+      if (adoptedHere) {
+        // Its SHA256SUMS line (the kill may have come before it) and manifest, as a finished run has them.
+        const kept = ours.filter((e) => known.get(join(folder, e.name))).map(({ name, ...e }) => ({ ...e, file: join(folder, name) }));
+        await writeManifests({ ...(manifest.run as ManifestRun), battVersion: manifest.run?.battVersion ?? battVersion }, kept, () => folder, manifestRecords(db, run.id).failed);
+      }
+    }
+  }
+  return result;
+}

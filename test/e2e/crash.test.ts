@@ -1,0 +1,134 @@
+/**
+ * Crash safety (docs/guarantees.md): whatever moment batt dies at, the next run leaves the disk,
+ * SHA256SUMS, the manifests and the catalog agreeing again, without a manual step.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startMariaDb, type MariaDb } from '../lib/servers.js';
+
+const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
+
+/** Every file below `dir`. */
+function filesBelow(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesBelow(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** What must hold after any crash and the run after it. */
+async function agree(box: Sandbox): Promise<void> {
+  const files = filesBelow(box.out);
+  assert.deepEqual(files.filter((f) => basename(f).startsWith('.batt-')), [], 'no temporary file is left');
+  const okRows = (await sql(box, "select file || '|' || bytes from items where status = 'ok' and file is not null")).split('\n').filter(Boolean);
+  const okFiles = new Set(okRows.map((r) => r.split('|')[0]));
+  for (const row of okRows) {
+    const [file, bytes] = row.split('|');
+    assert.ok(existsSync(file), `the ok row's file ${file} is there`);
+    assert.equal(statSync(file).size, Number(bytes), `${file} is whole`);
+  }
+  for (const file of files) {
+    const name = basename(file);
+    if (name === 'SHA256SUMS' || /^batt-run-\d+\.json$/.test(name)) continue;
+    assert.ok(okFiles.has(file), `${file} under a final name has an ok catalog row`);
+    const sums = readFileSync(join(dirname(file), 'SHA256SUMS'), 'utf8');
+    assert.ok(sums.split('\n').some((l) => l.endsWith(`  ${name}`)), `${file} has its SHA256SUMS line`);
+    const manifests = readdirSync(dirname(file)).filter((n) => /^batt-run-\d+\.json$/.test(n)).map((n) => readFileSync(join(dirname(file), n), 'utf8'));
+    assert.ok(manifests.some((m) => (JSON.parse(m).items as any[]).some((i) => i.name === name)), `${file} is in a manifest`);
+    if (name.endsWith('.zst')) assert.equal((await execa('zstd', ['-tq', file], { reject: false })).exitCode, 0, `${file} decompresses whole`);
+  }
+  for (const folder of new Set(files.map((f) => dirname(f)))) {
+    if (!existsSync(join(folder, 'SHA256SUMS'))) continue;
+    assert.equal((await execa('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: folder, reject: false })).exitCode, 0, `SHA256SUMS in ${folder} checks`);
+  }
+  const verify = await box.batt(['verify', '--all']);
+  assert.equal(verify.exitCode, 0, `verify: ${verify.stdout}${verify.stderr}`);
+}
+
+describe('a killed run is finished or undone by the next one', () => {
+  let box: Sandbox;
+  let data: string;
+  beforeEach(() => {
+    box = sandbox();
+    data = box.folder('data', { a: 'alpha'.repeat(100) });
+  });
+  afterEach(() => box.cleanup());
+
+  // The state a kill leaves between writing an item's manifest and its catalog row: the run and
+  // the item marked aborted, the item's row without its file (as markAbortedRuns leaves them).
+  const killedAfterManifest = async (): Promise<{ id: number; file: string }> => {
+    const r = json(await box.batt(['--file', data, '--json']));
+    await sql(box, `update runs set status = 'aborted' where id = ${r.id}; update items set status = 'aborted', file = null, bytes = null, sha256 = null where run_id = ${r.id}`);
+    return { id: r.id, file: r.items[0].file };
+  };
+
+  it('a file placed and in its manifest is taken back as ok, and verifies', async () => {
+    const killed = await killedAfterManifest();
+    const next = await box.batt(['--file', box.folder('other', { b: 'b' }), '--json']);
+    assert.equal(next.exitCode, 0, next.stderr);
+    assert.match(readFileSync(join(box.home, 'logs', readdirSync(join(box.home, 'logs'))[0]), 'utf8'), new RegExp(`took back ${killed.file}`));
+    assert.equal(await sql(box, `select status || ' ' || file from items where run_id = ${killed.id}`), `ok ${killed.file}`);
+    assert.equal((await box.batt(['verify', String(killed.id)])).exitCode, 0);
+    await agree(box);
+  });
+
+  it('a file placed but in no manifest or SHA256SUMS is removed; a damaged one is not taken back', async () => {
+    const killed = await killedAfterManifest();
+    const folder = dirname(killed.file);
+    // Killed before its manifest and SHA256SUMS line were written.
+    rmSync(join(folder, `batt-run-${killed.id}.json`));
+    writeFileSync(join(folder, 'SHA256SUMS'), '');
+    const second = await killedAfterManifest(); // into the same folder: a new name beside it
+    writeFileSync(second.file, randomBytes(64)); // and this one changed after its manifest said otherwise
+    const next = await box.batt(['--file', box.folder('other', { b: 'b' }), '--json']);
+    assert.equal(next.exitCode, 0, next.stderr);
+    assert.equal(existsSync(killed.file), false, 'the unproven file is removed');
+    assert.equal(existsSync(second.file), false, 'the damaged file is removed');
+    assert.equal(await sql(box, `select count(*) from items where status = 'ok' and run_id in (${killed.id}, ${second.id})`), '0');
+    await agree(box);
+  });
+});
+
+describe('SIGKILL at random moments of a MySQL and files backup', () => {
+  let box: Sandbox;
+  let db: MariaDb;
+  let env: Record<string, string>;
+  let data: string;
+  before(async () => {
+    box = sandbox();
+    db = await startMariaDb();
+    // Enough rows that the dump takes a moment; one statement.
+    await db.sql("CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'crash pw'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'; CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, s VARCHAR(64)); SET SESSION max_recursive_iterations = 100000; INSERT INTO shop.t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i, md5(i) FROM n; CREATE DATABASE blog; CREATE TABLE blog.p (id INT); INSERT INTO blog.p VALUES (1),(2)");
+    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: 'crash pw' };
+    data = box.folder('site', {});
+    for (let i = 0; i < 40; i++) writeFileSync(join(data, `f${i}`), randomBytes(16 * 1024));
+  });
+  after(async () => {
+    await db?.stop();
+    box?.cleanup();
+  });
+
+  it('after each kill, the next run leaves no temporary file, no partial file, and every ok backup whole and listed', async () => {
+    // A seeded sequence of moments: the same test every time, spread over the whole run.
+    let seed = 20261203;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const args = ['--mysql-db', 'shop', '--mysql-db', 'blog', '--file', data, '-j', '2'];
+    const started = Date.now();
+    const whole = await box.batt([...args, '--json'], { env });
+    assert.equal(whole.exitCode, 0, whole.stderr);
+    const runMs = Date.now() - started;
+    for (let i = 0; i < 12; i++) {
+      const at = Math.round(random() * runMs);
+      const run = execa(process.execPath, [battBin, '--home', box.home, ...args], { reject: false, extendEnv: false, env: box.env(env) });
+      const timer = setTimeout(() => run.kill('SIGKILL'), at);
+      await run;
+      clearTimeout(timer);
+      const next = await box.batt([...args, '--json'], { env });
+      assert.equal(next.exitCode, 0, `after a kill at ${at} ms: ${next.stderr}`);
+      await agree(box);
+    }
+  });
+});
