@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { battBin, json, processWatch, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { battBin, json, processWatch, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const password = `b@tt "pw' \\ x`;
@@ -135,6 +135,21 @@ describe('mysql service against a live MariaDB', () => {
     const r = await box.batt(['mysql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_MYSQL_PORT: '1' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /cannot reach the server.*check mysql\.host/);
+  });
+
+  it('a table dropped between batt\'s listing and the dump: the facts are what the dump holds, and it restores', async () => {
+    await db.sql('CREATE DATABASE shifting; CREATE TABLE shifting.stays (a INT); INSERT INTO shifting.stays VALUES (1), (2); CREATE TABLE shifting.gone (a INT); INSERT INTO shifting.gone VALUES (3)');
+    // The dump tool drops the table first: after batt listed the tables, before the dump began.
+    const dump = realTool(existsSync('/usr/bin/mariadb-dump') ? 'mariadb-dump' : 'mysqldump');
+    const dropFirst = `#!/bin/sh\n'${realTool('mariadb')}' --no-defaults -uroot '--socket=${db.socket}' -e 'DROP TABLE shifting.gone'\nexec '${dump}' "$@"\n`;
+    const path = standIns(join(box.dir, 'bin-drop-first'), { mysqldump: dropFirst, 'mariadb-dump': dropFirst });
+    const r = await box.batt(['--mysql-db', 'shifting', '--path', join(box.out, 'shifting'), '--json'], { env: { ...env, PATH: path } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const shown = json(await box.batt(['show', String(json(r).id), '--json']));
+    assert.deepEqual(shown.items[0].facts.rowCounts, { stays: 2 });
+    const back = await box.batt(['restore', String(json(r).id), 'mysql', '--into', 'shifting_back'], { env });
+    assert.equal(back.exitCode, 0, back.stderr + back.stdout);
+    assert.equal(await db.sql('SELECT COUNT(*) FROM shifting_back.stays'), '2');
   });
 
   describe('with stand-in dump tools', () => {

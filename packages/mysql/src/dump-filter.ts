@@ -57,6 +57,8 @@ export function rowsInLine(line: Buffer, from: number): number {
 export class DumpFilter extends Transform {
   /** Rows per table, as counted in the INSERT statements that passed. */
   readonly rows: Record<string, number> = {};
+  /** The tables whose structure the dump holds (its `-- Table structure for table` comments), in order. */
+  readonly tables: string[] = [];
   /** True once the `-- Dump completed` trailer was read. */
   trailer = false;
   /** Bytes read. */
@@ -120,7 +122,11 @@ export class DumpFilter extends Transform {
     }
     if (first === 0x2d && startsWith(line, '--')) {
       const text = line.toString('utf8', 0, Math.min(line.length, 80));
-      if (/^-- Table structure for table/.test(text)) this.section = 'table';
+      if (/^-- Table structure for table/.test(text)) {
+        this.section = 'table';
+        const name = /^-- Table structure for table `(.*)`\s*$/s.exec(line.toString('utf8'))?.[1];
+        if (name !== undefined) this.tables.push(name.replace(/``/g, '`'));
+      }
       else if (/^-- Dumping data for table/.test(text)) this.section = 'data';
       else if (/^-- (Temporary (table|view) structure|Final view structure|Dumping (events|routines))/.test(text)) this.section = 'objects';
       else if (/^-- Dump completed/.test(text)) this.trailer = true;

@@ -235,10 +235,12 @@ export const mysqlPlugin = definePlugin({
             throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
           }
           const warnings = stderrText(result).split('\n').filter(Boolean);
-          const rowCounts = Object.fromEntries(baseTables.map((t) => [t, scan.rows[t] ?? 0]));
+          // The tables the dump itself holds, not the list asked for before it started: a table
+          // dropped or made in between must not make the facts disagree with the dump.
+          const rowCounts = Object.fromEntries(scan.tables.map((t) => [t, scan.rows[t] ?? 0]));
           return {
             toolVersion: tool, serverVersion: version,
-            facts: { rowCounts, tables: baseTables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction', rowsCountedFrom: 'dump' },
+            facts: { rowCounts, tables: scan.tables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction', rowsCountedFrom: 'dump' },
             warnings,
           };
         },
