@@ -7,6 +7,7 @@ import chalk from 'chalk';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
 import { compressions, type Compression } from '@batt/core/config/schema';
 import { BattError, exitCodeFor } from '@batt/core/errors/errors';
+import { printable } from '@batt/core/run/printable';
 import type { RuleInput } from '@batt/core/retention/rules';
 import type { App } from './app.js';
 import type { ListWhich } from './commands/services.js';
@@ -114,7 +115,7 @@ export async function main(argv: string[], version: string): Promise<number> {
         throw usageError(message, { command, options: Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key), argv });
       })
       .epilogue(epilogue(supportedSpecifiers))
-      .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${app.home.root}]`, global: true })
+      .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${printable(app.home.root)}]`, global: true })
       .option('config', { type: 'string', describe: 'read configuration from this file only', global: true })
       .option('json', { type: 'boolean', default: false, describe: 'print machine-readable JSON', global: true })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'errors only: no progress, plan or summary', global: true });
@@ -300,13 +301,14 @@ export async function main(argv: string[], version: string): Promise<number> {
   }
 }
 
+/** Says what ended the command: one line, and a hint. Names in them are escaped (printable). */
 function report(error: unknown): number {
   if (error instanceof BattError) {
-    process.stderr.write(`${chalk.red('batt:')} ${error.message}\n`);
-    if (error.hint) process.stderr.write(`${chalk.dim('hint:')} ${error.hint}\n`);
+    process.stderr.write(`${chalk.red('batt:')} ${printable(error.message)}\n`);
+    if (error.hint) process.stderr.write(`${chalk.dim('hint:')} ${printable(error.hint)}\n`);
   } else {
     const e = error as Error;
-    process.stderr.write(`${chalk.red('batt: internal error:')} ${e?.message ?? String(error)}\n`);
+    process.stderr.write(`${chalk.red('batt: internal error:')} ${printable(String(e?.message ?? error))}\n`);
     if (process.env.BATT_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
     else process.stderr.write(`${chalk.dim('hint:')} set BATT_DEBUG=1 for details, and please report it\n`);
   }
