@@ -10,6 +10,7 @@ import { mongodbPlugin } from '@batt/mongodb';
 import { mysqlPlugin } from '@batt/mysql';
 import { postgresqlPlugin } from '@batt/postgresql';
 import { redisPlugin } from '@batt/redis';
+import { givenTwice } from './usage.js';
 
 export interface App {
   home: HomeLayout;
@@ -27,11 +28,13 @@ export function loadApp(homeFlag: string | undefined): App {
   return { home, registry, services: discoverServices(home, registry) };
 }
 
-/** `--home` as given on the command line, before yargs parses anything. */
+/** `--home` as given on the command line, before yargs parses anything (and before any home is made): given twice is an error. */
 export function peekHome(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--home') return argv[i + 1];
-    if (argv[i].startsWith('--home=')) return argv[i].slice('--home='.length);
+  const homes: string[] = [];
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === '--home') homes.push(argv[++i]);
+    else if (argv[i].startsWith('--home=')) homes.push(argv[i].slice('--home='.length));
   }
-  return undefined;
+  if (homes.length > 1) givenTwice('home', homes);
+  return homes[0];
 }

@@ -7,10 +7,11 @@ import chalk from 'chalk';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
 import { compressions, type Compression } from '@batt/core/config/schema';
 import { BattError, exitCodeFor } from '@batt/core/errors/errors';
+import { printable } from '@batt/core/run/printable';
 import type { RuleInput } from '@batt/core/retention/rules';
 import type { App } from './app.js';
 import type { ListWhich } from './commands/services.js';
-import { usageError } from './usage.js';
+import { givenTwice, usageError } from './usage.js';
 
 /** The subcommands, for naming the one a usage error is about. */
 const commands = ['list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify'];
@@ -38,7 +39,7 @@ async function quickRuns(argv: string[]): Promise<number | undefined> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, strict: true, allowPositionals: true,
+      args: argv, strict: true, allowPositionals: true, tokens: true,
       options: {
         home: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
         service: { type: 'string' }, status: { type: 'string' }, last: { type: 'string' },
@@ -48,6 +49,9 @@ async function quickRuns(argv: string[]): Promise<number | undefined> {
     return undefined;
   }
   const { values, positionals } = parsed;
+  // A flag given twice: the full parser says so (parseArgs would keep the last one quietly).
+  const names = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  if (new Set(names).size !== names.length) return undefined;
   const last = values.last === undefined ? 20 : Number(values.last);
   if (positionals.length !== 1 || positionals[0] !== 'runs' || !Number.isInteger(last) || last < 1) return undefined;
   if (values.status !== undefined && !(runStatuses as readonly string[]).includes(values.status)) return undefined;
@@ -86,6 +90,28 @@ function fail(message: string): never {
   throw new BattError('USAGE', message, { hint: 'see `batt --help`' });
 }
 
+interface ParserOptions {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+  array: string[];
+}
+
+/**
+ * yargs turns a flag given twice into a list. Where one value is expected (--path, --compression,
+ * --config, …) that is a usage error, never a silent pick of one: only the repeatable flags
+ * (declared as arrays: --file, --target, …) may repeat. Booleans given twice stay booleans.
+ */
+function onceEach(parsed: Record<string, unknown>, options: ParserOptions, argv: readonly string[]): void {
+  const aliases = new Set(Object.values(options.alias).flat());
+  for (const key of Object.keys(options.key)) {
+    const value = parsed[key];
+    if (!Array.isArray(value) || aliases.has(key) || options.array.includes(key)) continue;
+    const names = [key, ...(options.alias[key] ?? [])];
+    const flagged = argv.some((a) => names.some((n) => a === `--${n}` || a.startsWith(`--${n}=`) || (n.length === 1 && /^-[^-]/.test(a) && a.includes(n))));
+    if (flagged) givenTwice(key, value);
+  }
+}
+
 /** Runs batt with `argv` (without node and the script); `version` comes from package.json. */
 export async function main(argv: string[], version: string): Promise<number> {
   let code = 0;
@@ -97,7 +123,8 @@ export async function main(argv: string[], version: string): Promise<number> {
     ]);
     const app = loadApp(peekHome(argv));
     const targets = targetOptions(app);
-    let cli = yargs(argv)
+    const parser = yargs(argv);
+    let cli = parser
       .scriptName('batt')
       .usage('batt [services..] [options]\n\nBack up every enabled service, or just the ones named.')
       .version(version)
@@ -107,6 +134,7 @@ export async function main(argv: string[], version: string): Promise<number> {
       .strict()
       .wrap(Math.min(100, process.stdout.columns || 100))
       .exitProcess(false)
+      .middleware((a) => onceEach(a, (parser as unknown as { getOptions(): ParserOptions }).getOptions(), argv), true)
       .fail((message, error) => {
         if (error) throw error;
         const command = argv.find((a) => commands.includes(a)) ?? '';
@@ -114,7 +142,7 @@ export async function main(argv: string[], version: string): Promise<number> {
         throw usageError(message, { command, options: Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key), argv });
       })
       .epilogue(epilogue(supportedSpecifiers))
-      .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${app.home.root}]`, global: true })
+      .option('home', { type: 'string', describe: `batt home (scripts, conf, catalog); env BATT_HOME [${printable(app.home.root)}]`, global: true })
       .option('config', { type: 'string', describe: 'read configuration from this file only', global: true })
       .option('json', { type: 'boolean', default: false, describe: 'print machine-readable JSON', global: true })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'errors only: no progress, plan or summary', global: true });
@@ -300,13 +328,14 @@ export async function main(argv: string[], version: string): Promise<number> {
   }
 }
 
+/** Says what ended the command: one line, and a hint. Names in them are escaped (printable). */
 function report(error: unknown): number {
   if (error instanceof BattError) {
-    process.stderr.write(`${chalk.red('batt:')} ${error.message}\n`);
-    if (error.hint) process.stderr.write(`${chalk.dim('hint:')} ${error.hint}\n`);
+    process.stderr.write(`${chalk.red('batt:')} ${printable(error.message)}\n`);
+    if (error.hint) process.stderr.write(`${chalk.dim('hint:')} ${printable(error.hint)}\n`);
   } else {
     const e = error as Error;
-    process.stderr.write(`${chalk.red('batt: internal error:')} ${e?.message ?? String(error)}\n`);
+    process.stderr.write(`${chalk.red('batt: internal error:')} ${printable(String(e?.message ?? error))}\n`);
     if (process.env.BATT_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
     else process.stderr.write(`${chalk.dim('hint:')} set BATT_DEBUG=1 for details, and please report it\n`);
   }

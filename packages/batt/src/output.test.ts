@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { shortVersion } from './output.js';
+import { colourStatus, printTable, shortVersion, text } from './output.js';
 
 describe('shortVersion', () => {
   it('keeps the product and version of a PostgreSQL version() line, not the build', () => {
@@ -13,5 +13,25 @@ describe('shortVersion', () => {
     assert.equal(shortVersion('10.11.19-MariaDB-0+deb12u1'), '10.11.19-MariaDB-0+deb12u1');
     assert.equal(shortVersion('7.0.15'), '7.0.15');
     assert.equal(shortVersion('mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)'), 'mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB');
+  });
+});
+
+describe('text and printTable', () => {
+  it('escape every value put in, but not the template nor what batt coloured', () => {
+    const path = '/srv/a\nbatt: run 99 ok\x1b[31m';
+    assert.equal(text`file ${path}\n`.text, 'file /srv/a\\nbatt: run 99 ok\\x1b[31m\n');
+    assert.equal(text`${colourStatus('ok')} ${text`x ${'\r'}`}`.text, `${colourStatus('ok').text} x \\r`);
+  });
+
+  it('pads escaped cells to their printed width', () => {
+    const written: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => written.push(chunk) > 0) as unknown as typeof process.stdout.write;
+    try {
+      printTable(['A', 'B'], [['x\ny', 'z'], [colourStatus('ok'), '\x1b[2J']]);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.deepEqual(written.join('').split('\n').slice(1, 3), ['x\\ny  z', `${colourStatus('ok').text}    \\x1b[2J`]);
   });
 });

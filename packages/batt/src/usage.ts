@@ -4,6 +4,7 @@
  * help. Messages this does not know pass through with the same hint.
  */
 import { BattError, didYouMean } from '@batt/core/errors/errors';
+import { shortened } from '@batt/core/run/printable';
 
 /** What a command's required positionals are, for "missing" messages. */
 const required: Record<string, string> = {
@@ -66,4 +67,9 @@ export function usageError(message: string, ctx: UsageContext): BattError {
   const following = /^Not enough arguments following: (.*)$/.exec(message);
   if (following) return fail(`--${following[1]} needs a value`);
   return fail(message.replace(/\s*\n\s*/g, ' '));
+}
+
+/** A flag that takes one value, given more than once: "--path is given 2 times ("a", "b"): give it once". */
+export function givenTwice(name: string, values: readonly unknown[]): never {
+  throw new BattError('USAGE', `--${name} is given ${values.length} times (${values.map((v) => JSON.stringify(shortened(String(v), 80))).join(', ')}): give it once`, { hint: 'see `batt --help`' });
 }

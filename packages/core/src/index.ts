@@ -19,6 +19,7 @@ export * from './pipeline/compress.js';
 export * from './pipeline/hashing-file-sink.js';
 export * from './pipeline/write-artifact.js';
 export * from './run/logger.js';
+export * from './run/printable.js';
 export * from './run/manifest.js';
 export * from './run/names.js';
 export * from './run/backup-run.js';

@@ -10,7 +10,7 @@ import {
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, onInterrupt, openLog } from './common.js';
-import { colourStatus, humanBytes, printJson, printTable } from '../output.js';
+import { colourStatus, err, humanBytes, out, printJson, printTable } from '../output.js';
 
 export interface BackupArgs {
   services: string[];
@@ -106,12 +106,12 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
           report.items.map((i) => [colourStatus(i.suspect ? 'suspect' : i.status), i.service, i.target, humanBytes(i.bytes), i.file ?? i.error ?? '']),
         );
         const ok = report.items.filter((i) => i.status === 'ok').length;
-        process.stdout.write(`run ${report.id}: ${colourStatus(shown)} (${ok}/${report.items.length} items ok${suspect ? `, ${suspect} suspect` : ''})\n`);
+        out`run ${report.id}: ${colourStatus(shown)} (${ok}/${report.items.length} items ok${suspect ? `, ${suspect} suspect` : ''})\n`;
       }
       if (shown === 'suspect' && !args.json) {
         // An error-level line, so -q in cron still says it.
         const which = report.items.filter((i) => i.suspect).map((i) => `${i.service} ${i.target}: ${i.suspect}`).join('; ');
-        process.stderr.write(`batt: run ${report.id} is suspect: ${which}\nhint: check the source; \`batt show ${report.id}\` says why, \`batt accept ${report.id}\` takes it as the new normal${args.suspectOk ? '' : ' (exit 3; --suspect-ok exits 0)'}\n`);
+        err`batt: run ${report.id} is suspect: ${which}\nhint: check the source; \`batt show ${report.id}\` says why, \`batt accept ${report.id}\` takes it as the new normal${args.suspectOk ? '' : ' (exit 3; --suspect-ok exits 0)'}\n`;
       }
       if (report.status === 'aborted') return ExitCode.interrupted;
       if (report.status !== 'ok') return ExitCode.failed;

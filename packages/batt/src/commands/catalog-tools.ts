@@ -10,7 +10,7 @@ import {
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig } from './common.js';
-import { colourStatus, humanBytes, printJson } from '../output.js';
+import { colourStatus, humanBytes, out, printJson, text } from '../output.js';
 
 export interface CatalogToolArgs {
   folders: string[];
@@ -36,8 +36,8 @@ export async function catalogCheckCommand(app: App, args: CatalogToolArgs): Prom
     const report = await checkCatalog(db, roots, { quick: args.quick });
     if (args.json) printJson({ roots, ...report });
     else {
-      for (const p of report.problems) process.stdout.write(`${colourStatus(p.kind)}  ${p.file}${p.runId ? `  (run ${p.runId})` : ''}\n    ${p.detail}\n`);
-      process.stdout.write(`${report.files} files (${humanBytes(report.bytes)}) checked${args.quick ? ' by size' : ' by size and SHA-256'} under ${roots.join(', ') || 'no folder'}: ${report.problems.length ? `${report.problems.length} problem(s)` : 'all present and matching, no orphans'}\n`);
+      for (const p of report.problems) out`${colourStatus(p.kind)}  ${p.file}${p.runId ? `  (run ${p.runId})` : ''}\n    ${p.detail}\n`;
+      out`${report.files} files (${humanBytes(report.bytes)}) checked${args.quick ? ' by size' : ' by size and SHA-256'} under ${roots.join(', ') || 'no folder'}: ${report.problems.length ? `${report.problems.length} problem(s)` : 'all present and matching, no orphans'}\n`;
     }
     return report.problems.length ? ExitCode.failed : ExitCode.ok;
   } finally {
@@ -58,14 +58,14 @@ export async function catalogRebuildCommand(app: App, args: CatalogToolArgs): Pr
     if (!args.quiet && !args.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     if (args.json) printJson({ roots, ...report });
     else {
-      for (const s of report.skipped) process.stdout.write(`${colourStatus('skipped')}  ${s.file}\n    ${s.why}\n`);
-      for (const n of report.notes) process.stdout.write(`note  ${n.file}\n    ${n.note}\n`);
+      for (const s of report.skipped) out`${colourStatus('skipped')}  ${s.file}\n    ${s.why}\n`;
+      for (const n of report.notes) out`note  ${n.file}\n    ${n.note}\n`;
       if (report.withoutManifest.length) {
         const ids = report.withoutManifest.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(', ');
         process.stdout.write(`no manifest names run ${ids}: a run that wrote no file (every item failed) leaves none, and a pruned run's goes with its last file, so the rebuilt catalog cannot know them\n`);
       }
-      process.stdout.write(`rebuilt ${app.home.catalog} from ${roots.join(', ')}: ${report.runs} runs, ${report.items} backups, ${report.failedItems} failed items, ${report.bundles} bundles${report.skipped.length ? `, ${report.skipped.length} left out` : ''}\n`);
-      if (report.previous) process.stdout.write(`the previous catalog is kept as ${report.previous}; verify and restore history starts afresh\n`);
+      out`rebuilt ${app.home.catalog} from ${roots.join(', ')}: ${report.runs} runs, ${report.items} backups, ${report.failedItems} failed items, ${report.bundles} bundles${report.skipped.length ? text`, ${report.skipped.length} left out` : ''}\n`;
+      if (report.previous) out`the previous catalog is kept as ${report.previous}; verify and restore history starts afresh\n`;
     }
     return report.skipped.length ? ExitCode.failed : ExitCode.ok;
   } finally {
@@ -91,7 +91,7 @@ export async function acceptCommand(app: App, args: AcceptArgs): Promise<number>
       throw new BattError('NOT_FOUND', `run ${args.run} has no suspect backup${service ? ` of ${service}` : ''}${args.targets.length ? ` (${args.targets.join(', ')})` : ''}`, { hint: '`batt runs` shows suspect runs; `batt show <run>` says why' });
     }
     if (args.json) printJson(accepted);
-    else for (const a of accepted) process.stdout.write(`accepted ${a.service} ${a.target} of run ${args.run} as good (was: ${a.was}); later backups compare with it\n`);
+    else for (const a of accepted) out`accepted ${a.service} ${a.target} of run ${args.run} as good (was: ${a.was}); later backups compare with it\n`;
     return ExitCode.ok;
   } finally {
     db.$client.close();

@@ -7,7 +7,7 @@ import { getRun, listRuns } from '@batt/core/catalog/queries';
 import type { RunStatus } from '@batt/core/catalog/statuses';
 import { BattError } from '@batt/core/errors/errors';
 import type { App } from '../app.js';
-import { colourStatus, duration, humanBytes, printJson, printTable, shortVersion, when } from '../output.js';
+import { colourStatus, duration, humanBytes, out, printJson, printTable, shortVersion, text, when } from '../output.js';
 
 export interface RunsArgs {
   service?: string;
@@ -32,7 +32,7 @@ export async function runsCommand(catalog: string, args: RunsArgs): Promise<numb
       return 0;
     }
     if (rows.length === 0) {
-      process.stdout.write(args.service || args.status ? 'no runs match\n' : 'no runs yet\n');
+      out`${args.service || args.status ? 'no runs match' : 'no runs yet'}\n`;
       return 0;
     }
     printTable(
@@ -60,23 +60,24 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
       return 0;
     }
     const { run } = found;
-    process.stdout.write(
-      `run ${run.id}  ${colourStatus(run.status)}\n  started  ${when(run.startedAt)}  took ${duration(run.startedAt, run.finishedAt)}\n` +
-        `  host     ${run.host} (user ${run.user})\n  path     ${run.destination}\n` +
-        (run.bundleFile ? `  bundle   ${run.bundleFile} (${humanBytes(run.bundleBytes)}, sha256 ${run.bundleSha256})\n` : '') + (run.error ? `  error    ${run.error}\n` : '') + '\n',
-    );
+    out`run ${run.id}  ${colourStatus(run.status)}\n  started  ${when(run.startedAt)}  took ${duration(run.startedAt, run.finishedAt)}\n`;
+    out`  host     ${run.host} (user ${run.user})\n  path     ${run.destination}\n`;
+    if (run.bundleFile) out`  bundle   ${run.bundleFile} (${humanBytes(run.bundleBytes)}, sha256 ${run.bundleSha256})\n`;
+    if (run.error) out`  error    ${run.error}\n`;
+    out`\n`;
     for (const i of found.items) {
-      process.stdout.write(`${colourStatus(i.status)}  ${i.service}  ${i.target}  ${duration(i.startedAt, i.finishedAt)}\n`);
-      if (i.file) process.stdout.write(`    file    ${i.file}\n    bytes   ${i.bytes} (${humanBytes(i.bytes)})\n    sha256  ${i.sha256}\n`);
-      if (i.toolVersion) process.stdout.write(`    tool    ${shortVersion(i.toolVersion)}${i.serverVersion ? `, server ${shortVersion(i.serverVersion)}` : ''}\n`);
-      if (i.error) process.stdout.write(`    error   ${i.error}\n`);
-      if (i.suspect) process.stdout.write(`    ${colourStatus('suspect')} ${i.suspect} (retention does not count it as good)\n`);
-      if (i.log) process.stdout.write(`    log     ${i.log.split('\n').join('\n            ')}\n`);
+      out`${colourStatus(i.status)}  ${i.service}  ${i.target}  ${duration(i.startedAt, i.finishedAt)}\n`;
+      if (i.file) out`    file    ${i.file}\n    bytes   ${i.bytes} (${humanBytes(i.bytes)})\n    sha256  ${i.sha256}\n`;
+      if (i.toolVersion) out`    tool    ${shortVersion(i.toolVersion)}${i.serverVersion ? text`, server ${shortVersion(i.serverVersion)}` : ''}\n`;
+      if (i.error) out`    error   ${i.error}\n`;
+      if (i.suspect) out`    ${colourStatus('suspect')} ${i.suspect} (retention does not count it as good)\n`;
+      // The kept output of a tool or script: each of its lines on a line of batt's, marked "| " and escaped.
+      if (i.log) i.log.split('\n').forEach((line, n) => out`${n ? '            ' : '    log     '}| ${line}\n`);
       for (const kind of ['verify', 'restore-test', 'restore'] as const) {
         const last = allChecks.find((c) => c.itemId === i.id && c.kind === kind);
         if (!last) continue;
-        process.stdout.write(`    ${kind.padEnd(7)} ${colourStatus(last.status)} ${when(last.startedAt)}${last.target ? ` into ${last.target}` : ''}${last.error ? `: ${last.error}` : ''}\n`);
-        for (const d of last.details ?? []) if (!d.ok || kind !== 'verify') process.stdout.write(`            ${d.ok ? '✓' : '✗'} ${d.name}: ${d.detail}\n`);
+        out`    ${kind.padEnd(7)} ${colourStatus(last.status)} ${when(last.startedAt)}${last.target ? text` into ${last.target}` : ''}${last.error ? text`: ${last.error}` : ''}\n`;
+        for (const d of last.details ?? []) if (!d.ok || kind !== 'verify') out`            ${d.ok ? '✓' : '✗'} ${d.name}: ${d.detail}\n`;
       }
     }
     return 0;

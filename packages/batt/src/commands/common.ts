@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { format } from 'date-fns/format';
 import { BattError, createLogger, loadConfig, type BattConfig, type Logger } from '@batt/core';
 import type { App } from '../app.js';
+import { err } from '../output.js';
 
 export async function loadAppConfig(app: App, args: { config?: string; quiet?: boolean }): Promise<BattConfig> {
   const config = await loadConfig({
@@ -14,7 +15,7 @@ export async function loadAppConfig(app: App, args: { config?: string; quiet?: b
     services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
   });
   if (config.ignored && !args.quiet) {
-    process.stderr.write(`batt: warning: not reading ${config.ignored}: batt reads its configuration only from ${app.home.conf} or --config FILE (docs/security.md)\n`);
+    err`batt: warning: not reading ${config.ignored}: batt reads its configuration only from ${app.home.conf} or --config FILE (docs/security.md)\n`;
   }
   return config;
 }

@@ -9,7 +9,7 @@ import {
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, openLog } from './common.js';
-import { humanBytes, printJson, when } from '../output.js';
+import { err, humanBytes, out, printJson, when } from '../output.js';
 
 export interface PruneArgs {
   services: string[];
@@ -30,12 +30,11 @@ export interface PruneArgs {
 const SHOWN = 10;
 
 function printPlan(plan: PrunePlan, args: PruneArgs, db: CatalogDb): void {
-  const out = (s: string): boolean => process.stdout.write(`${s}\n`);
-  out(`${args.command} plan${args.dryRun ? ' (dry run: nothing is removed)' : ''}`);
+  out`${args.command} plan${args.dryRun ? ' (dry run: nothing is removed)' : ''}\n`;
   let service = '';
   for (const g of plan.groups) {
-    if (g.service !== service) out(`${(service = g.service)}  (${plan.rules[service]})`);
-    out(`  ${g.target}`);
+    if (g.service !== service) out`${(service = g.service)}  (${plan.rules[service]})\n`;
+    out`  ${g.target}\n`;
     const order = newestFirst(g);
     let removed = 0;
     const listed = order.filter((i) => g.keep[i] === 1 || args.verbose || removed++ < SHOWN);
@@ -45,12 +44,12 @@ function printPlan(plan: PrunePlan, args: PruneArgs, db: CatalogDb): void {
       const d = decisionOf(g, i);
       const { runId, bytes } = details.get(g.ids[i]) ?? { runId: '?', bytes: 0 };
       if (!d.keep) listedRemovedBytes += bytes ?? 0;
-      out(`    ${d.keep ? 'keep  ' : 'remove'}  run ${String(runId).padEnd(6)} ${when(new Date(g.times[i]).toISOString())}  ${humanBytes(bytes ?? 0).padStart(9)}  ${d.reasons.join(', ')}`);
+      out`    ${d.keep ? 'keep  ' : 'remove'}  run ${String(runId).padEnd(6)} ${when(new Date(g.times[i]).toISOString())}  ${humanBytes(bytes ?? 0).padStart(9)}  ${d.reasons.join(', ')}\n`;
     }
     const hidden = order.length - listed.length;
-    if (hidden) out(`    remove  … and ${hidden} older (${humanBytes(g.removedBytes - listedRemovedBytes)}); --verbose lists them`);
+    if (hidden) out`    remove  … and ${hidden} older (${humanBytes(g.removedBytes - listedRemovedBytes)}); --verbose lists them\n`;
   }
-  for (const name of plan.untouched) out(`${name}: no keep rule, nothing removed (pass --keep-* or set keep_* in the config)`);
+  for (const name of plan.untouched) out`${name}: no keep rule, nothing removed (pass --keep-* or set keep_* in the config)\n`;
 }
 
 /** Indexes of a group's backups, newest first. The catalog hands them over oldest first, so
@@ -127,7 +126,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
       markAbortedRuns(db);
       for (const done of await finishInterruptedPrunes(db, () => roots)) {
         log.info(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
-        if (!args.quiet) process.stderr.write(`batt: finished prune ${done.id}, which was interrupted: ${done.removed} backups removed\n`);
+        if (!args.quiet) err`batt: finished prune ${done.id}, which was interrupted: ${done.removed} backups removed\n`;
         refusedOutside(done.refused, roots, log);
       }
     }
@@ -143,12 +142,12 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     }
     const total = summary(plan);
     const warnings = drillWarnings(db, plan, config);
-    if (!args.json && !args.quiet) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+    if (!args.json && !args.quiet) for (const w of warnings) err`warning: ${w}\n`;
     if (args.dryRun) {
       if (args.json) printJson({ dryRun: true, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, warnings, backups: jsonItems(plan, db) });
       else {
         printPlan(plan, args, db);
-        process.stdout.write(`would remove ${total.remove} backups (${humanBytes(total.bytes)}) and keep ${total.keep}; planned in ${(plan.planMs / 1000).toFixed(2)}s\n`);
+        out`would remove ${total.remove} backups (${humanBytes(total.bytes)}) and keep ${total.keep}; planned in ${(plan.planMs / 1000).toFixed(2)}s\n`;
       }
       return 0;
     }
@@ -172,10 +171,11 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     if (args.json) {
       printJson({ dryRun: false, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, ...result, orphans, warnings, backups: listing });
     } else {
-      process.stdout.write(`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}${result.heldMeanwhile ? `; ${result.heldMeanwhile} left in place because a restore or verify started on them` : ''}\n`);
+      out`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}${result.heldMeanwhile ? `; ${result.heldMeanwhile} left in place because a restore or verify started on them` : ''}\n`;
       if (orphans.length) {
-        process.stdout.write(`${orphans.length} file(s) in these folders are not in the catalog (orphans; batt leaves them alone):\n${orphans.slice(0, 20).map((o) => `  ${o}`).join('\n')}\n`);
-        if (orphans.length > 20) process.stdout.write(`  … and ${orphans.length - 20} more; \`batt catalog check\` lists all\n`);
+        out`${orphans.length} file(s) in these folders are not in the catalog (orphans; batt leaves them alone):\n`;
+        for (const o of orphans.slice(0, 20)) out`  ${o}\n`;
+        if (orphans.length > 20) out`  … and ${orphans.length - 20} more; \`batt catalog check\` lists all\n`;
       }
     }
     return result.refused.length ? ExitCode.failed : 0;
@@ -190,7 +190,7 @@ function refusedOutside(files: readonly string[], roots: readonly string[], log:
   for (const file of files) {
     const text = `left ${file} in place: the catalog names it, but it is outside the backup folders this home knows (${roots.join(', ')}); its catalog row is gone`;
     log.warn(text);
-    process.stderr.write(`batt: ${text}\n`);
+    err`batt: ${text}\n`;
   }
 }
 

@@ -9,7 +9,7 @@ import {
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, onInterrupt, openLog } from './common.js';
-import { colourStatus, humanBytes, printJson, shortVersion } from '../output.js';
+import { colourStatus, humanBytes, out, printJson, shortVersion, text } from '../output.js';
 
 interface Common {
   config?: string;
@@ -51,7 +51,7 @@ const actionText: Record<PlannedRestore['action'], string> = {
 };
 
 function printChecks(checks: readonly Check[]): void {
-  for (const c of checks) process.stdout.write(`      ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}\n`);
+  for (const c of checks) out`      ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}\n`;
 }
 
 export async function restoreCommand(app: App, args: RestoreArgs): Promise<number> {
@@ -64,21 +64,21 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
       force: args.force, replace: args.replace, dryRun: args.dryRun, jobs: args.jobs,
       onPlan(plan) {
         if (args.json || args.quiet) return;
-        process.stdout.write(`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`);
+        out`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`;
         for (const p of plan) {
-          process.stdout.write(`  ${p.service} ${p.target}  (run ${p.runId}) → ${p.label}  [${p.exists && p.action === 'replace' && !args.force ? 'EXISTS: needs --force' : actionText[p.action]}]\n`);
-          process.stdout.write(`      from ${p.file}  ${humanBytes(p.bytes ?? 0)}  sha256 ${p.sha256?.slice(0, 16) ?? '?'}… verified\n`);
-          if (p.toolVersion || p.serverVersion) process.stdout.write(`      made by ${p.toolVersion ? shortVersion(p.toolVersion) : 'unknown tool'}${p.serverVersion ? ` from server ${shortVersion(p.serverVersion)}` : ''}\n`);
+          out`  ${p.service} ${p.target}  (run ${p.runId}) → ${p.label}  [${p.exists && p.action === 'replace' && !args.force ? 'EXISTS: needs --force' : actionText[p.action]}]\n`;
+          out`      from ${p.file}  ${humanBytes(p.bytes ?? 0)}  sha256 ${p.sha256?.slice(0, 16) ?? '?'}… verified\n`;
+          if (p.toolVersion || p.serverVersion) out`      made by ${p.toolVersion ? shortVersion(p.toolVersion) : 'unknown tool'}${p.serverVersion ? text` from server ${shortVersion(p.serverVersion)}` : ''}\n`;
         }
       },
     });
     if (args.json) printJson(outcomes);
     else if (!args.dryRun && !args.quiet) {
-      process.stdout.write('\n');
+      out`\n`;
       for (const o of outcomes) {
-        process.stdout.write(`${colourStatus(o.status)}  ${o.service} ${o.target} → ${o.label}\n`);
+        out`${colourStatus(o.status)}  ${o.service} ${o.target} → ${o.label}\n`;
         printChecks(o.checks);
-        if (o.error) process.stdout.write(`      error: ${o.error}\n`);
+        if (o.error) out`      error: ${o.error}\n`;
       }
     }
     if (env.signal.aborted) return ExitCode.interrupted;
@@ -97,9 +97,9 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
     if (args.json) printJson(outcomes);
     else if (!args.quiet) {
       for (const o of outcomes) {
-        process.stdout.write(`${colourStatus(o.ok ? 'ok' : 'failed')}  ${o.kind === 'verify' ? 'verify' : 'drill '}  run ${o.runId}  ${o.service} ${o.target}\n`);
+        out`${colourStatus(o.ok ? 'ok' : 'failed')}  ${o.kind === 'verify' ? 'verify' : 'drill '}  run ${o.runId}  ${o.service} ${o.target}\n`;
         printChecks(o.checks);
-        if (o.error) process.stdout.write(`      error: ${o.error}\n`);
+        if (o.error) out`      error: ${o.error}\n`;
       }
       // One line per kind: how many backups passed, out of how many, and how many checks that took.
       for (const kind of ['verify', 'restore-test'] as const) {
@@ -107,7 +107,7 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
         if (of.length === 0) continue;
         const bad = of.filter((o) => !o.ok).length;
         const checks = of.reduce((n, o) => n + o.checks.length, 0);
-        process.stdout.write(`${kind === 'verify' ? 'verify' : 'restore drill'}: ${of.length - bad} of ${counted(of.length, 'backup')} passed${bad ? `, ${bad} failed` : ''} (${counted(checks, 'check')})\n`);
+        out`${kind === 'verify' ? 'verify' : 'restore drill'}: ${of.length - bad} of ${counted(of.length, 'backup')} passed${bad ? `, ${bad} failed` : ''} (${counted(checks, 'check')})\n`;
       }
     }
     if (env.signal.aborted) return ExitCode.interrupted;

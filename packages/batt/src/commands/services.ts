@@ -1,7 +1,7 @@
 /** `batt list [available|enabled|disabled]`, `batt enable <svc..>`, `batt disable <svc..>`. */
 import { disableServices, enableServices } from '@batt/core/plugins/enable';
 import type { App } from '../app.js';
-import { printJson, printTable } from '../output.js';
+import { out, printJson, printTable } from '../output.js';
 
 export type ListWhich = 'all' | 'available' | 'enabled' | 'disabled';
 
@@ -21,6 +21,6 @@ export function listCommand(app: App, which: ListWhich, json: boolean): number {
 export function toggleCommand(app: App, action: 'enable' | 'disable', names: readonly string[], json: boolean): number {
   const results = action === 'enable' ? enableServices(app.home, app.services, names) : disableServices(app.home, app.services, names);
   if (json) printJson(results);
-  else for (const r of results) process.stdout.write(`${r.message}\n`);
+  else for (const r of results) out`${r.message}\n`;
   return 0;
 }

@@ -9,13 +9,15 @@
  * catalog is built beside the old one and swapped in; the old one is kept as
  * `catalog.db.bak-<time>`. Verify/restore history lives only in the catalog: it is lost.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { openCatalog } from './db.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import { manifestPattern, parseSumLine } from '../run/manifest.js';
 import { insideRoots, walkFiles } from '../retention/folders.js';
 import { staticRoot } from '../destination/expand.js';
+import { humanBytes } from '../run/names.js';
+import { shortened } from '../run/printable.js';
 import type { ManifestFailure, ManifestItem, ManifestRun } from '../run/manifest.js';
 import type { RunStatus } from './statuses.js';
 
@@ -61,6 +63,51 @@ export function idGaps(ids: Iterable<number>): [number, number][] {
   return gaps;
 }
 
+/** The most a manifest may be: one of a run with thousands of backups is well under it. */
+const manifestMax = 16 * 1024 * 1024;
+
+interface Manifest {
+  run: ManifestRun;
+  items: (ManifestItem & { name: string })[];
+  failed?: ManifestFailure[];
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const textOrNone = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
+
+/**
+ * One manifest, read and checked: anyone who can write into a backup folder can put a file
+ * there, so it must be batt's in every field before it goes into the catalog, and name only
+ * files inside its own folder (never `../../etc/shadow`, which prune would later remove).
+ * Throws saying what is wrong; `scan` reports that and leaves the manifest out.
+ */
+export function readManifest(path: string): Manifest {
+  const size = statSync(path).size;
+  if (size > manifestMax) throw new Error(`${humanBytes(size)}, more than the 16 MiB a manifest may be`);
+  let m;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, any> | null;
+  } catch (error) {
+    throw new Error(`not JSON (${(error as Error).message})`);
+  }
+  const run = m?.run;
+  if (m?.batt?.manifestVersion !== 1 || !Array.isArray(m.items) || !run || !Number.isSafeInteger(run.id) || run.id < 1 || ![run.startedAt, run.host, run.user, run.destination].every(isText)) {
+    throw new Error('not a batt manifest (version 1)');
+  }
+  for (const i of m.items) {
+    const fields = i && isText(i.name) && isText(i.service) && isText(i.target) && Number.isSafeInteger(i.bytes) && i.bytes >= 0 && isText(i.sha256) && /^[0-9a-f]{64}$/.test(i.sha256)
+      && [i.compression, i.toolVersion, i.serverVersion, i.startedAt, i.finishedAt].every(textOrNone);
+    if (!fields) throw new Error(`not a batt manifest: an item is not of batt's form: ${shortened(String(JSON.stringify(i)))}`);
+    if (isAbsolute(i.name) || i.name.split('/').some((part: string) => part === '' || part === '.' || part === '..')) {
+      throw new Error(`not a batt manifest: ${shortened(JSON.stringify(i.name))} is not a file name inside the manifest's folder`);
+    }
+  }
+  const failures = m.failed === undefined || (Array.isArray(m.failed) && m.failed.every((f: Record<string, unknown> | null) =>
+    f && isText(f.service) && isText(f.target) && (f.status === 'failed' || f.status === 'aborted') && isText(f.startedAt) && textOrNone(f.finishedAt) && textOrNone(f.error)));
+  if (!failures) throw new Error("not a batt manifest: its failed items are not of batt's form");
+  return m as Manifest;
+}
+
 /**
  * Every manifest under `folders`, merged by run (a run writes one per folder it used). A run is
  * its id, start time and host together: an older catalog's run 7 and this one's stay apart, and
@@ -75,8 +122,7 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
     if (!manifestPattern.test(name)) return;
     const dir = dirname(path);
     try {
-      const m = JSON.parse(readFileSync(path, 'utf8')) as { batt?: { manifestVersion?: number }; run?: ManifestRun; items?: (ManifestItem & { name: string })[]; failed?: ManifestFailure[] };
-      if (m.batt?.manifestVersion !== 1 || !m.run || !Number.isInteger(m.run.id) || !Array.isArray(m.items)) throw new Error('not a batt manifest (version 1)');
+      const m = readManifest(path);
       if (host !== undefined && m.run.host !== host) {
         skipped.push({ file: path, why: `run ${m.run.id} was made on host ${m.run.host}, not ${host} (--any-host takes it in)` });
         return;
@@ -84,10 +130,10 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
       const key = `${m.run.id}\0${m.run.startedAt}\0${m.run.host}`;
       const found: Found = runs.get(key) ?? { run: m.run, modified: statSync(path).mtime.toISOString(), manifests: [], items: [], failed: new Map(), older: false };
       found.manifests.push(path);
-      // Names are data: only a file inside the manifest's own folder is taken in (no ../, no
-      // absolute path, no link out of it), so a planted manifest cannot make prune delete elsewhere.
+      // readManifest refused names with ../ or an absolute path; a link on the way out of the
+      // folder is caught here, so a planted manifest cannot make prune delete elsewhere.
       for (const i of m.items) {
-        const inside = typeof i.name === 'string' && i.name !== '' && insideRoots(join(dir, i.name), [dir]);
+        const inside = insideRoots(join(dir, i.name), [dir]);
         if (inside) found.items.push({ ...i, path: join(dir, i.name) });
         else skipped.push({ file: path, why: `run ${m.run.id} names ${JSON.stringify(i.name)}, which is not inside the manifest's folder ${dir}: not taken in` });
       }
@@ -132,11 +178,12 @@ export async function rebuildCatalog(catalogPath: string, folders: readonly stri
       for (const item of found.items) {
         if (seen.has(item.path)) continue;
         seen.add(item.path);
-        if (!existsSync(item.path)) {
-          report.skipped.push({ file: item.path, why: `run ${found.run.id}: the file is gone` });
+        const stat = lstatSync(item.path, { throwIfNoEntry: false });
+        if (!stat?.isFile()) {
+          report.skipped.push({ file: item.path, why: `run ${found.run.id}: ${stat ? 'not a regular file (a link, a folder): batt never writes one' : 'the file is gone'}` });
           continue;
         }
-        const size = statSync(item.path).size;
+        const size = stat.size;
         if (size !== item.bytes) {
           report.skipped.push({ file: item.path, why: `run ${found.run.id}: ${size} bytes on disk, ${item.bytes} in the manifest` });
           continue;

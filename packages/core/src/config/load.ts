@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertTrusted } from '../home/trust.js';
 import { BattError, didYouMean } from '../errors/errors.js';
+import { checkConfigFile, checkConfigShape } from './limits.js';
 import { holdsSecret } from './secrets.js';
 import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec } from './schema.js';
 
@@ -56,6 +57,7 @@ async function readFile(path: string | undefined, dir: string | undefined): Prom
   const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
   const cosmiconfig = mod.cosmiconfig ?? mod.default!.cosmiconfig;
   const explorer = cosmiconfig(moduleName, { searchPlaces, searchStrategy: 'none', cache: false });
+  for (const candidate of path ? [path] : searchPlaces.map((name) => `${dir}/${name}`)) checkConfigFile(candidate);
   try {
     const result = path ? await explorer.load(path) : await explorer.search(dir);
     if (!result || result.isEmpty) return result ? { file: result.filepath, data: {} } : undefined;
@@ -159,6 +161,7 @@ export async function loadConfig(options: LoadOptions): Promise<BattConfig> {
   if (!options.configFile && options.cwd !== options.confDir) config.ignored = searchPlaces.map((name) => join(options.cwd, name)).find((path) => existsSync(path));
   for (const entry of found) {
     if (!entry) continue;
+    checkConfigShape(entry.data, entry.file);
     if (holdsSecret(entry.data) && (statSync(entry.file).mode & 0o077) !== 0) {
       throw new BattError('CONFIG', `${entry.file} holds a secret (a password, token or key) but is readable by group or others`, {
         hint: `chmod 600 ${entry.file}`,

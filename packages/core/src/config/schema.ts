@@ -4,6 +4,7 @@
  * Service sections are declared by the plugins; drop-in scripts' sections are free-form.
  */
 import { BattError, didYouMean } from '../errors/errors.js';
+import { shortened } from '../run/printable.js';
 
 export type ConfigKeySpec =
   | { type: 'string'; describe: string }
@@ -67,7 +68,7 @@ function expected(spec: ConfigKeySpec): string {
 export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, source: string): unknown {
   const fail = (): never => {
     const got = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
-    throw new BattError('CONFIG', `${source}: "${key}" must be ${expected(spec)}, got ${got}`, {
+    throw new BattError('CONFIG', `${source}: "${key}" must be ${expected(spec)}, got ${shortened(got)}`, {
       hint: `${key}: ${spec.describe}`,
     });
   };
@@ -96,7 +97,7 @@ export function checkSection(
   source: string,
 ): Record<string, unknown> {
   if (section === null || typeof section !== 'object' || Array.isArray(section)) {
-    throw new BattError('CONFIG', `${source}: "${where}" must be a mapping of keys to values, got ${JSON.stringify(section)}`);
+    throw new BattError('CONFIG', `${source}: "${where}" must be a mapping of keys to values, got ${shortened(String(JSON.stringify(section)))}`);
   }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(section)) {

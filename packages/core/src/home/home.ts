@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromSystemError } from '../errors/errors.js';
+import { BattError, fromSystemError } from '../errors/errors.js';
 import { assertTrusted } from './trust.js';
 
 export interface HomeLayout {
@@ -138,6 +138,13 @@ export function ensureHome(root: string): HomeLayout {
       copyMissing(join(shipped, 'conf'), home.conf);
     }
   } catch (error) {
+    // --home or BATT_HOME names a file, or a path through one: a usage error, not a failed write.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new BattError('CONFIG', `the batt home ${root} is not a folder (${code === 'EEXIST' ? 'a file is in its place' : 'part of its path is a file'})`, {
+        hint: 'point --home or BATT_HOME at a folder; batt makes it when it is missing',
+      });
+    }
     throw fromSystemError(error, `cannot set up the batt home ${root}`);
   }
   return home;

@@ -1,9 +1,11 @@
 /**
  * Loggers scoped to a service (as semantic-release gives each plugin its own): lines go to
  * stderr for people (unless quiet) and to the run's log file, with every registered secret
- * masked before anything is written.
+ * masked before anything is written. A message is one line: control characters in it (a path
+ * with a newline, a tool's escape sequences) are escaped, so no outside text can forge a line.
  */
 import { appendFileSync } from 'node:fs';
+import { printable } from './printable.js';
 
 export interface Logger {
   info(message: string): void;
@@ -29,7 +31,7 @@ export function redact(text: string, secrets: Iterable<string>): string {
 
 export function createLogger(sink: LogSink, scope = ''): Logger {
   const write = (level: string, message: string): void => {
-    const line = redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets);
+    const line = printable(redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets));
     if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info') || (sink.console === 'error' && level === 'error')) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
     if (sink.file) {
       try {
