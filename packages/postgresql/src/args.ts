@@ -61,9 +61,21 @@ export function majorOf(version: string): number | undefined {
  * `rows`, one `"schema.table"<TAB>count` line per user table. Names come as JSON strings, so a tab
  * or newline in a name stays inside its line. One psql for what took two.
  */
-export function factsScript(rows: boolean): string {
+/**
+ * `rows`: the rows of every user table too. `own`: as a dump holds them, each table's own rows
+ * (FROM ONLY) and no partitioned parent, which holds none itself (backups that counted rows from
+ * the dump); else count(*) of every table in pg_tables (older backups recorded those).
+ */
+export function factsScript(rows: boolean, own = false): string {
   const version = "SELECT current_setting('server_version_num'), version();\n";
   if (!rows) return version;
+  if (own) {
+    return `${version}SELECT format('SELECT %L, count(*) FROM ONLY %I.%I', to_json(n.nspname || '.' || c.relname)::text, n.nspname, c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' ORDER BY 1
+\\gexec
+`;
+  }
   return `${version}SELECT format('SELECT %L, count(*) FROM %I.%I', to_json(schemaname || '.' || tablename)::text, schemaname, tablename)
   FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1
 \\gexec

@@ -15,6 +15,7 @@ import { privateFile, privateScratch } from '@batt/core/home/home';
 import { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type ToolProcess, type ToolResult } from '@batt/core/exec/exec';
 import { keepTail } from '@batt/core/restore/artifact';
 import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
+import { CopyCounter } from './copy-count.js';
 import { conninfo, dumpArgs, factsScript, GLOBALS, globalsArgs, majorOf, parseFacts, passfileLine, type Connection } from './args.js';
 import { restrictedScript } from './script.js';
 import { pgTool, type PgTool } from './tools.js';
@@ -69,9 +70,9 @@ async function psql(ctx: PluginContext, s: Session, database: string, sql: strin
 }
 
 /** The server's version and, with `rows`, the rows of every user table: one psql, reading factsScript. */
-async function serverFacts(ctx: PluginContext, s: Session, database: string, rows: boolean): Promise<ReturnType<typeof parseFacts>> {
+async function serverFacts(ctx: PluginContext, s: Session, database: string, rows: boolean, own = false): Promise<ReturnType<typeof parseFacts>> {
   const tool = await pgTool('psql', s.conn);
-  const child = await spawnTool(tool.file, [...psqlArgs(s, database), '-f', '-'], { stdin: Readable.from([factsScript(rows)]), env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const child = await spawnTool(tool.file, [...psqlArgs(s, database), '-f', '-'], { stdin: Readable.from([factsScript(rows, own)]), env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
   const [out, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
   if (result.failed) throw explain(toolFailure('psql', result, 'postgresql-client'));
   return parseFacts(out);
@@ -117,7 +118,7 @@ async function restoreDatabase(ctx: PluginContext, s: Session, name: string, sou
       rmSync(dir, { recursive: true, force: true });
     }
   } else await feedTool(ctx, s, 'pg_restore', args, source.open());
-  const actual = (await serverFacts(ctx, s, name, true)).rowCounts;
+  const actual = (await serverFacts(ctx, s, name, true, source.facts.rowsCountedFrom === 'dump')).rowCounts;
   return [
     { name: 'pg_restore', ok: true, detail: `restored into "${name}"${jobs > 1 ? ` with ${jobs} jobs` : ''}` },
     compareCounts('rows against the backup', source.facts.rowCounts as Record<string, number> | undefined, actual),
@@ -216,10 +217,16 @@ const globalsTrailer = /PostgreSQL database cluster dump complete/;
  * pg_restore reading a custom-format archive to its end (SQL to /dev/null, no server): a pg_dump
  * that exits 0 with its archive cut short is caught, as a table whose data block never comes.
  */
-async function archiveReader(ctx: PluginContext, tool: PgTool): Promise<ToolProcess> {
-  const reader = await spawnTool(tool.file, ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', env: tool.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
-  if (!reader.stdin) throw toolFailure('pg_restore', await reader.result, 'postgresql-client');
-  return reader;
+/**
+ * pg_restore reading the archive as it is written, to its end, every data block included; its
+ * data comes out as COPY blocks, whose rows are counted: the facts of the dump's own snapshot.
+ */
+async function archiveReader(ctx: PluginContext, tool: PgTool): Promise<{ reader: ToolProcess; counter: CopyCounter; counted: Promise<void> }> {
+  const reader = await spawnTool(tool.file, ['--data-only', '--file=-'], { stdin: 'pipe', stdout: 'pipe', env: tool.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  if (!reader.stdin || !reader.stdout) throw toolFailure('pg_restore', await reader.result, 'postgresql-client');
+  const counter = new CopyCounter();
+  // A stream error ends the count; pg_restore's own result says whether the archive was whole.
+  return { reader, counter, counted: pipeline(reader.stdout, counter).catch(() => {}) };
 }
 
 /** The last line pg_restore wrote, without its "pg_restore: error:" prefix. */
@@ -266,19 +273,19 @@ export const postgresqlPlugin = definePlugin({
         toolVersion(tool),
         pgTool(tool, s.conn),
         database === GLOBALS ? undefined : pgTool('pg_restore', s.conn),
-        serverFacts(ctx, s, target, database !== GLOBALS),
+        serverFacts(ctx, s, target, false),
       ]);
-      const { versionNum: serverNum, version: serverVersion, rowCounts } = server;
+      const { versionNum: serverNum, version: serverVersion } = server;
       const [toolMajor, serverMajor] = [majorOf(version ?? ''), majorOf(serverNum ?? '')];
       if (toolMajor !== undefined && serverMajor !== undefined && toolMajor < serverMajor) {
         throw new BattError('TOOL_MISSING', `${tool} ${toolMajor} is older than the PostgreSQL ${serverMajor} server`, {
           hint: `install postgresql-client-${serverMajor} (a pg_dump at least as new as the server) and put it first on PATH`,
         });
       }
-      const facts = database === GLOBALS ? {} : { rowCounts, tables: Object.keys(rowCounts).length };
       // The dump is judged whole only when it reads to its end: pg_dumpall's script must end with
       // its trailer, and pg_restore must read the archive through, every data block included.
-      const reader = restorer ? await archiveReader(ctx, restorer) : undefined;
+      const archive = restorer ? await archiveReader(ctx, restorer) : undefined;
+      const reader = archive?.reader;
       const tail = reader ? undefined : new Tail();
       return {
         command: dumper.file,
@@ -298,6 +305,9 @@ export const postgresqlPlugin = definePlugin({
           if (tail && !globalsTrailer.test(tail.tail.toString('utf8'))) {
             throw new BattError('TOOL_FAILED', `${tool} exited 0 but its script has no "cluster dump complete" trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
           }
+          await archive?.counted;
+          const rowCounts = archive?.counter.rows ?? {};
+          const facts = database === GLOBALS ? {} : { rowCounts, tables: Object.keys(rowCounts).length, rowsCountedFrom: 'dump' };
           return { toolVersion: version, serverVersion, facts, warnings: stderrText(result).split('\n').filter(Boolean) };
         },
         dispose() {
