@@ -34,10 +34,14 @@ async function agree(box: Sandbox): Promise<void> {
     const name = basename(file);
     if (name === 'SHA256SUMS' || /^batt-run-\d+\.json$/.test(name)) continue;
     assert.ok(okFiles.has(file), `${file} under a final name has an ok catalog row`);
-    const sums = readFileSync(join(dirname(file), 'SHA256SUMS'), 'utf8');
-    assert.ok(sums.split('\n').some((l) => l.endsWith(`  ${name}`)), `${file} has its SHA256SUMS line`);
-    const manifests = readdirSync(dirname(file)).filter((n) => /^batt-run-\d+\.json$/.test(n)).map((n) => readFileSync(join(dirname(file), n), 'utf8'));
-    assert.ok(manifests.some((m) => (JSON.parse(m).items as any[]).some((i) => i.name === name)), `${file} is in a manifest`);
+    // Its SHA256SUMS and manifest are in its folder, or (a drop-in script's sub-folders) above it.
+    let folder = dirname(file);
+    while (!existsSync(join(folder, 'SHA256SUMS')) && folder.startsWith(`${box.out}/`)) folder = dirname(folder);
+    const rel = file.slice(folder.length + 1);
+    const sums = existsSync(join(folder, 'SHA256SUMS')) ? readFileSync(join(folder, 'SHA256SUMS'), 'utf8') : '';
+    assert.ok(sums.split('\n').some((l) => l.endsWith(`  ${rel}`)), `${file} has its SHA256SUMS line`);
+    const manifests = readdirSync(folder).filter((n) => /^batt-run-\d+\.json$/.test(n)).map((n) => readFileSync(join(folder, n), 'utf8'));
+    assert.ok(manifests.some((m) => (JSON.parse(m).items as any[]).some((i) => i.name === rel)), `${file} is in a manifest`);
     if (name.endsWith('.zst')) assert.equal((await execa('zstd', ['-tq', file], { reject: false })).exitCode, 0, `${file} decompresses whole`);
   }
   for (const folder of new Set(files.map((f) => dirname(f)))) {
@@ -88,6 +92,37 @@ describe('a killed run is finished or undone by the next one', () => {
     assert.equal(existsSync(killed.file), false, 'the unproven file is removed');
     assert.equal(existsSync(second.file), false, 'the damaged file is removed');
     assert.equal(await sql(box, `select count(*) from items where status = 'ok' and run_id in (${killed.id}, ${second.id})`), '0');
+    await agree(box);
+  });
+});
+
+describe('a drop-in script\'s run killed while batt placed its files', () => {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+  });
+  afterEach(() => box.cleanup());
+
+  it('the next run removes the files nothing records, and the staging folder a dead batt left', async () => {
+    assert.equal((await box.batt(['list'])).exitCode, 0);
+    writeFileSync(join(box.home, 'scripts-available', 'backup-notes'), '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n', { mode: 0o755 });
+    const kept = json(await box.batt(['notes', '--json']));
+    const r = json(await box.batt(['notes', '--json']));
+    const folder = dirname(r.items[0].file);
+    // What a kill after the files were placed, before anything recorded them, leaves: the rows of
+    // a running script, no manifest, no SHA256SUMS lines; and a staging folder of a dead pid.
+    const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+    await sql(box, `delete from items where run_id = ${r.id}; update runs set status = 'aborted' where id = ${r.id}; insert into items (run_id, service, target, started_at, status, facts) select ${r.id}, 'notes', '*', started_at, 'aborted', '{"dropIn":true}' from runs where id = ${r.id}`);
+    rmSync(join(folder, `batt-run-${r.id}.json`));
+    writeFileSync(join(folder, 'SHA256SUMS'), readFileSync(join(folder, 'SHA256SUMS'), 'utf8').split('\n').filter((l) => !r.items.some((i: any) => l.endsWith(`  ${(i.file as string).slice(folder.length + 1)}`))).join('\n'));
+    (await import('node:fs')).mkdirSync(join(folder, `.batt-staging-${deadPid}-abc123`, 'notes'), { recursive: true });
+    writeFileSync(join(folder, `.batt-staging-${deadPid}-abc123`, 'notes', 'half.txt'), 'half');
+    const placed = r.items.map((i: any) => i.file as string);
+    const next = await box.batt(['--file', box.folder('other', { c: 'c' }), '--json']);
+    assert.equal(next.exitCode, 0, next.stderr);
+    for (const file of placed) assert.equal(existsSync(file), false, `${file} is removed`);
+    for (const item of kept.items) assert.equal(existsSync(item.file), true, `the earlier run's ${item.file} stays`);
+    assert.equal(existsSync(join(folder, `.batt-staging-${deadPid}-abc123`)), false, 'the dead batt\'s staging folder is removed');
     await agree(box);
   });
 });

@@ -156,6 +156,9 @@ describe('restore: drop-in scripts get BATT_SOURCE', () => {
     assert.equal(readFileSync(join(to, 'a.txt'), 'utf8'), 'one\n');
     assert.equal(readFileSync(join(to, 'sub', 'b.txt'), 'utf8'), 'two\n');
     assert.deepEqual(readdirSync(to).sort(), ['a.txt', 'sub'], 'only this run\'s files, under the names the script wrote');
+    // A file in a sub-folder is checked against the SHA256SUMS beside its run's manifest.
+    const verify = await box.batt(['verify', String(second.id)]);
+    assert.equal(verify.exitCode, 0, verify.stdout + verify.stderr);
   });
 
   it('says what to do when a drop-in has no restore script', async () => {

@@ -5,7 +5,7 @@
  * most a `.batt-tmp-*` file, never a file that looks finished.
  */
 import { randomBytes } from 'node:crypto';
-import { close, constants, fchmod, fsync, open as openFd, readdirSync, unlinkSync } from 'node:fs';
+import { close, constants, fchmod, fsync, open as openFd, readdirSync, rmSync } from 'node:fs';
 import { pidAlive } from '../home/lock.js';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
 
 export const TEMP_PREFIX = '.batt-tmp-';
-const tempName = /^\.batt-tmp-(\d+)-[0-9a-f]+$/;
+/** A temporary file of batt's writer, or a drop-in script's staging folder, with its writer's pid. */
+const tempName = /^\.batt-(?:tmp|staging)-(\d+)-[0-9A-Za-z]+$/;
 
 /**
  * Removes the temporary files that batts which died (killed, power cut) left in `folders`: their
@@ -37,7 +38,7 @@ export function clearDeadTemps(folders: Iterable<string>): string[] {
       const pid = Number(tempName.exec(name)?.[1] ?? 0);
       if (!pid || pid === process.pid || pidAlive(pid)) continue;
       try {
-        unlinkSync(join(folder, name));
+        rmSync(join(folder, name), { recursive: true, force: true });
         removed.push(join(folder, name));
       } catch {
         // gone already, or not ours to remove: catalog check reports what stays

@@ -106,7 +106,8 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
   assertTrusted(request.service.path, 'a script batt runs');
   const destExisted = existsSync(request.dest);
   makeTrustedDir(request.dest);
-  const staging = mkdtempSync(join(request.dest, '.batt-staging-'));
+  // The pid in the name: what a batt that died left here is removed by the next run (clearDeadTemps).
+  const staging = mkdtempSync(join(request.dest, `.batt-staging-${process.pid}-`));
   let placed = false;
   try {
     makePrivateDir(join(staging, name));

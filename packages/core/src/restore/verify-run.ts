@@ -16,6 +16,7 @@ import type { Logger } from '../run/logger.js';
 import { redact } from '../run/logger.js';
 import { sumLine } from '../run/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
+import { artifactFolderOf } from '../retention/folders.js';
 import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery } from './select.js';
 
 export interface VerifyRequest extends ItemQuery {
@@ -41,13 +42,18 @@ export interface VerifyOutcome {
   error?: string;
 }
 
-/** The line for `file` in its folder's SHA256SUMS agrees with the catalog. */
-function sumsCheck(file: string, sha256: string | null): Check {
-  const sums = join(dirname(file), 'SHA256SUMS');
+/**
+ * The line for `file` in the SHA256SUMS beside its run's manifest agrees with the catalog: its own
+ * folder, or for a drop-in script's sub-folders the service folder above it, under the name
+ * relative to that folder.
+ */
+function sumsCheck(file: string, sha256: string | null, runId: number): Check {
+  const { folder, name } = artifactFolderOf(file, runId);
+  const sums = join(folder, 'SHA256SUMS');
   if (!existsSync(sums)) return { name: 'SHA256SUMS', ok: false, detail: `${sums} is missing` };
   const lines = readFileSync(sums, 'utf8').split('\n');
-  if (sha256 && lines.includes(sumLine(sha256, basename(file)))) return { name: 'SHA256SUMS', ok: true, detail: 'lists the same SHA-256' };
-  return { name: 'SHA256SUMS', ok: false, detail: `${sums} has no matching line for ${basename(file)}` };
+  if (sha256 && lines.includes(sumLine(sha256, name))) return { name: 'SHA256SUMS', ok: true, detail: 'lists the same SHA-256' };
+  return { name: 'SHA256SUMS', ok: false, detail: `${sums} has no matching line for ${name}` };
 }
 
 type Base = Omit<VerifyOutcome, 'kind' | 'ok' | 'checks' | 'error'>;
@@ -82,7 +88,7 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
     const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
     const verified = await recorded(request, base, 'verify', async (checks) => {
       const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
-      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, sumsCheck(item.file!, item.sha256));
+      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, sumsCheck(item.file!, item.sha256, item.runId));
       const source = sourceOf(item, request.signal);
       if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
       else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });

@@ -292,6 +292,10 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
     const startedAt = now();
     const started = Date.now();
     const label = unit.selection.targets.join(' ') || '*';
+    // A row for the script while it runs: a batt killed meanwhile leaves it aborted, and the next
+    // run removes whatever the script had placed that nothing records (run/recover.ts).
+    const placeholder = startItem(db, runId, service.name, label, startedAt);
+    db.$client.prepare('update items set facts = ? where id = ?').run(JSON.stringify({ dropIn: true }), placeholder);
     try {
       slog.info(`running ${service.path}${unit.selection.targets.length ? ` ${unit.selection.targets.join(' ')}` : ''}`);
       const result = await runScript({
@@ -309,10 +313,11 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
         const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
         reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, suspect, seconds: (Date.now() - started) / 1000 });
       }
+      db.$client.prepare('delete from items where id = ?').run(placeholder);
     } catch (error) {
       const message = clean(describeError(error));
       const scriptLog = (error as { log?: string }).log;
-      addItem(db, { runId, service: service.name, target: label, startedAt, finishedAt: now(), status: status(), error: message, log: scriptLog ? clean(scriptLog) : null });
+      db.$client.prepare('update items set status = ?, finished_at = ?, error = ?, log = ?, facts = null where id = ?').run(status(), now(), message, scriptLog ? clean(scriptLog) : null, placeholder);
       slog.error(message);
       reports[index].push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
     }

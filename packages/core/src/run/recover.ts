@@ -29,6 +29,8 @@ interface AbortedItem {
   id: number;
   service: string;
   target: string;
+  /** A drop-in script's row: its files may have any name, in sub-folders too. */
+  dropIn: boolean;
 }
 
 /** The aborted runs among the last `recent` runs that still have aborted items without a file. */
@@ -37,10 +39,18 @@ function abortedRuns(db: CatalogDb, recent: number): { id: number; destination: 
     .prepare("select id, destination, started_at, host from runs where status = 'aborted' and id > (select coalesce(max(id), 0) - ? from runs) order by id")
     .raw()
     .all(recent) as [number, string | null, string, string | null][];
-  const itemsOf = db.$client.prepare("select id, service, target from items where run_id = ? and status = 'aborted' and file is null").raw();
+  const itemsOf = db.$client.prepare("select id, service, target, facts from items where run_id = ? and status = 'aborted' and file is null").raw();
   return runs
-    .map(([id, destination, startedAt, host]) => ({ id, destination: destination ?? '', startedAt, host: host ?? '', items: (itemsOf.all(id) as [number, string, string][]).map(([i, service, target]) => ({ id: i, service, target })) }))
+    .map(([id, destination, startedAt, host]) => ({ id, destination: destination ?? '', startedAt, host: host ?? '', items: (itemsOf.all(id) as [number, string, string, string | null][]).map(([i, service, target, facts]) => ({ id: i, service, target, dropIn: facts === '{"dropIn":true}' })) }))
     .filter((r) => r.destination && r.items.length);
+}
+
+/** Files below `dir`, as paths relative to it. */
+function filesBelow(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    return e.isDirectory() ? filesBelow(dir, rel) : e.isFile() ? [rel] : [];
+  });
 }
 
 export async function recoverAbortedItems(db: CatalogDb, battVersion: string, recent = 50): Promise<Recovery> {
@@ -79,12 +89,13 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
           }
         }
         // Placed under a final name for this item (after the run began, known to no catalog row),
-        // but not proven whole by its manifest: it goes, with any line it has.
+        // but not proven whole by its manifest: it goes, with any line it has. A built-in item's
+        // file carries its target's name; a drop-in script's files may be any, below its folder.
         const base = artifactBase(item.target);
-        for (const name of readdirSync(folder)) {
+        const candidates = item.dropIn ? filesBelow(folder).filter((n) => !n.split('/').some((p) => p.startsWith('.')) && n !== 'SHA256SUMS' && !/^batt-run-\d+\.json$/.test(n)) : readdirSync(folder).filter((n) => n.startsWith(`${base}.`) || n.startsWith(`${base}-run${run.id}`));
+        for (const name of candidates) {
           const path = join(folder, name);
-          const mine = name.startsWith(`${base}.`) || name.startsWith(`${base}-run${run.id}`);
-          if (!mine || known.get(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
+          if (known.get(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
           await unlink(path).catch(() => {});
           result.removed.push(path);
           removedHere.add(name);
