@@ -23,6 +23,7 @@ export * from './run/printable.js';
 export * from './run/manifest.js';
 export * from './run/names.js';
 export * from './run/backup-run.js';
+export * from './run/events.js';
 export type { CatalogDb } from './catalog/db.js';
 export { openCatalog, migrationsFolder } from './catalog/db.js';
 export * from './catalog/queries.js';

@@ -25,6 +25,7 @@ import { artifactBase, humanBytes } from './names.js';
 import { markIfSuspect } from '../retention/suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
+import { logEvents, RunEvents } from './events.js';
 
 export interface Selection {
   service: Service;
@@ -57,6 +58,8 @@ export interface BackupRequest {
   /** Values masked in every log and catalog text (passwords from config and environment). */
   secrets: Set<string>;
   signal: AbortSignal;
+  /** The run's events (run/events.ts): the log is subscribed here; callers may subscribe more. */
+  events?: RunEvents;
 }
 
 export interface ItemReport {
@@ -177,16 +180,24 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     services: request.selections.map((s) => s.service.name).join(','),
     pid: process.pid,
   });
+  const events = request.events ?? new RunEvents(request.log);
+  const unsubscribe = logEvents(events, request.log);
+  events.emit({ type: 'run-started', kind: 'backup', runId, at: request.clock.toISOString(), services: request.selections.map((sel) => sel.service.name) });
   try {
-    return await executeRun(request, runId, units);
+    const report = await executeRun(request, runId, units, events);
+    events.emit({ type: 'run-finished', kind: 'backup', runId, status: report.status, at: now(), ok: report.items.filter((i) => i.status === 'ok').length, failed: report.items.filter((i) => i.status !== 'ok').length });
+    return report;
   } catch (error) {
     // An unexpected failure must not leave the run `running` until the next start.
     finishRun(db, runId, 'failed', `batt failed: ${describeError(error)}`);
+    events.emit({ type: 'run-finished', kind: 'backup', runId, status: 'failed', at: now(), ok: 0, failed: 0 });
     throw error;
+  } finally {
+    unsubscribe();
   }
 }
 
-async function executeRun(request: BackupRequest, runId: number, units: Unit[]): Promise<RunReport> {
+async function executeRun(request: BackupRequest, runId: number, units: Unit[], events: RunEvents): Promise<RunReport> {
   const { db, config, log } = request;
   const clean = (text: string): string => redact(text, request.secrets).slice(0, LOG_CAP);
   const destFor = (service: Service): string => folderFor(request, service);
@@ -250,14 +261,13 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
     const started = Date.now();
     const startedAt = now();
     const itemId = startItem(db, runId, service.name, target, startedAt);
-    const slog = log.scoped(service.name);
     try {
       if (unit.failure) throw unit.failure;
       if (request.signal.aborted) throw new BattError('INTERRUPTED', 'the run was interrupted before this item started');
       const section = config.services[service.name] ?? {};
       const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression ?? defaultCompression();
       const level = (section.compression_level as number | undefined) ?? config.compression_level;
-      slog.info(`${target}: started`);
+      events.emit({ type: 'item-started', runId, service: service.name, target, at: startedAt });
       const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
       const artifact = await writeArtifact({
         dump, dir: destFor(service), base: artifactBase(target), ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
@@ -274,21 +284,20 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
         log: warnings ? clean(warnings.join('\n')) : null,
         finishedAt,
       });
-      for (const warning of warnings ?? []) slog.warn(`${target}: ${warning}`);
-      slog.info(`${target}: ok → ${artifact.path} (${humanBytes(artifact.bytes)}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      for (const warning of warnings ?? []) events.emit({ type: 'item-warning', runId, service: service.name, target, message: warning });
+      events.emit({ type: 'item-finished', runId, service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, seconds: (Date.now() - started) / 1000 });
       const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
       reports[index].push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, suspect, seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const message = clean(describeError(error));
       finishItem(db, itemId, status(), { error: message });
-      slog.error(`${target}: ${message}`);
+      events.emit({ type: 'item-finished', runId, service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
       reports[index].push({ service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
     }
   };
 
   const runDropIn = async (unit: Unit, index: number): Promise<void> => {
     const service = unit.selection.service;
-    const slog = log.scoped(service.name);
     const startedAt = now();
     const started = Date.now();
     const label = unit.selection.targets.join(' ') || '*';
@@ -297,7 +306,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
     const placeholder = startItem(db, runId, service.name, label, startedAt);
     db.$client.prepare('update items set facts = ? where id = ?').run(JSON.stringify({ dropIn: true }), placeholder);
     try {
-      slog.info(`running ${service.path}${unit.selection.targets.length ? ` ${unit.selection.targets.join(' ')}` : ''}`);
+      events.emit({ type: 'item-started', runId, service: service.name, target: label, script: service.path, at: startedAt });
       const result = await runScript({
         service, args: unit.selection.targets, dest: destFor(service), runId, home: request.home.root,
         confDir: request.home.conf, signal: request.signal,
@@ -309,7 +318,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       for (const a of result.artifacts) {
         const id = addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt, status: 'ok', log });
         log = null;
-        slog.info(`${a.name}: ok → ${a.path} (${humanBytes(a.bytes)})`);
+        events.emit({ type: 'item-finished', runId, service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000, script: true });
         const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
         reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, suspect, seconds: (Date.now() - started) / 1000 });
       }
@@ -318,7 +327,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[]):
       const message = clean(describeError(error));
       const scriptLog = (error as { log?: string }).log;
       db.$client.prepare('update items set status = ?, finished_at = ?, error = ?, log = ?, facts = null where id = ?').run(status(), now(), message, scriptLog ? clean(scriptLog) : null, placeholder);
-      slog.error(message);
+      events.emit({ type: 'item-finished', runId, service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000, script: true });
       reports[index].push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
     }
   };

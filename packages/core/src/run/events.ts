@@ -1,0 +1,66 @@
+/**
+ * Run events: what a backup run does, as it does it, on one emitter. The log is their first
+ * subscriber (logEvents); notifications, metrics, hooks and the dashboard subscribe here too, and
+ * nowhere else. Events are facts about the run, never instructions: a subscriber that throws is
+ * logged and cannot fail or delay the run.
+ */
+import type { ItemStatus, RunStatus } from '../catalog/schema.js';
+import { humanBytes } from './names.js';
+import type { Logger } from './logger.js';
+
+export type RunKind = 'backup';
+
+export type RunEvent =
+  | { type: 'run-started'; kind: RunKind; runId: number; at: string; services: string[] }
+  /** `script`: a drop-in script, with its arguments as the target. */
+  | { type: 'item-started'; runId: number; service: string; target: string; script?: string; at: string }
+  | { type: 'item-warning'; runId: number; service: string; target: string; message: string }
+  | {
+      type: 'item-finished'; runId: number; service: string; target: string; status: ItemStatus;
+      file?: string; bytes?: number; sha256?: string; error?: string; seconds: number; suspect?: string;
+      /** Drop-in scripts report each file they wrote; the log names them without timings. */
+      script?: boolean;
+    }
+  | { type: 'run-finished'; kind: RunKind; runId: number; status: RunStatus; at: string; ok: number; failed: number };
+
+export type RunListener = (event: RunEvent) => void;
+
+/** One emitter per run: listeners are called in order, each shielded from the others. */
+export class RunEvents {
+  private readonly listeners: RunListener[] = [];
+
+  constructor(private readonly log?: Logger) {}
+
+  on(listener: RunListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
+  }
+
+  emit(event: RunEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log?.warn(`a listener of the run's events failed on ${event.type}: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The run's log, written from its events: the lines batt has always written. */
+export function logEvents(events: RunEvents, log: Logger): () => void {
+  return events.on((e) => {
+    if (e.type === 'item-started') {
+      if (e.script !== undefined) log.scoped(e.service).info(`running ${e.script}${e.target === '*' ? '' : ` ${e.target}`}`);
+      else log.scoped(e.service).info(`${e.target}: started`);
+    } else if (e.type === 'item-warning') log.scoped(e.service).warn(`${e.target}: ${e.message}`);
+    else if (e.type === 'item-finished') {
+      const slog = log.scoped(e.service);
+      if (e.status === 'ok') slog.info(`${e.target}: ok → ${e.file} (${humanBytes(e.bytes)}${e.script ? '' : `, ${e.seconds.toFixed(1)}s`})`);
+      else slog.error(e.script ? (e.error ?? e.status) : `${e.target}: ${e.error ?? e.status}`);
+    }
+  });
+}
