@@ -26,8 +26,6 @@ Destination patterns take strftime specifiers (${specifiers.join(' ')}) and the
 placeholders {service} and {host}; /{service} is appended when absent.
 Docs: docs/usage.md, docs/configuration.md, docs/scripts.md, docs/restore.md, docs/retention.md`;
 
-/** The built-in services' own names: any other --service (an alias, a script) takes the full path. */
-const builtinNames = new Set(['file', 'mysql', 'postgresql', 'redis', 'mongodb']);
 
 /**
  * `batt runs …` without yargs or the plugins: the catalog listing is what scripts and monitors
@@ -55,18 +53,19 @@ async function quickRuns(argv: string[]): Promise<number | undefined> {
   const last = values.last === undefined ? 20 : Number(values.last);
   if (positionals.length !== 1 || positionals[0] !== 'runs' || !Number.isInteger(last) || last < 1) return undefined;
   if (values.status !== undefined && !(runStatuses as readonly string[]).includes(values.status)) return undefined;
-  if (values.service !== undefined && !builtinNames.has(values.service)) return undefined;
+  // A service name may be an alias or a script's: only the full parser, with the plugins, knows.
+  if (values.service !== undefined) return undefined;
   const [{ ensureHome, resolveHome }, { runsCommand }] = await Promise.all([import('@batt/core/home/home'), import('./commands/catalog.js')]);
   const home = ensureHome(resolveHome(values.home));
   return runsCommand(home.catalog, { service: values.service, status: values.status as RunStatus | undefined, last, json: values.json ?? false });
 }
 
 /** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
-function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string }[] {
+function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string; example: string }[] {
   return app.services.map((s) =>
     s.plugin
-      ? { option: s.plugin.targetOption.name, aliases: [...(s.plugin.targetOption.aliases ?? [])], service: s.name, describe: s.plugin.targetOption.describe }
-      : { option: `${s.name}-db`, aliases: [], service: s.name, describe: `an argument for the ${s.name} script (repeatable); implies ${s.name}` },
+      ? { option: s.plugin.targetOption.name, aliases: [...(s.plugin.targetOption.aliases ?? [])], service: s.name, describe: s.plugin.targetOption.describe, example: s.plugin.targetsArePaths ? '/etc' : 'NAME' }
+      : { option: `${s.name}-db`, aliases: [], service: s.name, describe: `an argument for the ${s.name} script (repeatable); implies ${s.name}`, example: 'NAME' },
   );
 }
 
@@ -170,7 +169,7 @@ export async function main(argv: string[], version: string): Promise<number> {
         for (const t of targets) {
           const given = (a[t.option] as string[] | undefined) ?? [];
           const named = [t.option, ...t.aliases].some((o) => argv.some((x) => x === `--${o}` || x.startsWith(`--${o}=`)));
-          if (given.some((v) => v === '') || (named && given.length === 0)) fail(`--${t.option} needs a value, e.g. --${t.option} ${t.service === 'file' ? '/etc' : 'NAME'}`);
+          if (given.some((v) => v === '') || (named && given.length === 0)) fail(`--${t.option} needs a value, e.g. --${t.option} ${t.example}`);
           values.set(t.service, [...(values.get(t.service) ?? []), ...given.map(String)]);
         }
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) fail(`--concurrency must be a whole number of at least 1, got ${Number.isNaN(a.concurrency) ? 'something else' : String(a.concurrency)}`);

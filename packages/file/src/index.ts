@@ -27,6 +27,7 @@ export function judgeTar(result: ToolResult, version: string | undefined): ItemF
 
 export const filePlugin = definePlugin({
   name: 'file',
+  targetsArePaths: true,
   aliases: ['files'],
   summary: 'folders and files, as a tar of each path',
   targetOption: { name: 'file', aliases: ['files'], describe: 'a path to back up (repeatable); implies the file service' },

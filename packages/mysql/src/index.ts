@@ -172,6 +172,7 @@ function explain(error: unknown): unknown {
 
 export const mysqlPlugin = definePlugin({
   name: 'mysql',
+  canReplace: true,
   aliases: ['mariadb'],
   summary: 'MySQL and MariaDB databases, one mysqldump each',
   targetOption: { name: 'mysql-db', describe: 'a database to back up (repeatable); implies the mysql service' },

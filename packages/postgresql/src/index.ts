@@ -234,6 +234,7 @@ const lastError = (result: { stderr?: unknown }): string => stderrText(result).s
 
 export const postgresqlPlugin = definePlugin({
   name: 'postgresql',
+  canReplace: true,
   aliases: ['postgres'],
   summary: 'PostgreSQL databases (pg_dump -Fc each) and roles (pg_dumpall --globals-only)',
   targetOption: { name: 'postgresql-db', aliases: ['postgres-db'], describe: 'a database to back up (repeatable); implies the postgresql service' },

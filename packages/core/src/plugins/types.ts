@@ -125,6 +125,13 @@ export interface Plugin {
   targetOption: { name: string; aliases?: readonly string[]; describe: string };
   /** The service's configuration keys, validated before anything runs. */
   configKeys: Record<string, ConfigKeySpec>;
+  /**
+   * Targets are filesystem paths: the catalog stores them absolute (`./docs` means the folder it
+   * names), and a restore goes into a folder (`--to`) before a name (`--into`).
+   */
+  targetsArePaths?: boolean;
+  /** `batt restore --replace`: restores beside the target, checks it, then swaps it in. */
+  canReplace?: boolean;
   /** The file suffix of an uncompressed artifact, e.g. '.tar' or '.sql' (or one per target). */
   extension: string | ((target: string) => string);
   /**

@@ -72,13 +72,14 @@ function restoreScriptOf(home: HomeLayout, service: Service): string | undefined
 
 async function plan(request: RestoreRequest, chosen: Selected[]): Promise<PlannedRestore[]> {
   const plugins = chosen.filter((c) => c.service.plugin);
-  if (request.into !== undefined && plugins.filter((c) => c.service.name !== 'file').length > 1) {
+  if (request.into !== undefined && plugins.filter((c) => !c.service.plugin?.targetsArePaths).length > 1) {
     throw new BattError('USAGE', `--into names one database, but ${plugins.length} backups match: ${plugins.map((c) => `${c.service.name} ${c.item.target}`).join(', ')}`, {
       hint: 'pick one with [service] and --target NAME',
     });
   }
-  if (request.replace && plugins.some((c) => !['mysql', 'postgresql'].includes(c.service.name))) {
-    throw new BattError('USAGE', '--replace swaps in a restored database: it is for mysql and postgresql', { hint: 'use --force to restore over an existing target' });
+  if (request.replace && plugins.some((c) => !c.service.plugin?.canReplace)) {
+    const able = request.services.filter((x) => x.plugin?.canReplace).map((x) => x.name);
+    throw new BattError('USAGE', `--replace swaps in a restored database: it is for ${able.join(' and ')}`, { hint: 'use --force to restore over an existing target' });
   }
   if (request.replace && request.into === undefined) throw new BattError('USAGE', '--replace needs --into NAME: the database to swap the restored copy in for', { hint: 'e.g. batt restore latest mysql --target app --into app_test --replace' });
   const planned: PlannedRestore[] = [];
@@ -93,7 +94,7 @@ async function plan(request: RestoreRequest, chosen: Selected[]): Promise<Planne
       continue;
     }
     if (!plugin.restore) throw new BattError('NOT_FOUND', `the ${service.name} service cannot restore`, { hint: `restore ${item.file} by hand` });
-    const into = (service.name === 'file' ? request.to ?? request.into : request.into ?? request.to) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
+    const into = (plugin.targetsArePaths ? request.to ?? request.into : request.into ?? request.to) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
     const look = plugin.planRestore ? await plugin.planRestore(pluginContext(request, service.name, run.id), item.target, into) : { label: into, exists: false };
     planned.push({ ...base, into, label: look.label, exists: look.exists, action: request.replace ? 'swap' : look.exists ? 'replace' : 'create' });
   }
