@@ -5,11 +5,7 @@
  */
 import { existsSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { BattError } from '@batt/core/errors/errors';
-import { stderrText, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
-import { definePlugin, type Check, type ItemFacts } from '@batt/core/plugins/types';
-import { privateScratch } from '@batt/core/home/home';
-import { assertChecks } from '@batt/core/restore/select';
+import { BattError, assertChecks, definePlugin, privateScratch, stderrText, toolFailure, toolVersion, type Check, type ItemFacts, type ToolResult } from '@batt/core/kit';
 import { compareExtracted, conflictsIn, extract, moveInto, nonEmpty, refuseUnsafe, removeStaging, scanArchive, stagingIn, type Scan } from './restore.js';
 import { tarArgs } from './tar-args.js';
 

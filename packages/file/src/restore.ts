@@ -12,10 +12,7 @@ import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
-import { BattError } from '@batt/core/errors/errors';
-import { spawnTool, toolFailure } from '@batt/core/exec/exec';
-import type { Check } from '@batt/core/plugins/types';
-import { hashFile } from '@batt/core/pipeline/hashing-file-sink';
+import { BattError, hashFile, spawnTool, toolFailure, type Check } from '@batt/core/kit';
 
 export interface ScannedEntry {
   type: string;

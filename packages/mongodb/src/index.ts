@@ -5,12 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { compareCounts } from '@batt/core/restore/select';
-import { passwordOf, serverKeys } from '@batt/core/config/secrets';
-import { BattError } from '@batt/core/errors/errors';
-import { privateFile } from '@batt/core/home/home';
-import { spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/exec/exec';
-import { definePlugin } from '@batt/core/plugins/types';
+import { BattError, compareCounts, definePlugin, passwordOf, privateFile, serverKeys, spawnTool, stderrText, toolFailure, toolVersion } from '@batt/core/kit';
 import { ALL, configFile, dumpArgs, restoreArgs, type Connection } from './args.js';
 import { ArchiveCheck } from './archive-check.js';
 

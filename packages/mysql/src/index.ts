@@ -9,12 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertChecks, compareCounts, counted } from '@batt/core/restore/select';
-import { passwordOf, serverKeys } from '@batt/core/config/secrets';
-import { BattError } from '@batt/core/errors/errors';
-import { privateFile } from '@batt/core/home/home';
-import { runTool, spawnTool, stderrText, toolFailure, toolVersion, which } from '@batt/core/exec/exec';
-import { definePlugin, type Check, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
+import { BattError, assertChecks, compareCounts, counted, definePlugin, passwordOf, privateFile, runTool, serverKeys, spawnTool, stderrText, toolFailure, toolVersion, which, type Check, type PluginContext, type RestoreSource } from '@batt/core/kit';
 import { DumpFilter, type DumpPart } from './dump-filter.js';
 import {
   clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, systemSchemas, tablesQuery, type Connection,

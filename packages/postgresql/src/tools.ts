@@ -7,7 +7,7 @@
  * else on PATH (another build, a stand-in script) runs as it is.
  */
 import { realpathSync } from 'node:fs';
-import { toolVersion, which } from '@batt/core/exec/exec';
+import { toolVersion, which } from '@batt/core/kit';
 import { PG_WRAPPER, wrappedBinary, wrapperEnv, wrapperLeavesConnection, type Connection } from './args.js';
 
 export interface PgTool {

@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { passwordOf, serverKeys } from '@batt/core/config/secrets';
-import { BattError } from '@batt/core/errors/errors';
-import { privateScratch } from '@batt/core/home/home';
-import { collect, runTool, spawnTool, toolFailure, toolVersion, type ToolResult } from '@batt/core/exec/exec';
-import { definePlugin, type PluginContext, type RestoreSource } from '@batt/core/plugins/types';
-import { assertChecks, compareCounts, counted } from '@batt/core/restore/select';
+import { BattError, assertChecks, collect, compareCounts, counted, definePlugin, passwordOf, privateScratch, runTool, serverKeys, spawnTool, toolFailure, toolVersion, type PluginContext, type RestoreSource, type ToolResult } from '@batt/core/kit';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
 
 export * from './args.js';
