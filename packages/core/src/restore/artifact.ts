@@ -3,12 +3,13 @@
  * and its uncompressed bytes as a stream, as often as a restore needs to read them. A damaged
  * compressed stream fails the stream with a message that names the file.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BattError } from '../errors/errors.js';
 import { spawnTool, stderrText } from '../exec/exec.js';
 import { BLOCK_SIZE, hashFile } from '../pipeline/hashing-file-sink.js';
+import { localStorage } from '../storage/local.js';
 
 export interface StoredArtifact {
   file: string;
@@ -60,7 +61,7 @@ type ZstdZlib = { createZstdDecompress?: () => NodeJS.ReadWriteStream };
 export function openArtifact(file: string, compression: 'zstd' | 'gzip' | 'none', signal?: AbortSignal): Readable {
   const damaged = (why: string): BattError =>
     new BattError('INTEGRITY', `cannot decompress ${file}: ${why}`, { hint: 'the artifact is damaged: restore an older backup (`batt runs`)' });
-  const raw = createReadStream(file, { highWaterMark: BLOCK_SIZE });
+  const raw = localStorage.get(file);
   if (compression === 'none') return raw;
   const out = new PassThrough({ highWaterMark: BLOCK_SIZE });
   const inflate = compression === 'gzip' ? zlib.createGunzip() : (zlib as unknown as ZstdZlib).createZstdDecompress?.();

@@ -7,7 +7,6 @@
  * left that the catalog forgot.
  */
 import { existsSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { now as nowText } from '../catalog/queries.js';
@@ -16,6 +15,7 @@ import { BattError, fromSystemError } from '../errors/errors.js';
 import { pidAlive } from '../home/lock.js';
 import { forgetArtifacts } from '../run/manifest.js';
 import { artifactFolderOf, insideRoots, removeEmptyFolders } from './folders.js';
+import { localStorage } from '../storage/local.js';
 import { BACKUP_KINDS, planGroup, type BackupKind, type GroupPlan, type KeepRules } from './policy.js';
 import { describeRules, requiresVerified, rulesFor } from './rules.js';
 
@@ -207,10 +207,11 @@ function markRemovals(request: PruneRequest, plan: PrunePlan): { pruneId: number
 /** Deletes a file; a file already gone is fine only if its folder is there (an unmounted disk is not "removed"). */
 async function removeFile(path: string): Promise<void> {
   try {
-    await unlink(path);
+    if (await localStorage.delete(path)) return;
+    if (existsSync(dirname(path))) return;
+    throw Object.assign(new Error(`${path} is missing`), { code: 'ENOENT' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && existsSync(dirname(path))) return;
     if (code === 'ENOENT') {
       throw new BattError('IO', `cannot remove ${path}: its folder ${dirname(path)} is missing`, {
         hint: 'is the backup disk mounted? The catalog keeps the backups marked; `batt prune` finishes the job once the folder is back',

@@ -5,12 +5,13 @@
  * rebuilt, without batt. SHA256SUMS covers every finished artifact in the folder and the
  * manifests themselves: a second run into the same folder adds its lines.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, existsSync, readFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { BattError, fromSystemError } from '../errors/errors.js';
-import { fsyncDir, TEMP_PREFIX } from '../pipeline/atomic-file.js';
+import { fsyncDir } from '../pipeline/atomic-file.js';
+import { localStorage } from '../storage/local.js';
 
 export interface ManifestItem {
   service: string;
@@ -67,23 +68,11 @@ export function parseSumLine(line: string): { sha256: string; name: string } | u
 const nameOfLine = (line: string): string | undefined => parseSumLine(line)?.name;
 
 /**
- * Replaces a small text file (manifest, SHA256SUMS, a .sha256): written 0600 beside it under a
- * random name that must not exist yet and is never a link followed (O_EXCL|O_NOFOLLOW), flushed,
- * renamed over it. On any failure the temporary file is removed.
+ * Replaces a small text file (manifest, SHA256SUMS, a .sha256) through the storage: atomic, 0600,
+ * under a random temporary name never followed as a link, nothing left behind on failure.
  */
 export async function writeAtomic(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-    await handle.close();
-    await rename(temp, path);
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await unlink(temp).catch(() => {});
-    throw error;
-  }
+  await localStorage.put(path, text);
 }
 
 /**

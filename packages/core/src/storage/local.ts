@@ -1,0 +1,105 @@
+/**
+ * The local folder as a storage. Keys are absolute paths. A put writes a 0600 temporary file
+ * beside its key (`.batt-tmp-<pid>-<random>`, O_CREAT|O_EXCL|O_NOFOLLOW), flushes it, and then
+ * renames it over the key (or, exclusive, hard-links it, which fails rather than replace), and
+ * flushes the folder. The backup pipeline's own writer (pipeline/) keeps its streaming fast path
+ * and places its files the same way.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, createReadStream, type Dirent } from 'node:fs';
+import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { BattError } from '../errors/errors.js';
+import { fsyncDir, TEMP_PREFIX } from '../pipeline/atomic-file.js';
+import type { Storage, StoredObject } from './storage.js';
+
+const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
+
+export class LocalStorage implements Storage {
+  readonly name = 'local folder';
+
+  async put(key: string, data: Readable | Buffer | string, options: { exclusive?: boolean } = {}): Promise<StoredObject | undefined> {
+    const temp = join(dirname(key), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    let bytes = 0;
+    try {
+      if (typeof data === 'string' || Buffer.isBuffer(data)) {
+        const buffer = Buffer.from(data);
+        await handle.writeFile(buffer);
+        bytes = buffer.length;
+      } else {
+        for await (const chunk of data) {
+          const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+          await handle.write(buffer);
+          bytes += buffer.length;
+        }
+      }
+      await handle.sync();
+      await handle.close();
+      if (options.exclusive) {
+        try {
+          await link(temp, key);
+        } catch (error) {
+          if (code(error) === 'EEXIST') return undefined;
+          throw error;
+        } finally {
+          await unlink(temp).catch(() => {});
+        }
+      } else await rename(temp, key);
+      await fsyncDir(dirname(key));
+      return { key, bytes };
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  get(key: string): Readable {
+    const out = new PassThrough();
+    const raw = createReadStream(key, { highWaterMark: 1024 * 1024 });
+    raw.on('error', (error) => {
+      out.destroy(code(error) === 'ENOENT' ? new BattError('NOT_FOUND', `${key} is missing`, { hint: 'it was moved or deleted; `batt catalog check` shows what else is' }) : error);
+    });
+    return raw.pipe(out);
+  }
+
+  async stat(key: string): Promise<{ bytes: number; modified: Date } | undefined> {
+    try {
+      const st = await lstat(key);
+      return st.isFile() ? { bytes: st.size, modified: st.mtime } : undefined;
+    } catch (error) {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return undefined;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(prefix, { withFileTypes: true });
+    } catch (error) {
+      if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(prefix, entry.name);
+      if (entry.isDirectory()) yield* this.list(path);
+      else if (entry.isFile()) yield path;
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(key);
+      return true;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return false;
+      throw error;
+    }
+  }
+}
+
+/** The one local storage every part of batt uses. */
+export const localStorage = new LocalStorage();

@@ -1,0 +1,31 @@
+/**
+ * Where backups live: one interface for every storage (the local folder now; S3 and rclone
+ * remotes next). Keys are the storage's own names for objects: for the local folder, absolute
+ * paths. Every implementation passes the same conformance suite (storage/conformance.ts).
+ */
+import type { Readable } from 'node:stream';
+
+export interface StoredObject {
+  key: string;
+  bytes: number;
+}
+
+export interface Storage {
+  /** A name for messages ("local folder", "s3://bucket/prefix"). */
+  readonly name: string;
+  /**
+   * Stores `data` under `key`, atomically: a reader sees the old object or the whole new one,
+   * never part of it. A put that fails (the data stream errors, the disk fills) leaves nothing new
+   * under `key` and no temporary object behind. With `exclusive`, an existing `key` is never
+   * replaced: the put resolves to undefined and stores nothing.
+   */
+  put(key: string, data: Readable | Buffer | string, options?: { exclusive?: boolean }): Promise<StoredObject | undefined>;
+  /** The object's bytes from the start. A missing object fails the stream with a `NOT_FOUND` BattError. */
+  get(key: string): Readable;
+  /** Its size and time, or undefined when there is no such object. */
+  stat(key: string): Promise<{ bytes: number; modified: Date } | undefined>;
+  /** Every key below `prefix` (at any depth), in no particular order; nothing when there is none. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Removes the object: true when it was there, false when it already was not. */
+  delete(key: string): Promise<boolean>;
+}
