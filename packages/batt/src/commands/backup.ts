@@ -5,7 +5,7 @@
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
-  acquireLock, BattError, clearScratch, destinationRoots, finishInterruptedPrunes, ExitCode, collectSecrets, defaultDestination, findService, markAbortedRuns, openCatalog,
+  acquireLock, BattError, clearScratch, closeCatalog, destinationRoots, finishInterruptedPrunes, ExitCode, collectSecrets, defaultDestination, findService, markAbortedRuns, openCatalog,
   runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -117,7 +117,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       if (report.status !== 'ok') return ExitCode.failed;
       return suspect && !args.suspectOk ? ExitCode.suspect : ExitCode.ok;
     } finally {
-      db.$client.close();
+      closeCatalog(db);
     }
   } finally {
     interrupt.release();

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
-  acceptSuspect, acquireLock, BattError, catalogTarget, checkCatalog, defaultDestination, findService, destinationRoots, ExitCode, openCatalog, rebuildCatalog, type CatalogDb,
+  acceptSuspect, acquireLock, BattError, catalogTarget, checkCatalog, closeCatalog, defaultDestination, findService, destinationRoots, ExitCode, openCatalog, rebuildCatalog, type CatalogDb,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig } from './common.js';
@@ -41,7 +41,7 @@ export async function catalogCheckCommand(app: App, args: CatalogToolArgs): Prom
     }
     return report.problems.length ? ExitCode.failed : ExitCode.ok;
   } finally {
-    db.$client.close();
+    closeCatalog(db);
   }
 }
 
@@ -94,6 +94,6 @@ export async function acceptCommand(app: App, args: AcceptArgs): Promise<number>
     else for (const a of accepted) out`accepted ${a.service} ${a.target} of run ${args.run} as good (was: ${a.was}); later backups compare with it\n`;
     return ExitCode.ok;
   } finally {
-    db.$client.close();
+    closeCatalog(db);
   }
 }

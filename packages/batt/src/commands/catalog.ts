@@ -2,7 +2,7 @@
  * `batt runs` and `batt show <run>`: the catalog, for people and (with --json) for scripts. Only
  * catalog modules are imported, so `batt runs` starts quickly.
  */
-import { openCatalog } from '@batt/core/catalog/db';
+import { closeCatalog, openCatalog } from '@batt/core/catalog/db';
 import { getRun, listRuns } from '@batt/core/catalog/queries';
 import type { RunStatus } from '@batt/core/catalog/statuses';
 import { BattError } from '@batt/core/errors/errors';
@@ -41,7 +41,7 @@ export async function runsCommand(catalog: string, args: RunsArgs): Promise<numb
     );
     return 0;
   } finally {
-    db.$client.close();
+    closeCatalog(db);
   }
 }
 
@@ -82,7 +82,7 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     }
     return 0;
   } finally {
-    db.$client.close();
+    closeCatalog(db);
   }
 }
 

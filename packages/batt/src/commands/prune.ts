@@ -4,8 +4,8 @@
  * no backup runs meanwhile, and finishes any prune a killed batt left half done first.
  */
 import {
-  acquireLock, BattError, ExitCode, catalogTarget, collectSecrets, type BattConfig, type Logger, defaultDestination, destinationRoots, executePrune, finishInterruptedPrunes, findOrphans,
-  markAbortedRuns, openCatalog, planPrune, toRules, decisionOf, itemDetails, type CatalogDb, type KeepRules, type PrunePlan, type RuleInput,
+  acquireLock, BattError, ExitCode, catalogTarget, closeCatalog, collectSecrets, type BattConfig, type Logger, defaultDestination, destinationRoots, drilledItems, executePrune, finishInterruptedPrunes, findOrphans,
+  itemExists, itemFileReader, markAbortedRuns, openCatalog, planPrune, toRules, decisionOf, itemDetails, type CatalogDb, type KeepRules, type PrunePlan, type RuleInput,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, openLog } from './common.js';
@@ -81,8 +81,7 @@ function summary(plan: PrunePlan): { keep: number; remove: number; bytes: number
  * is off (so unverified backups count as good and pushed the drilled one out): worth a word.
  */
 function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): string[] {
-  const drilled = new Map<number, number>();
-  for (const [itemId, runId] of db.$client.prepare("select distinct c.item_id, i.run_id from checks c join items i on i.id = c.item_id where c.kind = 'restore-test' and c.status = 'ok'").raw().iterate() as IterableIterator<[number, number]>) drilled.set(itemId, runId);
+  const drilled = drilledItems(db);
   if (drilled.size === 0) return [];
   const warnings: string[] = [];
   for (const g of plan.groups) {
@@ -98,11 +97,11 @@ function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): stri
 /** What a prune removed, for the log file: the catalog rows are gone once it is done. */
 function removalsOf(db: CatalogDb, plan: PrunePlan): Map<number, string> {
   const out = new Map<number, string>();
-  const row = db.$client.prepare('select run_id, file, bytes from items where id = ?').raw();
+  const row = itemFileReader(db);
   for (const g of plan.groups) {
     g.ids.forEach((id, i) => {
       if (g.keep[i] === 1) return;
-      const [runId, file, bytes] = (row.get(id) ?? []) as [number, string | null, number | null];
+      const [runId, file, bytes] = row(id) ?? [];
       out.set(id, `${g.service} ${g.target} of run ${runId}: ${file ?? '(no file)'} (${humanBytes(bytes ?? 0)})`);
     });
   }
@@ -162,8 +161,8 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
       result = await executePrune({ db, config, services, targets, flags, now }, plan, roots);
     } finally {
       // Whatever happened, the log says what is gone: the rows that remain are what was kept.
-      const still = db.$client.prepare('select 1 from items where id = ?').pluck();
-      for (const [id, text] of removals) if (!still.get(id)) log.info(`removed ${text}`);
+      const still = itemExists(db);
+      for (const [id, text] of removals) if (!still(id)) log.info(`removed ${text}`);
     }
     log.info(`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}`);
     refusedOutside(result.refused, roots, log);
@@ -180,7 +179,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     }
     return result.refused.length ? ExitCode.failed : 0;
   } finally {
-    db.$client.close();
+    closeCatalog(db);
     lock?.release();
   }
 }

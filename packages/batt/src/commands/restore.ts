@@ -4,7 +4,7 @@
  */
 import { counted } from '@batt/core/restore/select';
 import {
-  collectSecrets, defaultDestination, destinationRoots, ExitCode, openCatalog, restoreItems, verifyItems,
+  closeCatalog, collectSecrets, defaultDestination, destinationRoots, ExitCode, openCatalog, restoreItems, verifyItems,
   type BattConfig, type Check, type PlannedRestore, type RestoreRequest, type VerifyRequest,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -37,7 +37,7 @@ async function setUp(app: App, args: Common, adjust: (config: BattConfig) => voi
   return {
     db, home: app.home, config, services: app.services, secrets, log: openLog(app, args, secrets), signal: interrupt.signal, roots,
     close(): void {
-      db.$client.close();
+      closeCatalog(db);
       interrupt.release();
     },
   };

@@ -109,3 +109,18 @@ export async function openCatalog(path: string): Promise<CatalogDb> {
     });
   }
 }
+
+/** Closes the catalog's SQLite connection. Returns nothing. */
+export function closeCatalog(db: CatalogDb): void {
+  db.$client.close();
+}
+
+/**
+ * Runs `fn` as one SQLite transaction (BEGIN IMMEDIATE with `immediate`, taking the write lock
+ * at once; else a deferred BEGIN), committed when `fn` returns and rolled back when it throws.
+ * Returns what `fn` returns. `fn` must be synchronous.
+ */
+export function inTransaction<T>(db: CatalogDb, fn: () => T, mode: 'deferred' | 'immediate' = 'deferred'): T {
+  const transaction = db.$client.transaction(fn);
+  return mode === 'immediate' ? transaction.immediate() : transaction();
+}

@@ -5,6 +5,8 @@
 import { existsSync, readdirSync, realpathSync, rmdirSync } from 'node:fs';
 import { dirname, join, normalize, relative, resolve, sep } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
+import { itemFiles } from '../catalog/items.js';
+import { bundleFiles, runDestinations, runIds } from '../catalog/runs.js';
 import type { BattConfig } from '../config/load.js';
 import { staticRoot } from '../destination/expand.js';
 import { manifestName, manifestPattern } from '../run/manifest.js';
@@ -30,7 +32,7 @@ export function artifactFolderOf(file: string, runId: number): { folder: string;
  */
 export function destinationRoots(db: CatalogDb | undefined, config: BattConfig, fallback: string): string[] {
   const patterns = new Set<string>([config.destination ?? fallback]);
-  for (const d of (db?.$client.prepare('select distinct destination from runs').pluck().all() ?? []) as string[]) patterns.add(d);
+  for (const d of db ? runDestinations(db) : []) patterns.add(d);
   for (const section of Object.values(config.services)) if (typeof section.destination === 'string') patterns.add(section.destination);
   return [...new Set([...patterns].map(staticRoot))].filter((r) => r !== '/');
 }
@@ -108,11 +110,10 @@ export function findOrphans(db: CatalogDb, folders: Iterable<string>): string[] 
     });
   }
   if (candidates.length === 0) return [];
-  const client = db.$client;
-  const runIds = new Set((client.prepare('select id from runs').raw().all() as [number][]).map(([id]) => id));
+  const knownRuns = new Set(runIds(db));
   const known = new Set<string>();
-  for (const [file] of client.prepare('select file from items where file is not null').raw().iterate() as IterableIterator<[string]>) known.add(file);
-  for (const [file] of client.prepare('select bundle_file from runs where bundle_file is not null').raw().iterate() as IterableIterator<[string]>) {
+  for (const file of itemFiles(db)) known.add(file);
+  for (const file of bundleFiles(db)) {
     known.add(file);
     known.add(`${file}.sha256`);
   }
@@ -120,7 +121,7 @@ export function findOrphans(db: CatalogDb, folders: Iterable<string>): string[] 
     if (known.has(path)) return false;
     const name = path.slice(path.lastIndexOf(sep) + 1);
     const manifest = manifestPattern.exec(name);
-    if (manifest && runIds.has(Number(manifest[1]))) return false;
+    if (manifest && knownRuns.has(Number(manifest[1]))) return false;
     return true;
   });
 }

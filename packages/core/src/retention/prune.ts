@@ -8,8 +8,11 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CatalogDb } from '../catalog/db.js';
-import { now as nowText } from '../catalog/queries.js';
+import { abortChecks, highestCheckId, retentionChecks, runningChecks } from '../catalog/checks.js';
+import { inTransaction, type CatalogDb } from '../catalog/db.js';
+import { fileHeldByUnmarked, itemDetails, markItemsForPrune, prunedItems, retentionGroupReader, targetsOf } from '../catalog/items.js';
+import { insertPrune, openPruneIds, removePrunedRows, setPruneError } from '../catalog/prunes.js';
+import { bundlesLeftByPrune } from '../catalog/runs.js';
 import type { BattConfig } from '../config/load.js';
 import { BattError, fromSystemError } from '../errors/errors.js';
 import { pidAlive } from '../home/lock.js';
@@ -64,11 +67,7 @@ export interface PrunePlan {
 function checkStates(db: CatalogDb): { holds: Map<number, string>; verdicts: Map<number, string> } {
   const holds = new Map<number, string>();
   const verdicts = new Map<number, string>();
-  const rows = db.$client
-    .prepare("select item_id, kind, status, pid from checks where status = 'running' or kind in ('verify', 'restore-test') order by id")
-    .raw()
-    .all() as [number, string, string, number | null][];
-  for (const [itemId, kind, status, pid] of rows) {
+  for (const [itemId, kind, status, pid] of retentionChecks(db)) {
     if (status === 'running') {
       if (pid && pidAlive(pid)) holds.set(itemId, `in use by a ${kind} (pid ${pid})`);
     } else if (status === 'ok' || status === 'failed') {
@@ -79,45 +78,19 @@ function checkStates(db: CatalogDb): { holds: Map<number, string>; verdicts: Map
 }
 
 /**
- * Every (service, target) in the catalog, by skipping through the (service, target) index: one
- * seek per target instead of reading a million index entries.
- */
-export function targetsOf(db: CatalogDb): [string, string][] {
-  const client = db.$client;
-  const nextTarget = client.prepare('select target from items where service = ? and target > ? order by service, target limit 1').pluck();
-  const nextService = client.prepare('select service, target from items where service > ? order by service, target limit 1').raw();
-  const out: [string, string][] = [];
-  let row = client.prepare('select service, target from items order by service, target limit 1').raw().get() as [string, string] | undefined;
-  while (row) {
-    out.push(row);
-    const [service, target] = row;
-    const next = nextTarget.get(service, target) as string | undefined;
-    row = next !== undefined ? [service, next] : (nextService.get(service) as [string, string] | undefined);
-  }
-  return out;
-}
-
-/**
  * Reads the catalog one service + target at a time from the `items_retention` covering index,
  * each column of a group as one JSON array built by SQLite: a million items plan in well under a
  * second, without a million row objects crossing from SQLite.
  */
 export function planPrune(request: PruneRequest): PrunePlan {
   const started = performance.now();
-  const client = request.db.$client;
   const { holds, verdicts } = checkStates(request.db);
   const services = new Set(request.services);
   const targets = new Set(request.targets);
   const groups = targetsOf(request.db).filter(([service, target]) => (!services.size || services.has(service)) && (!targets.size || targets.has(target)));
-  // Two columns for every backup; the rare failed or suspect ones come from a second query.
-  const columnsOf = client.prepare(
-    "select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0) from items where service = ? and target = ? and prune_id is null and status <> 'running'",
-  ).raw();
-  const oddOf = client.prepare(
-    "select id, (status = 'ok') + 2 * (suspect is not null) from items where service = ? and target = ? and prune_id is null and status <> 'running' and (status <> 'ok' or suspect is not null)",
-  ).raw();
+  const reader = retentionGroupReader(request.db);
 
-  const plan: PrunePlan = { groups: [], checkMark: highestCheck(request.db), rules: {}, untouched: [], planMs: 0 };
+  const plan: PrunePlan = { groups: [], checkMark: highestCheckId(request.db), rules: {}, untouched: [], planMs: 0 };
   const ruleCache = new Map<string, ReturnType<typeof rulesFor>>();
   for (const [service, target] of groups) {
     if (!ruleCache.has(service)) ruleCache.set(service, rulesFor(service, request.config, request.flags, request.now));
@@ -128,11 +101,11 @@ export function planPrune(request: PruneRequest): PrunePlan {
     }
     plan.rules[service] = describeRules(rules);
     const verifiedOnly = requiresVerified(service, request.config);
-    const [idsJson, timesJson, totalBytes] = columnsOf.get(service, target) as [string, string, number];
+    const [idsJson, timesJson, totalBytes] = reader.columns(service, target);
     const ids = JSON.parse(idsJson) as number[];
     if (ids.length === 0) continue;
     const times = JSON.parse(timesJson) as number[];
-    const odd = new Map(oddOf.all(service, target) as [number, number][]);
+    const odd = new Map(reader.odd(service, target));
     // Kind numbers index BACKUP_KINDS: 0 good, 1 failed, 2 suspect, 3 unverified.
     const kinds = new Uint8Array(ids.length);
     const held = new Map<number, string>();
@@ -157,18 +130,6 @@ export function planPrune(request: PruneRequest): PrunePlan {
   return plan;
 }
 
-/** Run id and size of items, by id (for listings: the plan itself carries neither). */
-export function itemDetails(db: CatalogDb, ids: readonly number[]): Map<number, { runId: number; bytes: number | null }> {
-  const out = new Map<number, { runId: number; bytes: number | null }>();
-  const CHUNK = 500;
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const rows = db.$client.prepare(`select id, run_id, bytes from items where id in (${chunk.map(() => '?').join(',')})`).raw().all(...chunk) as [number, number, number | null][];
-    for (const [id, runId, bytes] of rows) out.set(id, { runId, bytes });
-  }
-  return out;
-}
-
 export interface PruneResult {
   pruneId?: number;
   removed: number;
@@ -181,8 +142,6 @@ export interface PruneResult {
   refused: string[];
 }
 
-const highestCheck = (db: CatalogDb): number => (db.$client.prepare('select coalesce(max(id), 0) from checks').pluck().get() as number);
-
 /**
  * Marks the plan's removals with a new prune's id, in one write transaction. If a verify or
  * restore recorded anything since the plan (a backup may have failed its verify, or been
@@ -191,17 +150,14 @@ const highestCheck = (db: CatalogDb): number => (db.$client.prepare('select coal
  */
 function markRemovals(request: PruneRequest, plan: PrunePlan): { pruneId: number; planned: number; marked: number } {
   const { db } = request;
-  return db.$client.transaction(() => {
-    const client = db.$client;
-    const current = highestCheck(db) === plan.checkMark ? plan : planPrune(request);
+  return inTransaction(db, () => {
+    const current = highestCheckId(db) === plan.checkMark ? plan : planPrune(request);
     const ids = current.groups.flatMap((g) => g.ids.filter((_, i) => g.keep[i] === 0));
     const rules = Object.entries(current.rules).map(([service, text]) => `${service}: ${text}`).join('; ');
-    const pruneId = Number(client.prepare("insert into prunes (started_at, status, rules, pid) values (?, 'running', ?, ?)").run(nowText(), rules, process.pid).lastInsertRowid);
-    const mark = client.prepare('update items set prune_id = ? where id = ? and prune_id is null');
-    let marked = 0;
-    for (const id of ids) marked += mark.run(pruneId, id).changes;
+    const pruneId = insertPrune(db, rules);
+    const marked = markItemsForPrune(db, pruneId, ids);
     return { pruneId, planned: plan.groups.reduce((n, g) => n + g.keep.filter((k) => k === 0).length, 0), marked };
-  }).immediate();
+  }, 'immediate');
 }
 
 /** Deletes a file; a file already gone is fine only if its folder is there (an unmounted disk is not "removed"). */
@@ -228,16 +184,15 @@ async function removeFile(path: string): Promise<void> {
  * died) is not touched: only the marked row goes.
  */
 export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonly string[]): Promise<{ removed: number; bytes: number; folders: string[]; refused: string[] }> {
-  const client = db.$client;
-  const rows = client.prepare('select id, run_id, file, bytes from items where prune_id = ?').raw().all(pruneId) as [number, number, string | null, number | null][];
-  const taken = client.prepare('select 1 from items where file = ? and prune_id is null limit 1').pluck();
+  const rows = prunedItems(db, pruneId);
+  const taken = fileHeldByUnmarked(db);
   const folders = new Map<string, { names: Set<string>; runIds: Set<number> }>();
   let bytes = 0;
   // A path outside the backup folders this home knows (a hostile manifest, a changed catalog) is
   // never deleted: its row goes, the file stays, and the caller says so.
   const refused: string[] = [];
   for (const [, runId, file, size] of rows) {
-    if (!file || taken.get(file)) continue;
+    if (!file || taken(file)) continue;
     if (!insideRoots(file, roots)) {
       refused.push(file);
       continue;
@@ -253,10 +208,7 @@ export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonl
   for (const [folder, { names, runIds }] of folders) await forgetArtifacts(folder, names, runIds);
 
   // A run left without any backup file loses its bundle; a run left without any item, its row.
-  const bundles = client
-    .prepare('select r.id, r.bundle_file from runs r where r.bundle_file is not null and r.id in (select run_id from items where prune_id = ?) and not exists (select 1 from items j where j.run_id = r.id and j.file is not null and (j.prune_id is null or j.prune_id <> ?))')
-    .raw()
-    .all(pruneId, pruneId) as [number, string][];
+  const bundles = bundlesLeftByPrune(db, pruneId);
   for (const [, bundle] of bundles) {
     if (!insideRoots(bundle, roots)) {
       refused.push(bundle);
@@ -265,15 +217,7 @@ export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonl
     for (const path of [bundle, `${bundle}.sha256`]) await removeFile(path);
     folders.set(dirname(bundle), folders.get(dirname(bundle)) ?? { names: new Set(), runIds: new Set() });
   }
-  client.transaction(() => {
-    const runIds = client.prepare('select distinct run_id from items where prune_id = ?').pluck().all(pruneId) as number[];
-    client.prepare('delete from items where prune_id = ?').run(pruneId);
-    const clearBundle = client.prepare('update runs set bundle_file = null, bundle_bytes = null, bundle_sha256 = null where id = ?');
-    for (const [runId] of bundles) clearBundle.run(runId);
-    const dropRun = client.prepare('delete from runs where id = ? and not exists (select 1 from items where run_id = ?)');
-    for (const runId of runIds) dropRun.run(runId, runId);
-    client.prepare("update prunes set status = 'ok', finished_at = ?, removed = removed + ?, bytes = bytes + ? where id = ?").run(nowText(), rows.length, bytes, pruneId);
-  })();
+  removePrunedRows(db, pruneId, bundles.map(([runId]) => runId), rows.length, bytes);
   for (const folder of folders.keys()) removeEmptyFolders(folder, roots);
   return { removed: rows.length, bytes, folders: [...folders.keys()], refused };
 }
@@ -287,7 +231,7 @@ export async function executePrune(request: PruneRequest, plan: PrunePlan, roots
     const done = await finishPrune(db, pruneId, roots);
     return { pruneId, ...done, heldMeanwhile: Math.max(0, planned - marked) };
   } catch (error) {
-    db.$client.prepare('update prunes set error = ? where id = ?').run((error as Error).message, pruneId);
+    setPruneError(db, pruneId, (error as Error).message);
     throw error;
   }
 }
@@ -298,12 +242,10 @@ export async function executePrune(request: PruneRequest, plan: PrunePlan, roots
  * (every backup run calls this first). Returns the prunes finished.
  */
 export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[]): Promise<{ id: number; removed: number; refused: string[] }[]> {
-  const client = db.$client;
-  const stale = (client.prepare("select id, pid from checks where status = 'running'").raw().all() as [number, number | null][]).filter(([, pid]) => !pid || !pidAlive(pid));
+  const stale = runningChecks(db).filter(([, pid]) => !pid || !pidAlive(pid));
   // `aborted`, not `failed`: the backup was not found wanting, its check was cut short.
-  const closeCheck = client.prepare("update checks set status = 'aborted', finished_at = ?, error = 'batt stopped before the check finished' where id = ?");
-  for (const [id] of stale) closeCheck.run(nowText(), id);
-  const open = client.prepare("select id from prunes where status = 'running' order by id").pluck().all() as number[];
+  abortChecks(db, stale.map(([id]) => id));
+  const open = openPruneIds(db);
   const finished: { id: number; removed: number; refused: string[] }[] = [];
   for (const id of open) {
     const done = await finishPrune(db, id, roots());

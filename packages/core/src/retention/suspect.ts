@@ -4,7 +4,9 @@
  * that stopped) is marked in the catalog. It stays a backup, but retention does not count it
  * as good, so it cannot push the good ones out.
  */
-import type { CatalogDb } from '../catalog/db.js';
+import { newestVerdicts } from '../catalog/checks.js';
+import { inTransaction, type CatalogDb } from '../catalog/db.js';
+import { acceptItems, baselineItems, setSuspect, suspectItemsOf } from '../catalog/items.js';
 import { BattError } from '../errors/errors.js';
 import { humanBytes } from '../run/names.js';
 
@@ -59,28 +61,22 @@ export function countOf(facts: string | null): number | undefined {
  */
 export function markIfSuspect(db: CatalogDb, item: { id: number; service: string; target: string; bytes: number; facts: string | null }, below: number): string | undefined {
   if (below <= 0) return undefined;
-  const rows = db.$client
-    .prepare("select bytes, facts, accepted_at from items where service = ? and target = ? and status = 'ok' and suspect is null and id < ? and bytes is not null order by id desc limit ?")
-    .raw()
-    .all(item.service, item.target, item.id, PREVIOUS) as [number, string | null, string | null][];
+  const rows = baselineItems(db, item.service, item.target, item.id, PREVIOUS);
   const accepted = rows.findIndex((r) => r[2] !== null);
   const previous = (accepted === -1 ? rows : rows.slice(0, accepted + 1)).map(([bytes, facts]) => ({ bytes, rows: countOf(facts) }));
   const reason = suspectReason({ bytes: item.bytes, rows: countOf(item.facts) }, previous, below);
-  if (reason) db.$client.prepare('update items set suspect = ? where id = ?').run(reason, item.id);
+  if (reason) setSuspect(db, item.id, reason);
   return reason;
 }
 
 /** `batt accept`: the suspect backups of a run (optionally one service/target) become good, and the new baseline. */
 export function acceptSuspect(db: CatalogDb, runId: number, service?: string, target?: string): { service: string; target: string; was: string }[] {
-  return db.$client.transaction(() => {
-    const rows = db.$client
-      .prepare('select id, service, target, suspect from items where run_id = ? and suspect is not null and (? is null or service = ?) and (? is null or target = ?)')
-      .raw()
-      .all(runId, service ?? null, service ?? null, target ?? null, target ?? null) as [number, string, string, string][];
+  return inTransaction(db, () => {
+    const rows = suspectItemsOf(db, runId, service, target);
     // A backup whose newest verify or drill failed (a SHA-256 mismatch, say) is damaged, not just small: never a baseline.
-    const lastCheck = db.$client.prepare("select kind, status, error from checks where item_id = ? and kind in ('verify', 'restore-test') and status in ('ok', 'failed') order by id desc limit 1").raw();
+    const verdicts = newestVerdicts(db, rows.map(([id]) => id));
     const damaged = rows.flatMap(([id, s, t]) => {
-      const check = lastCheck.get(id) as [string, string, string | null] | undefined;
+      const check = verdicts.get(id);
       return check?.[1] === 'failed' ? [`${s} ${t}: its latest ${check[0]} failed${check[2] ? ` (${check[2]})` : ''}`] : [];
     });
     if (damaged.length) {
@@ -88,8 +84,7 @@ export function acceptSuspect(db: CatalogDb, runId: number, service?: string, ta
         hint: `a backup that failed its check is no baseline: run \`batt verify ${runId}\` again if the cause is fixed, else take a new backup`,
       });
     }
-    const accept = db.$client.prepare('update items set suspect = null, accepted_at = ? where id = ?');
-    for (const [id] of rows) accept.run(new Date().toISOString(), id);
+    acceptItems(db, rows.map(([id]) => id));
     return rows.map(([, s, t, was]) => ({ service: s, target: t, was }));
-  })();
+  });
 }

@@ -18,6 +18,8 @@ import { clearDeadTemps } from '../pipeline/atomic-file.js';
 import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { addItem, createRun, finishItem, finishRun, manifestRecords, now, setRunBundle, startItem } from '../catalog/queries.js';
+import { deleteItem, failItem, setItemFacts } from '../catalog/items.js';
+import { recentAbortedRuns } from '../catalog/runs.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
 import { redact, type Logger } from './logger.js';
 import { manifestPattern, writeManifests, type ManifestItem } from './manifest.js';
@@ -145,7 +147,7 @@ function idsTakenIn(folders: readonly string[]): number {
 
 /** The folders recent aborted runs wrote into, each as its destination expanded at its start. */
 function abortedRunFolders(db: CatalogDb): string[] {
-  const rows = db.$client.prepare("select destination, started_at, services, host from runs where status = 'aborted' order by id desc limit 20").raw().all() as [string | null, string, string | null, string | null][];
+  const rows = recentAbortedRuns(db);
   const folders: string[] = [];
   for (const [destination, startedAt, services, host] of rows) {
     if (!destination) continue;
@@ -304,7 +306,7 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
     // A row for the script while it runs: a batt killed meanwhile leaves it aborted, and the next
     // run removes whatever the script had placed that nothing records (run/recover.ts).
     const placeholder = startItem(db, runId, service.name, label, startedAt);
-    db.$client.prepare('update items set facts = ? where id = ?').run(JSON.stringify({ dropIn: true }), placeholder);
+    setItemFacts(db, placeholder, JSON.stringify({ dropIn: true }));
     try {
       events.emit({ type: 'item-started', runId, service: service.name, target: label, script: service.path, at: startedAt });
       const result = await runScript({
@@ -322,11 +324,11 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
         const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
         reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, suspect, seconds: (Date.now() - started) / 1000 });
       }
-      db.$client.prepare('delete from items where id = ?').run(placeholder);
+      deleteItem(db, placeholder);
     } catch (error) {
       const message = clean(describeError(error));
       const scriptLog = (error as { log?: string }).log;
-      db.$client.prepare('update items set status = ?, finished_at = ?, error = ?, log = ?, facts = null where id = ?').run(status(), now(), message, scriptLog ? clean(scriptLog) : null, placeholder);
+      failItem(db, placeholder, status(), message, scriptLog ? clean(scriptLog) : null);
       events.emit({ type: 'item-finished', runId, service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000, script: true });
       reports[index].push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
     }

@@ -12,7 +12,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
+import { abortedItemsOf, adoptItem, fileInCatalog } from '../catalog/items.js';
 import { manifestRecords } from '../catalog/queries.js';
+import { abortedRunsAmongLast } from '../catalog/runs.js';
 import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import { forgetArtifacts, manifestName, writeManifests, type ManifestItem, type ManifestRun } from './manifest.js';
@@ -35,13 +37,10 @@ interface AbortedItem {
 
 /** The aborted runs among the last `recent` runs that still have aborted items without a file. */
 function abortedRuns(db: CatalogDb, recent: number): { id: number; destination: string; startedAt: string; host: string; items: AbortedItem[] }[] {
-  const runs = db.$client
-    .prepare("select id, destination, started_at, host from runs where status = 'aborted' and id > (select coalesce(max(id), 0) - ? from runs) order by id")
-    .raw()
-    .all(recent) as [number, string | null, string, string | null][];
-  const itemsOf = db.$client.prepare("select id, service, target, facts from items where run_id = ? and status = 'aborted' and file is null").raw();
+  const runs = abortedRunsAmongLast(db, recent);
+  const itemsOf = abortedItemsOf(db);
   return runs
-    .map(([id, destination, startedAt, host]) => ({ id, destination: destination ?? '', startedAt, host: host ?? '', items: (itemsOf.all(id) as [number, string, string, string | null][]).map(([i, service, target, facts]) => ({ id: i, service, target, dropIn: facts === '{"dropIn":true}' })) }))
+    .map(([id, destination, startedAt, host]) => ({ id, destination: destination ?? '', startedAt, host: host ?? '', items: itemsOf(id).map(([i, service, target, facts]) => ({ id: i, service, target, dropIn: facts === '{"dropIn":true}' })) }))
     .filter((r) => r.destination && r.items.length);
 }
 
@@ -55,8 +54,7 @@ function filesBelow(dir: string, prefix = ''): string[] {
 
 export async function recoverAbortedItems(db: CatalogDb, battVersion: string, recent = 50): Promise<Recovery> {
   const result: Recovery = { adopted: [], removed: [] };
-  const known = db.$client.prepare('select 1 from items where file = ? limit 1').pluck();
-  const adopt = db.$client.prepare("update items set status = 'ok', file = ?, bytes = ?, sha256 = ?, compression = ?, tool_version = ?, server_version = ?, facts = ?, finished_at = ?, error = null where id = ?");
+  const known = fileInCatalog(db);
   for (const run of abortedRuns(db, recent)) {
     for (const service of new Set(run.items.map((i) => i.service))) {
       let folder: string;
@@ -79,10 +77,13 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
       for (const item of run.items.filter((i) => i.service === service)) {
         const entry = ours.find((e) => e.service === service && e.target === item.target);
         const file = entry ? join(folder, entry.name) : undefined;
-        if (entry && file && existsSync(file) && !known.get(file)) {
+        if (entry && file && existsSync(file) && !known(file)) {
           const actual = await hashFile(file);
           if (actual.sha256 === entry.sha256 && actual.bytes === entry.bytes) {
-            adopt.run(file, entry.bytes, entry.sha256, entry.compression ?? null, entry.toolVersion ?? null, entry.serverVersion ?? null, JSON.stringify(entry.facts ?? {}), entry.finishedAt ?? run.startedAt, item.id);
+            adoptItem(db, item.id, {
+              file, bytes: entry.bytes, sha256: entry.sha256, compression: entry.compression ?? null, toolVersion: entry.toolVersion ?? null,
+              serverVersion: entry.serverVersion ?? null, facts: JSON.stringify(entry.facts ?? {}), finishedAt: entry.finishedAt ?? run.startedAt,
+            });
             result.adopted.push(file);
             adoptedHere = true;
             continue;
@@ -95,7 +96,7 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
         const candidates = item.dropIn ? filesBelow(folder).filter((n) => !n.split('/').some((p) => p.startsWith('.')) && n !== 'SHA256SUMS' && !/^batt-run-\d+\.json$/.test(n)) : readdirSync(folder).filter((n) => n.startsWith(`${base}.`) || n.startsWith(`${base}-run${run.id}`));
         for (const name of candidates) {
           const path = join(folder, name);
-          if (known.get(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
+          if (known(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
           await unlink(path).catch(() => {});
           result.removed.push(path);
           removedHere.add(name);
@@ -104,7 +105,7 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
       if (removedHere.size) await forgetArtifacts(folder, removedHere, [run.id]);
       if (adoptedHere) {
         // Its SHA256SUMS line (the kill may have come before it) and manifest, as a finished run has them.
-        const kept = ours.filter((e) => known.get(join(folder, e.name))).map(({ name, ...e }) => ({ ...e, file: join(folder, name) }));
+        const kept = ours.filter((e) => known(join(folder, e.name))).map(({ name, ...e }) => ({ ...e, file: join(folder, name) }));
         await writeManifests({ ...(manifest.run as ManifestRun), battVersion: manifest.run?.battVersion ?? battVersion }, kept, () => folder, manifestRecords(db, run.id).failed);
       }
     }
