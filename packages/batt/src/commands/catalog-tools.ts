@@ -86,7 +86,7 @@ export async function acceptCommand(app: App, args: AcceptArgs): Promise<number>
   const service = args.service === undefined ? undefined : (findService(app.services, args.service)?.name ?? args.service);
   const db = await openCatalog(app.home.catalog);
   try {
-    const accepted = (args.targets.length ? args.targets : [undefined]).flatMap((t) => acceptSuspect(db, Number(args.run), service, t === undefined ? undefined : catalogTarget(service, t)));
+    const accepted = (args.targets.length ? args.targets : [undefined]).flatMap((t) => acceptSuspect(db, Number(args.run), service, t === undefined ? undefined : catalogTarget(app.services.find((s) => s.name === service), t)));
     if (accepted.length === 0) {
       throw new BattError('NOT_FOUND', `run ${args.run} has no suspect backup${service ? ` of ${service}` : ''}${args.targets.length ? ` (${args.targets.join(', ')})` : ''}`, { hint: '`batt runs` shows suspect runs; `batt show <run>` says why' });
     }

@@ -114,7 +114,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
   const flags: KeepRules | undefined = Object.values(args.rules).some((v) => v !== undefined) ? toRules(args.rules, now, '--keep-within', 'USAGE') : undefined;
   // Known names and aliases become the catalog's names; others (a removed script) are used as given.
   const services = args.services.map((name) => app.services.find((s) => s.name === name || s.plugin?.aliases?.includes(name))?.name ?? name);
-  const targets = args.targets.map((t) => catalogTarget(services.length === 1 ? services[0] : undefined, t));
+  const targets = args.targets.map((t) => catalogTarget(services.length === 1 ? app.services.find((s) => s.name === services[0]) : undefined, t));
   const lock = args.dryRun ? undefined : acquireLock(app.home.root);
   const db = await openCatalog(app.home.catalog);
   // Removals go to the day's log file as well as the catalog; on stderr only with errors.

@@ -40,9 +40,9 @@ export function parseSince(text: string, clock = new Date()): Date | undefined {
   return /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(date.getTime()) ? date : undefined;
 }
 
-/** A target as the catalog stores it: file targets are absolute paths, so `./docs` means the same folder. */
-export function catalogTarget(service: string | undefined, target: string): string {
-  return service === 'file' ? resolve(target) : target;
+/** A target as the catalog stores it: a path target (plugin.targetsArePaths) is absolute, so `./docs` means the same folder. */
+export function catalogTarget(service: Pick<Service, 'plugin'> | undefined, target: string): string {
+  return service?.plugin?.targetsArePaths ? resolve(target) : target;
 }
 
 /** The ok items with a file that match; throws NOT_FOUND with a hint when none do. */
@@ -50,7 +50,7 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
   const service = query.service ? findService(services, query.service) : undefined;
   const conditions = [eq(items.status, 'ok'), isNotNull(items.file), isNull(items.pruneId)];
   if (service) conditions.push(eq(items.service, service.name));
-  const targets = query.targets?.map((t) => catalogTarget(service?.name, t));
+  const targets = query.targets?.map((t) => catalogTarget(service, t));
   if (targets?.length) conditions.push(inArray(items.target, targets));
   const ref = query.ref ?? (query.all || query.since ? undefined : 'latest');
   if (ref !== undefined && ref !== 'latest') {
