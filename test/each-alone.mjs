@@ -28,24 +28,33 @@ const env = { ...process.env, BATT_TEST_CACHE: cache };
 
 try {
   // The tests, as the whole suite names them.
-  const listed = spawnSync(process.execPath, ['--test', `--test-reporter=${join(root, 'test', 'tools', 'names-reporter.mjs')}`, '--test-concurrency=2', ...files], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const tests = listed.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const listed = spawnSync(process.execPath, ['--test', `--test-reporter=${join(root, 'test', 'tools', 'names-reporter.mjs')}`, '--test-concurrency=2', ...files], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const tests = listed.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
   const failedInSuite = tests.filter((t) => !t.passed);
   if (failedInSuite.length) console.log(`${failedInSuite.length} tests fail in the suite itself; they are run alone too`);
   console.log(`running ${tests.length} tests one by one, two at a time`);
 
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const alone = (test) => new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', `--test-name-pattern=^${escape(test.name)}$`, test.file], { env });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    child.on('close', (code) => {
-      const passed = Number(/^# pass (\d+)/m.exec(out)?.[1] ?? 0);
-      const failed = Number(/^# fail (\d+)/m.exec(out)?.[1] ?? 0);
-      resolve(code === 0 && failed === 0 && passed >= 1 ? undefined : { test, out });
+  const alone = (test) =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--test', '--test-reporter=tap', `--test-name-pattern=^${escape(test.name)}$`, test.file], { env });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (out += c));
+      child.on('close', (code) => {
+        const passed = Number(/^# pass (\d+)/m.exec(out)?.[1] ?? 0);
+        const failed = Number(/^# fail (\d+)/m.exec(out)?.[1] ?? 0);
+        resolve(code === 0 && failed === 0 && passed >= 1 ? undefined : { test, out });
+      });
     });
-  });
   const failures = [];
   let next = 0;
   const worker = async () => {
@@ -58,7 +67,14 @@ try {
     }
   };
   await Promise.all([worker(), worker()]);
-  for (const { test, out } of failures) console.log(`\n── ${test.name}\n${out.split('\n').filter((l) => !/# SKIP/.test(l)).slice(-40).join('\n')}`);
+  for (const { test, out } of failures)
+    console.log(
+      `\n── ${test.name}\n${out
+        .split('\n')
+        .filter((l) => !/# SKIP/.test(l))
+        .slice(-40)
+        .join('\n')}`,
+    );
   console.log(`${tests.length} tests run alone: ${tests.length - failures.length} pass, ${failures.length} fail`);
   process.exitCode = failures.length ? 1 : 0;
 } finally {

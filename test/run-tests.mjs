@@ -30,7 +30,8 @@ chmodSync(cache, 0o711); // initdb runs as postgres inside it
 let result;
 try {
   result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files.map((f) => relative(process.cwd(), f))], {
-    stdio: 'inherit', env: { ...process.env, BATT_TEST_CACHE: cache },
+    stdio: 'inherit',
+    env: { ...process.env, BATT_TEST_CACHE: cache },
   });
 } finally {
   rmSync(cache, { recursive: true, force: true });

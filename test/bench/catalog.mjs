@@ -43,22 +43,93 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // --- seeding -------------------------------------------------------------------------------
 let seed = 42;
-const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 const iso = (ms) => new Date(ms).toISOString();
 const mysqlTool = 'mysqldump  Ver 10.19 Distrib 10.11.14-MariaDB, for debian-linux-gnu (x86_64)';
 const pgTool = 'pg_dump (PostgreSQL) 16.10 (Debian 16.10-1.pgdg12+1)';
 // Ten items a run: service, target, file name base, extension, compression, size (bytes), tool, server, facts.
-const rows = (n) => JSON.stringify({ rowCounts: { orders: 1000 + n, customers: 200 + (n >> 3), order_items: 3000 + 3 * n }, tables: 3, consistency: 'single-transaction', rowsCountedFrom: 'dump' });
+const rows = (n) =>
+  JSON.stringify({ rowCounts: { orders: 1000 + n, customers: 200 + (n >> 3), order_items: 3000 + 3 * n }, tables: 3, consistency: 'single-transaction', rowsCountedFrom: 'dump' });
 const targets = [
   { service: 'mysql', target: 'shop', base: 'shop', ext: '.sql.zst', compression: 'zstd', size: 48e6, tool: mysqlTool, server: '10.11.14-MariaDB', facts: rows },
-  { service: 'mysql', target: 'blog', base: 'blog', ext: '.sql.zst', compression: 'zstd', size: 6e6, tool: mysqlTool, server: '10.11.14-MariaDB', facts: (n) => JSON.stringify({ rowCounts: { wp_posts: 5000 + (n >> 4), wp_comments: 20000 + (n >> 2) }, tables: 2 }) },
-  { service: 'postgresql', target: 'app', base: 'app', ext: '.dump', compression: 'none', size: 120e6, tool: pgTool, server: '16.10', facts: (n) => JSON.stringify({ rowCounts: { 'public.users': 10000 + n, 'public.events': 500000 + 40 * n }, tables: 2, format: 'custom' }) },
-  { service: 'postgresql', target: '@globals', base: 'globals', ext: '.sql.zst', compression: 'zstd', size: 4e3, tool: pgTool, server: '16.10', facts: () => JSON.stringify({ roles: 7 }) },
-  { service: 'redis', target: '127.0.0.1:6379', base: '127.0.0.1_6379', ext: '.rdb.zst', compression: 'zstd', size: 9e6, tool: 'redis-cli 7.0.15', server: '7.0.15', facts: (n) => JSON.stringify({ keys: { db0: 40000 + n, db1: 120 } }) },
-  { service: 'file', target: '/etc', base: 'etc', ext: '.tar.zst', compression: 'zstd', size: 1.4e6, tool: 'tar (GNU tar) 1.35', server: null, facts: () => JSON.stringify({ files: 1931, dirs: 412, tarBytes: 6_123_520 }) },
-  { service: 'file', target: '/var/www', base: 'var_www', ext: '.tar.zst', compression: 'zstd', size: 310e6, tool: 'tar (GNU tar) 1.35', server: null, facts: (n) => JSON.stringify({ files: 48000 + (n >> 5), dirs: 3100, tarBytes: 900_000_000 + 1000 * n }) },
-  { service: 'mongodb', target: 'all', base: 'all', ext: '.archive.zst', compression: 'zstd', size: 22e6, tool: 'mongodump version: 100.10.0', server: '7.0.14', facts: (n) => JSON.stringify({ collections: 12, documents: 80000 + n }) },
+  {
+    service: 'mysql',
+    target: 'blog',
+    base: 'blog',
+    ext: '.sql.zst',
+    compression: 'zstd',
+    size: 6e6,
+    tool: mysqlTool,
+    server: '10.11.14-MariaDB',
+    facts: (n) => JSON.stringify({ rowCounts: { wp_posts: 5000 + (n >> 4), wp_comments: 20000 + (n >> 2) }, tables: 2 }),
+  },
+  {
+    service: 'postgresql',
+    target: 'app',
+    base: 'app',
+    ext: '.dump',
+    compression: 'none',
+    size: 120e6,
+    tool: pgTool,
+    server: '16.10',
+    facts: (n) => JSON.stringify({ rowCounts: { 'public.users': 10000 + n, 'public.events': 500000 + 40 * n }, tables: 2, format: 'custom' }),
+  },
+  {
+    service: 'postgresql',
+    target: '@globals',
+    base: 'globals',
+    ext: '.sql.zst',
+    compression: 'zstd',
+    size: 4e3,
+    tool: pgTool,
+    server: '16.10',
+    facts: () => JSON.stringify({ roles: 7 }),
+  },
+  {
+    service: 'redis',
+    target: '127.0.0.1:6379',
+    base: '127.0.0.1_6379',
+    ext: '.rdb.zst',
+    compression: 'zstd',
+    size: 9e6,
+    tool: 'redis-cli 7.0.15',
+    server: '7.0.15',
+    facts: (n) => JSON.stringify({ keys: { db0: 40000 + n, db1: 120 } }),
+  },
+  {
+    service: 'file',
+    target: '/etc',
+    base: 'etc',
+    ext: '.tar.zst',
+    compression: 'zstd',
+    size: 1.4e6,
+    tool: 'tar (GNU tar) 1.35',
+    server: null,
+    facts: () => JSON.stringify({ files: 1931, dirs: 412, tarBytes: 6_123_520 }),
+  },
+  {
+    service: 'file',
+    target: '/var/www',
+    base: 'var_www',
+    ext: '.tar.zst',
+    compression: 'zstd',
+    size: 310e6,
+    tool: 'tar (GNU tar) 1.35',
+    server: null,
+    facts: (n) => JSON.stringify({ files: 48000 + (n >> 5), dirs: 3100, tarBytes: 900_000_000 + 1000 * n }),
+  },
+  {
+    service: 'mongodb',
+    target: 'all',
+    base: 'all',
+    ext: '.archive.zst',
+    compression: 'zstd',
+    size: 22e6,
+    tool: 'mongodump version: 100.10.0',
+    server: '7.0.14',
+    facts: (n) => JSON.stringify({ collections: 12, documents: 80000 + n }),
+  },
   { service: 'pgsql', target: 'legacy', base: 'legacy', ext: '.sql.gz', compression: 'gzip', size: 3e6, tool: null, server: null, facts: () => null },
   { service: 'mysql', target: 'analytics', base: 'analytics', ext: '.sql.zst', compression: 'zstd', size: 75e6, tool: mysqlTool, server: '10.11.14-MariaDB', facts: rows },
 ];
@@ -81,9 +152,15 @@ function seedCatalog() {
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -262144');
   const insRun = db.prepare('INSERT INTO runs (id, started_at, finished_at, status, host, user, destination, services, pid, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const insItem = db.prepare('INSERT INTO items (id, run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, error, tool_version, server_version, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insItem = db.prepare(
+    'INSERT INTO items (id, run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, error, tool_version, server_version, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const insCheck = db.prepare('INSERT INTO checks (item_id, kind, started_at, finished_at, status, details) VALUES (?, ?, ?, ?, ?, ?)');
-  const details = JSON.stringify([{ name: 'sha256', ok: true, detail: 'matches the catalog' }, { name: 'SHA256SUMS', ok: true, detail: 'listed and matching' }, { name: 'format', ok: true, detail: 'complete' }]);
+  const details = JSON.stringify([
+    { name: 'sha256', ok: true, detail: 'matches the catalog' },
+    { name: 'SHA256SUMS', ok: true, detail: 'listed and matching' },
+    { name: 'format', ok: true, detail: 'complete' },
+  ]);
   let itemId = 0;
   let checkCount = 0;
   const okItemsOfRecent = [];
@@ -105,15 +182,40 @@ function seedCatalog() {
         const bytes = ok ? Math.round(t.size * growth * (0.97 + 0.06 * rand())) : null;
         const file = ok ? `/opt/backup/${Y}/${M}/${D}/${t.service}/${t.base}-${stamp}-run${id}${t.ext}` : null;
         const sha = ok ? createHash('sha256').update(`${id}/${t.base}`).digest('hex') : null;
-        itemRows.push([itemId, id, t.service, t.target, file, bytes, sha, ok ? t.compression : null, iso(at), iso(at + took), ok ? 'ok' : 'failed',
-          ok ? null : failures[t.service], t.tool, t.server, ok ? t.facts(id) : null]);
+        itemRows.push([
+          itemId,
+          id,
+          t.service,
+          t.target,
+          file,
+          bytes,
+          sha,
+          ok ? t.compression : null,
+          iso(at),
+          iso(at + took),
+          ok ? 'ok' : 'failed',
+          ok ? null : failures[t.service],
+          t.tool,
+          t.server,
+          ok ? t.facts(id) : null,
+        ]);
         if (ok) runItems.push(itemId);
         else failed++;
         at += took + 5;
       }
       const status = failed === 0 ? 'ok' : failed === targets.length ? 'failed' : 'partial';
-      insRun.run(id, iso(start), iso(at + 30), status, 'db1.example.net', 'root', '/opt/backup/%Y/%m/%d/{service}', services, 10_000 + (id % 50_000),
-        failed ? `${failed} of ${targets.length} items failed` : null);
+      insRun.run(
+        id,
+        iso(start),
+        iso(at + 30),
+        status,
+        'db1.example.net',
+        'root',
+        '/opt/backup/%Y/%m/%d/{service}',
+        services,
+        10_000 + (id % 50_000),
+        failed ? `${failed} of ${targets.length} items failed` : null,
+      );
       for (const r of itemRows) insItem.run(...r);
       if (id > RUNS - 400) okItemsOfRecent.push([runItems, at + 60_000]);
     }
@@ -140,14 +242,22 @@ if (fresh) {
   console.error(`seeded in ${seedSeconds.toFixed(1)} s`);
 } else {
   console.error(`reusing the seeded catalog ${catalog} (delete ${work} to seed again)`);
-  try { seedSeconds = JSON.parse(readFileSync(join(work, '.done'), 'utf8')).seed_s ?? null; } catch { /* an old marker */ }
+  try {
+    seedSeconds = JSON.parse(readFileSync(join(work, '.done'), 'utf8')).seed_s ?? null;
+  } catch {
+    /* an old marker */
+  }
 }
 rmSync(emptyHome, { recursive: true, force: true });
 run([batt, '--home', emptyHome, 'runs']);
 
 const count = (sql) => {
   const db = new Database(catalog, { readonly: true });
-  try { return db.prepare(sql).pluck().get(); } finally { db.close(); }
+  try {
+    return db.prepare(sql).pluck().get();
+  } finally {
+    db.close();
+  }
 };
 const counts = () => ({ runs: count('SELECT count(*) FROM runs'), items: count('SELECT count(*) FROM items'), checks: count('SELECT count(*) FROM checks') });
 const before = counts();
@@ -163,7 +273,11 @@ const t = { node: [], empty: [], runs: [], json: [] };
 let runsError = null;
 for (let i = 0; i < rounds; i++) {
   t.node.push(run(['-e', '0']).s);
-  for (const [key, args] of [['empty', runsArgs(emptyHome, false)], ['runs', runsArgs(home, false)], ['json', runsArgs(home, true)]]) {
+  for (const [key, args] of [
+    ['empty', runsArgs(emptyHome, false)],
+    ['runs', runsArgs(home, false)],
+    ['json', runsArgs(home, true)],
+  ]) {
     const r = run(args, { check: false });
     if (r.status !== 0) runsError ??= `${args.slice(3).join(' ')}: exit ${r.status}: ${r.stderr.trim()}`;
     t[key].push(r.s);
@@ -171,7 +285,11 @@ for (let i = 0; i < rounds; i++) {
 }
 const jsonOut = run(runsArgs(home, true), { check: false });
 let listed = null;
-try { listed = JSON.parse(jsonOut.stdout).length; } catch { /* reported below */ }
+try {
+  listed = JSON.parse(jsonOut.stdout).length;
+} catch {
+  /* reported below */
+}
 
 // The human plan lists kept backups and the first few removed per target; its last line says
 // how long planning took. Rounds stop early once prune has taken 30 s in all.
@@ -202,9 +320,14 @@ if (!untouched) rmSync(join(work, '.done'), { force: true }); // re-seed next ti
 const shaIndexes = (() => {
   const db = new Database(catalog, { readonly: true });
   try {
-    return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'").pluck().all()
+    return db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'")
+      .pluck()
+      .all()
       .filter((name) => db.prepare('SELECT name FROM pragma_index_info(?)').pluck().all(name).includes('sha256'));
-  } finally { db.close(); }
+  } finally {
+    db.close();
+  }
 })();
 
 // --- report --------------------------------------------------------------------------------
@@ -213,7 +336,11 @@ const verdict = (ok) => (ok ? 'PASS' : 'MISS');
 const table = [['measure', 'median', 'ratio', 'target', 'result']];
 const sec = (s) => `${s.toFixed(3)} s`;
 table.push(['node -e 0', sec(node), '1.00x', '', '']);
-for (const [key, label] of [['empty', 'batt runs --last 50 (empty catalog)'], ['runs', 'batt runs --last 50'], ['json', 'batt runs --last 50 --json']]) {
+for (const [key, label] of [
+  ['empty', 'batt runs --last 50 (empty catalog)'],
+  ['runs', 'batt runs --last 50'],
+  ['json', 'batt runs --last 50 --json'],
+]) {
   const m = median(t[key]);
   table.push([label, sec(m), `${(m / node).toFixed(2)}x`, '<= 2.2x', runsError ? 'MISS (error)' : verdict(m / node <= 2.2)]);
 }
@@ -229,11 +356,17 @@ if (prune.error) {
 table.push(['index on items.sha256', shaIndexes.length ? shaIndexes.join(',') : 'none', '', 'none', verdict(shaIndexes.length === 0)]);
 table.push(['prune --dry-run left the catalog as it was', untouched ? 'yes' : `no: ${JSON.stringify(after)}`, '', 'yes', verdict(untouched)]);
 const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-const line = (r) => r.map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+const line = (r) =>
+  r
+    .map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+    .join('  ')
+    .trimEnd();
 
 const { availableParallelism } = await import('node:os');
 console.log(`batt catalog benchmark: node ${process.version}, ${availableParallelism()} cores, ${rounds} rounds (median wall time)`);
-console.log(`catalog: ${before.runs.toLocaleString('en')} runs, ${before.items.toLocaleString('en')} items, ${before.checks.toLocaleString('en')} checks, ${(statSync(catalog).size / 1e6).toFixed(0)} MB at ${catalog}`);
+console.log(
+  `catalog: ${before.runs.toLocaleString('en')} runs, ${before.items.toLocaleString('en')} items, ${before.checks.toLocaleString('en')} checks, ${(statSync(catalog).size / 1e6).toFixed(0)} MB at ${catalog}`,
+);
 console.log(`seeding: ${seedSeconds === null ? '?' : `${seedSeconds.toFixed(1)} s`}${fresh ? '' : ' (earlier; this run reused the catalog)'}`);
 if (listed !== null) console.log(`batt runs --last 50 --json listed ${listed} runs`);
 if (prune.outBytes !== null) console.log(`batt prune --dry-run printed ${(prune.outBytes / 1e3).toFixed(0)} kB (${prune.wall.length} round(s))`);

@@ -33,11 +33,14 @@ try {
   for (const name of [...dbs, 'small', 'tiny']) {
     const rows = name === 'tiny' ? 1 : name === 'small' ? Math.round(rowsPerDb / 20) : rowsPerDb;
     await db.sql(`CREATE DATABASE ${name}`);
-    await db.sql(`CREATE TABLE ${name}.events (id BIGINT PRIMARY KEY, user_id INT, kind VARCHAR(20), payload TEXT, amount DECIMAL(12,2), created DATETIME) ENGINE=InnoDB;
+    await db.sql(
+      `CREATE TABLE ${name}.events (id BIGINT PRIMARY KEY, user_id INT, kind VARCHAR(20), payload TEXT, amount DECIMAL(12,2), created DATETIME) ENGINE=InnoDB;
       SET SESSION max_recursive_iterations = 0;
       INSERT INTO ${name}.events SELECT seq, seq MOD 9973, ELT(1 + seq MOD 5, 'click', 'view', 'buy', 'signup', 'logout'),
         CONCAT(MD5(seq), ' ', SHA1(seq), ' ', REPEAT(CHAR(65 + seq MOD 26), 40), ' ', MD5(seq * 7), ' ', SHA2(seq, 256)),
-        (seq MOD 100000) / 100, '2020-01-01' + INTERVAL (seq MOD 31536000) SECOND FROM seq_1_to_${rows};`, name);
+        (seq MOD 100000) / 100, '2020-01-01' + INTERVAL (seq MOD 31536000) SECOND FROM seq_1_to_${rows};`,
+      name,
+    );
   }
   await db.sql(`CREATE USER 'bench'@'localhost' IDENTIFIED BY 'bench-pw'; GRANT ALL ON *.* TO 'bench'@'localhost'`);
   const cnf = join(work, 'client.cnf');
@@ -61,7 +64,9 @@ try {
     const child = spawn(process.execPath, [batt, ...args], { env, stdio: 'ignore' });
     const samples = [];
     const timer = setInterval(() => {
-      try { samples.push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024); } catch {}
+      try {
+        samples.push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+      } catch {}
     }, 100);
     await new Promise((r) => child.on('close', r));
     clearInterval(timer);
@@ -69,7 +74,12 @@ try {
     return [Math.max(...samples.slice(0, half)), Math.max(...samples.slice(half))];
   };
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const out = (n) => { const d = join(work, `out${n}`); rmSync(d, { recursive: true, force: true }); mkdirSync(d); return d; };
+  const out = (n) => {
+    const d = join(work, `out${n}`);
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d);
+    return d;
+  };
   const loop = dbs.map((d) => `mysqldump --defaults-file=${cnf} --single-transaction ${d} | gzip > "$O/${d}.sql.gz"; sha256sum "$O/${d}.sql.gz" > /dev/null`).join('; ');
   const t = { loop: [], batt: [], pipe1: [], sum1: [], batt1: [], pipeTiny: [], battTiny: [] };
   for (let i = 0; i < rounds; i++) {
@@ -87,20 +97,39 @@ try {
   const memSmall = rss(['--home', join(work, 'home'), '-q', '--mysql-db', 'small', '--path', out(5)]);
   const memLarge = rss(['--home', join(work, 'home'), '-q', '--mysql-db', 'db1', '--path', out(6)]);
   const [firstHalf, secondHalf] = await rssHalves(['--home', join(work, 'home'), '-q', '--mysql-db', 'db1', '--path', out(7)]);
-  const size = Number(execFileSync('du', ['-sb', join(work, 'out3')]).toString().split('\t')[0]);
-  console.log(JSON.stringify({
-    databases: dbs.length, mb_per_db: mbPerDb, rows_per_db: rowsPerDb, rounds,
-    four_dbs: { serial_loop_s: median(t.loop), batt_j2_s: median(t.batt), ratio: median(t.batt) / median(t.loop), target: '<= 0.75' },
-    one_db: {
-      mysqldump_zstd_s: median(t.pipe1), batt_s: median(t.batt1), ratio: median(t.batt1) / median(t.pipe1), target: '<= 1.0', compressed_bytes: size,
-      with_sha256: { mysqldump_zstd_tee_sha256sum_s: median(t.sum1), ratio: median(t.batt1) / median(t.sum1) },
-      fixed_cost: { one_row_db_pipe_s: median(t.pipeTiny), one_row_db_batt_s: median(t.battTiny), batt_minus_pipe_s: median(t.battTiny) - median(t.pipeTiny) },
-    },
-    memory_mib: {
-      during_large_dump: { first_half_peak: firstHalf, second_half_peak: secondHalf, ratio: secondHalf / firstHalf, target: 'flat (~1.0)' },
-      small_db: memSmall, large_db: memLarge, large_vs_small: memLarge / memSmall,
-    },
-  }, null, 2));
+  const size = Number(
+    execFileSync('du', ['-sb', join(work, 'out3')])
+      .toString()
+      .split('\t')[0],
+  );
+  console.log(
+    JSON.stringify(
+      {
+        databases: dbs.length,
+        mb_per_db: mbPerDb,
+        rows_per_db: rowsPerDb,
+        rounds,
+        four_dbs: { serial_loop_s: median(t.loop), batt_j2_s: median(t.batt), ratio: median(t.batt) / median(t.loop), target: '<= 0.75' },
+        one_db: {
+          mysqldump_zstd_s: median(t.pipe1),
+          batt_s: median(t.batt1),
+          ratio: median(t.batt1) / median(t.pipe1),
+          target: '<= 1.0',
+          compressed_bytes: size,
+          with_sha256: { mysqldump_zstd_tee_sha256sum_s: median(t.sum1), ratio: median(t.batt1) / median(t.sum1) },
+          fixed_cost: { one_row_db_pipe_s: median(t.pipeTiny), one_row_db_batt_s: median(t.battTiny), batt_minus_pipe_s: median(t.battTiny) - median(t.pipeTiny) },
+        },
+        memory_mib: {
+          during_large_dump: { first_half_peak: firstHalf, second_half_peak: secondHalf, ratio: secondHalf / firstHalf, target: 'flat (~1.0)' },
+          small_db: memSmall,
+          large_db: memLarge,
+          large_vs_small: memLarge / memSmall,
+        },
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   await db.stop();
   rmSync(work, { recursive: true, force: true });

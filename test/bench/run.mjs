@@ -24,8 +24,13 @@ mkdirSync(work, { recursive: true });
 // do) with one block in five incompressible (as images and archives are). Each file is a slice
 // at its own offset, so zstd's window sees no repeats.
 let seed = 42;
-const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const words = Array.from({ length: 4096 }, (_, i) => createHash('md5').update(String(i)).digest('base64url').slice(0, 3 + (i % 9)));
+const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+const words = Array.from({ length: 4096 }, (_, i) =>
+  createHash('md5')
+    .update(String(i))
+    .digest('base64url')
+    .slice(0, 3 + (i % 9)),
+);
 function block(size) {
   if (rand() < 0.2) {
     const out = Buffer.alloc(size);
@@ -75,7 +80,9 @@ if (!existsSync(big)) {
 }
 
 const du = execFileSync('du', ['-sb', tree]).toString().split('\t')[0];
-const files = execFileSync('sh', ['-c', `find "${tree}" -type f | wc -l`]).toString().trim();
+const files = execFileSync('sh', ['-c', `find "${tree}" -type f | wc -l`])
+  .toString()
+  .trim();
 console.error(`folder: ${files} files, ${(Number(du) / 1e6).toFixed(0)} MB; big file: 500 MiB`);
 
 function time(cmd, args, env = {}) {
@@ -107,7 +114,9 @@ for (let i = 0; i < rounds; i++) {
 // (copied into zstd by Node), and a dump command (how tar, mysqldump and pg_dump run), which
 // writes straight into zstd's stdin.
 const pipeScript = join(work, 'pipe.mjs');
-writeFileSync(pipeScript, `
+writeFileSync(
+  pipeScript,
+  `
 import { createReadStream } from 'node:fs';
 import { writeArtifact } from ${JSON.stringify(join(repo, 'packages', 'core', 'dist', 'pipeline', 'write-artifact.js'))};
 const [file, dir, mode] = process.argv.slice(2);
@@ -117,7 +126,8 @@ const dump = mode === 'command'
   : { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), done: Promise.resolve({}) };
 await writeArtifact({ dump, dir, base: 'big', ext: '.bin', compression: 'zstd', uniqueSuffix: String(Date.now()), signal: new AbortController().signal });
 console.log(Number(process.hrtime.bigint() - t) / 1e9);
-`);
+`,
+);
 const inProcess = (mode) => {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out);
@@ -146,9 +156,12 @@ const result = {
   machine: { cores: (await import('node:os')).availableParallelism(), node: process.version },
   folder: { files: Number(files), bytes: Number(du), shell_s: median(shellTimes), batt_s: median(battTimes), ratio: median(battTimes) / median(shellTimes), target: '<= 1.05' },
   stream: {
-    bytes: 500 * 1024 * 1024, zstd_s: median(zstdTimes),
-    batt_node_stream_s: median(pipeTimes), speed_ratio: median(zstdTimes) / median(pipeTimes),
-    batt_dump_command_s: median(commandTimes), command_speed_ratio: median(zstdTimes) / median(commandTimes),
+    bytes: 500 * 1024 * 1024,
+    zstd_s: median(zstdTimes),
+    batt_node_stream_s: median(pipeTimes),
+    speed_ratio: median(zstdTimes) / median(pipeTimes),
+    batt_dump_command_s: median(commandTimes),
+    command_speed_ratio: median(zstdTimes) / median(commandTimes),
     target: '>= 0.85',
   },
   version: { node_s: median(nodeTimes), batt_s: median(versionTimes), ratio: median(versionTimes) / median(nodeTimes), target: '<= 1.6' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -33,9 +33,18 @@ describe('the catalog', () => {
 
   it('lists runs newest first, filtered by service and status, as JSON and as a table', async () => {
     const all = json<any[]>(await box.batt(['runs', '--json']));
-    assert.deepEqual(all.map((r) => [r.id, r.status]), [[partial.id, 'partial'], [ok.id, 'ok']]);
+    assert.deepEqual(
+      all.map((r) => [r.id, r.status]),
+      [
+        [partial.id, 'partial'],
+        [ok.id, 'ok'],
+      ],
+    );
     const partials = json<any[]>(await box.batt(['runs', '--status', 'partial', '--json']));
-    assert.deepEqual(partials.map((r) => r.id), [partial.id]);
+    assert.deepEqual(
+      partials.map((r) => r.id),
+      [partial.id],
+    );
     assert.deepEqual(json<any[]>(await box.batt(['runs', '--service', 'nosuch', '--json'])), []);
     assert.equal(json<any[]>(await box.batt(['runs', '--last', '1', '--json'])).length, 1);
     const table = await box.batt(['runs']);
@@ -59,7 +68,10 @@ describe('the catalog', () => {
     const ok = latest.items.find((i: any) => i.status === 'ok');
     const manifest = JSON.parse((await import('node:fs')).readFileSync(join(box.out, 'file', `batt-run-${latest.id}.json`), 'utf8'));
     assert.equal(manifest.run.id, latest.id);
-    assert.deepEqual(manifest.items.map((i: any) => [i.file, i.sha256, i.bytes]), [[ok.file, ok.sha256, ok.bytes]]);
+    assert.deepEqual(
+      manifest.items.map((i: any) => [i.file, i.sha256, i.bytes]),
+      [[ok.file, ok.sha256, ok.bytes]],
+    );
   });
 });
 
@@ -95,8 +107,14 @@ describe('catalog rebuild takes back what the runs recorded', () => {
 
     // The manifest records each item's own times, as the catalog has them, and the failures.
     const manifest = JSON.parse(readFileSync(join(box.out, 'file', `batt-run-${partial.id}.json`), 'utf8'));
-    assert.equal(`${manifest.items[0].startedAt}|${manifest.items[0].finishedAt}`, await q(`select started_at, finished_at from items where run_id = ${partial.id} and status = 'ok'`));
-    assert.deepEqual(manifest.failed.map((f: any) => [f.target, f.status]), [[nope, 'failed']]);
+    assert.equal(
+      `${manifest.items[0].startedAt}|${manifest.items[0].finishedAt}`,
+      await q(`select started_at, finished_at from items where run_id = ${partial.id} and status = 'ok'`),
+    );
+    assert.deepEqual(
+      manifest.failed.map((f: any) => [f.target, f.status]),
+      [[nope, 'failed']],
+    );
     assert.match(manifest.failed[0].error, /does not exist/);
 
     const runsSql = `select id, status, error, started_at, host, user, destination from runs where id <> ${nothing.id} order by id`;
@@ -119,7 +137,7 @@ describe('catalog rebuild takes back what the runs recorded', () => {
     assert.match(text.stdout, /2 runs, 3 backups, 1 failed items/);
   });
 
-  it('a manifest of an older batt still rebuilds, with the run\'s times, and says so', async () => {
+  it("a manifest of an older batt still rebuilds, with the run's times, and says so", async () => {
     const runId = ok.id;
     assert.equal(await q(`select status from runs where id = ${runId}`), 'ok');
     const path = join(box.out, 'file', `batt-run-${runId}.json`);
@@ -130,7 +148,10 @@ describe('catalog rebuild takes back what the runs recorded', () => {
     dropCatalog();
     const r = await box.batt(['catalog', 'rebuild', box.out, '--json']);
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-    assert.deepEqual(json(r).notes.map((n: any) => n.file), [path]);
+    assert.deepEqual(
+      json(r).notes.map((n: any) => n.file),
+      [path],
+    );
     assert.match(json(r).notes[0].note, /older batt, records no item times \(its items get the run's start and end\)/);
     assert.equal(await q(`select distinct started_at from items where run_id = ${runId}`), manifest.run.startedAt);
   });
@@ -167,18 +188,22 @@ describe('run ids survive a lost catalog and a shared folder', () => {
     assert.equal(second.status, 'ok');
     assert.ok(second.id > first.id, `run ${second.id} after run ${first.id}`);
     const folder = join(dest, 'file');
-    const manifests = readdirSync(folder).filter((n) => n.startsWith('batt-run-')).sort();
+    const manifests = readdirSync(folder)
+      .filter((n) => n.startsWith('batt-run-'))
+      .sort();
     assert.deepEqual(manifests, [`batt-run-${first.id}.json`, `batt-run-${second.id}.json`].sort());
-    assert.equal(JSON.parse(readFileSync(join(folder, `batt-run-${first.id}.json`), 'utf8')).run.id, first.id, 'the first run\'s manifest is its own still');
+    assert.equal(JSON.parse(readFileSync(join(folder, `batt-run-${first.id}.json`), 'utf8')).run.id, first.id, "the first run's manifest is its own still");
     for (const s of ['', '-wal', '-shm']) rmSync(join(box.home, `catalog.db${s}`), { force: true });
     const rebuilt = json(await box.batt(['catalog', 'rebuild', box.out, '--json']));
     assert.equal(rebuilt.runs, 2);
-    const ids = json<any[]>(await box.batt(['runs', '--json'])).map((r) => r.id).sort((a, b) => a - b);
+    const ids = json<any[]>(await box.batt(['runs', '--json']))
+      .map((r) => r.id)
+      .sort((a, b) => a - b);
     assert.deepEqual(ids, [first.id, second.id]);
     for (const id of ids) assert.equal((await box.batt(['verify', String(id)])).exitCode, 0);
   });
 
-  it('two homes backing up into one folder never replace each other\'s manifest', async () => {
+  it("two homes backing up into one folder never replace each other's manifest", async () => {
     const other = sandbox();
     try {
       const data = box.folder('data', { a: 'alpha' });

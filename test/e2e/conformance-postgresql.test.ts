@@ -13,8 +13,11 @@ conformance({
   async setUp() {
     pg = await startPostgres();
     await pg.sql('CREATE DATABASE app');
-    await pg.sql(`CREATE TABLE t (id int PRIMARY KEY, s text, b bytea, j jsonb, ts timestamptz, n numeric);
-      INSERT INTO t SELECT i, 'row ' || i || ' ü''"', decode(md5(i::text), 'hex'), jsonb_build_object('n', i), now(), i / 7.0 FROM generate_series(1, 3000) i;`, 'app');
+    await pg.sql(
+      `CREATE TABLE t (id int PRIMARY KEY, s text, b bytea, j jsonb, ts timestamptz, n numeric);
+      INSERT INTO t SELECT i, 'row ' || i || ' ü''"', decode(md5(i::text), 'hex'), jsonb_build_object('n', i), now(), i / 7.0 FROM generate_series(1, 3000) i;`,
+      'app',
+    );
   },
   tearDown: async () => pg?.stop(),
   env: () => ({ BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password }),

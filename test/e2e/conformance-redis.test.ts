@@ -14,7 +14,9 @@ const redisPicture = async (r: Redis): Promise<string> => {
   for (const db of ['0', '5']) {
     const keys = (await r.cli('-n', db, '--scan')).split('\n').filter(Boolean).sort();
     const input = keys.map((k) => `TYPE "${k}"\nDUMP "${k}"\nTTL "${k}"`).join('\n');
-    const out = (await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(r.port), '-n', db, '--no-raw'], { input, env: r.password ? { REDISCLI_AUTH: r.password } : {} })).stdout.split('\n');
+    const out = (
+      await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(r.port), '-n', db, '--no-raw'], { input, env: r.password ? { REDISCLI_AUTH: r.password } : {} })
+    ).stdout.split('\n');
     keys.forEach((k, i) => {
       const ttl = Number(out[i * 3 + 2].replace(/^\(integer\) /, ''));
       lines.push(`${db} ${k} ${out[i * 3]} ${out[i * 3 + 1]} ${ttl < 0 ? ttl : ttl > 3000}`);
@@ -29,7 +31,8 @@ conformance({
     src = await startRedis({ password: 'c pw' });
     // One client call for the 300 keys (redis-cli reads commands from stdin).
     await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(src.port)], {
-      input: Array.from({ length: 300 }, (_, i) => `SET "k:${i}" "v ${i} ü"`).join('\n'), env: { REDISCLI_AUTH: 'c pw' },
+      input: Array.from({ length: 300 }, (_, i) => `SET "k:${i}" "v ${i} ü"`).join('\n'),
+      env: { REDISCLI_AUTH: 'c pw' },
     });
     await src.cli('HSET', 'h', 'a', '1', 'b', '2');
     await src.cli('SET', 'ttl', 'x', 'EX', '3600');

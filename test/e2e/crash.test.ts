@@ -22,7 +22,11 @@ function filesBelow(dir: string): string[] {
 /** What must hold after any crash and the run after it. */
 async function agree(box: Sandbox): Promise<void> {
   const files = filesBelow(box.out);
-  assert.deepEqual(files.filter((f) => basename(f).startsWith('.batt-')), [], 'no temporary file is left');
+  assert.deepEqual(
+    files.filter((f) => basename(f).startsWith('.batt-')),
+    [],
+    'no temporary file is left',
+  );
   const okRows = (await sql(box, "select file || '|' || bytes from items where status = 'ok' and file is not null")).split('\n').filter(Boolean);
   const okFiles = new Set(okRows.map((r) => r.split('|')[0]));
   for (const row of okRows) {
@@ -39,9 +43,17 @@ async function agree(box: Sandbox): Promise<void> {
     while (!existsSync(join(folder, 'SHA256SUMS')) && folder.startsWith(`${box.out}/`)) folder = dirname(folder);
     const rel = file.slice(folder.length + 1);
     const sums = existsSync(join(folder, 'SHA256SUMS')) ? readFileSync(join(folder, 'SHA256SUMS'), 'utf8') : '';
-    assert.ok(sums.split('\n').some((l) => l.endsWith(`  ${rel}`)), `${file} has its SHA256SUMS line`);
-    const manifests = readdirSync(folder).filter((n) => /^batt-run-\d+\.json$/.test(n)).map((n) => readFileSync(join(folder, n), 'utf8'));
-    assert.ok(manifests.some((m) => (JSON.parse(m).items as any[]).some((i) => i.name === rel)), `${file} is in a manifest`);
+    assert.ok(
+      sums.split('\n').some((l) => l.endsWith(`  ${rel}`)),
+      `${file} has its SHA256SUMS line`,
+    );
+    const manifests = readdirSync(folder)
+      .filter((n) => /^batt-run-\d+\.json$/.test(n))
+      .map((n) => readFileSync(join(folder, n), 'utf8'));
+    assert.ok(
+      manifests.some((m) => (JSON.parse(m).items as any[]).some((i) => i.name === rel)),
+      `${file} is in a manifest`,
+    );
     if (name.endsWith('.zst')) assert.equal((await execa('zstd', ['-tq', file], { reject: false })).exitCode, 0, `${file} decompresses whole`);
   }
   for (const folder of new Set(files.map((f) => dirname(f)))) {
@@ -96,7 +108,7 @@ describe('a killed run is finished or undone by the next one', () => {
   });
 });
 
-describe('a drop-in script\'s run killed while batt placed its files', () => {
+describe("a drop-in script's run killed while batt placed its files", () => {
   let box: Sandbox;
   beforeEach(() => {
     box = sandbox();
@@ -105,16 +117,29 @@ describe('a drop-in script\'s run killed while batt placed its files', () => {
 
   it('the next run removes the files nothing records, and the staging folder a dead batt left', async () => {
     assert.equal((await box.batt(['list'])).exitCode, 0);
-    writeFileSync(join(box.home, 'scripts-available', 'backup-notes'), '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n', { mode: 0o755 });
+    writeFileSync(
+      join(box.home, 'scripts-available', 'backup-notes'),
+      '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n',
+      { mode: 0o755 },
+    );
     const kept = json(await box.batt(['notes', '--json']));
     const r = json(await box.batt(['notes', '--json']));
     const folder = dirname(r.items[0].file);
     // What a kill after the files were placed, before anything recorded them, leaves: the rows of
     // a running script, no manifest, no SHA256SUMS lines; and a staging folder of a dead pid.
     const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
-    await sql(box, `delete from items where run_id = ${r.id}; update runs set status = 'aborted' where id = ${r.id}; insert into items (run_id, service, target, started_at, status, facts) select ${r.id}, 'notes', '*', started_at, 'aborted', '{"dropIn":true}' from runs where id = ${r.id}`);
+    await sql(
+      box,
+      `delete from items where run_id = ${r.id}; update runs set status = 'aborted' where id = ${r.id}; insert into items (run_id, service, target, started_at, status, facts) select ${r.id}, 'notes', '*', started_at, 'aborted', '{"dropIn":true}' from runs where id = ${r.id}`,
+    );
     rmSync(join(folder, `batt-run-${r.id}.json`));
-    writeFileSync(join(folder, 'SHA256SUMS'), readFileSync(join(folder, 'SHA256SUMS'), 'utf8').split('\n').filter((l) => !r.items.some((i: any) => l.endsWith(`  ${(i.file as string).slice(folder.length + 1)}`))).join('\n'));
+    writeFileSync(
+      join(folder, 'SHA256SUMS'),
+      readFileSync(join(folder, 'SHA256SUMS'), 'utf8')
+        .split('\n')
+        .filter((l) => !r.items.some((i: any) => l.endsWith(`  ${(i.file as string).slice(folder.length + 1)}`)))
+        .join('\n'),
+    );
     (await import('node:fs')).mkdirSync(join(folder, `.batt-staging-${deadPid}-abc123`, 'notes'), { recursive: true });
     writeFileSync(join(folder, `.batt-staging-${deadPid}-abc123`, 'notes', 'half.txt'), 'half');
     const placed = r.items.map((i: any) => i.file as string);
@@ -122,7 +147,7 @@ describe('a drop-in script\'s run killed while batt placed its files', () => {
     assert.equal(next.exitCode, 0, next.stderr);
     for (const file of placed) assert.equal(existsSync(file), false, `${file} is removed`);
     for (const item of kept.items) assert.equal(existsSync(item.file), true, `the earlier run's ${item.file} stays`);
-    assert.equal(existsSync(join(folder, `.batt-staging-${deadPid}-abc123`)), false, 'the dead batt\'s staging folder is removed');
+    assert.equal(existsSync(join(folder, `.batt-staging-${deadPid}-abc123`)), false, "the dead batt's staging folder is removed");
     await agree(box);
   });
 });
@@ -136,7 +161,9 @@ describe('SIGKILL at random moments of a MySQL and files backup', () => {
     box = sandbox();
     db = await startMariaDb();
     // Enough rows that the dump takes a moment; one statement.
-    await db.sql("CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'crash pw'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'; CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, s VARCHAR(64)); SET SESSION max_recursive_iterations = 100000; INSERT INTO shop.t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i, md5(i) FROM n; CREATE DATABASE blog; CREATE TABLE blog.p (id INT); INSERT INTO blog.p VALUES (1),(2)");
+    await db.sql(
+      "CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'crash pw'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'; CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, s VARCHAR(64)); SET SESSION max_recursive_iterations = 100000; INSERT INTO shop.t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i, md5(i) FROM n; CREATE DATABASE blog; CREATE TABLE blog.p (id INT); INSERT INTO blog.p VALUES (1),(2)",
+    );
     env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: 'crash pw' };
     data = box.folder('site', {});
     for (let i = 0; i < 40; i++) writeFileSync(join(data, `f${i}`), randomBytes(16 * 1024));
@@ -149,7 +176,7 @@ describe('SIGKILL at random moments of a MySQL and files backup', () => {
   it('after each kill, the next run leaves no temporary file, no partial file, and every ok backup whole and listed', async () => {
     // A seeded sequence of moments: the same test every time, spread over the whole run.
     let seed = 20261203;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const args = ['--mysql-db', 'shop', '--mysql-db', 'blog', '--file', data, '-j', '2'];
     const started = Date.now();
     const whole = await box.batt([...args, '--json'], { env });

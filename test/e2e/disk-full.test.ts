@@ -39,14 +39,21 @@ describe('a full disk', { skip: process.getuid?.() !== 0 ? 'mounting a tmpfs nee
     assert.doesNotMatch(r.stderr, /\n\s+at .*:\d+:\d+/, 'no stack trace');
 
     const names = readdirSync(join(disk, 'file'));
-    assert.deepEqual(names.filter((n) => n.startsWith('.')), [], 'no temporary file left');
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('.')),
+      [],
+      'no temporary file left',
+    );
     // Exactly what the first run left: its artifact, its manifest, SHA256SUMS; nothing of the failed one.
     const firstFile = json(first).items[0].file as string;
     assert.deepEqual(names.sort(), [basename(firstFile), `batt-run-${json(first).id}.json`, 'SHA256SUMS'].sort());
     const sums = await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(disk, 'file'), reject: false });
     assert.equal(sums.exitCode, 0, `earlier backup intact: ${sums.stdout}${sums.stderr}`);
     const runs = json<any[]>(await box.batt(['runs', '--json']));
-    assert.deepEqual(runs.map((x) => x.status), ['failed', 'ok']);
+    assert.deepEqual(
+      runs.map((x) => x.status),
+      ['failed', 'ok'],
+    );
   });
 
   it('a disk that fills while the manifest or SHA256SUMS is written: the item fails, its file goes, nothing says ok', async () => {
@@ -66,7 +73,7 @@ describe('a full disk', { skip: process.getuid?.() !== 0 ? 'mounting a tmpfs nee
       assert.equal(report.items[0].status, 'failed');
       assert.match(report.items[0].error, /written but its SHA256SUMS line or manifest could not be: .*no space left on device.*removed again/i);
       const names = readdirSync(join(tiny, 'file')).sort();
-      assert.deepEqual(names, [basename(first.items[0].file), `batt-run-${first.id}.json`, 'SHA256SUMS'].sort(), 'only the first run\'s files; no temporary file');
+      assert.deepEqual(names, [basename(first.items[0].file), `batt-run-${first.id}.json`, 'SHA256SUMS'].sort(), "only the first run's files; no temporary file");
       assert.equal((await execa('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: join(tiny, 'file'), reject: false })).exitCode, 0);
       const ok = (await execa('sqlite3', [join(box.home, 'catalog.db'), `select count(*) from items where run_id = ${report.id} and status = 'ok'`])).stdout.trim();
       assert.equal(ok, '0', 'no row says ok');

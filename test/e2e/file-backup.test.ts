@@ -91,7 +91,7 @@ describe('file backups', () => {
     assert.doesNotMatch(listing, /secret\.key/);
   });
 
-  it('reads YAML from the home\'s conf/ and JavaScript given with --config', async () => {
+  it("reads YAML from the home's conf/ and JavaScript given with --config", async () => {
     writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), `# comment\nfile:\n  paths:\n    - ${data}\n  exclude: ["*.bin"]\n`);
     const y = await box.batt(['file', '--path', join(box.out, 'yaml'), '--compression', 'none', '--json']);
     assert.equal(y.exitCode, 0, y.stderr);
@@ -123,18 +123,30 @@ describe('file backups', () => {
     const z = await box.batt(['--file', data, '--path', join(box.out, 'nozstd2'), '--compression', 'zstd', '--json'], { env });
     assert.equal(z.exitCode, 1);
     assert.match(json(z).items[0].error, /zstd is not installed or not on PATH.*apt-get install zstd/);
-    assert.deepEqual(readdirSync(join(box.out, 'nozstd2', 'file')).filter((n) => !n.startsWith('batt-run') && n !== 'SHA256SUMS'), [], 'no artifact, no temp file');
+    assert.deepEqual(
+      readdirSync(join(box.out, 'nozstd2', 'file')).filter((n) => !n.startsWith('batt-run') && n !== 'SHA256SUMS'),
+      [],
+      'no artifact, no temp file',
+    );
   });
 
   it('expands strftime specifiers, {service} and {host} in --path', async () => {
     const r = await box.batt(['--file', data, '--path', join(box.out, 'dated', '%Y/%m/%d/%H%M/{host}-{service}'), '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const id = json(r).id;
-    const run = json((await box.batt(['show', String(id), '--json'])));
+    const run = json(await box.batt(['show', String(id), '--json']));
     const started = new Date(run.startedAt);
     const p = (n: number): string => String(n).padStart(2, '0');
     const { hostname } = await import('node:os');
-    const expected = join(box.out, 'dated', String(started.getUTCFullYear()), p(started.getUTCMonth() + 1), p(started.getUTCDate()), `${p(started.getUTCHours())}${p(started.getUTCMinutes())}`, `${hostname()}-file`);
+    const expected = join(
+      box.out,
+      'dated',
+      String(started.getUTCFullYear()),
+      p(started.getUTCMonth() + 1),
+      p(started.getUTCDate()),
+      `${p(started.getUTCHours())}${p(started.getUTCMinutes())}`,
+      `${hostname()}-file`,
+    );
     assert.equal(json(r).items[0].file.startsWith(`${expected}/`), true, `${json(r).items[0].file} is not under ${expected}`);
   });
 
@@ -147,7 +159,11 @@ describe('file backups', () => {
     const sums = await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(dest, 'file') });
     // Both artifacts and both manifests.
     assert.equal(sums.stdout.trim().split('\n').length, 4);
-    assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.')), [], 'no temporary files left');
+    assert.deepEqual(
+      readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.')),
+      [],
+      'no temporary files left',
+    );
   });
 
   it('fails a missing path with a clear message while the other paths succeed', async () => {
@@ -163,7 +179,11 @@ describe('file backups', () => {
   it('creates files 0600 and folders 0700 whatever the umask', async () => {
     const dest = join(box.out, 'umask');
     // umask 0 would leave new files 0666 and folders 0777 unless batt sets modes itself.
-    const r = await execa('sh', ['-c', 'umask 0 && exec "$@"', 'sh', process.execPath, battBin, '--home', box.home, '--file', data, '--path', join(dest, 'a', 'b')], { reject: false, extendEnv: false, env: box.env() });
+    const r = await execa('sh', ['-c', 'umask 0 && exec "$@"', 'sh', process.execPath, battBin, '--home', box.home, '--file', data, '--path', join(dest, 'a', 'b')], {
+      reject: false,
+      extendEnv: false,
+      env: box.env(),
+    });
     assert.equal(r.exitCode, 0, r.stderr);
     for (const dir of [dest, join(dest, 'a'), join(dest, 'a', 'b'), join(dest, 'a', 'b', 'file')]) assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
     for (const name of readdirSync(join(dest, 'a', 'b', 'file'))) assert.equal(statSync(join(dest, 'a', 'b', 'file', name)).mode & 0o777, 0o600, name);

@@ -148,7 +148,9 @@ describe('suspect backups, accept and prune', () => {
     const real = await box.batt(['prune', '--keep-last', '1']);
     assert.equal(real.exitCode, 0, real.stderr);
     assert.ok(!existsSync(file));
-    const logs = readdirSync(join(box.home, 'logs')).map((f) => readFileSync(join(box.home, 'logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(box.home, 'logs'))
+      .map((f) => readFileSync(join(box.home, 'logs', f), 'utf8'))
+      .join('');
     assert.match(logs, new RegExp(`\\[prune\\] removed file \\S+ of run ${first}: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(logs, /\[prune\] removed \d+ backups/);
   });
@@ -219,8 +221,11 @@ describe('batt runs while a run goes on', () => {
     const data = box.folder('data', { a: 'a' });
     assert.equal((await box.batt(['--file', data])).exitCode, 0);
     const now = new Date().toISOString();
-    await sql(box, `insert into runs (started_at, status, host, user, destination, services, pid) values ('${now}', 'running', 'h', 'u', '/x/{service}', 'file', ${process.pid});
-      insert into items (run_id, service, target, started_at, status) values (last_insert_rowid(), 'file', '/etc', '${now}', 'running');`);
+    await sql(
+      box,
+      `insert into runs (started_at, status, host, user, destination, services, pid) values ('${now}', 'running', 'h', 'u', '/x/{service}', 'file', ${process.pid});
+      insert into items (run_id, service, target, started_at, status) values (last_insert_rowid(), 'file', '/etc', '${now}', 'running');`,
+    );
     const r = await box.batt(['runs']);
     const line = r.stdout.split('\n').find((l) => /\srunning\s/.test(l));
     assert.ok(line, r.stdout);
@@ -229,7 +234,7 @@ describe('batt runs while a run goes on', () => {
   });
 });
 
-describe('errors in batt\'s own voice', () => {
+describe("errors in batt's own voice", () => {
   let box: Sandbox;
   before(() => (box = sandbox()));
   after(() => box.cleanup());
@@ -287,7 +292,7 @@ describe('options', () => {
     const best = json(await box.batt(['--file', data, '--compression', 'gzip', '--json']));
     assert.ok(fast.items[0].file && best.items[0].file);
     const size = async (f: string): Promise<number> => Number((await execa('stat', ['-c', '%s', f])).stdout);
-    assert.ok((await size(fast.items[0].file)) > (await size(best.items[0].file)), 'level 1 writes a larger file than the config\'s level 9');
+    assert.ok((await size(fast.items[0].file)) > (await size(best.items[0].file)), "level 1 writes a larger file than the config's level 9");
     const tooHigh = await box.batt(['--file', data, '--compression', 'gzip', '--compression-level', '12']);
     assert.equal(tooHigh.exitCode, 2);
     assert.match(tooHigh.stderr, /too high for gzip/);

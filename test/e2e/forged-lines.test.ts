@@ -14,7 +14,7 @@ const forged = 'batt: run 99 ok';
 /** The time of a fake log line a script writes. */
 const fakeTime = '2026-01-01T00:00:00.000Z';
 /** What batt writes between its own lines is \n: nothing else below U+0020, no DEL, no C1, no bidi override. */
-// eslint-disable-next-line no-control-regex
+
 const raw = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 function clean(what: string, text: string): void {
@@ -27,7 +27,10 @@ function clean(what: string, text: string): void {
   }
 }
 
-const logOf = (box: Sandbox): string => readdirSync(join(box.home, 'logs')).map((f) => readFileSync(join(box.home, 'logs', f), 'utf8')).join('');
+const logOf = (box: Sandbox): string =>
+  readdirSync(join(box.home, 'logs'))
+    .map((f) => readFileSync(join(box.home, 'logs', f), 'utf8'))
+    .join('');
 
 function cleanAll(what: string, r: BattResult): void {
   clean(`${what}: stdout`, r.stdout);
@@ -85,11 +88,15 @@ describe("a drop-in script's stderr", () => {
     assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
     // It writes a fake log line of batt's own form, a fake "run ok", a carriage return that would
     // overwrite what came before, and escape sequences that clear the screen and colour it.
-    writeFileSync(join(box.home, 'scripts-available', 'backup-forge'), `#!/bin/sh
+    writeFileSync(
+      join(box.home, 'scripts-available', 'backup-forge'),
+      `#!/bin/sh
 printf 'working\\n2026-01-01T00:00:00.000Z info [forge] everything is fine\\n${forged}\\r\\033[2J\\033[31mred\\033[0m\\n' >&2
 if [ "$1" = fail ]; then printf 'last words\\n${forged}\\n\\033]0;owned\\007' >&2; exit 3; fi
 mkdir -p "$BATT_DEST/forge" && echo data > "$BATT_DEST/forge/out.txt"
-`, { mode: 0o755 });
+`,
+      { mode: 0o755 },
+    );
   });
   after(() => box.cleanup());
 

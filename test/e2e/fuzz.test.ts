@@ -20,7 +20,7 @@ const CASES = Number(process.env.BATT_FUZZ_CASES) || 60;
 /** Per case: a batt that takes longer is stuck on its input. */
 const BOUND_MS = 15_000;
 const documented = new Set<number>(Object.values(ExitCode));
-// eslint-disable-next-line no-control-regex
+
 const rawControl = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 
 /** mulberry32: small, seeded, good enough to pick cases. */
@@ -36,7 +36,11 @@ function prng(s: number): () => number {
 }
 
 class Gen {
-  constructor(readonly random: () => number, readonly dir: string, readonly folders: string[]) {}
+  constructor(
+    readonly random: () => number,
+    readonly dir: string,
+    readonly folders: string[],
+  ) {}
   int(n: number): number {
     return Math.floor(this.random() * n);
   }
@@ -77,11 +81,39 @@ class Gen {
     ])();
   }
   key(): string {
-    return this.pick([
-      'destination', 'compression', 'compression_level', 'concurrency', 'bundle', 'keep_last', 'keep_daily', 'keep_within', 'require_verified', 'suspect_below',
-      'file', 'mysql', 'postgresql', 'redis', 'mongodb', 'paths', 'exclude', 'one_file_system', 'host', 'port', 'password', 'password_file', 'databases',
-      'nosuchkey', '', '__proto__', 'constructor', 'toString', '<<',
-    ].concat([this.word()]));
+    return this.pick(
+      [
+        'destination',
+        'compression',
+        'compression_level',
+        'concurrency',
+        'bundle',
+        'keep_last',
+        'keep_daily',
+        'keep_within',
+        'require_verified',
+        'suspect_below',
+        'file',
+        'mysql',
+        'postgresql',
+        'redis',
+        'mongodb',
+        'paths',
+        'exclude',
+        'one_file_system',
+        'host',
+        'port',
+        'password',
+        'password_file',
+        'databases',
+        'nosuchkey',
+        '',
+        '__proto__',
+        'constructor',
+        'toString',
+        '<<',
+      ].concat([this.word()]),
+    );
   }
   value(depth: number): unknown {
     if (depth <= 0 || this.chance(0.4)) return this.scalar();
@@ -102,7 +134,9 @@ function yaml(g: Gen, value: unknown, anchors: string[]): string {
   if (value !== null && typeof value === 'object') {
     const body = Array.isArray(value)
       ? `[${value.map((v) => yaml(g, v, anchors)).join(', ')}]`
-      : `{${Object.entries(value).map(([k, v]) => `${k === '<<' ? k : JSON.stringify(k)}: ${yaml(g, v, anchors)}`).join(', ')}}`;
+      : `{${Object.entries(value)
+          .map(([k, v]) => `${k === '<<' ? k : JSON.stringify(k)}: ${yaml(g, v, anchors)}`)
+          .join(', ')}}`;
     if (g.chance(0.3)) {
       const name = `a${anchors.length}`;
       anchors.push(name);
@@ -111,7 +145,24 @@ function yaml(g: Gen, value: unknown, anchors: string[]): string {
     return body;
   }
   if (anchors.length && g.chance(0.2)) return `*${g.pick(anchors)}`;
-  if (g.chance(0.15)) return g.pick(['.inf', '-.inf', '.nan', '~', 'yes', 'off', '0x1F', '0o17', '!!str 5', '!!binary aGk=', '2001-12-14t21:59:43.10-05:00', '!!js/function "x"', '!custom x', '"\\u0000"', '"\\e[31m"']);
+  if (g.chance(0.15))
+    return g.pick([
+      '.inf',
+      '-.inf',
+      '.nan',
+      '~',
+      'yes',
+      'off',
+      '0x1F',
+      '0o17',
+      '!!str 5',
+      '!!binary aGk=',
+      '2001-12-14t21:59:43.10-05:00',
+      '!!js/function "x"',
+      '!custom x',
+      '"\\u0000"',
+      '"\\e[31m"',
+    ]);
   return JSON.stringify(value) ?? 'null';
 }
 
@@ -119,17 +170,31 @@ function yaml(g: Gen, value: unknown, anchors: string[]): string {
 function configText(g: Gen): { name: string; text: string } {
   const value = g.config();
   // A valid config now and then, so that cases get past it to the run, the catalog and the output.
-  const valid = { destination: join(g.dir, 'fz', g.word().replace(/\//g, '_'), '{service}'), compression: g.pick(['zstd', 'gzip', 'none']), file: { exclude: ['*.log', g.word()] } };
+  const valid = {
+    destination: join(g.dir, 'fz', g.word().replace(/\//g, '_'), '{service}'),
+    compression: g.pick(['zstd', 'gzip', 'none']),
+    file: { exclude: ['*.log', g.word()] },
+  };
   return g.pick([
     () => ({ name: 'v.json', text: JSON.stringify(valid) }),
     () => ({ name: 'v.yaml', text: yaml(g, valid, []) }),
     () => ({ name: 'c.json', text: JSON.stringify(value) }),
     () => ({ name: 'c.yaml', text: yaml(g, value, []) }),
-    () => ({ name: 'c.yml', text: `${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${yaml(g, v, [])}`).join('\n')}\n` }),
+    () => ({
+      name: 'c.yml',
+      text: `${Object.entries(value)
+        .map(([k, v]) => `${JSON.stringify(k)}: ${yaml(g, v, [])}`)
+        .join('\n')}\n`,
+    }),
     () => {
       const n = g.pick([4, 7, 9]);
       const lines = [`l0: &l0 [${Array(n).fill('"lol"').join(', ')}]`];
-      for (let i = 1; i <= n; i++) lines.push(`l${i}: &l${i} [${Array(n).fill(`*l${i - 1}`).join(', ')}]`);
+      for (let i = 1; i <= n; i++)
+        lines.push(
+          `l${i}: &l${i} [${Array(n)
+            .fill(`*l${i - 1}`)
+            .join(', ')}]`,
+        );
       return { name: 'laughs.yaml', text: `${lines.join('\n')}\nfile: {paths: *l${n}}\n` };
     },
     () => {
@@ -169,11 +234,23 @@ function commandLine(g: Gen, config: string): string[] {
     [['runs'], [() => ['--last', value()], () => ['--status', g.pick(['ok', 'failed', value()])], () => ['--service', g.pick(['file', value()])]]],
     [['show', run()], []],
     [['list'], [() => [g.pick(['all', 'enabled', value()])]]],
-    [['catalog', g.pick(['check', 'check', 'rebuild', value()])], [() => ['--quick'], () => ['--any-host'], () => [g.pick(g.folders)]]],
+    [
+      ['catalog', g.pick(['check', 'check', 'rebuild', value()])],
+      [() => ['--quick'], () => ['--any-host'], () => [g.pick(g.folders)]],
+    ],
     [['verify'], [() => [run()], () => ['--all'], () => ['--since', value()], () => ['--service', value()], () => ['--target', value()]]],
-    [['prune', '--dry-run'], [() => ['--keep-last', value()], () => ['--keep-within', value()], () => ['--keep-daily', value()], () => [g.pick(['file', value()])]]],
-    [['accept', run()], [() => ['--target', value()], () => ['file']]],
-    [['restore', run(), '--dry-run'], [() => ['--target', value()], () => ['--to', join(g.dir, 'fz-restore')], () => ['--into', value()]]],
+    [
+      ['prune', '--dry-run'],
+      [() => ['--keep-last', value()], () => ['--keep-within', value()], () => ['--keep-daily', value()], () => [g.pick(['file', value()])]],
+    ],
+    [
+      ['accept', run()],
+      [() => ['--target', value()], () => ['file']],
+    ],
+    [
+      ['restore', run(), '--dry-run'],
+      [() => ['--target', value()], () => ['--to', join(g.dir, 'fz-restore')], () => ['--into', value()]],
+    ],
   ];
   const [command, own] = g.pick(commands);
   const common: (() => string[])[] = [
@@ -197,12 +274,31 @@ function commandLine(g: Gen, config: string): string[] {
 
 function environment(g: Gen): Record<string, string> {
   const env: Record<string, string> = {};
-  const names = ['BATT_COMPRESSION', 'BATT_CONCURRENCY', 'BATT_COMPRESSION_LEVEL', 'BATT_KEEP_LAST', 'BATT_BUNDLE', 'BATT_SUSPECT_BELOW', 'BATT_FILE_EXCLUDE', 'BATT_FILE_PATHS', 'BATT_DESTINATION'];
+  const names = [
+    'BATT_COMPRESSION',
+    'BATT_CONCURRENCY',
+    'BATT_COMPRESSION_LEVEL',
+    'BATT_KEEP_LAST',
+    'BATT_BUNDLE',
+    'BATT_SUSPECT_BELOW',
+    'BATT_FILE_EXCLUDE',
+    'BATT_FILE_PATHS',
+    'BATT_DESTINATION',
+  ];
   for (let i = g.int(3); i > 0; i--) {
     const name = g.pick(names);
     // Never a path outside the sandbox: paths come from its own folders.
-    const valid: Record<string, string> = { BATT_COMPRESSION: 'gzip', BATT_CONCURRENCY: '2', BATT_COMPRESSION_LEVEL: '5', BATT_KEEP_LAST: '3', BATT_BUNDLE: 'yes', BATT_SUSPECT_BELOW: '0.2', BATT_FILE_EXCLUDE: '*.log,x' };
-    env[name] = name === 'BATT_FILE_PATHS' ? g.pick(g.folders) : name === 'BATT_DESTINATION' ? join(g.dir, 'fz-env', '%Y') : g.chance(0.5) ? valid[name] : g.string().replace(/\0/g, '');
+    const valid: Record<string, string> = {
+      BATT_COMPRESSION: 'gzip',
+      BATT_CONCURRENCY: '2',
+      BATT_COMPRESSION_LEVEL: '5',
+      BATT_KEEP_LAST: '3',
+      BATT_BUNDLE: 'yes',
+      BATT_SUSPECT_BELOW: '0.2',
+      BATT_FILE_EXCLUDE: '*.log,x',
+    };
+    env[name] =
+      name === 'BATT_FILE_PATHS' ? g.pick(g.folders) : name === 'BATT_DESTINATION' ? join(g.dir, 'fz-env', '%Y') : g.chance(0.5) ? valid[name] : g.string().replace(/\0/g, '');
   }
   return env;
 }
@@ -258,7 +354,10 @@ describe(`fuzz: ${CASES} random configs, environments and flag sets (seed ${seed
           if (!documented.has(r.exitCode)) failures.push(`${describeCase}: exit ${r.exitCode}\n${r.stderr}`);
           if (/internal error/i.test(r.stderr)) failures.push(`${describeCase}: ${r.stderr}`);
           const raw = rawControl.exec(r.stdout + r.stderr);
-          if (raw) failures.push(`${describeCase}: raw control character ${JSON.stringify(raw[0])} in the output:\n${JSON.stringify((r.stdout + r.stderr).slice(Math.max(0, raw.index - 200), raw.index + 100))}`);
+          if (raw)
+            failures.push(
+              `${describeCase}: raw control character ${JSON.stringify(raw[0])} in the output:\n${JSON.stringify((r.stdout + r.stderr).slice(Math.max(0, raw.index - 200), raw.index + 100))}`,
+            );
         } catch (error) {
           failures.push(`${describeCase}: ${(error as Error).message}`);
         } finally {
@@ -270,7 +369,12 @@ describe(`fuzz: ${CASES} random configs, environments and flag sets (seed ${seed
       }
     };
     await Promise.all(lanes.map(runLane));
-    t.diagnostic(`exit codes: ${[...exits].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code} × ${n}`).join(', ')}`);
+    t.diagnostic(
+      `exit codes: ${[...exits]
+        .sort((a, b) => a[0] - b[0])
+        .map(([code, n]) => `${code} × ${n}`)
+        .join(', ')}`,
+    );
     assert.deepEqual(failures, [], `${failures.length} of ${CASES} cases failed:\n\n${failures.join('\n\n')}`);
   });
 });

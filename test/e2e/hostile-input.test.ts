@@ -37,7 +37,12 @@ describe('configuration files cannot exhaust time or memory', () => {
 
   it('YAML aliases that expand to billions of values (billion laughs) are refused at once', async () => {
     const lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
-    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const conf = join(box.dir, 'laughs.yaml');
     writeFileSync(conf, `${lines.join('\n')}\n`);
     const r = await refused(box, ['--config', conf, '--file', data], 2, /laughs\.yaml: .*more than 10000 values/);
@@ -163,7 +168,7 @@ describe('environment values', () => {
   });
 });
 
-describe('a catalog.db that is not batt\'s is refused, never migrated', () => {
+describe("a catalog.db that is not batt's is refused, never migrated", () => {
   let box: Sandbox;
   let data: string;
   let catalog: string;
@@ -176,10 +181,13 @@ describe('a catalog.db that is not batt\'s is refused, never migrated', () => {
   after(() => box.cleanup());
 
   const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-  const catalogFiles = (): string[] => readdirSync(box.home).filter((n) => n.startsWith('catalog.db')).sort();
+  const catalogFiles = (): string[] =>
+    readdirSync(box.home)
+      .filter((n) => n.startsWith('catalog.db'))
+      .sort();
 
   it("another application's SQLite database", async () => {
-    await execa('sqlite3', [catalog, 'create table notes (id integer primary key, body text); insert into notes (body) values (\'mine\');']);
+    await execa('sqlite3', [catalog, "create table notes (id integer primary key, body text); insert into notes (body) values ('mine');"]);
     const before = sha(catalog);
     for (const args of [['runs'], ['--file', data], ['show', 'latest'], ['catalog', 'check']]) {
       const r = await refused(box, args, 1, new RegExp(`${catalog.replace(/[/.]/g, '\\$&')} is not a batt catalog: a SQLite database of another application \\(tables: notes\\)`));
@@ -218,7 +226,7 @@ describe('a catalog.db that is not batt\'s is refused, never migrated', () => {
     }
   });
 
-  it('a missing catalog is still made, and batt\'s own is opened as before', async () => {
+  it("a missing catalog is still made, and batt's own is opened as before", async () => {
     const r = await box.batt(['--file', data, '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal((await box.batt(['runs', '--json'])).exitCode, 0);
@@ -262,7 +270,10 @@ describe('manifests that are not what they claim, for `batt catalog rebuild DIR`
     assert.match(r.stdout, /batt-run-5\.json\n {4}.*"\.\.\/\.\.\/.*hostname" is not a file name inside the manifest's folder/);
     assert.match(r.stdout, /rebuilt .*: 1 runs, 1 backups/);
     const files = json(await box.batt(['show', 'latest', '--json'])).items.map((i: { file: string }) => i.file);
-    assert.ok(files.every((f: string) => f.startsWith(join(box.dir, 'out') + '/')), files.join(', '));
+    assert.ok(
+      files.every((f: string) => f.startsWith(join(box.dir, 'out') + '/')),
+      files.join(', '),
+    );
   });
 
   it('a manifest over 16 MiB is left out without being read', async () => {

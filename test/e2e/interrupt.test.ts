@@ -23,9 +23,16 @@ describe('interrupting a run', () => {
     it(`with ${compression} compression`, async () => {
       rmSync(marker(), { force: true });
       const dest = join(box.out, compression);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, buffer: true, extendEnv: false, env: box.env({ PATH: path }) });
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], {
+        reject: false,
+        buffer: true,
+        extendEnv: false,
+        env: box.env({ PATH: path }),
+      });
       let seen = '';
-      run.stderr!.on('data', (c: Buffer) => { seen += c.toString(); });
+      run.stderr!.on('data', (c: Buffer) => {
+        seen += c.toString();
+      });
       // Interrupt once the dump is being written: tar has written its first MiB and its temporary file exists.
       const writing = (): boolean => existsSync(marker()) && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp'));
       for (let i = 0; i < 200 && !writing(); i++) await new Promise((r) => setTimeout(r, 50));

@@ -23,7 +23,9 @@ describe('mongodb service against a stand-in mongodump', () => {
     bin = join(box.dir, 'bin');
     mkdirSync(bin);
     mkdirSync(record());
-    writeFileSync(join(bin, 'mongodump'), `#!/bin/sh
+    writeFileSync(
+      join(bin, 'mongodump'),
+      `#!/bin/sh
 if [ "$1" = "--version" ]; then echo "mongodump version: 100.9.4-standin"; exit 0; fi
 n=$(date +%s%N)
 printf '%s\\n' "$@" > ${record()}/$n.argv
@@ -32,24 +34,37 @@ for a in "$@"; do case "$a" in --config=*) f="\${a#--config=}"; stat -c %a "$f" 
 db=app; for a in "$@"; do case "$a" in --db=*) db="\${a#--db=}";; esac; done
 ${process.execPath} ${join(import.meta.dirname, '..', 'lib', 'mongo-archive.js')} "$db" \${CUT:+--cut "$CUT"}
 echo "done dumping $db.users (3 documents)" >&2
-`, { mode: 0o755 });
+`,
+      { mode: 0o755 },
+    );
     // No mongodump exists here: the stand-in first on PATH is the only one.
     env = { PATH: `${bin}:${process.env.PATH}`, BATT_MONGODB_HOST: 'db.example', BATT_MONGODB_PORT: '27018', BATT_MONGODB_USER: 'backup', BATT_MONGODB_PASSWORD: 'm0ngo "pw"' };
   });
   after(() => box.cleanup());
 
   const calls = (): { argv: string[]; mode: string; config: string; path: string }[] => {
-    return readdirSync(record()).filter((n) => n.endsWith('.argv')).sort().map((n) => {
-      const base = join(record(), n.replace(/\.argv$/, ''));
-      return { argv: readFileSync(`${base}.argv`, 'utf8').trim().split('\n'), mode: readFileSync(`${base}.mode`, 'utf8').trim(), config: readFileSync(`${base}.config`, 'utf8'), path: readFileSync(`${base}.path`, 'utf8').trim() };
-    });
+    return readdirSync(record())
+      .filter((n) => n.endsWith('.argv'))
+      .sort()
+      .map((n) => {
+        const base = join(record(), n.replace(/\.argv$/, ''));
+        return {
+          argv: readFileSync(`${base}.argv`, 'utf8').trim().split('\n'),
+          mode: readFileSync(`${base}.mode`, 'utf8').trim(),
+          config: readFileSync(`${base}.config`, 'utf8'),
+          path: readFileSync(`${base}.path`, 'utf8').trim(),
+        };
+      });
   };
 
   it('dumps each database as an archive, with the password only in a 0600 config file', async () => {
     const r = await box.batt(['--mongodb-db', 'app', '--mongodb-db=--out=/tmp/x', '--path', join(box.out, 'm'), '--json'], { env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const items = json(r).items;
-    assert.deepEqual(items.map((i: any) => i.target), ['app', '--out=/tmp/x']);
+    assert.deepEqual(
+      items.map((i: any) => i.target),
+      ['app', '--out=/tmp/x'],
+    );
     const content = (await execa('zstd', ['-dc', items[0].file], { encoding: 'buffer', stripFinalNewline: false })).stdout;
     assert.deepEqual(Buffer.from(content), mongoArchive('app', { users: 3, empty: 0 }), 'the archive, byte for byte');
     const seen = calls();
@@ -74,7 +89,10 @@ echo "done dumping $db.users (3 documents)" >&2
   it('dumps a replica set whole, with --oplog', async () => {
     const r = await box.batt(['mongodb', '--path', join(box.out, 'rs'), '--json'], { env: { ...env, BATT_MONGODB_REPLICA_SET: 'true' } });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    assert.deepEqual(json(r).items.map((i: any) => i.target), ['@all']);
+    assert.deepEqual(
+      json(r).items.map((i: any) => i.target),
+      ['@all'],
+    );
     const last = calls().at(-1)!;
     assert.ok(last.argv.includes('--oplog') && !last.argv.some((a) => a.startsWith('--db=')));
   });
@@ -96,7 +114,9 @@ echo "done dumping $db.users (3 documents)" >&2
   });
 
   it('a missing mongodump says what to install', async () => {
-    const r = await box.batt(['--mongodb-db', 'app', '--path', join(box.out, 'missing'), '--json'], { env: { ...env, PATH: standIns(join(box.dir, 'no-mongodump'), { mongodump: '' }, ['zstd', 'setpriv']) } });
+    const r = await box.batt(['--mongodb-db', 'app', '--path', join(box.out, 'missing'), '--json'], {
+      env: { ...env, PATH: standIns(join(box.dir, 'no-mongodump'), { mongodump: '' }, ['zstd', 'setpriv']) },
+    });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /mongodump is not installed.*apt-get install mongodb-database-tools/);
   });
@@ -141,7 +161,13 @@ describe('mongodump archive check', () => {
   it('names what is wrong: not an archive, a namespace never ended', async () => {
     assert.match((await check(Buffer.from('PGDMP not a mongodump archive'))).problem!, /magic number/);
     // Well formed up to a terminator, but orders and empty never send their EOF headers.
-    const eof = (name: string): number => bson([['db', 'shop'], ['collection', name], ['EOF', true], ['CRC', 12345n]]).length + 4;
+    const eof = (name: string): number =>
+      bson([
+        ['db', 'shop'],
+        ['collection', name],
+        ['EOF', true],
+        ['CRC', 12345n],
+      ]).length + 4;
     const c = await check(whole.subarray(0, whole.length - eof('orders') - eof('empty')));
     assert.equal(c.problem, 'it ends before the end of shop.orders, shop.empty');
   });

@@ -16,10 +16,11 @@ async function restore(db: MariaDb, env: Record<string, string>, file: string, i
   await restoreArtifact(mysqlPlugin, { host: '127.0.0.1', port: db.port, user: 'batt', password: env.BATT_MYSQL_PASSWORD }, file, into, into, force);
 }
 
-
 /** Per table: row count and CHECKSUM TABLE, for comparing a database with its restore. */
 async function fingerprint(db: MariaDb, name: string): Promise<string> {
-  const tables = (await db.sql(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${name.replace(/'/g, "''")}' AND table_type = 'BASE TABLE' ORDER BY 1`)).split('\n').filter(Boolean);
+  const tables = (await db.sql(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${name.replace(/'/g, "''")}' AND table_type = 'BASE TABLE' ORDER BY 1`))
+    .split('\n')
+    .filter(Boolean);
   const q = (t: string): string => `\`${name.replace(/`/g, '``')}\`.\`${t}\``;
   const parts = [];
   for (const t of tables) parts.push(`${t} ${await db.sql(`SELECT COUNT(*) FROM ${q(t)}`)} ${(await db.sql(`CHECKSUM TABLE ${q(t)}`)).split('\t')[1]}`);
@@ -44,7 +45,11 @@ describe('mysql service against a live MariaDB', () => {
       CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit (msg) VALUES (CONCAT('order ', NEW.id));
       CREATE PROCEDURE order_count() SELECT COUNT(*) FROM orders;
       CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM audit WHERE id < 0;`);
-    const values = Array.from({ length: 500 }, (_, i) => `('Cüstömer ${i} ''quoted''', REPEAT('note ${i} ', 20), UNHEX('00FF${(i % 256).toString(16).padStart(2, '0')}0A0D5C27'), '2020-01-01 00:00:00.${String(i).padStart(6, '0')}')`).join(',');
+    const values = Array.from(
+      { length: 500 },
+      (_, i) =>
+        `('Cüstömer ${i} ''quoted''', REPEAT('note ${i} ', 20), UNHEX('00FF${(i % 256).toString(16).padStart(2, '0')}0A0D5C27'), '2020-01-01 00:00:00.${String(i).padStart(6, '0')}')`,
+    ).join(',');
     await db.sql(`INSERT INTO customers (name, note, photo, created) VALUES ${values}`, 'shop');
     await db.sql(`INSERT INTO orders (customer, total) SELECT id, id * 1.5 FROM customers`, 'shop');
     await db.sql(`CREATE DATABASE legacy; CREATE TABLE legacy.old (id INT, v VARCHAR(10)) ENGINE=MyISAM; INSERT INTO legacy.old VALUES (1, 'a'), (2, 'b')`);
@@ -98,25 +103,35 @@ describe('mysql service against a live MariaDB', () => {
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'shop'"), '1', 'shop was not dropped');
   });
 
-  it('never puts the password on a command line or in a tool\'s environment', async () => {
+  it("never puts the password on a command line or in a tool's environment", async () => {
     // Stand-ins first on PATH record every client and dump call: all of this run's, only its.
     const calls = await recordCalls(join(box.dir, 'bin-record'), ['mariadb', 'mysql', 'mariadb-dump', 'mysqldump']);
     const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env: { ...env, PATH: calls.path } });
     assert.equal(r.exitCode, 0, r.stderr);
     const log = calls.log();
     const argvs = log.split('\n').filter((l) => l.startsWith('ARGV '));
-    assert.ok(argvs.some((l) => /(mysqldump|mariadb-dump) --defaults-file=\S+ /.test(l)), `a dump ran with its option file:\n${argvs.join('\n')}`);
-    assert.ok(argvs.some((l) => /(mariadb|mysql) --defaults-file=/.test(l)), 'a client ran with its option file');
+    assert.ok(
+      argvs.some((l) => /(mysqldump|mariadb-dump) --defaults-file=\S+ /.test(l)),
+      `a dump ran with its option file:\n${argvs.join('\n')}`,
+    );
+    assert.ok(
+      argvs.some((l) => /(mariadb|mysql) --defaults-file=/.test(l)),
+      'a client ran with its option file',
+    );
     assert.ok(!log.includes('b@tt'), 'the password is in no argv and no environment of any call');
     const modes = log.split('\n').filter((l) => l.startsWith('MODE '));
     assert.ok(modes.length > 0 && modes.every((l) => l.startsWith('MODE 600 ')), `option files are 0600:\n${modes.join('\n')}`);
-    const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    const logs = readdirSync(join(box.home, 'logs'))
+      .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
+      .join('');
     assert.match(logs, /\[mysql\]/, 'the log file holds the run');
     assert.ok(!logs.includes('b@tt'));
   });
 
   it('refuses non-transactional tables when told to, explaining why', async () => {
-    const r = await box.batt(['--mysql-db', 'legacy', '--mysql-db', 'shop', '--path', join(box.out, 'myisam'), '--json'], { env: { ...env, BATT_MYSQL_NON_TRANSACTIONAL: 'fail' } });
+    const r = await box.batt(['--mysql-db', 'legacy', '--mysql-db', 'shop', '--path', join(box.out, 'myisam'), '--json'], {
+      env: { ...env, BATT_MYSQL_NON_TRANSACTIONAL: 'fail' },
+    });
     assert.equal(r.exitCode, 1);
     const legacy = json(r).items.find((i: any) => i.target === 'legacy');
     assert.equal(legacy.status, 'failed');
@@ -137,8 +152,10 @@ describe('mysql service against a live MariaDB', () => {
     assert.match(json(r).items[0].error, /cannot reach the server.*check mysql\.host/);
   });
 
-  it('a table dropped between batt\'s listing and the dump: the facts are what the dump holds, and it restores', async () => {
-    await db.sql('CREATE DATABASE shifting; CREATE TABLE shifting.stays (a INT); INSERT INTO shifting.stays VALUES (1), (2); CREATE TABLE shifting.gone (a INT); INSERT INTO shifting.gone VALUES (3)');
+  it("a table dropped between batt's listing and the dump: the facts are what the dump holds, and it restores", async () => {
+    await db.sql(
+      'CREATE DATABASE shifting; CREATE TABLE shifting.stays (a INT); INSERT INTO shifting.stays VALUES (1), (2); CREATE TABLE shifting.gone (a INT); INSERT INTO shifting.gone VALUES (3)',
+    );
     // The dump tool drops the table first: after batt listed the tables, before the dump began.
     const dump = realTool(existsSync('/usr/bin/mariadb-dump') ? 'mariadb-dump' : 'mysqldump');
     const dropFirst = `#!/bin/sh\n'${realTool('mariadb')}' --no-defaults -uroot '--socket=${db.socket}' -e 'DROP TABLE shifting.gone'\nexec '${dump}' "$@"\n`;
@@ -154,8 +171,10 @@ describe('mysql service against a live MariaDB', () => {
 
   describe('with stand-in dump tools', () => {
     /** The dump tool (under both its names) replaced by `script`, first on PATH; '' leaves it out. */
-    const fakeBin = (name: string, script: string): Record<string, string> =>
-      ({ ...env, PATH: standIns(join(box.dir, `bin-${name}`), { mysqldump: script, 'mariadb-dump': script }, ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']) });
+    const fakeBin = (name: string, script: string): Record<string, string> => ({
+      ...env,
+      PATH: standIns(join(box.dir, `bin-${name}`), { mysqldump: script, 'mariadb-dump': script }, ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']),
+    });
 
     it('a missing mysqldump says what to install', async () => {
       const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'missing'), '--json'], { env: fakeBin('missing', '') });
@@ -165,7 +184,9 @@ describe('mysql service against a live MariaDB', () => {
 
     it('a dump that exits 0 without its completion trailer is a failure, and no artifact is left', async () => {
       const dest = join(box.out, 'truncated');
-      const r = await box.batt(['--mysql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', '#!/bin/sh\necho "CREATE TABLE t (a int);"\necho "INSERT INTO t VALUES (1"\nexit 0\n') });
+      const r = await box.batt(['--mysql-db', 'shop', '--path', dest, '--json'], {
+        env: fakeBin('trunc', '#!/bin/sh\necho "CREATE TABLE t (a int);"\necho "INSERT INTO t VALUES (1"\nexit 0\n'),
+      });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, /no completion trailer: it is truncated/);
       assert.deepEqual(existsSync(join(dest, 'mysql')) ? readdirSync(join(dest, 'mysql')).filter((n) => n.includes('shop')) : [], []);
@@ -180,7 +201,11 @@ describe('mysql service against a live MariaDB', () => {
     it('the dump dies with batt, so no lock outlives it', async () => {
       const pidFile = join(box.dir, 'dump.pid');
       const environment = fakeBin('hang', `#!/bin/sh\necho $$ > ${pidFile}\necho "-- started"\nexec sleep 60\n`);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--mysql-db', 'shop', '--path', join(box.out, 'hang')], { extendEnv: false, env: box.env(environment), reject: false });
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--mysql-db', 'shop', '--path', join(box.out, 'hang')], {
+        extendEnv: false,
+        env: box.env(environment),
+        reject: false,
+      });
       const pidIn = (): number => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0);
       for (let i = 0; i < 100 && !(pidIn() > 0); i++) await new Promise((r) => setTimeout(r, 100));
       const pid = pidIn();
@@ -196,7 +221,11 @@ describe('mysql service against a live MariaDB', () => {
         for (const e of existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []) e.isDirectory() ? walk(join(dir, e.name)) : left.push(e.name);
       };
       walk(join(box.out, 'hang'));
-      assert.deepEqual(left.filter((n) => !n.startsWith('.batt-')), [], 'no artifact, manifest or SHA256SUMS of the killed run');
+      assert.deepEqual(
+        left.filter((n) => !n.startsWith('.batt-')),
+        [],
+        'no artifact, manifest or SHA256SUMS of the killed run',
+      );
       const sql = async (q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
       const id = await sql('select max(id) from runs');
       assert.equal(await sql(`select count(*) from items where run_id = ${id} and status = 'ok'`), '0');
@@ -240,7 +269,9 @@ describe('mysql over TLS, against a live MariaDB that requires it', () => {
   });
 
   it('backs up through TLS, checking the server against ssl_ca', async () => {
-    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'tls'), '--json'], { env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_identity', BATT_MYSQL_SSL_CA: join(certs, 'ca.pem') } });
+    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'tls'), '--json'], {
+      env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_identity', BATT_MYSQL_SSL_CA: join(certs, 'ca.pem') },
+    });
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));
     assert.deepEqual(shown.items[0].facts.rowCounts, { t: 3 });
@@ -255,7 +286,9 @@ describe('mysql over TLS, against a live MariaDB that requires it', () => {
   it('a server whose certificate another CA signed is refused', async () => {
     const other = join(box.dir, 'other-ca');
     await makeCa(other, 'some other CA');
-    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'wrong-ca'), '--json'], { env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_ca', BATT_MYSQL_SSL_CA: join(other, 'ca.pem') } });
+    const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'wrong-ca'), '--json'], {
+      env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_ca', BATT_MYSQL_SSL_CA: join(other, 'ca.pem') },
+    });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /mysql: TLS to the server failed: .*certificate.*check mysql\.ssl_mode and mysql\.ssl_ca/);
   });

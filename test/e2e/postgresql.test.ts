@@ -14,11 +14,13 @@ async function restore(pg: Postgres, file: string, target: string, into: string)
   await restoreArtifact(postgresqlPlugin, { host: '127.0.0.1', port: pg.port, user: 'postgres', password: pg.password }, file, target, into);
 }
 
-
 async function fingerprint(pg: Postgres, db: string): Promise<string> {
-  return pg.sql(`SELECT string_agg(t, E'\\n' ORDER BY t) FROM (
+  return pg.sql(
+    `SELECT string_agg(t, E'\\n' ORDER BY t) FROM (
     SELECT 'customers ' || count(*) || ' ' || md5(string_agg(c::text, ',' ORDER BY id)) AS t FROM customers c
-    UNION ALL SELECT 'orders ' || count(*) || ' ' || md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o) x`, db);
+    UNION ALL SELECT 'orders ' || count(*) || ' ' || md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o) x`,
+    db,
+  );
 }
 
 describe('postgresql service against a live PostgreSQL', () => {
@@ -30,13 +32,16 @@ describe('postgresql service against a live PostgreSQL', () => {
     box = sandbox();
     env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
     await pg.sql('CREATE DATABASE shop');
-    await pg.sql(`CREATE TABLE customers (id serial PRIMARY KEY, name text, data jsonb, photo bytea, seen timestamptz);
+    await pg.sql(
+      `CREATE TABLE customers (id serial PRIMARY KEY, name text, data jsonb, photo bytea, seen timestamptz);
       CREATE TABLE orders (id serial PRIMARY KEY, customer int REFERENCES customers, total numeric(10,2));
       CREATE VIEW big AS SELECT * FROM orders WHERE total > 50;
       CREATE FUNCTION order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders';
       INSERT INTO customers (name, data, photo, seen) SELECT 'Cüstömer ' || i || ' ''q''', jsonb_build_object('i', i), decode(lpad(to_hex(i), 8, '0'), 'hex'), '2020-01-01'::timestamptz + i * interval '1 minute' FROM generate_series(1, 700) i;
       INSERT INTO orders (customer, total) SELECT id, id * 1.5 FROM customers;
-      CREATE ROLE reporting LOGIN PASSWORD 'rep-pw';`, 'shop');
+      CREATE ROLE reporting LOGIN PASSWORD 'rep-pw';`,
+      'shop',
+    );
     for (const name of weird) {
       await pg.sql(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
       await pg.sql(`CREATE TABLE t (v text); INSERT INTO t VALUES ('in ' || current_database())`, name);
@@ -50,7 +55,9 @@ describe('postgresql service against a live PostgreSQL', () => {
   it('backs up every non-template database and the globals, with row counts', async () => {
     const r = await box.batt(['postgres', '--path', join(box.out, 'all'), '--json'], { env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    const targets = json(r).items.map((i: any) => i.target).sort();
+    const targets = json(r)
+      .items.map((i: any) => i.target)
+      .sort();
     assert.deepEqual(targets, ['@globals', 'postgres', 'shop', ...weird].sort());
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));
     const shop = shown.items.find((i: any) => i.target === 'shop');
@@ -73,7 +80,7 @@ describe('postgresql service against a live PostgreSQL', () => {
     assert.doesNotMatch(plan.stdout, /compiled by|linux-gnu|Debian/);
   });
 
-  it('never puts the password on a command line, in a tool\'s environment or a log; the passfile is 0600', async () => {
+  it("never puts the password on a command line, in a tool's environment or a log; the passfile is 0600", async () => {
     const calls = await recordCalls(join(box.dir, 'pg-record'), ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore']);
     const e = { ...env, PATH: calls.path };
     const b = await box.batt(['--postgresql-db', 'shop', '--path', join(box.out, 'secret'), '--json'], { env: e });
@@ -86,7 +93,9 @@ describe('postgresql service against a live PostgreSQL', () => {
     assert.ok(!log.includes(pg.password), 'the password is in no argv and no environment of any call');
     const modes = log.split('\n').filter((l) => l.startsWith('MODE '));
     assert.ok(modes.length > 0 && modes.every((l) => l.startsWith('MODE 600 ')), `passfiles are 0600:\n${modes.join('\n')}`);
-    const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    const logs = readdirSync(join(box.home, 'logs'))
+      .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
+      .join('');
     assert.match(logs, /\[postgresql\]/);
     assert.ok(!(logs + b.stdout + b.stderr + r.stdout + r.stderr).includes(pg.password));
   });
@@ -128,9 +137,12 @@ describe('postgresql service against a live PostgreSQL', () => {
     }
   });
 
-  it('rows and tables that change between batt\'s first look and the dump: the facts are the dump\'s, and it restores', async () => {
+  it("rows and tables that change between batt's first look and the dump: the facts are the dump's, and it restores", async () => {
     await pg.sql('CREATE DATABASE shifting');
-    await pg.sql('CREATE TABLE grows (a int); INSERT INTO grows SELECT generate_series(1, 10); CREATE TABLE gone (a int); INSERT INTO gone VALUES (1); CREATE TABLE parts (a int) PARTITION BY RANGE (a); CREATE TABLE parts_1 PARTITION OF parts FOR VALUES FROM (0) TO (100); INSERT INTO parts SELECT generate_series(1, 7)', 'shifting');
+    await pg.sql(
+      'CREATE TABLE grows (a int); INSERT INTO grows SELECT generate_series(1, 10); CREATE TABLE gone (a int); INSERT INTO gone VALUES (1); CREATE TABLE parts (a int) PARTITION BY RANGE (a); CREATE TABLE parts_1 PARTITION OF parts FOR VALUES FROM (0) TO (100); INSERT INTO parts SELECT generate_series(1, 7)',
+      'shifting',
+    );
     // The dump tool changes the database first: after batt asked the server, before the snapshot.
     const dump = realTool('pg_dump');
     const change = `'${realTool('psql')}' -X -q -h 127.0.0.1 -p ${pg.port} -U postgres -d shifting -c 'DROP TABLE gone; INSERT INTO grows SELECT generate_series(11, 15)'`;
@@ -168,7 +180,10 @@ describe('postgresql service against a live PostgreSQL', () => {
       env: { ...env, PATH: `${bin}:${process.env.PATH}` },
     });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    assert.deepEqual(json(r).items.map((i: any) => i.status), ['ok', 'ok', 'ok', 'ok']);
+    assert.deepEqual(
+      json(r).items.map((i: any) => i.status),
+      ['ok', 'ok', 'ok', 'ok'],
+    );
     const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     for (const tool of ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore']) {
       assert.ok(calls.filter((c) => c === `${tool} --version`).length <= 1, `${tool} --version once at most:\n${calls.join('\n')}`);
@@ -183,14 +198,18 @@ describe('postgresql service against a live PostgreSQL', () => {
 
   describe('with stand-in dump tools', () => {
     /** pg_dump / pg_dumpall replaced by `scripts`, first on PATH ('' leaves one out). */
-    const fakeBin = (name: string, scripts: Record<string, string>): Record<string, string> =>
-      ({ ...env, PATH: standIns(join(box.dir, `pg-bin-${name}`), scripts, ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'zstd', 'setpriv', 'stdbuf']) });
+    const fakeBin = (name: string, scripts: Record<string, string>): Record<string, string> => ({
+      ...env,
+      PATH: standIns(join(box.dir, `pg-bin-${name}`), scripts, ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'zstd', 'setpriv', 'stdbuf']),
+    });
     const left = (dest: string, name: string): string[] => (existsSync(join(dest, 'postgresql')) ? readdirSync(join(dest, 'postgresql')).filter((n) => n.includes(name)) : []);
 
     it('a pg_dump that exits 0 with its archive cut short is a failure, and no artifact is left', async () => {
       const dest = join(box.out, 'pg-truncated');
       // The real archive without its last 100 bytes: the last table's data block never ends.
-      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('trunc', { pg_dump: `#!/bin/sh\n${realTool('pg_dump')} "$@" | head -c -100\nexit 0\n` }) });
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], {
+        env: fakeBin('trunc', { pg_dump: `#!/bin/sh\n${realTool('pg_dump')} "$@" | head -c -100\nexit 0\n` }),
+      });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, /pg_dump exited 0, but pg_restore cannot read its archive of "shop" to the end \(pg_restore: .+\): the archive is truncated/);
       assert.deepEqual(left(dest, 'shop'), []);
@@ -224,7 +243,9 @@ describe('postgresql service against a live PostgreSQL', () => {
 
     it('a pg_dump killed halfway is a failure', async () => {
       const dest = join(box.out, 'pg-killed');
-      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], { env: fakeBin('killed', { pg_dump: `#!/bin/sh\n${realTool('pg_dump')} "$@" | head -c 2000\nkill -9 $$\n` }) });
+      const r = await box.batt(['--postgresql-db', 'shop', '--path', dest, '--json'], {
+        env: fakeBin('killed', { pg_dump: `#!/bin/sh\n${realTool('pg_dump')} "$@" | head -c 2000\nkill -9 $$\n` }),
+      });
       assert.equal(r.exitCode, 1);
       assert.match(json(r).items[0].error, /pg_dump was killed by SIGKILL/);
       assert.deepEqual(left(dest, 'shop'), []);

@@ -45,7 +45,11 @@ describe('what batt writes is private', () => {
     assert.equal((await box.batt(['list'])).exitCode, 0);
     const marker = join(box.dir, 'holding');
     const release = join(box.dir, 'release');
-    writeFileSync(join(box.home, 'scripts-available', 'backup-hold'), `#!/bin/sh\nmkdir -p "$BATT_DEST/hold"\necho held > "$BATT_DEST/hold/held.txt"\ntouch '${marker}'\nwhile [ ! -e '${release}' ]; do sleep 0.05; done\n`, { mode: 0o755 });
+    writeFileSync(
+      join(box.home, 'scripts-available', 'backup-hold'),
+      `#!/bin/sh\nmkdir -p "$BATT_DEST/hold"\necho held > "$BATT_DEST/hold/held.txt"\ntouch '${marker}'\nwhile [ ! -e '${release}' ]; do sleep 0.05; done\n`,
+      { mode: 0o755 },
+    );
     const run = execa(process.execPath, [battBin, '--home', box.home, 'file', 'hold', '--file', data, '--bundle'], { reject: false, extendEnv: false, env: box.env() });
     await until('the script runs', () => existsSync(marker));
     const catalogFiles = readdirSync(box.home).filter((n) => n.startsWith('catalog.db'));
@@ -84,7 +88,7 @@ describe('names are data, never code', () => {
   });
 });
 
-describe('a SIGKILL in the core\'s own writer', () => {
+describe("a SIGKILL in the core's own writer", () => {
   let box: Sandbox;
   before(() => (box = sandbox()));
   after(() => box.cleanup());
@@ -96,8 +100,13 @@ describe('a SIGKILL in the core\'s own writer', () => {
       const marker = join(box.dir, `tar-${compression}.pid`);
       const path = endlessTar(join(box.dir, `bin-${compression}`), marker);
       const dest = join(box.out, `kill-${compression}`);
-      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], { reject: false, extendEnv: false, env: box.env({ PATH: path }) });
-      const writing = (): boolean => existsSync(marker) && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp') && statSync(join(dest, 'file', n)).size > 0);
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], {
+        reject: false,
+        extendEnv: false,
+        env: box.env({ PATH: path }),
+      });
+      const writing = (): boolean =>
+        existsSync(marker) && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp') && statSync(join(dest, 'file', n)).size > 0);
       await until('the writer has written bytes', writing);
       const tar = processWatch(Number(readFileSync(marker, 'utf8')));
       run.kill('SIGKILL');
@@ -105,19 +114,31 @@ describe('a SIGKILL in the core\'s own writer', () => {
       assert.equal(await tar.ended(), true, 'tar died with batt');
       const id = await sql(box, 'select max(id) from runs');
       assert.equal(await sql(box, `select count(*) from items where run_id = ${id} and status = 'ok'`), '0');
-      assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => !n.startsWith('.batt-')), [], 'no artifact, manifest or SHA256SUMS');
+      assert.deepEqual(
+        readdirSync(join(dest, 'file')).filter((n) => !n.startsWith('.batt-')),
+        [],
+        'no artifact, manifest or SHA256SUMS',
+      );
       // What the killed run left is not taken for a backup: catalog check names each leftover.
-      const leftovers = readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.batt-tmp')).map((n) => join(dest, 'file', n));
-      assert.ok(leftovers.length > 0, 'the killed writer\'s temporary file is there to see');
+      const leftovers = readdirSync(join(dest, 'file'))
+        .filter((n) => n.startsWith('.batt-tmp'))
+        .map((n) => join(dest, 'file', n));
+      assert.ok(leftovers.length > 0, "the killed writer's temporary file is there to see");
       const check = await box.batt(['catalog', 'check', '--json']);
       assert.equal(check.exitCode, ExitCode.failed);
-      const orphans = json(check).problems.filter((p: any) => p.kind === 'orphan').map((p: any) => p.file);
+      const orphans = json(check)
+        .problems.filter((p: any) => p.kind === 'orphan')
+        .map((p: any) => p.file);
       for (const f of leftovers) assert.ok(orphans.includes(f), `${f} is reported: ${orphans.join(', ')}`);
       // The next run, into another folder, marks the killed one aborted and removes what it left.
       const next = await box.batt(['--file', box.folder(`small-${compression}`, { a: 'a' }), '--path', join(box.out, 'next')]);
       assert.equal(next.exitCode, 0, next.stderr);
       assert.equal(await sql(box, `select status from runs where id = ${id}`), 'aborted');
-      assert.deepEqual(readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.batt-tmp')), [], 'the dead run\'s temporary files are gone');
+      assert.deepEqual(
+        readdirSync(join(dest, 'file')).filter((n) => n.startsWith('.batt-tmp')),
+        [],
+        "the dead run's temporary files are gone",
+      );
       const clean = await box.batt(['catalog', 'check']);
       assert.equal(clean.exitCode, 0, clean.stdout);
     });
@@ -193,8 +214,14 @@ describe('two batt runs at once, and every exit code', () => {
     const table = usage.slice(usage.indexOf('## Exit codes'));
     const inDocs = [...table.matchAll(/^\| (\d+)\s+\|/gm)].map((m) => Number(m[1]));
     const defined = Object.values(ExitCode).sort((a, b) => a - b);
-    assert.deepEqual([...new Set(inHelp)].sort((a, b) => a - b), defined);
-    assert.deepEqual([...new Set(inDocs)].sort((a, b) => a - b), defined);
+    assert.deepEqual(
+      [...new Set(inHelp)].sort((a, b) => a - b),
+      defined,
+    );
+    assert.deepEqual(
+      [...new Set(inDocs)].sort((a, b) => a - b),
+      defined,
+    );
     // 0 and 75 and 130 above; 1, 2 and 3 here.
     assert.equal((await box.batt(['--file', join(box.dir, 'missing')])).exitCode, ExitCode.failed);
     assert.equal((await box.batt(['--bogus-flag'])).exitCode, ExitCode.usage);

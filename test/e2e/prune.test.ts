@@ -71,16 +71,30 @@ describe('prune', () => {
   it('--dry-run says what would go and why each kept backup stays, and changes nothing', async () => {
     const before = await sql(box, 'select count(*) from items');
     const plan = json(await box.batt(['prune', '--keep-daily', '3', '--keep-weekly', '2', '--dry-run', '--json']));
-    const kept = plan.backups.filter((b: any) => b.keep).map((b: any) => b.runId).sort((a: number, b: number) => a - b);
+    const kept = plan.backups
+      .filter((b: any) => b.keep)
+      .map((b: any) => b.runId)
+      .sort((a: number, b: number) => a - b);
     // Three newest days, plus the newest backup of the previous ISO week (a week has 7 days,
     // so among ten daily backups two weeks are always present).
     assert.ok(kept.includes(runs[9].id) && kept.includes(runs[8].id) && kept.includes(runs[7].id));
     const newest = plan.backups.find((b: any) => b.runId === runs[9].id);
-    assert.ok(newest.reasons.some((r: string) => r.startsWith('daily ')), newest.reasons.join(','));
-    assert.ok(newest.reasons.some((r: string) => r.startsWith('weekly ')), newest.reasons.join(','));
+    assert.ok(
+      newest.reasons.some((r: string) => r.startsWith('daily ')),
+      newest.reasons.join(','),
+    );
+    assert.ok(
+      newest.reasons.some((r: string) => r.startsWith('weekly ')),
+      newest.reasons.join(','),
+    );
     // An independent reference (batt runs with TZ=UTC): the newest backup of each of the 3 newest
     // days and of each of the 2 newest ISO weeks that have one.
-    const started = new Map((await sql(box, 'select run_id, started_at from items')).split('\n').map((l) => l.split('|')).map(([id, at]) => [Number(id), at]));
+    const started = new Map(
+      (await sql(box, 'select run_id, started_at from items'))
+        .split('\n')
+        .map((l) => l.split('|'))
+        .map(([id, at]) => [Number(id), at]),
+    );
     const isoWeek = (at: string): string => {
       const d = new Date(at);
       const thursday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3));
@@ -120,7 +134,13 @@ describe('prune', () => {
       assert.equal(existsSync(dirname(dirname(run.file))), kept);
       if (kept) await sumsOk(dirname(run.file));
     }
-    assert.equal(await sql(box, 'select group_concat(id) from runs order by id'), runs.slice(6).map((x) => x.id).join(','));
+    assert.equal(
+      await sql(box, 'select group_concat(id) from runs order by id'),
+      runs
+        .slice(6)
+        .map((x) => x.id)
+        .join(','),
+    );
     assert.equal(await sql(box, "select count(*) from prunes where status = 'ok' and removed = 6"), '1');
     const check = await box.batt(['catalog', 'check']);
     assert.equal(check.exitCode, 0, check.stdout);
@@ -131,7 +151,10 @@ describe('prune', () => {
     // Every backup older than a day: the newest (5 days) is the only one kept.
     for (const [i, run] of runs.entries()) await age(box, run.id, 14 - i);
     const r = json(await box.batt(['prune', '--keep-within', '1d', '--json']));
-    assert.deepEqual(r.backups.filter((b: any) => b.keep).map((b: any) => b.runId), [runs[9].id]);
+    assert.deepEqual(
+      r.backups.filter((b: any) => b.keep).map((b: any) => b.runId),
+      [runs[9].id],
+    );
     assert.ok(existsSync(runs[9].file));
     for (const run of runs.slice(0, 9)) assert.ok(!existsSync(run.file), `run ${run.id} removed`);
     assert.match(r.backups.find((b: any) => b.keep).reasons.join(','), /newest good backup/);
@@ -225,7 +248,12 @@ describe('an interrupted prune', () => {
     rmSync(b[0].file!);
     const check = await box.batt(['catalog', 'check', '--json']);
     assert.equal(check.exitCode, 1);
-    assert.deepEqual(json(check).problems.map((p: any) => p.kind).sort(), ['pruning', 'pruning']);
+    assert.deepEqual(
+      json(check)
+        .problems.map((p: any) => p.kind)
+        .sort(),
+      ['pruning', 'pruning'],
+    );
     // Restore does not pick a backup that is being pruned.
     const restore = await box.batt(['restore', String(b[1].id), 'file', '--to', join(box.dir, 'r')]);
     assert.equal(restore.exitCode, 2);
@@ -270,7 +298,10 @@ describe('prune never loses a backup to a crash, a streak or a missing disk', ()
     const check = await box.batt(['catalog', 'check']);
     assert.equal(check.exitCode, 0, check.stdout);
     // Even a prune row left behind for a path a newer item now holds does not touch the file.
-    await sql(box, `insert into items (run_id, service, target, file, bytes, sha256, started_at, status, prune_id) select run_id, service, target, file, bytes, sha256, started_at, 'ok', 4242 from items where run_id = ${second.id}`);
+    await sql(
+      box,
+      `insert into items (run_id, service, target, file, bytes, sha256, started_at, status, prune_id) select run_id, service, target, file, bytes, sha256, started_at, 'ok', 4242 from items where run_id = ${second.id}`,
+    );
     await sql(box, `insert into prunes (id, started_at, status, rules, pid) values (4242, '${new Date().toISOString()}', 'running', 'x', 999999)`);
     const p = await box.batt(['prune', '--keep-last', '5']);
     assert.equal(p.exitCode, 0, p.stderr);
@@ -284,9 +315,18 @@ describe('prune never loses a backup to a crash, a streak or a missing disk', ()
     const good = [await backup(box, data), await backup(box, data), await backup(box, data)];
     writeFileSync(join(data, 'big'), 'small now');
     const small = [await backup(box, data), await backup(box, data), await backup(box, data), await backup(box, data)];
-    assert.deepEqual(small.map((s) => Boolean(s.suspect)), [true, true, true, true]);
+    assert.deepEqual(
+      small.map((s) => Boolean(s.suspect)),
+      [true, true, true, true],
+    );
     const plan = json(await box.batt(['prune', 'file', '--target', data, '--keep-last', '3', '--dry-run', '--json']));
-    assert.deepEqual(plan.backups.filter((b: any) => b.kind === 'good' && b.keep).map((b: any) => b.runId).sort(), good.map((g) => g.id).sort());
+    assert.deepEqual(
+      plan.backups
+        .filter((b: any) => b.kind === 'good' && b.keep)
+        .map((b: any) => b.runId)
+        .sort(),
+      good.map((g) => g.id).sort(),
+    );
     const accepted = await box.batt(['accept', String(small[3].id)]);
     assert.equal(accepted.exitCode, 0, accepted.stderr);
     assert.match(accepted.stdout, /accepted file .* as good \(was: size/);
@@ -366,7 +406,9 @@ describe('purge, bundles, catalog check and rebuild', () => {
     writeFileSync(join(dirname(b.file!), '.batt-tmp-12345-abcdef'), 'half a backup');
     const r = await box.batt(['catalog', 'check', '--json']);
     assert.equal(r.exitCode, 1);
-    const problems = json(r).problems.map((p: any) => `${p.kind} ${p.file}`).sort();
+    const problems = json(r)
+      .problems.map((p: any) => `${p.kind} ${p.file}`)
+      .sort();
     assert.deepEqual(problems, [`missing ${a.file}`, `orphan ${join(dirname(b.file!), '.batt-tmp-12345-abcdef')}`, `sha256 ${b.file}`].sort());
     const quick = json(await box.batt(['catalog', 'check', '--quick', '--json']));
     assert.ok(!quick.problems.some((p: any) => p.kind === 'sha256'), 'sizes only');
@@ -386,7 +428,10 @@ describe('purge, bundles, catalog check and rebuild', () => {
       assert.equal(r.exitCode, 1, r.stderr);
       const report = json(r);
       assert.equal(report.runs, 2);
-      assert.deepEqual(report.skipped.map((s: any) => s.file), [b[0].file]);
+      assert.deepEqual(
+        report.skipped.map((s: any) => s.file),
+        [b[0].file],
+      );
       const after = await execa('sqlite3', [join(box2.home, 'catalog.db'), 'select run_id, service, target, file, bytes, sha256 from items order by run_id']);
       assert.equal(after.stdout, before.stdout.split('\n').slice(1).join('\n'));
       const to = join(box2.dir, 'restored');
@@ -408,7 +453,7 @@ describe('purge, bundles, catalog check and rebuild', () => {
       (await import('node:fs')).copyFileSync(b[2].file!, join(oldGen, other.items[0].name));
       writeFileSync(join(oldGen, `batt-run-${b[2].id}.json`), JSON.stringify({ ...other, run: { ...other.run, startedAt: '2024-01-01T00:00:00.000Z' } }));
       const mixed = json(await box2.batt(['catalog', 'rebuild', box2.out, '--json']));
-      assert.notEqual(mixed.previous, again.previous, 'a second rebuild (maybe within the same second) keeps the first one\'s backup');
+      assert.notEqual(mixed.previous, again.previous, "a second rebuild (maybe within the same second) keeps the first one's backup");
       assert.ok(statSync(again.previous).size > 0 && statSync(mixed.previous).size > 0);
       assert.ok(mixed.skipped.some((s: any) => s.file === manifestPath && /made on host elsewhere/.test(s.why)));
       const rows = (await execa('sqlite3', [join(box2.home, 'catalog.db'), `select id, started_at from runs order by started_at`])).stdout.split('\n');
@@ -440,7 +485,10 @@ describe('retention with require_verified, and orphans', () => {
     // Once the newest is verified, it is the one kept and the rest go.
     assert.equal((await box.batt(['verify', String(b[2].id)])).exitCode, 0);
     const r = json(await box.batt(['prune', '--config', config, '--keep-last', '1', '--json']));
-    assert.deepEqual(r.backups.filter((x: any) => x.keep).map((x: any) => x.runId), [b[2].id]);
+    assert.deepEqual(
+      r.backups.filter((x: any) => x.keep).map((x: any) => x.runId),
+      [b[2].id],
+    );
     assert.equal(r.removed, 2);
   });
 
@@ -486,7 +534,7 @@ describe('SHA256SUMS covers the manifests too', () => {
   });
   after(() => box.cleanup());
 
-  it('sha256sum -c checks every run\'s manifest in a shared folder, and still passes after prunes rewrite and remove them', async () => {
+  it("sha256sum -c checks every run's manifest in a shared folder, and still passes after prunes rewrite and remove them", async () => {
     const a = box.folder('a', { a: 'alpha'.repeat(100) });
     const b = box.folder('b', { b: 'beta' });
     const dest = join(box.out, 'shared');
@@ -496,7 +544,13 @@ describe('SHA256SUMS covers the manifests too', () => {
     const m1 = join(folder, `batt-run-${r1.id}.json`);
     const m2 = join(folder, `batt-run-${r2.id}.json`);
     const checked = async (): Promise<string[]> => (await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: folder })).stdout.split('\n').sort();
-    assert.deepEqual(await checked(), [...r1.items, ...r2.items].map((i: any) => `${basename(i.file)}: OK`).concat(`${basename(m1)}: OK`, `${basename(m2)}: OK`).sort());
+    assert.deepEqual(
+      await checked(),
+      [...r1.items, ...r2.items]
+        .map((i: any) => `${basename(i.file)}: OK`)
+        .concat(`${basename(m1)}: OK`, `${basename(m2)}: OK`)
+        .sort(),
+    );
 
     // A manifest changed behind batt's back fails the check.
     const original = readFileSync(m1, 'utf8');

@@ -8,11 +8,9 @@ import { restoreArtifact } from '../lib/conformance.js';
 import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startRedis, type Redis } from '../lib/servers.js';
 
-
 async function restore(file: string, to: Redis, config: Record<string, unknown>, force = false): Promise<void> {
   await restoreArtifact(redisPlugin, config, file, 'x', `127.0.0.1:${to.port}`, force);
 }
-
 
 /** Every key of a db with its type, value (as DUMP would differ by version, compare values) and TTL bucket. */
 async function snapshot(r: Redis, db: string): Promise<string[]> {
@@ -20,11 +18,16 @@ async function snapshot(r: Redis, db: string): Promise<string[]> {
   const out = [];
   for (const k of keys) {
     const type = await r.cli('-n', db, 'TYPE', k);
-    const value = type === 'string' ? await r.cli('-n', db, 'GET', k)
-      : type === 'hash' ? await r.cli('-n', db, 'HGETALL', k)
-      : type === 'list' ? await r.cli('-n', db, 'LRANGE', k, '0', '-1')
-      : type === 'set' ? (await r.cli('-n', db, 'SMEMBERS', k)).split('\n').sort().join('\n')
-      : await r.cli('-n', db, 'ZRANGE', k, '0', '-1', 'WITHSCORES');
+    const value =
+      type === 'string'
+        ? await r.cli('-n', db, 'GET', k)
+        : type === 'hash'
+          ? await r.cli('-n', db, 'HGETALL', k)
+          : type === 'list'
+            ? await r.cli('-n', db, 'LRANGE', k, '0', '-1')
+            : type === 'set'
+              ? (await r.cli('-n', db, 'SMEMBERS', k)).split('\n').sort().join('\n')
+              : await r.cli('-n', db, 'ZRANGE', k, '0', '-1', 'WITHSCORES');
     const ttl = Number(await r.cli('-n', db, 'TTL', k));
     out.push(`${db} ${k} ${type} ${JSON.stringify(value)} ${ttl < 0 ? ttl : ttl > 3000 ? 'ttl~3600' : `ttl ${ttl}`}`);
   }
@@ -100,13 +103,18 @@ describe('redis service against a live Redis', () => {
       await fresh.stop();
     }
     const lines = calls.log().split('\n');
-    assert.ok(lines.some((l) => /^ARGV \S+redis-cli .*--rdb/.test(l)), 'the snapshot was recorded');
+    assert.ok(
+      lines.some((l) => /^ARGV \S+redis-cli .*--rdb/.test(l)),
+      'the snapshot was recorded',
+    );
     for (const pw of ['r3dis pw', 'other pw']) {
       assert.ok(!lines.some((l) => l.startsWith('ARGV ') && l.includes(pw)), `${pw} is on no command line`);
       assert.ok(!lines.some((l) => l.startsWith('ENV ') && l.includes(pw) && !l.startsWith('ENV REDISCLI_AUTH=')), `${pw} is in no variable but REDISCLI_AUTH`);
     }
     assert.ok(lines.includes('ENV REDISCLI_AUTH=r3dis pw'), 'the backup passed it in REDISCLI_AUTH');
-    const logs = readdirSync(join(box.home, 'logs')).map((f) => readFileSync(join(box.home, 'logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(box.home, 'logs'))
+      .map((f) => readFileSync(join(box.home, 'logs', f), 'utf8'))
+      .join('');
     assert.ok(!logs.includes('r3dis pw') && !logs.includes('other pw'));
   });
 
@@ -116,7 +124,9 @@ describe('redis service against a live Redis', () => {
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /authentication failed|WRONGPASS|invalid password/i);
     // The password this run was given appears nowhere: output, log files, catalog.
-    const logs = readdirSync(join(box.home, 'logs')).map((f) => readFileSync(join(box.home, 'logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(box.home, 'logs'))
+      .map((f) => readFileSync(join(box.home, 'logs', f), 'utf8'))
+      .join('');
     const catalog = (await execa('sqlite3', [join(box.home, 'catalog.db'), '.dump'])).stdout;
     assert.match(logs, /redis/, 'the log file holds the run');
     for (const text of [r.stdout + r.stderr, logs, catalog]) assert.ok(!text.includes(given));
@@ -124,9 +134,12 @@ describe('redis service against a live Redis', () => {
 
   describe('with stand-in tools', () => {
     /** redis-cli replaced by `script`, first on PATH ('' leaves it out). */
-    const fakeBin = (name: string, script: string): Record<string, string> =>
-      ({ ...env, PATH: standIns(join(box.dir, `redis-bin-${name}`), { 'redis-cli': script }, ['redis-check-rdb', 'zstd', 'setpriv', 'stdbuf']) });
-    const left = (dest: string): string[] => (existsSync(join(dest, 'redis')) ? readdirSync(join(dest, 'redis')).filter((n) => !n.startsWith('SHA256SUMS') && !n.endsWith('.json')) : []);
+    const fakeBin = (name: string, script: string): Record<string, string> => ({
+      ...env,
+      PATH: standIns(join(box.dir, `redis-bin-${name}`), { 'redis-cli': script }, ['redis-check-rdb', 'zstd', 'setpriv', 'stdbuf']),
+    });
+    const left = (dest: string): string[] =>
+      existsSync(join(dest, 'redis')) ? readdirSync(join(dest, 'redis')).filter((n) => !n.startsWith('SHA256SUMS') && !n.endsWith('.json')) : [];
     // The real redis-cli, except that the snapshot it saves with --rdb FILE is then changed by $FIX.
     const wrapped = (fix: string): string => `#!/bin/sh
 rdb=""; prev=""

@@ -19,11 +19,18 @@ async function forge(box: Sandbox, file: string, content: Buffer): Promise<void>
   const sha = createHash('sha256').update(content).digest('hex');
   await execa('sqlite3', [join(box.home, 'catalog.db'), `UPDATE items SET sha256 = '${sha}', bytes = ${content.length} WHERE file = '${file.replace(/'/g, "''")}'`]);
   const sums = join(dirname(file), 'SHA256SUMS');
-  writeFileSync(sums, readFileSync(sums, 'utf8').split('\n').map((l) => (l.endsWith(`  ${basename(file)}`) ? `${sha}  ${basename(file)}` : l)).join('\n'));
+  writeFileSync(
+    sums,
+    readFileSync(sums, 'utf8')
+      .split('\n')
+      .map((l) => (l.endsWith(`  ${basename(file)}`) ? `${sha}  ${basename(file)}` : l))
+      .join('\n'),
+  );
 }
 
 // stripFinalNewline: false, or execa drops a compressed stream's last byte when it happens to be 0x0a
-const zstd = async (data: Buffer | string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-q', '-c'], { input: data, encoding: 'buffer', stripFinalNewline: false })).stdout);
+const zstd = async (data: Buffer | string): Promise<Buffer> =>
+  Buffer.from((await execa('zstd', ['-q', '-c'], { input: data, encoding: 'buffer', stripFinalNewline: false })).stdout);
 const unzstd = async (file: string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false })).stdout);
 
 describe('restore: files', () => {
@@ -125,7 +132,8 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
     const to = join(box.dir, 'target');
     const r = await box.batt(['restore', String(runId), 'file', '--to', to]);
     assert.equal(r.exitCode, 1, r.stderr + r.stdout);
-    for (const why of ['contains ".."', 'is absolute', 'symlink pointing out', 'lies under the symlink', 'is a device', 'hard link']) assert.match(r.stderr + r.stdout, new RegExp(why.replace(/[.]/g, '\\.')));
+    for (const why of ['contains ".."', 'is absolute', 'symlink pointing out', 'lies under the symlink', 'is a device', 'hard link'])
+      assert.match(r.stderr + r.stdout, new RegExp(why.replace(/[.]/g, '\\.')));
     assert.equal(existsSync(to), false, 'the target was not even created');
     for (const f of ['escaped.txt', 'absolute.txt', 'through-link.txt']) assert.equal(existsSync(join(box.dir, f)), false, f);
     const v = await box.batt(['verify', String(runId)]);
@@ -142,10 +150,16 @@ describe('restore: drop-in scripts get BATT_SOURCE', () => {
   });
   after(() => box.cleanup());
 
-  it('runs restore-<svc> with the run\'s files under their names, BATT_INTO and BATT_FORCE', async () => {
+  it("runs restore-<svc> with the run's files under their names, BATT_INTO and BATT_FORCE", async () => {
     const available = join(box.home, 'scripts-available');
-    writeFileSync(join(available, 'backup-notes'), '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n', { mode: 0o755 });
-    writeFileSync(join(available, 'restore-notes'), '#!/bin/sh\nset -e\nmkdir -p "$BATT_INTO"\ncp -rL "$BATT_SOURCE/." "$BATT_INTO/"\necho "restored run $BATT_RUN_ID force=${BATT_FORCE:-0}" >&2\n', { mode: 0o755 });
+    writeFileSync(join(available, 'backup-notes'), '#!/bin/sh\nmkdir -p "$BATT_DEST/notes/sub"\necho one > "$BATT_DEST/notes/a.txt"\necho two > "$BATT_DEST/notes/sub/b.txt"\n', {
+      mode: 0o755,
+    });
+    writeFileSync(
+      join(available, 'restore-notes'),
+      '#!/bin/sh\nset -e\nmkdir -p "$BATT_INTO"\ncp -rL "$BATT_SOURCE/." "$BATT_INTO/"\necho "restored run $BATT_RUN_ID force=${BATT_FORCE:-0}" >&2\n',
+      { mode: 0o755 },
+    );
     assert.equal((await box.batt(['notes', '--path', join(box.out, 'n')])).exitCode, 0);
     const second = json(await box.batt(['notes', '--path', join(box.out, 'n'), '--json'])); // a second run into the same folder
     assert.equal(second.status, 'ok');
@@ -155,7 +169,7 @@ describe('restore: drop-in scripts get BATT_SOURCE', () => {
     assert.match(r.stdout, new RegExp(`restored run ${second.id} force=1`));
     assert.equal(readFileSync(join(to, 'a.txt'), 'utf8'), 'one\n');
     assert.equal(readFileSync(join(to, 'sub', 'b.txt'), 'utf8'), 'two\n');
-    assert.deepEqual(readdirSync(to).sort(), ['a.txt', 'sub'], 'only this run\'s files, under the names the script wrote');
+    assert.deepEqual(readdirSync(to).sort(), ['a.txt', 'sub'], "only this run's files, under the names the script wrote");
     // A file in a sub-folder is checked against the SHA256SUMS beside its run's manifest.
     const verify = await box.batt(['verify', String(second.id)]);
     assert.equal(verify.exitCode, 0, verify.stdout + verify.stderr);
@@ -203,7 +217,7 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     assert.equal(await db.sql('SELECT COUNT(*) FROM audit', 'app_test'), '5000', 'the trigger did not fire again during the restore');
     assert.equal(await db.sql('SELECT n FROM v', 'app_test'), '5000');
     assert.equal(await db.sql('SELECT twice(21)', 'app_test'), '42');
-    await db.sql('INSERT INTO t VALUES (99999, \'x\')', 'app_test');
+    await db.sql("INSERT INTO t VALUES (99999, 'x')", 'app_test');
     assert.equal(await db.sql('SELECT COUNT(*) FROM audit', 'app_test'), '5001', 'the trigger works in the swapped-in database');
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app_test' AND table_name = 'marker'"), '0');
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'app_test\\_\\_batt%'"), '0', 'no temporary database left');
@@ -267,9 +281,12 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
       const restore = await box.batt(['restore', String(r.id), 'mysql', '--into', `planted_${i}`], { env: { ...env, PATH: calls.path } });
       assert.equal(existsSync(marker), false, `${line}: the command ran`);
       assert.equal(restore.exitCode, 1, restore.stdout + restore.stderr);
-      assert.match(restore.stderr, line.startsWith('system')
-        ? /mariadb: ERROR 1064 \(42000\) at line \d+: You have an error in your SQL syntax.*near 'system touch/
-        : /the dump holds a mysql client command \(ERROR at line \d+: Unknown command '\\!'\): batt runs none, and this one did not run/);
+      assert.match(
+        restore.stderr,
+        line.startsWith('system')
+          ? /mariadb: ERROR 1064 \(42000\) at line \d+: You have an error in your SQL syntax.*near 'system touch/
+          : /the dump holds a mysql client command \(ERROR at line \d+: Unknown command '\\!'\): batt runs none, and this one did not run/,
+      );
       assert.equal(await db.sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'planted_${i}'`), '0', 'the half-restored database was dropped');
     }
     assert.match(calls.log(), /^ARGV \S+ --defaults-file=\S+ --binary-mode --sandbox -- planted_0$/m, 'the client ran with client commands off and in its sandbox');
@@ -287,7 +304,10 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
     box = sandbox();
     pg = await startPostgres();
     await pg.sql('CREATE DATABASE app');
-    await pg.sql('CREATE TABLE t (id int PRIMARY KEY, s text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 4000) i; CREATE TABLE u (id int); INSERT INTO u SELECT generate_series(1, 10);', 'app');
+    await pg.sql(
+      'CREATE TABLE t (id int PRIMARY KEY, s text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 4000) i; CREATE TABLE u (id int); INSERT INTO u SELECT generate_series(1, 10);',
+      'app',
+    );
     await pg.sql('CREATE DATABASE app_test');
     await pg.sql('CREATE TABLE marker (id int); INSERT INTO marker VALUES (1);', 'app_test');
     env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
@@ -308,7 +328,12 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
 
   it('--replace swaps the checked copy in for app_test, even with a session open on it', async () => {
     // A session that stays open until the test ends it (psql waits on its input), however long the restore takes.
-    const session = execa('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app_test', '-v', 'ON_ERROR_STOP=1'], { env: { PATH: process.env.PATH, PGPASSWORD: pg.password }, extendEnv: false, reject: false, stdin: 'pipe' });
+    const session = execa('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'app_test', '-v', 'ON_ERROR_STOP=1'], {
+      env: { PATH: process.env.PATH, PGPASSWORD: pg.password },
+      extendEnv: false,
+      reject: false,
+      stdin: 'pipe',
+    });
     const open = async (): Promise<boolean> => (await pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app_test'")) !== '0';
     for (let i = 0; i < 100 && !(await open()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(await open(), 'the session is open on app_test before the swap');
@@ -359,13 +384,19 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
   });
 
   it('a \\! line, or one after a statement, is refused before any SQL ran; verify flags it', async () => {
-    for (const [role, lines] of [['planted_own', `CREATE ROLE planted_own;\n\\! touch ${marker()}`], ['planted_mid', `CREATE ROLE planted_mid; \\! touch ${marker()}`]]) {
+    for (const [role, lines] of [
+      ['planted_own', `CREATE ROLE planted_own;\n\\! touch ${marker()}`],
+      ['planted_mid', `CREATE ROLE planted_mid; \\! touch ${marker()}`],
+    ]) {
       const id = await planted(role, lines);
       const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env });
       assert.equal(existsSync(marker()), false, `${role}: the command ran`);
       assert.equal(await roles(role), '0', `${role}: the SQL before the command ran`);
       assert.equal(r.exitCode, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, /the roles-and-tablespaces script holds a psql backslash command \(line \d+: \\! touch \S+psql-command-ran\): batt runs none, and ran nothing of this script/);
+      assert.match(
+        r.stderr,
+        /the roles-and-tablespaces script holds a psql backslash command \(line \d+: \\! touch \S+psql-command-ran\): batt runs none, and ran nothing of this script/,
+      );
       const v = await box.batt(['verify', String(id), '--json'], { env });
       assert.equal(v.exitCode, 1, v.stdout);
       const check = json(v)[0].checks.find((c: any) => c.name === 'psql commands');
@@ -374,7 +405,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
     }
   });
 
-  it('a command hidden from batt\'s own check (a Shift-JIS byte before a backslash) is still refused by psql\'s \\restrict, and the failure says what ran', async () => {
+  it("a command hidden from batt's own check (a Shift-JIS byte before a backslash) is still refused by psql's \\restrict, and the failure says what ran", async () => {
     // In Shift-JIS, 0x81 0x5c is one character: psql ends the E'' string there, while batt's
     // check reads 0x5c as an escaped quote and the \\! as inside the string.
     const id = await planted('sjis', `CREATE ROLE planted_sjis;\nSET client_encoding = 'SJIS';\nSELECT E'\x81\\';\n\\! touch ${marker()}\nRESET client_encoding;`);
@@ -396,7 +427,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
     assert.equal(await roles('planted_old'), '0', 'nothing of the script ran');
   });
 
-  it('pg_dumpall\'s own script still restores, its \\restrict lines and all', async () => {
+  it("pg_dumpall's own script still restores, its \\restrict lines and all", async () => {
     await pg.sql('DROP ROLE honest_role');
     const r = await box.batt(['restore', String(honest.id), 'postgresql', '--target', '@globals'], { env });
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);

@@ -85,7 +85,11 @@ describe('drop-in scripts', () => {
     assert.equal((await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: join(dest, 'notes') })).exitCode, 0);
     const shown = json(await box.batt(['show', String(report.id), '--json']));
     assert.match(shown.items[0].log, /backing up/);
-    assert.deepEqual(readdirSync(join(dest, 'notes')).filter((n) => n.startsWith('.')), [], 'staging removed');
+    assert.deepEqual(
+      readdirSync(join(dest, 'notes')).filter((n) => n.startsWith('.')),
+      [],
+      'staging removed',
+    );
   });
 
   it('runs a Python script and passes BATT_SERVICE and BATT_RUN_ID', async () => {
@@ -123,14 +127,16 @@ describe('drop-in scripts', () => {
     assert.equal(second.items[0].target, '10.0.0.1_app.sql.gz');
   });
 
-  it('masks secrets from the environment in what it keeps of a script\'s output', async () => {
+  it("masks secrets from the environment in what it keeps of a script's output", async () => {
     writeFileSync(join(available(), 'backup-leaky'), '#!/bin/sh\necho "connecting with $BATT_LEAKY_PASSWORD" >&2\nexit 1\n', { mode: 0o755 });
     const r = await box.batt(['leaky', '--path', join(box.out, 'leaky'), '--json'], { env: { BATT_LEAKY_PASSWORD: 's3cr3t-pw' } });
     assert.equal(r.exitCode, 1);
     const shown = await box.batt(['show', String(json(r).id), '--json']);
     assert.match(shown.stdout, /connecting with \*{8}/);
     assert.doesNotMatch(shown.stdout + r.stdout + r.stderr, /s3cr3t-pw/);
-    const logs = readdirSync(join(box.home, 'logs')).map((n) => readFileSync(join(box.home, 'logs', n), 'utf8')).join('');
+    const logs = readdirSync(join(box.home, 'logs'))
+      .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
+      .join('');
     assert.doesNotMatch(logs, /s3cr3t-pw/);
   });
 
@@ -140,9 +146,16 @@ describe('drop-in scripts', () => {
     writeFileSync(join(available(), 'backup-meetb'), meeting('meetb', 'meeta', dir), { mode: 0o755 });
     const r = await box.batt(['meeta', 'meetb', '-j', '2', '--path', join(box.out, 'j2'), '--json']);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-    assert.deepEqual(json(r).items.map((i: any) => i.status), ['ok', 'ok']);
+    assert.deepEqual(
+      json(r).items.map((i: any) => i.status),
+      ['ok', 'ok'],
+    );
     const timeline = readFileSync(join(dir, 'timeline.log'), 'utf8').trim().split('\n');
-    assert.deepEqual(timeline.slice(0, 2).map((l) => l.split(' ')[0]), ['start', 'start'], timeline.join('; '));
+    assert.deepEqual(
+      timeline.slice(0, 2).map((l) => l.split(' ')[0]),
+      ['start', 'start'],
+      timeline.join('; '),
+    );
   });
 
   it('runs services one at a time with -j1: each ends before the next starts', async () => {
@@ -152,7 +165,10 @@ describe('drop-in scripts', () => {
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const timeline = readFileSync(join(dir, 'timeline.log'), 'utf8').trim().split('\n');
     assert.equal(timeline.length, 6, timeline.join('; '));
-    assert.deepEqual(timeline.filter((l) => l.startsWith('overlap')), []);
+    assert.deepEqual(
+      timeline.filter((l) => l.startsWith('overlap')),
+      [],
+    );
     for (let i = 0; i < 6; i += 2) {
       const name = timeline[i].split(' ')[1];
       assert.deepEqual([timeline[i], timeline[i + 1]], [`start ${name}`, `end ${name}`], timeline.join('; '));
@@ -168,7 +184,9 @@ describe('drop-in scripts', () => {
 
   it('a batt killed mid-run leaves no finished-looking file; the next run marks it aborted', async () => {
     const marker = join(box.dir, 'started');
-    writeFileSync(join(available(), 'backup-hang'), `#!/bin/sh\nmkdir -p "$BATT_DEST/hang"\necho partial > "$BATT_DEST/hang/x.sql"\ntouch ${marker}\nexec sleep 60\n`, { mode: 0o755 });
+    writeFileSync(join(available(), 'backup-hang'), `#!/bin/sh\nmkdir -p "$BATT_DEST/hang"\necho partial > "$BATT_DEST/hang/x.sql"\ntouch ${marker}\nexec sleep 60\n`, {
+      mode: 0o755,
+    });
     const dest = join(box.out, 'killed');
     const run = execa(process.execPath, [battBin, '--home', box.home, 'hang', '--path', dest], { reject: false, detached: true, extendEnv: false, env: box.env() });
     for (let i = 0; i < 100 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));

@@ -23,7 +23,10 @@ const alive = (pid: number): boolean => {
 const listening = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 
@@ -74,12 +77,18 @@ describe('test servers', () => {
     const child = execa(process.execPath, ['--input-type=module', '-e', script], { reject: false, buffer: false });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d; if (out.includes('\n')) resolve(out.split('\n')[0]); });
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]);
+      });
       void child.then(() => reject(new Error(`the child exited first: ${out}`)));
     });
     const servers = JSON.parse(line) as { pid: number; dir: string }[];
     assert.equal(servers.length, 3);
-    assert.ok(servers.every((s) => alive(s.pid)), 'all three run');
+    assert.ok(
+      servers.every((s) => alive(s.pid)),
+      'all three run',
+    );
     child.kill('SIGKILL');
     await child;
     for (const s of servers) assert.ok(await gone(s.pid), `server ${s.pid} outlived its test process`);

@@ -7,7 +7,9 @@ import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
 
 describe('batt list / enable / disable', () => {
   let box: Sandbox;
-  beforeEach(() => { box = sandbox(); });
+  beforeEach(() => {
+    box = sandbox();
+  });
   afterEach(() => box.cleanup());
 
   it('seeds a new home and lists the built-in file service, disabled', async () => {
@@ -30,7 +32,10 @@ describe('batt list / enable / disable', () => {
     assert.equal(again.exitCode, 0);
     assert.match(again.stdout, /already enabled/);
     const enabled = json<any[]>(await box.batt(['list', 'enabled', '--json']));
-    assert.deepEqual(enabled.map((s) => s.name), ['file']);
+    assert.deepEqual(
+      enabled.map((s) => s.name),
+      ['file'],
+    );
     const disabled = json<any[]>(await box.batt(['list', 'disabled', '--json'])).map((s) => s.name);
     assert.ok(!disabled.includes('file') && disabled.includes('mysql'), disabled.join());
   });

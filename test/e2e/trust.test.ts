@@ -31,7 +31,10 @@ describe('batt trusts nothing another user can write', { skip: asRoot ? false : 
     chmodSync(evil, 0o777);
     nobodyOwns(evil);
     const marker = join(box.dir, 'config-code-ran');
-    writeFileSync(join(evil, '.battrc.cjs'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); module.exports = { destination: ${JSON.stringify(join(evil, 'stolen'))} };\n`);
+    writeFileSync(
+      join(evil, '.battrc.cjs'),
+      `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); module.exports = { destination: ${JSON.stringify(join(evil, 'stolen'))} };\n`,
+    );
     writeFileSync(join(evil, 'batt.config.yaml'), `destination: ${join(evil, 'stolen')}\n`);
     for (const f of ['.battrc.cjs', 'batt.config.yaml']) nobodyOwns(join(evil, f));
     const r = await box.batt(['--file', data, '--json'], { cwd: evil });
@@ -143,7 +146,10 @@ describe('batt trusts nothing another user can write', { skip: asRoot ? false : 
     for (const s of ['', '-wal', '-shm']) (await import('node:fs')).rmSync(join(box.home, `catalog.db${s}`), { force: true });
     const rebuilt = await box.batt(['catalog', 'rebuild', box.out, '--json']);
     assert.equal(rebuilt.exitCode, 1, rebuilt.stdout);
-    assert.ok(json(rebuilt).skipped.some((s: any) => s.why.includes(`${JSON.stringify(name)} is not a file name inside the manifest's folder`)), rebuilt.stdout);
+    assert.ok(
+      json(rebuilt).skipped.some((s: any) => s.why.includes(`${JSON.stringify(name)} is not a file name inside the manifest's folder`)),
+      rebuilt.stdout,
+    );
     assert.equal(await sql(box, `select count(*) from items where file = '${victim}'`), '0');
     const newer = json(await box.batt(['--file', data, '--json']));
     assert.equal(newer.status, 'ok');

@@ -20,7 +20,12 @@ export const battBin = join(repoRoot, 'packages', 'batt', 'bin', 'batt.js');
 export function testEnv(dir: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
-    HOME: dir, TMPDIR: process.env.TMPDIR, LANG: 'C.UTF-8', TZ: 'UTC', NO_COLOR: '1', FORCE_COLOR: '0',
+    HOME: dir,
+    TMPDIR: process.env.TMPDIR,
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
     ...extra,
   };
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -113,7 +118,12 @@ function copyTree(from: string, to: string): void {
  * nothing, and says whether it ended.
  */
 export function processWatch(pid: number): { running: boolean; ended(ms?: number): Promise<boolean> } {
-  const stat = (): string[] => (existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ') : []);
+  const stat = (): string[] =>
+    existsSync(`/proc/${pid}/stat`)
+      ? readFileSync(`/proc/${pid}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ')
+      : [];
   const started = stat()[19]; // field 22 of proc(5), counted after "pid (comm) "
   const alive = (): boolean => {
     const now = stat();
@@ -162,7 +172,9 @@ export async function recordCalls(dir: string, tools: readonly string[]): Promis
   for (const tool of tools) {
     const real = (await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).stdout.trim();
     if (!real) continue;
-    writeFileSync(join(dir, tool), `#!/bin/sh
+    writeFileSync(
+      join(dir, tool),
+      `#!/bin/sh
 {
   echo "ARGV $0 $*"
   env | sed 's/^/ENV /'
@@ -170,7 +182,9 @@ export async function recordCalls(dir: string, tools: readonly string[]): Promis
   if [ -n "$PGPASSFILE" ]; then echo "MODE $(stat -c %a "$PGPASSFILE") $PGPASSFILE"; fi
 } >> '${calls}'
 exec '${real}' "$@"
-`, { mode: 0o755 });
+`,
+      { mode: 0o755 },
+    );
   }
   return { path: `${dir}:${process.env.PATH}`, log: () => readFileSync(calls, 'utf8') };
 }

@@ -36,13 +36,33 @@ export interface ConformanceSubject {
   expectedFacts: Record<string, unknown>;
 }
 
-const silent = { info() {}, warn() {}, error() {}, scoped() { return silent; } };
+const silent = {
+  info() {},
+  warn() {},
+  error() {},
+  scoped() {
+    return silent;
+  },
+};
 
 /** Restores an artifact file with the plugin's own restore (below the CLI), returning its checks. */
-export async function restoreArtifact(plugin: Plugin, config: Record<string, unknown>, file: string, target: string, into: string, force = false, facts: Record<string, unknown> = {}) {
+export async function restoreArtifact(
+  plugin: Plugin,
+  config: Record<string, unknown>,
+  file: string,
+  target: string,
+  into: string,
+  force = false,
+  facts: Record<string, unknown> = {},
+) {
   const home = mkdtempSync(join(tmpdir(), 'batt-restore-home-'));
   try {
-    return await plugin.restore!({ config, log: silent, signal: new AbortController().signal, runId: 0, home }, target, { open: () => openArtifact(file, 'zstd'), facts, itemId: 0 }, { into, force, replace: false, jobs: 1 });
+    return await plugin.restore!(
+      { config, log: silent, signal: new AbortController().signal, runId: 0, home },
+      target,
+      { open: () => openArtifact(file, 'zstd'), facts, itemId: 0 },
+      { into, force, replace: false, jobs: 1 },
+    );
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -83,7 +103,13 @@ export function conformance(subject: ConformanceSubject): void {
       const r = await box.batt(['verify', String(report.id), '--service', subject.service, '--target', subject.target, '--restore-test', '--json'], { env: subject.env() });
       assert.equal(r.exitCode, 0, r.stderr + r.stdout);
       const outcomes = json(r);
-      assert.deepEqual(outcomes.map((o: any) => [o.kind, o.ok]), [['verify', true], ['restore-test', true]]);
+      assert.deepEqual(
+        outcomes.map((o: any) => [o.kind, o.ok]),
+        [
+          ['verify', true],
+          ['restore-test', true],
+        ],
+      );
       const shown = json(await box.batt(['show', String(report.id), '--json']));
       const kinds = shown.items.find((i: any) => i.target === subject.target).checks.map((c: any) => `${c.kind}:${c.status}`);
       assert.deepEqual(kinds.sort(), ['restore-test:ok', 'verify:ok']);
@@ -117,7 +143,10 @@ export function conformance(subject: ConformanceSubject): void {
       assert.equal(await subject.fingerprintRestored(), before);
       // Refused, not failed: nothing is recorded against the backup.
       const shown = json(await box.batt(['show', String(report.id), '--json']));
-      assert.deepEqual(shown.items.flatMap((i: any) => i.checks).filter((c: any) => c.kind === 'restore' && c.status !== 'ok'), []);
+      assert.deepEqual(
+        shown.items.flatMap((i: any) => i.checks).filter((c: any) => c.kind === 'restore' && c.status !== 'ok'),
+        [],
+      );
     });
 
     it('refuses a corrupted artifact before touching anything; verify fails it', async () => {

@@ -49,20 +49,62 @@ const TERMINATOR = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 export function mongoArchive(db: string, collections: Record<string, number>, views: string[] = [], silentViews = false): Buffer {
   const names = Object.keys(collections);
   const closing = [...names, ...(silentViews ? [] : views)];
-  const doc = (i: number): Buffer => bson([['_id', i], ['v', `value ${i} in ${db}`]]);
+  const doc = (i: number): Buffer =>
+    bson([
+      ['_id', i],
+      ['v', `value ${i} in ${db}`],
+    ]);
   const segment = (name: string, from: number, to: number, always = false): Buffer[] =>
-    from >= to && !always ? [] : [bson([['db', db], ['collection', name], ['EOF', false], ['CRC', 0n]]), ...Array.from({ length: Math.max(0, to - from) }, (_, i) => doc(from + i)), TERMINATOR];
+    from >= to && !always
+      ? []
+      : [
+          bson([
+            ['db', db],
+            ['collection', name],
+            ['EOF', false],
+            ['CRC', 0n],
+          ]),
+          ...Array.from({ length: Math.max(0, to - from) }, (_, i) => doc(from + i)),
+          TERMINATOR,
+        ];
   const half = (name: string): number => Math.ceil((collections[name] ?? 0) / 2);
   return Buffer.concat([
     MAGIC,
-    bson([['concurrent_collections', 4], ['version', '0.1'], ['server_version', '7.0.0'], ['tool_version', '100.9.4']]),
-    ...names.map((name) => bson([['db', db], ['collection', name], ['metadata', '{"indexes":[]}'], ['size', 0]])),
+    bson([
+      ['concurrent_collections', 4],
+      ['version', '0.1'],
+      ['server_version', '7.0.0'],
+      ['tool_version', '100.9.4'],
+    ]),
+    ...names.map((name) =>
+      bson([
+        ['db', db],
+        ['collection', name],
+        ['metadata', '{"indexes":[]}'],
+        ['size', 0],
+      ]),
+    ),
     // A view is listed, and sends no documents and no EOF header.
-    ...views.map((name) => bson([['db', db], ['collection', name], ['metadata', `{"options":{"viewOn":"${names[0]}","pipeline":[]},"indexes":[],"type":"view"}`], ['size', 0]])),
+    ...views.map((name) =>
+      bson([
+        ['db', db],
+        ['collection', name],
+        ['metadata', `{"options":{"viewOn":"${names[0]}","pipeline":[]},"indexes":[],"type":"view"}`],
+        ['size', 0],
+      ]),
+    ),
     TERMINATOR,
     ...names.flatMap((name) => segment(name, 0, half(name))),
     ...closing.flatMap((name) => segment(name, half(name), collections[name] ?? 0, true)),
-    ...closing.flatMap((name) => [bson([['db', db], ['collection', name], ['EOF', true], ['CRC', 12345n]]), TERMINATOR]),
+    ...closing.flatMap((name) => [
+      bson([
+        ['db', db],
+        ['collection', name],
+        ['EOF', true],
+        ['CRC', 12345n],
+      ]),
+      TERMINATOR,
+    ]),
   ]);
 }
 

@@ -97,7 +97,10 @@ function tied(command: string, args: readonly string[], user?: string): [string,
 /** A started server process and whether it has exited. */
 function watch(server: ResultPromise): () => boolean {
   let exited = false;
-  void server.then(() => (exited = true), () => (exited = true));
+  void server.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
   return () => exited;
 }
 
@@ -124,7 +127,14 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
   const initialised = await template('mariadb', async (t) => {
-    await execa('mariadb-install-db', ['--no-defaults', `--datadir=${join(t, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']);
+    await execa('mariadb-install-db', [
+      '--no-defaults',
+      `--datadir=${join(t, 'data')}`,
+      '--user=root',
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ]);
   });
   const sql = async (statement: string, database?: string): Promise<string> =>
     (await execa('mariadb', ['--no-defaults', '-uroot', `--socket=${socket}`, '-N', '-B', '-e', statement, ...(database ? ['--', database] : [])])).stdout;
@@ -132,13 +142,34 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
     await freshCopy(initialised, data);
     // Its own tmpdir: servers side by side in one /tmp trip over each other's temporary tables.
     mkdirSync(join(dir, 'tmp'), { recursive: true });
-    const server = execa(...tied('mariadbd', ['--no-defaults', `--datadir=${data}`, `--tmpdir=${join(dir, 'tmp')}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
-      `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-name-resolve', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M', `--log-error=${join(dir, 'error.log')}`, ...(options.args ?? [])]), { reject: false, cleanup: true });
+    const server = execa(
+      ...tied('mariadbd', [
+        '--no-defaults',
+        `--datadir=${data}`,
+        `--tmpdir=${join(dir, 'tmp')}`,
+        `--socket=${socket}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        '--user=root',
+        `--pid-file=${join(dir, 'mysqld.pid')}`,
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=64M',
+        '--innodb-log-file-size=16M',
+        `--log-error=${join(dir, 'error.log')}`,
+        ...(options.args ?? []),
+      ]),
+      { reject: false, cleanup: true },
+    );
     await waitFor('mariadbd', async () => existsSync(socket) && (await sql('SELECT 1')) === '1', watch(server));
     return { port, server };
   });
   return {
-    host: '127.0.0.1', port, dir, socket, sql, pid: server.pid!,
+    host: '127.0.0.1',
+    port,
+    dir,
+    socket,
+    sql,
+    pid: server.pid!,
     async stop() {
       server.kill('SIGTERM');
       await server;
@@ -171,26 +202,59 @@ export async function startPostgres(): Promise<Postgres> {
     chownSync(t, uid, gid);
     writeFileSync(join(t, 'pw'), PG_PASSWORD);
     chownSync(join(t, 'pw'), uid, gid);
-    await asPostgres(postgresBin('initdb'), ['-D', join(t, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(t, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8'], { cwd: t });
+    await asPostgres(
+      postgresBin('initdb'),
+      ['-D', join(t, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(t, 'pw')}`, '-E', 'UTF8', '--locale=C.UTF-8'],
+      { cwd: t },
+    );
   });
   const dir = mkdtempSync(join(tmpdir(), 'batt-postgres-'));
   chownSync(dir, uid, gid);
   const data = join(dir, 'data');
   const psql = (port: number, statement: string, database = 'postgres') =>
-    asPostgres('psql', ['-X', '-q', '-A', '-t', '-h', dir, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', statement,
-      // As a quoted conninfo value: a bare name with '=' in it would be read as a conninfo string.
-      `--dbname=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`], { cwd: dir });
+    asPostgres(
+      'psql',
+      [
+        '-X',
+        '-q',
+        '-A',
+        '-t',
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        statement,
+        // As a quoted conninfo value: a bare name with '=' in it would be read as a conninfo string.
+        `--dbname=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`,
+      ],
+      { cwd: dir },
+    );
   // The server runs in the foreground as this process's child (no pg_ctl daemon to outlive it);
   // reached through its own socket folder, so the server that answers is ours.
   const { port, server } = await onFreePort(async (port) => {
     await freshCopy(initialised, data);
-    const server = execa(...tied(postgresBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'], 'postgres'),
-      { cwd: dir, reject: false, cleanup: true, stdin: 'ignore', stdout: 'ignore', stderr: { file: join(dir, 'log') } });
+    const server = execa(...tied(postgresBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'], 'postgres'), {
+      cwd: dir,
+      reject: false,
+      cleanup: true,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: { file: join(dir, 'log') },
+    });
     await waitFor('postgres', async () => (await psql(port, 'SELECT 1')).stdout === '1', watch(server));
     return { port, server };
   });
   return {
-    host: '127.0.0.1', port, dir, password: PG_PASSWORD, pid: server.pid!,
+    host: '127.0.0.1',
+    port,
+    dir,
+    password: PG_PASSWORD,
+    pid: server.pid!,
     sql: async (statement, database) => (await psql(port, statement, database)).stdout,
     async stop() {
       server.kill('SIGQUIT'); // immediate shutdown: the folder goes next
@@ -224,15 +288,36 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   const { server } = await onFreePort(async (free) => {
     port = free;
     // No diskless-sync delay: `redis-cli --rdb` would otherwise wait 5 s per backup (docs/services/redis.md).
-    const server: ResultPromise = execa(...tied('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0',
-      ...(options.password ? ['--requirepass', options.password] : [])]), { reject: false, cleanup: true });
+    const server: ResultPromise = execa(
+      ...tied('redis-server', [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--repl-diskless-sync-delay',
+        '0',
+        ...(options.password ? ['--requirepass', options.password] : []),
+      ]),
+      { reject: false, cleanup: true },
+    );
     const exited = watch(server);
     // Our server, not one that took the port first: it has our folder as its dir.
     await waitFor('redis-server', async () => !exited() && (await cli('PING')) === 'PONG' && (await cli('CONFIG', 'GET', 'dir')).includes(dir), exited);
     return { server }; // wrapped: an async function returning execa's promise would wait for the server to exit
   });
   return {
-    host: '127.0.0.1', port, dir, password: options.password, cli, pid: server.pid!,
+    host: '127.0.0.1',
+    port,
+    dir,
+    password: options.password,
+    cli,
+    pid: server.pid!,
     async stop() {
       server.kill('SIGTERM');
       await server;

@@ -28,7 +28,13 @@ describe('text and printTable', () => {
     const write = process.stdout.write;
     process.stdout.write = ((chunk: string) => written.push(chunk) > 0) as unknown as typeof process.stdout.write;
     try {
-      printTable(['A', 'B'], [['x\ny', 'z'], [colourStatus('ok'), '\x1b[2J']]);
+      printTable(
+        ['A', 'B'],
+        [
+          ['x\ny', 'z'],
+          [colourStatus('ok'), '\x1b[2J'],
+        ],
+      );
     } finally {
       process.stdout.write = write;
     }

@@ -48,7 +48,10 @@ export function printTable(header: readonly string[], rows: readonly (readonly C
   const all = [header, ...rows].map((r) => r.map(shown));
   const widths = header.map((_, i) => Math.max(...all.map((r) => visibleLength(r[i] ?? ''))));
   const line = (r: readonly string[]): string =>
-    r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i] - visibleLength(cell)))).join('  ').trimEnd();
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i] - visibleLength(cell))))
+      .join('  ')
+      .trimEnd();
   const [head, ...body] = all;
   process.stdout.write(`${chalk.bold(line(head))}\n`);
   for (const r of body) process.stdout.write(`${line(r)}\n`);
@@ -62,7 +65,12 @@ const visibleLength = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').
  * ("PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc …").
  */
 export function shortVersion(version: string): string {
-  return version.replace(/ \((?:Debian|Ubuntu|Red Hat|Homebrew)[^)]*\)/g, '').replace(/ on [\w.-]+-(?:linux|darwin|freebsd|windows)[\w.-]*/, '').replace(/, (?:compiled by|\d+-bit).*$/, '').replace(/, for [\w.-]+ \([\w.-]+\)$/, '').trim();
+  return version
+    .replace(/ \((?:Debian|Ubuntu|Red Hat|Homebrew)[^)]*\)/g, '')
+    .replace(/ on [\w.-]+-(?:linux|darwin|freebsd|windows)[\w.-]*/, '')
+    .replace(/, (?:compiled by|\d+-bit).*$/, '')
+    .replace(/, for [\w.-]+ \([\w.-]+\)$/, '')
+    .trim();
 }
 
 export function colourStatus(status: string): Safe {

@@ -42,15 +42,20 @@ export function usageError(message: string, ctx: UsageContext): BattError {
     const value = list(given)[0] ?? given;
     const guess = didYouMean(value, valid);
     const positional = !passed(name);
-    return fail(`${positional ? where : `--${name}`}: "${value}" is not one of ${valid.join(', ')}${guess ? `; did you mean "${guess}"?` : ''}`,
-      `e.g. batt ${ctx.command ? `${ctx.command} ` : ''}${positional ? '' : `--${name} `}${guess ?? valid[0]}; ${help}`);
+    return fail(
+      `${positional ? where : `--${name}`}: "${value}" is not one of ${valid.join(', ')}${guess ? `; did you mean "${guess}"?` : ''}`,
+      `e.g. batt ${ctx.command ? `${ctx.command} ` : ''}${positional ? '' : `--${name} `}${guess ?? valid[0]}; ${help}`,
+    );
   }
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
   if (unknown) {
     const words = unknown[1].split(', ').map((w) => w.trim());
     const option = words.find((w) => passed(w) || ctx.argv.some((a) => w.length === 1 && /^-[^-]/.test(a) && a.includes(w)));
     if (option !== undefined) {
-      const guess = didYouMean(option, ctx.options.filter((o) => o.length > 1));
+      const guess = didYouMean(
+        option,
+        ctx.options.filter((o) => o.length > 1),
+      );
       return fail(`${prefix}unknown option ${option.length === 1 ? '-' : '--'}${option}${guess ? `; did you mean --${guess}?` : ''}`);
     }
     return fail(`${prefix}unexpected argument${words.length > 1 ? 's' : ''} ${words.map((w) => `"${w}"`).join(', ')}`);
@@ -71,5 +76,7 @@ export function usageError(message: string, ctx: UsageContext): BattError {
 
 /** A flag that takes one value, given more than once: "--path is given 2 times ("a", "b"): give it once". */
 export function givenTwice(name: string, values: readonly unknown[]): never {
-  throw new BattError('USAGE', `--${name} is given ${values.length} times (${values.map((v) => JSON.stringify(shortened(String(v), 80))).join(', ')}): give it once`, { hint: 'see `batt --help`' });
+  throw new BattError('USAGE', `--${name} is given ${values.length} times (${values.map((v) => JSON.stringify(shortened(String(v), 80))).join(', ')}): give it once`, {
+    hint: 'see `batt --help`',
+  });
 }

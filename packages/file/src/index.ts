@@ -88,7 +88,9 @@ export const filePlugin = definePlugin({
     // Other runs' folders restored into the same --to are no conflict; the same files are.
     const clash = options.force ? [] : conflictsIn(scan, to);
     if (clash.length) {
-      throw new BattError('USAGE', `${clash.length} of the files to restore already exist: ${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', …' : ''}`, { hint: 'restore into another folder with --to DIR, or pass --force to overwrite them' });
+      throw new BattError('USAGE', `${clash.length} of the files to restore already exist: ${clash.slice(0, 3).join(', ')}${clash.length > 3 ? ', …' : ''}`, {
+        hint: 'restore into another folder with --to DIR, or pass --force to overwrite them',
+      });
     }
     const staging = stagingIn(to);
     let ok = false;
@@ -129,7 +131,11 @@ export const filePlugin = definePlugin({
 function archiveSize(scan: Scan, facts: Record<string, unknown>): Check {
   const expected = facts.tarBytes as number | undefined;
   if (expected === undefined) return { name: 'archive size', ok: true, detail: `${scan.bytes} bytes (no size recorded at backup)` };
-  return { name: 'archive size', ok: scan.bytes === expected, detail: scan.bytes === expected ? `${scan.bytes} bytes, as tar wrote` : `${scan.bytes} bytes, tar wrote ${expected}: the archive is truncated` };
+  return {
+    name: 'archive size',
+    ok: scan.bytes === expected,
+    detail: scan.bytes === expected ? `${scan.bytes} bytes, as tar wrote` : `${scan.bytes} bytes, tar wrote ${expected}: the archive is truncated`,
+  };
 }
 
 export default filePlugin;

@@ -27,21 +27,35 @@ describe('archive safety scan', () => {
   });
 
   it('accepts a plain archive and hashes its files', async () => {
-    const scan = await scanArchive(Readable.from([tarOf([{ path: 'd/', type: 'Directory' }, { path: 'd/a.txt', data: 'hello' }, { path: 'd/l', type: 'SymbolicLink', linkpath: 'a.txt' }])]), true);
+    const scan = await scanArchive(
+      Readable.from([
+        tarOf([
+          { path: 'd/', type: 'Directory' },
+          { path: 'd/a.txt', data: 'hello' },
+          { path: 'd/l', type: 'SymbolicLink', linkpath: 'a.txt' },
+        ]),
+      ]),
+      true,
+    );
     assert.deepEqual(scan.problems, []);
     assert.equal(scan.entries.get('d/a.txt')?.sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
     assert.equal(scan.entries.size, 3);
   });
 
   it('refuses links out of the target, entries under a symlink and devices', async () => {
-    const scan = await scanArchive(Readable.from([tarOf([
-      { path: 'l', type: 'SymbolicLink', linkpath: '../../etc' },
-      { path: 'a/l2', type: 'SymbolicLink', linkpath: '../..' },
-      { path: 'ok', type: 'SymbolicLink', linkpath: 'a/../b' },
-      { path: 'ok/x', data: 'through a link' },
-      { path: 'h', type: 'Link', linkpath: '/etc/shadow' },
-      { path: 'null', type: 'CharacterDevice' },
-    ])]), false);
+    const scan = await scanArchive(
+      Readable.from([
+        tarOf([
+          { path: 'l', type: 'SymbolicLink', linkpath: '../../etc' },
+          { path: 'a/l2', type: 'SymbolicLink', linkpath: '../..' },
+          { path: 'ok', type: 'SymbolicLink', linkpath: 'a/../b' },
+          { path: 'ok/x', data: 'through a link' },
+          { path: 'h', type: 'Link', linkpath: '/etc/shadow' },
+          { path: 'null', type: 'CharacterDevice' },
+        ]),
+      ]),
+      false,
+    );
     assert.equal(scan.problems.length, 5, scan.problems.join('\n'));
     assert.match(scan.problems.join('\n'), /l is a symlink pointing out/);
     assert.match(scan.problems.join('\n'), /a\/l2 is a symlink pointing out/);

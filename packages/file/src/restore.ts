@@ -50,7 +50,9 @@ export async function scanArchive(stream: Readable, hash: boolean): Promise<Scan
     onReadEntry(entry: ReadEntry) {
       const raw = entry.path;
       const path = posix.normalize(raw.replace(/\/+$/, '')).replace(/^\.\//, '');
-      const bad = (why: string): void => { if (problems.length < 50) problems.push(`${raw} ${why}`); };
+      const bad = (why: string): void => {
+        if (problems.length < 50) problems.push(`${raw} ${why}`);
+      };
       const problem = memberProblem(raw);
       if (problem) bad(problem);
       else if (!allowed.has(entry.type)) bad(entry.type === 'CharacterDevice' || entry.type === 'BlockDevice' ? 'is a device' : `is of an unsupported type (${entry.type})`);
@@ -70,16 +72,22 @@ export async function scanArchive(stream: Readable, hash: boolean): Promise<Scan
       if (hash && fileTypes.has(entry.type)) {
         const h = createHash('sha256');
         entry.on('data', (c: Buffer) => h.update(c));
-        entry.on('end', () => { record.sha256 = h.digest('hex'); });
+        entry.on('end', () => {
+          record.sha256 = h.digest('hex');
+        });
       } else entry.resume();
     },
   });
   const done = new Promise<void>((resolve, reject) => {
     parser.on('end', resolve);
     parser.on('error', reject);
-    parser.on('warn', (code: string, message: string) => { if (code !== 'TAR_ENTRY_INFO') reject(new BattError('INTEGRITY', `the archive is damaged: ${message}`)); });
+    parser.on('warn', (code: string, message: string) => {
+      if (code !== 'TAR_ENTRY_INFO') reject(new BattError('INTEGRITY', `the archive is damaged: ${message}`));
+    });
   });
-  stream.on('data', (c: Buffer) => { bytes += c.length; });
+  stream.on('data', (c: Buffer) => {
+    bytes += c.length;
+  });
   await Promise.all([pipeline(stream, parser as unknown as NodeJS.WritableStream), done]);
   return { entries, problems, bytes };
 }
@@ -87,14 +95,25 @@ export async function scanArchive(stream: Readable, hash: boolean): Promise<Scan
 /** Refuses an archive with unsafe entries, naming them. */
 export function refuseUnsafe(scan: Scan): void {
   if (scan.problems.length === 0) return;
-  throw new BattError('INTEGRITY', `the archive holds ${scan.problems.length} unsafe entr${scan.problems.length === 1 ? 'y' : 'ies'}, nothing was restored: ${scan.problems.slice(0, 10).join("; ")}${scan.problems.length > 10 ? '; …' : ''}`, {
-    hint: 'batt only restores archives whose entries stay inside the target folder; extract it by hand with care if you trust it',
-  });
+  throw new BattError(
+    'INTEGRITY',
+    `the archive holds ${scan.problems.length} unsafe entr${scan.problems.length === 1 ? 'y' : 'ies'}, nothing was restored: ${scan.problems.slice(0, 10).join('; ')}${scan.problems.length > 10 ? '; …' : ''}`,
+    {
+      hint: 'batt only restores archives whose entries stay inside the target folder; extract it by hand with care if you trust it',
+    },
+  );
 }
 
 /** GNU tar extracts the archive into `dir` (owners kept when root, as tar does). */
 export async function extract(source: Readable, dir: string, signal: AbortSignal, xattrs: boolean): Promise<void> {
-  const args = ['--extract', '--file=-', `--directory=${dir}`, '--no-overwrite-dir', ...(xattrs ? ['--xattrs', '--acls'] : []), ...(process.getuid?.() === 0 ? [] : ['--no-same-owner'])];
+  const args = [
+    '--extract',
+    '--file=-',
+    `--directory=${dir}`,
+    '--no-overwrite-dir',
+    ...(xattrs ? ['--xattrs', '--acls'] : []),
+    ...(process.getuid?.() === 0 ? [] : ['--no-same-owner']),
+  ];
   const child = await spawnTool('tar', args, { stdin: source, stdout: 'ignore', signal, debianPackage: 'tar' });
   const result = await child.result;
   if (result.failed) throw toolFailure('tar', result, 'tar');
@@ -128,8 +147,16 @@ export async function compareExtracted(dir: string, scan: Scan): Promise<Check[]
     }
   }
   return [
-    { name: 'entries', ok: missing.length === 0, detail: missing.length ? `${missing.length} archive entries were not extracted: ${missing.slice(0, 5).join(', ')}` : `${scan.entries.size} entries extracted` },
-    { name: 'file hashes', ok: mismatched.length === 0, detail: mismatched.length ? `${mismatched.length} files differ from the archive: ${mismatched.slice(0, 5).join(', ')}` : `${files} files match the archive's SHA-256` },
+    {
+      name: 'entries',
+      ok: missing.length === 0,
+      detail: missing.length ? `${missing.length} archive entries were not extracted: ${missing.slice(0, 5).join(', ')}` : `${scan.entries.size} entries extracted`,
+    },
+    {
+      name: 'file hashes',
+      ok: mismatched.length === 0,
+      detail: mismatched.length ? `${mismatched.length} files differ from the archive: ${mismatched.slice(0, 5).join(', ')}` : `${files} files match the archive's SHA-256`,
+    },
     ...(dropped ? [{ name: 'setuid', ok: true, detail: `setuid/setgid dropped from ${dropped} entries` }] : []),
   ];
 }

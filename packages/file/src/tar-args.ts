@@ -29,4 +29,3 @@ export function tarArgs(absolutePath: string, options: TarOptions): string[] {
     member,
   ];
 }
-

@@ -36,9 +36,13 @@ export function bsonFields(doc: Buffer): Record<string, string | boolean | numbe
       fields[key] = doc.toString('utf8', i + 4, i + 4 + len - 1);
       i += 4 + len;
     } else if (type === 0x08) fields[key] = doc[i++] === 1;
-    else if (type === 0x10) (fields[key] = doc.readInt32LE(i)), (i += 4);
-    else if (type === 0x12 || type === 0x01 || type === 0x09 || type === 0x11) (fields[key] = type === 0x01 ? doc.readDoubleLE(i) : Number(doc.readBigInt64LE(i))), (i += 8);
-    else if (type === 0x03 || type === 0x04) i += doc.readInt32LE(i);
+    else if (type === 0x10) {
+      fields[key] = doc.readInt32LE(i);
+      i += 4;
+    } else if (type === 0x12 || type === 0x01 || type === 0x09 || type === 0x11) {
+      fields[key] = type === 0x01 ? doc.readDoubleLE(i) : Number(doc.readBigInt64LE(i));
+      i += 8;
+    } else if (type === 0x03 || type === 0x04) i += doc.readInt32LE(i);
     else break; // a type a namespace header never holds: the fields before it are enough
   }
   return fields;
@@ -141,7 +145,8 @@ export class ArchiveCheck extends Transform {
 
   private metadata(doc: Buffer): void {
     const fields = bsonFields(doc);
-    if (!noData.test(String(fields.metadata ?? '')) && fields.type !== 'view' && fields.type !== 'timeseries') this.expected.add(`${String(fields.db ?? '')}.${String(fields.collection ?? '')}`);
+    if (!noData.test(String(fields.metadata ?? '')) && fields.type !== 'view' && fields.type !== 'timeseries')
+      this.expected.add(`${String(fields.db ?? '')}.${String(fields.collection ?? '')}`);
   }
 
   private header(doc: Buffer): void {
@@ -169,7 +174,11 @@ export class ArchiveCheck extends Transform {
     else if (this.state === 'magic' || this.state === 'prelude' || this.state === 'metadata') this.problem = 'it ends before its collection list does';
     else if (this.state !== 'header' || this.pieceBytes > 0 || this.skip > 0) this.problem = `it ends inside ${this.namespace ? `the data of ${this.namespace}` : 'a namespace'}`;
     else if (this.open.size) this.problem = `it ends before the end of ${[...this.open].slice(0, 5).join(', ')}`;
-    else if ([...this.expected].some((n) => !this.ended.has(n))) this.problem = `it ends before ${[...this.expected].filter((n) => !this.ended.has(n)).slice(0, 5).join(', ')} came`;
+    else if ([...this.expected].some((n) => !this.ended.has(n)))
+      this.problem = `it ends before ${[...this.expected]
+        .filter((n) => !this.ended.has(n))
+        .slice(0, 5)
+        .join(', ')} came`;
     else this.problem = undefined;
     callback();
   }

@@ -28,8 +28,12 @@ function connectionOf(config: Record<string, unknown>): Connection {
 const secretsFile = (home: string, conn: Connection): { path: string; dispose(): void } => privateFile(home, 'mongo-', 'mongo.yaml', configFile(conn));
 
 function explain(error: BattError): BattError {
-  if (/Authentication failed|auth error/i.test(error.message)) return new BattError('TOOL_FAILED', `mongodb: authentication failed: ${error.message}`, { hint: 'check mongodb.user and mongodb.password (or BATT_MONGODB_USER / BATT_MONGODB_PASSWORD)' });
-  if (/no reachable servers|connection refused|server selection error/i.test(error.message)) return new BattError('TOOL_FAILED', `mongodb: cannot reach the server: ${error.message}`, { hint: 'check mongodb.host/port or mongodb.uri, and that the server runs' });
+  if (/Authentication failed|auth error/i.test(error.message))
+    return new BattError('TOOL_FAILED', `mongodb: authentication failed: ${error.message}`, {
+      hint: 'check mongodb.user and mongodb.password (or BATT_MONGODB_USER / BATT_MONGODB_PASSWORD)',
+    });
+  if (/no reachable servers|connection refused|server selection error/i.test(error.message))
+    return new BattError('TOOL_FAILED', `mongodb: cannot reach the server: ${error.message}`, { hint: 'check mongodb.host/port or mongodb.uri, and that the server runs' });
   return error;
 }
 
@@ -66,14 +70,20 @@ export const mongodbPlugin = definePlugin({
       finish(result) {
         if (result.failed) throw explain(toolFailure('mongodump', result, 'mongodb-database-tools'));
         if (check.problem) {
-          throw new BattError('TOOL_FAILED', `mongodump exited 0 but its archive of "${database}" is not whole (${check.problem}): it is truncated`, { hint: 'check the server log and the disk; run again' });
+          throw new BattError('TOOL_FAILED', `mongodump exited 0 but its archive of "${database}" is not whole (${check.problem}): it is truncated`, {
+            hint: 'check the server log and the disk; run again',
+          });
         }
         const log = stderrText(result);
         const done = /done dumping|dumped \d+ documents?/i.exec(log);
         // Documents per collection, counted in the archive itself, kept as rowCounts so a sharp
         // drop marks the backup suspect, as for the SQL services.
         const counts = Object.entries(check.documents);
-        const facts = { oplog: database === ALL && ctx.config.replica_set === true, collections: counts.length || undefined, rowCounts: counts.length ? Object.fromEntries(counts) : undefined };
+        const facts = {
+          oplog: database === ALL && ctx.config.replica_set === true,
+          collections: counts.length || undefined,
+          rowCounts: counts.length ? Object.fromEntries(counts) : undefined,
+        };
         return { toolVersion: version, facts, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
       },
       dispose: () => file.dispose(),
@@ -84,7 +94,11 @@ export const mongodbPlugin = definePlugin({
     const check = new ArchiveCheck();
     await pipeline(source.open(), check, new Writable({ write: (_c, _e, cb) => cb() }));
     return [
-      { name: 'archive', ok: !check.problem, detail: check.problem ? `the archive is not whole: ${check.problem}` : `${Object.keys(check.documents).length} collections, each to its EOF` },
+      {
+        name: 'archive',
+        ok: !check.problem,
+        detail: check.problem ? `the archive is not whole: ${check.problem}` : `${Object.keys(check.documents).length} collections, each to its EOF`,
+      },
       compareCounts('documents in the archive', source.facts.rowCounts as Record<string, number> | undefined, check.documents, { group: 'collection', unit: 'document' }),
     ];
   },
@@ -101,7 +115,12 @@ export const mongodbPlugin = definePlugin({
     const conn = connectionOf(ctx.config);
     const file = secretsFile(ctx.home, conn);
     try {
-      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.into, options.force), { stdin: source.open(), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mongodb-database-tools' });
+      const child = await spawnTool('mongorestore', restoreArgs(file.path, conn, target, options.into, options.force), {
+        stdin: source.open(),
+        stdout: 'ignore',
+        signal: ctx.signal,
+        debianPackage: 'mongodb-database-tools',
+      });
       const result = await child.result;
       if (result.failed) throw explain(toolFailure('mongorestore', result, 'mongodb-database-tools'));
       const restored = /(\d+) document\(s\) restored successfully/.exec(stderrText(result))?.[1];

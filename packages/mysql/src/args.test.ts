@@ -34,11 +34,22 @@ describe('mysql argument builders', () => {
   });
 
   it('reads mysql -B output with its escapes', () => {
-    assert.deepEqual(parseBatch('a\\tb\tc\\nd\ne\\\\f\t1'), [['a\tb', 'c\nd'], ['e\\f', '1']]);
+    assert.deepEqual(parseBatch('a\\tb\tc\\nd\ne\\\\f\t1'), [
+      ['a\tb', 'c\nd'],
+      ['e\\f', '1'],
+    ]);
     assert.deepEqual(parseBatch(''), []);
   });
 
   it('finds tables that cannot join a consistent snapshot', () => {
-    assert.deepEqual(nonTransactionalTables([['a', 'InnoDB', 'BASE TABLE'], ['b', 'MyISAM', 'BASE TABLE'], ['v', '', 'VIEW'], ['c', 'Aria', 'BASE TABLE']]), ['b (MyISAM)', 'c (Aria)']);
+    assert.deepEqual(
+      nonTransactionalTables([
+        ['a', 'InnoDB', 'BASE TABLE'],
+        ['b', 'MyISAM', 'BASE TABLE'],
+        ['v', '', 'VIEW'],
+        ['c', 'Aria', 'BASE TABLE'],
+      ]),
+      ['b (MyISAM)', 'c (Aria)'],
+    );
   });
 });

@@ -110,7 +110,12 @@ describe('mysqldump filter', () => {
     // Statements of 1000 rows, some lines ending in blanks or \r before the newline.
     const statements = [];
     for (let i = 0; i < rows.length; i += 1000) {
-      statements.push(`INSERT INTO \`big\` VALUES\n${rows.slice(i, i + 1000).map((r, j) => r + (j === 999 ? ';' : ',') + (j % 7 === 0 || j === 999 ? ' \r' : '')).join('\n')}\n`);
+      statements.push(
+        `INSERT INTO \`big\` VALUES\n${rows
+          .slice(i, i + 1000)
+          .map((r, j) => r + (j === 999 ? ';' : ',') + (j % 7 === 0 || j === 999 ? ' \r' : ''))
+          .join('\n')}\n`,
+      );
     }
     const text = `-- Dumping data for table \`big\`\n${statements.join('')}UNLOCK TABLES;\n-- Dump completed on 2026-12-01\n`;
     for (const size of [1, 3, 64, 997, 65536]) {

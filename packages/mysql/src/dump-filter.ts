@@ -43,7 +43,8 @@ export function rowsInLine(line: Buffer, from: number): number {
   for (let i = from; i < line.length; i++) {
     const c = line[i];
     if (quote) {
-      if (c === 0x5c) i++; // backslash escapes the next byte
+      if (c === 0x5c)
+        i++; // backslash escapes the next byte
       else if (c === quote) quote = 0;
     } else if (c === 0x27 || c === 0x22) quote = c;
     else if (c === 0x28) {
@@ -126,8 +127,7 @@ export class DumpFilter extends Transform {
         this.section = 'table';
         const name = /^-- Table structure for table `(.*)`\s*$/s.exec(line.toString('utf8'))?.[1];
         if (name !== undefined) this.tables.push(name.replace(/``/g, '`'));
-      }
-      else if (/^-- Dumping data for table/.test(text)) this.section = 'data';
+      } else if (/^-- Dumping data for table/.test(text)) this.section = 'data';
       else if (/^-- (Temporary (table|view) structure|Final view structure|Dumping (events|routines))/.test(text)) this.section = 'objects';
       else if (/^-- Dump completed/.test(text)) this.trailer = true;
       this.pass('comment', line);
@@ -137,7 +137,11 @@ export class DumpFilter extends Transform {
       this.block = { lines: [line], kind: this.section === 'data' ? 'trigger' : 'objects' };
       return;
     }
-    if (startsWith(line, 'LOCK TABLES ') || startsWith(line, 'UNLOCK TABLES') || /^\/\*!40000 ALTER TABLE .* (DIS|EN)ABLE KEYS \*\/;/.test(line.toString('utf8', 0, Math.min(line.length, 400)))) {
+    if (
+      startsWith(line, 'LOCK TABLES ') ||
+      startsWith(line, 'UNLOCK TABLES') ||
+      /^\/\*!40000 ALTER TABLE .* (DIS|EN)ABLE KEYS \*\/;/.test(line.toString('utf8', 0, Math.min(line.length, 400)))
+    ) {
       this.pass('data', line);
       return;
     }

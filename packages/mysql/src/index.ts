@@ -9,11 +9,27 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BattError, assertChecks, compareCounts, counted, definePlugin, passwordOf, privateFile, runTool, serverKeys, spawnTool, stderrText, toolFailure, toolVersion, which, type Check, type PluginContext, type RestoreSource } from '@batt/core/kit';
-import { DumpFilter, type DumpPart } from './dump-filter.js';
 import {
-  clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, systemSchemas, tablesQuery, type Connection,
-} from './args.js';
+  BattError,
+  assertChecks,
+  compareCounts,
+  counted,
+  definePlugin,
+  passwordOf,
+  privateFile,
+  runTool,
+  serverKeys,
+  spawnTool,
+  stderrText,
+  toolFailure,
+  toolVersion,
+  which,
+  type Check,
+  type PluginContext,
+  type RestoreSource,
+} from '@batt/core/kit';
+import { DumpFilter, type DumpPart } from './dump-filter.js';
+import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, systemSchemas, tablesQuery, type Connection } from './args.js';
 
 export * from './args.js';
 export * from './dump-filter.js';
@@ -34,7 +50,10 @@ function scratchName(name: string, what: string): string {
 let sandboxHelp: Promise<string[]> | undefined;
 /** `--sandbox` where the client has it (MariaDB 10.5.25, 10.6.18, 10.11.8 on): no client command may touch a file. */
 const sandboxOption = (): Promise<string[]> =>
-  (sandboxHelp ??= runTool(clientTool(), ['--no-defaults', '--help']).then((help) => (/^\s*--sandbox\b/m.test(help) ? ['--sandbox'] : []), () => []));
+  (sandboxHelp ??= runTool(clientTool(), ['--no-defaults', '--help']).then(
+    (help) => (/^\s*--sandbox\b/m.test(help) ? ['--sandbox'] : []),
+    () => [],
+  ));
 
 /**
  * Feeds one part of the dump into the client; the client stops at the first error. A dump is
@@ -47,7 +66,12 @@ async function load(ctx: PluginContext, file: string, database: string, source: 
   const filter = new DumpFilter(part);
   const input = source.open();
   input.once('error', (error) => filter.destroy(error)); // a damaged artifact stops the client
-  const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', ...sandbox, '--', database], { stdin: input.pipe(filter), stdout: 'ignore', signal: ctx.signal, debianPackage: 'mariadb-client' });
+  const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', ...sandbox, '--', database], {
+    stdin: input.pipe(filter),
+    stdout: 'ignore',
+    signal: ctx.signal,
+    debianPackage: 'mariadb-client',
+  });
   const result = await child.result;
   if (result.failed) throw explain(toolFailure(clientTool(), result, 'mariadb-client'));
   return filter;
@@ -58,7 +82,16 @@ async function checkTables(ctx: PluginContext, file: string, database: string, t
   if (tables.length === 0) return { name, ok: true, detail: 'no tables' };
   const rows = await query(ctx, file, `CHECK TABLE ${tables.map((t) => `${quoteIdent(database)}.${quoteIdent(t)}`).join(', ')}`);
   const bad = rows.filter((r) => r[2]?.toLowerCase() === 'error' || (r[2]?.toLowerCase() === 'status' && r[3] !== 'OK'));
-  return bad.length ? { name, ok: false, detail: bad.slice(0, 5).map((r) => `${r[0]}: ${r[3]}`).join('; ') } : { name, ok: true, detail: `${counted(tables.length, 'table')} OK` };
+  return bad.length
+    ? {
+        name,
+        ok: false,
+        detail: bad
+          .slice(0, 5)
+          .map((r) => `${r[0]}: ${r[3]}`)
+          .join('; '),
+      }
+    : { name, ok: true, detail: `${counted(tables.length, 'table')} OK` };
 }
 
 async function baseTables(ctx: PluginContext, file: string, database: string): Promise<string[]> {
@@ -148,11 +181,23 @@ async function query(ctx: PluginContext, file: string, sql: string): Promise<str
 function explain(error: unknown): unknown {
   if (!(error instanceof BattError)) return error;
   const m = error.message;
-  if (/Access denied for user .* to database|command denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: permission denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'grant the backup user SELECT, SHOW VIEW, TRIGGER, EVENT and LOCK TABLES on the databases it backs up' });
+  if (/Access denied for user .* to database|command denied/i.test(m))
+    return new BattError('TOOL_FAILED', `mysql: permission denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, {
+      hint: 'grant the backup user SELECT, SHOW VIEW, TRIGGER, EVENT and LOCK TABLES on the databases it backs up',
+    });
   if (/Unknown database/i.test(m)) return new BattError('NOT_FOUND', `mysql: ${m.replace(/^.*?(ERROR|Got error)/, '$1')}`, { hint: 'check --mysql-db / mysql.databases' });
-  if (/Access denied/i.test(m)) return new BattError('TOOL_FAILED', `mysql: access denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.user and mysql.password (or BATT_MYSQL_USER / BATT_MYSQL_PASSWORD)' });
-  if (/TLS\/SSL error|SSL connection error|SSL is required/i.test(m)) return new BattError('TOOL_FAILED', `mysql: TLS to the server failed: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.ssl_mode and mysql.ssl_ca (the CA that signed the server\'s certificate), and ssl_cert/ssl_key if the server asks for a client certificate' });
-  if (/Can't connect|Unknown MySQL server host|Lost connection/i.test(m)) return new BattError('TOOL_FAILED', `mysql: cannot reach the server: ${m.replace(/^.*?ERROR/, 'ERROR')}`, { hint: 'check mysql.host, mysql.port or mysql.socket, and that the server runs' });
+  if (/Access denied/i.test(m))
+    return new BattError('TOOL_FAILED', `mysql: access denied: ${m.replace(/^.*?ERROR/, 'ERROR')}`, {
+      hint: 'check mysql.user and mysql.password (or BATT_MYSQL_USER / BATT_MYSQL_PASSWORD)',
+    });
+  if (/TLS\/SSL error|SSL connection error|SSL is required/i.test(m))
+    return new BattError('TOOL_FAILED', `mysql: TLS to the server failed: ${m.replace(/^.*?ERROR/, 'ERROR')}`, {
+      hint: "check mysql.ssl_mode and mysql.ssl_ca (the CA that signed the server's certificate), and ssl_cert/ssl_key if the server asks for a client certificate",
+    });
+  if (/Can't connect|Unknown MySQL server host|Lost connection/i.test(m))
+    return new BattError('TOOL_FAILED', `mysql: cannot reach the server: ${m.replace(/^.*?ERROR/, 'ERROR')}`, {
+      hint: 'check mysql.host, mysql.port or mysql.socket, and that the server runs',
+    });
   const command = /ERROR at line \d+: (Unknown command '\\.'|Not allowed in the sandbox mode)/.exec(m)?.[0];
   if (command) {
     return new BattError('INTEGRITY', `the dump holds a mysql client command (${command}): batt runs none, and this one did not run`, {
@@ -216,7 +261,6 @@ export const mysqlPlugin = definePlugin({
           hint: 'set mysql.non_transactional: lock, or convert them with ALTER TABLE … ENGINE=InnoDB',
         });
       }
-      const baseTables = tables.filter(([, , type]) => type === 'BASE TABLE').map(([name]) => name);
       // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
       // and no COUNT(*) scans on the server.
       const scan = new DumpFilter('all');
@@ -228,15 +272,24 @@ export const mysqlPlugin = definePlugin({
         finish(result) {
           if (result.failed) throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
           if (!scan.trailer) {
-            throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
+            throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, {
+              hint: 'check the server log and the disk; run again',
+            });
           }
           const warnings = stderrText(result).split('\n').filter(Boolean);
           // The tables the dump itself holds, not the list asked for before it started: a table
           // dropped or made in between must not make the facts disagree with the dump.
           const rowCounts = Object.fromEntries(scan.tables.map((t) => [t, scan.rows[t] ?? 0]));
           return {
-            toolVersion: tool, serverVersion: version,
-            facts: { rowCounts, tables: scan.tables.length, lockedTables: locked.length ? locked : undefined, consistency: locked.length ? 'lock-tables' : 'single-transaction', rowsCountedFrom: 'dump' },
+            toolVersion: tool,
+            serverVersion: version,
+            facts: {
+              rowCounts,
+              tables: scan.tables.length,
+              lockedTables: locked.length ? locked : undefined,
+              consistency: locked.length ? 'lock-tables' : 'single-transaction',
+              rowsCountedFrom: 'dump',
+            },
             warnings,
           };
         },
@@ -263,7 +316,10 @@ export const mysqlPlugin = definePlugin({
     const file = optionFile(ctx);
     try {
       const exists = await databaseExists(ctx, file.path, options.into);
-      if (exists && !options.force && !options.replace) throw new BattError('USAGE', `database "${options.into}" already exists`, { hint: 'restore into a new name with --into, pass --force to replace it, or --replace to swap in a checked copy' });
+      if (exists && !options.force && !options.replace)
+        throw new BattError('USAGE', `database "${options.into}" already exists`, {
+          hint: 'restore into a new name with --into, pass --force to replace it, or --replace to swap in a checked copy',
+        });
       const name = options.replace ? scratchName(options.into, 'new') : options.into;
       if (options.replace || exists) await query(ctx, file.path, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
       await query(ctx, file.path, `CREATE DATABASE ${quoteIdent(name)}`);
@@ -276,9 +332,13 @@ export const mysqlPlugin = definePlugin({
         throw error;
       }
       if (options.replace) {
-        checks.push(await swapIn(ctx, file.path, name, options.into, source).catch((error: unknown) => {
-          throw new BattError('TOOL_FAILED', `the restore passed its checks, but swapping it in for "${options.into}" failed: ${(error as Error).message}`, { hint: `the checked copy is in database "${name}"; fix the cause and run again` });
-        }));
+        checks.push(
+          await swapIn(ctx, file.path, name, options.into, source).catch((error: unknown) => {
+            throw new BattError('TOOL_FAILED', `the restore passed its checks, but swapping it in for "${options.into}" failed: ${(error as Error).message}`, {
+              hint: `the checked copy is in database "${name}"; fix the cause and run again`,
+            });
+          }),
+        );
       }
       return checks;
     } finally {

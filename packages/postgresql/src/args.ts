@@ -86,10 +86,12 @@ export function factsScript(rows: boolean, own = false): string {
 export function parseFacts(out: string): { versionNum?: string; version?: string; rowCounts: Record<string, number> } {
   const [head = '', ...rows] = out.split('\n').filter(Boolean);
   const [versionNum, version] = head.split('\t');
-  const rowCounts = Object.fromEntries(rows.map((line) => {
-    const tab = line.lastIndexOf('\t');
-    return [JSON.parse(line.slice(0, tab)) as string, Number(line.slice(tab + 1))];
-  }));
+  const rowCounts = Object.fromEntries(
+    rows.map((line) => {
+      const tab = line.lastIndexOf('\t');
+      return [JSON.parse(line.slice(0, tab)) as string, Number(line.slice(tab + 1))];
+    }),
+  );
   return { versionNum, version, rowCounts };
 }
 

@@ -12,7 +12,7 @@ describe('CopyCounter', () => {
     assert.equal(copyTable('SELECT 1;'), undefined);
   });
 
-  it('counts each block\'s lines, empty tables too, however the text is cut into chunks', async () => {
+  it("counts each block's lines, empty tables too, however the text is cut into chunks", async () => {
     const sql = 'SET x = 1;\nCOPY public.t (a) FROM stdin;\n1\n2\n3\n\\.\n\nCOPY public.e (a) FROM stdin;\n\\.\nCOPY "S"."T" (a) FROM stdin;\nCOPY not a header\n\\.\n';
     for (const size of [1, 3, 7, sql.length]) {
       const counter = new CopyCounter();

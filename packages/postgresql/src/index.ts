@@ -8,7 +8,29 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BattError, assertChecks, collect, compareCounts, definePlugin, keepTail, passwordOf, privateFile, privateScratch, runTool, serverKeys, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type Check, type PluginContext, type RestoreSource, type ToolProcess, type ToolResult } from '@batt/core/kit';
+import {
+  BattError,
+  assertChecks,
+  collect,
+  compareCounts,
+  definePlugin,
+  keepTail,
+  passwordOf,
+  privateFile,
+  privateScratch,
+  runTool,
+  serverKeys,
+  spawnTool,
+  stderrText,
+  teeTo,
+  toolFailure,
+  toolVersion,
+  type Check,
+  type PluginContext,
+  type RestoreSource,
+  type ToolProcess,
+  type ToolResult,
+} from '@batt/core/kit';
 import { CopyCounter } from './copy-count.js';
 import { conninfo, dumpArgs, factsScript, GLOBALS, globalsArgs, majorOf, parseFacts, passfileLine, type Connection } from './args.js';
 import { restrictedScript } from './script.js';
@@ -18,7 +40,13 @@ export * from './args.js';
 
 function connectionOf(config: Record<string, unknown>): Connection {
   const password = passwordOf('postgresql', config);
-  return { host: config.host as string | undefined, port: config.port as number | undefined, user: config.user as string | undefined, password, sslMode: config.ssl_mode as string | undefined };
+  return {
+    host: config.host as string | undefined,
+    port: config.port as number | undefined,
+    user: config.user as string | undefined,
+    password,
+    sslMode: config.ssl_mode as string | undefined,
+  };
 }
 
 interface Session {
@@ -40,10 +68,14 @@ function explain(error: unknown): unknown {
   if (!(error instanceof BattError)) return error;
   const m = error.message;
   if (/password authentication failed|no password supplied/i.test(m)) {
-    return new BattError('TOOL_FAILED', `postgresql: authentication failed: ${m.replace(/^.*?FATAL:\s*/s, '')}`, { hint: 'check postgresql.user and postgresql.password (or BATT_POSTGRESQL_USER / BATT_POSTGRESQL_PASSWORD)' });
+    return new BattError('TOOL_FAILED', `postgresql: authentication failed: ${m.replace(/^.*?FATAL:\s*/s, '')}`, {
+      hint: 'check postgresql.user and postgresql.password (or BATT_POSTGRESQL_USER / BATT_POSTGRESQL_PASSWORD)',
+    });
   }
   if (/could not connect|Connection refused|could not translate host name|No such file or directory[\s|]*Is the server running/i.test(m)) {
-    return new BattError('TOOL_FAILED', `postgresql: cannot reach the server: ${m.replace(/^.*?error:\s*/s, '')}`, { hint: 'check postgresql.host and postgresql.port, and that the server runs' });
+    return new BattError('TOOL_FAILED', `postgresql: cannot reach the server: ${m.replace(/^.*?error:\s*/s, '')}`, {
+      hint: 'check postgresql.host and postgresql.port, and that the server runs',
+    });
   }
   if (/database ".*" does not exist/i.test(m)) {
     return new BattError('NOT_FOUND', `postgresql: ${m.replace(/^.*?FATAL:\s*/s, '')}`, { hint: 'check --postgresql-db / postgresql.databases' });
@@ -51,7 +83,19 @@ function explain(error: unknown): unknown {
   return error;
 }
 
-const psqlArgs = (s: Session, database: string): string[] => ['--no-psqlrc', '--no-password', '-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', `--dbname=${conninfo(s.conn, database)}`];
+const psqlArgs = (s: Session, database: string): string[] => [
+  '--no-psqlrc',
+  '--no-password',
+  '-X',
+  '-q',
+  '-A',
+  '-t',
+  '-F',
+  '\t',
+  '-v',
+  'ON_ERROR_STOP=1',
+  `--dbname=${conninfo(s.conn, database)}`,
+];
 
 async function psql(ctx: PluginContext, s: Session, database: string, sql: string): Promise<string[][]> {
   try {
@@ -66,7 +110,12 @@ async function psql(ctx: PluginContext, s: Session, database: string, sql: strin
 /** The server's version and, with `rows`, the rows of every user table: one psql, reading factsScript. */
 async function serverFacts(ctx: PluginContext, s: Session, database: string, rows: boolean, own = false): Promise<ReturnType<typeof parseFacts>> {
   const tool = await pgTool('psql', s.conn);
-  const child = await spawnTool(tool.file, [...psqlArgs(s, database), '-f', '-'], { stdin: Readable.from([factsScript(rows, own)]), env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const child = await spawnTool(tool.file, [...psqlArgs(s, database), '-f', '-'], {
+    stdin: Readable.from([factsScript(rows, own)]),
+    env: { ...s.env, ...tool.env },
+    signal: ctx.signal,
+    debianPackage: 'postgresql-client',
+  });
   const [out, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
   if (result.failed) throw explain(toolFailure('psql', result, 'postgresql-client'));
   return parseFacts(out);
@@ -105,7 +154,12 @@ async function restoreDatabase(ctx: PluginContext, s: Session, name: string, sou
       const copy = join(dir, 'archive.dump');
       await pipeline(source.open(), createWriteStream(copy, { mode: 0o600 }));
       const tool = await pgTool('pg_restore', s.conn);
-      const child = await spawnTool(tool.file, [...args, `--jobs=${jobs}`, '--', copy], { stdout: 'ignore', env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
+      const child = await spawnTool(tool.file, [...args, `--jobs=${jobs}`, '--', copy], {
+        stdout: 'ignore',
+        env: { ...s.env, ...tool.env },
+        signal: ctx.signal,
+        debianPackage: 'postgresql-client',
+      });
       const result = await child.result;
       if (result.failed) throw explain(toolFailure('pg_restore', result, 'postgresql-client'));
     } finally {
@@ -127,7 +181,10 @@ async function readScript(source: RestoreSource): Promise<string> {
   let bytes = 0;
   for await (const chunk of source.open() as AsyncIterable<Buffer>) {
     bytes += chunk.length;
-    if (bytes > SCRIPT_CAP) throw new BattError('INTEGRITY', 'the roles-and-tablespaces script is over 256 MiB: batt checks it whole before psql runs any of it', { hint: 'this is no pg_dumpall --globals-only script; restore it by hand after reading it' });
+    if (bytes > SCRIPT_CAP)
+      throw new BattError('INTEGRITY', 'the roles-and-tablespaces script is over 256 MiB: batt checks it whole before psql runs any of it', {
+        hint: 'this is no pg_dumpall --globals-only script; restore it by hand after reading it',
+      });
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('latin1');
@@ -141,9 +198,13 @@ async function assertRestricting(s: Session): Promise<void> {
     return '';
   });
   if (/^\s*\\restrict\b/m.test(help)) return;
-  throw new BattError('TOOL_MISSING', `${(await toolVersion(tool.file)) ?? 'this psql'} has no \\restrict, so it cannot run the roles-and-tablespaces script with its backslash commands refused`, {
-    hint: 'install psql from PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 or later (apt-get install postgresql-client) and put it first on PATH',
-  });
+  throw new BattError(
+    'TOOL_MISSING',
+    `${(await toolVersion(tool.file)) ?? 'this psql'} has no \\restrict, so it cannot run the roles-and-tablespaces script with its backslash commands refused`,
+    {
+      hint: 'install psql from PostgreSQL 13.22, 14.19, 15.14, 16.10, 17.6 or later (apt-get install postgresql-client) and put it first on PATH',
+    },
+  );
 }
 
 const shown = (lines: string[]): string => `${lines[0].replace(/[^\x20-\x7e]/g, '?')}${lines.length > 1 ? ` and ${lines.length - 1} more` : ''}`;
@@ -167,9 +228,13 @@ async function restoreGlobals(ctx: PluginContext, s: Session, source: RestoreSou
   // With ON_ERROR_STOP=0, psql goes on after refusing a command: it says so on stderr (-f - adds the line).
   const refusedByPsql = /^psql:<stdin>:(\d+): error: backslash commands are restricted/m.exec(stderrText(result));
   if (refusedByPsql) {
-    throw new BattError('INTEGRITY', `psql refused a backslash command on line ${Number(refusedByPsql[1]) - 1} of the roles-and-tablespaces script and did not run it, but ran the SQL around it: the roles and tablespaces in the script were applied`, {
-      hint: 'the script was changed after the backup: check the roles (\\du) and tablespaces (\\db) on the server',
-    });
+    throw new BattError(
+      'INTEGRITY',
+      `psql refused a backslash command on line ${Number(refusedByPsql[1]) - 1} of the roles-and-tablespaces script and did not run it, but ran the SQL around it: the roles and tablespaces in the script were applied`,
+      {
+        hint: 'the script was changed after the backup: check the roles (\\du) and tablespaces (\\db) on the server',
+      },
+    );
   }
   return { name: 'globals', ok: true, detail: 'roles and tablespaces applied (existing ones kept)' };
 }
@@ -188,7 +253,9 @@ async function swapIn(ctx: PluginContext, s: Session, from: string, to: string):
     await psql(ctx, s, admin, `ALTER DATABASE ${ident(from)} RENAME TO ${ident(to)}`);
   } catch (error) {
     if (existed) await psql(ctx, s, admin, `ALTER DATABASE ${ident(old)} RENAME TO ${ident(to)}`).catch(() => {});
-    throw new BattError('TOOL_FAILED', `the restore passed its checks, but swapping it in for "${to}" failed: ${(error as Error).message}`, { hint: `the checked copy is in database "${from}"` });
+    throw new BattError('TOOL_FAILED', `the restore passed its checks, but swapping it in for "${to}" failed: ${(error as Error).message}`, {
+      hint: `the checked copy is in database "${from}"`,
+    });
   }
   if (existed) await psql(ctx, s, admin, `DROP DATABASE ${ident(old)} WITH (FORCE)`);
   return { name: 'swap', ok: true, detail: `the checked copy is now "${to}"${existed ? ' (the old one was dropped)' : ''}` };
@@ -224,7 +291,12 @@ async function archiveReader(ctx: PluginContext, tool: PgTool): Promise<{ reader
 }
 
 /** The last line pg_restore wrote, without its "pg_restore: error:" prefix. */
-const lastError = (result: { stderr?: unknown }): string => stderrText(result).split('\n').filter(Boolean).at(-1)?.replace(/^pg_restore:\s*(error:\s*)?/, '') ?? 'it stopped early';
+const lastError = (result: { stderr?: unknown }): string =>
+  stderrText(result)
+    .split('\n')
+    .filter(Boolean)
+    .at(-1)
+    ?.replace(/^pg_restore:\s*(error:\s*)?/, '') ?? 'it stopped early';
 
 export const postgresqlPlugin = definePlugin({
   name: 'postgresql',
@@ -293,12 +365,18 @@ export const postgresqlPlugin = definePlugin({
           const read = await reader?.result;
           if (read?.isCanceled) throw toolFailure('pg_restore', read);
           if (read?.failed) {
-            throw new BattError('TOOL_FAILED', `${tool} exited 0, but pg_restore cannot read its archive of "${database}" to the end (pg_restore: ${lastError(read)}): the archive is truncated, or pg_restore is older than pg_dump`, {
-              hint: 'check the server log and the disk, and that pg_restore comes from the same PostgreSQL as pg_dump; run again',
-            });
+            throw new BattError(
+              'TOOL_FAILED',
+              `${tool} exited 0, but pg_restore cannot read its archive of "${database}" to the end (pg_restore: ${lastError(read)}): the archive is truncated, or pg_restore is older than pg_dump`,
+              {
+                hint: 'check the server log and the disk, and that pg_restore comes from the same PostgreSQL as pg_dump; run again',
+              },
+            );
           }
           if (tail && !globalsTrailer.test(tail.tail.toString('utf8'))) {
-            throw new BattError('TOOL_FAILED', `${tool} exited 0 but its script has no "cluster dump complete" trailer: it is truncated`, { hint: 'check the server log and the disk; run again' });
+            throw new BattError('TOOL_FAILED', `${tool} exited 0 but its script has no "cluster dump complete" trailer: it is truncated`, {
+              hint: 'check the server log and the disk; run again',
+            });
           }
           await archive?.counted;
           const rowCounts = archive?.counter.rows ?? {};
@@ -333,7 +411,10 @@ export const postgresqlPlugin = definePlugin({
     try {
       if (target === GLOBALS) return [await restoreGlobals(ctx, s, source)];
       const exists = await databaseExists(ctx, s, options.into);
-      if (exists && !options.force && !options.replace) throw new BattError('USAGE', `database "${options.into}" already exists`, { hint: 'restore into a new name with --into, pass --force to replace it, or --replace to swap in a checked copy' });
+      if (exists && !options.force && !options.replace)
+        throw new BattError('USAGE', `database "${options.into}" already exists`, {
+          hint: 'restore into a new name with --into, pass --force to replace it, or --replace to swap in a checked copy',
+        });
       const name = options.replace ? scratchName(options.into, 'new') : options.into;
       if (options.replace || exists) await psql(ctx, s, maintenanceDb(ctx.config), `DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
       let checks: Check[];
@@ -357,7 +438,11 @@ export const postgresqlPlugin = definePlugin({
       const { refused } = restrictedScript(script);
       return [
         { name: 'trailer', ok, detail: ok ? 'pg_dumpall finished the dump' : 'no "cluster dump complete" trailer: the dump is truncated' },
-        { name: 'psql commands', ok: refused.length === 0, detail: refused.length ? `a backslash command batt never runs: ${shown(refused)}` : 'none but pg_dumpall\'s own \\restrict' },
+        {
+          name: 'psql commands',
+          ok: refused.length === 0,
+          detail: refused.length ? `a backslash command batt never runs: ${shown(refused)}` : "none but pg_dumpall's own \\restrict",
+        },
       ];
     }
     const child = await spawnTool('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', signal: ctx.signal, debianPackage: 'postgresql-client' });

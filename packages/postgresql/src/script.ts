@@ -91,6 +91,9 @@ function quoteEnd(s: string, i: number, quote: string, escapes: boolean): number
  * end it. `refused`: any other backslash command the script holds (batt then runs none of it).
  */
 export function restrictedScript(script: string): { text: string; refused: string[] } {
-  const own = script.split('\n').map((line) => (ownLine.test(line) ? '' : line)).join('\n');
+  const own = script
+    .split('\n')
+    .map((line) => (ownLine.test(line) ? '' : line))
+    .join('\n');
   return { text: `\\restrict ${randomBytes(32).toString('hex')}\n${own}`, refused: backslashCommands(own) };
 }

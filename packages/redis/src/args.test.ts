@@ -11,7 +11,10 @@ describe('redis argument builders', () => {
   });
 
   it('parses INFO keyspace', () => {
-    assert.deepEqual(parseKeyspace('# Keyspace\r\ndb0:keys=6,expires=1,avg_ttl=0\r\ndb3:keys=2,expires=1,avg_ttl=5\r\n'), { 0: { keys: 6, expires: 1 }, 3: { keys: 2, expires: 1 } });
+    assert.deepEqual(parseKeyspace('# Keyspace\r\ndb0:keys=6,expires=1,avg_ttl=0\r\ndb3:keys=2,expires=1,avg_ttl=5\r\n'), {
+      0: { keys: 6, expires: 1 },
+      3: { keys: 2, expires: 1 },
+    });
   });
 
   it('quotes keys in MIGRATE lines fed to redis-cli', () => {

@@ -10,7 +10,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BattError, assertChecks, collect, compareCounts, counted, definePlugin, passwordOf, privateScratch, runTool, serverKeys, spawnTool, toolFailure, toolVersion, type PluginContext, type RestoreSource, type ToolResult } from '@batt/core/kit';
+import {
+  BattError,
+  assertChecks,
+  collect,
+  compareCounts,
+  counted,
+  definePlugin,
+  passwordOf,
+  privateScratch,
+  runTool,
+  serverKeys,
+  spawnTool,
+  toolFailure,
+  toolVersion,
+  type PluginContext,
+  type RestoreSource,
+  type ToolResult,
+} from '@batt/core/kit';
 import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, type Connection } from './args.js';
 
 export * from './args.js';
@@ -48,7 +65,6 @@ async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Pro
   }
 }
 
-
 /** Keys per logical database (`db0: 12`), for the databases given or all of them. */
 function keyCounts(keyspace: Record<string, { keys: number }>, dbs = Object.keys(keyspace)): Record<string, number> {
   return Object.fromEntries(dbs.map((db) => [`db${db}`, keyspace[db]?.keys ?? 0]));
@@ -62,7 +78,12 @@ async function checkRdb(ctx: PluginContext, rdb: string, what: string): Promise<
   const [check, checked] = await Promise.all([collect(checker.stdout), checker.result]);
   if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
   if (checked.failed || !/RDB looks OK/i.test(check)) {
-    const why = check.split('\n').filter((l) => /error|fail|wrong|unexpected/i.test(l)).slice(-3).join(' | ') || toolFailure('redis-check-rdb', checked).message;
+    const why =
+      check
+        .split('\n')
+        .filter((l) => /error|fail|wrong|unexpected/i.test(l))
+        .slice(-3)
+        .join(' | ') || toolFailure('redis-check-rdb', checked).message;
     throw new BattError('TOOL_FAILED', `redis-check-rdb rejected ${what}: ${why}`, { hint: 'the RDB is damaged' });
   }
 }
@@ -86,7 +107,11 @@ async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{
     await pipeline(source.open(), createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
     await checkRdb(ctx, join(dir, 'dump.rdb'), 'the artifact');
     const socket = join(socketDir, 'redis.sock');
-    server = await spawnTool('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' });
+    server = await spawnTool(
+      'redis-server',
+      ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'],
+      { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' },
+    );
     const conn: Connection = { host: 'localhost', port: 0, socket };
     let exited: ToolResult | undefined;
     void server.result.then((result) => (exited = result));
@@ -119,7 +144,9 @@ export const redisPlugin = definePlugin({
   async listTargets(ctx, requested) {
     const bad = requested.filter((db) => !/^\d+$/.test(db));
     if (bad.length) {
-      throw new BattError('USAGE', `--redis-db takes logical database numbers, got ${bad.map((b) => JSON.stringify(b)).join(', ')}`, { hint: 'e.g. --redis-db 0; the snapshot always holds every database' });
+      throw new BattError('USAGE', `--redis-db takes logical database numbers, got ${bad.map((b) => JSON.stringify(b)).join(', ')}`, {
+        hint: 'e.g. --redis-db 0; the snapshot always holds every database',
+      });
     }
     const main = connectionOf(ctx.config);
     return [...new Set([`${main.host}:${main.port}`, ...((ctx.config.servers as string[] | undefined) ?? [])])];
@@ -130,18 +157,18 @@ export const redisPlugin = definePlugin({
     const dir = privateScratch(ctx.home, 'redis-');
     const dispose = (): void => rmSync(dir, { recursive: true, force: true });
     try {
-      const [server, keyspace, tool] = await Promise.all([
-        cli(ctx, conn, 'INFO', 'server'),
-        cli(ctx, conn, 'INFO', 'keyspace'),
-        toolVersion('redis-cli'),
-      ]);
+      const [server, keyspace, tool] = await Promise.all([cli(ctx, conn, 'INFO', 'server'), cli(ctx, conn, 'INFO', 'keyspace'), toolVersion('redis-cli')]);
       const rdb = join(dir, 'dump.rdb');
       await cli(ctx, conn, '--rdb', rdb);
       await checkRdb(ctx, rdb, `the snapshot of ${target}`);
       const keys = parseKeyspace(keyspace);
       return {
         stream: createReadStream(rdb, { highWaterMark: 1024 * 1024 }),
-        done: Promise.resolve({ toolVersion: tool, serverVersion: infoField(server, 'redis_version'), facts: { keyspace: keys, keys: Object.values(keys).reduce((n, k) => n + k.keys, 0) } }),
+        done: Promise.resolve({
+          toolVersion: tool,
+          serverVersion: infoField(server, 'redis_version'),
+          facts: { keyspace: keys, keys: Object.values(keys).reduce((n, k) => n + k.keys, 0) },
+        }),
         dispose,
       };
     } catch (error) {
@@ -155,7 +182,10 @@ export const redisPlugin = definePlugin({
     const only = restoreDbs(ctx);
     const keys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
     const busy = Object.entries(keys).filter(([db, k]) => k.keys > 0 && (only.length === 0 || only.includes(db)));
-    return { label: `redis ${target.host}:${target.port}${only.length ? ` db ${only.join(',')}` : ''}${busy.length ? ` (holds keys in db ${busy.map(([db]) => db).join(',')})` : ''}`, exists: busy.length > 0 };
+    return {
+      label: `redis ${target.host}:${target.port}${only.length ? ` db ${only.join(',')}` : ''}${busy.length ? ` (holds keys in db ${busy.map(([db]) => db).join(',')})` : ''}`,
+      exists: busy.length > 0,
+    };
   },
 
   /**
@@ -172,7 +202,9 @@ export const redisPlugin = definePlugin({
       const dbs = Object.keys(scratch.keyspace).filter((db) => only.length === 0 || only.includes(db));
       for (const db of dbs) {
         if ((targetKeys[db]?.keys ?? 0) > 0 && !options.force) {
-          throw new BattError('USAGE', `database ${db} of ${target.host}:${target.port} already holds ${targetKeys[db].keys} keys`, { hint: 'restore into an empty server or database, or pass --force to replace keys' });
+          throw new BattError('USAGE', `database ${db} of ${target.host}:${target.port} already holds ${targetKeys[db].keys} keys`, {
+            hint: 'restore into an empty server or database, or pass --force to replace keys',
+          });
         }
       }
       for (const db of dbs) {
@@ -182,12 +214,15 @@ export const redisPlugin = definePlugin({
         if (lines.length === 0) continue;
         const child = await spawnTool('redis-cli', [...connectionArgs(scratch.conn), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]), signal: ctx.signal });
         const [out, result] = await Promise.all([collect(child.stdout), child.result]);
-        if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out)) throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
+        if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out))
+          throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
       }
       const after = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
       return assertChecks('the restored keys do not match the snapshot', [
         { name: 'redis-check-rdb', ok: true, detail: 'the snapshot loaded into a scratch server' },
-        options.force ? { name: 'keys', ok: true, detail: `${counted(dbs.length, 'database')} migrated (--force: existing keys may remain)` } : compareCounts('keys against the snapshot', keyCounts(scratch.keyspace, dbs), keyCounts(after, dbs), { group: 'database', unit: 'key' }),
+        options.force
+          ? { name: 'keys', ok: true, detail: `${counted(dbs.length, 'database')} migrated (--force: existing keys may remain)` }
+          : compareCounts('keys against the snapshot', keyCounts(scratch.keyspace, dbs), keyCounts(after, dbs), { group: 'database', unit: 'key' }),
       ]);
     } finally {
       await scratch.stop();

@@ -5,8 +5,26 @@
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
-  acquireLock, BattError, clearScratch, closeCatalog, destinationRoots, finishInterruptedPrunes, ExitCode, collectSecrets, defaultDestination, findService, markAbortedRuns, openCatalog,
-  runBackup, validatePattern, zstdAvailable, withServicePlaceholder, type BattConfig, type Compression, type Selection, type Service,
+  acquireLock,
+  BattError,
+  clearScratch,
+  closeCatalog,
+  destinationRoots,
+  finishInterruptedPrunes,
+  ExitCode,
+  collectSecrets,
+  defaultDestination,
+  findService,
+  markAbortedRuns,
+  openCatalog,
+  runBackup,
+  validatePattern,
+  zstdAvailable,
+  withServicePlaceholder,
+  type BattConfig,
+  type Compression,
+  type Selection,
+  type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, onInterrupt, openLog } from './common.js';
@@ -90,11 +108,22 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
         for (const file of done.refused) log.warn(`left ${file} in place: the catalog names it, but it is outside the backup folders this home knows`);
       }
       const report = await runBackup({
-        db, home: app.home, config, selections, destination, destinationForced: args.path !== undefined, secrets,
+        db,
+        home: app.home,
+        config,
+        selections,
+        destination,
+        destinationForced: args.path !== undefined,
+        secrets,
         compression: args.compression,
         bundle: args.bundle ?? config.bundle ?? false,
         concurrency: args.concurrency ?? config.concurrency ?? availableParallelism(),
-        clock, host: hostname(), user: userInfo().username, battVersion: args.version, log, signal: interrupt.signal,
+        clock,
+        host: hostname(),
+        user: userInfo().username,
+        battVersion: args.version,
+        log,
+        signal: interrupt.signal,
       });
       const suspect = report.items.filter((i) => i.suspect).length;
       // The same word `batt runs` shows: a run whose backups were all written but one fell sharply.
@@ -110,7 +139,10 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       }
       if (shown === 'suspect' && !args.json) {
         // An error-level line, so -q in cron still says it.
-        const which = report.items.filter((i) => i.suspect).map((i) => `${i.service} ${i.target}: ${i.suspect}`).join('; ');
+        const which = report.items
+          .filter((i) => i.suspect)
+          .map((i) => `${i.service} ${i.target}: ${i.suspect}`)
+          .join('; ');
         err`batt: run ${report.id} is suspect: ${which}\nhint: check the source; \`batt show ${report.id}\` says why, \`batt accept ${report.id}\` takes it as the new normal${args.suspectOk ? '' : ' (exit 3; --suspect-ok exits 0)'}\n`;
       }
       if (report.status === 'aborted') return ExitCode.interrupted;

@@ -6,7 +6,19 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
-  acceptSuspect, acquireLock, BattError, catalogTarget, checkCatalog, closeCatalog, defaultDestination, findService, destinationRoots, ExitCode, openCatalog, rebuildCatalog, type CatalogDb,
+  acceptSuspect,
+  acquireLock,
+  BattError,
+  catalogTarget,
+  checkCatalog,
+  closeCatalog,
+  defaultDestination,
+  findService,
+  destinationRoots,
+  ExitCode,
+  openCatalog,
+  rebuildCatalog,
+  type CatalogDb,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig } from './common.js';
@@ -62,7 +74,9 @@ export async function catalogRebuildCommand(app: App, args: CatalogToolArgs): Pr
       for (const n of report.notes) out`note  ${n.file}\n    ${n.note}\n`;
       if (report.withoutManifest.length) {
         const ids = report.withoutManifest.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(', ');
-        process.stdout.write(`no manifest names run ${ids}: a run that wrote no file (every item failed) leaves none, and a pruned run's goes with its last file, so the rebuilt catalog cannot know them\n`);
+        process.stdout.write(
+          `no manifest names run ${ids}: a run that wrote no file (every item failed) leaves none, and a pruned run's goes with its last file, so the rebuilt catalog cannot know them\n`,
+        );
       }
       out`rebuilt ${app.home.catalog} from ${roots.join(', ')}: ${report.runs} runs, ${report.items} backups, ${report.failedItems} failed items, ${report.bundles} bundles${report.skipped.length ? text`, ${report.skipped.length} left out` : ''}\n`;
       if (report.previous) out`the previous catalog is kept as ${report.previous}; verify and restore history starts afresh\n`;
@@ -86,9 +100,23 @@ export async function acceptCommand(app: App, args: AcceptArgs): Promise<number>
   const service = args.service === undefined ? undefined : (findService(app.services, args.service)?.name ?? args.service);
   const db = await openCatalog(app.home.catalog);
   try {
-    const accepted = (args.targets.length ? args.targets : [undefined]).flatMap((t) => acceptSuspect(db, Number(args.run), service, t === undefined ? undefined : catalogTarget(app.services.find((s) => s.name === service), t)));
+    const accepted = (args.targets.length ? args.targets : [undefined]).flatMap((t) =>
+      acceptSuspect(
+        db,
+        Number(args.run),
+        service,
+        t === undefined
+          ? undefined
+          : catalogTarget(
+              app.services.find((s) => s.name === service),
+              t,
+            ),
+      ),
+    );
     if (accepted.length === 0) {
-      throw new BattError('NOT_FOUND', `run ${args.run} has no suspect backup${service ? ` of ${service}` : ''}${args.targets.length ? ` (${args.targets.join(', ')})` : ''}`, { hint: '`batt runs` shows suspect runs; `batt show <run>` says why' });
+      throw new BattError('NOT_FOUND', `run ${args.run} has no suspect backup${service ? ` of ${service}` : ''}${args.targets.length ? ` (${args.targets.join(', ')})` : ''}`, {
+        hint: '`batt runs` shows suspect runs; `batt show <run>` says why',
+      });
     }
     if (args.json) printJson(accepted);
     else for (const a of accepted) out`accepted ${a.service} ${a.target} of run ${args.run} as good (was: ${a.was}); later backups compare with it\n`;

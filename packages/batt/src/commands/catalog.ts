@@ -37,7 +37,16 @@ export async function runsCommand(catalog: string, args: RunsArgs): Promise<numb
     }
     printTable(
       ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', 'SERVICES'],
-      rows.map((r) => [String(r.id), when(r.startedAt), r.suspectItems && r.status === 'ok' ? colourStatus('suspect') : colourStatus(r.status), itemsCell(r), humanBytes(r.bytes), duration(r.startedAt, r.finishedAt), r.checked ? colourStatus(r.checked) : '-', r.services]),
+      rows.map((r) => [
+        String(r.id),
+        when(r.startedAt),
+        r.suspectItems && r.status === 'ok' ? colourStatus('suspect') : colourStatus(r.status),
+        itemsCell(r),
+        humanBytes(r.bytes),
+        duration(r.startedAt, r.finishedAt),
+        r.checked ? colourStatus(r.checked) : '-',
+        r.services,
+      ]),
     );
     return 0;
   } finally {
@@ -54,7 +63,10 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     }
     const { checksOf } = await import('@batt/core/restore/select');
     const parse = (facts: string | null): unknown => (facts ? JSON.parse(facts) : null);
-    const allChecks = checksOf(db, found.items.map((i) => i.id)).map((c) => ({ ...c, details: parse(c.details) as { name: string; ok: boolean; detail: string }[] | null }));
+    const allChecks = checksOf(
+      db,
+      found.items.map((i) => i.id),
+    ).map((c) => ({ ...c, details: parse(c.details) as { name: string; ok: boolean; detail: string }[] | null }));
     if (json) {
       printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts), checks: allChecks.filter((c) => c.itemId === i.id) })) });
       return 0;
@@ -85,4 +97,3 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     closeCatalog(db);
   }
 }
-

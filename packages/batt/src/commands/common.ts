@@ -11,7 +11,10 @@ import { err } from '../output.js';
 
 export async function loadAppConfig(app: App, args: { config?: string; quiet?: boolean }): Promise<BattConfig> {
   const config = await loadConfig({
-    configFile: args.config, confDir: app.home.conf, cwd: process.cwd(), env: process.env,
+    configFile: args.config,
+    confDir: app.home.conf,
+    cwd: process.cwd(),
+    env: process.env,
     services: app.services.map((s) => ({ name: s.name, aliases: s.plugin?.aliases ?? [], keys: s.plugin?.configKeys })),
   });
   if (config.ignored && !args.quiet) {

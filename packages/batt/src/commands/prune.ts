@@ -4,8 +4,32 @@
  * no backup runs meanwhile, and finishes any prune a killed batt left half done first.
  */
 import {
-  acquireLock, BattError, ExitCode, catalogTarget, closeCatalog, collectSecrets, type BattConfig, type Logger, defaultDestination, destinationRoots, drilledItems, executePrune, finishInterruptedPrunes, findOrphans,
-  itemExists, itemFileReader, markAbortedRuns, openCatalog, planPrune, toRules, decisionOf, itemDetails, type CatalogDb, type KeepRules, type PrunePlan, type RuleInput,
+  acquireLock,
+  BattError,
+  ExitCode,
+  catalogTarget,
+  closeCatalog,
+  collectSecrets,
+  type BattConfig,
+  type Logger,
+  defaultDestination,
+  destinationRoots,
+  drilledItems,
+  executePrune,
+  finishInterruptedPrunes,
+  findOrphans,
+  itemExists,
+  itemFileReader,
+  markAbortedRuns,
+  openCatalog,
+  planPrune,
+  toRules,
+  decisionOf,
+  itemDetails,
+  type CatalogDb,
+  type KeepRules,
+  type PrunePlan,
+  type RuleInput,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, openLog } from './common.js';
@@ -38,7 +62,10 @@ function printPlan(plan: PrunePlan, args: PruneArgs, db: CatalogDb): void {
     const order = newestFirst(g);
     let removed = 0;
     const listed = order.filter((i) => g.keep[i] === 1 || args.verbose || removed++ < SHOWN);
-    const details = itemDetails(db, listed.map((i) => g.ids[i]));
+    const details = itemDetails(
+      db,
+      listed.map((i) => g.ids[i]),
+    );
     let listedRemovedBytes = 0;
     for (const i of listed) {
       const d = decisionOf(g, i);
@@ -89,7 +116,9 @@ function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): stri
     const removed = g.ids.filter((id, i) => g.keep[i] === 0 && drilled.has(id));
     if (removed.length === 0 || g.ids.some((id, i) => g.keep[i] === 1 && drilled.has(id))) continue;
     const runs = removed.map((id) => drilled.get(id)).join(', ');
-    warnings.push(`${g.service} ${g.target}: this removes every backup that passed a restore drill (run ${runs}); require_verified is off, so unverified backups count as good. Set require_verified: true to keep drilled backups (docs/retention.md)`);
+    warnings.push(
+      `${g.service} ${g.target}: this removes every backup that passed a restore drill (run ${runs}); require_verified is off, so unverified backups count as good. Set require_verified: true to keep drilled backups (docs/retention.md)`,
+    );
   }
   return warnings;
 }
@@ -155,7 +184,11 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     const listing = args.json ? jsonItems(plan, db) : [];
     const removals = removalsOf(db, plan);
     for (const w of warnings) log.warn(w);
-    log.info(`rules ${Object.entries(plan.rules).map(([s, r]) => `${s}: ${r}`).join('; ')}`);
+    log.info(
+      `rules ${Object.entries(plan.rules)
+        .map(([s, r]) => `${s}: ${r}`)
+        .join('; ')}`,
+    );
     let result;
     try {
       result = await executePrune({ db, config, services, targets, flags, now }, plan, roots);
@@ -197,7 +230,13 @@ function jsonItems(plan: PrunePlan, db: CatalogDb): object[] {
   return plan.groups.flatMap((g) => {
     const details = itemDetails(db, g.ids);
     return g.ids.map((id, i) => ({
-      itemId: id, runId: details.get(id)?.runId, service: g.service, target: g.target, time: new Date(g.times[i]).toISOString(), bytes: details.get(id)?.bytes, ...decisionOf(g, i),
+      itemId: id,
+      runId: details.get(id)?.runId,
+      service: g.service,
+      target: g.target,
+      time: new Date(g.times[i]).toISOString(),
+      bytes: details.get(id)?.bytes,
+      ...decisionOf(g, i),
     }));
   });
 }

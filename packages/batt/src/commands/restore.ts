@@ -4,8 +4,19 @@
  */
 import { counted } from '@batt/core/restore/select';
 import {
-  closeCatalog, collectSecrets, defaultDestination, destinationRoots, ExitCode, openCatalog, restoreItems, verifyItems,
-  type BattConfig, type Check, type PlannedRestore, type RestoreRequest, type VerifyRequest,
+  closeCatalog,
+  collectSecrets,
+  defaultDestination,
+  destinationRoots,
+  ExitCode,
+  openCatalog,
+  restoreItems,
+  verifyItems,
+  type BattConfig,
+  type Check,
+  type PlannedRestore,
+  type RestoreRequest,
+  type VerifyRequest,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, onInterrupt, openLog } from './common.js';
@@ -17,12 +28,13 @@ interface Common {
   quiet: boolean;
 }
 
-export type RestoreArgs = Common & Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs'> & {
-  ref: string;
-  targets: string[];
-  /** --redis-db: only these logical databases. */
-  redisDbs: string[];
-};
+export type RestoreArgs = Common &
+  Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs'> & {
+    ref: string;
+    targets: string[];
+    /** --redis-db: only these logical databases. */
+    redisDbs: string[];
+  };
 
 export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest'> & { targets: string[] };
 
@@ -35,7 +47,14 @@ async function setUp(app: App, args: Common, adjust: (config: BattConfig) => voi
   // A catalog path outside these is never read or restored (docs/security.md).
   const roots = destinationRoots(db, config, defaultDestination(app.home.root));
   return {
-    db, home: app.home, config, services: app.services, secrets, log: openLog(app, args, secrets), signal: interrupt.signal, roots,
+    db,
+    home: app.home,
+    config,
+    services: app.services,
+    secrets,
+    log: openLog(app, args, secrets),
+    signal: interrupt.signal,
+    roots,
     close(): void {
       closeCatalog(db);
       interrupt.release();
@@ -60,15 +79,24 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
   });
   try {
     const outcomes = await restoreItems({
-      ...env, ref: args.ref, service: args.service, targets: args.targets, into: args.into, to: args.to,
-      force: args.force, replace: args.replace, dryRun: args.dryRun, jobs: args.jobs,
+      ...env,
+      ref: args.ref,
+      service: args.service,
+      targets: args.targets,
+      into: args.into,
+      to: args.to,
+      force: args.force,
+      replace: args.replace,
+      dryRun: args.dryRun,
+      jobs: args.jobs,
       onPlan(plan) {
         if (args.json || args.quiet) return;
         out`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`;
         for (const p of plan) {
           out`  ${p.service} ${p.target}  (run ${p.runId}) → ${p.label}  [${p.exists && p.action === 'replace' && !args.force ? 'EXISTS: needs --force' : actionText[p.action]}]\n`;
           out`      from ${p.file}  ${humanBytes(p.bytes ?? 0)}  sha256 ${p.sha256?.slice(0, 16) ?? '?'}… verified\n`;
-          if (p.toolVersion || p.serverVersion) out`      made by ${p.toolVersion ? shortVersion(p.toolVersion) : 'unknown tool'}${p.serverVersion ? text` from server ${shortVersion(p.serverVersion)}` : ''}\n`;
+          if (p.toolVersion || p.serverVersion)
+            out`      made by ${p.toolVersion ? shortVersion(p.toolVersion) : 'unknown tool'}${p.serverVersion ? text` from server ${shortVersion(p.serverVersion)}` : ''}\n`;
         }
       },
     });
@@ -92,7 +120,13 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
   const env = await setUp(app, args);
   try {
     const outcomes = await verifyItems({
-      ...env, ref: args.ref, all: args.all, since: args.since, service: args.service, targets: args.targets, restoreTest: args.restoreTest,
+      ...env,
+      ref: args.ref,
+      all: args.all,
+      since: args.since,
+      service: args.service,
+      targets: args.targets,
+      restoreTest: args.restoreTest,
     });
     if (args.json) printJson(outcomes);
     else if (!args.quiet) {

@@ -13,7 +13,12 @@ export function listCommand(app: App, which: ListWhich, json: boolean): number {
   }
   printTable(
     ['SERVICE', 'ENABLED', 'KIND', 'FROM'],
-    services.map((s) => [s.name + (s.plugin?.aliases?.length ? ` (${s.plugin.aliases.join(', ')})` : ''), s.enabled ? 'yes' : 'no', s.kind, s.plugin ? `${s.plugin.summary} [${s.path}]` : s.path]),
+    services.map((s) => [
+      s.name + (s.plugin?.aliases?.length ? ` (${s.plugin.aliases.join(', ')})` : ''),
+      s.enabled ? 'yes' : 'no',
+      s.kind,
+      s.plugin ? `${s.plugin.summary} [${s.path}]` : s.path,
+    ]),
   );
   return 0;
 }

@@ -22,11 +22,29 @@ export interface CatalogReport {
   problems: CatalogProblem[];
 }
 
-export async function checkCatalog(db: CatalogDb, roots: readonly string[], options: { quick: boolean; signal?: AbortSignal; onFile?: (file: string) => void }): Promise<CatalogReport> {
+export async function checkCatalog(
+  db: CatalogDb,
+  roots: readonly string[],
+  options: { quick: boolean; signal?: AbortSignal; onFile?: (file: string) => void },
+): Promise<CatalogReport> {
   const client = db.$client;
   const entries = [
-    ...(client.prepare("select id, run_id, file, bytes, sha256, prune_id from items where status = 'ok' and file is not null order by id").raw().all() as [number, number, string, number | null, string | null, number | null][]),
-    ...(client.prepare('select null, id, bundle_file, bundle_bytes, bundle_sha256, null from runs where bundle_file is not null').raw().all() as [null, number, string, number | null, string | null, null][]),
+    ...(client.prepare("select id, run_id, file, bytes, sha256, prune_id from items where status = 'ok' and file is not null order by id").raw().all() as [
+      number,
+      number,
+      string,
+      number | null,
+      string | null,
+      number | null,
+    ][]),
+    ...(client.prepare('select null, id, bundle_file, bundle_bytes, bundle_sha256, null from runs where bundle_file is not null').raw().all() as [
+      null,
+      number,
+      string,
+      number | null,
+      string | null,
+      null,
+    ][]),
   ];
   const report: CatalogReport = { files: 0, bytes: 0, problems: [] };
   for (const [itemId, runId, file, bytes, sha256, pruneId] of entries) {
@@ -53,8 +71,15 @@ export async function checkCatalog(db: CatalogDb, roots: readonly string[], opti
       if (actual.sha256 !== sha256) report.problems.push({ ...at, kind: 'sha256', detail: `SHA-256 on disk ${actual.sha256}, catalog ${sha256}` });
     }
   }
-  for (const file of findOrphans(db, roots.filter((r) => existsSync(r)))) {
-    report.problems.push({ kind: 'orphan', file, detail: 'not in the catalog (left by a killed run, copied in, or the catalog lost its row: `batt catalog rebuild` takes manifested files back in)' });
+  for (const file of findOrphans(
+    db,
+    roots.filter((r) => existsSync(r)),
+  )) {
+    report.problems.push({
+      kind: 'orphan',
+      file,
+      detail: 'not in the catalog (left by a killed run, copied in, or the catalog lost its row: `batt catalog rebuild` takes manifested files back in)',
+    });
   }
   return report;
 }

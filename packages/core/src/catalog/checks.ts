@@ -10,10 +10,12 @@ import { now } from './queries.js';
  * Returns rows of [item id, kind, status, pid].
  */
 export function retentionChecks(db: CatalogDb): [number, string, string, number | null][] {
-  return db.$client
-    .prepare("select item_id, kind, status, pid from checks where status = 'running' or kind in ('verify', 'restore-test') order by id")
-    .raw()
-    .all() as [number, string, string, number | null][];
+  return db.$client.prepare("select item_id, kind, status, pid from checks where status = 'running' or kind in ('verify', 'restore-test') order by id").raw().all() as [
+    number,
+    string,
+    string,
+    number | null,
+  ][];
 }
 
 /** Returns the newest check's id, 0 when there is none (a newer id means a check was recorded since). */
@@ -35,7 +37,11 @@ export function abortChecks(db: CatalogDb, ids: readonly number[]): void {
 /** Returns the items that passed a restore drill, each with its run id (item id → run id). */
 export function drilledItems(db: CatalogDb): Map<number, number> {
   const drilled = new Map<number, number>();
-  for (const [itemId, runId] of db.$client.prepare("select distinct c.item_id, i.run_id from checks c join items i on i.id = c.item_id where c.kind = 'restore-test' and c.status = 'ok'").raw().iterate() as IterableIterator<[number, number]>) drilled.set(itemId, runId);
+  for (const [itemId, runId] of db.$client
+    .prepare("select distinct c.item_id, i.run_id from checks c join items i on i.id = c.item_id where c.kind = 'restore-test' and c.status = 'ok'")
+    .raw()
+    .iterate() as IterableIterator<[number, number]>)
+    drilled.set(itemId, runId);
   return drilled;
 }
 
@@ -44,7 +50,9 @@ export function drilledItems(db: CatalogDb): Map<number, number> {
  * [kind, status, error]; an item never checked has no entry.
  */
 export function newestVerdicts(db: CatalogDb, itemIds: readonly number[]): Map<number, [string, string, string | null]> {
-  const lastCheck = db.$client.prepare("select kind, status, error from checks where item_id = ? and kind in ('verify', 'restore-test') and status in ('ok', 'failed') order by id desc limit 1").raw();
+  const lastCheck = db.$client
+    .prepare("select kind, status, error from checks where item_id = ? and kind in ('verify', 'restore-test') and status in ('ok', 'failed') order by id desc limit 1")
+    .raw();
   const out = new Map<number, [string, string, string | null]>();
   for (const id of itemIds) {
     const check = lastCheck.get(id) as [string, string, string | null] | undefined;

@@ -16,7 +16,8 @@ export type CatalogDb = BetterSQLite3Database<typeof schema> & { $client: import
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The committed migrations: beside the package (dist/catalog → ../../drizzle) or a bundle. */
-export const migrationsFolder = [join(here, '..', '..', 'drizzle'), join(here, 'drizzle')].find((dir) => existsSync(join(dir, 'meta', '_journal.json'))) ?? join(here, '..', '..', 'drizzle');
+export const migrationsFolder =
+  [join(here, '..', '..', 'drizzle'), join(here, 'drizzle')].find((dir) => existsSync(join(dir, 'meta', '_journal.json'))) ?? join(here, '..', '..', 'drizzle');
 
 /** The newest migration's timestamp, from the journal drizzle-kit wrote. */
 function newestMigration(): number {
@@ -43,7 +44,8 @@ export const applicationId = 0x62617474;
 
 /** What the refusals say to do about a file that is in the catalog's place but is no catalog of batt's. */
 const moveAway = (path: string): string => `batt leaves it alone: move it away (mv ${path} ${path}.not-batt) or use another --home`;
-const damaged = (path: string): string => `move it away (mv ${path} ${path}.damaged) and batt starts a new catalog; if it was batt's, \`batt catalog rebuild DIR\` makes it again from the backups' manifests`;
+const damaged = (path: string): string =>
+  `move it away (mv ${path} ${path}.damaged) and batt starts a new catalog; if it was batt's, \`batt catalog rebuild DIR\` makes it again from the backups' manifests`;
 
 /**
  * Refuses a file at the catalog's path that is no SQLite database, before anything opens it:

@@ -32,15 +32,22 @@ export function targetsOf(db: CatalogDb): [string, string][] {
  * total bytes], and `odd`, which gives [id, (status = 'ok') + 2 × (suspect)] of the failed or
  * suspect ones only.
  */
-export function retentionGroupReader(db: CatalogDb): { columns(service: string, target: string): [string, string, number]; odd(service: string, target: string): [number, number][] } {
+export function retentionGroupReader(db: CatalogDb): {
+  columns(service: string, target: string): [string, string, number];
+  odd(service: string, target: string): [number, number][];
+} {
   const client = db.$client;
   // Two columns for every backup; the rare failed or suspect ones come from a second query.
-  const columnsOf = client.prepare(
-    "select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0) from items where service = ? and target = ? and prune_id is null and status <> 'running'",
-  ).raw();
-  const oddOf = client.prepare(
-    "select id, (status = 'ok') + 2 * (suspect is not null) from items where service = ? and target = ? and prune_id is null and status <> 'running' and (status <> 'ok' or suspect is not null)",
-  ).raw();
+  const columnsOf = client
+    .prepare(
+      "select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0) from items where service = ? and target = ? and prune_id is null and status <> 'running'",
+    )
+    .raw();
+  const oddOf = client
+    .prepare(
+      "select id, (status = 'ok') + 2 * (suspect is not null) from items where service = ? and target = ? and prune_id is null and status <> 'running' and (status <> 'ok' or suspect is not null)",
+    )
+    .raw();
   return {
     columns: (service, target) => columnsOf.get(service, target) as [string, string, number],
     odd: (service, target) => oddOf.all(service, target) as [number, number][],
@@ -53,7 +60,10 @@ export function itemDetails(db: CatalogDb, ids: readonly number[]): Map<number, 
   const CHUNK = 500;
   for (let i = 0; i < ids.length; i += CHUNK) {
     const chunk = ids.slice(i, i + CHUNK);
-    const rows = db.$client.prepare(`select id, run_id, bytes from items where id in (${chunk.map(() => '?').join(',')})`).raw().all(...chunk) as [number, number, number | null][];
+    const rows = db.$client
+      .prepare(`select id, run_id, bytes from items where id in (${chunk.map(() => '?').join(',')})`)
+      .raw()
+      .all(...chunk) as [number, number, number | null][];
     for (const [id, runId, bytes] of rows) out.set(id, { runId, bytes });
   }
   return out;
@@ -107,7 +117,9 @@ export function* itemFiles(db: CatalogDb): Generator<string> {
  */
 export function baselineItems(db: CatalogDb, service: string, target: string, beforeId: number, limit: number): [number, string | null, string | null][] {
   return db.$client
-    .prepare("select bytes, facts, accepted_at from items where service = ? and target = ? and status = 'ok' and suspect is null and id < ? and bytes is not null order by id desc limit ?")
+    .prepare(
+      "select bytes, facts, accepted_at from items where service = ? and target = ? and status = 'ok' and suspect is null and id < ? and bytes is not null order by id desc limit ?",
+    )
     .raw()
     .all(service, target, beforeId, limit) as [number, string | null, string | null][];
 }
@@ -167,6 +179,8 @@ export interface AdoptedFile {
 /** Takes an aborted item back as ok with the file its manifest recorded. Returns nothing. */
 export function adoptItem(db: CatalogDb, id: number, a: AdoptedFile): void {
   db.$client
-    .prepare("update items set status = 'ok', file = ?, bytes = ?, sha256 = ?, compression = ?, tool_version = ?, server_version = ?, facts = ?, finished_at = ?, error = null where id = ?")
+    .prepare(
+      "update items set status = 'ok', file = ?, bytes = ?, sha256 = ?, compression = ?, tool_version = ?, server_version = ?, facts = ?, finished_at = ?, error = null where id = ?",
+    )
     .run(a.file, a.bytes, a.sha256, a.compression, a.toolVersion, a.serverVersion, a.facts, a.finishedAt, id);
 }

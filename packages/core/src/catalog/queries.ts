@@ -13,22 +13,36 @@ export const now = (): string => new Date().toISOString();
 export function createRun(db: CatalogDb, values: Omit<typeof runs.$inferInsert, 'id' | 'status'> & { afterId?: number }): number {
   const { afterId = 0, ...rest } = values;
   const highest = Number(db.$client.prepare('select coalesce(max(id), 0) from runs').pluck().get());
-  const row = db.insert(runs).values({ ...rest, ...(afterId > highest ? { id: afterId + 1 } : {}), status: 'running' }).returning({ id: runs.id }).get();
+  const row = db
+    .insert(runs)
+    .values({ ...rest, ...(afterId > highest ? { id: afterId + 1 } : {}), status: 'running' })
+    .returning({ id: runs.id })
+    .get();
   return row.id;
 }
 
 export function finishRun(db: CatalogDb, id: number, status: RunStatus, error?: string): void {
-  db.update(runs).set({ status, finishedAt: now(), error: error ?? null }).where(eq(runs.id, id)).run();
+  db.update(runs)
+    .set({ status, finishedAt: now(), error: error ?? null })
+    .where(eq(runs.id, id))
+    .run();
 }
 
 /** Marks runs left `running` by a batt that died as `aborted`; call while holding the lock. */
 export function markAbortedRuns(db: CatalogDb): number {
-  const stale = db.select({ id: runs.id }).from(runs).where(eq(runs.status, 'running')).all().map((r) => r.id);
+  const stale = db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(eq(runs.status, 'running'))
+    .all()
+    .map((r) => r.id);
   if (stale.length === 0) return 0;
   db.transaction((tx) => {
     tx.update(runs).set({ status: 'aborted', finishedAt: now(), error: 'batt stopped before the run finished' }).where(inArray(runs.id, stale)).run();
-    tx.update(items).set({ status: 'aborted', finishedAt: now(), error: 'batt stopped before the item finished' })
-      .where(and(inArray(items.runId, stale), eq(items.status, 'running'))).run();
+    tx.update(items)
+      .set({ status: 'aborted', finishedAt: now(), error: 'batt stopped before the item finished' })
+      .where(and(inArray(items.runId, stale), eq(items.status, 'running')))
+      .run();
   });
   return stale.length;
 }
@@ -37,10 +51,15 @@ export function startItem(db: CatalogDb, runId: number, service: string, target:
   return db.insert(items).values({ runId, service, target, startedAt, status: 'running' }).returning({ id: items.id }).get().id;
 }
 
-export type ItemResult = Partial<Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'>>;
+export type ItemResult = Partial<
+  Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'>
+>;
 
 export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result: ItemResult): void {
-  db.update(items).set({ ...result, status, finishedAt: result.finishedAt ?? now() }).where(eq(items.id, id)).run();
+  db.update(items)
+    .set({ ...result, status, finishedAt: result.finishedAt ?? now() })
+    .where(eq(items.id, id))
+    .run();
 }
 
 /** Records a run's `--bundle` tar. */
@@ -112,7 +131,12 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
       suspect: sql<number>`sum(case when ${items.suspect} is not null then 1 else 0 end)`,
     })
     .from(items)
-    .where(inArray(items.runId, rows.map((r) => r.id)))
+    .where(
+      inArray(
+        items.runId,
+        rows.map((r) => r.id),
+      ),
+    )
     .groupBy(items.runId)
     .all();
   const byRun = new Map(totals.map((t) => [t.runId, t]));
@@ -121,18 +145,42 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     .select({ runId: items.runId, failed: sql<number>`sum(case when ${checks.status} = 'failed' then 1 else 0 end)`, count: sql<number>`count(*)` })
     .from(checks)
     .innerJoin(items, eq(items.id, checks.itemId))
-    .where(and(inArray(items.runId, rows.map((r) => r.id)), inArray(checks.kind, ['verify', 'restore-test']), sql`${checks.id} = (select max(c2.id) from ${checks} c2 where c2.item_id = ${checks.itemId} and c2.kind = ${checks.kind} and c2.status in ('ok', 'failed'))`))
+    .where(
+      and(
+        inArray(
+          items.runId,
+          rows.map((r) => r.id),
+        ),
+        inArray(checks.kind, ['verify', 'restore-test']),
+        sql`${checks.id} = (select max(c2.id) from ${checks} c2 where c2.item_id = ${checks.itemId} and c2.kind = ${checks.kind} and c2.status in ('ok', 'failed'))`,
+      ),
+    )
     .groupBy(items.runId)
     .all();
   const checkByRun = new Map(checked.map((c) => [c.runId, c.failed > 0 ? 'failed' : 'ok']));
-  return rows.map((r) => ({ ...r, items: byRun.get(r.id)?.count ?? 0, failedItems: byRun.get(r.id)?.failed ?? 0, runningItems: byRun.get(r.id)?.running ?? 0, suspectItems: byRun.get(r.id)?.suspect ?? 0, bytes: byRun.get(r.id)?.bytes ?? 0, checked: checkByRun.get(r.id) ?? null }));
+  return rows.map((r) => ({
+    ...r,
+    items: byRun.get(r.id)?.count ?? 0,
+    failedItems: byRun.get(r.id)?.failed ?? 0,
+    runningItems: byRun.get(r.id)?.running ?? 0,
+    suspectItems: byRun.get(r.id)?.suspect ?? 0,
+    bytes: byRun.get(r.id)?.bytes ?? 0,
+    checked: checkByRun.get(r.id) ?? null,
+  }));
 }
 
 /** A run and its items; `ref` is a run id or `latest`. */
 export function getRun(db: CatalogDb, ref: string): { run: RunRow; items: ItemRow[] } | undefined {
-  const run = ref === 'latest'
-    ? db.select().from(runs).orderBy(desc(runs.id)).limit(1).get()
-    : /^\d+$/.test(ref) ? db.select().from(runs).where(eq(runs.id, Number(ref))).get() : undefined;
+  const run =
+    ref === 'latest'
+      ? db.select().from(runs).orderBy(desc(runs.id)).limit(1).get()
+      : /^\d+$/.test(ref)
+        ? db
+            .select()
+            .from(runs)
+            .where(eq(runs.id, Number(ref)))
+            .get()
+        : undefined;
   if (!run) return undefined;
   return { run, items: db.select().from(items).where(eq(items.runId, run.id)).orderBy(items.id).all() };
 }

@@ -91,19 +91,39 @@ export function readManifest(path: string): Manifest {
     throw new Error(`not JSON (${(error as Error).message})`);
   }
   const run = m?.run;
-  if (m?.batt?.manifestVersion !== 1 || !Array.isArray(m.items) || !run || !Number.isSafeInteger(run.id) || run.id < 1 || ![run.startedAt, run.host, run.user, run.destination].every(isText)) {
+  if (
+    m?.batt?.manifestVersion !== 1 ||
+    !Array.isArray(m.items) ||
+    !run ||
+    !Number.isSafeInteger(run.id) ||
+    run.id < 1 ||
+    ![run.startedAt, run.host, run.user, run.destination].every(isText)
+  ) {
     throw new Error('not a batt manifest (version 1)');
   }
   for (const i of m.items) {
-    const fields = i && isText(i.name) && isText(i.service) && isText(i.target) && Number.isSafeInteger(i.bytes) && i.bytes >= 0 && isText(i.sha256) && /^[0-9a-f]{64}$/.test(i.sha256)
-      && [i.compression, i.toolVersion, i.serverVersion, i.startedAt, i.finishedAt].every(textOrNone);
+    const fields =
+      i &&
+      isText(i.name) &&
+      isText(i.service) &&
+      isText(i.target) &&
+      Number.isSafeInteger(i.bytes) &&
+      i.bytes >= 0 &&
+      isText(i.sha256) &&
+      /^[0-9a-f]{64}$/.test(i.sha256) &&
+      [i.compression, i.toolVersion, i.serverVersion, i.startedAt, i.finishedAt].every(textOrNone);
     if (!fields) throw new Error(`not a batt manifest: an item is not of batt's form: ${shortened(String(JSON.stringify(i)))}`);
     if (isAbsolute(i.name) || i.name.split('/').some((part: string) => part === '' || part === '.' || part === '..')) {
       throw new Error(`not a batt manifest: ${shortened(JSON.stringify(i.name))} is not a file name inside the manifest's folder`);
     }
   }
-  const failures = m.failed === undefined || (Array.isArray(m.failed) && m.failed.every((f: Record<string, unknown> | null) =>
-    f && isText(f.service) && isText(f.target) && (f.status === 'failed' || f.status === 'aborted') && isText(f.startedAt) && textOrNone(f.finishedAt) && textOrNone(f.error)));
+  const failures =
+    m.failed === undefined ||
+    (Array.isArray(m.failed) &&
+      m.failed.every(
+        (f: Record<string, unknown> | null) =>
+          f && isText(f.service) && isText(f.target) && (f.status === 'failed' || f.status === 'aborted') && isText(f.startedAt) && textOrNone(f.finishedAt) && textOrNone(f.error),
+      ));
   if (!failures) throw new Error("not a batt manifest: its failed items are not of batt's form");
   return m as Manifest;
 }
@@ -113,7 +133,12 @@ export function readManifest(path: string): Manifest {
  * its id, start time and host together: an older catalog's run 7 and this one's stay apart, and
  * manifests of other hosts (a shared disk) are left out unless `host` is undefined.
  */
-function scan(folders: readonly string[], host: string | undefined, skipped: RebuildReport['skipped'], notes: RebuildReport['notes']): { runs: Map<string, Found>; bundles: Map<number, string> } {
+function scan(
+  folders: readonly string[],
+  host: string | undefined,
+  skipped: RebuildReport['skipped'],
+  notes: RebuildReport['notes'],
+): { runs: Map<string, Found>; bundles: Map<number, string> } {
   const runs = new Map<string, Found>();
   const bundles = new Map<number, string>();
   const read = (path: string, name: string): void => {
@@ -139,7 +164,10 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
       }
       // The run's destination says where batt may tidy up to: it must hold the manifest.
       if (typeof m.run.destination !== 'string' || !insideRoots(path, [staticRoot(m.run.destination)])) {
-        notes.push({ file: path, note: `run ${m.run.id}: its manifest names the destination ${JSON.stringify(m.run.destination)}, which does not hold it (moved backups, or a changed manifest): ${dir} is recorded instead` });
+        notes.push({
+          file: path,
+          note: `run ${m.run.id}: its manifest names the destination ${JSON.stringify(m.run.destination)}, which does not hold it (moved backups, or a changed manifest): ${dir} is recorded instead`,
+        });
         found.run = { ...found.run, destination: dir };
       }
       if (!Array.isArray(m.failed) || m.items.some((i) => typeof i.startedAt !== 'string')) found.older = true;
@@ -153,7 +181,11 @@ function scan(folders: readonly string[], host: string | undefined, skipped: Reb
   return { runs, bundles };
 }
 
-export async function rebuildCatalog(catalogPath: string, folders: readonly string[], options: { quick: boolean; host?: string; onRun?: (id: number) => void }): Promise<RebuildReport> {
+export async function rebuildCatalog(
+  catalogPath: string,
+  folders: readonly string[],
+  options: { quick: boolean; host?: string; onRun?: (id: number) => void },
+): Promise<RebuildReport> {
   const report: RebuildReport = { runs: 0, items: 0, failedItems: 0, bundles: 0, skipped: [], notes: [], withoutManifest: [] };
   const { runs, bundles } = scan(folders, options.host, report.skipped, report.notes);
   const temp = `${catalogPath}.rebuild-${process.pid}`;
@@ -161,8 +193,12 @@ export async function rebuildCatalog(catalogPath: string, folders: readonly stri
   const db = await openCatalog(temp);
   try {
     const client = db.$client;
-    const insertRun = client.prepare('insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, error, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)');
-    const insertItem = client.prepare("insert into items (run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)");
+    const insertRun = client.prepare(
+      'insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, error, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)',
+    );
+    const insertItem = client.prepare(
+      "insert into items (run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)",
+    );
     const insertFailure = client.prepare('insert into items (run_id, service, target, started_at, finished_at, status, error) values (?, ?, ?, ?, ?, ?, ?)');
     const seen = new Set<string>();
     // Oldest first; a run whose id an older run already took gets a new id after all of them.
@@ -198,26 +234,67 @@ export async function rebuildCatalog(catalogPath: string, folders: readonly stri
       const status = rebuiltStatus(failed);
       if (good.length === 0) {
         // Its files are reported above; a run without one is not taken in, nor are its failures.
-        if (failed.length) report.skipped.push({ file: found.manifests[0], why: `run ${found.run.id} (${status}) left out: none of its backup files is intact, so its ${failed.length} failed item(s) are not taken in either` });
+        if (failed.length)
+          report.skipped.push({
+            file: found.manifests[0],
+            why: `run ${found.run.id} (${status}) left out: none of its backup files is intact, so its ${failed.length} failed item(s) are not taken in either`,
+          });
         continue;
       }
       if (found.older) {
-        report.notes.push({ file: found.manifests[0], note: `run ${found.run.id}: its manifest, by an older batt, records no item times (its items get the run's start and end) and no failed items (the run comes back as ${status})` });
+        report.notes.push({
+          file: found.manifests[0],
+          note: `run ${found.run.id}: its manifest, by an older batt, records no item times (its items get the run's start and end) and no failed items (the run comes back as ${status})`,
+        });
       }
       // A bundle is only known by its run id: it goes with the run that kept its id.
       const bundle = id === null ? undefined : bundles.get(id);
       const bundleSum = bundle && existsSync(`${bundle}.sha256`) ? parseSumLine(readFileSync(`${bundle}.sha256`, 'utf8').split('\n')[0])?.sha256 : undefined;
       // The run ended with its last item; a manifest's time is only a stand-in (a prune rewrites it).
-      const ends = [...found.items, ...failed].map((i) => i.finishedAt).filter((t): t is string => typeof t === 'string').sort();
+      const ends = [...found.items, ...failed]
+        .map((i) => i.finishedAt)
+        .filter((t): t is string => typeof t === 'string')
+        .sort();
       const finishedAt = found.older || ends.length === 0 ? found.modified : ends[ends.length - 1];
-      const error = failed.length ? failed.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : null;
+      const error = failed.length
+        ? failed
+            .map((f) => `${f.service} ${f.target}: ${f.error}`)
+            .join('; ')
+            .slice(0, 4000)
+        : null;
       client.transaction(() => {
         const r = found.run;
-        const runId = Number(insertRun.run(id, r.startedAt, finishedAt, status, r.host, r.user, r.destination, [...new Set([...good, ...failed].map((i) => i.service))].join(','), error,
-          bundleSum ? bundle : null, bundleSum ? statSync(bundle!).size : null, bundleSum ?? null).lastInsertRowid);
+        const runId = Number(
+          insertRun.run(
+            id,
+            r.startedAt,
+            finishedAt,
+            status,
+            r.host,
+            r.user,
+            r.destination,
+            [...new Set([...good, ...failed].map((i) => i.service))].join(','),
+            error,
+            bundleSum ? bundle : null,
+            bundleSum ? statSync(bundle!).size : null,
+            bundleSum ?? null,
+          ).lastInsertRowid,
+        );
         for (const i of good) {
-          insertItem.run(runId, i.service, i.target, i.path, i.bytes, i.sha256, i.compression, i.startedAt ?? r.startedAt, i.startedAt === undefined ? finishedAt : (i.finishedAt ?? null),
-            i.toolVersion ?? null, i.serverVersion ?? null, i.facts === undefined ? null : JSON.stringify(i.facts));
+          insertItem.run(
+            runId,
+            i.service,
+            i.target,
+            i.path,
+            i.bytes,
+            i.sha256,
+            i.compression,
+            i.startedAt ?? r.startedAt,
+            i.startedAt === undefined ? finishedAt : (i.finishedAt ?? null),
+            i.toolVersion ?? null,
+            i.serverVersion ?? null,
+            i.facts === undefined ? null : JSON.stringify(i.facts),
+          );
         }
         for (const f of failed) insertFailure.run(runId, f.service, f.target, f.startedAt, f.finishedAt, f.status, f.error);
       })();

@@ -21,7 +21,12 @@ export function* bundleFiles(db: CatalogDb): Generator<string> {
 
 /** Returns the 20 newest aborted runs, newest first, as [destination, started_at, services, host]. */
 export function recentAbortedRuns(db: CatalogDb): [string | null, string, string | null, string | null][] {
-  return db.$client.prepare("select destination, started_at, services, host from runs where status = 'aborted' order by id desc limit 20").raw().all() as [string | null, string, string | null, string | null][];
+  return db.$client.prepare("select destination, started_at, services, host from runs where status = 'aborted' order by id desc limit 20").raw().all() as [
+    string | null,
+    string,
+    string | null,
+    string | null,
+  ][];
 }
 
 /** Returns the aborted runs among the last `recent` run ids, oldest first, as [id, destination, started_at, host]. */
@@ -38,7 +43,9 @@ export function abortedRunsAmongLast(db: CatalogDb, recent: number): [number, st
  */
 export function bundlesLeftByPrune(db: CatalogDb, pruneId: number): [number, string][] {
   return db.$client
-    .prepare('select r.id, r.bundle_file from runs r where r.bundle_file is not null and r.id in (select run_id from items where prune_id = ?) and not exists (select 1 from items j where j.run_id = r.id and j.file is not null and (j.prune_id is null or j.prune_id <> ?))')
+    .prepare(
+      'select r.id, r.bundle_file from runs r where r.bundle_file is not null and r.id in (select run_id from items where prune_id = ?) and not exists (select 1 from items j where j.run_id = r.id and j.file is not null and (j.prune_id is null or j.prune_id <> ?))',
+    )
     .raw()
     .all(pruneId, pruneId) as [number, string][];
 }

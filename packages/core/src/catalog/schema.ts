@@ -70,7 +70,9 @@ export const items = sqliteTable(
     // (run_id, service) answers `batt runs --service X` from the index alone.
     index('items_run_id_service').on(t.runId, t.service),
     index('items_service_target').on(t.service, t.target),
-    index('items_prune_id').on(t.pruneId).where(sql`prune_id is not null`),
+    index('items_prune_id')
+      .on(t.pruneId)
+      .where(sql`prune_id is not null`),
     // Covers the prune plan's query: a million items are read from this index, not the table.
     index('items_retention').on(t.service, t.target, t.startedMs, t.status, t.suspect, t.pruneId, t.bytes),
   ],

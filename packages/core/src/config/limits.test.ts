@@ -30,7 +30,10 @@ describe('config limits', () => {
   });
 
   it('lets a real configuration through', () => {
-    checkConfigShape({ destination: '/srv/%Y/{service}', file: { paths: ['/etc', '/var/www'], exclude: ['*.log'] }, mysql: { host: 'db', port: 3306 }, keep_daily: 7 }, 'batt.config.yaml');
+    checkConfigShape(
+      { destination: '/srv/%Y/{service}', file: { paths: ['/etc', '/var/www'], exclude: ['*.log'] }, mysql: { host: 'db', port: 3306 }, keep_daily: 7 },
+      'batt.config.yaml',
+    );
   });
 
   it('refuses a file over 1 MiB or not a regular file before reading it; a missing one passes', () => {

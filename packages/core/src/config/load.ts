@@ -46,11 +46,22 @@ export interface BattConfig {
 
 const moduleName = 'batt';
 const searchPlaces = [
-  'batt.config.json', 'batt.config.yaml', 'batt.config.yml', 'batt.config.js', 'batt.config.mjs',
-  'batt.config.cjs', 'batt.config.ts', '.battrc', '.battrc.json', '.battrc.yaml', '.battrc.yml',
-  '.battrc.js', '.battrc.mjs', '.battrc.cjs', '.battrc.ts',
+  'batt.config.json',
+  'batt.config.yaml',
+  'batt.config.yml',
+  'batt.config.js',
+  'batt.config.mjs',
+  'batt.config.cjs',
+  'batt.config.ts',
+  '.battrc',
+  '.battrc.json',
+  '.battrc.yaml',
+  '.battrc.yml',
+  '.battrc.js',
+  '.battrc.mjs',
+  '.battrc.cjs',
+  '.battrc.ts',
 ];
-
 
 async function readFile(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
   // cosmiconfig is CommonJS: bundled, its exports arrive under `default`.
@@ -66,7 +77,12 @@ async function readFile(path: string | undefined, dir: string | undefined): Prom
     const err = error as NodeJS.ErrnoException;
     const file = path ?? dir ?? '';
     if (err.code === 'ENOENT') throw new BattError('CONFIG', `config file ${file} does not exist`, { hint: 'check the --config path' });
-    const detail = err.message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 4).join(' ');
+    const detail = err.message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(0, 4)
+      .join(' ');
     throw new BattError('CONFIG', `cannot parse the config ${err.message.includes(file) ? '' : `${file}: `}${detail}`, {
       hint: 'fix the syntax; docs/configuration.md shows a valid example',
       cause: error,
@@ -112,9 +128,7 @@ export function mergeConfigData(into: BattConfig, data: unknown, file: string, s
     if (!service.keys && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new BattError('CONFIG', `${file}: "${key}" must be a mapping of keys to values, got ${JSON.stringify(value)}`);
     }
-    const section = service.keys
-      ? checkSection({ ...serviceCommonKeys, ...service.keys }, value, service.name, file)
-      : (value as Record<string, unknown>);
+    const section = service.keys ? checkSection({ ...serviceCommonKeys, ...service.keys }, value, service.name, file) : (value as Record<string, unknown>);
     into.services[service.name] = { ...into.services[service.name], ...section };
   }
 }
@@ -122,7 +136,11 @@ export function mergeConfigData(into: BattConfig, data: unknown, file: string, s
 function fromEnvString(spec: ConfigKeySpec, raw: string): unknown {
   if (spec.type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   if (spec.type === 'boolean') return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
-  if (spec.type === 'string[]') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (spec.type === 'string[]')
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return raw;
 }
 

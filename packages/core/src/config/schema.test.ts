@@ -4,7 +4,10 @@ import { checkSection, checkValue, globalKeys } from './schema.js';
 import { mergeConfigData, mergeEnv, type BattConfig } from './load.js';
 import { collectSecrets } from './secrets.js';
 
-const services = [{ name: 'file', aliases: ['files'], keys: { paths: { type: 'string[]' as const, describe: 'paths' } } }, { name: 'custom', aliases: [] }];
+const services = [
+  { name: 'file', aliases: ['files'], keys: { paths: { type: 'string[]' as const, describe: 'paths' } } },
+  { name: 'custom', aliases: [] },
+];
 const fresh = (): BattConfig => ({ services: {}, files: [] });
 
 describe('config validation', () => {

@@ -78,7 +78,11 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
     case 'boolean':
       return typeof value === 'boolean' ? value : fail();
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value) && value >= (spec.min ?? -Infinity) && value <= (spec.max ?? Infinity) && (!spec.integer || Number.isInteger(value))
+      return typeof value === 'number' &&
+        Number.isFinite(value) &&
+        value >= (spec.min ?? -Infinity) &&
+        value <= (spec.max ?? Infinity) &&
+        (!spec.integer || Number.isInteger(value))
         ? value
         : fail();
     case 'enum':
@@ -90,12 +94,7 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
 }
 
 /** Validates an object against key specs; unknown keys are errors that list the known ones. */
-export function checkSection(
-  specs: Record<string, ConfigKeySpec>,
-  section: unknown,
-  where: string,
-  source: string,
-): Record<string, unknown> {
+export function checkSection(specs: Record<string, ConfigKeySpec>, section: unknown, where: string, source: string): Record<string, unknown> {
   if (section === null || typeof section !== 'object' || Array.isArray(section)) {
     throw new BattError('CONFIG', `${source}: "${where}" must be a mapping of keys to values, got ${shortened(String(JSON.stringify(section)))}`);
   }

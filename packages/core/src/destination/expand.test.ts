@@ -14,8 +14,10 @@ describe('expandPattern', () => {
   });
 
   it('knows the common specifiers', () => {
-    assert.equal(expandPattern('%y %j %a %A %b %B %u %w %V %G %F %T %s %% %H%M%S %I%p %e', at, values),
-      '14 317 Thu Thursday Nov November 4 4 46 2014 2014-11-13 22:53:07 1415919187 % 225307 10PM 13');
+    assert.equal(
+      expandPattern('%y %j %a %A %b %B %u %w %V %G %F %T %s %% %H%M%S %I%p %e', at, values),
+      '14 317 Thu Thursday Nov November 4 4 46 2014 2014-11-13 22:53:07 1415919187 % 225307 10PM 13',
+    );
   });
 
   it('pads single-digit days with a space for %e and a zero for %d', () => {

@@ -23,9 +23,7 @@ describe('a signal that fired before a stage started', () => {
       const dir = mkdtempSync(join(tmpdir(), 'batt-abort-'));
       try {
         const dump = { stream: Readable.from([Buffer.from('some data\n')]), done: Promise.resolve({}) };
-        await assert.rejects(
-          writeArtifact({ dump, dir, base: 'x', ext: '.txt', compression, uniqueSuffix: 'r1', signal: AbortSignal.abort() }),
-        );
+        await assert.rejects(writeArtifact({ dump, dir, base: 'x', ext: '.txt', compression, uniqueSuffix: 'r1', signal: AbortSignal.abort() }));
         assert.deepEqual(readdirSync(dir), [], 'no file, final or temporary');
       } finally {
         rmSync(dir, { recursive: true, force: true });

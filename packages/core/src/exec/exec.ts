@@ -60,7 +60,12 @@ export interface ToolProcess {
 
 /** The absolute path of `file` on PATH (or `file` itself when it has a slash), if it exists. */
 export function which(file: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = file.includes('/') ? [file] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, file));
+  const candidates = file.includes('/')
+    ? [file]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, file));
   return candidates.find((path) => {
     try {
       accessSync(path, constants.X_OK);
@@ -239,14 +244,16 @@ export async function runTool(file: string, args: readonly string[], options: To
   return String(result.stdout);
 }
 
-
 const versions = new Map<string, Promise<string | undefined>>();
 
 /** The first line of `file --version`, asked once per process; undefined when it cannot run. */
 export function toolVersion(file: string): Promise<string | undefined> {
   let version = versions.get(file);
   if (!version) {
-    version = runTool(file, ['--version']).then((out) => out.split('\n')[0].trim() || undefined, () => undefined);
+    version = runTool(file, ['--version']).then(
+      (out) => out.split('\n')[0].trim() || undefined,
+      () => undefined,
+    );
     versions.set(file, version);
   }
   return version;

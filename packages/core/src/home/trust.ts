@@ -8,7 +8,7 @@
  * This is ssh's StrictModes, and git's safe.directory, for a backup tool.
  */
 import { lstatSync, readFileSync, realpathSync, type Stats } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { BattError } from '../errors/errors.js';
 
 const euid = (): number => process.geteuid?.() ?? 0;
@@ -17,7 +17,9 @@ const trustedOwner = (uid: number): boolean => uid === 0 || uid === euid();
 /** The user name for `uid` from /etc/passwd, else the number. */
 export function userName(uid: number): string {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(uid));
     if (line) return `${line.split(':')[0]} (uid ${uid})`;
   } catch {
     // no passwd file: the number alone

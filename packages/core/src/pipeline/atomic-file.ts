@@ -134,4 +134,3 @@ export async function discardTemp(temp: TempFile): Promise<void> {
   temp.closed = true;
   await unlink(temp.path).catch(() => {});
 }
-

@@ -61,7 +61,12 @@ function inProcess(transform: Transform): CompressionStage {
 
 /** zstd's complaint about its output as the system error it stands for, so a full disk reads as one. */
 function outputError(stderr: string): NodeJS.ErrnoException | undefined {
-  const causes: [RegExp, string][] = [[/No space left on device/i, 'ENOSPC'], [/Disk quota exceeded/i, 'EDQUOT'], [/Read-only file system/i, 'EROFS'], [/Input\/output error/i, 'EIO']];
+  const causes: [RegExp, string][] = [
+    [/No space left on device/i, 'ENOSPC'],
+    [/Disk quota exceeded/i, 'EDQUOT'],
+    [/Read-only file system/i, 'EROFS'],
+    [/Input\/output error/i, 'EIO'],
+  ];
   const found = causes.find(([pattern]) => pattern.test(stderr));
   if (!found) return undefined;
   const error: NodeJS.ErrnoException = new Error(`${found[1]}: ${stderr.match(found[0])![0].toLowerCase()}, write`);

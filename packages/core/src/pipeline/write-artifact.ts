@@ -52,11 +52,16 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
   // must see its bytes (a trailer, row counts), and then they pass through Node.
   const direct = stage.inputIsPipe && !dump.through;
   const child = await spawnTool(dump.command, dump.args, {
-    env: dump.env, cwd: dump.cwd, signal, debianPackage: dump.debianPackage,
-    stdout: direct ? stage.input : 'pipe', bufferOutput: true,
+    env: dump.env,
+    cwd: dump.cwd,
+    signal,
+    debianPackage: dump.debianPackage,
+    stdout: direct ? stage.input : 'pipe',
+    bufferOutput: true,
   });
   let piped: Promise<void> = Promise.resolve();
-  if (direct) stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
+  if (direct)
+    stage.input.destroy(); // the child holds its own copy; ours would keep EOF away
   else if (child.stdout) piped = dump.through ? pipeline(child.stdout, dump.through, stage.input) : pipeline(child.stdout, stage.input);
   else stage.input.end();
   const done = Promise.all([child.result, piped]).then(async ([result]) => {
@@ -70,7 +75,7 @@ async function feed(dump: BackupStream | BackupCommand, stage: CompressionStage,
 function isEcho(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return true;
-  const signal = ((error as { cause?: ToolResult } | undefined)?.cause)?.signal;
+  const signal = (error as { cause?: ToolResult } | undefined)?.cause?.signal;
   return signal === 'SIGPIPE' || signal === 'SIGKILL';
 }
 

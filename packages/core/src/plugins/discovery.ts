@@ -76,7 +76,10 @@ export function discoverServices(home: HomeLayout, registry: PluginRegistry): Se
 export function findService(services: readonly Service[], name: string): Service {
   const found = services.find((s) => s.name === name || s.plugin?.aliases?.includes(name));
   if (!found) {
-    const guess = didYouMean(name, services.flatMap((s) => [s.name, ...(s.plugin?.aliases ?? [])]));
+    const guess = didYouMean(
+      name,
+      services.flatMap((s) => [s.name, ...(s.plugin?.aliases ?? [])]),
+    );
     throw new BattError('UNKNOWN_SERVICE', `unknown service "${name}"${guess ? `: did you mean "${guess}"?` : ''}`, {
       hint: `known services: ${services.map((s) => s.name).join(', ')} (see \`batt list\`; drop-in scripts go in scripts-available/backup-<name>)`,
     });

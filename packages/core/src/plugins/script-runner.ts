@@ -133,9 +133,12 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
     }
     const { files, others } = listFiles(staging);
     if (files.length === 0) {
-      throw Object.assign(new BattError('TOOL_FAILED', `backup-${name} exited 0 but wrote no files`, {
-        hint: `a drop-in script must write its backup under $BATT_DEST/${name}/`,
-      }), { log });
+      throw Object.assign(
+        new BattError('TOOL_FAILED', `backup-${name} exited 0 but wrote no files`, {
+          hint: `a drop-in script must write its backup under $BATT_DEST/${name}/`,
+        }),
+        { log },
+      );
     }
     const hashed = await Promise.all(files.map(async (path) => ({ path, ...(await hashAndSync(path)) })));
     const artifacts: ScriptArtifact[] = [];

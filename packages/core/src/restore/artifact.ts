@@ -37,9 +37,13 @@ export async function checkArtifact(item: StoredArtifact): Promise<{ bytes: numb
   }
   const actual = await hashFile(item.file);
   if (item.sha256 && actual.sha256 !== item.sha256) {
-    throw new BattError('INTEGRITY', `the artifact ${item.file} does not match its SHA-256 (catalog ${item.sha256.slice(0, 16)}…, file ${actual.sha256.slice(0, 16)}…): it is damaged`, {
-      hint: 'do not restore from it; restore an older backup (`batt runs`), and check the disk',
-    });
+    throw new BattError(
+      'INTEGRITY',
+      `the artifact ${item.file} does not match its SHA-256 (catalog ${item.sha256.slice(0, 16)}…, file ${actual.sha256.slice(0, 16)}…): it is damaged`,
+      {
+        hint: 'do not restore from it; restore an older backup (`batt runs`), and check the disk',
+      },
+    );
   }
   return actual;
 }

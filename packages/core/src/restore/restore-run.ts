@@ -81,20 +81,41 @@ async function plan(request: RestoreRequest, chosen: Selected[]): Promise<Planne
     const able = request.services.filter((x) => x.plugin?.canReplace).map((x) => x.name);
     throw new BattError('USAGE', `--replace swaps in a restored database: it is for ${able.join(' and ')}`, { hint: 'use --force to restore over an existing target' });
   }
-  if (request.replace && request.into === undefined) throw new BattError('USAGE', '--replace needs --into NAME: the database to swap the restored copy in for', { hint: 'e.g. batt restore latest mysql --target app --into app_test --replace' });
+  if (request.replace && request.into === undefined)
+    throw new BattError('USAGE', '--replace needs --into NAME: the database to swap the restored copy in for', {
+      hint: 'e.g. batt restore latest mysql --target app --into app_test --replace',
+    });
   const planned: PlannedRestore[] = [];
   for (const { run, item, service } of chosen) {
-    const base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file!, bytes: item.bytes, sha256: item.sha256, toolVersion: item.toolVersion, serverVersion: item.serverVersion };
+    const base = {
+      runId: run.id,
+      itemId: item.id,
+      service: service.name,
+      target: item.target,
+      file: item.file!,
+      bytes: item.bytes,
+      sha256: item.sha256,
+      toolVersion: item.toolVersion,
+      serverVersion: item.serverVersion,
+    };
     const plugin = service.plugin;
     if (!plugin) {
       if (!restoreScriptOf(request.home, service)) {
-        throw new BattError('NOT_FOUND', `${service.name} is a drop-in script without a restore script`, { hint: `add an executable scripts-available/restore-${service.name} (it gets BATT_SOURCE), or restore ${item.file} by hand` });
+        throw new BattError('NOT_FOUND', `${service.name} is a drop-in script without a restore script`, {
+          hint: `add an executable scripts-available/restore-${service.name} (it gets BATT_SOURCE), or restore ${item.file} by hand`,
+        });
       }
-      planned.push({ ...base, into: request.to ?? request.into ?? '', label: `restore-${service.name}${request.to ?? request.into ? ` into ${request.to ?? request.into}` : ''}`, action: 'script', exists: false });
+      planned.push({
+        ...base,
+        into: request.to ?? request.into ?? '',
+        label: `restore-${service.name}${(request.to ?? request.into) ? ` into ${request.to ?? request.into}` : ''}`,
+        action: 'script',
+        exists: false,
+      });
       continue;
     }
     if (!plugin.restore) throw new BattError('NOT_FOUND', `the ${service.name} service cannot restore`, { hint: `restore ${item.file} by hand` });
-    const into = (plugin.targetsArePaths ? request.to ?? request.into : request.into ?? request.to) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
+    const into = (plugin.targetsArePaths ? (request.to ?? request.into) : (request.into ?? request.to)) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
     const look = plugin.planRestore ? await plugin.planRestore(pluginContext(request, service.name, run.id), item.target, into) : { label: into, exists: false };
     planned.push({ ...base, into, label: look.label, exists: look.exists, action: request.replace ? 'swap' : look.exists ? 'replace' : 'create' });
   }
@@ -110,7 +131,8 @@ async function restoreWithScript(request: RestoreRequest, service: Service, grou
     for (const p of group) {
       const link = join(source, p.target);
       // The name comes from the catalog: it must stay inside BATT_SOURCE.
-      if (relative(source, link).startsWith('..') || isAbsolute(p.target)) throw new BattError('INTEGRITY', `the catalog names a file "${p.target}" outside the backup folder`, { hint: 'the catalog was changed; restore that file by hand' });
+      if (relative(source, link).startsWith('..') || isAbsolute(p.target))
+        throw new BattError('INTEGRITY', `the catalog names a file "${p.target}" outside the backup folder`, { hint: 'the catalog was changed; restore that file by hand' });
       mkdirSync(dirname(link), { recursive: true, mode: 0o700 });
       symlinkSync(p.file, link);
     }
@@ -120,9 +142,12 @@ async function restoreWithScript(request: RestoreRequest, service: Service, grou
       signal: request.signal,
       env: {
         ...scriptEnv(service.name),
-        BATT_SOURCE: source, BATT_SERVICE: service.name, BATT_RUN_ID: String(group[0].runId), BATT_HOME: request.home.root,
+        BATT_SOURCE: source,
+        BATT_SERVICE: service.name,
+        BATT_RUN_ID: String(group[0].runId),
+        BATT_HOME: request.home.root,
         ...(conf ? { BATT_CONF: conf } : {}),
-        ...(request.to ?? request.into ? { BATT_INTO: request.to ?? request.into } : {}),
+        ...((request.to ?? request.into) ? { BATT_INTO: request.to ?? request.into } : {}),
         ...(request.force ? { BATT_FORCE: '1' } : {}),
       },
     });
@@ -189,9 +214,12 @@ async function restoreClaimed(request: RestoreRequest, chosen: Selected[], plann
   const blocked = planned.filter((p) => p.action === 'replace' && !request.force);
   if (blocked.length) {
     const services = new Set(blocked.map((p) => p.service));
-    throw Object.assign(new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
-      hint: [...services].map((s) => existsHints[s] ?? existsHints.default).join('; '),
-    }), { refused: true });
+    throw Object.assign(
+      new BattError('USAGE', `${blocked.map((p) => p.label).join(', ')} already exist${blocked.length === 1 ? 's' : ''}: batt never restores over existing data unless told to`, {
+        hint: [...services].map((s) => existsHints[s] ?? existsHints.default).join('; '),
+      }),
+      { refused: true },
+    );
   }
 
   const outcomes: RestoreOutcome[] = [];
@@ -207,7 +235,10 @@ async function restoreClaimed(request: RestoreRequest, chosen: Selected[], plann
     slog.info(`${p.target}: restoring into ${p.label}${p.action === 'swap' ? ' (via a checked temporary copy)' : ''}`);
     try {
       const checks = await service.plugin!.restore!(pluginContext(request, service.name, p.runId), item.target, sourceOf(item, request.signal), {
-        into: p.into, force: request.force, replace: request.replace, jobs: request.jobs,
+        into: p.into,
+        force: request.force,
+        replace: request.replace,
+        jobs: request.jobs,
       });
       settle(item.id, { ok: true, checks });
       outcomes.push({ ...p, status: 'ok', checks });

@@ -23,8 +23,14 @@ describe('restore helpers', () => {
   });
 
   it('throws naming every failed check, and keeps the list on the error', () => {
-    const list = [{ name: 'a', ok: true, detail: 'fine' }, { name: 'b', ok: false, detail: 'broken' }];
-    assert.throws(() => assertChecks('restore', list), (e: Error & { checks?: unknown }) => /restore: b: broken/.test(e.message) && e.checks === list);
+    const list = [
+      { name: 'a', ok: true, detail: 'fine' },
+      { name: 'b', ok: false, detail: 'broken' },
+    ];
+    assert.throws(
+      () => assertChecks('restore', list),
+      (e: Error & { checks?: unknown }) => /restore: b: broken/.test(e.message) && e.checks === list,
+    );
     assert.deepEqual(assertChecks('restore', [list[0]]), [list[0]]);
   });
 });

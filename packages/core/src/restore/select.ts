@@ -58,7 +58,13 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
     conditions.push(eq(items.runId, Number(ref)));
   }
   if (query.since) conditions.push(gte(runs.startedAt, query.since.toISOString()));
-  let rows = db.select({ run: runs, item: items }).from(items).innerJoin(runs, eq(runs.id, items.runId)).where(and(...conditions)).orderBy(desc(items.runId), items.id).all();
+  let rows = db
+    .select({ run: runs, item: items })
+    .from(items)
+    .innerJoin(runs, eq(runs.id, items.runId))
+    .where(and(...conditions))
+    .orderBy(desc(items.runId), items.id)
+    .all();
   // `latest` is the newest run that holds a matching backup, not just the newest run.
   if (ref === 'latest' && rows.length) rows = rows.filter((r) => r.run.id === rows[0].run.id);
   if (rows.length === 0) {
@@ -68,12 +74,19 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
   }
   return rows.map(({ run, item }) => {
     if (query.roots && !insideRoots(item.file!, query.roots)) {
-      throw new BattError('INTEGRITY', `run ${run.id}'s ${item.service} backup of ${item.target} names ${item.file}, which is outside the backup folders this home knows (${query.roots.join(', ')}): batt does not read it on the catalog's word`, {
-        hint: 'the catalog was changed, or rebuilt from a manifest that was; `batt catalog check` shows what else is off. If you trust that file, restore it by hand',
-      });
+      throw new BattError(
+        'INTEGRITY',
+        `run ${run.id}'s ${item.service} backup of ${item.target} names ${item.file}, which is outside the backup folders this home knows (${query.roots.join(', ')}): batt does not read it on the catalog's word`,
+        {
+          hint: 'the catalog was changed, or rebuilt from a manifest that was; `batt catalog check` shows what else is off. If you trust that file, restore it by hand',
+        },
+      );
     }
     const svc = services.find((s) => s.name === item.service);
-    if (!svc) throw new BattError('NOT_FOUND', `run ${run.id} holds a backup of "${item.service}", which is no longer a known service`, { hint: 'restore its file by hand, or put its script back into scripts-available/' });
+    if (!svc)
+      throw new BattError('NOT_FOUND', `run ${run.id} holds a backup of "${item.service}", which is no longer a known service`, {
+        hint: 'restore its file by hand, or put its script back into scripts-available/',
+      });
     return { run, item, service: svc };
   });
 }
@@ -93,19 +106,36 @@ export function sourceOf(item: ItemRow, signal?: AbortSignal): RestoreSource {
  * which prune respects. Returns undefined when the item is gone or being pruned.
  */
 export function startCheck(db: CatalogDb, itemId: number, kind: CheckKind, target?: string): number | undefined {
-  return db.transaction((tx) => {
-    const item = tx.select({ id: items.id }).from(items).where(and(eq(items.id, itemId), isNull(items.pruneId))).get();
-    if (!item) return undefined;
-    return tx.insert(checks).values({ itemId, kind, startedAt: now(), status: 'running', target: target ?? null, pid: process.pid }).returning({ id: checks.id }).get().id;
-  }, { behavior: 'immediate' });
+  return db.transaction(
+    (tx) => {
+      const item = tx
+        .select({ id: items.id })
+        .from(items)
+        .where(and(eq(items.id, itemId), isNull(items.pruneId)))
+        .get();
+      if (!item) return undefined;
+      return tx
+        .insert(checks)
+        .values({ itemId, kind, startedAt: now(), status: 'running', target: target ?? null, pid: process.pid })
+        .returning({ id: checks.id })
+        .get().id;
+    },
+    { behavior: 'immediate' },
+  );
 }
 
 /** Records what a started check found. */
 export function finishCheck(db: CatalogDb, checkId: number, result: { ok: boolean; target?: string; checks: Check[]; error?: string }): void {
-  db.update(checks).set({
-    finishedAt: now(), status: result.ok ? 'ok' : 'failed', ...(result.target !== undefined ? { target: result.target } : {}),
-    details: JSON.stringify(result.checks), error: result.error ?? null,
-  }).where(eq(checks.id, checkId)).run();
+  db.update(checks)
+    .set({
+      finishedAt: now(),
+      status: result.ok ? 'ok' : 'failed',
+      ...(result.target !== undefined ? { target: result.target } : {}),
+      details: JSON.stringify(result.checks),
+      error: result.error ?? null,
+    })
+    .where(eq(checks.id, checkId))
+    .run();
 }
 
 /** Forgets a claim that came to nothing (a refused restore). */
@@ -116,7 +146,12 @@ export function dropCheck(db: CatalogDb, checkId: number): void {
 /** Checks recorded for items, newest first. */
 export function checksOf(db: CatalogDb, itemIds: readonly number[]): (typeof checks.$inferSelect)[] {
   if (itemIds.length === 0) return [];
-  return db.select().from(checks).where(inArray(checks.itemId, [...itemIds])).orderBy(desc(checks.id)).all();
+  return db
+    .select()
+    .from(checks)
+    .where(inArray(checks.itemId, [...itemIds]))
+    .orderBy(desc(checks.id))
+    .all();
 }
 
 /** Throws an INTEGRITY error naming the failed checks, if any failed. */
@@ -135,7 +170,12 @@ export const counted = (n: number, noun: string): string => `${n} ${n === 1 ? no
  * Compares counts (rows per table, keys per database) with those recorded at backup time.
  * `units` names what is counted: the groups (tables) and what is in them (rows).
  */
-export function compareCounts(name: string, expected: Record<string, number> | undefined, actual: Record<string, number>, units: { group: string; unit: string } = { group: 'table', unit: 'row' }): Check {
+export function compareCounts(
+  name: string,
+  expected: Record<string, number> | undefined,
+  actual: Record<string, number>,
+  units: { group: string; unit: string } = { group: 'table', unit: 'row' },
+): Check {
   if (!expected) return { name, ok: true, detail: 'no counts were recorded at backup time' };
   const diffs = [...new Set([...Object.keys(expected), ...Object.keys(actual)])]
     .filter((k) => (expected[k] ?? 0) !== (actual[k] ?? 0))

@@ -5,7 +5,7 @@
  * restore drill. Every result is stored in the catalog.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import type { BattConfig } from '../config/load.js';
 import { describeError } from '../errors/errors.js';
@@ -75,7 +75,12 @@ async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome[
   }
   const ok = error === undefined && checks.every((c) => c.ok);
   finishCheck(request.db, checkId, { ok, checks, error });
-  const why = error ?? checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
+  const why =
+    error ??
+    checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name}: ${c.detail}`)
+      .join('; ');
   request.log.scoped(base.service)[ok ? 'info' : 'error'](`${base.target}: ${kind === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${why}`}`);
   return { ...base, kind, ok, checks, error };
 }

@@ -2,17 +2,7 @@ process.env.TZ = 'UTC'; // calendar buckets are local: pin the zone before any D
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  BACKUP_KINDS,
-  hasRules,
-  planGroup,
-  planRetention,
-  type BackupKind,
-  type GroupColumns,
-  type KeepRules,
-  type RetentionBackup,
-  type RetentionDecision,
-} from './policy.js';
+import { BACKUP_KINDS, hasRules, planGroup, planRetention, type BackupKind, type GroupColumns, type KeepRules, type RetentionBackup, type RetentionDecision } from './policy.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const HOUR = 3_600_000;
@@ -24,7 +14,10 @@ function b(id: number, iso: string, kind: BackupKind = 'good', group = 'mysql/ma
 
 /** Sorted ids of the kept backups. */
 function kept(decisions: RetentionDecision[]): number[] {
-  return decisions.filter((d) => d.keep).map((d) => d.id).sort((x, y) => x - y);
+  return decisions
+    .filter((d) => d.keep)
+    .map((d) => d.id)
+    .sort((x, y) => x - y);
 }
 
 function reasonsOf(decisions: RetentionDecision[], id: number): string[] {
@@ -35,7 +28,11 @@ function reasonsOf(decisions: RetentionDecision[], id: number): string[] {
 
 function plan(backups: RetentionBackup[], rules: KeepRules, now = NOW): RetentionDecision[] {
   const decisions = planRetention(backups, rules, now);
-  assert.deepEqual(decisions.map((d) => d.id), backups.map((x) => x.id), 'one decision per backup, in input order');
+  assert.deepEqual(
+    decisions.map((d) => d.id),
+    backups.map((x) => x.id),
+    'one decision per backup, in input order',
+  );
   return decisions;
 }
 
@@ -48,7 +45,10 @@ function plan(backups: RetentionBackup[], rules: KeepRules, now = NOW): Retentio
  * good backup keeps all; a held backup always stays. Returns keep per member, in order.
  */
 function referenceKeep(members: readonly RetentionBackup[], rules: KeepRules, now: Date): boolean[] {
-  const good = members.map((b, i) => ({ b, i })).filter((x) => x.b.kind === 'good').sort((x, y) => y.b.time - x.b.time || y.b.id - x.b.id);
+  const good = members
+    .map((b, i) => ({ b, i }))
+    .filter((x) => x.b.kind === 'good')
+    .sort((x, y) => y.b.time - x.b.time || y.b.id - x.b.id);
   if (good.length === 0) return members.map(() => true);
   const kept = new Set<number>([0]);
   for (let k = 0; k < Math.min(rules.last ?? 0, good.length); k++) kept.add(k);
@@ -184,13 +184,7 @@ describe('retention policy', () => {
   });
 
   it('yearly keeps the newest backup of each of the N newest years that have one', () => {
-    const list = [
-      b(1, '2026-06-01T00:00:00Z'),
-      b(2, '2026-01-01T00:00:00Z'),
-      b(3, '2024-12-31T23:59:00Z'),
-      b(4, '2024-01-01T00:00:00Z'),
-      b(5, '2022-07-01T00:00:00Z'),
-    ];
+    const list = [b(1, '2026-06-01T00:00:00Z'), b(2, '2026-01-01T00:00:00Z'), b(3, '2024-12-31T23:59:00Z'), b(4, '2024-01-01T00:00:00Z'), b(5, '2022-07-01T00:00:00Z')];
     const d = plan(list, { yearly: 2 });
     assert.deepEqual(kept(d), [1, 3]);
     assert.deepEqual(reasonsOf(d, 1), ['yearly 2026']);
@@ -391,7 +385,11 @@ describe('retention policy', () => {
             if (key !== lastKey) expected.push(x.id);
             lastKey = key;
           }
-          assert.deepEqual(kept(plan(list, { [unit]: 1000 })), expected.sort((x, y) => x - y), `${zone} ${from} ${unit}`);
+          assert.deepEqual(
+            kept(plan(list, { [unit]: 1000 })),
+            expected.sort((x, y) => x - y),
+            `${zone} ${from} ${unit}`,
+          );
         }
       }
     } finally {
@@ -421,15 +419,7 @@ describe('retention policy', () => {
     const keptTimes = (group: string) => d.filter((x) => x.keep && x.group === group).map((x) => x.time);
     assert.deepEqual(keptTimes('service/target-9'), keptTimes('service/target-0'));
     // The newest (2026-05-29 15:00) is kept by every rule; the oldest only by nothing.
-    assert.deepEqual(reasonsOf(d, list.length - 9), [
-      'last 5',
-      'hourly 2026-05-29 15h',
-      'daily 2026-05-29',
-      'weekly 2026-W22',
-      'monthly 2026-05',
-      'yearly 2026',
-      'within 7d',
-    ]);
+    assert.deepEqual(reasonsOf(d, list.length - 9), ['last 5', 'hourly 2026-05-29 15h', 'daily 2026-05-29', 'weekly 2026-W22', 'monthly 2026-05', 'yearly 2026', 'within 7d']);
     assert.deepEqual(reasonsOf(d, 1), ['not kept by any rule']);
     // The newest backup of 2015 is kept by yearly alone.
     assert.deepEqual(d.find((x) => x.time === Date.parse('2015-12-31T23:00:00Z') && x.group === 'service/target-0')?.reasons, ['yearly 2015']);
@@ -439,7 +429,11 @@ describe('retention policy', () => {
     const ids = [3, 6, 1, 5, 2, 4];
     const times = ['2026-11-03', '2026-11-01', '2026-11-05', '2026-11-01T12:00', '2026-11-04', '2026-11-02'].map((x) => Date.parse(`${x}Z`));
     const kinds = ['failed', 'failed', 'good', 'suspect', 'good', 'good'].map((k) => BACKUP_KINDS.indexOf(k as BackupKind));
-    const holds = new Map([[2, 'in use by a restore (pid 12)'], [5, 'in use by a restore (pid 13)'], [1, 'being verified']]);
+    const holds = new Map([
+      [2, 'in use by a restore (pid 12)'],
+      [5, 'in use by a restore (pid 13)'],
+      [1, 'being verified'],
+    ]);
     const p = planGroup({ ids, times, kinds, holds }, { last: 2 }, NOW);
     assert.deepEqual([...p.keep], [0, 1, 1, 0, 1, 1]);
     assert.deepEqual([...p.reasons.keys()].sort(), [1, 2, 4, 5]);
@@ -449,7 +443,12 @@ describe('retention policy', () => {
     assert.deepEqual(p.reasons.get(1), ['being verified']);
     assert.equal(p.removedReason[kinds[0]], 'failed: older than every kept backup');
     assert.equal(p.removedReason[kinds[3]], 'suspect: older than every kept backup');
-    assert.deepEqual(p.removedReason, ['not kept by any rule', 'failed: older than every kept backup', 'suspect: older than every kept backup', 'unverified: older than every kept backup']);
+    assert.deepEqual(p.removedReason, [
+      'not kept by any rule',
+      'failed: older than every kept backup',
+      'suspect: older than every kept backup',
+      'unverified: older than every kept backup',
+    ]);
     // No good backup: all kept, each with its own reasons array.
     const none = planGroup({ ids: [1, 2], times: [1, 2], kinds: [1, 3] }, { daily: 1 }, NOW);
     assert.deepEqual([...none.keep], [1, 1]);
@@ -520,10 +519,22 @@ describe('retention policy', () => {
             holds,
           };
           const p = planGroup(columns, rules, NOW);
-          assert.deepEqual([...p.keep].map((k) => k === 1), referenceKeep(members, rules, NOW), `${order} ${group} ${JSON.stringify(rules)}: keep, against the reference`);
-          assert.deepEqual([...p.keep].map((k) => k === 1), expected.map((x) => x.keep), `${order} ${group} ${JSON.stringify(rules)}: keep`);
+          assert.deepEqual(
+            [...p.keep].map((k) => k === 1),
+            referenceKeep(members, rules, NOW),
+            `${order} ${group} ${JSON.stringify(rules)}: keep, against the reference`,
+          );
+          assert.deepEqual(
+            [...p.keep].map((k) => k === 1),
+            expected.map((x) => x.keep),
+            `${order} ${group} ${JSON.stringify(rules)}: keep`,
+          );
           const reasons = members.map((x, i) => (p.keep[i] === 1 ? p.reasons.get(i) : [p.removedReason[columns.kinds[i]]]));
-          assert.deepEqual(reasons, expected.map((x) => x.reasons), `${order} ${group} ${JSON.stringify(rules)}: reasons`);
+          assert.deepEqual(
+            reasons,
+            expected.map((x) => x.reasons),
+            `${order} ${group} ${JSON.stringify(rules)}: reasons`,
+          );
           assert.equal(p.reasons.size, expected.filter((x) => x.keep).length, 'reasons for the kept only');
           compared += members.length;
         }

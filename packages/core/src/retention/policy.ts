@@ -113,7 +113,12 @@ export function planRetention(backups: readonly RetentionBackup[], rules: KeepRu
   // Each step is a small function with one loop: V8 optimises those soon, and a single call over
   // a million backups otherwise spends much of its time in unoptimised code.
   const { groupOf, sizes } = groupBackups(backups);
-  const columns = sizes.map((size) => ({ ids: new Float64Array(size), times: new Float64Array(size), kinds: new Uint8Array(size), holds: undefined as Map<number, string> | undefined }));
+  const columns = sizes.map((size) => ({
+    ids: new Float64Array(size),
+    times: new Float64Array(size),
+    kinds: new Uint8Array(size),
+    holds: undefined as Map<number, string> | undefined,
+  }));
   // Each backup's index within its group's columns.
   const localOf = new Int32Array(backups.length);
   fillColumns(backups, groupOf, columns, localOf);
@@ -319,14 +324,7 @@ function keepGood(good: Int32Array, times: Float64Array, rules: KeepRules, cutof
  * differs from the last bucket kept, until `count` are kept. So each bucket keeps its newest
  * backup, and the count is of buckets that have backups. Returns the last position kept.
  */
-function keepBuckets(
-  unit: Unit,
-  count: number,
-  good: Int32Array,
-  times: Float64Array,
-  calendar: LocalCalendar,
-  reasons: Map<number, string[]>,
-): number {
+function keepBuckets(unit: Unit, count: number, good: Int32Array, times: Float64Array, calendar: LocalCalendar, reasons: Map<number, string[]>): number {
   let lastKey = NaN; // never equal to a key: the newest backup always starts a bucket
   let lastKept = -1;
   for (let k = 0; k < times.length && count > 0; k++) {
@@ -377,13 +375,7 @@ function keepNotCounted(times: ArrayLike<number>, kinds: ArrayLike<number>, olde
 }
 
 /** The decision for every backup, in input order, from its group's plan. */
-function decide(
-  backups: readonly RetentionBackup[],
-  groupOf: Int32Array,
-  localOf: Int32Array,
-  columns: FilledColumns[],
-  plans: GroupPlan[],
-): RetentionDecision[] {
+function decide(backups: readonly RetentionBackup[], groupOf: Int32Array, localOf: Int32Array, columns: FilledColumns[], plans: GroupPlan[]): RetentionDecision[] {
   const keepOf = plans.map((p) => p.keep);
   const kindsOf = columns.map((c) => c.kinds);
   const removedOf = plans.map((p) => p.removedReason);
@@ -475,7 +467,12 @@ function pad(n: number): string {
 
 /** "30d", "36h", "90m", "45s" or "1500ms": the largest unit that divides evenly. */
 function formatMs(ms: number): string {
-  for (const [unit, size] of [['d', MS_DAY], ['h', MS_HOUR], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', MS_DAY],
+    ['h', MS_HOUR],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

@@ -49,7 +49,7 @@ export interface PlannedGroup extends GroupPlan {
 /** The kind of backup `i` of a group, and why it is kept or removed. */
 export function decisionOf(g: PlannedGroup, i: number): { kind: BackupKind; keep: boolean; reasons: string[] } {
   const keep = g.keep[i] === 1;
-  return { kind: BACKUP_KINDS[g.kinds[i]], keep, reasons: keep ? g.reasons.get(i) ?? [] : [g.removedReason[g.kinds[i]]] };
+  return { kind: BACKUP_KINDS[g.kinds[i]], keep, reasons: keep ? (g.reasons.get(i) ?? []) : [g.removedReason[g.kinds[i]]] };
 }
 
 export interface PrunePlan {
@@ -150,14 +150,20 @@ export interface PruneResult {
  */
 function markRemovals(request: PruneRequest, plan: PrunePlan): { pruneId: number; planned: number; marked: number } {
   const { db } = request;
-  return inTransaction(db, () => {
-    const current = highestCheckId(db) === plan.checkMark ? plan : planPrune(request);
-    const ids = current.groups.flatMap((g) => g.ids.filter((_, i) => g.keep[i] === 0));
-    const rules = Object.entries(current.rules).map(([service, text]) => `${service}: ${text}`).join('; ');
-    const pruneId = insertPrune(db, rules);
-    const marked = markItemsForPrune(db, pruneId, ids);
-    return { pruneId, planned: plan.groups.reduce((n, g) => n + g.keep.filter((k) => k === 0).length, 0), marked };
-  }, 'immediate');
+  return inTransaction(
+    db,
+    () => {
+      const current = highestCheckId(db) === plan.checkMark ? plan : planPrune(request);
+      const ids = current.groups.flatMap((g) => g.ids.filter((_, i) => g.keep[i] === 0));
+      const rules = Object.entries(current.rules)
+        .map(([service, text]) => `${service}: ${text}`)
+        .join('; ');
+      const pruneId = insertPrune(db, rules);
+      const marked = markItemsForPrune(db, pruneId, ids);
+      return { pruneId, planned: plan.groups.reduce((n, g) => n + g.keep.filter((k) => k === 0).length, 0), marked };
+    },
+    'immediate',
+  );
 }
 
 /** Deletes a file; a file already gone is fine only if its folder is there (an unmounted disk is not "removed"). */
@@ -217,7 +223,13 @@ export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonl
     for (const path of [bundle, `${bundle}.sha256`]) await removeFile(path);
     folders.set(dirname(bundle), folders.get(dirname(bundle)) ?? { names: new Set(), runIds: new Set() });
   }
-  removePrunedRows(db, pruneId, bundles.map(([runId]) => runId), rows.length, bytes);
+  removePrunedRows(
+    db,
+    pruneId,
+    bundles.map(([runId]) => runId),
+    rows.length,
+    bytes,
+  );
   for (const folder of folders.keys()) removeEmptyFolders(folder, roots);
   return { removed: rows.length, bytes, folders: [...folders.keys()], refused };
 }
@@ -244,7 +256,10 @@ export async function executePrune(request: PruneRequest, plan: PrunePlan, roots
 export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[]): Promise<{ id: number; removed: number; refused: string[] }[]> {
   const stale = runningChecks(db).filter(([, pid]) => !pid || !pidAlive(pid));
   // `aborted`, not `failed`: the backup was not found wanting, its check was cut short.
-  abortChecks(db, stale.map(([id]) => id));
+  abortChecks(
+    db,
+    stale.map(([id]) => id),
+  );
   const open = openPruneIds(db);
   const finished: { id: number; removed: number; refused: string[] }[] = [];
   for (const id of open) {

@@ -17,11 +17,21 @@ export function parseAge(text: string, now: Date): number | undefined {
   for (const [, n, unit] of trimmed.matchAll(/(\d+)\s*([hdwmy])/gi)) {
     const v = Number(n);
     switch (unit.toLowerCase()) {
-      case 'h': cutoff.setHours(cutoff.getHours() - v); break;
-      case 'd': cutoff.setDate(cutoff.getDate() - v); break;
-      case 'w': cutoff.setDate(cutoff.getDate() - 7 * v); break;
-      case 'm': cutoff.setMonth(cutoff.getMonth() - v); break;
-      case 'y': cutoff.setFullYear(cutoff.getFullYear() - v); break;
+      case 'h':
+        cutoff.setHours(cutoff.getHours() - v);
+        break;
+      case 'd':
+        cutoff.setDate(cutoff.getDate() - v);
+        break;
+      case 'w':
+        cutoff.setDate(cutoff.getDate() - 7 * v);
+        break;
+      case 'm':
+        cutoff.setMonth(cutoff.getMonth() - v);
+        break;
+      case 'y':
+        cutoff.setFullYear(cutoff.getFullYear() - v);
+        break;
     }
   }
   const ms = now.getTime() - cutoff.getTime();

@@ -12,7 +12,10 @@ describe('suspect backups', () => {
   });
 
   it('flags rows that fell, even when the size did not', () => {
-    const previous = [{ bytes: 100, rows: 1000 }, { bytes: 100, rows: 990 }];
+    const previous = [
+      { bytes: 100, rows: 1000 },
+      { bytes: 100, rows: 990 },
+    ];
     assert.match(suspectReason({ bytes: 100, rows: 12 }, previous, 0.5) ?? '', /12 rows\/keys against the usual 995/);
     assert.equal(suspectReason({ bytes: 100, rows: 600 }, previous, 0.5), undefined);
   });

@@ -74,7 +74,10 @@ export function acceptSuspect(db: CatalogDb, runId: number, service?: string, ta
   return inTransaction(db, () => {
     const rows = suspectItemsOf(db, runId, service, target);
     // A backup whose newest verify or drill failed (a SHA-256 mismatch, say) is damaged, not just small: never a baseline.
-    const verdicts = newestVerdicts(db, rows.map(([id]) => id));
+    const verdicts = newestVerdicts(
+      db,
+      rows.map(([id]) => id),
+    );
     const damaged = rows.flatMap(([id, s, t]) => {
       const check = verdicts.get(id);
       return check?.[1] === 'failed' ? [`${s} ${t}: its latest ${check[0]} failed${check[2] ? ` (${check[2]})` : ''}`] : [];
@@ -84,7 +87,10 @@ export function acceptSuspect(db: CatalogDb, runId: number, service?: string, ta
         hint: `a backup that failed its check is no baseline: run \`batt verify ${runId}\` again if the cause is fixed, else take a new backup`,
       });
     }
-    acceptItems(db, rows.map(([id]) => id));
+    acceptItems(
+      db,
+      rows.map(([id]) => id),
+    );
     return rows.map(([, s, t, was]) => ({ service: s, target: t, was }));
   });
 }

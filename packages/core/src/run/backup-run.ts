@@ -187,7 +187,15 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   events.emit({ type: 'run-started', kind: 'backup', runId, at: request.clock.toISOString(), services: request.selections.map((sel) => sel.service.name) });
   try {
     const report = await executeRun(request, runId, units, events);
-    events.emit({ type: 'run-finished', kind: 'backup', runId, status: report.status, at: now(), ok: report.items.filter((i) => i.status === 'ok').length, failed: report.items.filter((i) => i.status !== 'ok').length });
+    events.emit({
+      type: 'run-finished',
+      kind: 'backup',
+      runId,
+      status: report.status,
+      at: now(),
+      ok: report.items.filter((i) => i.status === 'ok').length,
+      failed: report.items.filter((i) => i.status !== 'ok').length,
+    });
     return report;
   } catch (error) {
     // An unexpected failure must not leave the run `running` until the next start.
@@ -231,7 +239,14 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   const manifestItems: ManifestItem[] = [];
   const status = (): ItemStatus => (request.signal.aborted ? 'aborted' : 'failed');
   const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
-  const manifestRun = { id: runId, startedAt: request.clock.toISOString(), host: request.host, user: request.user, destination: withServicePlaceholder(request.destination), battVersion: request.battVersion };
+  const manifestRun = {
+    id: runId,
+    startedAt: request.clock.toISOString(),
+    host: request.host,
+    user: request.user,
+    destination: withServicePlaceholder(request.destination),
+    battVersion: request.battVersion,
+  };
 
   // An item is `ok` only once its SHA256SUMS line and its run's manifest are on disk: each placed
   // file is written into them before its row says ok. Writes go one at a time (items finish in
@@ -252,7 +267,9 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
         manifestItems.splice(manifestItems.indexOf(item), 1);
         await unlink(item.file).catch(() => {});
       }
-      throw new BattError('IO', `the backup was written but its SHA256SUMS line or manifest could not be: ${describeError(error)}; the backup file is removed again`, { cause: error });
+      throw new BattError('IO', `the backup was written but its SHA256SUMS line or manifest could not be: ${describeError(error)}; the backup file is removed again`, {
+        cause: error,
+      });
     }
   };
 
@@ -272,24 +289,67 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
       events.emit({ type: 'item-started', runId, service: service.name, target, at: startedAt });
       const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
       const artifact = await writeArtifact({
-        dump, dir: destFor(service), base: artifactBase(target), ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
-        compression, level, uniqueSuffix: `run${runId}`, signal: request.signal,
+        dump,
+        dir: destFor(service),
+        base: artifactBase(target),
+        ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
+        compression,
+        level,
+        uniqueSuffix: `run${runId}`,
+        signal: request.signal,
       });
       const { facts } = artifact;
       const warnings = facts.warnings?.length ? facts.warnings : undefined;
       const finishedAt = now();
-      await makeDurable([{ service: service.name, target, file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression, toolVersion: facts.toolVersion, serverVersion: facts.serverVersion, facts: facts.facts, startedAt, finishedAt }]);
+      await makeDurable([
+        {
+          service: service.name,
+          target,
+          file: artifact.path,
+          bytes: artifact.bytes,
+          sha256: artifact.sha256,
+          compression,
+          toolVersion: facts.toolVersion,
+          serverVersion: facts.serverVersion,
+          facts: facts.facts,
+          startedAt,
+          finishedAt,
+        },
+      ]);
       finishItem(db, itemId, 'ok', {
-        file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, compression,
-        toolVersion: facts.toolVersion ?? null, serverVersion: facts.serverVersion ?? null,
+        file: artifact.path,
+        bytes: artifact.bytes,
+        sha256: artifact.sha256,
+        compression,
+        toolVersion: facts.toolVersion ?? null,
+        serverVersion: facts.serverVersion ?? null,
         facts: JSON.stringify({ ...facts.facts, warnings }),
         log: warnings ? clean(warnings.join('\n')) : null,
         finishedAt,
       });
       for (const warning of warnings ?? []) events.emit({ type: 'item-warning', runId, service: service.name, target, message: warning });
-      events.emit({ type: 'item-finished', runId, service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, seconds: (Date.now() - started) / 1000 });
+      events.emit({
+        type: 'item-finished',
+        runId,
+        service: service.name,
+        target,
+        status: 'ok',
+        file: artifact.path,
+        bytes: artifact.bytes,
+        sha256: artifact.sha256,
+        seconds: (Date.now() - started) / 1000,
+      });
       const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
-      reports[index].push({ service: service.name, target, status: 'ok', file: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256, suspect, seconds: (Date.now() - started) / 1000 });
+      reports[index].push({
+        service: service.name,
+        target,
+        status: 'ok',
+        file: artifact.path,
+        bytes: artifact.bytes,
+        sha256: artifact.sha256,
+        suspect,
+        seconds: (Date.now() - started) / 1000,
+      });
     } catch (error) {
       const message = clean(describeError(error));
       finishItem(db, itemId, status(), { error: message });
@@ -310,19 +370,58 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
     try {
       events.emit({ type: 'item-started', runId, service: service.name, target: label, script: service.path, at: startedAt });
       const result = await runScript({
-        service, args: unit.selection.targets, dest: destFor(service), runId, home: request.home.root,
-        confDir: request.home.conf, signal: request.signal,
+        service,
+        args: unit.selection.targets,
+        dest: destFor(service),
+        runId,
+        home: request.home.root,
+        confDir: request.home.conf,
+        signal: request.signal,
       });
       // The script's output is kept once, on its first artifact.
       let log: string | null = clean(result.log) || null;
       const finishedAt = now();
-      await makeDurable(result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })));
+      await makeDurable(
+        result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })),
+      );
       for (const a of result.artifacts) {
-        const id = addItem(db, { runId, service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt, status: 'ok', log });
+        const id = addItem(db, {
+          runId,
+          service: service.name,
+          target: a.name,
+          file: a.path,
+          bytes: a.bytes,
+          sha256: a.sha256,
+          compression: null,
+          startedAt,
+          finishedAt,
+          status: 'ok',
+          log,
+        });
         log = null;
-        events.emit({ type: 'item-finished', runId, service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000, script: true });
+        events.emit({
+          type: 'item-finished',
+          runId,
+          service: service.name,
+          target: a.name,
+          status: 'ok',
+          file: a.path,
+          bytes: a.bytes,
+          sha256: a.sha256,
+          seconds: (Date.now() - started) / 1000,
+          script: true,
+        });
         const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
-        reports[index].push({ service: service.name, target: a.name, status: 'ok', file: a.path, bytes: a.bytes, sha256: a.sha256, suspect, seconds: (Date.now() - started) / 1000 });
+        reports[index].push({
+          service: service.name,
+          target: a.name,
+          status: 'ok',
+          file: a.path,
+          bytes: a.bytes,
+          sha256: a.sha256,
+          suspect,
+          seconds: (Date.now() - started) / 1000,
+        });
       }
       deleteItem(db, placeholder);
     } catch (error) {
@@ -335,9 +434,13 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   };
 
   const { default: pMap } = await import('p-map');
-  await pMap(units.map((unit, index) => ({ unit, index })), ({ unit, index }) => (unit.selection.service.plugin ? runBuiltin(unit, index) : runDropIn(unit, index)), {
-    concurrency: request.concurrency,
-  });
+  await pMap(
+    units.map((unit, index) => ({ unit, index })),
+    ({ unit, index }) => (unit.selection.service.plugin ? runBuiltin(unit, index) : runDropIn(unit, index)),
+    {
+      concurrency: request.concurrency,
+    },
+  );
 
   const items = reports.flat();
   let manifests: string[] = [];
@@ -352,7 +455,12 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   let bundlePath: string | undefined;
   if (request.bundle && manifestItems.length && !request.signal.aborted) {
     try {
-      const bundle = await writeBundle(runId, [...manifestItems.map((i) => i.file), ...manifests], bundleFolder(withServicePlaceholder(request.destination), request.clock, request.host), request.signal);
+      const bundle = await writeBundle(
+        runId,
+        [...manifestItems.map((i) => i.file), ...manifests],
+        bundleFolder(withServicePlaceholder(request.destination), request.clock, request.host),
+        request.signal,
+      );
       setRunBundle(db, runId, bundle);
       log.info(`bundle → ${bundle.path} (${humanBytes(bundle.bytes)})`);
       bundlePath = bundle.path;
@@ -365,6 +473,16 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   const ok = items.filter((r) => r.status === 'ok').length;
   const runStatus: RunStatus = request.signal.aborted ? 'aborted' : ok === items.length ? 'ok' : ok === 0 ? 'failed' : 'partial';
   const failures = items.filter((r) => r.status !== 'ok');
-  finishRun(db, runId, runStatus, failures.length ? failures.map((f) => `${f.service} ${f.target}: ${f.error}`).join('; ').slice(0, 4000) : undefined);
+  finishRun(
+    db,
+    runId,
+    runStatus,
+    failures.length
+      ? failures
+          .map((f) => `${f.service} ${f.target}: ${f.error}`)
+          .join('; ')
+          .slice(0, 4000)
+      : undefined,
+  );
   return { id: runId, status: runStatus, items, manifests, bundle: bundlePath };
 }

@@ -19,7 +19,16 @@ export interface Bundle {
 /** Where a run's bundle goes: the pattern expanded up to (not including) its `{service}` folder. */
 export function bundleFolder(pattern: string, clock: Date, host: string): string {
   const parts = pattern.split('/');
-  return expandPattern(parts.slice(0, parts.findIndex((p) => p.includes('{service}'))).join('/') || '/', clock, { service: '', host });
+  return expandPattern(
+    parts
+      .slice(
+        0,
+        parts.findIndex((p) => p.includes('{service}')),
+      )
+      .join('/') || '/',
+    clock,
+    { service: '', host },
+  );
 }
 
 /**
@@ -41,7 +50,12 @@ export async function writeBundle(runId: number, files: readonly string[], dir: 
         return {};
       },
     },
-    dir, base: `batt-run-${runId}`, ext: '.tar', compression: 'none', uniqueSuffix: `run${runId}`, signal,
+    dir,
+    base: `batt-run-${runId}`,
+    ext: '.tar',
+    compression: 'none',
+    uniqueSuffix: `run${runId}`,
+    signal,
   });
   await writeAtomic(`${artifact.path}.sha256`, `${sumLine(artifact.sha256, basename(artifact.path))}\n`);
   return { path: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256 };

@@ -6,12 +6,13 @@ import type { Logger } from './logger.js';
 /** A logger that keeps its lines. */
 function memoryLog(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
-  const make = (scope?: string): Logger => ({
-    info: (m: string) => lines.push(`info ${scope ? `[${scope}] ` : ''}${m}`),
-    warn: (m: string) => lines.push(`warn ${scope ? `[${scope}] ` : ''}${m}`),
-    error: (m: string) => lines.push(`error ${scope ? `[${scope}] ` : ''}${m}`),
-    scoped: (s: string) => make(s),
-  }) as unknown as Logger;
+  const make = (scope?: string): Logger =>
+    ({
+      info: (m: string) => lines.push(`info ${scope ? `[${scope}] ` : ''}${m}`),
+      warn: (m: string) => lines.push(`warn ${scope ? `[${scope}] ` : ''}${m}`),
+      error: (m: string) => lines.push(`error ${scope ? `[${scope}] ` : ''}${m}`),
+      scoped: (s: string) => make(s),
+    }) as unknown as Logger;
   return { log: make(), lines };
 }
 
@@ -29,7 +30,10 @@ describe('run events', () => {
     off();
     events.emit({ type: 'run-finished', kind: 'backup', runId: 1, status: 'ok', at: 'later', ok: 1, failed: 0 });
     assert.deepEqual(heard, ['a run-started', 'c run-started', 'a run-finished']);
-    assert.deepEqual(lines, ['warn a listener of the run\'s events failed on run-started: broken notifier', 'warn a listener of the run\'s events failed on run-finished: broken notifier']);
+    assert.deepEqual(lines, [
+      "warn a listener of the run's events failed on run-started: broken notifier",
+      "warn a listener of the run's events failed on run-finished: broken notifier",
+    ]);
   });
 
   it('the log subscriber writes the lines batt has always written', () => {

@@ -16,8 +16,17 @@ export type RunEvent =
   | { type: 'item-started'; runId: number; service: string; target: string; script?: string; at: string }
   | { type: 'item-warning'; runId: number; service: string; target: string; message: string }
   | {
-      type: 'item-finished'; runId: number; service: string; target: string; status: ItemStatus;
-      file?: string; bytes?: number; sha256?: string; error?: string; seconds: number; suspect?: string;
+      type: 'item-finished';
+      runId: number;
+      service: string;
+      target: string;
+      status: ItemStatus;
+      file?: string;
+      bytes?: number;
+      sha256?: string;
+      error?: string;
+      seconds: number;
+      suspect?: string;
       /** Drop-in scripts report each file they wrote; the log names them without timings. */
       script?: boolean;
     }

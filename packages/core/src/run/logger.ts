@@ -32,7 +32,8 @@ export function redact(text: string, secrets: Iterable<string>): string {
 export function createLogger(sink: LogSink, scope = ''): Logger {
   const write = (level: string, message: string): void => {
     const line = printable(redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets));
-    if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info') || (sink.console === 'error' && level === 'error')) process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
+    if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info') || (sink.console === 'error' && level === 'error'))
+      process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
     if (sink.file) {
       try {
         appendFileSync(sink.file, `${new Date().toISOString()} ${level} ${line}\n`, { mode: 0o600 });

@@ -36,20 +36,36 @@ describe('SHA256SUMS and the manifests', () => {
   const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
   /** What `sha256sum -c` would say: every listed file's name, and whether it matches. */
   const check = (dir: string): Record<string, boolean> =>
-    Object.fromEntries(readFileSync(join(dir, 'SHA256SUMS'), 'utf8').split('\n').filter(Boolean).map((line) => {
-      const { sha256, name } = parseSumLine(line)!;
-      return [name, existsSync(join(dir, name)) && sha(readFileSync(join(dir, name))) === sha256];
-    }));
+    Object.fromEntries(
+      readFileSync(join(dir, 'SHA256SUMS'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const { sha256, name } = parseSumLine(line)!;
+          return [name, existsSync(join(dir, name)) && sha(readFileSync(join(dir, name))) === sha256];
+        }),
+    );
   const run = (id: number) => ({ id, startedAt: '2026-01-02T03:04:05.000Z', host: 'h', user: 'u', destination: '/x', battVersion: '0' });
   const artifact = (dir: string, name: string): ManifestItem => {
     writeFileSync(join(dir, name), name);
-    return { service: 'file', target: `/${name}`, file: join(dir, name), bytes: name.length, sha256: sha(name), compression: null, startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:07.000Z' };
+    return {
+      service: 'file',
+      target: `/${name}`,
+      file: join(dir, name),
+      bytes: name.length,
+      sha256: sha(name),
+      compression: null,
+      startedAt: '2026-01-02T03:04:06.000Z',
+      finishedAt: '2026-01-02T03:04:07.000Z',
+    };
   };
 
-  it('lists each run\'s manifest beside its artifacts; a prune rewrites or removes the manifest\'s line with it, and can be repeated', async () => {
+  it("lists each run's manifest beside its artifacts; a prune rewrites or removes the manifest's line with it, and can be repeated", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'batt-sums-'));
     try {
-      const failed = [{ service: 'file', target: '/gone', status: 'failed' as const, startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:06.500Z', error: 'no such folder' }];
+      const failed = [
+        { service: 'file', target: '/gone', status: 'failed' as const, startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:06.500Z', error: 'no such folder' },
+      ];
       await writeManifests(run(1), [artifact(dir, 'a1'), artifact(dir, 'b1')], () => dir, failed);
       await writeManifests(run(2), [artifact(dir, 'a2')], () => dir);
       assert.deepEqual(check(dir), { a1: true, b1: true, 'batt-run-1.json': true, a2: true, 'batt-run-2.json': true });
@@ -58,7 +74,10 @@ describe('SHA256SUMS and the manifests', () => {
       const before = readFileSync(join(dir, 'batt-run-1.json'), 'utf8');
       await forgetArtifacts(dir, new Set(['a1']), [1]);
       assert.deepEqual(check(dir), { b1: true, 'batt-run-1.json': true, a2: true, 'batt-run-2.json': true });
-      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'batt-run-1.json'), 'utf8')).items.map((i: { name: string }) => i.name), ['b1']);
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(dir, 'batt-run-1.json'), 'utf8')).items.map((i: { name: string }) => i.name),
+        ['b1'],
+      );
       const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
       // As if the prune had died after SHA256SUMS and before the manifest: the next one finishes it.
       writeFileSync(join(dir, 'batt-run-1.json'), before);

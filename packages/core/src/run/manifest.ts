@@ -87,9 +87,13 @@ function refuseOthers(path: string, run: ManifestRun): void {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
   }
   if (other?.run?.startedAt === run.startedAt && other.run.host === run.host) return;
-  throw new BattError('IO', `${path} already holds the manifest of another run${other?.run?.startedAt ? ` (started ${other.run.startedAt} on ${other.run.host})` : ''}: batt does not replace it`, {
-    hint: 'two homes (or catalogs) write into this folder with the same run ids: give each home its own destination',
-  });
+  throw new BattError(
+    'IO',
+    `${path} already holds the manifest of another run${other?.run?.startedAt ? ` (started ${other.run.startedAt} on ${other.run.host})` : ''}: batt does not replace it`,
+    {
+      hint: 'two homes (or catalogs) write into this folder with the same run ids: give each home its own destination',
+    },
+  );
 }
 
 const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -98,7 +102,12 @@ const sha256Of = (text: string): string => createHash('sha256').update(text).dig
  * Writes the manifest and updates SHA256SUMS in every folder the run wrote into: the artifacts'
  * lines and, last, the manifest's own, so `sha256sum -c` proves the manifest too.
  */
-export async function writeManifests(run: ManifestRun, items: readonly ManifestItem[], folderOf: (item: ManifestItem) => string, failed: readonly ManifestFailure[] = []): Promise<string[]> {
+export async function writeManifests(
+  run: ManifestRun,
+  items: readonly ManifestItem[],
+  folderOf: (item: ManifestItem) => string,
+  failed: readonly ManifestFailure[] = [],
+): Promise<string[]> {
   const byFolder = new Map<string, ManifestItem[]>();
   for (const item of items) {
     const folder = folderOf(item);
@@ -116,10 +125,12 @@ export async function writeManifests(run: ManifestRun, items: readonly ManifestI
     const sumsPath = join(folder, 'SHA256SUMS');
     const ours = new Set([...entries.map((e) => e.name), manifestName(run.id)]);
     const kept = existsSync(sumsPath)
-      ? readFileSync(sumsPath, 'utf8').split('\n').filter((line) => {
-          const name = nameOfLine(line);
-          return name !== undefined && !ours.has(name) && existsSync(join(folder, name));
-        })
+      ? readFileSync(sumsPath, 'utf8')
+          .split('\n')
+          .filter((line) => {
+            const name = nameOfLine(line);
+            return name !== undefined && !ours.has(name) && existsSync(join(folder, name));
+          })
       : [];
     const lines = [...kept, ...entries.map((e) => sumLine(e.sha256, e.name)), sumLine(sha256Of(text), manifestName(run.id))];
     await writeAtomic(sumsPath, `${lines.join('\n')}\n`);
@@ -180,7 +191,9 @@ async function forget(folder: string, names: ReadonlySet<string>, runIds: Iterab
   }
   const sumsPath = join(folder, 'SHA256SUMS');
   if (existsSync(sumsPath)) {
-    const lines = readFileSync(sumsPath, 'utf8').split('\n').filter((line) => line !== '');
+    const lines = readFileSync(sumsPath, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     const kept = lines.flatMap((line) => {
       const parsed = parseSumLine(line);
       if (!parsed || (!names.has(parsed.name) && !manifests.has(parsed.name))) return [line];

@@ -1,6 +1,9 @@
 /** A file-name-safe rendering of a target: `/var/www` → `var_www`, `/` → `root`. */
 export function artifactBase(target: string): string {
-  const name = target.replace(/^\/+|\/+$/g, '').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.-]+/, '_');
+  const name = target
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[.-]+/, '_');
   return name === '' ? 'root' : name;
 }
 

@@ -20,7 +20,7 @@ describe('printable', () => {
   it('leaves no control character in any string', () => {
     let all = '';
     for (let c = 0; c < 0x3000; c++) all += String.fromCharCode(c);
-    // eslint-disable-next-line no-control-regex
+
     assert.doesNotMatch(printable(all), /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
   });
 });

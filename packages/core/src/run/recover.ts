@@ -40,7 +40,13 @@ function abortedRuns(db: CatalogDb, recent: number): { id: number; destination: 
   const runs = abortedRunsAmongLast(db, recent);
   const itemsOf = abortedItemsOf(db);
   return runs
-    .map(([id, destination, startedAt, host]) => ({ id, destination: destination ?? '', startedAt, host: host ?? '', items: itemsOf(id).map(([i, service, target, facts]) => ({ id: i, service, target, dropIn: facts === '{"dropIn":true}' })) }))
+    .map(([id, destination, startedAt, host]) => ({
+      id,
+      destination: destination ?? '',
+      startedAt,
+      host: host ?? '',
+      items: itemsOf(id).map(([i, service, target, facts]) => ({ id: i, service, target, dropIn: facts === '{"dropIn":true}' })),
+    }))
     .filter((r) => r.destination && r.items.length);
 }
 
@@ -71,7 +77,7 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
       } catch {
         // no manifest (killed before it): nothing of this folder can be taken back
       }
-      const ours = manifest.run?.startedAt === run.startedAt ? manifest.items ?? [] : [];
+      const ours = manifest.run?.startedAt === run.startedAt ? (manifest.items ?? []) : [];
       let adoptedHere = false;
       const removedHere = new Set<string>();
       for (const item of run.items.filter((i) => i.service === service)) {
@@ -81,8 +87,14 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
           const actual = await hashFile(file);
           if (actual.sha256 === entry.sha256 && actual.bytes === entry.bytes) {
             adoptItem(db, item.id, {
-              file, bytes: entry.bytes, sha256: entry.sha256, compression: entry.compression ?? null, toolVersion: entry.toolVersion ?? null,
-              serverVersion: entry.serverVersion ?? null, facts: JSON.stringify(entry.facts ?? {}), finishedAt: entry.finishedAt ?? run.startedAt,
+              file,
+              bytes: entry.bytes,
+              sha256: entry.sha256,
+              compression: entry.compression ?? null,
+              toolVersion: entry.toolVersion ?? null,
+              serverVersion: entry.serverVersion ?? null,
+              facts: JSON.stringify(entry.facts ?? {}),
+              finishedAt: entry.finishedAt ?? run.startedAt,
             });
             result.adopted.push(file);
             adoptedHere = true;
@@ -93,7 +105,9 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
         // but not proven whole by its manifest: it goes, with any line it has. A built-in item's
         // file carries its target's name; a drop-in script's files may be any, below its folder.
         const base = artifactBase(item.target);
-        const candidates = item.dropIn ? filesBelow(folder).filter((n) => !n.split('/').some((p) => p.startsWith('.')) && n !== 'SHA256SUMS' && !/^batt-run-\d+\.json$/.test(n)) : readdirSync(folder).filter((n) => n.startsWith(`${base}.`) || n.startsWith(`${base}-run${run.id}`));
+        const candidates = item.dropIn
+          ? filesBelow(folder).filter((n) => !n.split('/').some((p) => p.startsWith('.')) && n !== 'SHA256SUMS' && !/^batt-run-\d+\.json$/.test(n))
+          : readdirSync(folder).filter((n) => n.startsWith(`${base}.`) || n.startsWith(`${base}-run${run.id}`));
         for (const name of candidates) {
           const path = join(folder, name);
           if (known(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
