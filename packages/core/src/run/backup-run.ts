@@ -3,30 +3,26 @@
  * each into the core's pipeline (compress, hash, atomic write), record it, write the manifests.
  * Targets of all services run together up to `concurrency`; one failing never stops the others.
  */
-import { readdirSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
-import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
-import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
+import { describeError, exitCodeFor } from '../errors/errors.js';
+import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
-import { runScript } from '../plugins/script-runner.js';
 import { pluginContext } from '../plugins/types.js';
-import { writeArtifact } from '../pipeline/write-artifact.js';
 import { clearDeadTemps } from '../pipeline/atomic-file.js';
 import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
-import { addItem, createRun, finishItem, finishRun, manifestRecords, now, setRunBundle, startItem } from '../catalog/queries.js';
-import { deleteItem, failItem, setItemFacts } from '../catalog/items.js';
-import { recentAbortedRuns } from '../catalog/runs.js';
+import { createRun, finishRun, now, setRunBundle } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
 import { redact, type Logger } from './logger.js';
-import { manifestPattern, writeManifests, type ManifestItem } from './manifest.js';
-import { artifactBase, humanBytes } from './names.js';
+import { humanBytes } from './names.js';
 import { markIfSuspect } from '../retention/suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
+import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
+import { durableMetadata } from './durable.js';
+import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
 import { logEvents, RunEvents } from './events.js';
 
 export interface Selection {
@@ -86,7 +82,7 @@ export interface RunReport {
   bundle?: string;
 }
 
-interface Unit {
+export interface Unit {
   selection: Selection;
   target?: string;
   /** Set when listing targets failed: the unit only records the failure. */
@@ -120,52 +116,10 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
   return units;
 }
 
-/** The folder a service's backups of this run go to. */
-function folderFor(request: BackupRequest, service: Service): string {
-  const own = request.destinationForced ? undefined : (request.config.services[service.name]?.destination as string | undefined);
-  return expandPattern(own ? withServicePlaceholder(own) : withServicePlaceholder(request.destination), request.clock, { service: service.name, host: request.host });
-}
-
-/**
- * The lowest run id no manifest in this run's folders has taken: a catalog that was lost and
- * started again at 1, or another home writing into the same folders, must not make this run's
- * manifest replace an earlier run's (its id goes on from theirs).
- */
-function idsTakenIn(folders: readonly string[]): number {
-  let highest = 0;
-  for (const folder of folders) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(folder);
-    } catch {
-      continue; // not there yet
-    }
-    for (const name of names) highest = Math.max(highest, Number(manifestPattern.exec(name)?.[1] ?? 0));
-  }
-  return highest;
-}
-
-/** The folders recent aborted runs wrote into, each as its destination expanded at its start. */
-function abortedRunFolders(db: CatalogDb): string[] {
-  const rows = recentAbortedRuns(db);
-  const folders: string[] = [];
-  for (const [destination, startedAt, services, host] of rows) {
-    if (!destination) continue;
-    for (const service of (services ?? '').split(',').filter(Boolean)) {
-      try {
-        folders.push(expandPattern(withServicePlaceholder(destination), new Date(startedAt), { service, host: host ?? '' }));
-      } catch {
-        // a pattern this batt no longer reads: catalog check still reports its leftovers
-      }
-    }
-  }
-  return folders;
-}
-
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
   // What dead batts left half written goes first: their temporary files (up to a dump's size).
-  const thisRun = request.selections.map((s) => folderFor(request, s.service));
+  const thisRun = request.selections.map((s) => folderFor(request, s.service.name));
   for (const path of clearDeadTemps(new Set([...thisRun, ...abortedRunFolders(db)]))) request.log.info(`removed ${path}, left by a batt that died`);
   // Files a killed run placed: taken back when its manifest proves them whole, else removed.
   const recovered = await recoverAbortedItems(db, request.battVersion);
@@ -210,7 +164,7 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
 async function executeRun(request: BackupRequest, runId: number, units: Unit[], events: RunEvents): Promise<RunReport> {
   const { db, config, log } = request;
   const clean = (text: string): string => redact(text, request.secrets).slice(0, LOG_CAP);
-  const destFor = (service: Service): string => folderFor(request, service);
+  const destFor = (service: Service): string => folderFor(request, service.name);
 
   let fallbackWarned = false;
   const defaultCompression = (): Compression => {
@@ -236,207 +190,29 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
 
   // Reports keep the order units were planned in, whatever order they finish in.
   const reports: ItemReport[][] = units.map(() => []);
-  const manifestItems: ManifestItem[] = [];
   const status = (): ItemStatus => (request.signal.aborted ? 'aborted' : 'failed');
   const serviceByName = new Map(request.selections.map((s) => [s.service.name, s.service]));
-  const manifestRun = {
-    id: runId,
-    startedAt: request.clock.toISOString(),
-    host: request.host,
-    user: request.user,
-    destination: withServicePlaceholder(request.destination),
-    battVersion: request.battVersion,
-  };
+  const metadata = durableMetadata(
+    db,
+    {
+      id: runId,
+      startedAt: request.clock.toISOString(),
+      host: request.host,
+      user: request.user,
+      destination: withServicePlaceholder(request.destination),
+      battVersion: request.battVersion,
+    },
+    (item) => destFor(serviceByName.get(item.service)!),
+  );
 
-  // An item is `ok` only once its SHA256SUMS line and its run's manifest are on disk: each placed
-  // file is written into them before its row says ok. Writes go one at a time (items finish in
-  // parallel into shared folders); each rewrites the run's manifests with all it has so far.
-  let onDisk: Promise<unknown> = Promise.resolve();
-  const writeDurable = (): Promise<string[]> => {
-    const next = onDisk.then(() => writeManifests(manifestRun, manifestItems, (item) => destFor(serviceByName.get(item.service)!), manifestRecords(db, runId).failed));
-    onDisk = next.catch(() => {});
-    return next;
-  };
-  /** Records placed files in SHA256SUMS and the manifest; on failure they are removed again and the error goes on. */
-  const makeDurable = async (placed: ManifestItem[]): Promise<void> => {
-    manifestItems.push(...placed);
-    try {
-      await writeDurable();
-    } catch (error) {
-      for (const item of placed) {
-        manifestItems.splice(manifestItems.indexOf(item), 1);
-        await unlink(item.file).catch(() => {});
-      }
-      throw new BattError('IO', `the backup was written but its SHA256SUMS line or manifest could not be: ${describeError(error)}; the backup file is removed again`, {
-        cause: error,
-      });
-    }
-  };
-
-  const runBuiltin = async (unit: Unit, index: number): Promise<void> => {
-    const service = unit.selection.service;
-    const plugin = service.plugin!;
-    const target = unit.target!;
-    const started = Date.now();
-    const startedAt = now();
-    const itemId = startItem(db, runId, service.name, target, startedAt);
-    try {
-      if (unit.failure) throw unit.failure;
-      if (request.signal.aborted) throw new BattError('INTERRUPTED', 'the run was interrupted before this item started');
-      const section = config.services[service.name] ?? {};
-      const compression = request.compression ?? (section.compression as Compression | undefined) ?? config.compression ?? defaultCompression();
-      const level = (section.compression_level as number | undefined) ?? config.compression_level;
-      events.emit({ type: 'item-started', runId, service: service.name, target, at: startedAt });
-      const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
-      const artifact = await writeArtifact({
-        dump,
-        dir: destFor(service),
-        base: artifactBase(target),
-        ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
-        compression,
-        level,
-        uniqueSuffix: `run${runId}`,
-        signal: request.signal,
-      });
-      const { facts } = artifact;
-      const warnings = facts.warnings?.length ? facts.warnings : undefined;
-      const finishedAt = now();
-      await makeDurable([
-        {
-          service: service.name,
-          target,
-          file: artifact.path,
-          bytes: artifact.bytes,
-          sha256: artifact.sha256,
-          compression,
-          toolVersion: facts.toolVersion,
-          serverVersion: facts.serverVersion,
-          facts: facts.facts,
-          startedAt,
-          finishedAt,
-        },
-      ]);
-      finishItem(db, itemId, 'ok', {
-        file: artifact.path,
-        bytes: artifact.bytes,
-        sha256: artifact.sha256,
-        compression,
-        toolVersion: facts.toolVersion ?? null,
-        serverVersion: facts.serverVersion ?? null,
-        facts: JSON.stringify({ ...facts.facts, warnings }),
-        log: warnings ? clean(warnings.join('\n')) : null,
-        finishedAt,
-      });
-      for (const warning of warnings ?? []) events.emit({ type: 'item-warning', runId, service: service.name, target, message: warning });
-      events.emit({
-        type: 'item-finished',
-        runId,
-        service: service.name,
-        target,
-        status: 'ok',
-        file: artifact.path,
-        bytes: artifact.bytes,
-        sha256: artifact.sha256,
-        seconds: (Date.now() - started) / 1000,
-      });
-      const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
-      reports[index].push({
-        service: service.name,
-        target,
-        status: 'ok',
-        file: artifact.path,
-        bytes: artifact.bytes,
-        sha256: artifact.sha256,
-        suspect,
-        seconds: (Date.now() - started) / 1000,
-      });
-    } catch (error) {
-      const message = clean(describeError(error));
-      finishItem(db, itemId, status(), { error: message });
-      events.emit({ type: 'item-finished', runId, service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
-      reports[index].push({ service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
-    }
-  };
-
-  const runDropIn = async (unit: Unit, index: number): Promise<void> => {
-    const service = unit.selection.service;
-    const startedAt = now();
-    const started = Date.now();
-    const label = unit.selection.targets.join(' ') || '*';
-    // A row for the script while it runs: a batt killed meanwhile leaves it aborted, and the next
-    // run removes whatever the script had placed that nothing records (run/recover.ts).
-    const placeholder = startItem(db, runId, service.name, label, startedAt);
-    setItemFacts(db, placeholder, JSON.stringify({ dropIn: true }));
-    try {
-      events.emit({ type: 'item-started', runId, service: service.name, target: label, script: service.path, at: startedAt });
-      const result = await runScript({
-        service,
-        args: unit.selection.targets,
-        dest: destFor(service),
-        runId,
-        home: request.home.root,
-        confDir: request.home.conf,
-        signal: request.signal,
-      });
-      // The script's output is kept once, on its first artifact.
-      let log: string | null = clean(result.log) || null;
-      const finishedAt = now();
-      await makeDurable(
-        result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })),
-      );
-      for (const a of result.artifacts) {
-        const id = addItem(db, {
-          runId,
-          service: service.name,
-          target: a.name,
-          file: a.path,
-          bytes: a.bytes,
-          sha256: a.sha256,
-          compression: null,
-          startedAt,
-          finishedAt,
-          status: 'ok',
-          log,
-        });
-        log = null;
-        events.emit({
-          type: 'item-finished',
-          runId,
-          service: service.name,
-          target: a.name,
-          status: 'ok',
-          file: a.path,
-          bytes: a.bytes,
-          sha256: a.sha256,
-          seconds: (Date.now() - started) / 1000,
-          script: true,
-        });
-        const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
-        reports[index].push({
-          service: service.name,
-          target: a.name,
-          status: 'ok',
-          file: a.path,
-          bytes: a.bytes,
-          sha256: a.sha256,
-          suspect,
-          seconds: (Date.now() - started) / 1000,
-        });
-      }
-      deleteItem(db, placeholder);
-    } catch (error) {
-      const message = clean(describeError(error));
-      const scriptLog = (error as { log?: string }).log;
-      failItem(db, placeholder, status(), message, scriptLog ? clean(scriptLog) : null);
-      events.emit({ type: 'item-finished', runId, service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000, script: true });
-      reports[index].push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
-    }
-  };
+  const scope: ItemScope = { request, runId, events, metadata, destFor, clean, status, defaultCompression, checkSuspect };
 
   const { default: pMap } = await import('p-map');
   await pMap(
     units.map((unit, index) => ({ unit, index })),
-    ({ unit, index }) => (unit.selection.service.plugin ? runBuiltin(unit, index) : runDropIn(unit, index)),
+    async ({ unit, index }) => {
+      reports[index] = await (unit.selection.service.plugin ? backUpBuiltin(scope, unit) : backUpDropIn(scope, unit));
+    },
     {
       concurrency: request.concurrency,
     },
@@ -446,18 +222,18 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   let manifests: string[] = [];
   try {
     // Once more with every failure of the run, so a rebuild gets them back too.
-    manifests = await writeDurable();
+    manifests = await metadata.writeAll();
   } catch (error) {
     log.error(`cannot write the run's manifest/SHA256SUMS: ${describeError(error)}`);
     items.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
   }
 
   let bundlePath: string | undefined;
-  if (request.bundle && manifestItems.length && !request.signal.aborted) {
+  if (request.bundle && metadata.items.length && !request.signal.aborted) {
     try {
       const bundle = await writeBundle(
         runId,
-        [...manifestItems.map((i) => i.file), ...manifests],
+        [...metadata.items.map((i) => i.file), ...manifests],
         bundleFolder(withServicePlaceholder(request.destination), request.clock, request.host),
         request.signal,
       );

@@ -1,0 +1,48 @@
+/**
+ * An item is `ok` only once its SHA256SUMS line and its run's manifest are on disk
+ * (docs/guarantees.md): each placed file is written into them before its row says ok. Writes go
+ * one at a time (items finish in parallel into shared folders); each rewrites the run's manifests
+ * with all the run has placed so far.
+ */
+import { unlink } from 'node:fs/promises';
+import type { CatalogDb } from '../catalog/db.js';
+import { manifestRecords } from '../catalog/queries.js';
+import { BattError, describeError } from '../errors/errors.js';
+import { writeManifests, type ManifestItem, type ManifestRun } from './manifest.js';
+
+export interface DurableMetadata {
+  /** What the run has placed and recorded so far. */
+  readonly items: readonly ManifestItem[];
+  /** Records placed files in SHA256SUMS and the manifest; on failure they are removed again and the error goes on. */
+  record(placed: ManifestItem[]): Promise<void>;
+  /** Writes every manifest once more (with the run's failures too); returns their paths. */
+  writeAll(): Promise<string[]>;
+}
+
+export function durableMetadata(db: CatalogDb, run: ManifestRun, folderOf: (item: ManifestItem) => string): DurableMetadata {
+  const items: ManifestItem[] = [];
+  let onDisk: Promise<unknown> = Promise.resolve();
+  const writeAll = (): Promise<string[]> => {
+    const next = onDisk.then(() => writeManifests(run, items, folderOf, manifestRecords(db, run.id).failed));
+    onDisk = next.catch(() => {});
+    return next;
+  };
+  return {
+    items,
+    writeAll,
+    async record(placed) {
+      items.push(...placed);
+      try {
+        await writeAll();
+      } catch (error) {
+        for (const item of placed) {
+          items.splice(items.indexOf(item), 1);
+          await unlink(item.file).catch(() => {});
+        }
+        throw new BattError('IO', `the backup was written but its SHA256SUMS line or manifest could not be: ${describeError(error)}; the backup file is removed again`, {
+          cause: error,
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * One item of a backup run, start to finish: a built-in service's target (dump, compress, hash,
+ * place, record) or a drop-in script (run it, place what it wrote, record each file). Each returns
+ * its report lines; the run (backup-run.ts) runs items side by side and gathers them.
+ */
+import type { Compression } from '../config/schema.js';
+import { BattError, describeError } from '../errors/errors.js';
+import type { ItemStatus } from '../catalog/schema.js';
+import { addItem, finishItem, now, startItem } from '../catalog/queries.js';
+import { deleteItem, failItem, setItemFacts } from '../catalog/items.js';
+import type { Service } from '../plugins/discovery.js';
+import { runScript } from '../plugins/script-runner.js';
+import { pluginContext } from '../plugins/types.js';
+import { writeArtifact } from '../pipeline/write-artifact.js';
+import type { BackupRequest, ItemReport, Unit } from './backup-run.js';
+import type { DurableMetadata } from './durable.js';
+import type { RunEvents } from './events.js';
+import { artifactBase } from './names.js';
+
+/** What every item of one run shares. */
+export interface ItemScope {
+  request: BackupRequest;
+  runId: number;
+  events: RunEvents;
+  metadata: DurableMetadata;
+  destFor(service: Service): string;
+  /** Secrets masked, and cut to what the catalog keeps. */
+  clean(text: string): string;
+  /** `aborted` once the run is interrupted, else `failed`. */
+  status(): ItemStatus;
+  defaultCompression(): Compression;
+  /** Marks a finished item suspect when it fell sharply against the target's previous backups; the reason. */
+  checkSuspect(id: number, service: string, target: string, bytes: number, facts: string | null): string | undefined;
+}
+
+/** Backs up one target of a built-in service: dump, compress, hash, place, record (in that order). */
+export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemReport[]> {
+  const { request, runId, events, metadata, clean, status, checkSuspect } = scope;
+  const { db } = request;
+  const reports: ItemReport[] = [];
+  const service = unit.selection.service;
+  const plugin = service.plugin!;
+  const target = unit.target!;
+  const started = Date.now();
+  const startedAt = now();
+  const itemId = startItem(db, runId, service.name, target, startedAt);
+  try {
+    if (unit.failure) throw unit.failure;
+    if (request.signal.aborted) throw new BattError('INTERRUPTED', 'the run was interrupted before this item started');
+    const section = request.config.services[service.name] ?? {};
+    const compression = request.compression ?? (section.compression as Compression | undefined) ?? request.config.compression ?? scope.defaultCompression();
+    const level = (section.compression_level as number | undefined) ?? request.config.compression_level;
+    events.emit({ type: 'item-started', runId, service: service.name, target, at: startedAt });
+    const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
+    const artifact = await writeArtifact({
+      dump,
+      dir: scope.destFor(service),
+      base: artifactBase(target),
+      ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
+      compression,
+      level,
+      uniqueSuffix: `run${runId}`,
+      signal: request.signal,
+    });
+    const { facts } = artifact;
+    const warnings = facts.warnings?.length ? facts.warnings : undefined;
+    const finishedAt = now();
+    await metadata.record([
+      {
+        service: service.name,
+        target,
+        file: artifact.path,
+        bytes: artifact.bytes,
+        sha256: artifact.sha256,
+        compression,
+        toolVersion: facts.toolVersion,
+        serverVersion: facts.serverVersion,
+        facts: facts.facts,
+        startedAt,
+        finishedAt,
+      },
+    ]);
+    finishItem(db, itemId, 'ok', {
+      file: artifact.path,
+      bytes: artifact.bytes,
+      sha256: artifact.sha256,
+      compression,
+      toolVersion: facts.toolVersion ?? null,
+      serverVersion: facts.serverVersion ?? null,
+      facts: JSON.stringify({ ...facts.facts, warnings }),
+      log: warnings ? clean(warnings.join('\n')) : null,
+      finishedAt,
+    });
+    for (const warning of warnings ?? []) events.emit({ type: 'item-warning', runId, service: service.name, target, message: warning });
+    events.emit({
+      type: 'item-finished',
+      runId,
+      service: service.name,
+      target,
+      status: 'ok',
+      file: artifact.path,
+      bytes: artifact.bytes,
+      sha256: artifact.sha256,
+      seconds: (Date.now() - started) / 1000,
+    });
+    const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
+    reports.push({
+      service: service.name,
+      target,
+      status: 'ok',
+      file: artifact.path,
+      bytes: artifact.bytes,
+      sha256: artifact.sha256,
+      suspect,
+      seconds: (Date.now() - started) / 1000,
+    });
+  } catch (error) {
+    const message = clean(describeError(error));
+    finishItem(db, itemId, status(), { error: message });
+    events.emit({ type: 'item-finished', runId, service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
+    reports.push({ service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
+  }
+  return reports;
+}
+
+/** Runs one drop-in script and records each file it wrote. */
+export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemReport[]> {
+  const { request, runId, events, metadata, clean, status, checkSuspect } = scope;
+  const { db } = request;
+  const reports: ItemReport[] = [];
+  const service = unit.selection.service;
+  const startedAt = now();
+  const started = Date.now();
+  const label = unit.selection.targets.join(' ') || '*';
+  // A row for the script while it runs: a batt killed meanwhile leaves it aborted, and the next
+  // run removes whatever the script had placed that nothing records (run/recover.ts).
+  const placeholder = startItem(db, runId, service.name, label, startedAt);
+  setItemFacts(db, placeholder, JSON.stringify({ dropIn: true }));
+  try {
+    events.emit({ type: 'item-started', runId, service: service.name, target: label, script: service.path, at: startedAt });
+    const result = await runScript({
+      service,
+      args: unit.selection.targets,
+      dest: scope.destFor(service),
+      runId,
+      home: request.home.root,
+      confDir: request.home.conf,
+      signal: request.signal,
+    });
+    // The script's output is kept once, on its first artifact.
+    let log: string | null = clean(result.log) || null;
+    const finishedAt = now();
+    await metadata.record(
+      result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })),
+    );
+    for (const a of result.artifacts) {
+      const id = addItem(db, {
+        runId,
+        service: service.name,
+        target: a.name,
+        file: a.path,
+        bytes: a.bytes,
+        sha256: a.sha256,
+        compression: null,
+        startedAt,
+        finishedAt,
+        status: 'ok',
+        log,
+      });
+      log = null;
+      events.emit({
+        type: 'item-finished',
+        runId,
+        service: service.name,
+        target: a.name,
+        status: 'ok',
+        file: a.path,
+        bytes: a.bytes,
+        sha256: a.sha256,
+        seconds: (Date.now() - started) / 1000,
+        script: true,
+      });
+      const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
+      reports.push({
+        service: service.name,
+        target: a.name,
+        status: 'ok',
+        file: a.path,
+        bytes: a.bytes,
+        sha256: a.sha256,
+        suspect,
+        seconds: (Date.now() - started) / 1000,
+      });
+    }
+    deleteItem(db, placeholder);
+  } catch (error) {
+    const message = clean(describeError(error));
+    const scriptLog = (error as { log?: string }).log;
+    failItem(db, placeholder, status(), message, scriptLog ? clean(scriptLog) : null);
+    events.emit({ type: 'item-finished', runId, service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000, script: true });
+    reports.push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
+  }
+  return reports;
+}
