@@ -41,5 +41,5 @@ export * from './retention/prune.js';
 export * from './retention/folders.js';
 export * from './retention/suspect.js';
 export * from './run/bundle.js';
-export * from './catalog/check.js';
-export * from './catalog/rebuild.js';
+export * from './repair/check.js';
+export * from './repair/rebuild.js';

@@ -126,3 +126,9 @@ export function inTransaction<T>(db: CatalogDb, fn: () => T, mode: 'deferred' | 
   const transaction = db.$client.transaction(fn);
   return mode === 'immediate' ? transaction.immediate() : transaction();
 }
+
+/** Writes the catalog's WAL into its file and closes it: a finished catalog is one file. */
+export function checkpointAndClose(db: CatalogDb): void {
+  db.$client.pragma('wal_checkpoint(TRUNCATE)');
+  db.$client.close();
+}

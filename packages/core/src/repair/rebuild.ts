@@ -11,7 +11,8 @@
  */
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { openCatalog } from './db.js';
+import { checkpointAndClose, closeCatalog, openCatalog } from '../catalog/db.js';
+import { rebuildWriter } from '../catalog/files.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import { manifestPattern, parseSumLine } from '../run/manifest.js';
 import { insideRoots, walkFiles } from '../retention/folders.js';
@@ -19,7 +20,7 @@ import { staticRoot } from '../destination/expand.js';
 import { humanBytes } from '../run/names.js';
 import { shortened } from '../run/printable.js';
 import type { ManifestFailure, ManifestItem, ManifestRun } from '../run/manifest.js';
-import type { RunStatus } from './statuses.js';
+import type { RunStatus } from '../catalog/statuses.js';
 
 export interface RebuildReport {
   runs: number;
@@ -192,14 +193,7 @@ export async function rebuildCatalog(
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
   const db = await openCatalog(temp);
   try {
-    const client = db.$client;
-    const insertRun = client.prepare(
-      'insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, error, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)',
-    );
-    const insertItem = client.prepare(
-      "insert into items (run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)",
-    );
-    const insertFailure = client.prepare('insert into items (run_id, service, target, started_at, finished_at, status, error) values (?, ?, ?, ?, ?, ?, ?)');
+    const { insertRun, insertItem, insertFailure, transaction } = rebuildWriter(db);
     const seen = new Set<string>();
     // Oldest first; a run whose id an older run already took gets a new id after all of them.
     const ordered = [...runs.values()].sort((a, b) => a.run.startedAt.localeCompare(b.run.startedAt) || a.run.id - b.run.id);
@@ -262,26 +256,24 @@ export async function rebuildCatalog(
             .join('; ')
             .slice(0, 4000)
         : null;
-      client.transaction(() => {
+      transaction(() => {
         const r = found.run;
-        const runId = Number(
-          insertRun.run(
-            id,
-            r.startedAt,
-            finishedAt,
-            status,
-            r.host,
-            r.user,
-            r.destination,
-            [...new Set([...good, ...failed].map((i) => i.service))].join(','),
-            error,
-            bundleSum ? bundle : null,
-            bundleSum ? statSync(bundle!).size : null,
-            bundleSum ?? null,
-          ).lastInsertRowid,
+        const runId = insertRun(
+          id,
+          r.startedAt,
+          finishedAt,
+          status,
+          r.host,
+          r.user,
+          r.destination,
+          [...new Set([...good, ...failed].map((i) => i.service))].join(','),
+          error,
+          bundleSum ? bundle : null,
+          bundleSum ? statSync(bundle!).size : null,
+          bundleSum ?? null,
         );
         for (const i of good) {
-          insertItem.run(
+          insertItem(
             runId,
             i.service,
             i.target,
@@ -296,7 +288,7 @@ export async function rebuildCatalog(
             i.facts === undefined ? null : JSON.stringify(i.facts),
           );
         }
-        for (const f of failed) insertFailure.run(runId, f.service, f.target, f.startedAt, f.finishedAt, f.status, f.error);
+        for (const f of failed) insertFailure(runId, f.service, f.target, f.startedAt, f.finishedAt, f.status, f.error);
       })();
       report.runs++;
       report.items += good.length;
@@ -304,12 +296,11 @@ export async function rebuildCatalog(
       if (bundleSum) report.bundles++;
     }
   } catch (error) {
-    db.$client.close();
+    closeCatalog(db);
     for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
     throw error;
   }
-  db.$client.pragma('wal_checkpoint(TRUNCATE)');
-  db.$client.close();
+  checkpointAndClose(db);
   if (existsSync(catalogPath)) {
     // Never over an earlier backup of the catalog (two rebuilds within one second).
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');

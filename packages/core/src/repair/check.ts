@@ -4,7 +4,8 @@
  * done and files nobody catalogued (orphans) are reported. Changes nothing.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { CatalogDb } from './db.js';
+import type { CatalogDb } from '../catalog/db.js';
+import { catalogedFiles } from '../catalog/files.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
 import { findOrphans } from '../retention/folders.js';
 
@@ -27,25 +28,7 @@ export async function checkCatalog(
   roots: readonly string[],
   options: { quick: boolean; signal?: AbortSignal; onFile?: (file: string) => void },
 ): Promise<CatalogReport> {
-  const client = db.$client;
-  const entries = [
-    ...(client.prepare("select id, run_id, file, bytes, sha256, prune_id from items where status = 'ok' and file is not null order by id").raw().all() as [
-      number,
-      number,
-      string,
-      number | null,
-      string | null,
-      number | null,
-    ][]),
-    ...(client.prepare('select null, id, bundle_file, bundle_bytes, bundle_sha256, null from runs where bundle_file is not null').raw().all() as [
-      null,
-      number,
-      string,
-      number | null,
-      string | null,
-      null,
-    ][]),
-  ];
+  const entries = catalogedFiles(db);
   const report: CatalogReport = { files: 0, bytes: 0, problems: [] };
   for (const [itemId, runId, file, bytes, sha256, pruneId] of entries) {
     if (options.signal?.aborted) break;
