@@ -1,0 +1,73 @@
+/** The backup side: the databases to back up, and mysqldump with the checks of its output. */
+import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand, type PluginContext } from '@batt/core/kit';
+import { DumpFilter } from './dump-filter.js';
+import { dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
+import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
+
+export async function listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]> {
+  const configured = (ctx.config.databases as string[] | undefined) ?? [];
+  if (requested.length || configured.length) return [...new Set(requested.length ? requested : configured)];
+  const file = optionFile(ctx);
+  try {
+    const skip = new Set([...systemSchemas.filter((s) => !(s === 'mysql' && ctx.config.include_system === true)), ...((ctx.config.exclude as string[] | undefined) ?? [])]);
+    const names = (await query(ctx, file.path, 'SHOW DATABASES')).map((row) => row[0]).filter((name) => !skip.has(name));
+    if (names.length === 0) throw new BattError('NOT_FOUND', 'the mysql server has no databases to back up', { hint: 'create one, or name system schemas with --mysql-db' });
+    return names;
+  } finally {
+    file.dispose();
+  }
+}
+
+export async function backup(ctx: PluginContext, database: string): Promise<BackupCommand> {
+  const file = optionFile(ctx);
+  try {
+    // One client call before the dump (each costs a connection and a process): the server's
+    // version and whether the database exists, then its tables.
+    const [[head, ...tables], tool] = await Promise.all([query(ctx, file.path, `SELECT VERSION(), (${existsQuery(database)}); ${tablesQuery(database)}`), toolVersion(dumpTool())]);
+    const [version, exists] = head ?? [];
+    if (exists === '0') throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
+    const locked = nonTransactionalTables(tables);
+    if (locked.length && ctx.config.non_transactional === 'fail') {
+      throw new BattError('TOOL_FAILED', `database "${database}" has non-transactional tables (${locked.join(', ')}): a consistent dump needs table locks`, {
+        hint: 'set mysql.non_transactional: lock, or convert them with ALTER TABLE … ENGINE=InnoDB',
+      });
+    }
+    // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
+    // and no COUNT(*) scans on the server.
+    const scan = new DumpFilter('all');
+    return {
+      command: dumpTool(),
+      args: dumpArgs(file.path, database, { lockTables: locked.length > 0, part: 'all' }),
+      debianPackage: 'mariadb-client',
+      through: scan,
+      finish(result) {
+        if (result.failed) throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
+        if (!scan.trailer) {
+          throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, {
+            hint: 'check the server log and the disk; run again',
+          });
+        }
+        const warnings = stderrText(result).split('\n').filter(Boolean);
+        // The tables the dump itself holds, not the list asked for before it started: a table
+        // dropped or made in between must not make the facts disagree with the dump.
+        const rowCounts = Object.fromEntries(scan.tables.map((t) => [t, scan.rows[t] ?? 0]));
+        return {
+          toolVersion: tool,
+          serverVersion: version,
+          facts: {
+            rowCounts,
+            tables: scan.tables.length,
+            lockedTables: locked.length ? locked : undefined,
+            consistency: locked.length ? 'lock-tables' : 'single-transaction',
+            rowsCountedFrom: 'dump',
+          },
+          warnings,
+        };
+      },
+      dispose: () => file.dispose(),
+    };
+  } catch (error) {
+    file.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,52 @@
+/** What backup and restore share: the connection, redis-cli, error explanations and redis-check-rdb. */
+import { BattError, collect, passwordOf, runTool, spawnTool, toolFailure, type PluginContext } from '@batt/core/kit';
+import { authEnv, connectionArgs, type Connection } from './args.js';
+
+export function connectionOf(config: Record<string, unknown>, target?: string): Connection {
+  const password = passwordOf('redis', config);
+  const [host, port] = target && target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))] : [undefined, undefined];
+  return {
+    host: host ?? (config.host as string | undefined) ?? '127.0.0.1',
+    port: port ?? (config.port as number | undefined) ?? 6379,
+    user: config.user as string | undefined,
+    password,
+  };
+}
+
+export function explain(error: unknown): unknown {
+  if (!(error instanceof BattError)) return error;
+  if (/NOAUTH|WRONGPASS|invalid password|AUTH failed/i.test(error.message)) {
+    return new BattError('TOOL_FAILED', `redis: authentication failed: ${error.message}`, { hint: 'check redis.password (or BATT_REDIS_PASSWORD / REDISCLI_AUTH)' });
+  }
+  if (/Connection refused|Could not connect/i.test(error.message)) {
+    return new BattError('TOOL_FAILED', `redis: cannot reach the server: ${error.message}`, { hint: 'check redis.host and redis.port, and that the server runs' });
+  }
+  return error;
+}
+
+export async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Promise<string> {
+  try {
+    const out = await runTool('redis-cli', [...connectionArgs(conn), '--no-auth-warning', ...args], { env: authEnv(conn), signal: ctx.signal, debianPackage: 'redis-tools' });
+    // redis-cli prints server errors on stdout and still exits 0.
+    if (/^(ERR|NOAUTH|WRONGPASS|Could not connect)/m.test(out)) throw new BattError('TOOL_FAILED', `redis-cli: ${out.trim()}`);
+    return out;
+  } catch (error) {
+    throw explain(error);
+  }
+}
+
+/** redis-check-rdb must say the file is whole. */
+export async function checkRdb(ctx: PluginContext, rdb: string, what: string): Promise<void> {
+  const checker = await spawnTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools', signal: ctx.signal });
+  const [check, checked] = await Promise.all([collect(checker.stdout), checker.result]);
+  if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
+  if (checked.failed || !/RDB looks OK/i.test(check)) {
+    const why =
+      check
+        .split('\n')
+        .filter((l) => /error|fail|wrong|unexpected/i.test(l))
+        .slice(-3)
+        .join(' | ') || toolFailure('redis-check-rdb', checked).message;
+    throw new BattError('TOOL_FAILED', `redis-check-rdb rejected ${what}: ${why}`, { hint: 'the RDB is damaged' });
+  }
+}
