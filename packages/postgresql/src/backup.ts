@@ -18,12 +18,10 @@ class Tail extends Transform {
 }
 
 /**
- * pg_restore reading a custom-format archive to its end (SQL to /dev/null, no server): a pg_dump
- * that exits 0 with its archive cut short is caught, as a table whose data block never comes.
- */
-/**
- * pg_restore reading the archive as it is written, to its end, every data block included; its
- * data comes out as COPY blocks, whose rows are counted: the facts of the dump's own snapshot.
+ * pg_restore reading the archive as it is written, to its end, every data block included (no
+ * server): a pg_dump that exits 0 with its archive cut short is caught, as a table whose data
+ * block never comes. Its data comes out as COPY blocks, whose rows are counted: the facts of the
+ * dump's own snapshot.
  */
 async function archiveReader(ctx: PluginContext, tool: PgTool): Promise<{ reader: ToolProcess; counter: CopyCounter; counted: Promise<void> }> {
   const reader = await spawnTool(tool.file, ['--data-only', '--file=-'], { stdin: 'pipe', stdout: 'pipe', env: tool.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
