@@ -6,6 +6,8 @@
  * the catalog and deletes; this only decides, with the reasons shown to the user. Calendar
  * buckets are in the process's local time (TZ), as users think in local days.
  */
+import { bucketLabel, CALENDAR, formatMs, LocalCalendar, MS_DAY, MS_HOUR, mondayOf, type CalendarUnit } from './calendar.js';
+import { countGood, fillColumns, fillGood, groupBackups, sortNewestFirst, type FilledColumns } from './columns.js';
 
 export interface KeepRules {
   last?: number;
@@ -44,13 +46,9 @@ export interface RetentionDecision {
   reasons: string[];
 }
 
-const CALENDAR = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
-type Unit = (typeof CALENDAR)[number];
+type Unit = CalendarUnit;
 const COUNTS = ['last', ...CALENDAR] as const;
-const MS_HOUR = 3_600_000;
-const MS_DAY = 86_400_000;
 const MAX_TIME = 8.64e15; // the largest epoch ms a Date holds
-const FEW_GROUPS = 16;
 
 const NEWEST = 'newest good backup';
 const NOT_KEPT = 'not kept by any rule';
@@ -193,106 +191,6 @@ function planColumns(columns: GroupColumns, rules: KeepRules, now: Date): GroupP
   return { keep, reasons, removedReason: REMOVED_REASON };
 }
 
-/** Group number of each backup (numbered in order of first appearance), and backups per group. */
-function groupBackups(backups: readonly RetentionBackup[]): { groupOf: Int32Array; sizes: number[] } {
-  const groupOf = new Int32Array(backups.length);
-  const sizes: number[] = [];
-  const names: string[] = [];
-  const ids = new Map<string, number>();
-  let prevName: string | undefined;
-  let prevId = -1;
-  for (let i = 0; i < backups.length; i++) {
-    const b = backups[i];
-    if (!(Math.abs(b.time) <= MAX_TIME)) throw new Error(`backup ${b.id}: time ${b.time} is not a date`);
-    if (b.group !== prevName) {
-      // Group strings are usually built per row, so each is a new string: with few groups,
-      // comparing with each name is cheaper than hashing a million strings for the Map.
-      prevName = b.group;
-      prevId = -1;
-      if (names.length <= FEW_GROUPS) {
-        for (let g = 0; g < names.length && prevId < 0; g++) if (names[g] === prevName) prevId = g;
-      } else {
-        prevId = ids.get(prevName) ?? -1;
-      }
-      if (prevId < 0) {
-        prevId = names.length;
-        names.push(prevName);
-        ids.set(prevName, prevId);
-        sizes.push(0);
-      }
-    }
-    groupOf[i] = prevId;
-    sizes[prevId]++;
-  }
-  return { groupOf, sizes };
-}
-
-interface FilledColumns {
-  ids: Float64Array;
-  times: Float64Array;
-  kinds: Uint8Array;
-  holds: Map<number, string> | undefined;
-}
-
-/** Copies each backup into its group's columns, in input order. */
-function fillColumns(backups: readonly RetentionBackup[], groupOf: Int32Array, columns: FilledColumns[], localOf: Int32Array): void {
-  const filled = new Int32Array(columns.length);
-  for (let i = 0; i < backups.length; i++) {
-    const b = backups[i];
-    const c = columns[groupOf[i]];
-    const j = filled[groupOf[i]]++;
-    localOf[i] = j;
-    c.ids[j] = b.id;
-    c.times[j] = b.time;
-    c.kinds[j] = kindNumber(b);
-    if (b.hold) (c.holds ??= new Map()).set(j, b.hold);
-  }
-}
-
-function kindNumber(b: RetentionBackup): number {
-  const kind = b.kind;
-  if (kind === 'good') return 0;
-  if (kind === 'failed') return 1;
-  if (kind === 'suspect') return 2;
-  if (kind === 'unverified') return 3;
-  throw new Error(`backup ${b.id}: unknown kind ${String(kind)}`);
-}
-
-function countGood(kinds: ArrayLike<number>): number {
-  let count = 0;
-  for (let i = 0; i < kinds.length; i++) if (kinds[i] === GOOD) count++;
-  return count;
-}
-
-function fillGood(times: ArrayLike<number>, kinds: ArrayLike<number>, good: Int32Array, goodTimes: Float64Array): void {
-  let k = 0;
-  for (let i = 0; i < kinds.length; i++) {
-    if (kinds[i] !== GOOD) continue;
-    good[k] = i;
-    goodTimes[k++] = times[i];
-  }
-}
-
-/** Newest first, ties by higher id first, so the plan does not depend on input order. */
-function sortNewestFirst(ids: ArrayLike<number>, times: ArrayLike<number>, good: Int32Array, goodTimes: Float64Array): void {
-  // Catalog reads usually come in id or time order: check that before paying for a sort.
-  let newestFirst = true;
-  let oldestFirst = true;
-  for (let k = 1; k < good.length && (newestFirst || oldestFirst); k++) {
-    const c = goodTimes[k] - goodTimes[k - 1] || ids[good[k]] - ids[good[k - 1]];
-    if (c > 0) newestFirst = false;
-    else if (c < 0) oldestFirst = false;
-  }
-  if (newestFirst) return;
-  if (oldestFirst) {
-    good.reverse();
-    goodTimes.reverse();
-    return;
-  }
-  good.sort((a, b) => times[b] - times[a] || ids[b] - ids[a]);
-  for (let k = 0; k < good.length; k++) goodTimes[k] = times[good[k]];
-}
-
 /**
  * Applies the rules to one group's good backups (newest first), adding reasons for the kept ones.
  * Returns the time of the oldest kept, NaN for an empty group.
@@ -389,91 +287,4 @@ function decide(backups: readonly RetentionBackup[], groupOf: Int32Array, localO
     out[i] = { id: b.id, group: b.group, time: b.time, kind: b.kind, keep, reasons: why };
   }
   return out;
-}
-
-/**
- * Local wall-clock time, as ms that read as local time through UTC getters. Asking Date for the
- * local offset is the slow part of planning, so a UTC day that starts and ends on the same
- * offset is taken to have it throughout (zones change offset at most once a day); only a day
- * with a change asks per backup. Months are likewise asked once per month of backups.
- */
-class LocalCalendar {
-  private readonly date = new Date(0);
-  private offsetFrom = Infinity;
-  private offsetTo = -Infinity;
-  private offset = 0;
-  private monthFrom = Infinity;
-  private monthTo = -Infinity;
-  private monthNumber = 0;
-
-  local(t: number): number {
-    if (!(t >= this.offsetFrom && t <= this.offsetTo)) {
-      this.offset = this.offsetAt(t);
-      const dayStart = Math.floor(t / MS_DAY) * MS_DAY;
-      const steady = this.offsetAt(dayStart) === this.offset && this.offsetAt(dayStart + MS_DAY - 1) === this.offset;
-      this.offsetFrom = steady ? dayStart : t;
-      this.offsetTo = steady ? dayStart + MS_DAY - 1 : t;
-    }
-    return t + this.offset;
-  }
-
-  /** year * 12 + month (0-11) of local ms. */
-  month(local: number): number {
-    if (!(local >= this.monthFrom && local < this.monthTo)) {
-      this.date.setTime(local);
-      const year = this.date.getUTCFullYear();
-      const month = this.date.getUTCMonth();
-      this.monthNumber = year * 12 + month;
-      this.monthFrom = Date.UTC(year, month, 1);
-      this.monthTo = Date.UTC(year, month + 1, 1);
-    }
-    return this.monthNumber;
-  }
-
-  private offsetAt(t: number): number {
-    this.date.setTime(t);
-    return -this.date.getTimezoneOffset() * 60_000;
-  }
-}
-
-/** Day number of the Monday starting the ISO week of a day number (day 0, 1970-01-01, was a Thursday). */
-function mondayOf(day: number): number {
-  return day - ((((day + 3) % 7) + 7) % 7);
-}
-
-/** How a reason names the bucket of local ms: 2026-11-20 14h, 2026-11-20, 2026-W47, 2026-11, 2026. */
-function bucketLabel(unit: Unit, local: number): string {
-  const d = new Date(local);
-  const year = d.getUTCFullYear();
-  const date = `${year}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  if (unit === 'hourly') return `${date} ${pad(d.getUTCHours())}h`;
-  if (unit === 'daily') return date;
-  if (unit === 'weekly') return isoWeekLabel(mondayOf(Math.floor(local / MS_DAY)));
-  if (unit === 'monthly') return `${year}-${pad(d.getUTCMonth() + 1)}`;
-  return String(year);
-}
-
-/** YYYY-Www of the ISO week starting on a day number: the week-year is the Thursday's year. */
-function isoWeekLabel(monday: number): string {
-  const thursday = monday + 3;
-  const year = new Date(thursday * MS_DAY).getUTCFullYear();
-  const week = Math.floor((thursday - Date.UTC(year, 0, 1) / MS_DAY) / 7) + 1;
-  return `${year}-W${pad(week)}`;
-}
-
-function pad(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-/** "30d", "36h", "90m", "45s" or "1500ms": the largest unit that divides evenly. */
-function formatMs(ms: number): string {
-  for (const [unit, size] of [
-    ['d', MS_DAY],
-    ['h', MS_HOUR],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
