@@ -17,6 +17,11 @@ const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
 
 export const TEMP_PREFIX = '.batt-tmp-';
+
+/** A new temporary name in `dir`: the writer's pid (clearDeadTemps reads it) and a random part. */
+export function tempPath(dir: string): string {
+  return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+}
 /** A temporary file of batt's writer, or a drop-in script's staging folder, with its writer's pid. */
 const tempName = /^\.batt-(?:tmp|staging)-(\d+)-[0-9A-Za-z]+$/;
 
@@ -58,7 +63,7 @@ export interface TempFile {
 
 /** Opens a new 0600 temporary file in `dir`. */
 export async function openTemp(dir: string): Promise<TempFile> {
-  const path = join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const path = tempPath(dir);
   // A raw fd, not a FileHandle: the sink writes with fs.write, and a FileHandle would close
   // itself when garbage-collected.
   const fd = await openRaw(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

@@ -168,18 +168,16 @@ function markRemovals(request: PruneRequest, plan: PrunePlan): { pruneId: number
 
 /** Deletes a file; a file already gone is fine only if its folder is there (an unmounted disk is not "removed"). */
 async function removeFile(path: string): Promise<void> {
+  let removed: boolean;
   try {
-    if (await localStorage.delete(path)) return;
-    if (existsSync(dirname(path))) return;
-    throw Object.assign(new Error(`${path} is missing`), { code: 'ENOENT' });
+    removed = await localStorage.delete(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new BattError('IO', `cannot remove ${path}: its folder ${dirname(path)} is missing`, {
-        hint: 'is the backup disk mounted? The catalog keeps the backups marked; `batt prune` finishes the job once the folder is back',
-      });
-    }
     throw fromSystemError(error, `cannot remove ${path}`);
+  }
+  if (!removed && !existsSync(dirname(path))) {
+    throw new BattError('IO', `cannot remove ${path}: its folder ${dirname(path)} is missing`, {
+      hint: 'is the backup disk mounted? The catalog keeps the backups marked; `batt prune` finishes the job once the folder is back',
+    });
   }
 }
 

@@ -92,33 +92,23 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       finishedAt,
     });
     for (const warning of warnings ?? []) events.emit({ type: 'item-warning', runId, service: service.name, target, message: warning });
-    events.emit({
-      type: 'item-finished',
-      runId,
+    const done = {
       service: service.name,
       target,
-      status: 'ok',
+      status: 'ok' as const,
       file: artifact.path,
       bytes: artifact.bytes,
       sha256: artifact.sha256,
       seconds: (Date.now() - started) / 1000,
-    });
-    const suspect = checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {}));
-    reports.push({
-      service: service.name,
-      target,
-      status: 'ok',
-      file: artifact.path,
-      bytes: artifact.bytes,
-      sha256: artifact.sha256,
-      suspect,
-      seconds: (Date.now() - started) / 1000,
-    });
+    };
+    events.emit({ type: 'item-finished', runId, ...done });
+    reports.push({ ...done, suspect: checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {})) });
   } catch (error) {
     const message = clean(describeError(error));
     finishItem(db, itemId, status(), { error: message });
-    events.emit({ type: 'item-finished', runId, service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
-    reports.push({ service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
+    const failed = { service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
+    events.emit({ type: 'item-finished', runId, ...failed });
+    reports.push(failed);
   }
   return reports;
 }

@@ -133,8 +133,7 @@ export async function writeManifests(
           })
       : [];
     const lines = [...kept, ...entries.map((e) => sumLine(e.sha256, e.name)), sumLine(sha256Of(text), manifestName(run.id))];
-    await writeAtomic(sumsPath, `${lines.join('\n')}\n`);
-    await fsyncDir(folder);
+    await writeAtomic(sumsPath, `${lines.join('\n')}\n`); // each write flushes the folder too
     written.push(manifestPath);
   }
   return written;

@@ -5,13 +5,12 @@
  * flushes the folder. The backup pipeline's own writer (pipeline/) keeps its streaming fast path
  * and places its files the same way.
  */
-import { randomBytes } from 'node:crypto';
 import { constants, createReadStream, type Dirent } from 'node:fs';
 import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
-import { fsyncDir, TEMP_PREFIX } from '../pipeline/atomic-file.js';
+import { fsyncDir, tempPath } from '../pipeline/atomic-file.js';
 import type { Storage, StoredObject } from './storage.js';
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
@@ -20,7 +19,7 @@ export class LocalStorage implements Storage {
   readonly name = 'local folder';
 
   async put(key: string, data: Readable | Buffer | string, options: { exclusive?: boolean } = {}): Promise<StoredObject | undefined> {
-    const temp = join(dirname(key), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    const temp = tempPath(dirname(key));
     const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     let bytes = 0;
     try {
