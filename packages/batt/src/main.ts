@@ -6,7 +6,7 @@
  */
 import chalk from 'chalk';
 import { BattError, exitCodeFor } from '@batt/core/errors/errors';
-import { printable } from '@batt/core/run/printable';
+import { printable } from '@batt/core/text/printable';
 import { backup } from './commands/backup.command.js';
 import { accept, catalog } from './commands/catalog-tools.command.js';
 import { quickRuns, runs, show } from './commands/catalog.command.js';

@@ -8,9 +8,9 @@
  * is a Safe and printed as it is: `out`/`err` and printTable escape every other value.
  */
 import chalk from 'chalk';
-import { printable } from '@batt/core/run/printable';
+import { printable } from '@batt/core/text/printable';
 
-export { humanBytes } from '@batt/core/run/names';
+export { humanBytes } from '@batt/core/text/names';
 
 /** Text batt made itself (a coloured status, lines built with `text`): printed as it is. */
 export class Safe {

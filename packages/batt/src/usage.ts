@@ -4,7 +4,7 @@
  * help. Messages this does not know pass through with the same hint.
  */
 import { BattError, didYouMean } from '@batt/core/errors/errors';
-import { shortened } from '@batt/core/run/printable';
+import { shortened } from '@batt/core/text/printable';
 
 /** What a command's required positionals are, for "missing" messages. */
 const required: Record<string, string> = {

@@ -4,7 +4,7 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
-import type { ManifestFailure } from '../run/manifest.js';
+import type { ManifestFailure } from '../manifest/manifest.js';
 import { checks, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
 
 export const now = (): string => new Date().toISOString();

@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { BattError } from '../errors/errors.js';
-import { humanBytes } from '../run/names.js';
+import { humanBytes } from '../text/names.js';
 
 export const configLimits = { bytes: 1024 * 1024, depth: 16, values: 10_000, text: 4 * 1024 * 1024 };
 

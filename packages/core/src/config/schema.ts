@@ -4,7 +4,7 @@
  * Service sections are declared by the plugins; drop-in scripts' sections are free-form.
  */
 import { BattError, didYouMean } from '../errors/errors.js';
-import { shortened } from '../run/printable.js';
+import { shortened } from '../text/printable.js';
 
 export type ConfigKeySpec =
   | { type: 'string'; describe: string }

@@ -5,7 +5,7 @@
  * the core owns the stream. Everything it needs arrives through its context.
  */
 import type { Readable, Transform } from 'node:stream';
-import type { Logger } from '../run/logger.js';
+import type { Logger } from '../log/logger.js';
 import type { ConfigKeySpec } from '../config/schema.js';
 import type { ToolResult } from '../exec/exec.js';
 

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { CatalogDb } from '../catalog/db.js';
 import { catalogedFiles } from '../catalog/files.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
-import { findOrphans } from '../retention/folders.js';
+import { findOrphans } from '../destination/folders.js';
 
 export interface CatalogProblem {
   kind: 'missing' | 'size' | 'sha256' | 'orphan' | 'pruning';

@@ -14,12 +14,12 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { checkpointAndClose, closeCatalog, openCatalog } from '../catalog/db.js';
 import { rebuildWriter } from '../catalog/files.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
-import { manifestPattern, parseSumLine } from '../run/manifest.js';
-import { insideRoots, walkFiles } from '../retention/folders.js';
+import { manifestPattern, parseSumLine } from '../manifest/manifest.js';
+import { insideRoots, walkFiles } from '../destination/folders.js';
 import { staticRoot } from '../destination/expand.js';
-import { humanBytes } from '../run/names.js';
-import { shortened } from '../run/printable.js';
-import type { ManifestFailure, ManifestItem, ManifestRun } from '../run/manifest.js';
+import { humanBytes } from '../text/names.js';
+import { shortened } from '../text/printable.js';
+import type { ManifestFailure, ManifestItem, ManifestRun } from '../manifest/manifest.js';
 import type { RunStatus } from '../catalog/statuses.js';
 
 export interface RebuildReport {

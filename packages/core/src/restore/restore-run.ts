@@ -13,10 +13,10 @@ import { collect, spawnTool, stderrText, toolFailure, which } from '../exec/exec
 import { assertTrusted } from '../home/trust.js';
 import { privateScratch, type HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
-import { scriptConfFile, scriptEnv } from '../plugins/script-runner.js';
+import { scriptConfFile, scriptEnv } from '../plugins/scripts.js';
 import { pluginContext, type Check } from '../plugins/types.js';
-import type { Logger } from '../run/logger.js';
-import { redact } from '../run/logger.js';
+import type { Logger } from '../log/logger.js';
+import { redact } from '../log/logger.js';
 import { checkArtifact } from './artifact.js';
 import { dropCheck, finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 

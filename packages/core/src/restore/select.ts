@@ -13,7 +13,7 @@ import type { Service } from '../plugins/discovery.js';
 import { findService } from '../plugins/discovery.js';
 import type { Check, RestoreSource } from '../plugins/types.js';
 import { compressionOf, openArtifact } from './artifact.js';
-import { insideRoots } from '../retention/folders.js';
+import { insideRoots } from '../destination/folders.js';
 
 export interface Selected {
   run: RunRow;

@@ -12,11 +12,11 @@ import { describeError } from '../errors/errors.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
 import { pluginContext, type Check } from '../plugins/types.js';
-import type { Logger } from '../run/logger.js';
-import { redact } from '../run/logger.js';
-import { sumLine } from '../run/manifest.js';
+import type { Logger } from '../log/logger.js';
+import { redact } from '../log/logger.js';
+import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
-import { artifactFolderOf } from '../retention/folders.js';
+import { artifactFolderOf } from '../destination/folders.js';
 import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery } from './select.js';
 
 export interface VerifyRequest extends ItemQuery {

@@ -8,7 +8,7 @@ import { newestVerdicts } from '../catalog/checks.js';
 import { inTransaction, type CatalogDb } from '../catalog/db.js';
 import { acceptItems, baselineItems, setSuspect, suspectItemsOf } from '../catalog/items.js';
 import { BattError } from '../errors/errors.js';
-import { humanBytes } from '../run/names.js';
+import { humanBytes } from '../text/names.js';
 
 export interface Measure {
   bytes: number;

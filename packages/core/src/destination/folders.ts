@@ -8,8 +8,8 @@ import type { CatalogDb } from '../catalog/db.js';
 import { itemFiles } from '../catalog/items.js';
 import { bundleFiles, runDestinations, runIds } from '../catalog/runs.js';
 import type { BattConfig } from '../config/load.js';
-import { staticRoot } from '../destination/expand.js';
-import { manifestName, manifestPattern } from '../run/manifest.js';
+import { staticRoot } from './expand.js';
+import { manifestName, manifestPattern } from '../manifest/manifest.js';
 
 const isUnder = (path: string, root: string): boolean => path !== root && (root === '/' ? path.startsWith('/') : path.startsWith(root + sep));
 

@@ -7,7 +7,7 @@ import type { BattConfig } from '../config/load.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { recentAbortedRuns } from '../catalog/runs.js';
 import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
-import { manifestPattern } from './manifest.js';
+import { manifestPattern } from '../manifest/manifest.js';
 
 export interface FolderRequest {
   config: BattConfig;

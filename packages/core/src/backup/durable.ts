@@ -8,7 +8,7 @@ import { unlink } from 'node:fs/promises';
 import type { CatalogDb } from '../catalog/db.js';
 import { manifestRecords } from '../catalog/queries.js';
 import { BattError, describeError } from '../errors/errors.js';
-import { writeManifests, type ManifestItem, type ManifestRun } from './manifest.js';
+import { writeManifests, type ManifestItem, type ManifestRun } from '../manifest/manifest.js';
 
 export interface DurableMetadata {
   /** What the run has placed and recorded so far. */

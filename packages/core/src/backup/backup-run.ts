@@ -15,15 +15,15 @@ import { zstdAvailable } from '../pipeline/compress.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { createRun, finishRun, now, setRunBundle } from '../catalog/queries.js';
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
-import { redact, type Logger } from './logger.js';
-import { humanBytes } from './names.js';
+import { redact, type Logger } from '../log/logger.js';
+import { humanBytes } from '../text/names.js';
 import { markIfSuspect } from '../retention/suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
-import { logEvents, RunEvents } from './events.js';
+import { logEvents, RunEvents } from '../events/events.js';
 
 export interface Selection {
   service: Service;

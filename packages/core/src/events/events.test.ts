@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { logEvents, RunEvents, type RunEvent } from './events.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../log/logger.js';
 
 /** A logger that keeps its lines. */
 function memoryLog(): { log: Logger; lines: string[] } {

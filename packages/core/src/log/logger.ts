@@ -5,7 +5,7 @@
  * with a newline, a tool's escape sequences) are escaped, so no outside text can forge a line.
  */
 import { appendFileSync } from 'node:fs';
-import { printable } from './printable.js';
+import { printable } from '../text/printable.js';
 
 export interface Logger {
   info(message: string): void;

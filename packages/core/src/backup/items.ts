@@ -9,13 +9,13 @@ import type { ItemStatus } from '../catalog/schema.js';
 import { addItem, finishItem, now, startItem } from '../catalog/queries.js';
 import { deleteItem, failItem, setItemFacts } from '../catalog/items.js';
 import type { Service } from '../plugins/discovery.js';
-import { runScript } from '../plugins/script-runner.js';
+import { runScript } from './script-runner.js';
 import { pluginContext } from '../plugins/types.js';
 import { writeArtifact } from '../pipeline/write-artifact.js';
 import type { BackupRequest, ItemReport, Unit } from './backup-run.js';
 import type { DurableMetadata } from './durable.js';
-import type { RunEvents } from './events.js';
-import { artifactBase } from './names.js';
+import type { RunEvents } from '../events/events.js';
+import { artifactBase } from '../text/names.js';
 
 /** What every item of one run shares. */
 export interface ItemScope {

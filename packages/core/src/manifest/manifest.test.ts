@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { forgetArtifacts, parseSumLine, sumLine, writeAtomic, writeManifests, type ManifestItem } from './manifest.js';
-import { artifactBase } from './names.js';
-import { splitName } from '../plugins/script-runner.js';
+import { artifactBase } from '../text/names.js';
+import { splitName } from '../plugins/scripts.js';
 
 describe('names and checksum lines', () => {
   it('writes sha256sum lines, escaping names as GNU coreutils does', () => {

@@ -5,8 +5,8 @@
  * logged and cannot fail or delay the run.
  */
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
-import { humanBytes } from './names.js';
-import type { Logger } from './logger.js';
+import { humanBytes } from '../text/names.js';
+import type { Logger } from '../log/logger.js';
 
 export type RunKind = 'backup';
 

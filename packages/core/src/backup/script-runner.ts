@@ -13,7 +13,8 @@ import { makePrivateDir, makeTrustedDir } from '../home/home.js';
 import { assertTrusted } from '../home/trust.js';
 import { placeFile } from '../pipeline/atomic-file.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
-import type { Service } from './discovery.js';
+import type { Service } from '../plugins/discovery.js';
+import { scriptConfFile, scriptEnv, splitName } from '../plugins/scripts.js';
 
 export interface ScriptRequest {
   service: Service;
@@ -37,11 +38,6 @@ export interface ScriptArtifact {
 export interface ScriptResult {
   artifacts: ScriptArtifact[];
   log: string;
-}
-
-/** The script's own config file under conf/, if there is one (BATT_CONF). */
-export function scriptConfFile(confDir: string, name: string): string | undefined {
-  return ['conf', 'cnf', 'env', 'json', 'yaml', 'yml', 'ini'].map((ext) => join(confDir, `${name}.${ext}`)).find((p) => existsSync(p));
 }
 
 function listFiles(dir: string): { files: string[]; others: string[] } {
@@ -73,32 +69,6 @@ async function hashAndSync(path: string): Promise<{ bytes: number; sha256: strin
   }
   await chmod(path, 0o600);
   return hashed;
-}
-
-const compressed = /^\.(gz|zst|bz2|xz|lz4|lzma|z|br)$/i;
-
-/**
- * `db.sql.gz` → [`db`, `.sql.gz`], `10.0.0.1_x.json` → [`10.0.0.1_x`, `.json`]: the last
- * extension, and the one before it when the last is a compression suffix.
- */
-export function splitName(name: string): [string, string] {
-  const last = name.lastIndexOf('.');
-  if (last <= 0) return [name, ''];
-  const ext = name.slice(last);
-  if (compressed.test(ext)) {
-    const before = name.lastIndexOf('.', last - 1);
-    if (before > 0 && /^\.[A-Za-z0-9]{1,5}$/.test(name.slice(before, last))) return [name.slice(0, before), name.slice(before)];
-  }
-  return [name.slice(0, last), ext];
-}
-
-/**
- * A drop-in script is configured by its environment: besides what every tool gets, it gets its
- * own BATT_<NAME>_* variables, secrets included. Other services' secrets stay out, as for tools.
- */
-export function scriptEnv(name: string): NodeJS.ProcessEnv {
-  const prefix = `BATT_${name.replace(/-/g, '_').toUpperCase()}_`;
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith(prefix)));
 }
 
 export async function runScript(request: ScriptRequest): Promise<ScriptResult> {

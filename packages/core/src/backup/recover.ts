@@ -17,8 +17,8 @@ import { manifestRecords } from '../catalog/queries.js';
 import { abortedRunsAmongLast } from '../catalog/runs.js';
 import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
 import { hashFile } from '../pipeline/hashing-file-sink.js';
-import { forgetArtifacts, manifestName, writeManifests, type ManifestItem, type ManifestRun } from './manifest.js';
-import { artifactBase } from './names.js';
+import { forgetArtifacts, manifestName, writeManifests, type ManifestItem, type ManifestRun } from '../manifest/manifest.js';
+import { artifactBase } from '../text/names.js';
 
 export interface Recovery {
   /** Files of killed runs taken back as ok backups. */
