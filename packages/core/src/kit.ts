@@ -9,6 +9,6 @@ export { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersio
 export type { ToolProcess, ToolResult } from './exec/exec.js';
 export { passwordOf, serverKeys } from './config/secrets.js';
 export { privateFile, privateScratch } from './home/home.js';
-export { hashFile } from './pipeline/hashing-file-sink.js';
+export { hashFile } from './pipeline/hash.js';
 export { keepTail } from './restore/artifact.js';
 export { assertChecks, compareCounts, counted } from './restore/select.js';

@@ -7,7 +7,7 @@
 import { basename, relative, sep } from 'node:path';
 import { expandPattern } from '../destination/expand.js';
 import { toolFailure } from '../exec/exec.js';
-import { writeArtifact } from '../pipeline/write-artifact.js';
+import { writeArtifact } from '../pipeline/artifact.js';
 import { sumLine, writeAtomic } from '../manifest/manifest.js';
 
 export interface Bundle {

@@ -4,7 +4,7 @@
  * one at a time (items finish in parallel into shared folders); each rewrites the run's manifests
  * with all the run has placed so far.
  */
-import { unlink } from 'node:fs/promises';
+import { localStorage } from '../storage/local.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { manifestRecords } from '../catalog/queries.js';
 import { BattError, describeError } from '../errors/errors.js';
@@ -37,7 +37,7 @@ export function durableMetadata(db: CatalogDb, run: ManifestRun, folderOf: (item
       } catch (error) {
         for (const item of placed) {
           items.splice(items.indexOf(item), 1);
-          await unlink(item.file).catch(() => {});
+          await localStorage.delete(item.file).catch(() => false);
         }
         throw new BattError('IO', `the backup was written but its SHA256SUMS line or manifest could not be: ${describeError(error)}; the backup file is removed again`, {
           cause: error,

@@ -11,10 +11,10 @@ import { deleteItem, failItem, setItemFacts } from '../catalog/items.js';
 import type { Service } from '../plugins/discovery.js';
 import { runScript } from './script-runner.js';
 import { pluginContext } from '../plugins/types.js';
-import { writeArtifact } from '../pipeline/write-artifact.js';
+import { writeArtifact } from '../pipeline/artifact.js';
 import type { BackupRequest, ItemReport, Unit } from './backup-run.js';
 import type { DurableMetadata } from './durable.js';
-import type { RunEvents } from '../events/events.js';
+import { progressOf, type RunEvents } from '../events/events.js';
 import { artifactBase } from '../text/names.js';
 
 /** What every item of one run shares. */
@@ -61,6 +61,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       level,
       uniqueSuffix: `run${runId}`,
       signal: request.signal,
+      onBytes: progressOf(events, { runId, service: service.name, target }),
     });
     const { facts } = artifact;
     const warnings = facts.warnings?.length ? facts.warnings : undefined;

@@ -8,15 +8,16 @@
  * - placed but in no manifest: the file is removed (nothing proves it whole);
  * - temporary files of dead batts are removed by clearDeadTemps.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { abortedItemsOf, adoptItem, fileInCatalog } from '../catalog/items.js';
 import { manifestRecords } from '../catalog/queries.js';
 import { abortedRunsAmongLast } from '../catalog/runs.js';
 import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
-import { hashFile } from '../pipeline/hashing-file-sink.js';
+import { hashObject } from '../pipeline/hash.js';
+import { localStorage } from '../storage/local.js';
+import { readText } from '../storage/storage.js';
 import { forgetArtifacts, manifestName, writeManifests, type ManifestItem, type ManifestRun } from '../manifest/manifest.js';
 import { artifactBase } from '../text/names.js';
 
@@ -51,11 +52,10 @@ function abortedRuns(db: CatalogDb, recent: number): { id: number; destination: 
 }
 
 /** Files below `dir`, as paths relative to it. */
-function filesBelow(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    return e.isDirectory() ? filesBelow(dir, rel) : e.isFile() ? [rel] : [];
-  });
+async function filesBelow(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const key of localStorage.list(dir)) found.push(relative(dir, key));
+  return found;
 }
 
 export async function recoverAbortedItems(db: CatalogDb, battVersion: string, recent = 50): Promise<Recovery> {
@@ -73,7 +73,7 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
       const manifestPath = join(folder, manifestName(run.id));
       let manifest: { run?: ManifestRun; items?: (ManifestItem & { name: string })[] } = {};
       try {
-        manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+        manifest = JSON.parse((await readText(localStorage, manifestPath)) ?? '{}') as typeof manifest;
       } catch {
         // no manifest (killed before it): nothing of this folder can be taken back
       }
@@ -83,8 +83,8 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
       for (const item of run.items.filter((i) => i.service === service)) {
         const entry = ours.find((e) => e.service === service && e.target === item.target);
         const file = entry ? join(folder, entry.name) : undefined;
-        if (entry && file && existsSync(file) && !known(file)) {
-          const actual = await hashFile(file);
+        if (entry && file && !known(file) && (await localStorage.stat(file))) {
+          const actual = await hashObject(localStorage, file);
           if (actual.sha256 === entry.sha256 && actual.bytes === entry.bytes) {
             adoptItem(db, item.id, {
               file,
@@ -106,12 +106,13 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
         // file carries its target's name; a drop-in script's files may be any, below its folder.
         const base = artifactBase(item.target);
         const candidates = item.dropIn
-          ? filesBelow(folder).filter((n) => !n.split('/').some((p) => p.startsWith('.')) && n !== 'SHA256SUMS' && !/^batt-run-\d+\.json$/.test(n))
+          ? (await filesBelow(folder)).filter((n) => !n.split('/').some((p) => p.startsWith('.')) && n !== 'SHA256SUMS' && !/^batt-run-\d+\.json$/.test(n))
           : readdirSync(folder).filter((n) => n.startsWith(`${base}.`) || n.startsWith(`${base}-run${run.id}`));
         for (const name of candidates) {
           const path = join(folder, name);
-          if (known(path) || statSync(path).mtime.toISOString() < run.startedAt) continue;
-          await unlink(path).catch(() => {});
+          const stat = await localStorage.stat(path);
+          if (known(path) || !stat || stat.modified.toISOString() < run.startedAt) continue;
+          await localStorage.delete(path).catch(() => false);
           result.removed.push(path);
           removedHere.add(name);
         }

@@ -11,8 +11,8 @@ import { BattError } from '../errors/errors.js';
 import { collect, spawnTool, stderrText, toolFailure } from '../exec/exec.js';
 import { makePrivateDir, makeTrustedDir } from '../home/home.js';
 import { assertTrusted } from '../home/trust.js';
-import { placeFile } from '../pipeline/atomic-file.js';
-import { hashFile } from '../pipeline/hashing-file-sink.js';
+import { localStorage } from '../storage/local.js';
+import { hashFile } from '../pipeline/hash.js';
 import type { Service } from '../plugins/discovery.js';
 import { scriptConfFile, scriptEnv, splitName } from '../plugins/scripts.js';
 
@@ -118,8 +118,7 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
       const targetDir = join(request.dest, dirname(rel));
       makePrivateDir(targetDir);
       const [base, ext] = splitName(basename(rel));
-      const placed = await placeFile(file.path, targetDir, base, ext, `run${request.runId}`);
-      const finalPath = join(targetDir, placed);
+      const finalPath = await localStorage.place(file.path, targetDir, base, ext, `run${request.runId}`);
       artifacts.push({ name: rel, path: finalPath, bytes: file.bytes, sha256: file.sha256 });
     }
     placed = true;

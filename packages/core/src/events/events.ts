@@ -14,6 +14,8 @@ export type RunEvent =
   | { type: 'run-started'; kind: RunKind; runId: number; at: string; services: string[] }
   /** `script`: a drop-in script, with its arguments as the target. */
   | { type: 'item-started'; runId: number; service: string; target: string; script?: string; at: string }
+  /** Bytes written so far (compressed, as they reach the disk), at most about once a second. */
+  | { type: 'item-progress'; runId: number; service: string; target: string; bytes: number; seconds: number }
   | { type: 'item-warning'; runId: number; service: string; target: string; message: string }
   | {
       type: 'item-finished';
@@ -57,6 +59,21 @@ export class RunEvents {
       }
     }
   }
+}
+
+/**
+ * A pipeline's bytes-so-far callback that emits `item-progress` at most every `everyMs`: the first
+ * after `everyMs`, so an item that finishes sooner says nothing.
+ */
+export function progressOf(events: RunEvents, item: { runId: number; service: string; target: string }, everyMs = 1000, clock = Date.now): (bytes: number) => void {
+  const started = clock();
+  let next = started + everyMs;
+  return (bytes) => {
+    const at = clock();
+    if (at < next) return;
+    next = at + everyMs;
+    events.emit({ type: 'item-progress', ...item, bytes, seconds: (at - started) / 1000 });
+  };
 }
 
 /** The run's log, written from its events: the lines batt has always written. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { spawnTool } from './exec.js';
-import { writeArtifact } from '../pipeline/write-artifact.js';
+import { writeArtifact } from '../pipeline/artifact.js';
 
 // Ctrl-C can land between two stages of a backup: after the temporary file exists, before the
 // next tool starts. That tool must stop at once, and nothing may be placed under a final name.

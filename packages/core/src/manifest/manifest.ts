@@ -6,12 +6,11 @@
  * manifests themselves: a second run into the same folder adds its lines.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { BattError, fromSystemError } from '../errors/errors.js';
-import { fsyncDir } from '../pipeline/atomic-file.js';
+import { fsyncDir } from '../storage/atomic-file.js';
 import { localStorage } from '../storage/local.js';
+import { readText } from '../storage/storage.js';
 
 export interface ManifestItem {
   service: string;
@@ -79,12 +78,14 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
  * A manifest of another run under this run's name (another home, or a catalog that started its
  * ids again, writing into the same folder at the same moment) is never replaced.
  */
-function refuseOthers(path: string, run: ManifestRun): void {
+async function refuseOthers(path: string, run: ManifestRun): Promise<void> {
+  const text = await readText(localStorage, path);
+  if (text === undefined) return;
   let other: { run?: Partial<ManifestRun> } | undefined;
   try {
-    other = JSON.parse(readFileSync(path, 'utf8')) as { run?: Partial<ManifestRun> };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    other = JSON.parse(text) as { run?: Partial<ManifestRun> };
+  } catch {
+    // not a manifest: refused below all the same
   }
   if (other?.run?.startedAt === run.startedAt && other.run.host === run.host) return;
   throw new BattError(
@@ -119,19 +120,16 @@ export async function writeManifests(
     const manifest = { batt: { manifestVersion: 1, version: run.battVersion }, run, items: entries, failed };
     const manifestPath = join(folder, manifestName(run.id));
     const text = `${JSON.stringify(manifest, null, 2)}\n`;
-    refuseOthers(manifestPath, run);
+    await refuseOthers(manifestPath, run);
     await writeAtomic(manifestPath, text);
 
     const sumsPath = join(folder, 'SHA256SUMS');
     const ours = new Set([...entries.map((e) => e.name), manifestName(run.id)]);
-    const kept = existsSync(sumsPath)
-      ? readFileSync(sumsPath, 'utf8')
-          .split('\n')
-          .filter((line) => {
-            const name = nameOfLine(line);
-            return name !== undefined && !ours.has(name) && existsSync(join(folder, name));
-          })
-      : [];
+    const kept: string[] = [];
+    for (const line of (await readText(localStorage, sumsPath))?.split('\n') ?? []) {
+      const name = nameOfLine(line);
+      if (name !== undefined && !ours.has(name) && (await localStorage.stat(join(folder, name)))) kept.push(line);
+    }
     const lines = [...kept, ...entries.map((e) => sumLine(e.sha256, e.name)), sumLine(sha256Of(text), manifestName(run.id))];
     await writeAtomic(sumsPath, `${lines.join('\n')}\n`); // each write flushes the folder too
     written.push(manifestPath);
@@ -170,11 +168,11 @@ async function forget(folder: string, names: ReadonlySet<string>, runIds: Iterab
   for (const runId of new Set(runIds)) {
     const name = manifestName(runId);
     const path = join(folder, name);
-    if (!existsSync(path)) {
+    const current = await readText(localStorage, path);
+    if (current === undefined) {
       manifests.set(name, undefined);
       continue;
     }
-    const current = readFileSync(path, 'utf8');
     let manifest: { items?: { name?: string }[] };
     try {
       manifest = JSON.parse(current) as typeof manifest;
@@ -189,10 +187,9 @@ async function forget(folder: string, names: ReadonlySet<string>, runIds: Iterab
     manifests.set(name, text === undefined ? undefined : { from: sha256Of(current), to: sha256Of(text) });
   }
   const sumsPath = join(folder, 'SHA256SUMS');
-  if (existsSync(sumsPath)) {
-    const lines = readFileSync(sumsPath, 'utf8')
-      .split('\n')
-      .filter((line) => line !== '');
+  const sums = await readText(localStorage, sumsPath);
+  if (sums !== undefined) {
+    const lines = sums.split('\n').filter((line) => line !== '');
     const kept = lines.flatMap((line) => {
       const parsed = parseSumLine(line);
       if (!parsed || (!names.has(parsed.name) && !manifests.has(parsed.name))) return [line];
@@ -202,11 +199,11 @@ async function forget(folder: string, names: ReadonlySet<string>, runIds: Iterab
     });
     if (kept.join('\n') !== lines.join('\n')) {
       if (kept.length) await writeAtomic(sumsPath, `${kept.join('\n')}\n`);
-      else await unlink(sumsPath);
+      else await localStorage.delete(sumsPath);
     }
   }
   for (const { path, text } of changes) {
-    if (text === undefined) await unlink(path);
+    if (text === undefined) await localStorage.delete(path);
     else await writeAtomic(path, text);
   }
   await fsyncDir(folder).catch(() => undefined);

@@ -3,10 +3,11 @@
  * the recorded size and SHA-256 (sizes only with `quick`), every bundle too; a prune left half
  * done and files nobody catalogued (orphans) are reported. Changes nothing.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { CatalogDb } from '../catalog/db.js';
 import { catalogedFiles } from '../catalog/files.js';
-import { hashFile } from '../pipeline/hashing-file-sink.js';
+import { hashObject } from '../pipeline/hash.js';
+import { localStorage } from '../storage/local.js';
 import { findOrphans } from '../destination/folders.js';
 
 export interface CatalogProblem {
@@ -38,11 +39,11 @@ export async function checkCatalog(
       continue;
     }
     options.onFile?.(file);
-    if (!existsSync(file)) {
+    const size = (await localStorage.stat(file))?.bytes;
+    if (size === undefined) {
       report.problems.push({ ...at, kind: 'missing', detail: 'the file is gone' });
       continue;
     }
-    const size = statSync(file).size;
     report.files++;
     report.bytes += size;
     if (bytes !== null && size !== bytes) {
@@ -50,7 +51,7 @@ export async function checkCatalog(
       continue;
     }
     if (!options.quick && sha256) {
-      const actual = await hashFile(file);
+      const actual = await hashObject(localStorage, file);
       if (actual.sha256 !== sha256) report.problems.push({ ...at, kind: 'sha256', detail: `SHA-256 on disk ${actual.sha256}, catalog ${sha256}` });
     }
   }

@@ -9,17 +9,15 @@
  * catalog is built beside the old one and swapped in; the old one is kept as
  * `catalog.db.bak-<time>`. Verify/restore history lives only in the catalog: it is lost.
  */
-import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { existsSync, lstatSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { checkpointAndClose, closeCatalog, openCatalog } from '../catalog/db.js';
 import { rebuildWriter } from '../catalog/files.js';
-import { hashFile } from '../pipeline/hashing-file-sink.js';
-import { manifestPattern, parseSumLine } from '../manifest/manifest.js';
-import { insideRoots, walkFiles } from '../destination/folders.js';
-import { staticRoot } from '../destination/expand.js';
-import { humanBytes } from '../text/names.js';
-import { shortened } from '../text/printable.js';
-import type { ManifestFailure, ManifestItem, ManifestRun } from '../manifest/manifest.js';
+import { parseSumLine, type ManifestFailure } from '../manifest/manifest.js';
+import { hashObject } from '../pipeline/hash.js';
+import { localStorage } from '../storage/local.js';
+import { readText } from '../storage/storage.js';
+import { scanManifests, type Found } from './manifests.js';
 import type { RunStatus } from '../catalog/statuses.js';
 
 export interface RebuildReport {
@@ -38,18 +36,6 @@ export interface RebuildReport {
   previous?: string;
 }
 
-interface Found {
-  run: ManifestRun;
-  modified: string;
-  /** Its manifests (one per folder the run wrote into). */
-  manifests: string[];
-  items: (ManifestItem & { name: string; path: string })[];
-  /** Every manifest of a run lists all its failures: one entry each. */
-  failed: Map<string, ManifestFailure>;
-  /** Written by a batt that recorded neither item times nor failures. */
-  older: boolean;
-}
-
 /** The status the run gave itself, from what its manifests record: cut short if an item was, partial if one failed. */
 export function rebuiltStatus(failed: readonly ManifestFailure[]): RunStatus {
   if (failed.some((f) => f.status === 'aborted')) return 'aborted';
@@ -64,131 +50,13 @@ export function idGaps(ids: Iterable<number>): [number, number][] {
   return gaps;
 }
 
-/** The most a manifest may be: one of a run with thousands of backups is well under it. */
-const manifestMax = 16 * 1024 * 1024;
-
-interface Manifest {
-  run: ManifestRun;
-  items: (ManifestItem & { name: string })[];
-  failed?: ManifestFailure[];
-}
-
-const isText = (v: unknown): v is string => typeof v === 'string';
-const textOrNone = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
-
-/**
- * One manifest, read and checked: anyone who can write into a backup folder can put a file
- * there, so it must be batt's in every field before it goes into the catalog, and name only
- * files inside its own folder (never `../../etc/shadow`, which prune would later remove).
- * Throws saying what is wrong; `scan` reports that and leaves the manifest out.
- */
-export function readManifest(path: string): Manifest {
-  const size = statSync(path).size;
-  if (size > manifestMax) throw new Error(`${humanBytes(size)}, more than the 16 MiB a manifest may be`);
-  let m;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, any> | null;
-  } catch (error) {
-    throw new Error(`not JSON (${(error as Error).message})`);
-  }
-  const run = m?.run;
-  if (
-    m?.batt?.manifestVersion !== 1 ||
-    !Array.isArray(m.items) ||
-    !run ||
-    !Number.isSafeInteger(run.id) ||
-    run.id < 1 ||
-    ![run.startedAt, run.host, run.user, run.destination].every(isText)
-  ) {
-    throw new Error('not a batt manifest (version 1)');
-  }
-  for (const i of m.items) {
-    const fields =
-      i &&
-      isText(i.name) &&
-      isText(i.service) &&
-      isText(i.target) &&
-      Number.isSafeInteger(i.bytes) &&
-      i.bytes >= 0 &&
-      isText(i.sha256) &&
-      /^[0-9a-f]{64}$/.test(i.sha256) &&
-      [i.compression, i.toolVersion, i.serverVersion, i.startedAt, i.finishedAt].every(textOrNone);
-    if (!fields) throw new Error(`not a batt manifest: an item is not of batt's form: ${shortened(String(JSON.stringify(i)))}`);
-    if (isAbsolute(i.name) || i.name.split('/').some((part: string) => part === '' || part === '.' || part === '..')) {
-      throw new Error(`not a batt manifest: ${shortened(JSON.stringify(i.name))} is not a file name inside the manifest's folder`);
-    }
-  }
-  const failures =
-    m.failed === undefined ||
-    (Array.isArray(m.failed) &&
-      m.failed.every(
-        (f: Record<string, unknown> | null) =>
-          f && isText(f.service) && isText(f.target) && (f.status === 'failed' || f.status === 'aborted') && isText(f.startedAt) && textOrNone(f.finishedAt) && textOrNone(f.error),
-      ));
-  if (!failures) throw new Error("not a batt manifest: its failed items are not of batt's form");
-  return m as Manifest;
-}
-
-/**
- * Every manifest under `folders`, merged by run (a run writes one per folder it used). A run is
- * its id, start time and host together: an older catalog's run 7 and this one's stay apart, and
- * manifests of other hosts (a shared disk) are left out unless `host` is undefined.
- */
-function scan(
-  folders: readonly string[],
-  host: string | undefined,
-  skipped: RebuildReport['skipped'],
-  notes: RebuildReport['notes'],
-): { runs: Map<string, Found>; bundles: Map<number, string> } {
-  const runs = new Map<string, Found>();
-  const bundles = new Map<number, string>();
-  const read = (path: string, name: string): void => {
-    const bundle = /^batt-run-(\d+)\.tar$/.exec(name);
-    if (bundle) bundles.set(Number(bundle[1]), path);
-    if (!manifestPattern.test(name)) return;
-    const dir = dirname(path);
-    try {
-      const m = readManifest(path);
-      if (host !== undefined && m.run.host !== host) {
-        skipped.push({ file: path, why: `run ${m.run.id} was made on host ${m.run.host}, not ${host} (--any-host takes it in)` });
-        return;
-      }
-      const key = `${m.run.id}\0${m.run.startedAt}\0${m.run.host}`;
-      const found: Found = runs.get(key) ?? { run: m.run, modified: statSync(path).mtime.toISOString(), manifests: [], items: [], failed: new Map(), older: false };
-      found.manifests.push(path);
-      // readManifest refused names with ../ or an absolute path; a link on the way out of the
-      // folder is caught here, so a planted manifest cannot make prune delete elsewhere.
-      for (const i of m.items) {
-        const inside = insideRoots(join(dir, i.name), [dir]);
-        if (inside) found.items.push({ ...i, path: join(dir, i.name) });
-        else skipped.push({ file: path, why: `run ${m.run.id} names ${JSON.stringify(i.name)}, which is not inside the manifest's folder ${dir}: not taken in` });
-      }
-      // The run's destination says where batt may tidy up to: it must hold the manifest.
-      if (typeof m.run.destination !== 'string' || !insideRoots(path, [staticRoot(m.run.destination)])) {
-        notes.push({
-          file: path,
-          note: `run ${m.run.id}: its manifest names the destination ${JSON.stringify(m.run.destination)}, which does not hold it (moved backups, or a changed manifest): ${dir} is recorded instead`,
-        });
-        found.run = { ...found.run, destination: dir };
-      }
-      if (!Array.isArray(m.failed) || m.items.some((i) => typeof i.startedAt !== 'string')) found.older = true;
-      for (const f of Array.isArray(m.failed) ? m.failed : []) found.failed.set(`${f.service}\0${f.target}\0${f.startedAt}`, f);
-      runs.set(key, found);
-    } catch (error) {
-      skipped.push({ file: path, why: `unreadable manifest: ${(error as Error).message}` });
-    }
-  };
-  for (const f of folders) walkFiles(f, read, true);
-  return { runs, bundles };
-}
-
 export async function rebuildCatalog(
   catalogPath: string,
   folders: readonly string[],
   options: { quick: boolean; host?: string; onRun?: (id: number) => void },
 ): Promise<RebuildReport> {
   const report: RebuildReport = { runs: 0, items: 0, failedItems: 0, bundles: 0, skipped: [], notes: [], withoutManifest: [] };
-  const { runs, bundles } = scan(folders, options.host, report.skipped, report.notes);
+  const { runs, bundles } = await scanManifests(folders, options.host, report.skipped, report.notes);
   const temp = `${catalogPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
   const db = await openCatalog(temp);
@@ -218,7 +86,7 @@ export async function rebuildCatalog(
           report.skipped.push({ file: item.path, why: `run ${found.run.id}: ${size} bytes on disk, ${item.bytes} in the manifest` });
           continue;
         }
-        if (!options.quick && (await hashFile(item.path)).sha256 !== item.sha256) {
+        if (!options.quick && (await hashObject(localStorage, item.path)).sha256 !== item.sha256) {
           report.skipped.push({ file: item.path, why: `run ${found.run.id}: SHA-256 differs from the manifest` });
           continue;
         }
@@ -243,7 +111,9 @@ export async function rebuildCatalog(
       }
       // A bundle is only known by its run id: it goes with the run that kept its id.
       const bundle = id === null ? undefined : bundles.get(id);
-      const bundleSum = bundle && existsSync(`${bundle}.sha256`) ? parseSumLine(readFileSync(`${bundle}.sha256`, 'utf8').split('\n')[0])?.sha256 : undefined;
+      const bundleText = bundle && (await readText(localStorage, `${bundle}.sha256`));
+      const bundleSum = bundleText ? parseSumLine(bundleText.split('\n')[0])?.sha256 : undefined;
+      const bundleBytes = bundleSum ? ((await localStorage.stat(bundle!))?.bytes ?? null) : null;
       // The run ended with its last item; a manifest's time is only a stand-in (a prune rewrites it).
       const ends = [...found.items, ...failed]
         .map((i) => i.finishedAt)
@@ -269,7 +139,7 @@ export async function rebuildCatalog(
           [...new Set([...good, ...failed].map((i) => i.service))].join(','),
           error,
           bundleSum ? bundle : null,
-          bundleSum ? statSync(bundle!).size : null,
+          bundleBytes,
           bundleSum ?? null,
         );
         for (const i of good) {

@@ -3,12 +3,11 @@
  * and its uncompressed bytes as a stream, as often as a restore needs to read them. A damaged
  * compressed stream fails the stream with a message that names the file.
  */
-import { statSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BattError } from '../errors/errors.js';
 import { spawnTool, stderrText } from '../exec/exec.js';
-import { BLOCK_SIZE, hashFile } from '../pipeline/hashing-file-sink.js';
+import { BLOCK_SIZE, hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
 
 export interface StoredArtifact {
@@ -22,11 +21,9 @@ export interface StoredArtifact {
  * Runs before a restore touches its target.
  */
 export async function checkArtifact(item: StoredArtifact): Promise<{ bytes: number; sha256: string }> {
-  let size: number;
-  try {
-    size = statSync(item.file).size;
-  } catch (error) {
-    throw new BattError('INTEGRITY', `the artifact ${item.file} is missing (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, {
+  const size = (await localStorage.stat(item.file))?.bytes;
+  if (size === undefined) {
+    throw new BattError('INTEGRITY', `the artifact ${item.file} is missing`, {
       hint: 'it was moved or deleted after the backup; `batt runs` lists other backups to restore from',
     });
   }
@@ -35,7 +32,7 @@ export async function checkArtifact(item: StoredArtifact): Promise<{ bytes: numb
       hint: 'do not restore from it; restore an older backup (`batt runs`)',
     });
   }
-  const actual = await hashFile(item.file);
+  const actual = await hashObject(localStorage, item.file);
   if (item.sha256 && actual.sha256 !== item.sha256) {
     throw new BattError(
       'INTEGRITY',

@@ -4,7 +4,8 @@
  * `pg_restore --list`, `redis-check-rdb`, a tar listing), and with `--restore-test` run a
  * restore drill. Every result is stored in the catalog.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { localStorage } from '../storage/local.js';
+import { readText } from '../storage/storage.js';
 import { join } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import type { BattConfig } from '../config/load.js';
@@ -47,11 +48,12 @@ export interface VerifyOutcome {
  * folder, or for a drop-in script's sub-folders the service folder above it, under the name
  * relative to that folder.
  */
-function sumsCheck(file: string, sha256: string | null, runId: number): Check {
+async function sumsCheck(file: string, sha256: string | null, runId: number): Promise<Check> {
   const { folder, name } = artifactFolderOf(file, runId);
   const sums = join(folder, 'SHA256SUMS');
-  if (!existsSync(sums)) return { name: 'SHA256SUMS', ok: false, detail: `${sums} is missing` };
-  const lines = readFileSync(sums, 'utf8').split('\n');
+  const text = await readText(localStorage, sums);
+  if (text === undefined) return { name: 'SHA256SUMS', ok: false, detail: `${sums} is missing` };
+  const lines = text.split('\n');
   if (sha256 && lines.includes(sumLine(sha256, name))) return { name: 'SHA256SUMS', ok: true, detail: 'lists the same SHA-256' };
   return { name: 'SHA256SUMS', ok: false, detail: `${sums} has no matching line for ${name}` };
 }
@@ -93,7 +95,7 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
     const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
     const verified = await recorded(request, base, 'verify', async (checks) => {
       const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
-      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, sumsCheck(item.file!, item.sha256, item.runId));
+      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
       const source = sourceOf(item, request.signal);
       if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
       else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });

@@ -2,16 +2,31 @@
  * The local folder as a storage. Keys are absolute paths. A put writes a 0600 temporary file
  * beside its key (`.batt-tmp-<pid>-<random>`, O_CREAT|O_EXCL|O_NOFOLLOW), flushes it, and then
  * renames it over the key (or, exclusive, hard-links it, which fails rather than replace), and
- * flushes the folder. The backup pipeline's own writer (pipeline/) keeps its streaming fast path
- * and places its files the same way.
+ * flushes the folder. The backup pipeline writes its artifacts through `create` (a file it fills
+ * through a descriptor, so the zstd binary can write it itself) and drop-in scripts' files are
+ * placed with `place`: both never over an existing file.
  */
 import { constants, createReadStream, type Dirent } from 'node:fs';
 import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
-import { fsyncDir, tempPath } from '../pipeline/atomic-file.js';
+import { discardTemp, finishTemp, fsyncDir, openTemp, placeFile, tempPath } from './atomic-file.js';
 import type { Storage, StoredObject } from './storage.js';
+
+/** A file being written that has no name yet: filled through `fd`, then placed or discarded. */
+export interface NewFile {
+  readonly fd: number;
+  /** Its temporary name (`.batt-tmp-<pid>-<random>` in the folder). */
+  readonly path: string;
+  /**
+   * Flushes it and gives it the first free name of `base + ext`, `base-<suffix> + ext`,
+   * `base-<suffix>-2 + ext`, …: never an existing file's. Returns the key (its path).
+   */
+  place(base: string, ext: string, suffix: string): Promise<string>;
+  /** Closes and removes it: nothing stays. */
+  discard(): Promise<void>;
+}
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
@@ -53,6 +68,28 @@ export class LocalStorage implements Storage {
       await unlink(temp).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * A new file in `folder` (which must exist), not yet under any name a reader looks for. A failure
+   * or a crash before `place` leaves at most its temporary file, which the next run removes.
+   */
+  async create(folder: string): Promise<NewFile> {
+    const temp = await openTemp(folder);
+    return {
+      fd: temp.fd,
+      path: temp.path,
+      async place(base, ext, suffix) {
+        await finishTemp(temp);
+        return join(folder, await placeFile(temp.path, folder, base, ext, suffix));
+      },
+      discard: () => discardTemp(temp),
+    };
+  }
+
+  /** Places a finished file (a drop-in script's) in `folder` under the first free name, as NewFile.place. */
+  async place(path: string, folder: string, base: string, ext: string, suffix: string): Promise<string> {
+    return join(folder, await placeFile(path, folder, base, ext, suffix));
   }
 
   get(key: string): Readable {

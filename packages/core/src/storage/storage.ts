@@ -29,3 +29,16 @@ export interface Storage {
   /** Removes the object: true when it was there, false when it already was not. */
   delete(key: string): Promise<boolean>;
 }
+
+/** The whole object as text, or undefined when there is no such object. */
+export async function readText(storage: Storage, key: string): Promise<string | undefined> {
+  if (!(await storage.stat(key))) return undefined;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of storage.get(key)) chunks.push(chunk as Buffer);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { hashGrowingFile } from './hashing-file-sink.js';
+import { hashGrowingFile } from './hash.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'batt-hash-'));

@@ -1,5 +1,7 @@
 /**
- * The end of every backup stream: a Writable that hashes with SHA-256 and writes to an open
+ * Hash stage: SHA-256 and size of the compressed bytes, computed as they are written.
+ *
+ * The end of every backup stream is a Writable that hashes with SHA-256 and writes to an open
  * file in the same pass. Pipes deliver 64 KiB chunks; they are hashed as they come and written
  * in batches of at least 1 MiB with one writev, so there are few syscalls and no copying.
  * Memory stays at about one batch, whatever the size of the dump.
@@ -10,6 +12,9 @@ import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Storage } from '../storage/storage.js';
+import type { CompressionStage } from './compress.js';
 
 const datasyncFd = promisify(fdatasync);
 
@@ -66,7 +71,11 @@ export class HashingFileSink extends Writable {
    * datasync saw: so such an error fails the stream itself. */
   private readonly flusher = new DiskFlusher(() => datasyncFd(this.fd));
 
-  constructor(private readonly fd: number) {
+  /** `onBytes`: told the bytes written so far, after each chunk (progress; keep it cheap). */
+  constructor(
+    private readonly fd: number,
+    private readonly onBytes?: (bytes: number) => void,
+  ) {
     super({ highWaterMark: BLOCK_SIZE });
   }
 
@@ -85,6 +94,7 @@ export class HashingFileSink extends Writable {
     if (this.flusher.error) return callback(this.flusher.error);
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= BLOCK_SIZE) this.flush(callback);
@@ -109,15 +119,25 @@ export class HashingFileSink extends Writable {
   }
 }
 
-/** The SHA-256 and size of a file, read in 1 MiB blocks (Node's hash is fastest so). */
-export async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
+/** The SHA-256 and size of a stream's bytes. */
+export async function hashStream(stream: AsyncIterable<unknown>): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: BLOCK_SIZE })) {
+  for await (const chunk of stream) {
     hash.update(chunk as Buffer);
     bytes += (chunk as Buffer).length;
   }
   return { bytes, sha256: hash.digest('hex') };
+}
+
+/** The SHA-256 and size of a file, read in 1 MiB blocks (Node's hash is fastest so). */
+export function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
+  return hashStream(createReadStream(path, { highWaterMark: BLOCK_SIZE }));
+}
+
+/** The SHA-256 and size of a stored object, read through its storage; NOT_FOUND when it is gone. */
+export function hashObject(storage: Storage, key: string): Promise<{ bytes: number; sha256: string }> {
+  return hashStream(storage.get(key));
 }
 
 /**
@@ -125,7 +145,7 @@ export async function hashFile(path: string): Promise<{ bytes: number; sha256: s
  * read in 1 MiB blocks as it grows, until `writer` settles, and then to its end. The writer only
  * appends, so every byte read is final. Rejects when the writer fails.
  */
-export async function hashGrowingFile(path: string, writer: Promise<unknown>): Promise<{ bytes: number; sha256: string }> {
+export async function hashGrowingFile(path: string, writer: Promise<unknown>, onBytes?: (bytes: number) => void): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   const buffer = Buffer.allocUnsafe(BLOCK_SIZE);
   let bytes = 0;
@@ -142,6 +162,7 @@ export async function hashGrowingFile(path: string, writer: Promise<unknown>): P
       if (bytesRead > 0) {
         hash.update(buffer.subarray(0, bytesRead));
         bytes += bytesRead;
+        onBytes?.(bytes);
         flusher.written(bytes);
       } else if (last) break;
       else await Promise.race([end.catch(() => {}), sleep(10)]);
@@ -152,4 +173,28 @@ export async function hashGrowingFile(path: string, writer: Promise<unknown>): P
   }
   await end;
   return { bytes, sha256: hash.digest('hex') };
+}
+
+export interface HashStage {
+  /** The size and SHA-256 of what was written, once all of it was. */
+  done: Promise<{ bytes: number; sha256: string }>;
+  /** Stops writing after a failure elsewhere; settles when the descriptor may be closed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Hashes the compressor's output on its way into the file `fd` (at `path`); when the zstd binary
+ * writes the file itself, reads it back as it grows instead.
+ */
+export function hashStage(compressed: CompressionStage, file: { fd: number; path: string }, onBytes?: (bytes: number) => void): HashStage {
+  if (!compressed.output) return { done: hashGrowingFile(file.path, compressed.done, onBytes), stop: async () => {} };
+  const sink = new HashingFileSink(file.fd, onBytes);
+  const done = pipeline(compressed.output, sink).then(() => ({ bytes: sink.bytes, sha256: sink.digest() }));
+  return {
+    done,
+    stop: async () => {
+      sink.destroy();
+      await sink.idle();
+    },
+  };
 }

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import type { Compression } from '../config/schema.js';
+import { writeArtifact } from './artifact.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'batt-artifact-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** 8 MiB that compress a little: each 1 KiB block differs. */
+const data = Buffer.concat(
+  Array.from({ length: 8192 }, (_, i) => createHash('sha256').update(String(i)).digest().subarray(0, 16).toString('hex').repeat(32)).map((s) => Buffer.from(s)),
+);
+
+describe('dump → compress → hash → store', () => {
+  for (const compression of ['none', 'gzip', 'zstd'] as Compression[]) {
+    it(`${compression}: the placed file's SHA-256 and size are the ones reported, and the bytes so far grow to them`, async () => {
+      const seen: number[] = [];
+      const artifact = await writeArtifact({
+        dump: { stream: Readable.from([data.subarray(0, 3_000_000), data.subarray(3_000_000)]), done: Promise.resolve({ facts: { rows: 3 } }) },
+        dir: join(dir, compression),
+        base: 'db',
+        ext: '.sql',
+        compression,
+        uniqueSuffix: 'run1',
+        signal: new AbortController().signal,
+        onBytes: (bytes) => seen.push(bytes),
+      });
+      const written = readFileSync(artifact.path);
+      assert.equal(artifact.bytes, written.length);
+      assert.equal(artifact.sha256, createHash('sha256').update(written).digest('hex'));
+      assert.deepEqual(artifact.facts, { facts: { rows: 3 } });
+      assert.ok(seen.length > 0, 'progress was reported');
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+        'bytes so far never go back',
+      );
+      assert.equal(seen.at(-1), artifact.bytes);
+      assert.deepEqual(readdirSync(join(dir, compression)), [`db.sql${{ none: '', gzip: '.gz', zstd: '.zst' }[compression]}`]);
+    });
+  }
+
+  it('a dump judged incomplete places nothing and leaves no temporary file', async () => {
+    const folder = join(dir, 'failed');
+    await assert.rejects(
+      writeArtifact({
+        dump: { stream: Readable.from([data]), done: Promise.reject(new Error('the trailer is missing')) },
+        dir: folder,
+        base: 'db',
+        ext: '.sql',
+        compression: 'zstd',
+        uniqueSuffix: 'run2',
+        signal: new AbortController().signal,
+      }),
+      /the trailer is missing/,
+    );
+    assert.deepEqual(readdirSync(folder), []);
+  });
+});

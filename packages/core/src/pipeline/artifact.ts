@@ -1,0 +1,111 @@
+/**
+ * The one place a backup becomes a file, in four stages: dump → compress → hash → store (an
+ * encrypt stage comes between compress and hash next). They run side by side in one pass; the
+ * file gets its final name only when all of them succeeded. If the dump, the compressor or the
+ * disk fails, the new file is removed and nothing is placed.
+ */
+import type { Compression } from '../config/schema.js';
+import { BattError, fromSystemError } from '../errors/errors.js';
+import type { ToolResult } from '../exec/exec.js';
+import type { ItemFacts } from '../plugins/types.js';
+import type { NewFile } from '../storage/local.js';
+import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
+import { disposeOf, dumpStage, unreadFileOf, type Dump, type DumpStage } from './dump.js';
+import { hashStage, type HashStage } from './hash.js';
+import { storeStage } from './store.js';
+
+export interface ArtifactRequest {
+  /** The plugin's dump: a stream it produced, or a command for the core to run. */
+  dump: Dump;
+  dir: string;
+  /** Final name without suffixes, e.g. `var_www`. */
+  base: string;
+  /** Uncompressed suffix, e.g. `.tar`. */
+  ext: string;
+  compression: Compression;
+  level?: number;
+  /** Added to the name when `base+ext` already exists (the run id). */
+  uniqueSuffix: string;
+  signal: AbortSignal;
+  /** Told the compressed bytes written so far, as they are written (progress). */
+  onBytes?: (bytes: number) => void;
+}
+
+export interface Artifact {
+  path: string;
+  bytes: number;
+  sha256: string;
+  facts: ItemFacts;
+}
+
+interface Stages {
+  compress?: CompressionStage;
+  dump?: DumpStage;
+  hash?: HashStage;
+}
+
+export async function writeArtifact(request: ArtifactRequest): Promise<Artifact> {
+  const { dump, signal } = request;
+  // Settled below; a dump judged failed before then must not count as an unhandled rejection.
+  if ('done' in dump) dump.done.catch(() => {});
+  let file: NewFile;
+  try {
+    file = await storeStage(request.dir);
+  } catch (error) {
+    await disposeOf(dump);
+    throw error;
+  }
+  const stages: Stages = {};
+  try {
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, file.fd, unreadFileOf(dump)));
+    stages.dump = await dumpStage(dump, compressed, signal);
+    stages.hash = hashStage(compressed, file, request.onBytes);
+    const facts = await settle(stages);
+    const { bytes, sha256 } = await stages.hash.done;
+    // An interrupted run places nothing, whatever finished meanwhile.
+    if (signal.aborted) throw signal.reason ?? new BattError('INTERRUPTED', 'interrupted');
+    const path = await file.place(request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
+    await disposeOf(dump);
+    return { path, bytes, sha256, facts };
+  } catch (error) {
+    await stop(stages);
+    await file.discard();
+    await disposeOf(dump);
+    // System errors (ENOSPC, EACCES, EIO) get a message that names the folder and the fix.
+    throw (error as NodeJS.ErrnoException)?.syscall ? fromSystemError(error, `cannot write the backup in ${request.dir}`) : error;
+  }
+}
+
+/** Stops every stage that started and waits until none still writes. */
+async function stop(stages: Stages): Promise<void> {
+  stages.dump?.stop();
+  stages.compress?.abort();
+  await stages.hash?.stop();
+  await Promise.allSettled([stages.compress?.done, stages.dump?.done, stages.hash?.done]);
+}
+
+/** A failure caused by another stage failing: a broken pipe, or being stopped by batt. */
+function isEcho(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return true;
+  const signal = (error as { cause?: ToolResult } | undefined)?.cause?.signal;
+  return signal === 'SIGPIPE' || signal === 'SIGKILL';
+}
+
+/**
+ * Waits for the three running stages. When one fails the others are stopped, and the error
+ * reported is the cause, not its echo: a full disk before a compressor killed by the broken
+ * pipe, and a compressor that failed before a dump killed by SIGPIPE.
+ */
+async function settle(stages: Stages): Promise<ItemFacts> {
+  const all = [stages.hash!.done, stages.compress!.done, stages.dump!.done] as const;
+  try {
+    const [, , facts] = await Promise.all(all);
+    return facts;
+  } catch (first) {
+    await stop(stages);
+    const results = await Promise.allSettled(all);
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    throw failures.find((error) => !isEcho(error)) ?? first;
+  }
+}
