@@ -10,7 +10,6 @@
  * `catalog.db.bak-<time>`. Verify/restore history lives only in the catalog: it is lost.
  */
 import { existsSync, lstatSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { checkpointAndClose, closeCatalog, openCatalog } from '../catalog/db.js';
 import { rebuildWriter } from '../catalog/files.js';
 import { parseSumLine, type ManifestFailure } from '../manifest/manifest.js';
