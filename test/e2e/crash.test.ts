@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, sandbox, type Sandbox, withData } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
@@ -67,10 +67,7 @@ async function agree(box: Sandbox): Promise<void> {
 describe('a killed run is finished or undone by the next one', () => {
   let box: Sandbox;
   let data: string;
-  beforeEach(() => {
-    box = sandbox();
-    data = box.folder('data', { a: 'alpha'.repeat(100) });
-  });
+  beforeEach(() => ({ box, data } = withData({ a: 'alpha'.repeat(100) })));
   afterEach(() => box.cleanup());
 
   // The state a kill leaves between writing an item's manifest and its catalog row: the run and

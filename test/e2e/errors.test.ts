@@ -3,17 +3,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, type Sandbox, withData } from '../lib/batt.js';
 
 const noStack = (stderr: string): void => assert.doesNotMatch(stderr, /\n\s+at .*:\d+:\d+/, `stack trace in:\n${stderr}`);
 
 describe('bad input gets one clear message, exit 2, and changes nothing', () => {
   let box: Sandbox;
   let data: string;
-  before(() => {
-    box = sandbox();
-    data = box.folder('data', { x: 'x' });
-  });
+  before(() => ({ box, data } = withData({ x: 'x' })));
   after(() => box.cleanup());
 
   const nothingWritten = (): void => assert.ok(!existsSync(box.out) || readdirSync(box.out).length === 0, 'nothing written');

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type BattResult, type Sandbox } from '../lib/batt.js';
+import { battBin, json, sandbox, type BattResult, type Sandbox, withData } from '../lib/batt.js';
 
 /** One clear message: exit `code`, no "internal error", one `batt:` line, and it took under `ms`. */
 async function refused(box: Sandbox, args: string[], code: number, message: RegExp, options: { env?: Record<string, string>; ms?: number } = {}): Promise<BattResult> {
@@ -29,10 +29,7 @@ async function refused(box: Sandbox, args: string[], code: number, message: RegE
 describe('configuration files cannot exhaust time or memory', () => {
   let box: Sandbox;
   let data: string;
-  before(() => {
-    box = sandbox();
-    data = box.folder('data', { x: 'x' });
-  });
+  before(() => ({ box, data } = withData({ x: 'x' })));
   after(() => box.cleanup());
 
   it('YAML aliases that expand to billions of values (billion laughs) are refused at once', async () => {
@@ -93,8 +90,7 @@ describe('a flag given twice where one value is expected', () => {
   let box: Sandbox;
   let data: string;
   before(async () => {
-    box = sandbox();
-    data = box.folder('data', { x: 'x' });
+    ({ box, data } = withData({ x: 'x' }));
     assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
   });
   after(() => box.cleanup());
@@ -141,10 +137,7 @@ describe('a flag given twice where one value is expected', () => {
 describe('environment values', () => {
   let box: Sandbox;
   let data: string;
-  before(() => {
-    box = sandbox();
-    data = box.folder('data', { x: 'x' });
-  });
+  before(() => ({ box, data } = withData({ x: 'x' })));
   after(() => box.cleanup());
 
   it('a wrong BATT_* value names the variable, and is shown escaped and cut short', async () => {
@@ -238,8 +231,7 @@ describe('manifests that are not what they claim, for `batt catalog rebuild DIR`
   let box: Sandbox;
   let data: string;
   before(async () => {
-    box = sandbox();
-    data = box.folder('data', { x: 'x' });
+    ({ box, data } = withData({ x: 'x' }));
     assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
   });
   after(() => box.cleanup());

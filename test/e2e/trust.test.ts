@@ -9,7 +9,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, type Sandbox, withData } from '../lib/batt.js';
 
 const NOBODY = 65534;
 const asRoot = process.geteuid?.() === 0;
@@ -19,10 +19,7 @@ const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sq
 describe('batt trusts nothing another user can write', { skip: asRoot ? false : 'these tests chown files to nobody: run them as root (CI does)' }, () => {
   let box: Sandbox;
   let data: string;
-  beforeEach(() => {
-    box = sandbox();
-    data = box.folder('data', { a: 'alpha' });
-  });
+  beforeEach(() => ({ box, data } = withData({ a: 'alpha' })));
   afterEach(() => box.cleanup());
 
   it('a config left in the working directory is never read, and its code never runs', async () => {

@@ -57,6 +57,12 @@ export interface BattResult {
 }
 
 /** `env`: variables every batt of this sandbox gets (a test's own `env` is laid on top). */
+/** A sandbox with a `data` folder holding `files`: what most tests back up. */
+export function withData(files: Record<string, string>): { box: Sandbox; data: string } {
+  const box = sandbox();
+  return { box, data: box.folder('data', files) };
+}
+
 export function sandbox(defaults: { env?: Record<string, string> } = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'batt-test-'));
   let checkpoints = 0;

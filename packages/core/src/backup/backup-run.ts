@@ -23,7 +23,7 @@ import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
-import { logEvents, RunEvents } from '../events/events.js';
+import { logEvents, RunEvents, type RunEvent } from '../events/events.js';
 
 export interface Selection {
   service: Service;
@@ -60,18 +60,8 @@ export interface BackupRequest {
   events?: RunEvents;
 }
 
-export interface ItemReport {
-  service: string;
-  target: string;
-  status: ItemStatus;
-  file?: string;
-  bytes?: number;
-  sha256?: string;
-  error?: string;
-  /** Why the backup looks wrong against the previous ones (see retention/suspect.ts). */
-  suspect?: string;
-  seconds: number;
-}
+/** A finished item, as its `item-finished` event says it, and why it looks wrong if it does (backup/suspect.ts). */
+export type ItemReport = Omit<Extract<RunEvent, { type: 'item-finished' }>, 'type' | 'runId' | 'script'>;
 
 export interface RunReport {
   id: number;

@@ -159,37 +159,18 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
         log,
       });
       log = null;
-      events.emit({
-        type: 'item-finished',
-        runId,
-        service: service.name,
-        target: a.name,
-        status: 'ok',
-        file: a.path,
-        bytes: a.bytes,
-        sha256: a.sha256,
-        seconds: (Date.now() - started) / 1000,
-        script: true,
-      });
-      const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
-      reports.push({
-        service: service.name,
-        target: a.name,
-        status: 'ok',
-        file: a.path,
-        bytes: a.bytes,
-        sha256: a.sha256,
-        suspect,
-        seconds: (Date.now() - started) / 1000,
-      });
+      const done = { service: service.name, target: a.name, status: 'ok' as const, file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000 };
+      events.emit({ type: 'item-finished', runId, ...done, script: true });
+      reports.push({ ...done, suspect: checkSuspect(id, service.name, a.name, a.bytes, null) });
     }
     deleteItem(db, placeholder);
   } catch (error) {
     const message = clean(describeError(error));
     const scriptLog = (error as { log?: string }).log;
     failItem(db, placeholder, status(), message, scriptLog ? clean(scriptLog) : null);
-    events.emit({ type: 'item-finished', runId, service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000, script: true });
-    reports.push({ service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 });
+    const failed = { service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
+    events.emit({ type: 'item-finished', runId, ...failed, script: true });
+    reports.push(failed);
   }
   return reports;
 }
