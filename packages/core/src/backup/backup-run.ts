@@ -2,6 +2,9 @@
  * One backup run, start to finish, in the order gobackup's diagram reads: list targets, dump
  * each into the core's pipeline (compress, hash, atomic write), record it, write the manifests.
  * Targets of all services run together up to `concurrency`; one failing never stops the others.
+ *
+ * Longer than 200 lines because it is the run's whole order in one place (lock, recover, list,
+ * run items, manifests, bundle, finish); each step's work is in its own file beside it.
  */
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';

@@ -2,6 +2,9 @@
  * Every subprocess batt starts goes through here: argv arrays only (never a shell), secrets
  * through files or the environment, stderr kept (redacted) for the catalog, children killed
  * when batt exits or the run is aborted. Built on execa.
+ *
+ * Longer than 200 lines on purpose: these rules hold only if every child is started by the same
+ * code, so spawning, the kill on exit, stderr keeping and tool-missing messages stay together.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';

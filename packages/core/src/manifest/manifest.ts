@@ -4,6 +4,9 @@
  * a `SHA256SUMS` that `sha256sum -c` accepts, so the backups can be trusted, and the catalog
  * rebuilt, without batt. SHA256SUMS covers every finished artifact in the folder and the
  * manifests themselves: a second run into the same folder adds its lines.
+ *
+ * Longer than 200 lines because writing and forgetting (prune) must agree on every line of both
+ * files; they are kept in one place so they cannot drift apart.
  */
 import { createHash } from 'node:crypto';
 import { join, relative } from 'node:path';

@@ -5,6 +5,9 @@
  * with no good backup is left alone, and a held backup is never removed. Pure: the caller reads
  * the catalog and deletes; this only decides, with the reasons shown to the user. Calendar
  * buckets are in the process's local time (TZ), as users think in local days.
+ *
+ * Longer than 200 lines because the rules and the safety rules decide together, slot by slot,
+ * and read best side by side; the calendar (calendar.ts) and the columns (columns.ts) are apart.
  */
 import { bucketLabel, CALENDAR, formatMs, LocalCalendar, MS_DAY, MS_HOUR, mondayOf, type CalendarUnit } from './calendar.js';
 import { countGood, fillColumns, fillGood, groupBackups, sortNewestFirst, type FilledColumns } from './columns.js';
