@@ -1,5 +1,5 @@
 /**
- * What a new user meets in a first hour (issue 11): where backups go by default, a plain `batt`
+ * What a new user meets in a first hour (docs/usage.md): where backups go by default, a plain `batt`
  * with one misconfigured service, suspect backups and their exit code, accept, prune's log and
  * its word about drilled backups, refused restores, `batt runs` while a run goes on, the words
  * verify uses, yargs' errors in batt's voice, one meaning per short option, and -q.

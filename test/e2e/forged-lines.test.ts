@@ -1,5 +1,5 @@
 /**
- * Outside text cannot forge lines in batt's log or output (issue 13, point 6): a path, a name or
+ * Outside text cannot forge lines in batt's log or output (docs/security.md, "Hostile input is bounded"): a path, a name or
  * a tool's stderr holding a newline, a carriage return or an escape sequence is shown escaped
  * (\n, \r, \x1b) in the log file, on stdout and stderr, in tables, messages and `batt show`.
  */

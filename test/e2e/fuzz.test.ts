@@ -1,5 +1,5 @@
 /**
- * A bounded fuzz of the command line (issue 13, point 5): random configurations (YAML and JSON
+ * A bounded fuzz of the command line (docs/security.md, "Hostile input is bounded"): random configurations (YAML and JSON
  * of random shapes and types, nesting, unknown keys, aliases, garbage), random environment
  * values and random flag sets (repeated, missing values, odd values, unknown flags) thrown at
  * the real binary. Seeded, so a failure replays: BATT_FUZZ_SEED=<seed> reruns the same cases

@@ -1,5 +1,5 @@
 /**
- * Hostile input of every kind (issue 13, point 5): config files built to exhaust time or memory,
+ * Hostile input of every kind (docs/security.md, "Hostile input is bounded"): config files built to exhaust time or memory,
  * flags given twice, odd environment values, a catalog.db that is not batt's, and manifests that
  * are not what they claim. Each gets one message naming the problem and the fix, a documented
  * exit code, no stack trace and no "internal error", within a time bound.

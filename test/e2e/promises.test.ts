@@ -1,5 +1,5 @@
 /**
- * Promises of design.md that no other test proves: modes of everything batt writes, names that
+ * Promises of docs/guarantees.md that no other test proves: modes of everything batt writes, names that
  * look like shell code, SIGKILL in the core's own writer, a damaged file never restored, two
  * real batt runs at once and what the lock means for prune and restore, and every exit code
  * that --help and docs/usage.md list.

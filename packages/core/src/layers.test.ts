@@ -1,5 +1,5 @@
 /**
- * The house rules of the core's folders (issue 15), checked on the sources: no import runs back
+ * The house rules of the core's folders (README, "What is where"), checked on the sources: no import runs back
  * up the layers (the folders' import graph has no cycle), the four runs (backup, restore,
  * retention, repair) do not import each other, and plugins import only the kit.
  */

@@ -1,5 +1,5 @@
 /**
- * Runs a drop-in `backup-<name>` script under the protocol of design.md. The script gets a
+ * Runs a drop-in `backup-<name>` script under the protocol of docs/scripts.md. The script gets a
  * private staging folder as BATT_DEST and writes `$BATT_DEST/<name>/…` exactly as scripts for
  * the original batt do. Only when it exits 0 are its files hashed, fsynced and moved to the
  * real destination (never over an existing file); on failure the staging folder is removed.

@@ -98,7 +98,7 @@ export function expandPattern(pattern: string, date: Date, values: ExpandValues)
   return out;
 }
 
-/** The pattern with `/{service}` appended when it names no service (design.md). */
+/** The pattern with `/{service}` appended when it names no service (docs/configuration.md, `destination`). */
 export function withServicePlaceholder(pattern: string): string {
   if (pattern.includes('{service}')) return pattern;
   return `${pattern.replace(/\/+$/, '')}/{service}`;

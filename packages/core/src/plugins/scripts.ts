@@ -1,6 +1,6 @@
 /**
  * The conventions of drop-in scripts that both their backup and their restore follow
- * (design.md, "Drop-in scripts"): where a script's own config file is, which environment it
+ * (docs/scripts.md): where a script's own config file is, which environment it
  * gets, and how its file names split into base and extension.
  */
 import { existsSync } from 'node:fs';
