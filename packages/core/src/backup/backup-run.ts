@@ -64,7 +64,7 @@ export interface BackupRequest {
 }
 
 /** A finished item, as its `item-finished` event says it, and why it looks wrong if it does (backup/suspect.ts). */
-export type ItemReport = Omit<Extract<RunEvent, { type: 'item-finished' }>, 'type' | 'runId' | 'script'>;
+export type ItemReport = Omit<Extract<RunEvent, { type: 'item-finished' }>, 'type' | 'runId' | 'script' | 'facts'>;
 
 export interface RunReport {
   id: number;

@@ -101,9 +101,10 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       bytes: artifact.bytes,
       sha256: artifact.sha256,
       seconds: (Date.now() - started) / 1000,
+      suspect: checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {})),
     };
-    events.emit({ type: 'item-finished', runId, ...done });
-    reports.push({ ...done, suspect: checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {})) });
+    events.emit({ type: 'item-finished', runId, ...done, facts });
+    reports.push(done);
   } catch (error) {
     const message = clean(describeError(error));
     finishItem(db, itemId, status(), { error: message });
@@ -159,9 +160,11 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
         log,
       });
       log = null;
-      const done = { service: service.name, target: a.name, status: 'ok' as const, file: a.path, bytes: a.bytes, sha256: a.sha256, seconds: (Date.now() - started) / 1000 };
+      const seconds = (Date.now() - started) / 1000;
+      const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
+      const done = { service: service.name, target: a.name, status: 'ok' as const, file: a.path, bytes: a.bytes, sha256: a.sha256, seconds, suspect };
       events.emit({ type: 'item-finished', runId, ...done, script: true });
-      reports.push({ ...done, suspect: checkSuspect(id, service.name, a.name, a.bytes, null) });
+      reports.push(done);
     }
     deleteItem(db, placeholder);
   } catch (error) {

@@ -7,6 +7,7 @@
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
 import { humanBytes } from '../text/names.js';
 import type { Logger } from '../log/logger.js';
+import type { ItemFacts } from '../plugins/types.js';
 
 export type RunKind = 'backup';
 
@@ -29,6 +30,8 @@ export type RunEvent =
       error?: string;
       seconds: number;
       suspect?: string;
+      /** What the plugin recorded of a good dump (row counts per table, versions, warnings). */
+      facts?: ItemFacts;
       /** Drop-in scripts report each file they wrote; the log names them without timings. */
       script?: boolean;
     }
