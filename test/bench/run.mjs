@@ -118,7 +118,7 @@ writeFileSync(
   pipeScript,
   `
 import { createReadStream } from 'node:fs';
-import { writeArtifact } from ${JSON.stringify(join(repo, 'packages', 'core', 'dist', 'pipeline', 'write-artifact.js'))};
+import { writeArtifact } from ${JSON.stringify(join(repo, 'packages', 'core', 'dist', 'pipeline', 'artifact.js'))};
 const [file, dir, mode] = process.argv.slice(2);
 const t = process.hrtime.bigint();
 const dump = mode === 'command'
