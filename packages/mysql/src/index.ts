@@ -10,6 +10,7 @@ import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
 export * from './dump-filter.js';
+export * from './dump-rows.js';
 
 export const mysqlPlugin = definePlugin({
   name: 'mysql',
