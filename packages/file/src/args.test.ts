@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tarArgs } from './tar-args.js';
+import { tarArgs } from './args.js';
 
 const plain = { exclude: [], oneFileSystem: false, xattrs: false, sparse: false };
 
