@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openArtifact } from '@batt/core/restore/artifact';
 import { after, before, describe, it } from 'node:test';
-import type { Plugin } from '@batt/core/plugins/types';
+import { pluginContext, type Plugin } from '@batt/core/plugins/types';
 import { json, sandbox, type Sandbox } from './batt.js';
 
 export interface ConformanceSubject {
@@ -57,12 +57,8 @@ export async function restoreArtifact(
 ) {
   const home = mkdtempSync(join(tmpdir(), 'batt-restore-home-'));
   try {
-    return await plugin.restore!(
-      { config, log: silent, signal: new AbortController().signal, runId: 0, home },
-      target,
-      { open: () => openArtifact(file, 'zstd'), facts, itemId: 0 },
-      { into, force, replace: false, jobs: 1 },
-    );
+    const ctx = pluginContext({ config: { services: { [plugin.name]: config } }, log: silent, signal: new AbortController().signal, home: { root: home } }, plugin.name, 0);
+    return await plugin.restore!(ctx, target, { open: () => openArtifact(file, 'zstd'), facts, itemId: 0 }, { into, force, replace: false, jobs: 1 });
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

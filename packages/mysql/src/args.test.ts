@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString } from './args.js';
+import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, tablesQuery } from './args.js';
 
 describe('mysql argument builders', () => {
   it('keeps the password in the option file, quoted, and never in argv', () => {
@@ -51,5 +51,13 @@ describe('mysql argument builders', () => {
       ]),
       ['b (MyISAM)', 'c (Aria)'],
     );
+  });
+});
+
+describe('mysql queries', () => {
+  it("lists a database's tables with the name as a hex literal, never as quoted text", () => {
+    const q = tablesQuery("x' OR 1=1 -- ");
+    assert.ok(q.endsWith(`WHERE table_schema = ${sqlString("x' OR 1=1 -- ")} ORDER BY table_name`));
+    assert.ok(!q.includes('OR 1=1'), q);
   });
 });

@@ -1,15 +1,16 @@
 /** The backup side: the databases to back up, and mysqldump with the checks of its output. */
-import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand, type PluginContext } from '@batt/core/kit';
+import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } from '@batt/core/kit';
 import { DumpFilter } from './dump-filter.js';
 import { dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
 import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
+import type { MysqlContext } from './index.js';
 
-export async function listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]> {
-  const configured = (ctx.config.databases as string[] | undefined) ?? [];
+export async function listTargets(ctx: MysqlContext, requested: readonly string[]): Promise<string[]> {
+  const configured = ctx.config.databases ?? [];
   if (requested.length || configured.length) return [...new Set(requested.length ? requested : configured)];
   const file = optionFile(ctx);
   try {
-    const skip = new Set([...systemSchemas.filter((s) => !(s === 'mysql' && ctx.config.include_system === true)), ...((ctx.config.exclude as string[] | undefined) ?? [])]);
+    const skip = new Set([...systemSchemas.filter((s) => !(s === 'mysql' && ctx.config.include_system === true)), ...(ctx.config.exclude ?? [])]);
     const names = (await query(ctx, file.path, 'SHOW DATABASES')).map((row) => row[0]).filter((name) => !skip.has(name));
     if (names.length === 0) throw new BattError('NOT_FOUND', 'the mysql server has no databases to back up', { hint: 'create one, or name system schemas with --mysql-db' });
     return names;
@@ -18,7 +19,7 @@ export async function listTargets(ctx: PluginContext, requested: readonly string
   }
 }
 
-export async function backup(ctx: PluginContext, database: string): Promise<BackupCommand> {
+export async function backup(ctx: MysqlContext, database: string): Promise<BackupCommand> {
   const file = optionFile(ctx);
   try {
     // One client call before the dump (each costs a connection and a process): the server's

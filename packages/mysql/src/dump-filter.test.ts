@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { DumpFilter, rowsInLine, type DumpPart } from './dump-filter.js';
+import { DumpFilter, type DumpPart } from './dump-filter.js';
+import { RowLines, rowsInLine } from './dump-rows.js';
 
 // The shape of a MariaDB 10.11 mysqldump (rows one per line), shortened.
 const mariadb = `/*M!999999\\- enable the sandbox mode */
@@ -131,5 +132,16 @@ describe('mysqldump filter', () => {
   it('reads odd table names', async () => {
     const { filter } = await run('INSERT INTO `we``ird (1)` VALUES\n(1);\n', 'all');
     assert.deepEqual(filter.rows, { 'we`ird (1)': 1 });
+  });
+});
+
+describe('RowLines', () => {
+  it('counts rows one per line across chunk boundaries and stops after the line that ends the statement', () => {
+    const rows = new RowLines();
+    rows.start();
+    const first = rows.read(Buffer.from("(1,'a;'),\n(2,"), 0);
+    assert.deepEqual(first, { end: 13, rows: 2, ended: false });
+    const rest = Buffer.from("'b') ;\nUNLOCK TABLES;\n");
+    assert.deepEqual(rows.read(rest, 0), { end: 7, rows: 0, ended: true });
   });
 });

@@ -14,6 +14,7 @@
  * (newlines in values are escaped as \n).
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { endsStatement, insertTable, NL, RowLines, rowsInLine, startsWith, trimmedLength } from './dump-rows.js';
 
 export type DumpPart = 'schema' | 'data' | 'objects' | 'all';
 type Kind = 'session' | 'table' | 'data' | 'trigger' | 'objects' | 'comment';
@@ -24,36 +25,6 @@ const wanted: Record<DumpPart, ReadonlySet<Kind>> = {
   objects: new Set(['session', 'objects', 'trigger']),
   all: new Set(['session', 'table', 'data', 'trigger', 'objects', 'comment']),
 };
-
-const NL = 0x0a;
-const startsWith = (line: Buffer, prefix: string): boolean => line.length >= prefix.length && line.toString('latin1', 0, prefix.length) === prefix;
-
-/** The table name in "INSERT INTO `name` VALUES…" (backticks doubled inside). */
-export function insertTable(line: Buffer): string {
-  const text = line.toString('utf8', 0, Math.min(line.length, 512));
-  const m = /^INSERT INTO `((?:[^`]|``)*)`/.exec(text);
-  return m ? m[1].replace(/``/g, '`') : '';
-}
-
-/** Counts the rows of an INSERT written on one line: `(` at depth 0 outside quoted strings. */
-export function rowsInLine(line: Buffer, from: number): number {
-  let rows = 0;
-  let depth = 0;
-  let quote = 0;
-  for (let i = from; i < line.length; i++) {
-    const c = line[i];
-    if (quote) {
-      if (c === 0x5c)
-        i++; // backslash escapes the next byte
-      else if (c === quote) quote = 0;
-    } else if (c === 0x27 || c === 0x22) quote = c;
-    else if (c === 0x28) {
-      if (depth === 0) rows++;
-      depth++;
-    } else if (c === 0x29) depth--;
-  }
-  return rows;
-}
 
 export class DumpFilter extends Transform {
   /** Rows per table, as counted in the INSERT statements that passed. */
@@ -69,9 +40,8 @@ export class DumpFilter extends Transform {
   private section: 'header' | 'table' | 'data' | 'objects' = 'header';
   /** Inside an INSERT statement: the table, and whether rows come one per line. */
   private insert: { table: string; perLine: boolean } | null = null;
-  /** Rows one per line: the next byte starts a row line; the last byte of the line so far that is not blank. */
-  private atLineStart = false;
-  private lastByte = 0;
+  /** Counts the rows of an INSERT written one per line. */
+  private readonly perLine = new RowLines();
   private block: { lines: Buffer[]; kind: Kind } | null = null;
   private readonly keep: ReadonlySet<Kind>;
   /** `all` passes each chunk on as it came: no copies on the backup path. */
@@ -115,8 +85,7 @@ export class DumpFilter extends Transform {
       else this.rows[table] ??= 0;
       if (!endsStatement(line)) {
         this.insert = { table, perLine };
-        this.atLineStart = true;
-        this.lastByte = 0;
+        this.perLine.start();
       }
       this.pass('data', line);
       return;
@@ -156,36 +125,10 @@ export class DumpFilter extends Transform {
     this.pass(this.section === 'header' ? 'session' : this.section === 'data' ? 'data' : this.section, line);
   }
 
-  /**
-   * The rows of an INSERT written one per line (MariaDB's mysqldump), from `from` on: each line
-   * that starts with `(` is a row, and a line ending in `;` ends the statement. Nearly every
-   * byte of a dump is here, so lines are not cut out or copied: this reads the bytes where they
-   * lie, across chunk boundaries. Returns where the statement ended, or the chunk's length.
-   */
+  /** Rows one per line (MariaDB's mysqldump), read where they lie: see RowLines. Returns where the statement ended, or the chunk's length. */
   private rowLines(chunk: Buffer, from: number, table: string): number {
-    let rows = 0;
-    let i = from;
-    let end = chunk.length;
-    while (i < chunk.length) {
-      if (this.atLineStart) {
-        if (chunk[i] === 0x28) rows++;
-        this.atLineStart = false;
-      }
-      const nl = chunk.indexOf(NL, i);
-      const stop = nl < 0 ? chunk.length : nl;
-      let k = stop;
-      while (k > i && (chunk[k - 1] === 0x20 || chunk[k - 1] === 0x0d)) k--;
-      if (k > i) this.lastByte = chunk[k - 1];
-      if (nl < 0) break;
-      i = nl + 1;
-      this.atLineStart = true;
-      if (this.lastByte === 0x3b) {
-        this.insert = null;
-        end = i;
-        break;
-      }
-      this.lastByte = 0;
-    }
+    const { end, rows, ended } = this.perLine.read(chunk, from);
+    if (ended) this.insert = null;
     this.rows[table] = (this.rows[table] ?? 0) + rows;
     this.pass('data', chunk.subarray(from, end));
     return end;
@@ -230,15 +173,4 @@ export class DumpFilter extends Transform {
     this.out = [];
     callback(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
   }
-}
-
-function trimmedLength(line: Buffer): number {
-  let n = line.length;
-  while (n > 0 && (line[n - 1] === NL || line[n - 1] === 0x0d || line[n - 1] === 0x20)) n--;
-  return n;
-}
-
-function endsStatement(line: Buffer): boolean {
-  const n = trimmedLength(line);
-  return n > 0 && line[n - 1] === 0x3b;
 }

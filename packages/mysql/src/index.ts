@@ -4,12 +4,29 @@
  * database with MyISAM/Aria tables is dumped under table locks, or refused, as configured.
  * Credentials reach the clients only through a 0600 option file, never the command line.
  */
-import { definePlugin, serverKeys } from '@batt/core/kit';
+import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
 import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
 export * from './dump-filter.js';
+export * from './dump-rows.js';
+
+export const mysqlKeys = defineConfigKeys({
+  ...serverKeys('mysql', 'server host name or address'),
+  socket: { type: 'string', describe: 'server Unix socket' },
+  databases: { type: 'string[]', describe: 'databases to back up (default: all but the system schemas)' },
+  exclude: { type: 'string[]', describe: 'databases to leave out' },
+  include_system: { type: 'boolean', describe: 'also back up the `mysql` system schema (users, grants)' },
+  non_transactional: { type: 'enum', values: ['lock', 'fail'], describe: 'MyISAM/Aria tables: lock them for the dump (default) or fail the item' },
+  ssl_mode: { type: 'enum', values: ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'], describe: 'TLS to the server' },
+  ssl_ca: { type: 'string', describe: 'CA certificate file' },
+  ssl_cert: { type: 'string', describe: 'client certificate file' },
+  ssl_key: { type: 'string', describe: 'client key file' },
+});
+
+/** The context the mysql service's functions get: `ctx.config` typed from mysqlKeys. */
+export type MysqlContext = PluginContext<typeof mysqlKeys>;
 
 export const mysqlPlugin = definePlugin({
   name: 'mysql',
@@ -17,18 +34,7 @@ export const mysqlPlugin = definePlugin({
   aliases: ['mariadb'],
   summary: 'MySQL and MariaDB databases, one mysqldump each',
   targetOption: { name: 'mysql-db', describe: 'a database to back up (repeatable); implies the mysql service' },
-  configKeys: {
-    ...serverKeys('mysql', 'server host name or address'),
-    socket: { type: 'string', describe: 'server Unix socket' },
-    databases: { type: 'string[]', describe: 'databases to back up (default: all but the system schemas)' },
-    exclude: { type: 'string[]', describe: 'databases to leave out' },
-    include_system: { type: 'boolean', describe: 'also back up the `mysql` system schema (users, grants)' },
-    non_transactional: { type: 'enum', values: ['lock', 'fail'], describe: 'MyISAM/Aria tables: lock them for the dump (default) or fail the item' },
-    ssl_mode: { type: 'enum', values: ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'], describe: 'TLS to the server' },
-    ssl_ca: { type: 'string', describe: 'CA certificate file' },
-    ssl_cert: { type: 'string', describe: 'client certificate file' },
-    ssl_key: { type: 'string', describe: 'client key file' },
-  },
+  configKeys: mysqlKeys,
   extension: '.sql',
 
   listTargets,

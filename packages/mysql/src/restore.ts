@@ -1,25 +1,13 @@
 /** The restore side: the staged restore (with the --replace swap), planRestore, verify and the restore drill. */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  BattError,
-  assertChecks,
-  compareCounts,
-  counted,
-  runTool,
-  spawnTool,
-  toolFailure,
-  type Check,
-  type PluginContext,
-  type RestoreOptions,
-  type RestorePlan,
-  type RestoreSource,
-} from '@batt/core/kit';
+import { BattError, assertChecks, compareCounts, counted, runTool, toolFailure, type Check, type RestoreOptions, type RestorePlan, type RestoreSource } from '@batt/core/kit';
 import { DumpFilter, type DumpPart } from './dump-filter.js';
 import { quoteIdent, rowCountQuery, sqlString, tablesQuery } from './args.js';
 import { clientTool, existsQuery, explain, optionFile, query } from './session.js';
+import type { MysqlContext } from './index.js';
 
-async function databaseExists(ctx: PluginContext, file: string, name: string): Promise<boolean> {
+async function databaseExists(ctx: MysqlContext, file: string, name: string): Promise<boolean> {
   const rows = await query(ctx, file, existsQuery(name));
   return rows[0]?.[0] !== '0';
 }
@@ -44,15 +32,14 @@ const sandboxOption = (): Promise<string[]> =>
  * turns every client command but \C and DELIMITER off for piped input, and --sandbox refuses
  * any that touches a file or runs a program.
  */
-async function load(ctx: PluginContext, file: string, database: string, source: RestoreSource, part: DumpPart): Promise<DumpFilter> {
+async function load(ctx: MysqlContext, file: string, database: string, source: RestoreSource, part: DumpPart): Promise<DumpFilter> {
   const sandbox = await sandboxOption(); // before the source opens: nothing may wait between its open and its pipe
   const filter = new DumpFilter(part);
   const input = source.open();
   input.once('error', (error) => filter.destroy(error)); // a damaged artifact stops the client
-  const child = await spawnTool(clientTool(), [`--defaults-file=${file}`, '--binary-mode', ...sandbox, '--', database], {
+  const child = await ctx.exec.spawn(clientTool(), [`--defaults-file=${file}`, '--binary-mode', ...sandbox, '--', database], {
     stdin: input.pipe(filter),
     stdout: 'ignore',
-    signal: ctx.signal,
     debianPackage: 'mariadb-client',
   });
   const result = await child.result;
@@ -61,7 +48,7 @@ async function load(ctx: PluginContext, file: string, database: string, source: 
 }
 
 /** CHECK TABLE over every base table: one check, failed when any table reports an error. */
-async function checkTables(ctx: PluginContext, file: string, database: string, tables: readonly string[], name: string): Promise<Check> {
+async function checkTables(ctx: MysqlContext, file: string, database: string, tables: readonly string[], name: string): Promise<Check> {
   if (tables.length === 0) return { name, ok: true, detail: 'no tables' };
   const rows = await query(ctx, file, `CHECK TABLE ${tables.map((t) => `${quoteIdent(database)}.${quoteIdent(t)}`).join(', ')}`);
   const bad = rows.filter((r) => r[2]?.toLowerCase() === 'error' || (r[2]?.toLowerCase() === 'status' && r[3] !== 'OK'));
@@ -77,7 +64,7 @@ async function checkTables(ctx: PluginContext, file: string, database: string, t
     : { name, ok: true, detail: `${counted(tables.length, 'table')} OK` };
 }
 
-async function baseTables(ctx: PluginContext, file: string, database: string): Promise<string[]> {
+async function baseTables(ctx: MysqlContext, file: string, database: string): Promise<string[]> {
   return (await query(ctx, file, tablesQuery(database))).filter(([, , type]) => type === 'BASE TABLE').map(([name]) => name);
 }
 
@@ -85,7 +72,7 @@ async function baseTables(ctx: PluginContext, file: string, database: string): P
  * Seed 002's staged restore: the schema first, then CHECK TABLE; the rows, then CHECK TABLE
  * again; then the row count of every table against the dump and against the backup's facts.
  */
-async function stagedRestore(ctx: PluginContext, file: string, database: string, source: RestoreSource): Promise<Check[]> {
+async function stagedRestore(ctx: MysqlContext, file: string, database: string, source: RestoreSource): Promise<Check[]> {
   const recorded = source.facts.rowCounts as Record<string, number> | undefined;
   await load(ctx, file, database, source, 'schema');
   const tables = await baseTables(ctx, file, database);
@@ -110,7 +97,7 @@ async function stagedRestore(ctx: PluginContext, file: string, database: string,
  * RENAME TABLE, and views, routines, events and triggers (which RENAME TABLE cannot move
  * between databases) are created again from the dump. Only runs after every check passed.
  */
-async function swapIn(ctx: PluginContext, file: string, from: string, to: string, source: RestoreSource): Promise<Check> {
+async function swapIn(ctx: MysqlContext, file: string, from: string, to: string, source: RestoreSource): Promise<Check> {
   const tables = await baseTables(ctx, file, from);
   const triggers = await query(ctx, file, `SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = ${sqlString(from)}`);
   for (const [trigger] of triggers) await query(ctx, file, `DROP TRIGGER ${quoteIdent(from)}.${quoteIdent(trigger)}`);
@@ -122,7 +109,7 @@ async function swapIn(ctx: PluginContext, file: string, from: string, to: string
   return { name: 'swap', ok: true, detail: `${counted(tables.length, 'table')} and ${counted(triggers.length, 'trigger')} now in "${to}"` };
 }
 
-export async function planRestore(ctx: PluginContext, _target: string, into: string): Promise<RestorePlan> {
+export async function planRestore(ctx: MysqlContext, _target: string, into: string): Promise<RestorePlan> {
   const file = optionFile(ctx);
   try {
     return { label: `database ${into}`, exists: await databaseExists(ctx, file.path, into) };
@@ -131,7 +118,7 @@ export async function planRestore(ctx: PluginContext, _target: string, into: str
   }
 }
 
-export async function restore(ctx: PluginContext, _target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
+export async function restore(ctx: MysqlContext, _target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
   const file = optionFile(ctx);
   try {
     const exists = await databaseExists(ctx, file.path, options.into);
@@ -165,7 +152,7 @@ export async function restore(ctx: PluginContext, _target: string, source: Resto
   }
 }
 
-export async function verify(_ctx: PluginContext, _target: string, source: RestoreSource): Promise<Check[]> {
+export async function verify(_ctx: MysqlContext, _target: string, source: RestoreSource): Promise<Check[]> {
   const scan = new DumpFilter('all');
   await pipeline(source.open(), scan, new Writable({ write: (_c, _e, cb) => cb() }));
   return [
@@ -174,7 +161,7 @@ export async function verify(_ctx: PluginContext, _target: string, source: Resto
   ];
 }
 
-export async function restoreTest(ctx: PluginContext, _target: string, source: RestoreSource): Promise<Check[]> {
+export async function restoreTest(ctx: MysqlContext, _target: string, source: RestoreSource): Promise<Check[]> {
   const file = optionFile(ctx);
   const name = `batt_drill_${source.itemId}_${Date.now().toString(36)}`;
   try {

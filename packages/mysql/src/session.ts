@@ -2,23 +2,24 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BattError, passwordOf, privateFile, runTool, which, type PluginContext } from '@batt/core/kit';
+import { BattError, passwordOf, privateFile, which, type ConfigOf } from '@batt/core/kit';
 import { clientOptionFile, parseBatch, sqlString, type Connection } from './args.js';
+import type { MysqlContext, mysqlKeys } from './index.js';
 
 export const existsQuery = (name: string): string => `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(name)}`;
 
-function connectionOf(config: Record<string, unknown>): Connection {
+function connectionOf(config: ConfigOf<typeof mysqlKeys>): Connection {
   const password = passwordOf('mysql', config);
   return {
-    host: config.host as string | undefined,
-    port: config.port as number | undefined,
-    socket: config.socket as string | undefined,
-    user: config.user as string | undefined,
+    host: config.host,
+    port: config.port,
+    socket: config.socket,
+    user: config.user,
     password,
-    sslMode: config.ssl_mode as string | undefined,
-    sslCa: config.ssl_ca as string | undefined,
-    sslCert: config.ssl_cert as string | undefined,
-    sslKey: config.ssl_key as string | undefined,
+    sslMode: config.ssl_mode,
+    sslCa: config.ssl_ca,
+    sslCert: config.ssl_cert,
+    sslKey: config.ssl_key,
   };
 }
 
@@ -28,7 +29,7 @@ function connectionOf(config: Record<string, unknown>): Connection {
  * so batt's configuration wins over ~/.my.cnf (which --defaults-extra-file would let win), and
  * a `skip-comments` there cannot remove the completion trailer batt checks.
  */
-export function optionFile(ctx: { config: Record<string, unknown>; home: string }): { path: string; dispose(): void } {
+export function optionFile(ctx: Pick<MysqlContext, 'config' | 'home'>): { path: string; dispose(): void } {
   const includes = ['/etc/mysql/my.cnf', '/etc/my.cnf', join(homedir(), '.my.cnf')].filter((f) => existsSync(f)).map((f) => `!include ${f}`);
   return privateFile(ctx.home, 'mysql-', 'client.cnf', `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}[mysqldump]\ncomments\n`);
 }
@@ -37,9 +38,9 @@ export const clientTool = (): string => (which('mariadb') ? 'mariadb' : 'mysql')
 export const dumpTool = (): string => (which('mariadb-dump') ? 'mariadb-dump' : 'mysqldump');
 
 /** Runs SQL with the mysql client; rows of cells. Errors name the server's complaint. */
-export async function query(ctx: PluginContext, file: string, sql: string): Promise<string[][]> {
+export async function query(ctx: MysqlContext, file: string, sql: string): Promise<string[][]> {
   try {
-    return parseBatch(await runTool(clientTool(), [`--defaults-file=${file}`, '-N', '-B', '-e', sql], { signal: ctx.signal, debianPackage: 'mariadb-client' }));
+    return parseBatch(await ctx.exec.run(clientTool(), [`--defaults-file=${file}`, '-N', '-B', '-e', sql], { debianPackage: 'mariadb-client' }));
   } catch (error) {
     throw explain(error);
   }

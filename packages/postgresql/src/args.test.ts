@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { conninfo, dumpArgs, majorOf, parseFacts, passfileLine, wrappedBinary, wrapperLeavesConnection } from './args.js';
+import { conninfo, dumpArgs, factsScript, globalsArgs, majorOf, parseFacts, passfileLine, wrappedBinary, wrapperLeavesConnection } from './args.js';
 
 describe('postgresql argument builders', () => {
   it('quotes the database inside the conninfo, so dbname=… or -f… stay names', () => {
@@ -44,5 +44,17 @@ describe('postgresql argument builders', () => {
     assert.equal(wrappedBinary('psql', 'psql (PostgreSQL) 12.22'), undefined); // the wrapper preloads readline
     assert.equal(wrappedBinary('pg_dump', undefined), undefined);
     assert.equal(wrappedBinary('pg_dump', 'pg_dump 15'), undefined);
+  });
+});
+
+describe('postgresql globals and facts builders', () => {
+  it('dumps roles and tablespaces only, never prompting', () => {
+    assert.deepEqual(globalsArgs("dbname='postgres'"), ['--globals-only', '--no-password', "--dbname=dbname='postgres'"]);
+  });
+
+  it('asks for the version alone, or for the rows of every table as a dump holds them', () => {
+    assert.equal(factsScript(false), "SELECT current_setting('server_version_num'), version();\n");
+    assert.match(factsScript(true), /count\(\*\) FROM %I\.%I.*\n\\gexec\n$/s);
+    assert.match(factsScript(true, true), /FROM ONLY %I\.%I.*relkind = 'r'.*\n\\gexec\n$/s);
   });
 });

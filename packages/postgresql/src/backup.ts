@@ -1,12 +1,13 @@
 /** The backup side: the databases to back up, and pg_dump or pg_dumpall with the checks of its output. */
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BattError, keepTail, spawnTool, stderrText, teeTo, toolFailure, toolVersion, type BackupCommand, type PluginContext, type ToolProcess } from '@batt/core/kit';
+import { BattError, keepTail, stderrText, teeTo, toolFailure, toolVersion, type BackupCommand, type ToolProcess } from '@batt/core/kit';
 import { CopyCounter } from './copy-count.js';
 import { conninfo, dumpArgs, GLOBALS, globalsArgs, majorOf } from './args.js';
 import { globalsTrailer } from './globals.js';
 import { explain, maintenanceDb, psql, serverFacts, session } from './session.js';
 import { pgTool, type PgTool } from './tools.js';
+import type { PostgresqlContext } from './index.js';
 
 /** Passes the bytes on unchanged and keeps the last few hundred: pg_dumpall's trailer. */
 class Tail extends Transform {
@@ -23,8 +24,8 @@ class Tail extends Transform {
  * block never comes. Its data comes out as COPY blocks, whose rows are counted: the facts of the
  * dump's own snapshot.
  */
-async function archiveReader(ctx: PluginContext, tool: PgTool): Promise<{ reader: ToolProcess; counter: CopyCounter; counted: Promise<void> }> {
-  const reader = await spawnTool(tool.file, ['--data-only', '--file=-'], { stdin: 'pipe', stdout: 'pipe', env: tool.env, signal: ctx.signal, debianPackage: 'postgresql-client' });
+async function archiveReader(ctx: PostgresqlContext, tool: PgTool): Promise<{ reader: ToolProcess; counter: CopyCounter; counted: Promise<void> }> {
+  const reader = await ctx.exec.spawn(tool.file, ['--data-only', '--file=-'], { stdin: 'pipe', stdout: 'pipe', env: tool.env, debianPackage: 'postgresql-client' });
   if (!reader.stdin || !reader.stdout) throw toolFailure('pg_restore', await reader.result, 'postgresql-client');
   const counter = new CopyCounter();
   // A stream error ends the count; pg_restore's own result says whether the archive was whole.
@@ -39,14 +40,14 @@ const lastError = (result: { stderr?: unknown }): string =>
     .at(-1)
     ?.replace(/^pg_restore:\s*(error:\s*)?/, '') ?? 'it stopped early';
 
-export async function listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]> {
-  const configured = (ctx.config.databases as string[] | undefined) ?? [];
+export async function listTargets(ctx: PostgresqlContext, requested: readonly string[]): Promise<string[]> {
+  const configured = ctx.config.databases ?? [];
   const named = requested.length ? requested : configured;
   const globals = ctx.config.globals ?? named.length === 0;
   if (named.length) return [...new Set([...named, ...(globals === true ? [GLOBALS] : [])])];
   const s = session(ctx);
   try {
-    const skip = new Set((ctx.config.exclude as string[] | undefined) ?? []);
+    const skip = new Set(ctx.config.exclude ?? []);
     const rows = await psql(ctx, s, maintenanceDb(ctx.config), 'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1');
     return [...rows.map((r) => r[0]).filter((n) => !skip.has(n)), ...(globals === false ? [] : [GLOBALS])];
   } finally {
@@ -54,7 +55,7 @@ export async function listTargets(ctx: PluginContext, requested: readonly string
   }
 }
 
-export async function backup(ctx: PluginContext, database: string): Promise<BackupCommand> {
+export async function backup(ctx: PostgresqlContext, database: string): Promise<BackupCommand> {
   const s = session(ctx);
   try {
     const target = database === GLOBALS ? maintenanceDb(ctx.config) : database;

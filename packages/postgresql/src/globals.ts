@@ -1,10 +1,11 @@
 /** The roles-and-tablespaces script of pg_dumpall --globals-only: its trailer, reading it whole, and running it under psql's \restrict. */
 import { Readable } from 'node:stream';
-import { BattError, runTool, stderrText, toolVersion, type Check, type PluginContext, type RestoreSource } from '@batt/core/kit';
+import { BattError, runTool, stderrText, toolVersion, type Check, type RestoreSource } from '@batt/core/kit';
 import { conninfo } from './args.js';
 import { restrictedScript } from './script.js';
 import { feedTool, maintenanceDb, type Session } from './session.js';
 import { pgTool } from './tools.js';
+import type { PostgresqlContext } from './index.js';
 
 export const globalsTrailer = /PostgreSQL database cluster dump complete/;
 
@@ -50,7 +51,7 @@ export const shown = (lines: string[]): string => `${lines[0].replace(/[^\x20-\x
  * command): the script is refused whole when it holds one, and psql runs it under batt's own
  * `\restrict`, so psql's lexer refuses any that batt's check would have missed.
  */
-export async function restoreGlobals(ctx: PluginContext, s: Session, source: RestoreSource): Promise<Check> {
+export async function restoreGlobals(ctx: PostgresqlContext, s: Session, source: RestoreSource): Promise<Check> {
   await assertRestricting(s);
   const { text, refused } = restrictedScript(await readScript(source));
   if (refused.length) {

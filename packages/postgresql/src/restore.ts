@@ -8,10 +8,8 @@ import {
   collect,
   compareCounts,
   privateScratch,
-  spawnTool,
   toolFailure,
   type Check,
-  type PluginContext,
   type RestoreOptions,
   type RestorePlan,
   type RestoreSource,
@@ -21,8 +19,9 @@ import { globalsTrailer, readScript, restoreGlobals, shown } from './globals.js'
 import { restrictedScript } from './script.js';
 import { explain, feedTool, ident, literal, maintenanceDb, psql, serverFacts, session, type Session } from './session.js';
 import { pgTool } from './tools.js';
+import type { PostgresqlContext } from './index.js';
 
-async function databaseExists(ctx: PluginContext, s: Session, name: string): Promise<boolean> {
+async function databaseExists(ctx: PostgresqlContext, s: Session, name: string): Promise<boolean> {
   const rows = await psql(ctx, s, maintenanceDb(ctx.config), `SELECT count(*) FROM pg_database WHERE datname = ${literal(name)}`);
   return rows[0]?.[0] !== '0';
 }
@@ -36,7 +35,7 @@ function scratchName(name: string, what: string): string {
 }
 
 /** Creates `name`, restores the archive into it (parallel jobs from a private copy) and counts rows. */
-async function restoreDatabase(ctx: PluginContext, s: Session, name: string, source: RestoreSource, jobs: number): Promise<Check[]> {
+async function restoreDatabase(ctx: PostgresqlContext, s: Session, name: string, source: RestoreSource, jobs: number): Promise<Check[]> {
   await psql(ctx, s, maintenanceDb(ctx.config), `CREATE DATABASE ${ident(name)}`);
   const args = ['--no-password', '--exit-on-error', '--no-owner', `--dbname=${conninfo(s.conn, name)}`];
   if (jobs > 1) {
@@ -46,10 +45,9 @@ async function restoreDatabase(ctx: PluginContext, s: Session, name: string, sou
       const copy = join(dir, 'archive.dump');
       await pipeline(source.open(), createWriteStream(copy, { mode: 0o600 }));
       const tool = await pgTool('pg_restore', s.conn);
-      const child = await spawnTool(tool.file, [...args, `--jobs=${jobs}`, '--', copy], {
+      const child = await ctx.exec.spawn(tool.file, [...args, `--jobs=${jobs}`, '--', copy], {
         stdout: 'ignore',
         env: { ...s.env, ...tool.env },
-        signal: ctx.signal,
         debianPackage: 'postgresql-client',
       });
       const result = await child.result;
@@ -66,7 +64,7 @@ async function restoreDatabase(ctx: PluginContext, s: Session, name: string, sou
 }
 
 /** Swaps `from` in for `to` with two renames; the old `to` is dropped only after both worked. */
-async function swapIn(ctx: PluginContext, s: Session, from: string, to: string): Promise<Check> {
+async function swapIn(ctx: PostgresqlContext, s: Session, from: string, to: string): Promise<Check> {
   const admin = maintenanceDb(ctx.config);
   const old = scratchName(to, 'old');
   await psql(ctx, s, admin, `DROP DATABASE IF EXISTS ${ident(old)} WITH (FORCE)`);
@@ -87,7 +85,7 @@ async function swapIn(ctx: PluginContext, s: Session, from: string, to: string):
   return { name: 'swap', ok: true, detail: `the checked copy is now "${to}"${existed ? ' (the old one was dropped)' : ''}` };
 }
 
-export async function planRestore(ctx: PluginContext, target: string, into: string): Promise<RestorePlan> {
+export async function planRestore(ctx: PostgresqlContext, target: string, into: string): Promise<RestorePlan> {
   if (target === GLOBALS) return { label: 'roles and tablespaces of the server (existing ones are kept)', exists: false };
   const s = session(ctx);
   try {
@@ -97,7 +95,7 @@ export async function planRestore(ctx: PluginContext, target: string, into: stri
   }
 }
 
-export async function restore(ctx: PluginContext, target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
+export async function restore(ctx: PostgresqlContext, target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
   const s = session(ctx);
   try {
     if (target === GLOBALS) return [await restoreGlobals(ctx, s, source)];
@@ -122,7 +120,7 @@ export async function restore(ctx: PluginContext, target: string, source: Restor
   }
 }
 
-export async function verify(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]> {
+export async function verify(ctx: PostgresqlContext, target: string, source: RestoreSource): Promise<Check[]> {
   if (target === GLOBALS) {
     const script = await readScript(source);
     const ok = globalsTrailer.test(script.slice(-200));
@@ -136,7 +134,7 @@ export async function verify(ctx: PluginContext, target: string, source: Restore
       },
     ];
   }
-  const child = await spawnTool('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const child = await ctx.exec.spawn('pg_restore', ['--list'], { stdin: source.open(), stdout: 'pipe', debianPackage: 'postgresql-client' });
   const [list, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
   if (result.failed) return [{ name: 'pg_restore --list', ok: false, detail: toolFailure('pg_restore', result, 'postgresql-client').message }];
   const tables = (list.match(/ TABLE DATA /g) ?? []).length;
@@ -147,7 +145,7 @@ export async function verify(ctx: PluginContext, target: string, source: Restore
   ];
 }
 
-export async function restoreTest(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]> {
+export async function restoreTest(ctx: PostgresqlContext, target: string, source: RestoreSource): Promise<Check[]> {
   if (target === GLOBALS) return verify(ctx, target, source);
   const s = session(ctx);
   const name = `batt_drill_${source.itemId}_${Date.now().toString(36)}`;

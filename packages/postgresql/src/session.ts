@@ -1,17 +1,20 @@
 /** What backup and restore share: the passfile session, psql, the server's facts and error explanations. */
 import { Readable } from 'node:stream';
-import { BattError, collect, passwordOf, privateFile, runTool, spawnTool, toolFailure, type PluginContext, type ToolResult } from '@batt/core/kit';
+import { BattError, collect, passwordOf, privateFile, toolFailure, type ConfigOf, type ToolResult } from '@batt/core/kit';
 import { conninfo, factsScript, parseFacts, passfileLine, type Connection } from './args.js';
 import { pgTool } from './tools.js';
+import type { PostgresqlContext, postgresqlKeys } from './index.js';
 
-function connectionOf(config: Record<string, unknown>): Connection {
+type PostgresqlConfig = ConfigOf<typeof postgresqlKeys>;
+
+function connectionOf(config: PostgresqlConfig): Connection {
   const password = passwordOf('postgresql', config);
   return {
-    host: config.host as string | undefined,
-    port: config.port as number | undefined,
-    user: config.user as string | undefined,
+    host: config.host,
+    port: config.port,
+    user: config.user,
     password,
-    sslMode: config.ssl_mode as string | undefined,
+    sslMode: config.ssl_mode,
   };
 }
 
@@ -22,7 +25,7 @@ export interface Session {
 }
 
 /** A 0600 passfile for this connection (only when a password is configured; else libpq's own). */
-export function session(ctx: { config: Record<string, unknown>; home: string }): Session {
+export function session(ctx: Pick<PostgresqlContext, 'config' | 'home'>): Session {
   const conn = connectionOf(ctx.config);
   if (conn.password === undefined) return { conn, env: {}, dispose() {} };
   const passfile = privateFile(ctx.home, 'pg-', 'pgpass', passfileLine(conn));
@@ -63,10 +66,10 @@ const psqlArgs = (s: Session, database: string): string[] => [
   `--dbname=${conninfo(s.conn, database)}`,
 ];
 
-export async function psql(ctx: PluginContext, s: Session, database: string, sql: string): Promise<string[][]> {
+export async function psql(ctx: PostgresqlContext, s: Session, database: string, sql: string): Promise<string[][]> {
   try {
     const tool = await pgTool('psql', s.conn);
-    const out = await runTool(tool.file, [...psqlArgs(s, database), '-c', sql], { env: { ...s.env, ...tool.env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
+    const out = await ctx.exec.run(tool.file, [...psqlArgs(s, database), '-c', sql], { env: { ...s.env, ...tool.env }, debianPackage: 'postgresql-client' });
     return out === '' ? [] : out.split('\n').map((line) => line.split('\t'));
   } catch (error) {
     throw explain(error);
@@ -74,12 +77,11 @@ export async function psql(ctx: PluginContext, s: Session, database: string, sql
 }
 
 /** The server's version and, with `rows`, the rows of every user table: one psql, reading factsScript. */
-export async function serverFacts(ctx: PluginContext, s: Session, database: string, rows: boolean, own = false): Promise<ReturnType<typeof parseFacts>> {
+export async function serverFacts(ctx: PostgresqlContext, s: Session, database: string, rows: boolean, own = false): Promise<ReturnType<typeof parseFacts>> {
   const tool = await pgTool('psql', s.conn);
-  const child = await spawnTool(tool.file, [...psqlArgs(s, database), '-f', '-'], {
+  const child = await ctx.exec.spawn(tool.file, [...psqlArgs(s, database), '-f', '-'], {
     stdin: Readable.from([factsScript(rows, own)]),
     env: { ...s.env, ...tool.env },
-    signal: ctx.signal,
     debianPackage: 'postgresql-client',
   });
   const [out, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
@@ -88,15 +90,15 @@ export async function serverFacts(ctx: PluginContext, s: Session, database: stri
 }
 
 /** Runs a tool that reads the artifact on stdin (a damaged artifact stops it). */
-export async function feedTool(ctx: PluginContext, s: Session, tool: string, args: string[], input: Readable): Promise<ToolResult> {
+export async function feedTool(ctx: PostgresqlContext, s: Session, tool: string, args: string[], input: Readable): Promise<ToolResult> {
   const { file, env } = await pgTool(tool, s.conn);
-  const child = await spawnTool(file, args, { stdin: input, stdout: 'ignore', env: { ...s.env, ...env }, signal: ctx.signal, debianPackage: 'postgresql-client' });
+  const child = await ctx.exec.spawn(file, args, { stdin: input, stdout: 'ignore', env: { ...s.env, ...env }, debianPackage: 'postgresql-client' });
   const result = await child.result;
   if (result.failed) throw explain(toolFailure(tool, result, 'postgresql-client'));
   return result;
 }
 
-export const maintenanceDb = (config: Record<string, unknown>): string => (config.maintenance_db as string | undefined) ?? 'postgres';
+export const maintenanceDb = (config: PostgresqlConfig): string => config.maintenance_db ?? 'postgres';
 
 /** A SQL string literal with quotes doubled (standard_conforming_strings is on since 9.1). */
 export function literal(text: string): string {

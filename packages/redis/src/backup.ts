@@ -1,11 +1,12 @@
 /** The backup side: the servers to back up, and an RDB snapshot of each, checked before it streams. */
 import { createReadStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BattError, privateScratch, toolVersion, type BackupStream, type PluginContext } from '@batt/core/kit';
+import { BattError, privateScratch, toolVersion, type BackupStream } from '@batt/core/kit';
 import { infoField, parseKeyspace } from './args.js';
 import { checkRdb, cli, connectionOf } from './session.js';
+import type { RedisContext } from './index.js';
 
-export async function listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]> {
+export async function listTargets(ctx: RedisContext, requested: readonly string[]): Promise<string[]> {
   const bad = requested.filter((db) => !/^\d+$/.test(db));
   if (bad.length) {
     throw new BattError('USAGE', `--redis-db takes logical database numbers, got ${bad.map((b) => JSON.stringify(b)).join(', ')}`, {
@@ -13,10 +14,10 @@ export async function listTargets(ctx: PluginContext, requested: readonly string
     });
   }
   const main = connectionOf(ctx.config);
-  return [...new Set([`${main.host}:${main.port}`, ...((ctx.config.servers as string[] | undefined) ?? [])])];
+  return [...new Set([`${main.host}:${main.port}`, ...(ctx.config.servers ?? [])])];
 }
 
-export async function backup(ctx: PluginContext, target: string): Promise<BackupStream> {
+export async function backup(ctx: RedisContext, target: string): Promise<BackupStream> {
   const conn = connectionOf(ctx.config, target);
   const dir = privateScratch(ctx.home, 'redis-');
   const dispose = (): void => rmSync(dir, { recursive: true, force: true });

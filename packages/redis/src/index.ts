@@ -5,20 +5,25 @@
  * copies the keys, TTLs included, into the target server with MIGRATE (only the databases
  * named with --redis-db, when some are).
  */
-import { definePlugin, serverKeys } from '@batt/core/kit';
+import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
 import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
 
+export const redisKeys = defineConfigKeys({
+  ...serverKeys('redis', 'server host (default 127.0.0.1; port 6379)', ' or REDISCLI_AUTH'),
+  servers: { type: 'string[]', describe: 'more servers to back up, as host:port' },
+});
+
+/** The context the redis service's functions get: `ctx.config` typed from redisKeys. */
+export type RedisContext = PluginContext<typeof redisKeys>;
+
 export const redisPlugin = definePlugin({
   name: 'redis',
   summary: 'Redis servers, as a checked RDB snapshot each',
   targetOption: { name: 'redis-db', describe: 'a logical database number to restore later (repeatable); implies the redis service' },
-  configKeys: {
-    ...serverKeys('redis', 'server host (default 127.0.0.1; port 6379)', ' or REDISCLI_AUTH'),
-    servers: { type: 'string[]', describe: 'more servers to back up, as host:port' },
-  },
+  configKeys: redisKeys,
   extension: '.rdb',
 
   listTargets,

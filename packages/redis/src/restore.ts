@@ -11,35 +11,42 @@ import {
   compareCounts,
   counted,
   privateScratch,
-  spawnTool,
   toolFailure,
   type Check,
-  type PluginContext,
   type RestoreOptions,
   type RestorePlan,
   type RestoreSource,
+  type ToolProcess,
   type ToolResult,
 } from '@batt/core/kit';
 import { connectionArgs, migrateCommand, parseKeyspace, type Connection } from './args.js';
 import { checkRdb, cli, connectionOf, explain } from './session.js';
+import type { RedisContext } from './index.js';
 
 /** Keys per logical database (`db0: 12`), for the databases given or all of them. */
 function keyCounts(keyspace: Record<string, { keys: number }>, dbs = Object.keys(keyspace)): Record<string, number> {
   return Object.fromEntries(dbs.map((db) => [`db${db}`, keyspace[db]?.keys ?? 0]));
 }
 
-const restoreDbs = (ctx: PluginContext): string[] => ((ctx.config.restore_dbs as string[] | undefined) ?? []).map(String);
+/**
+ * The databases named with `batt restore --redis-db`: the command puts them into the section as
+ * `restore_dbs`, a value no configuration file may set (it is no key of the service).
+ */
+function restoreDbs(ctx: RedisContext): string[] {
+  const dbs = 'restore_dbs' in ctx.config ? ctx.config.restore_dbs : undefined;
+  return Array.isArray(dbs) ? dbs.map(String) : [];
+}
 
 /**
  * A private redis-server loaded from the artifact's RDB. It listens on a Unix socket in a 0700
  * folder and on no TCP port: no other local user can read the restored data through it, and no
  * other server can answer in its place (a free port can be taken before the server binds it).
  */
-async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{ conn: Connection; keyspace: ReturnType<typeof parseKeyspace>; stop(): Promise<void> }> {
+async function loadScratch(ctx: RedisContext, source: RestoreSource): Promise<{ conn: Connection; keyspace: ReturnType<typeof parseKeyspace>; stop(): Promise<void> }> {
   const dir = privateScratch(ctx.home, 'redis-restore-');
   // A socket path has at most 107 bytes; a deep home gets a private folder in /tmp for it.
   const socketDir = join(dir, 'redis.sock').length < 100 ? dir : mkdtempSync(join(tmpdir(), 'batt-redis-'));
-  let server: Awaited<ReturnType<typeof spawnTool>> | undefined;
+  let server: ToolProcess | undefined;
   const stop = async (): Promise<void> => {
     server?.kill('SIGKILL');
     await server?.result;
@@ -49,10 +56,10 @@ async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{
     await pipeline(source.open(), createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
     await checkRdb(ctx, join(dir, 'dump.rdb'), 'the artifact');
     const socket = join(socketDir, 'redis.sock');
-    server = await spawnTool(
+    server = await ctx.exec.spawn(
       'redis-server',
       ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'],
-      { stdout: 'ignore', signal: ctx.signal, debianPackage: 'redis-server' },
+      { stdout: 'ignore', debianPackage: 'redis-server' },
     );
     const conn: Connection = { host: 'localhost', port: 0, socket };
     let exited: ToolResult | undefined;
@@ -73,7 +80,7 @@ async function loadScratch(ctx: PluginContext, source: RestoreSource): Promise<{
   }
 }
 
-export async function planRestore(ctx: PluginContext, _target: string, into: string): Promise<RestorePlan> {
+export async function planRestore(ctx: RedisContext, _target: string, into: string): Promise<RestorePlan> {
   const target = connectionOf(ctx.config, into);
   const only = restoreDbs(ctx);
   const keys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
@@ -89,7 +96,7 @@ export async function planRestore(ctx: PluginContext, _target: string, into: str
  * `into` (host:port; default the server it was backed up from); only the databases given with
  * --redis-db when some are. A target database holding keys is refused unless forced.
  */
-export async function restore(ctx: PluginContext, _target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
+export async function restore(ctx: RedisContext, _target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
   const target = connectionOf(ctx.config, options.into);
   const only = restoreDbs(ctx);
   const scratch = await loadScratch(ctx, source);
@@ -108,7 +115,7 @@ export async function restore(ctx: PluginContext, _target: string, source: Resto
       const lines: string[] = [];
       for (let i = 0; i < keys.length; i += 200) lines.push(migrateCommand(target, db, keys.slice(i, i + 200), options.force));
       if (lines.length === 0) continue;
-      const child = await spawnTool('redis-cli', [...connectionArgs(scratch.conn), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]), signal: ctx.signal });
+      const child = await ctx.exec.spawn('redis-cli', [...connectionArgs(scratch.conn), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]) });
       const [out, result] = await Promise.all([collect(child.stdout), child.result]);
       if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out))
         throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
@@ -125,7 +132,7 @@ export async function restore(ctx: PluginContext, _target: string, source: Resto
   }
 }
 
-export async function verify(ctx: PluginContext, _target: string, source: RestoreSource): Promise<Check[]> {
+export async function verify(ctx: RedisContext, _target: string, source: RestoreSource): Promise<Check[]> {
   const dir = privateScratch(ctx.home, 'redis-verify-');
   try {
     const rdb = join(dir, 'dump.rdb');
@@ -139,7 +146,7 @@ export async function verify(ctx: PluginContext, _target: string, source: Restor
   }
 }
 
-export async function restoreTest(ctx: PluginContext, _target: string, source: RestoreSource): Promise<Check[]> {
+export async function restoreTest(ctx: RedisContext, _target: string, source: RestoreSource): Promise<Check[]> {
   const scratch = await loadScratch(ctx, source);
   try {
     const recorded = source.facts.keyspace as Record<string, { keys: number }> | undefined;

@@ -1,14 +1,15 @@
 /** What backup and restore share: the connection, redis-cli, error explanations and redis-check-rdb. */
-import { BattError, collect, passwordOf, runTool, spawnTool, toolFailure, type PluginContext } from '@batt/core/kit';
+import { BattError, collect, passwordOf, toolFailure, type ConfigOf } from '@batt/core/kit';
 import { authEnv, connectionArgs, type Connection } from './args.js';
+import type { RedisContext, redisKeys } from './index.js';
 
-export function connectionOf(config: Record<string, unknown>, target?: string): Connection {
+export function connectionOf(config: ConfigOf<typeof redisKeys>, target?: string): Connection {
   const password = passwordOf('redis', config);
   const [host, port] = target && target.includes(':') ? [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))] : [undefined, undefined];
   return {
-    host: host ?? (config.host as string | undefined) ?? '127.0.0.1',
-    port: port ?? (config.port as number | undefined) ?? 6379,
-    user: config.user as string | undefined,
+    host: host ?? config.host ?? '127.0.0.1',
+    port: port ?? config.port ?? 6379,
+    user: config.user,
     password,
   };
 }
@@ -24,9 +25,9 @@ export function explain(error: unknown): unknown {
   return error;
 }
 
-export async function cli(ctx: PluginContext, conn: Connection, ...args: string[]): Promise<string> {
+export async function cli(ctx: RedisContext, conn: Connection, ...args: string[]): Promise<string> {
   try {
-    const out = await runTool('redis-cli', [...connectionArgs(conn), '--no-auth-warning', ...args], { env: authEnv(conn), signal: ctx.signal, debianPackage: 'redis-tools' });
+    const out = await ctx.exec.run('redis-cli', [...connectionArgs(conn), '--no-auth-warning', ...args], { env: authEnv(conn), debianPackage: 'redis-tools' });
     // redis-cli prints server errors on stdout and still exits 0.
     if (/^(ERR|NOAUTH|WRONGPASS|Could not connect)/m.test(out)) throw new BattError('TOOL_FAILED', `redis-cli: ${out.trim()}`);
     return out;
@@ -36,8 +37,8 @@ export async function cli(ctx: PluginContext, conn: Connection, ...args: string[
 }
 
 /** redis-check-rdb must say the file is whole. */
-export async function checkRdb(ctx: PluginContext, rdb: string, what: string): Promise<void> {
-  const checker = await spawnTool('redis-check-rdb', [rdb], { debianPackage: 'redis-tools', signal: ctx.signal });
+export async function checkRdb(ctx: RedisContext, rdb: string, what: string): Promise<void> {
+  const checker = await ctx.exec.spawn('redis-check-rdb', [rdb], { debianPackage: 'redis-tools' });
   const [check, checked] = await Promise.all([collect(checker.stdout), checker.result]);
   if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
   if (checked.failed || !/RDB looks OK/i.test(check)) {

@@ -13,6 +13,28 @@ export type ConfigKeySpec =
   | { type: 'string[]'; describe: string }
   | { type: 'enum'; values: readonly string[]; describe: string };
 
+/** A section's key specs, as a service declares them. */
+export type ConfigKeys = Record<string, ConfigKeySpec>;
+
+/** The value a validated key holds (checkValue makes a lone string a list). */
+export type ConfigValue<S extends ConfigKeySpec> = S extends { type: 'string' }
+  ? string
+  : S extends { type: 'number' }
+    ? number
+    : S extends { type: 'boolean' }
+      ? boolean
+      : S extends { type: 'string[]' }
+        ? readonly string[]
+        : S extends { type: 'enum'; values: readonly (infer V)[] }
+          ? V
+          : never;
+
+/**
+ * A validated section typed from its key specs. Every key is optional: nothing fills in a value
+ * the files and the environment did not give (each service states its own default).
+ */
+export type ConfigOf<K extends ConfigKeys> = { readonly [P in keyof K]?: ConfigValue<K[P]> };
+
 export const compressions = ['zstd', 'gzip', 'none'] as const;
 export type Compression = (typeof compressions)[number];
 

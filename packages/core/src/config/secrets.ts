@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { BattError } from '../errors/errors.js';
 import type { BattConfig } from './load.js';
-import type { ConfigKeySpec } from './schema.js';
+import type { ConfigKeys } from './schema.js';
 
 /**
  * Names that hold a secret: password, *_PASSWORD, PGPASSWORD, MYSQL_PWD, secret, token,
@@ -32,13 +32,13 @@ export function readPasswordFile(service: string, path: string): string {
 }
 
 /** The configured password: `password`, else the contents of `password_file`. */
-export function passwordOf(service: string, config: Record<string, unknown>): string | undefined {
-  const file = config.password_file as string | undefined;
-  return (config.password as string | undefined) ?? (file ? readPasswordFile(service, file) : undefined);
+export function passwordOf(service: string, config: { readonly password?: string; readonly password_file?: string }): string | undefined {
+  const file = config.password_file;
+  return config.password ?? (file ? readPasswordFile(service, file) : undefined);
 }
 
 /** The connection keys every database service shares; `host` says what the host may be. */
-export function serverKeys(service: string, host: string, extra = ''): Record<string, ConfigKeySpec> {
+export function serverKeys(service: string, host: string, extra = '') {
   const env = `BATT_${service.toUpperCase()}_PASSWORD`;
   return {
     host: { type: 'string', describe: host },
@@ -46,7 +46,7 @@ export function serverKeys(service: string, host: string, extra = ''): Record<st
     user: { type: 'string', describe: 'user name' },
     password: { type: 'string', describe: `password (prefer password_file or ${env}${extra})` },
     password_file: { type: 'string', describe: 'file holding the password' },
-  };
+  } as const satisfies ConfigKeys;
 }
 
 /** True when a parsed config holds a secret (then its file must be 0600). */

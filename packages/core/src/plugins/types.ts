@@ -6,8 +6,8 @@
  */
 import type { Readable, Transform } from 'node:stream';
 import type { Logger } from '../log/logger.js';
-import type { ConfigKeySpec } from '../config/schema.js';
-import type { ToolResult } from '../exec/exec.js';
+import type { ConfigKeys, ConfigOf } from '../config/schema.js';
+import { runTool, spawnTool, type ToolOptions, type ToolProcess, type ToolResult } from '../exec/exec.js';
 
 /** Facts a plugin records about one dump, for later checks (row counts, versions, …). */
 export interface ItemFacts {
@@ -57,12 +57,23 @@ export interface BackupCommand {
   dispose?(): void | Promise<void>;
 }
 
-export interface PluginContext {
-  /** The service's configuration section, already validated. */
-  config: Record<string, unknown>;
+/** The subprocess helpers, bound to the run's signal: an interrupted run kills what they started. */
+export interface PluginExec {
+  /** runTool: runs a tool to its end and returns its stdout. */
+  run(file: string, args: readonly string[], options?: Omit<ToolOptions, 'signal'>): Promise<string>;
+  /** spawnTool: starts a tool whose input or output is a stream. */
+  spawn(file: string, args: readonly string[], options?: Omit<ToolOptions, 'signal'>): Promise<ToolProcess>;
+}
+
+export interface PluginContext<K extends ConfigKeys = ConfigKeys> {
+  /** The service's configuration section, already validated against the plugin's `configKeys`. */
+  config: ConfigOf<K>;
+  /** The log, scoped to the service. */
   log: Logger;
   /** Aborted when the run is interrupted: stop work and kill children. */
   signal: AbortSignal;
+  /** Starts tools that are killed when `signal` aborts. */
+  exec: PluginExec;
   runId: number;
   home: string;
 }
@@ -112,7 +123,12 @@ export interface DoctorCheck {
   detail: string;
 }
 
-export interface Plugin {
+/**
+ * A plugin, typed by its configuration keys: its methods read `ctx.config` as those keys say.
+ * `Plugin` (the keys erased) is what the registry holds; the methods are declared as methods,
+ * so a `Plugin<K>` is one.
+ */
+export interface Plugin<K extends ConfigKeys = ConfigKeys> {
   /** The one name used for folder, package, script, config key and catalog value. */
   name: string;
   aliases?: readonly string[];
@@ -124,7 +140,7 @@ export interface Plugin {
    */
   targetOption: { name: string; aliases?: readonly string[]; describe: string };
   /** The service's configuration keys, validated before anything runs. */
-  configKeys: Record<string, ConfigKeySpec>;
+  configKeys: K;
   /**
    * Targets are filesystem paths: the catalog stores them absolute (`./docs` means the folder it
    * names), and a restore goes into a folder (`--to`) before a name (`--into`).
@@ -138,30 +154,30 @@ export interface Plugin {
    * The targets to back up: `requested` (from the target option) when given, else what the
    * configuration or the server lists. An empty result is an error the plugin explains.
    */
-  listTargets(ctx: PluginContext, requested: readonly string[]): Promise<string[]>;
+  listTargets(ctx: PluginContext<K>, requested: readonly string[]): Promise<string[]>;
   /**
    * Starts the dump of one target, as a stream or as a command for the core to run.
    * Throwing fails just this item.
    */
-  backup(ctx: PluginContext, target: string): Promise<BackupStream | BackupCommand>;
+  backup(ctx: PluginContext<K>, target: string): Promise<BackupStream | BackupCommand>;
   /** The default `into` of a restore: a new name, never the original. */
   restoreInto?(target: string, runId: number): string;
   /** Looks at the restore's destination without changing anything. */
-  planRestore?(ctx: PluginContext, target: string, into: string): Promise<RestorePlan>;
+  planRestore?(ctx: PluginContext<K>, target: string, into: string): Promise<RestorePlan>;
   /**
    * Restores one artifact and checks the result against the recorded facts. Refuses an
    * existing `into` unless `force` or `replace`; throws when the restore or a check fails.
    */
-  restore?(ctx: PluginContext, target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]>;
+  restore?(ctx: PluginContext<K>, target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]>;
   /** Format completeness of an artifact (a trailer, a listing, a checker tool); reads the source once. */
-  verify?(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]>;
+  verify?(ctx: PluginContext<K>, target: string, source: RestoreSource): Promise<Check[]>;
   /**
    * A restore drill: restores into a scratch target (a scratch database or server, a temporary
    * folder), compares it with the recorded facts, and removes the scratch target again.
    */
-  restoreTest?(ctx: PluginContext, target: string, source: RestoreSource): Promise<Check[]>;
+  restoreTest?(ctx: PluginContext<K>, target: string, source: RestoreSource): Promise<Check[]>;
   /** Checks tools, versions and connectivity for `batt doctor`. */
-  doctor?(ctx: PluginContext): Promise<DoctorCheck[]>;
+  doctor?(ctx: PluginContext<K>): Promise<DoctorCheck[]>;
 }
 
 /** What a command holds that a plugin's context is made from. */
@@ -172,12 +188,29 @@ export interface ContextSource {
   home: { root: string };
 }
 
-/** A plugin's context for one service: its config section, a log scoped to it, the signal. */
+/** A plugin's context for one service: its config section, a log scoped to it, the signal and tools bound to it. */
 export function pluginContext(from: ContextSource, service: string, runId: number): PluginContext {
-  return { config: from.config.services[service] ?? {}, log: from.log.scoped(service), signal: from.signal, runId, home: from.home.root };
+  const { signal } = from;
+  return {
+    // Validated against the service's keys when the configuration was loaded (config/load.ts).
+    config: (from.config.services[service] ?? {}) as ConfigOf<ConfigKeys>,
+    log: from.log.scoped(service),
+    signal,
+    exec: {
+      run: (file, args, options) => runTool(file, args, { ...options, signal }),
+      spawn: (file, args, options) => spawnTool(file, args, { ...options, signal }),
+    },
+    runId,
+    home: from.home.root,
+  };
 }
 
-/** Identity helper that gives plugin objects their type at the definition site. */
-export function definePlugin(plugin: Plugin): Plugin {
+/** Identity helper that gives plugin objects their type at the definition site, `ctx.config` typed from `configKeys`. */
+export function definePlugin<const K extends ConfigKeys>(plugin: Plugin<K>): Plugin<K> {
   return plugin;
+}
+
+/** Identity helper for configuration keys declared apart from their plugin: keeps each key's type for `PluginContext<typeof keys>`. */
+export function defineConfigKeys<const K extends ConfigKeys>(keys: K): K {
+  return keys;
 }

@@ -1,6 +1,7 @@
 /**
  * The pure part of the file service: the argv for GNU tar. Paths are data: they come after
- * `--`, relative to `-C /`, so a path that starts with `-` can never become an option.
+ * `--`, relative to `-C /`, so a path that starts with `-` can never become an option. The
+ * folder a restore extracts into is the value of `--directory=`.
  */
 
 export interface TarOptions {
@@ -28,4 +29,9 @@ export function tarArgs(absolutePath: string, options: TarOptions): string[] {
     '--',
     member,
   ];
+}
+
+/** `tar` arguments that extract an archive read from stdin into `dir`; owners are kept only by root, as tar does. */
+export function extractArgs(dir: string, options: { xattrs: boolean; root: boolean }): string[] {
+  return ['--extract', '--file=-', `--directory=${dir}`, '--no-overwrite-dir', ...(options.xattrs ? ['--xattrs', '--acls'] : []), ...(options.root ? [] : ['--no-same-owner'])];
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Header } from 'tar';
-import { memberProblem, scanArchive } from './restore.js';
+import { memberProblem, scanArchive } from './scan.js';
 
 /** A tar made of headers (and contents) only, so any entry can be crafted. */
 function tarOf(entries: { path: string; type?: string; linkpath?: string; data?: string; mode?: number }[]): Buffer {
