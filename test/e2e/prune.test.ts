@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { humanBytes } from '@batt/core/text/names';
+import { json, logLines, sandbox, type Sandbox } from '../lib/batt.js';
 
 const DAY = 86_400_000;
 
@@ -122,10 +123,18 @@ describe('prune', () => {
   });
 
   it('removes files, SHA256SUMS lines, manifests, catalog rows and emptied folders together', async () => {
+    const logged = logLines(box).length;
+    const sizes = runs.map((run) => statSync(run.file).size);
     const r = await box.batt(['prune', '--keep-last', '4', '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     const result = json(r);
     assert.equal(result.removed, 6);
+    // The log hears the prune's events: its rules, each removal, what went and what stays.
+    assert.deepEqual(logLines(box).slice(logged), [
+      'info [prune] rules file: --keep-last 4',
+      ...runs.slice(0, 6).map((run, i) => `info [prune] removed file ${data} of run ${run.id}: ${run.file} (${humanBytes(sizes[i])})`),
+      `info [prune] removed 6 backups (${humanBytes(sizes.slice(0, 6).reduce((a, b) => a + b, 0))}), kept 4`,
+    ]);
     for (const [i, run] of runs.entries()) {
       const kept = i >= 6;
       assert.equal(existsSync(run.file), kept, `run ${run.id}`);

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { json, logLines, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
 /**
@@ -53,8 +53,11 @@ describe('restore: files', () => {
 
   it('restores into --to: same contents and link, setuid dropped, checks reported', async () => {
     const to = join(box.dir, 'restored');
+    const logged = logLines(box).length;
     const r = await box.batt(['restore', 'latest', 'file', '--to', to]);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    // The log hears the restore's events: the item started, then restored.
+    assert.deepEqual(logLines(box).slice(logged), [`info [file] ${src}: restoring into folder ${to}`, `info [file] ${src}: restored into folder ${to}`]);
     assert.match(r.stdout, /file hashes: \d+ files match/);
     const back = join(to, src.slice(1));
     assert.equal(readFileSync(join(back, 'index.html'), 'utf8'), '<h1>hi</h1>\n');

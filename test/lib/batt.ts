@@ -2,7 +2,7 @@
  * Test helpers: run the built `batt` binary in a private temporary home, and make folders.
  * Every test gets its own home and destination, so tests can run in parallel.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { which } from '@batt/core/exec/exec';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -154,6 +154,20 @@ export function endlessTar(dir: string, marker: string, mib = 16): string {
   return standIns(dir, {
     tar: `#!/bin/sh\ncase " $* " in *" --version "*) exec '${tar}' "$@";; esac\nhead -c ${mib * 1024 * 1024} /dev/urandom\necho $$ > '${marker}.tmp' && mv '${marker}.tmp' '${marker}'\nexec sleep 600\n`,
   });
+}
+
+/**
+ * The sandbox's log (every day's file, oldest first) as "level message" lines, without their
+ * times: `logLines(box).slice(before)` is what the commands since `before = logLines(box).length` wrote.
+ */
+export function logLines(box: Sandbox): string[] {
+  const dir = join(box.home, 'logs');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
+    .filter(Boolean)
+    .map((line) => line.replace(/^\S+ /, ''));
 }
 
 /** Parses `--json` output, failing with the whole output when it is not JSON. */

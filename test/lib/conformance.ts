@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { openArtifact } from '@batt/core/restore/artifact';
 import { after, before, describe, it } from 'node:test';
 import { pluginContext, type Plugin } from '@batt/core/plugins/types';
-import { json, sandbox, type Sandbox } from './batt.js';
+import { json, logLines, sandbox, type Sandbox } from './batt.js';
 
 export interface ConformanceSubject {
   service: string;
@@ -96,8 +96,12 @@ export function conformance(subject: ConformanceSubject): void {
     });
 
     it('verifies, and passes a restore drill recorded in the catalog', async () => {
+      const logged = logLines(box).length;
       const r = await box.batt(['verify', String(report.id), '--service', subject.service, '--target', subject.target, '--restore-test', '--json'], { env: subject.env() });
       assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+      // The log hears the verify run's events: the verdict, the drill as it starts, its verdict.
+      const item = `[${subject.service}] ${subject.target}`;
+      assert.deepEqual(logLines(box).slice(logged), [`info ${item}: verify ok`, `info ${item}: restore drill`, `info ${item}: restore drill ok`]);
       const outcomes = json(r);
       assert.deepEqual(
         outcomes.map((o: any) => [o.kind, o.ok]),

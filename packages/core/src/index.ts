@@ -38,6 +38,7 @@ export * from './restore/verify-run.js';
 export * from './retention/policy.js';
 export * from './retention/rules.js';
 export * from './retention/prune.js';
+export * from './retention/prune-run.js';
 export * from './destination/folders.js';
 export * from './backup/suspect.js';
 export * from './backup/bundle.js';

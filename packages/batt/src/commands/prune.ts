@@ -15,14 +15,12 @@ import {
   defaultDestination,
   destinationRoots,
   drilledItems,
-  executePrune,
   finishInterruptedPrunes,
   findOrphans,
-  itemExists,
-  itemFileReader,
   markAbortedRuns,
   openCatalog,
   planPrune,
+  runPrune,
   toRules,
   decisionOf,
   itemDetails,
@@ -123,20 +121,6 @@ function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): stri
   return warnings;
 }
 
-/** What a prune removed, for the log file: the catalog rows are gone once it is done. */
-function removalsOf(db: CatalogDb, plan: PrunePlan): Map<number, string> {
-  const out = new Map<number, string>();
-  const row = itemFileReader(db);
-  for (const g of plan.groups) {
-    g.ids.forEach((id, i) => {
-      if (g.keep[i] === 1) return;
-      const [runId, file, bytes] = row(id) ?? [];
-      out.set(id, `${g.service} ${g.target} of run ${runId}: ${file ?? '(no file)'} (${humanBytes(bytes ?? 0)})`);
-    });
-  }
-  return out;
-}
-
 export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
   const config = await loadAppConfig(app, args);
   const now = new Date();
@@ -182,22 +166,8 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     if (!args.json && !args.quiet) printPlan(plan, args, db);
     // Listed before the removal: the rows that say which run a backup belonged to go with it.
     const listing = args.json ? jsonItems(plan, db) : [];
-    const removals = removalsOf(db, plan);
-    for (const w of warnings) log.warn(w);
-    log.info(
-      `rules ${Object.entries(plan.rules)
-        .map(([s, r]) => `${s}: ${r}`)
-        .join('; ')}`,
-    );
-    let result;
-    try {
-      result = await executePrune({ db, config, services, targets, flags, now }, plan, roots);
-    } finally {
-      // Whatever happened, the log says what is gone: the rows that remain are what was kept.
-      const still = itemExists(db);
-      for (const [id, text] of removals) if (!still(id)) log.info(`removed ${text}`);
-    }
-    log.info(`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}`);
+    // The log hears the rules, each removal and the result from the prune's events.
+    const result = await runPrune({ db, config, services, targets, flags, now }, plan, roots, { log, warnings });
     refusedOutside(result.refused, roots, log);
     const orphans = result.removed ? findOrphans(db, result.folders) : [];
     if (args.json) {

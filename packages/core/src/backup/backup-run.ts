@@ -26,7 +26,7 @@ import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
-import { logEvents, RunEvents, type RunEvent } from '../events/events.js';
+import { logEvents, RunEvents, type BackupEvent } from '../events/events.js';
 
 export interface Selection {
   service: Service;
@@ -64,7 +64,7 @@ export interface BackupRequest {
 }
 
 /** A finished item, as its `item-finished` event says it, and why it looks wrong if it does (backup/suspect.ts). */
-export type ItemReport = Omit<Extract<RunEvent, { type: 'item-finished' }>, 'type' | 'runId' | 'script' | 'facts'>;
+export type ItemReport = Omit<Extract<BackupEvent, { type: 'item-finished' }>, 'type' | 'kind' | 'runId' | 'script' | 'facts'>;
 
 export interface RunReport {
   id: number;

@@ -50,7 +50,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     const section = request.config.services[service.name] ?? {};
     const compression = request.compression ?? (section.compression as Compression | undefined) ?? request.config.compression ?? scope.defaultCompression();
     const level = (section.compression_level as number | undefined) ?? request.config.compression_level;
-    events.emit({ type: 'item-started', runId, service: service.name, target, at: startedAt });
+    events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target, at: startedAt });
     const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
     const artifact = await writeArtifact({
       dump,
@@ -92,7 +92,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       log: warnings ? clean(warnings.join('\n')) : null,
       finishedAt,
     });
-    for (const warning of warnings ?? []) events.emit({ type: 'item-warning', runId, service: service.name, target, message: warning });
+    for (const warning of warnings ?? []) events.emit({ type: 'item-warning', kind: 'backup', runId, service: service.name, target, message: warning });
     const done = {
       service: service.name,
       target,
@@ -103,13 +103,13 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       seconds: (Date.now() - started) / 1000,
       suspect: checkSuspect(itemId, service.name, target, artifact.bytes, JSON.stringify(facts.facts ?? {})),
     };
-    events.emit({ type: 'item-finished', runId, ...done, facts });
+    events.emit({ type: 'item-finished', kind: 'backup', runId, ...done, facts });
     reports.push(done);
   } catch (error) {
     const message = clean(describeError(error));
     finishItem(db, itemId, status(), { error: message });
     const failed = { service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
-    events.emit({ type: 'item-finished', runId, ...failed });
+    events.emit({ type: 'item-finished', kind: 'backup', runId, ...failed });
     reports.push(failed);
   }
   return reports;
@@ -129,7 +129,7 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
   const placeholder = startItem(db, runId, service.name, label, startedAt);
   setItemFacts(db, placeholder, JSON.stringify({ dropIn: true }));
   try {
-    events.emit({ type: 'item-started', runId, service: service.name, target: label, script: service.path, at: startedAt });
+    events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target: label, script: service.path, at: startedAt });
     const result = await runScript({
       service,
       args: unit.selection.targets,
@@ -163,7 +163,7 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
       const seconds = (Date.now() - started) / 1000;
       const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
       const done = { service: service.name, target: a.name, status: 'ok' as const, file: a.path, bytes: a.bytes, sha256: a.sha256, seconds, suspect };
-      events.emit({ type: 'item-finished', runId, ...done, script: true });
+      events.emit({ type: 'item-finished', kind: 'backup', runId, ...done, script: true });
       reports.push(done);
     }
     deleteItem(db, placeholder);
@@ -172,7 +172,7 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
     const scriptLog = (error as { log?: string }).log;
     failItem(db, placeholder, status(), message, scriptLog ? clean(scriptLog) : null);
     const failed = { service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
-    events.emit({ type: 'item-finished', runId, ...failed, script: true });
+    events.emit({ type: 'item-finished', kind: 'backup', runId, ...failed, script: true });
     reports.push(failed);
   }
   return reports;

@@ -1,25 +1,110 @@
 /**
- * Run events: what a backup run does, as it does it, on one emitter. The log is their first
- * subscriber (logEvents); notifications, metrics, hooks and the dashboard subscribe here too, and
- * nowhere else. Events are facts about the run, never instructions: a subscriber that throws is
- * logged and cannot fail or delay the run.
+ * Run events: what a backup, restore, verify or prune run does, as it does it, on one emitter.
+ * The log is their first subscriber (logEvents); notifications, metrics, hooks and the dashboard
+ * subscribe here too, and nowhere else. Events are facts about the run, never instructions: a
+ * subscriber that throws is logged and cannot fail or delay the run.
+ *
+ * Every event has a `type` (run-started, item-started, item-progress, item-warning,
+ * item-finished, run-finished) and the `kind` of run it belongs to.
  */
 import type { ItemStatus, RunStatus } from '../catalog/schema.js';
+import type { Check } from '../plugins/types.js';
 import { humanBytes } from '../text/names.js';
 import type { Logger } from '../log/logger.js';
 import type { ItemFacts } from '../plugins/types.js';
 
-export type RunKind = 'backup';
+export type RunKind = 'backup' | 'restore' | 'verify' | 'prune';
 
-export type RunEvent =
-  | { type: 'run-started'; kind: RunKind; runId: number; at: string; services: string[] }
-  /** `script`: a drop-in script, with its arguments as the target. */
-  | { type: 'item-started'; runId: number; service: string; target: string; script?: string; at: string }
-  /** Bytes written so far (compressed, as they reach the disk), at most about once a second. */
-  | { type: 'item-progress'; runId: number; service: string; target: string; bytes: number; seconds: number }
-  | { type: 'item-warning'; runId: number; service: string; target: string; message: string }
+/** `batt restore`: one item per backup restored through its plugin, or per run of a restore-<svc> script. */
+export type RestoreEvent =
+  | { type: 'run-started'; kind: 'restore'; at: string; services: string[] }
+  /**
+   * `runId`: the run that made the backup; `into`: where it goes, for people; `script`: the
+   * restore script, which gets the run's files at once, with its arguments (or `*`) as the target.
+   */
+  | {
+      type: 'item-started';
+      kind: 'restore';
+      runId: number;
+      service: string;
+      target: string;
+      into: string;
+      action: 'create' | 'replace' | 'swap' | 'script';
+      script?: string;
+      at: string;
+    }
   | {
       type: 'item-finished';
+      kind: 'restore';
+      runId: number;
+      service: string;
+      target: string;
+      into: string;
+      status: 'ok' | 'failed';
+      checks: Check[];
+      error?: string;
+      seconds: number;
+      script?: string;
+    }
+  | { type: 'run-finished'; kind: 'restore'; status: RunStatus; at: string; ok: number; failed: number };
+
+/**
+ * `batt verify`, with `--restore-test` its drills: one item per check of a backup (`check`). An
+ * item that is not checked after all has only its item-finished: `pruned` (the backup went
+ * meanwhile), `skipped` (its service has no restore drill; `checks` says so).
+ */
+export type VerifyEvent =
+  | { type: 'run-started'; kind: 'verify'; at: string; services: string[]; restoreTest: boolean }
+  | { type: 'item-started'; kind: 'verify'; check: 'verify' | 'restore-test'; runId: number; service: string; target: string; file: string; at: string }
+  | {
+      type: 'item-finished';
+      kind: 'verify';
+      check: 'verify' | 'restore-test';
+      runId: number;
+      service: string;
+      target: string;
+      file: string;
+      status: 'ok' | 'failed' | 'pruned' | 'skipped';
+      checks: Check[];
+      error?: string;
+      seconds: number;
+    }
+  | { type: 'run-finished'; kind: 'verify'; status: RunStatus; at: string; ok: number; failed: number };
+
+/**
+ * `batt prune` and `batt purge`: one item per backup the plan removes (the ones it keeps are not
+ * touched). It ends `removed`, or `kept` when a restore or verify claimed it meanwhile or the
+ * prune failed first. `runId` is the run that made the backup.
+ */
+export type PruneEvent =
+  | { type: 'run-started'; kind: 'prune'; at: string; services: string[]; rules: Record<string, string>; warnings: string[] }
+  | { type: 'item-started'; kind: 'prune'; itemId: number; runId?: number; service: string; target: string; file?: string; bytes?: number; at: string }
+  | { type: 'item-finished'; kind: 'prune'; itemId: number; runId?: number; service: string; target: string; file?: string; bytes?: number; status: 'removed' | 'kept' }
+  /** `kept`: the backups the plan keeps; `heldMeanwhile`: removals a restore or verify claimed first. */
+  | {
+      type: 'run-finished';
+      kind: 'prune';
+      status: 'ok' | 'failed';
+      at: string;
+      pruneId?: number;
+      removed: number;
+      bytes: number;
+      kept: number;
+      heldMeanwhile: number;
+      error?: string;
+    };
+
+/** `batt` (a backup run): one item per target, or per file a drop-in script wrote. */
+export type BackupEvent =
+  | { type: 'run-started'; kind: 'backup'; runId: number; at: string; services: string[] }
+  /** `script`: a drop-in script, with its arguments as the target. */
+  | { type: 'item-started'; kind: 'backup'; runId: number; service: string; target: string; script?: string; at: string }
+  /** Bytes written so far (compressed, as they reach the disk), at most about once a second. */
+  | { type: 'item-progress'; kind: 'backup'; runId: number; service: string; target: string; bytes: number; seconds: number }
+  | { type: 'item-warning'; kind: 'backup'; runId: number; service: string; target: string; message: string }
+  | {
+      type: 'item-finished';
+      kind: 'backup';
       runId: number;
       service: string;
       target: string;
@@ -35,7 +120,14 @@ export type RunEvent =
       /** Drop-in scripts report each file they wrote; the log names them without timings. */
       script?: boolean;
     }
-  | { type: 'run-finished'; kind: RunKind; runId: number; status: RunStatus; at: string; ok: number; failed: number };
+  | { type: 'run-finished'; kind: 'backup'; runId: number; status: RunStatus; at: string; ok: number; failed: number };
+
+export type RunEvent = BackupEvent | RestoreEvent | VerifyEvent | PruneEvent;
+
+/** A run's status from its items: interrupted, all ok, none ok, or some. */
+export function runStatusOf(ok: number, failed: number, aborted: boolean): RunStatus {
+  return aborted ? 'aborted' : failed === 0 ? 'ok' : ok === 0 ? 'failed' : 'partial';
+}
 
 export type RunListener = (event: RunEvent) => void;
 
@@ -75,21 +167,69 @@ export function progressOf(events: RunEvents, item: { runId: number; service: st
     const at = clock();
     if (at < next) return;
     next = at + everyMs;
-    events.emit({ type: 'item-progress', ...item, bytes, seconds: (at - started) / 1000 });
+    events.emit({ type: 'item-progress', kind: 'backup', ...item, bytes, seconds: (at - started) / 1000 });
   };
 }
 
 /** The run's log, written from its events: the lines batt has always written. */
 export function logEvents(events: RunEvents, log: Logger): () => void {
   return events.on((e) => {
-    if (e.type === 'item-started') {
-      if (e.script !== undefined) log.scoped(e.service).info(`running ${e.script}${e.target === '*' ? '' : ` ${e.target}`}`);
-      else log.scoped(e.service).info(`${e.target}: started`);
-    } else if (e.type === 'item-warning') log.scoped(e.service).warn(`${e.target}: ${e.message}`);
-    else if (e.type === 'item-finished') {
-      const slog = log.scoped(e.service);
-      if (e.status === 'ok') slog.info(`${e.target}: ok → ${e.file} (${humanBytes(e.bytes)}${e.script ? '' : `, ${e.seconds.toFixed(1)}s`})`);
-      else slog.error(e.script ? (e.error ?? e.status) : `${e.target}: ${e.error ?? e.status}`);
-    }
+    if (e.kind === 'backup') logBackup(e, log);
+    else if (e.kind === 'restore') logRestore(e, log);
+    else if (e.kind === 'verify') logVerify(e, log);
+    else logPrune(e, log);
   });
+}
+
+function logBackup(e: BackupEvent, log: Logger): void {
+  if (e.type === 'item-started') {
+    if (e.script !== undefined) log.scoped(e.service).info(`running ${e.script}${e.target === '*' ? '' : ` ${e.target}`}`);
+    else log.scoped(e.service).info(`${e.target}: started`);
+  } else if (e.type === 'item-warning') log.scoped(e.service).warn(`${e.target}: ${e.message}`);
+  else if (e.type === 'item-finished') {
+    const slog = log.scoped(e.service);
+    if (e.status === 'ok') slog.info(`${e.target}: ok → ${e.file} (${humanBytes(e.bytes)}${e.script ? '' : `, ${e.seconds.toFixed(1)}s`})`);
+    else slog.error(e.script ? (e.error ?? e.status) : `${e.target}: ${e.error ?? e.status}`);
+  }
+}
+
+function logRestore(e: RestoreEvent, log: Logger): void {
+  if (e.type === 'item-started') {
+    if (e.script === undefined) log.scoped(e.service).info(`${e.target}: restoring into ${e.into}${e.action === 'swap' ? ' (via a checked temporary copy)' : ''}`);
+  } else if (e.type === 'item-finished') {
+    const slog = log.scoped(e.service);
+    if (e.status === 'failed') slog.error(e.script === undefined ? `${e.target}: ${e.error}` : `${e.error}`);
+    else if (e.script === undefined) slog.info(`${e.target}: restored into ${e.into}`);
+  }
+}
+
+function logVerify(e: VerifyEvent, log: Logger): void {
+  if (e.type === 'item-started') {
+    if (e.check === 'restore-test') log.scoped(e.service).info(`${e.target}: restore drill`);
+  } else if (e.type === 'item-finished') {
+    const slog = log.scoped(e.service);
+    if (e.status === 'pruned') slog.warn(`${e.target}: run ${e.runId}'s backup was pruned meanwhile: skipped`);
+    if (e.status !== 'ok' && e.status !== 'failed') return;
+    const why =
+      e.error ??
+      e.checks
+        .filter((c) => !c.ok)
+        .map((c) => `${c.name}: ${c.detail}`)
+        .join('; ');
+    const ok = e.status === 'ok';
+    slog[ok ? 'info' : 'error'](`${e.target}: ${e.check === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${why}`}`);
+  }
+}
+
+function logPrune(e: PruneEvent, log: Logger): void {
+  if (e.type === 'run-started') {
+    for (const w of e.warnings) log.warn(w);
+    log.info(
+      `rules ${Object.entries(e.rules)
+        .map(([s, r]) => `${s}: ${r}`)
+        .join('; ')}`,
+    );
+  } else if (e.type === 'item-finished') {
+    if (e.status === 'removed') log.info(`removed ${e.service} ${e.target} of run ${e.runId}: ${e.file ?? '(no file)'} (${humanBytes(e.bytes ?? 0)})`);
+  } else if (e.type === 'run-finished' && e.status === 'ok') log.info(`removed ${e.removed} backups (${humanBytes(e.bytes)}), kept ${e.kept}`);
 }

@@ -18,7 +18,7 @@ it('bytes so far: an item-progress event at most once per interval, the first on
   now += 600;
   onBytes(500); // 2.1 s
   assert.deepEqual(heard, [
-    { type: 'item-progress', runId: 7, service: 'mysql', target: 'shop', bytes: 300, seconds: 1 },
-    { type: 'item-progress', runId: 7, service: 'mysql', target: 'shop', bytes: 500, seconds: 2.1 },
+    { type: 'item-progress', kind: 'backup', runId: 7, service: 'mysql', target: 'shop', bytes: 300, seconds: 1 },
+    { type: 'item-progress', kind: 'backup', runId: 7, service: 'mysql', target: 'shop', bytes: 500, seconds: 2.1 },
   ]);
 });

@@ -17,6 +17,7 @@ import { scriptConfFile, scriptEnv } from '../plugins/scripts.js';
 import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
+import { logEvents, RunEvents, runStatusOf } from '../events/events.js';
 import { checkArtifact } from './artifact.js';
 import { dropCheck, finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
@@ -38,6 +39,8 @@ export interface RestoreRequest extends ItemQuery {
   signal: AbortSignal;
   /** Shown the plan once everything is looked at and checksummed, before anything changes. */
   onPlan(plan: PlannedRestore[]): void;
+  /** The run's events (events/events.ts): the log is subscribed here; callers may subscribe more. A dry run has none. */
+  events?: RunEvents;
 }
 
 export interface PlannedRestore {
@@ -181,7 +184,14 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
       if (id === undefined) throw new BattError('NOT_FOUND', `run ${p.runId}'s backup of ${p.service} ${p.target} is being pruned`, { hint: 'pick another run from `batt runs`' });
       claims.set(p.itemId, id);
     }
-    const outcomes = await restoreClaimed(request, chosen, planned, settle);
+    const events = request.events ?? new RunEvents(request.log);
+    const unsubscribe = logEvents(events, request.log);
+    let outcomes: RestoreOutcome[];
+    try {
+      outcomes = await restoreClaimed(request, chosen, planned, settle, events);
+    } finally {
+      unsubscribe();
+    }
     for (const itemId of [...claims.keys()]) settle(itemId, { ok: false, checks: [], error: 'not restored: batt was interrupted' });
     return outcomes;
   } catch (error) {
@@ -207,7 +217,7 @@ const existsHints: Record<string, string> = {
 
 type Settle = (itemId: number, result: { ok: boolean; target?: string; checks: Check[]; error?: string }) => void;
 
-async function restoreClaimed(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], settle: Settle): Promise<RestoreOutcome[]> {
+async function restoreClaimed(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], settle: Settle, events: RunEvents): Promise<RestoreOutcome[]> {
   // Every artifact is proven before any target is touched.
   for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
   request.onPlan(planned);
@@ -222,7 +232,22 @@ async function restoreClaimed(request: RestoreRequest, chosen: Selected[], plann
     );
   }
 
+  events.emit({ type: 'run-started', kind: 'restore', at: new Date().toISOString(), services: [...new Set(planned.map((p) => p.service))] });
   const outcomes: RestoreOutcome[] = [];
+  const failed = (): number => outcomes.filter((o) => o.status === 'failed').length;
+  try {
+    await restoreEach(request, chosen, planned, settle, events, outcomes);
+  } catch (error) {
+    events.emit({ type: 'run-finished', kind: 'restore', status: 'failed', at: new Date().toISOString(), ok: outcomes.length - failed(), failed: failed() });
+    throw error;
+  }
+  const status = runStatusOf(outcomes.length - failed(), failed(), request.signal.aborted);
+  events.emit({ type: 'run-finished', kind: 'restore', status, at: new Date().toISOString(), ok: outcomes.length - failed(), failed: failed() });
+  return outcomes;
+}
+
+/** Restores the planned items one by one, then each drop-in's items with its restore script, adding to `outcomes`. */
+async function restoreEach(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], settle: Settle, events: RunEvents, outcomes: RestoreOutcome[]): Promise<void> {
   const scripts = new Map<string, PlannedRestore[]>();
   for (const p of planned) {
     if (p.action === 'script') {
@@ -230,9 +255,10 @@ async function restoreClaimed(request: RestoreRequest, chosen: Selected[], plann
       continue;
     }
     const { item, service } = chosen.find((c) => c.item.id === p.itemId)!;
-    const slog = request.log.scoped(service.name);
     if (request.signal.aborted) break;
-    slog.info(`${p.target}: restoring into ${p.label}${p.action === 'swap' ? ' (via a checked temporary copy)' : ''}`);
+    const about = { kind: 'restore', runId: p.runId, service: service.name, target: p.target, into: p.label } as const;
+    const started = Date.now();
+    events.emit({ type: 'item-started', ...about, action: p.action, at: new Date(started).toISOString() });
     try {
       const checks = await service.plugin!.restore!(pluginContext(request, service.name, p.runId), item.target, sourceOf(item, request.signal), {
         into: p.into,
@@ -242,28 +268,32 @@ async function restoreClaimed(request: RestoreRequest, chosen: Selected[], plann
       });
       settle(item.id, { ok: true, checks });
       outcomes.push({ ...p, status: 'ok', checks });
-      slog.info(`${p.target}: restored into ${p.label}`);
+      events.emit({ type: 'item-finished', ...about, status: 'ok', checks, seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const message = redact(describeError(error), request.secrets);
       const checks = (error as { checks?: Check[] }).checks ?? [];
       settle(item.id, { ok: false, checks, error: message });
       outcomes.push({ ...p, status: 'failed', checks, error: message });
-      slog.error(`${p.target}: ${message}`);
+      events.emit({ type: 'item-finished', ...about, status: 'failed', checks, error: message, seconds: (Date.now() - started) / 1000 });
     }
   }
   for (const [name, group] of scripts) {
     const service = request.services.find((s) => s.name === name)!;
+    const script = restoreScriptOf(request.home, service) ?? join(request.home.available, `restore-${name}`);
+    const about = { kind: 'restore', runId: group[0].runId, service: name, target: request.targets?.join(' ') || '*', into: group[0].label, script } as const;
+    const started = Date.now();
+    events.emit({ type: 'item-started', ...about, action: 'script', at: new Date(started).toISOString() });
     try {
       const { checks } = await restoreWithScript(request, service, group);
       for (const p of group) settle(p.itemId, { ok: true, checks });
       outcomes.push(...group.map((p) => ({ ...p, status: 'ok' as const, checks })));
+      events.emit({ type: 'item-finished', ...about, status: 'ok', checks, seconds: (Date.now() - started) / 1000 });
     } catch (error) {
       const log = (error as { log?: string }).log;
       const message = redact(describeError(error), request.secrets) + (log ? ` (${log.split('\n').slice(-3).join(' | ')})` : '');
       for (const p of group) settle(p.itemId, { ok: false, checks: [], error: message });
       outcomes.push(...group.map((p) => ({ ...p, status: 'failed' as const, checks: [], error: message })));
-      request.log.scoped(name).error(message);
+      events.emit({ type: 'item-finished', ...about, status: 'failed', checks: [], error: message, seconds: (Date.now() - started) / 1000 });
     }
   }
-  return outcomes;
 }

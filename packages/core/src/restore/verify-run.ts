@@ -15,10 +15,11 @@ import type { Service } from '../plugins/discovery.js';
 import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
+import { logEvents, RunEvents, runStatusOf } from '../events/events.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
 import { artifactFolderOf } from '../destination/folders.js';
-import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery } from './select.js';
+import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
 export interface VerifyRequest extends ItemQuery {
   db: CatalogDb;
@@ -29,6 +30,8 @@ export interface VerifyRequest extends ItemQuery {
   log: Logger;
   secrets: Set<string>;
   signal: AbortSignal;
+  /** The run's events (events/events.ts): the log is subscribed here; callers may subscribe more. */
+  events?: RunEvents;
 }
 
 export interface VerifyOutcome {
@@ -60,13 +63,22 @@ async function sumsCheck(file: string, sha256: string | null, runId: number): Pr
 
 type Base = Omit<VerifyOutcome, 'kind' | 'ok' | 'checks' | 'error'>;
 
-/** Runs one check of an item (its `work` adds to the list), records it in the catalog and logs the verdict. */
-async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome['kind'], work: (checks: Check[]) => Promise<void>): Promise<VerifyOutcome | undefined> {
+/** Runs one check of an item (its `work` adds to the list), records it in the catalog and tells the verdict. */
+async function recorded(
+  request: VerifyRequest,
+  events: RunEvents,
+  base: Base,
+  kind: VerifyOutcome['kind'],
+  work: (checks: Check[]) => Promise<void>,
+): Promise<VerifyOutcome | undefined> {
+  const about = { kind: 'verify', check: kind, runId: base.runId, service: base.service, target: base.target, file: base.file } as const;
   const checkId = startCheck(request.db, base.itemId, kind);
   if (checkId === undefined) {
-    request.log.scoped(base.service).warn(`${base.target}: run ${base.runId}'s backup was pruned meanwhile: skipped`);
+    events.emit({ type: 'item-finished', ...about, status: 'pruned', checks: [], seconds: 0 });
     return undefined;
   }
+  const started = Date.now();
+  events.emit({ type: 'item-started', ...about, at: new Date(started).toISOString() });
   const checks: Check[] = [];
   let error: string | undefined;
   try {
@@ -77,23 +89,43 @@ async function recorded(request: VerifyRequest, base: Base, kind: VerifyOutcome[
   }
   const ok = error === undefined && checks.every((c) => c.ok);
   finishCheck(request.db, checkId, { ok, checks, error });
-  const why =
-    error ??
-    checks
-      .filter((c) => !c.ok)
-      .map((c) => `${c.name}: ${c.detail}`)
-      .join('; ');
-  request.log.scoped(base.service)[ok ? 'info' : 'error'](`${base.target}: ${kind === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${why}`}`);
+  events.emit({ type: 'item-finished', ...about, status: ok ? 'ok' : 'failed', checks, ...(error === undefined ? {} : { error }), seconds: (Date.now() - started) / 1000 });
   return { ...base, kind, ok, checks, error };
 }
 
 export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome[]> {
+  const selected = selectItems(request.db, request.services, request);
+  const events = request.events ?? new RunEvents(request.log);
+  const unsubscribe = logEvents(events, request.log);
   const outcomes: VerifyOutcome[] = [];
-  for (const { run, item, service } of selectItems(request.db, request.services, request)) {
+  const failed = (): number => outcomes.filter((o) => !o.ok).length;
+  events.emit({ type: 'run-started', kind: 'verify', at: new Date().toISOString(), services: [...new Set(selected.map((s) => s.service.name))], restoreTest: request.restoreTest });
+  try {
+    await verifyEach(request, events, selected, outcomes);
+  } catch (error) {
+    events.emit({ type: 'run-finished', kind: 'verify', status: 'failed', at: new Date().toISOString(), ok: outcomes.length - failed(), failed: failed() });
+    throw error;
+  } finally {
+    unsubscribe();
+  }
+  events.emit({
+    type: 'run-finished',
+    kind: 'verify',
+    status: runStatusOf(outcomes.length - failed(), failed(), request.signal.aborted),
+    at: new Date().toISOString(),
+    ok: outcomes.length - failed(),
+    failed: failed(),
+  });
+  return outcomes;
+}
+
+/** Verifies each selected backup, then drills it when asked and it passed, adding to `outcomes`. */
+async function verifyEach(request: VerifyRequest, events: RunEvents, selected: Selected[], outcomes: VerifyOutcome[]): Promise<void> {
+  for (const { run, item, service } of selected) {
     if (request.signal.aborted) break;
     const ctx = pluginContext(request, service.name, run.id);
     const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
-    const verified = await recorded(request, base, 'verify', async (checks) => {
+    const verified = await recorded(request, events, base, 'verify', async (checks) => {
       const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
       checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
       const source = sourceOf(item, request.signal);
@@ -106,14 +138,25 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
     const drill = service.plugin?.restoreTest;
     if (!drill) {
       const detail = service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
-      outcomes.push({ ...base, kind: 'restore-test', ok: true, checks: [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }] });
+      const checks = [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }];
+      outcomes.push({ ...base, kind: 'restore-test', ok: true, checks });
+      events.emit({
+        type: 'item-finished',
+        kind: 'verify',
+        check: 'restore-test',
+        runId: base.runId,
+        service: base.service,
+        target: base.target,
+        file: base.file,
+        status: 'skipped',
+        checks,
+        seconds: 0,
+      });
       continue;
     }
-    const drilled = await recorded(request, base, 'restore-test', async (checks) => {
-      request.log.scoped(service.name).info(`${item.target}: restore drill`);
+    const drilled = await recorded(request, events, base, 'restore-test', async (checks) => {
       checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal))));
     });
     if (drilled) outcomes.push(drilled);
   }
-  return outcomes;
 }
