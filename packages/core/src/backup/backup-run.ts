@@ -26,7 +26,8 @@ import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
-import { logEvents, RunEvents, type BackupEvent } from '../events/events.js';
+import { RunEvents, type BackupEvent } from '../events/events.js';
+import { logEvents } from '../events/log-subscriber.js';
 
 export interface Selection {
   service: Service;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { logEvents, runStatusOf, RunEvents, type RunEvent } from './events.js';
+import { runStatusOf, RunEvents, type RunEvent } from './events.js';
+import { logEvents } from './log-subscriber.js';
 import type { Logger } from '../log/logger.js';
 
 /** A logger that keeps its lines. */

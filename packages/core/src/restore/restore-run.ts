@@ -4,21 +4,20 @@
  * checked against the catalog before any target is touched; an existing target is refused
  * unless --force or --replace. Each restore is recorded in the catalog with its checks.
  */
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import type { BattConfig } from '../config/load.js';
 import { BattError, describeError } from '../errors/errors.js';
-import { collect, spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
-import { assertTrusted } from '../home/trust.js';
-import { privateScratch, type HomeLayout } from '../home/home.js';
+import { type HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
-import { scriptConfFile, scriptEnv } from '../plugins/scripts.js';
 import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
-import { logEvents, RunEvents, runStatusOf } from '../events/events.js';
+import { RunEvents, runStatusOf } from '../events/events.js';
+import { logEvents } from '../events/log-subscriber.js';
 import { checkArtifact } from './artifact.js';
+import { plan, restoreScriptOf, type PlannedRestore } from './plan.js';
+import { restoreWithScript } from './restore-script.js';
 import { dropCheck, finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
 export interface RestoreRequest extends ItemQuery {
@@ -43,124 +42,10 @@ export interface RestoreRequest extends ItemQuery {
   events?: RunEvents;
 }
 
-export interface PlannedRestore {
-  runId: number;
-  itemId: number;
-  service: string;
-  target: string;
-  file: string;
-  bytes: number | null;
-  sha256: string | null;
-  toolVersion: string | null;
-  serverVersion: string | null;
-  /** Where it goes: the value handed to the plugin. */
-  into: string;
-  /** Where it goes, for people. */
-  label: string;
-  /** create (new), replace (--force over an existing one), swap (--replace), script (restore-<svc>). */
-  action: 'create' | 'replace' | 'swap' | 'script';
-  exists: boolean;
-}
-
 export interface RestoreOutcome extends PlannedRestore {
   status: 'ok' | 'failed' | 'planned';
   checks: Check[];
   error?: string;
-}
-
-/** The restore script of a drop-in service: scripts-available/restore-<name>, if executable. */
-function restoreScriptOf(home: HomeLayout, service: Service): string | undefined {
-  return which(join(home.available, `restore-${service.name}`));
-}
-
-async function plan(request: RestoreRequest, chosen: Selected[]): Promise<PlannedRestore[]> {
-  const plugins = chosen.filter((c) => c.service.plugin);
-  if (request.into !== undefined && plugins.filter((c) => !c.service.plugin?.targetsArePaths).length > 1) {
-    throw new BattError('USAGE', `--into names one database, but ${plugins.length} backups match: ${plugins.map((c) => `${c.service.name} ${c.item.target}`).join(', ')}`, {
-      hint: 'pick one with [service] and --target NAME',
-    });
-  }
-  if (request.replace && plugins.some((c) => !c.service.plugin?.canReplace)) {
-    const able = request.services.filter((x) => x.plugin?.canReplace).map((x) => x.name);
-    throw new BattError('USAGE', `--replace swaps in a restored database: it is for ${able.join(' and ')}`, { hint: 'use --force to restore over an existing target' });
-  }
-  if (request.replace && request.into === undefined)
-    throw new BattError('USAGE', '--replace needs --into NAME: the database to swap the restored copy in for', {
-      hint: 'e.g. batt restore latest mysql --target app --into app_test --replace',
-    });
-  const planned: PlannedRestore[] = [];
-  for (const { run, item, service } of chosen) {
-    const base = {
-      runId: run.id,
-      itemId: item.id,
-      service: service.name,
-      target: item.target,
-      file: item.file!,
-      bytes: item.bytes,
-      sha256: item.sha256,
-      toolVersion: item.toolVersion,
-      serverVersion: item.serverVersion,
-    };
-    const plugin = service.plugin;
-    if (!plugin) {
-      if (!restoreScriptOf(request.home, service)) {
-        throw new BattError('NOT_FOUND', `${service.name} is a drop-in script without a restore script`, {
-          hint: `add an executable scripts-available/restore-${service.name} (it gets BATT_SOURCE), or restore ${item.file} by hand`,
-        });
-      }
-      planned.push({
-        ...base,
-        into: request.to ?? request.into ?? '',
-        label: `restore-${service.name}${(request.to ?? request.into) ? ` into ${request.to ?? request.into}` : ''}`,
-        action: 'script',
-        exists: false,
-      });
-      continue;
-    }
-    if (!plugin.restore) throw new BattError('NOT_FOUND', `the ${service.name} service cannot restore`, { hint: `restore ${item.file} by hand` });
-    const into = (plugin.targetsArePaths ? (request.to ?? request.into) : (request.into ?? request.to)) ?? plugin.restoreInto?.(item.target, run.id) ?? item.target;
-    const look = plugin.planRestore ? await plugin.planRestore(pluginContext(request, service.name, run.id), item.target, into) : { label: into, exists: false };
-    planned.push({ ...base, into, label: look.label, exists: look.exists, action: request.replace ? 'swap' : look.exists ? 'replace' : 'create' });
-  }
-  return planned;
-}
-
-/** Runs restore-<svc> with BATT_SOURCE: a private folder holding links to the run's files. */
-async function restoreWithScript(request: RestoreRequest, service: Service, group: PlannedRestore[]): Promise<{ checks: Check[] }> {
-  const script = restoreScriptOf(request.home, service)!;
-  assertTrusted(script, 'a script batt runs');
-  const source = privateScratch(request.home.root, 'source-');
-  try {
-    for (const p of group) {
-      const link = join(source, p.target);
-      // The name comes from the catalog: it must stay inside BATT_SOURCE.
-      if (relative(source, link).startsWith('..') || isAbsolute(p.target))
-        throw new BattError('INTEGRITY', `the catalog names a file "${p.target}" outside the backup folder`, { hint: 'the catalog was changed; restore that file by hand' });
-      mkdirSync(dirname(link), { recursive: true, mode: 0o700 });
-      symlinkSync(p.file, link);
-    }
-    const conf = scriptConfFile(request.home.conf, service.name);
-    const child = await spawnTool(script, request.targets ?? [], {
-      cwd: source,
-      signal: request.signal,
-      env: {
-        ...scriptEnv(service.name),
-        BATT_SOURCE: source,
-        BATT_SERVICE: service.name,
-        BATT_RUN_ID: String(group[0].runId),
-        BATT_HOME: request.home.root,
-        ...(conf ? { BATT_CONF: conf } : {}),
-        ...((request.to ?? request.into) ? { BATT_INTO: request.to ?? request.into } : {}),
-        ...(request.force ? { BATT_FORCE: '1' } : {}),
-      },
-    });
-    const [out, result] = await Promise.all([collect(child.stdout, 64 * 1024), child.result]);
-    const log = redact([stderrText(result), out.trim()].filter(Boolean).join('\n'), request.secrets);
-    if (result.failed) throw Object.assign(toolFailure(`restore-${service.name}`, result), { log });
-    return { checks: [{ name: 'script', ok: true, detail: `restore-${service.name} exited 0${log ? `: ${log.split('\n').slice(-3).join(' | ')}` : ''}` }] };
-  } finally {
-    rmSync(source, { recursive: true, force: true });
-  }
 }
 
 export async function restoreItems(request: RestoreRequest): Promise<RestoreOutcome[]> {

@@ -8,7 +8,7 @@ import { addItem, createRun, finishRun } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
 import { RunEvents, type RunEvent } from '../events/events.js';
 import type { Logger } from '../log/logger.js';
-import { planPrune } from './prune.js';
+import { planPrune } from './prune-plan.js';
 import { runPrune } from './prune-run.js';
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, scoped: () => quiet };

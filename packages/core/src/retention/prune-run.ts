@@ -6,9 +6,11 @@
  */
 import type { CatalogDb } from '../catalog/db.js';
 import { itemExists, itemFileReader } from '../catalog/items.js';
-import { logEvents, RunEvents } from '../events/events.js';
+import { RunEvents } from '../events/events.js';
+import { logEvents } from '../events/log-subscriber.js';
 import type { Logger } from '../log/logger.js';
-import { executePrune, type PrunePlan, type PruneRequest, type PruneResult } from './prune.js';
+import { executePrune, type PruneResult } from './prune.js';
+import type { PrunePlan, PruneRequest } from './prune-plan.js';
 
 export interface PruneRunOptions {
   log: Logger;

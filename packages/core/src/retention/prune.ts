@@ -1,6 +1,6 @@
 /**
- * Prune: decide which backups go (the pure policy, per service and target, over the catalog),
- * then remove them with files and catalog in step. Removal is journalled in the catalog: the
+ * Prune carries out its plan (prune-plan.ts): the backups it removes go with files and catalog
+ * in step. Removal is journalled in the catalog: the
  * items are first marked with the prune's id in one transaction, then their files, SHA256SUMS
  * lines and manifest entries go, then their rows. A prune that dies at any point is finished by
  * the next one (`finishInterruptedPrunes`), so no row outlives its file for long and no file is
@@ -8,127 +8,17 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { abortChecks, highestCheckId, retentionChecks, runningChecks } from '../catalog/checks.js';
+import { abortChecks, highestCheckId, runningChecks } from '../catalog/checks.js';
 import { inTransaction, type CatalogDb } from '../catalog/db.js';
-import { fileHeldByUnmarked, itemDetails, markItemsForPrune, prunedItems, retentionGroupReader, targetsOf } from '../catalog/items.js';
+import { fileHeldByUnmarked, markItemsForPrune, prunedItems } from '../catalog/items.js';
 import { insertPrune, openPruneIds, removePrunedRows, setPruneError } from '../catalog/prunes.js';
 import { bundlesLeftByPrune } from '../catalog/runs.js';
-import type { BattConfig } from '../config/load.js';
 import { BattError, fromSystemError } from '../errors/errors.js';
 import { pidAlive } from '../home/lock.js';
 import { forgetArtifacts } from '../manifest/manifest.js';
 import { artifactFolderOf, insideRoots, removeEmptyFolders } from '../destination/folders.js';
 import { localStorage } from '../storage/local.js';
-import { BACKUP_KINDS, planGroup, type BackupKind, type GroupPlan, type KeepRules } from './policy.js';
-import { describeRules, requiresVerified, rulesFor } from './rules.js';
-
-export interface PruneRequest {
-  db: CatalogDb;
-  config: BattConfig;
-  /** Service names as the catalog stores them; empty means every service in the catalog. */
-  services: readonly string[];
-  /** Only these targets (file targets as absolute paths); empty means all. */
-  targets: readonly string[];
-  /** Rules from the command line: they replace the config's for every service pruned. */
-  flags?: KeepRules;
-  now: Date;
-}
-
-/** The plan for one service + target: columns by index, as the policy's `planGroup` takes them. */
-export interface PlannedGroup extends GroupPlan {
-  service: string;
-  target: string;
-  ids: number[];
-  times: number[];
-  kinds: Uint8Array;
-  /** Bytes of the backups kept, and of those removed. */
-  keptBytes: number;
-  removedBytes: number;
-}
-
-/** The kind of backup `i` of a group, and why it is kept or removed. */
-export function decisionOf(g: PlannedGroup, i: number): { kind: BackupKind; keep: boolean; reasons: string[] } {
-  const keep = g.keep[i] === 1;
-  return { kind: BACKUP_KINDS[g.kinds[i]], keep, reasons: keep ? (g.reasons.get(i) ?? []) : [g.removedReason[g.kinds[i]]] };
-}
-
-export interface PrunePlan {
-  groups: PlannedGroup[];
-  /** The newest check row when planned: a newer one means verdicts or claims may have changed. */
-  checkMark: number;
-  /** The rules applied, per service, as flags. */
-  rules: Record<string, string>;
-  /** Services with backups in the catalog but no keep rule: nothing of theirs is touched. */
-  untouched: string[];
-  planMs: number;
-}
-
-/** Items that are in use (a running check, restore or drill of a live batt) and the last verdict of each checked item. */
-function checkStates(db: CatalogDb): { holds: Map<number, string>; verdicts: Map<number, string> } {
-  const holds = new Map<number, string>();
-  const verdicts = new Map<number, string>();
-  for (const [itemId, kind, status, pid] of retentionChecks(db)) {
-    if (status === 'running') {
-      if (pid && pidAlive(pid)) holds.set(itemId, `in use by a ${kind} (pid ${pid})`);
-    } else if (status === 'ok' || status === 'failed') {
-      verdicts.set(itemId, status);
-    }
-  }
-  return { holds, verdicts };
-}
-
-/**
- * Reads the catalog one service + target at a time from the `items_retention` covering index,
- * each column of a group as one JSON array built by SQLite: a million items plan in well under a
- * second, without a million row objects crossing from SQLite.
- */
-export function planPrune(request: PruneRequest): PrunePlan {
-  const started = performance.now();
-  const { holds, verdicts } = checkStates(request.db);
-  const services = new Set(request.services);
-  const targets = new Set(request.targets);
-  const groups = targetsOf(request.db).filter(([service, target]) => (!services.size || services.has(service)) && (!targets.size || targets.has(target)));
-  const reader = retentionGroupReader(request.db);
-
-  const plan: PrunePlan = { groups: [], checkMark: highestCheckId(request.db), rules: {}, untouched: [], planMs: 0 };
-  const ruleCache = new Map<string, ReturnType<typeof rulesFor>>();
-  for (const [service, target] of groups) {
-    if (!ruleCache.has(service)) ruleCache.set(service, rulesFor(service, request.config, request.flags, request.now));
-    const rules = ruleCache.get(service);
-    if (!rules) {
-      if (!plan.untouched.includes(service)) plan.untouched.push(service);
-      continue;
-    }
-    plan.rules[service] = describeRules(rules);
-    const verifiedOnly = requiresVerified(service, request.config);
-    const [idsJson, timesJson, totalBytes] = reader.columns(service, target);
-    const ids = JSON.parse(idsJson) as number[];
-    if (ids.length === 0) continue;
-    const times = JSON.parse(timesJson) as number[];
-    const odd = new Map(reader.odd(service, target));
-    // Kind numbers index BACKUP_KINDS: 0 good, 1 failed, 2 suspect, 3 unverified.
-    const kinds = new Uint8Array(ids.length);
-    const held = new Map<number, string>();
-    if (odd.size || verdicts.size || holds.size || verifiedOnly) {
-      for (let i = 0; i < ids.length; i++) {
-        const flags = odd.get(ids[i]) ?? 1;
-        const verdict = verdicts.get(ids[i]);
-        if (!(flags & 1) || verdict === 'failed') kinds[i] = 1;
-        else if (flags & 2) kinds[i] = 2;
-        else if (verifiedOnly && verdict !== 'ok') kinds[i] = 3;
-        const hold = holds.get(ids[i]);
-        if (hold) held.set(i, hold);
-      }
-    }
-    const decided = planGroup({ ids, times, kinds, holds: held }, rules, request.now);
-    const kept = ids.filter((_, i) => decided.keep[i] === 1);
-    let keptBytes = 0;
-    for (const { bytes } of itemDetails(request.db, kept).values()) keptBytes += bytes ?? 0;
-    plan.groups.push({ ...decided, service, target, ids, times, kinds, keptBytes, removedBytes: totalBytes - keptBytes });
-  }
-  plan.planMs = performance.now() - started;
-  return plan;
-}
+import { planPrune, type PrunePlan, type PruneRequest } from './prune-plan.js';
 
 export interface PruneResult {
   pruneId?: number;
