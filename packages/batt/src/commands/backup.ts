@@ -103,7 +103,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       const clock = new Date();
       const log = openLog(app, args, secrets, clock);
       // A prune that died half way is finished before anything new is written beside its files.
-      for (const done of await finishInterruptedPrunes(db, () => destinationRoots(db, config, defaultDestination(app.home.root)))) {
+      for (const done of await finishInterruptedPrunes(db, () => destinationRoots(db, config, defaultDestination(app.home.root)), config)) {
         log.warn(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
         for (const file of done.refused) log.warn(`left ${file} in place: the catalog names it, but it is outside the backup folders this home knows`);
       }

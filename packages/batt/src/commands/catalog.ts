@@ -3,6 +3,7 @@
  * catalog modules are imported, so `batt runs` starts quickly.
  */
 import { closeCatalog, openCatalog } from '@batt/core/catalog/db';
+import { copiesOf } from '@batt/core/catalog/copies';
 import { getRun, listRuns } from '@batt/core/catalog/queries';
 import type { RunStatus } from '@batt/core/catalog/statuses';
 import { BattError } from '@batt/core/errors/errors';
@@ -67,8 +68,13 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
       db,
       found.items.map((i) => i.id),
     ).map((c) => ({ ...c, details: parse(c.details) as { name: string; ok: boolean; detail: string }[] | null }));
+    const copies = copiesOf(
+      db,
+      found.items.map((i) => i.id),
+    );
+    const copiesJson = (id: number): object[] => (copies.get(id) ?? []).map(({ storage, key, bytes, sha256, copiedAt }) => ({ storage, key, bytes, sha256, copiedAt }));
     if (json) {
-      printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts), checks: allChecks.filter((c) => c.itemId === i.id) })) });
+      printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts), checks: allChecks.filter((c) => c.itemId === i.id), copies: copiesJson(i.id) })) });
       return 0;
     }
     const { run } = found;
@@ -80,6 +86,7 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
     for (const i of found.items) {
       out`${colourStatus(i.status)}  ${i.service}  ${i.target}  ${duration(i.startedAt, i.finishedAt)}\n`;
       if (i.file) out`    file    ${i.file}\n    bytes   ${i.bytes} (${humanBytes(i.bytes)})\n    sha256  ${i.sha256}\n`;
+      for (const c of copies.get(i.id) ?? []) out`    copy    ${c.storage}: ${c.key} (${humanBytes(c.bytes)}, read back ${when(c.copiedAt)})\n`;
       if (i.toolVersion) out`    tool    ${shortVersion(i.toolVersion)}${i.serverVersion ? text`, server ${shortVersion(i.serverVersion)}` : ''}\n`;
       if (i.error) out`    error   ${i.error}\n`;
       if (i.suspect) out`    ${colourStatus('suspect')} ${i.suspect} (retention does not count it as good)\n`;

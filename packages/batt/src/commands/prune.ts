@@ -82,7 +82,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     const roots = destinationRoots(db, config, defaultDestination(app.home.root));
     if (!args.dryRun) {
       markAbortedRuns(db);
-      for (const done of await finishInterruptedPrunes(db, () => roots)) {
+      for (const done of await finishInterruptedPrunes(db, () => roots, config)) {
         log.info(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
         if (!args.quiet) err`batt: finished prune ${done.id}, which was interrupted: ${done.removed} backups removed\n`;
         refusedOutside(done.refused, roots, log);

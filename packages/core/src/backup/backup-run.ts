@@ -25,6 +25,13 @@ import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
+import { join } from 'node:path';
+import type { StorageConfig } from '../config/schema.js';
+import { copyEverywhere } from '../copies/copy.js';
+import { openStorages, type Copier } from '../copies/storages.js';
+import { manifestName } from '../manifest/manifest.js';
+import { hashObject } from '../pipeline/hash.js';
+import { localStorage } from '../storage/local.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
 import { RunEvents, type BackupEvent } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
@@ -120,6 +127,8 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   for (const path of recovered.adopted) request.log.warn(`took back ${path}: a killed run had written it whole (its manifest and SHA-256 agree)`);
   for (const path of recovered.removed) request.log.warn(`removed ${path}: a killed run placed it, but no manifest proves it whole`);
   const units = await planUnits(request);
+  // Every storage is proven reachable and writable before the first dump (wrong credentials, a missing bucket).
+  const copiers = await openCopiers(request);
   const runId = createRun(db, {
     afterId: idsTakenIn([...new Set(thisRun)]),
     startedAt: request.clock.toISOString(),
@@ -134,7 +143,7 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const unsubscribe = logEvents(events, request.log);
   events.emit({ type: 'run-started', kind: 'backup', runId, at: request.clock.toISOString(), services: request.selections.map((sel) => sel.service.name) });
   try {
-    const report = await executeRun(request, runId, units, events);
+    const report = await executeRun(request, runId, units, events, copiers);
     events.emit({
       type: 'run-finished',
       kind: 'backup',
@@ -155,7 +164,48 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   }
 }
 
-async function executeRun(request: BackupRequest, runId: number, units: Unit[], events: RunEvents): Promise<RunReport> {
+/** The copiers of every selected service (a service's `storage:` replaces the top level's), each storage checked once. */
+async function openCopiers(request: BackupRequest): Promise<Map<string, Copier[]>> {
+  const byService = new Map<string, Copier[]>();
+  const checked = new Set<string>();
+  for (const { service } of request.selections) {
+    const entries = (request.config.services[service.name]?.storage as StorageConfig[] | undefined) ?? request.config.storage;
+    const copiers = await openStorages(entries, {
+      destination: withServicePlaceholder(request.destination),
+      service: service.name,
+      host: request.host,
+      clock: request.clock,
+      env: process.env,
+    });
+    for (const copier of copiers) {
+      if (checked.has(copier.name)) continue;
+      checked.add(copier.name);
+      await copier.storage.check?.();
+    }
+    byService.set(service.name, copiers);
+  }
+  return byService;
+}
+
+/** Copies each folder's manifest and SHA256SUMS (as they are at the end of the run) to the storages of its service. */
+async function copyManifests(request: BackupRequest, runId: number, manifests: readonly string[], copiers: Map<string, Copier[]>): Promise<string[]> {
+  const errors: string[] = [];
+  for (const { service } of request.selections) {
+    const folder = folderFor(request, service.name);
+    const manifest = join(folder, manifestName(runId));
+    if (!manifests.includes(manifest)) continue;
+    for (const file of [manifest, join(folder, 'SHA256SUMS')]) {
+      try {
+        await copyEverywhere(copiers.get(service.name) ?? [], file, await hashObject(localStorage, file));
+      } catch (error) {
+        errors.push(describeError(error));
+      }
+    }
+  }
+  return errors;
+}
+
+async function executeRun(request: BackupRequest, runId: number, units: Unit[], events: RunEvents, copiers: Map<string, Copier[]>): Promise<RunReport> {
   const { db, config, log } = request;
   const clean = (text: string): string => redact(text, request.secrets).slice(0, LOG_CAP);
   const destFor = (service: Service): string => folderFor(request, service.name);
@@ -199,7 +249,8 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
     (item) => destFor(serviceByName.get(item.service)!),
   );
 
-  const scope: ItemScope = { request, runId, events, metadata, destFor, clean, status, defaultCompression, checkSuspect };
+  const copiersFor = async (service: Service): Promise<Copier[]> => copiers.get(service.name) ?? [];
+  const scope: ItemScope = { request, runId, events, metadata, destFor, clean, status, defaultCompression, checkSuspect, copiersFor };
 
   const { default: pMap } = await import('p-map');
   await pMap(
@@ -220,6 +271,10 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   } catch (error) {
     log.error(`cannot write the run's manifest/SHA256SUMS: ${describeError(error)}`);
     items.push({ service: 'batt', target: 'manifest', status: 'failed', error: describeError(error), seconds: 0 });
+  }
+  for (const error of await copyManifests(request, runId, manifests, copiers)) {
+    log.error(error);
+    items.push({ service: 'batt', target: 'manifest copy', status: 'failed', error, seconds: 0 });
   }
 
   let bundlePath: string | undefined;

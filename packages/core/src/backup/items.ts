@@ -8,6 +8,9 @@ import { BattError, describeError } from '../errors/errors.js';
 import type { ItemStatus } from '../catalog/schema.js';
 import { addItem, finishItem, now, startItem } from '../catalog/queries.js';
 import { deleteItem, failItem, setItemFacts } from '../catalog/items.js';
+import { addCopies, type ConfirmedCopy } from '../catalog/copies.js';
+import { copyEverywhere } from '../copies/copy.js';
+import type { Copier } from '../copies/storages.js';
 import type { Service } from '../plugins/discovery.js';
 import { runScript } from './script-runner.js';
 import { pluginContext } from '../plugins/types.js';
@@ -29,6 +32,8 @@ export interface ItemScope {
   /** `aborted` once the run is interrupted, else `failed`. */
   status(): ItemStatus;
   defaultCompression(): Compression;
+  /** The storages a service's files are copied to (`storage:`), opened once per run. */
+  copiersFor(service: Service): Promise<Copier[]>;
   /** Marks a finished item suspect when it fell sharply against the target's previous backups; the reason. */
   checkSuspect(id: number, service: string, target: string, bytes: number, facts: string | null): string | undefined;
 }
@@ -64,7 +69,8 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       onBytes: progressOf(events, { runId, service: service.name, target }),
     });
     const { facts } = artifact;
-    const warnings = facts.warnings?.length ? facts.warnings : undefined;
+    const copied = await copyOrKeep(scope, service, artifact);
+    const warnings = [...(facts.warnings ?? []), ...copied.warnings];
     const finishedAt = now();
     await metadata.record([
       {
@@ -81,6 +87,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
         finishedAt,
       },
     ]);
+    addCopies(db, itemId, copied.copies);
     finishItem(db, itemId, 'ok', {
       file: artifact.path,
       bytes: artifact.bytes,
@@ -88,11 +95,11 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       compression,
       toolVersion: facts.toolVersion ?? null,
       serverVersion: facts.serverVersion ?? null,
-      facts: JSON.stringify({ ...facts.facts, warnings }),
-      log: warnings ? clean(warnings.join('\n')) : null,
+      facts: JSON.stringify({ ...facts.facts, warnings: warnings.length ? warnings : undefined }),
+      log: warnings.length ? clean(warnings.join('\n')) : null,
       finishedAt,
     });
-    for (const warning of warnings ?? []) events.emit({ type: 'item-warning', kind: 'backup', runId, service: service.name, target, message: warning });
+    for (const warning of warnings) events.emit({ type: 'item-warning', kind: 'backup', runId, service: service.name, target, message: warning });
     const done = {
       service: service.name,
       target,
@@ -107,12 +114,23 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     reports.push(done);
   } catch (error) {
     const message = clean(describeError(error));
-    finishItem(db, itemId, status(), { error: message });
+    // A file whose required copy failed stays, and its failed row says where it is.
+    const kept = (error as { kept?: { path: string; bytes: number; sha256: string } }).kept;
+    finishItem(db, itemId, status(), { error: message, ...(kept ? { file: kept.path, bytes: kept.bytes, sha256: kept.sha256 } : {}) });
     const failed = { service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
     events.emit({ type: 'item-finished', kind: 'backup', runId, ...failed });
     reports.push(failed);
   }
   return reports;
+}
+
+/** Copies a placed artifact to every storage; when a required copy fails, the error carries the kept local file. */
+async function copyOrKeep(scope: ItemScope, service: Service, artifact: { path: string; bytes: number; sha256: string }): Promise<{ copies: ConfirmedCopy[]; warnings: string[] }> {
+  try {
+    return await copyEverywhere(await scope.copiersFor(service), artifact.path, artifact);
+  } catch (error) {
+    throw Object.assign(error as object, { kept: artifact });
+  }
 }
 
 /** Runs one drop-in script and records each file it wrote. */
@@ -139,6 +157,12 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
       confDir: request.home.conf,
       signal: request.signal,
     });
+    const copied = new Map<string, ConfirmedCopy[]>();
+    for (const a of result.artifacts) {
+      const made = await copyEverywhere(await scope.copiersFor(service), a.path, a);
+      copied.set(a.path, made.copies);
+      for (const warning of made.warnings) events.emit({ type: 'item-warning', kind: 'backup', runId, service: service.name, target: a.name, message: warning });
+    }
     // The script's output is kept once, on its first artifact.
     let log: string | null = clean(result.log) || null;
     const finishedAt = now();
@@ -160,6 +184,7 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
         log,
       });
       log = null;
+      addCopies(db, id, copied.get(a.path) ?? []);
       const seconds = (Date.now() - started) / 1000;
       const suspect = checkSuspect(id, service.name, a.name, a.bytes, null);
       const done = { service: service.name, target: a.name, status: 'ok' as const, file: a.path, bytes: a.bytes, sha256: a.sha256, seconds, suspect };

@@ -94,6 +94,11 @@ export function prunedItems(db: CatalogDb, pruneId: number): [number, number, st
   return db.$client.prepare('select id, run_id, file, bytes from items where prune_id = ?').raw().all(pruneId) as [number, number, string | null, number | null][];
 }
 
+/** The items a prune marked, with their services (their copies go with them). */
+export function prunedServices(db: CatalogDb, pruneId: number): { id: number; service: string }[] {
+  return db.$client.prepare('select id, service from items where prune_id = ?').all(pruneId) as { id: number; service: string }[];
+}
+
 /** Returns a test of whether an item no prune has marked records this file. */
 export function fileHeldByUnmarked(db: CatalogDb): (file: string) => boolean {
   const taken = db.$client.prepare('select 1 from items where file = ? and prune_id is null limit 1').pluck();

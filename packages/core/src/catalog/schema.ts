@@ -79,6 +79,30 @@ export const items = sqliteTable(
 );
 
 /**
+ * The copies of an item's artifact in other storages (`storage:`), each read back (size and
+ * SHA-256) before it was recorded. A row is only ever written for a confirmed copy.
+ */
+export const copies = sqliteTable(
+  'copies',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    itemId: integer('item_id')
+      .notNull()
+      .references(() => items.id, { onDelete: 'cascade' }),
+    /** The storage's name in the configuration (`storage[].name`). */
+    storage: text('storage').notNull(),
+    /** Where it is there: the object key, the path below the remote, or the local path. */
+    key: text('key').notNull(),
+    bytes: integer('bytes').notNull(),
+    sha256: text('sha256').notNull(),
+    copiedAt: text('copied_at').notNull(),
+  },
+  (t) => [index('copies_item_id').on(t.itemId)],
+);
+
+export type CopyRow = typeof copies.$inferSelect;
+
+/**
  * Proofs about an item after it was written: `verify` (re-hash and format check), `restore-test`
  * (a restore drill into a scratch target compared with the facts) and `restore` (a user's restore).
  */

@@ -12,7 +12,7 @@ import { assertTrusted } from '../home/trust.js';
 import { BattError, didYouMean } from '../errors/errors.js';
 import { checkConfigFile, checkConfigShape } from './limits.js';
 import { holdsSecret } from './secrets.js';
-import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec } from './schema.js';
+import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec, type StorageConfig } from './schema.js';
 
 export interface ServiceSchema {
   name: string;
@@ -28,6 +28,7 @@ export interface BattConfig {
   compression_level?: number;
   concurrency?: number;
   bundle?: boolean;
+  storage?: readonly StorageConfig[];
   keep_last?: number;
   keep_hourly?: number;
   keep_daily?: number;
@@ -149,6 +150,7 @@ const envName = (...parts: string[]): string => `BATT_${parts.join('_').replace(
 /** Applies BATT_<KEY> and BATT_<SERVICE>_<KEY> variables. */
 export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: readonly ServiceSchema[]): void {
   for (const [key, spec] of Object.entries(globalKeys)) {
+    if (spec.type === 'section[]') continue; // no one-variable form
     const raw = env[envName(key)];
     if (raw !== undefined && raw !== '') (into as unknown as Record<string, unknown>)[key] = checkValue(spec, fromEnvString(spec, raw), envName(key), 'environment');
   }

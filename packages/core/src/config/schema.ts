@@ -11,7 +11,9 @@ export type ConfigKeySpec =
   | { type: 'number'; describe: string; min?: number; max?: number; integer?: boolean }
   | { type: 'boolean'; describe: string }
   | { type: 'string[]'; describe: string }
-  | { type: 'enum'; values: readonly string[]; describe: string };
+  | { type: 'enum'; values: readonly string[]; describe: string }
+  /** A list of mappings, each checked against `keys` (e.g. `storage:`). */
+  | { type: 'section[]'; keys: Record<string, ConfigKeySpec>; describe: string };
 
 /** A section's key specs, as a service declares them. */
 export type ConfigKeys = Record<string, ConfigKeySpec>;
@@ -27,7 +29,9 @@ export type ConfigValue<S extends ConfigKeySpec> = S extends { type: 'string' }
         ? readonly string[]
         : S extends { type: 'enum'; values: readonly (infer V)[] }
           ? V
-          : never;
+          : S extends { type: 'section[]'; keys: infer K extends ConfigKeys }
+            ? readonly ConfigOf<K>[]
+            : never;
 
 /**
  * A validated section typed from its key specs. Every key is optional: nothing fills in a value
@@ -45,8 +49,31 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   compression_level: { type: 'number', min: 1, max: 19, integer: true, describe: 'compression level (zstd 1-19, gzip 1-9)' },
   concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
   bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
+  storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
   ...retentionKeys(),
 };
+
+/** One entry of `storage:`: an S3 bucket, an rclone remote or another local folder (docs/storage.md). */
+function storageKeys() {
+  return {
+    name: { type: 'string', describe: 'the name shown in `batt show` and the catalog, e.g. offsite' },
+    type: { type: 'enum', values: ['s3', 'rclone', 'local'], describe: 'what kind of storage' },
+    required: { type: 'boolean', describe: 'a run is ok only when this copy is confirmed [true]' },
+    prefix: { type: 'string', describe: 'where below the storage the backups go: strftime and {host}, like destination' },
+    bucket: { type: 'string', describe: 's3: the bucket' },
+    endpoint: { type: 'string', describe: 's3: the server URL; omit for AWS' },
+    region: { type: 'string', describe: 's3: the region [us-east-1]' },
+    force_path_style: { type: 'boolean', describe: 's3: path-style URLs (most S3-compatible servers)' },
+    access_key_id: { type: 'string', describe: "s3: the access key id; omit to use the AWS SDK's credential chain" },
+    secret_access_key_file: { type: 'string', describe: 's3: a 0600 file holding the secret access key' },
+    remote: { type: 'string', describe: 'rclone: the remote, e.g. "myswift:backups/{host}"' },
+    rclone_config: { type: 'string', describe: "rclone: the rclone.conf to use [rclone's own]" },
+    path: { type: 'string', describe: 'local: the folder (another disk, a mount)' },
+  } as const satisfies ConfigKeys;
+}
+
+/** One validated entry of `storage:`. */
+export type StorageConfig = ConfigOf<ReturnType<typeof storageKeys>>;
 
 /** Keep rules and the suspect threshold: at the top level, and per service (a service's keep_* replace the top level's). */
 function retentionKeys(): Record<string, ConfigKeySpec> {
@@ -71,12 +98,14 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   compression: globalKeys.compression,
   compression_level: globalKeys.compression_level,
   destination: globalKeys.destination,
+  storage: globalKeys.storage,
   ...retentionKeys(),
 };
 
 function expected(spec: ConfigKeySpec): string {
   if (spec.type === 'enum') return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (spec.type === 'string[]') return 'a list of strings';
+  if (spec.type === 'section[]') return 'a list of mappings';
   if (spec.type === 'number') {
     const kind = spec.integer ? 'a whole number' : 'a number';
     if (spec.min !== undefined && spec.max !== undefined) return `${kind} from ${spec.min} to ${spec.max}`;
@@ -112,6 +141,8 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
     case 'string[]':
       if (typeof value === 'string' && value !== '') return [value];
       return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '') ? value : fail();
+    case 'section[]':
+      return Array.isArray(value) ? value.map((entry, i) => checkSection(spec.keys, entry, `${key}[${i}]`, source)) : fail();
   }
 }
 

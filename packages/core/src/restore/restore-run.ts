@@ -16,6 +16,7 @@ import { redact } from '../log/logger.js';
 import { RunEvents, runStatusOf } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 import { checkArtifact } from './artifact.js';
+import { fetchMissing, type FetchedItem } from '../copies/fetch.js';
 import { plan, restoreScriptOf, type PlannedRestore } from './plan.js';
 import { restoreWithScript } from './restore-script.js';
 import { dropCheck, finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
@@ -48,10 +49,13 @@ export interface RestoreOutcome extends PlannedRestore {
   error?: string;
 }
 
+const fetchable = (p: PlannedRestore): FetchedItem => ({ id: p.itemId, service: p.service, file: p.file, bytes: p.bytes, sha256: p.sha256 });
+
 export async function restoreItems(request: RestoreRequest): Promise<RestoreOutcome[]> {
   const chosen = selectItems(request.db, request.services, request);
   const planned = await plan(request, chosen);
   if (request.dryRun) {
+    await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
     for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
     request.onPlan(planned);
     return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
@@ -103,7 +107,8 @@ const existsHints: Record<string, string> = {
 type Settle = (itemId: number, result: { ok: boolean; target?: string; checks: Check[]; error?: string }) => void;
 
 async function restoreClaimed(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], settle: Settle, events: RunEvents): Promise<RestoreOutcome[]> {
-  // Every artifact is proven before any target is touched.
+  // Every artifact is proven before any target is touched (fetched back from a copy first if its local file is gone).
+  await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
   for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
   request.onPlan(planned);
   const blocked = planned.filter((p) => p.action === 'replace' && !request.force);

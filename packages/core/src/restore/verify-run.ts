@@ -19,6 +19,7 @@ import { RunEvents, runStatusOf } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
+import { fetchMissing } from '../copies/fetch.js';
 import { artifactFolderOf } from '../destination/folders.js';
 import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
@@ -127,6 +128,7 @@ async function verifyEach(request: VerifyRequest, events: RunEvents, selected: S
     const ctx = pluginContext(request, service.name, run.id);
     const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
     const verified = await recorded(request, events, base, 'verify', async (checks) => {
+      await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log);
       const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
       checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
       const source = sourceOf(item, request.signal);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { abortChecks, highestCheckId, runningChecks } from '../catalog/checks.js';
 import { inTransaction, type CatalogDb } from '../catalog/db.js';
-import { fileHeldByUnmarked, markItemsForPrune, prunedItems } from '../catalog/items.js';
+import { fileHeldByUnmarked, prunedServices, markItemsForPrune, prunedItems } from '../catalog/items.js';
 import { insertPrune, openPruneIds, removePrunedRows, setPruneError } from '../catalog/prunes.js';
 import { bundlesLeftByPrune } from '../catalog/runs.js';
 import { BattError, fromSystemError } from '../errors/errors.js';
@@ -18,6 +18,8 @@ import { pidAlive } from '../home/lock.js';
 import { forgetArtifacts } from '../manifest/manifest.js';
 import { artifactFolderOf, insideRoots, removeEmptyFolders } from '../destination/folders.js';
 import { localStorage } from '../storage/local.js';
+import type { BattConfig } from '../config/load.js';
+import { removeCopies } from '../copies/remove.js';
 import { planPrune, type PrunePlan, type PruneRequest } from './prune-plan.js';
 
 export interface PruneResult {
@@ -77,7 +79,12 @@ async function removeFile(path: string): Promise<void> {
  * repeat. A path that another, unmarked item now holds (a backup written there after this prune
  * died) is not touched: only the marked row goes.
  */
-export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonly string[]): Promise<{ removed: number; bytes: number; folders: string[]; refused: string[] }> {
+export async function finishPrune(
+  db: CatalogDb,
+  pruneId: number,
+  roots: readonly string[],
+  config: BattConfig | undefined,
+): Promise<{ removed: number; bytes: number; folders: string[]; refused: string[] }> {
   const rows = prunedItems(db, pruneId);
   const taken = fileHeldByUnmarked(db);
   const folders = new Map<string, { names: Set<string>; runIds: Set<number> }>();
@@ -100,6 +107,7 @@ export async function finishPrune(db: CatalogDb, pruneId: number, roots: readonl
     entry.runIds.add(runId);
   }
   for (const [folder, { names, runIds }] of folders) await forgetArtifacts(folder, names, runIds);
+  await removeCopies(db, config, prunedServices(db, pruneId));
 
   // A run left without any backup file loses its bundle; a run left without any item, its row.
   const bundles = bundlesLeftByPrune(db, pruneId);
@@ -128,7 +136,7 @@ export async function executePrune(request: PruneRequest, plan: PrunePlan, roots
   if (!plan.groups.some((g) => g.keep.includes(0))) return { removed: 0, bytes: 0, folders: [], heldMeanwhile: 0, refused: [] };
   const { pruneId, planned, marked } = markRemovals(request, plan);
   try {
-    const done = await finishPrune(db, pruneId, roots);
+    const done = await finishPrune(db, pruneId, roots, request.config);
     return { pruneId, ...done, heldMeanwhile: Math.max(0, planned - marked) };
   } catch (error) {
     setPruneError(db, pruneId, (error as Error).message);
@@ -141,7 +149,7 @@ export async function executePrune(request: PruneRequest, plan: PrunePlan, roots
  * while holding the home's lock. `roots` is asked for only when there is a prune to finish
  * (every backup run calls this first). Returns the prunes finished.
  */
-export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[]): Promise<{ id: number; removed: number; refused: string[] }[]> {
+export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readonly string[], config: BattConfig): Promise<{ id: number; removed: number; refused: string[] }[]> {
   const stale = runningChecks(db).filter(([, pid]) => !pid || !pidAlive(pid));
   // `aborted`, not `failed`: the backup was not found wanting, its check was cut short.
   abortChecks(
@@ -151,7 +159,7 @@ export async function finishInterruptedPrunes(db: CatalogDb, roots: () => readon
   const open = openPruneIds(db);
   const finished: { id: number; removed: number; refused: string[] }[] = [];
   for (const id of open) {
-    const done = await finishPrune(db, id, roots());
+    const done = await finishPrune(db, id, roots(), config);
     finished.push({ id, removed: done.removed, refused: done.refused });
   }
   return finished;

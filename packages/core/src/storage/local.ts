@@ -11,6 +11,7 @@ import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
+import { makeTrustedDir } from '../home/home.js';
 import { discardTemp, finishTemp, fsyncDir, openTemp, placeFile, tempPath } from './atomic-file.js';
 import type { Storage, StoredObject } from './storage.js';
 
@@ -34,6 +35,7 @@ export class LocalStorage implements Storage {
   readonly name = 'local folder';
 
   async put(key: string, data: Readable | Buffer | string, options: { exclusive?: boolean } = {}): Promise<StoredObject | undefined> {
+    makeTrustedDir(dirname(key)); // folders, as a bucket has none: made 0700, nothing made under a folder someone else controls
     const temp = tempPath(dirname(key));
     const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     let bytes = 0;

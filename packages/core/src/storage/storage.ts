@@ -28,6 +28,11 @@ export interface Storage {
   list(prefix: string): AsyncIterable<string>;
   /** Removes the object: true when it was there, false when it already was not. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Proves the storage reachable and writable with these credentials, before any dump; throws a
+   * BattError naming the problem and the fix. A storage that cannot fail so (the local folder) has none.
+   */
+  check?(): Promise<void>;
 }
 
 /** The whole object as text, or undefined when there is no such object. */

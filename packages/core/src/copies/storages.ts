@@ -1,0 +1,87 @@
+/**
+ * The storages of `storage:` (docs/storage.md), opened for one service of one run: each with the
+ * key its copy of a local file gets there. The key mirrors the file's place below the
+ * destination's fixed root, under the entry's expanded prefix, so a bucket reads like the folder.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join, posix, relative, sep } from 'node:path';
+import type { StorageConfig } from '../config/schema.js';
+import { BattError } from '../errors/errors.js';
+import { expandPattern, staticRoot } from '../destination/expand.js';
+import { LocalStorage } from '../storage/local.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface Copier {
+  name: string;
+  /** A run is ok only when every required copy is confirmed. */
+  required: boolean;
+  storage: Storage;
+  /** Where the copy of the local `file` goes in this storage. */
+  keyFor(file: string): string;
+}
+
+export interface StorageScope {
+  /** The destination pattern the local files were written under. */
+  destination: string;
+  service: string;
+  host: string;
+  clock: Date;
+  env: NodeJS.ProcessEnv;
+}
+
+const usage = (entry: StorageConfig, what: string): BattError =>
+  new BattError('CONFIG', `storage "${entry.name ?? '?'}": ${what}`, { hint: 'see docs/storage.md for the keys of each storage type' });
+
+/** A secret from a file only its owner can read (never from argv, never logged). */
+function secretFile(entry: StorageConfig, path: string): string {
+  const mode = statSync(path).mode;
+  if ((mode & 0o077) !== 0) throw usage(entry, `${path} holds a secret but is readable by group or others (chmod 600 ${path})`);
+  return readFileSync(path, 'utf8').trim();
+}
+
+async function open(entry: StorageConfig, expand: (pattern: string) => string, env: NodeJS.ProcessEnv): Promise<Storage> {
+  if (entry.type === 'local') {
+    if (!entry.path) throw usage(entry, 'a local storage needs `path`');
+    return new LocalStorage();
+  }
+  if (entry.type === 's3') {
+    if (!entry.bucket) throw usage(entry, 'an s3 storage needs `bucket`');
+    const { S3Storage } = await import('../storage/s3.js');
+    const secret = entry.secret_access_key_file ? secretFile(entry, entry.secret_access_key_file) : undefined;
+    if (entry.access_key_id && !secret) throw usage(entry, '`access_key_id` needs `secret_access_key_file` (or use the AWS SDK credential chain)');
+    return new S3Storage({
+      name: entry.name!,
+      bucket: entry.bucket,
+      endpoint: entry.endpoint,
+      region: entry.region,
+      forcePathStyle: entry.force_path_style,
+      ...(entry.access_key_id && secret ? { accessKeyId: entry.access_key_id, secretAccessKey: secret } : {}),
+    });
+  }
+  if (!entry.remote) throw usage(entry, 'an rclone storage needs `remote`');
+  const { RcloneStorage } = await import('../storage/rclone.js');
+  return new RcloneStorage({ name: entry.name!, remote: expand(entry.remote), configFile: entry.rclone_config, env });
+}
+
+/** The copiers of `entries` for one service; throws CONFIG for an entry that lacks what its type needs. */
+export async function openStorages(entries: readonly StorageConfig[] | undefined, scope: StorageScope): Promise<Copier[]> {
+  const expand = (pattern: string): string => expandPattern(pattern, scope.clock, { service: scope.service, host: scope.host });
+  const root = staticRoot(scope.destination);
+  const seen = new Set<string>();
+  const copiers: Copier[] = [];
+  for (const entry of entries ?? []) {
+    if (!entry.name || !entry.type) throw usage(entry, 'every storage needs a `name` and a `type` (s3, rclone or local)');
+    if (seen.has(entry.name)) throw usage(entry, 'two storages have this name: give each its own');
+    seen.add(entry.name);
+    const storage = await open(entry, expand, scope.env);
+    const prefix = entry.prefix ? expand(entry.prefix) : '';
+    const below = (file: string): string => {
+      const rel = relative(root, file);
+      return (rel.startsWith('..') ? file.split(sep).slice(-2).join(sep) : rel).split(sep).join('/');
+    };
+    const keyFor =
+      entry.type === 'local' ? (file: string) => join(expand(entry.path!), prefix, below(file)) : (file: string) => posix.join(prefix, below(file)).replace(/^\/+/, '');
+    copiers.push({ name: entry.name, required: entry.required ?? true, storage, keyFor });
+  }
+  return copiers;
+}
