@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { fixtureSandbox, json, sandbox, sandboxFor } from '../lib/batt.js';
 
 describe('the catalog', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let ok: any;
   let partial: any;
   // Two runs every test reads (and none changes): one ok, one partial.
   before(async () => {
-    box = sandbox();
     const data = box.folder('data', { x: 'x'.repeat(1000) });
     ok = json(await box.batt(['--file', data, '--path', box.out, '--json']));
     partial = json(await box.batt(['--file', data, '--file', join(box.dir, 'nope'), '--path', box.out, '--json']));
   });
-  after(() => box.cleanup());
 
   it('records runs and items that sqlite3 can read, in WAL mode, 0600', async () => {
     const db = join(box.home, 'catalog.db');
@@ -76,15 +74,12 @@ describe('the catalog', () => {
 });
 
 describe('catalog rebuild takes back what the runs recorded', () => {
-  let box: Sandbox;
-  let reset: () => void;
   let ok: any;
   let nothing: any;
   let partial: any;
   let nope: string;
   // Three runs (ok, failed, partial) every test starts from, whatever the one before it did.
-  before(async () => {
-    box = sandbox();
+  const box = fixtureSandbox(async () => {
     const a = box.folder('a', { x: 'x'.repeat(5000) });
     const b = box.folder('b', { y: 'y' });
     nope = join(box.dir, 'nope');
@@ -92,10 +87,7 @@ describe('catalog rebuild takes back what the runs recorded', () => {
     ok = json(await box.batt(['--file', a, '--file', b, '--path', box.out, '-j', '1', '--json']));
     nothing = json(await box.batt(['--file', nope, '--path', box.out, '--json']));
     partial = json(await box.batt(['--file', a, '--file', nope, '--path', box.out, '-j', '1', '--json']));
-    reset = box.checkpoint();
   });
-  beforeEach(() => reset());
-  after(() => box.cleanup());
 
   const q = async (sql: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), sql])).stdout.trim();
   const dropCatalog = (): void => {
@@ -173,11 +165,7 @@ describe('catalog rebuild takes back what the runs recorded', () => {
 });
 
 describe('run ids survive a lost catalog and a shared folder', () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('after the catalog is lost, the next run into the same folder takes a new id; a rebuild finds both runs', async () => {
     const data = box.folder('data', { a: 'alpha' });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type Sandbox, withData } from '../lib/batt.js';
+import { battBin, json, type Sandbox, sandboxFor, withData } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
@@ -106,11 +106,7 @@ describe('a killed run is finished or undone by the next one', () => {
 });
 
 describe("a drop-in script's run killed while batt placed its files", () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('the next run removes the files nothing records, and the staging folder a dead batt left', async () => {
     assert.equal((await box.batt(['list'])).exitCode, 0);
@@ -150,12 +146,11 @@ describe("a drop-in script's run killed while batt placed its files", () => {
 });
 
 describe('SIGKILL at random moments of a MySQL and files backup', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let db: MariaDb;
   let env: Record<string, string>;
   let data: string;
   before(async () => {
-    box = sandbox();
     db = await startMariaDb();
     // Enough rows that the dump takes a moment; one statement.
     await db.sql(
@@ -165,10 +160,7 @@ describe('SIGKILL at random moments of a MySQL and files backup', () => {
     data = box.folder('site', {});
     for (let i = 0; i < 40; i++) writeFileSync(join(data, `f${i}`), randomBytes(16 * 1024));
   });
-  after(async () => {
-    await db?.stop();
-    box?.cleanup();
-  });
+  after(() => db?.stop());
 
   it('after each kill, the next run leaves no temporary file, no partial file, and every ok backup whole and listed', async () => {
     // A seeded sequence of moments: the same test every time, spread over the whole run.

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, type Sandbox, sandbox } from '../lib/batt.js';
 
 // A real full disk: a 1 MiB tmpfs as the destination (needs root, as CI has).
 describe('a full disk', { skip: process.getuid?.() !== 0 ? 'mounting a tmpfs needs root' : false }, () => {

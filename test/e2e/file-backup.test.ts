@@ -3,7 +3,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSyn
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { battBin, json, type Sandbox, sandbox, standIns } from '../lib/batt.js';
 
 /** A folder with files, modes, mtimes, a symlink, an empty folder and an awkward name. */
 function makeTree(root: string): void {

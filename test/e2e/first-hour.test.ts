@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { fixtureSandbox, json, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
 
 const sql = async (box: Sandbox, statement: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), statement])).stdout.trim();
 const noStack = (text: string): void => assert.doesNotMatch(text, /\n\s+at .+\(.+:\d+:\d+\)/);
@@ -55,14 +55,12 @@ describe('where a home keeps its backups', () => {
 });
 
 describe('a plain batt with one misconfigured service', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   before(async () => {
-    box = sandbox();
     assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
     writeFileSync(join(box.home, 'scripts-available', 'backup-hello'), '#!/bin/sh\nmkdir -p "$BATT_DEST/hello"\necho hi > "$BATT_DEST/hello/hello.txt"\n', { mode: 0o755 });
     assert.equal((await box.batt(['enable', 'file', 'hello'])).exitCode, 0);
   });
-  after(() => box.cleanup());
 
   it('backs up the others, fails that service with the fix, and exits 1', async () => {
     const r = await box.batt(['--json']);
@@ -88,20 +86,14 @@ describe('a plain batt with one misconfigured service', () => {
 });
 
 describe('suspect backups, accept and prune', () => {
-  let box: Sandbox;
   let data: string;
-  let reset: () => void;
   // Three good backups of a folder that has just shrunk: each test starts from here.
-  before(async () => {
-    box = sandbox();
+  const box = fixtureSandbox(async () => {
     data = box.folder('shrinks', {});
     writeFileSync(join(data, 'big'), randomBytes(200 * 1024));
     for (let i = 0; i < 3; i++) assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
     writeFileSync(join(data, 'big'), 'tiny');
-    reset = box.checkpoint();
   });
-  beforeEach(() => reset());
-  after(() => box.cleanup());
 
   it('a suspect backup exits 3, says so even with -q, and runs and the summary use one word', async () => {
     const quiet = await box.batt(['--file', data, '-q']);
@@ -157,17 +149,11 @@ describe('suspect backups, accept and prune', () => {
 });
 
 describe('restore: refusals, hints and -q', () => {
-  let box: Sandbox;
   let data: string;
-  let reset: () => void;
-  before(async () => {
-    box = sandbox();
+  const box = fixtureSandbox(async () => {
     data = box.folder('data', { a: 'alpha', b: 'beta' });
     assert.equal((await box.batt(['--file', data])).exitCode, 0);
-    reset = box.checkpoint();
   });
-  beforeEach(() => reset());
-  after(() => box.cleanup());
 
   it('a restore refused because the target exists is recorded as nothing, and its hint names working flags', async () => {
     // A file of the backup already stands where the restore would put it.
@@ -213,9 +199,7 @@ describe('restore: refusals, hints and -q', () => {
 });
 
 describe('batt runs while a run goes on', () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('shows the run and its items as running, not as failed', async () => {
     const data = box.folder('data', { a: 'a' });
@@ -235,9 +219,7 @@ describe('batt runs while a run goes on', () => {
 });
 
 describe("errors in batt's own voice", () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('an invalid choice: one line with the valid ones, and a hint', async () => {
     const r = await box.batt(['list', 'bogus']);
@@ -267,9 +249,7 @@ describe("errors in batt's own voice", () => {
 });
 
 describe('options', () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('each short option means one thing across every command', async () => {
     const commands = ['', 'list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify'];

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { sandbox, type BattResult, type Sandbox } from '../lib/batt.js';
+import { before, describe, it } from 'node:test';
+import { type BattResult, type Sandbox, sandboxFor } from '../lib/batt.js';
 
 /** The line an attacker would like batt's readers to believe. */
 const forged = 'batt: run 99 ok';
@@ -38,15 +38,13 @@ function cleanAll(what: string, r: BattResult): void {
 }
 
 describe('a path with a newline, a fake log line and escape sequences', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let folder: string;
   before(() => {
-    box = sandbox();
     folder = join(box.dir, `data\n${forged}\r\x1b[2J\x1b[31mred\x1b]0;title\x07\u202eevil\x9b1m`);
     mkdirSync(folder);
     writeFileSync(join(folder, 'x'), 'x');
   });
-  after(() => box.cleanup());
 
   it('is backed up with --file, and shown escaped in the log, the table, runs, show and check', async () => {
     const r = await box.batt(['--file', folder]);
@@ -82,9 +80,8 @@ describe('a path with a newline, a fake log line and escape sequences', () => {
 });
 
 describe("a drop-in script's stderr", () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   before(async () => {
-    box = sandbox();
     assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
     // It writes a fake log line of batt's own form, a fake "run ok", a carriage return that would
     // overwrite what came before, and escape sequences that clear the screen and colour it.
@@ -98,7 +95,6 @@ mkdir -p "$BATT_DEST/forge" && echo data > "$BATT_DEST/forge/out.txt"
       { mode: 0o755 },
     );
   });
-  after(() => box.cleanup());
 
   it('cannot forge lines or inject escapes: not in the log, the summary, nor in `batt show`', async () => {
     const ok = await box.batt(['forge']);

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExitCode } from '@batt/core/errors/errors';
-import { sandbox, type Sandbox } from '../lib/batt.js';
+import { type Sandbox, sandbox } from '../lib/batt.js';
 
 const seed = Number(process.env.BATT_FUZZ_SEED) || 0x5eed13;
 const CASES = Number(process.env.BATT_FUZZ_CASES) || 60;

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type BattResult, type Sandbox, withData } from '../lib/batt.js';
+import { battBin, type BattResult, firstBackup, json, type Sandbox, sandboxFor, withData } from '../lib/batt.js';
 
 /** One clear message: exit `code`, no "internal error", one `batt:` line, and it took under `ms`. */
 async function refused(box: Sandbox, args: string[], code: number, message: RegExp, options: { env?: Record<string, string>; ms?: number } = {}): Promise<BattResult> {
@@ -87,13 +87,11 @@ describe('configuration files cannot exhaust time or memory', () => {
 });
 
 describe('a flag given twice where one value is expected', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let data: string;
   before(async () => {
-    ({ box, data } = withData({ x: 'x' }));
-    assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
+    data = await firstBackup(box, { x: 'x' });
   });
-  after(() => box.cleanup());
 
   const cases: [string, string[], RegExp][] = [
     ['--path', ['--path', 'a', '--path', 'b'], /--path is given 2 times \("a", "b"\): give it once/],
@@ -162,16 +160,14 @@ describe('environment values', () => {
 });
 
 describe("a catalog.db that is not batt's is refused, never migrated", () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let data: string;
   let catalog: string;
   before(async () => {
-    box = sandbox();
     data = box.folder('data', { x: 'x' });
     assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
     catalog = join(box.home, 'catalog.db');
   });
-  after(() => box.cleanup());
 
   const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
   const catalogFiles = (): string[] =>
@@ -228,13 +224,8 @@ describe("a catalog.db that is not batt's is refused, never migrated", () => {
 });
 
 describe('manifests that are not what they claim, for `batt catalog rebuild DIR`', () => {
-  let box: Sandbox;
-  let data: string;
-  before(async () => {
-    ({ box, data } = withData({ x: 'x' }));
-    assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
-  });
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
+  before(() => firstBackup(box, { x: 'x' }));
 
   it('each bad manifest is left out with its reason; the good runs come back; nothing outside the folder is taken in', async () => {
     const bad = join(box.dir, 'out', 'bad');

@@ -1,23 +1,21 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, endlessTar, json, processWatch, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, endlessTar, json, processWatch, sandboxFor } from '../lib/batt.js';
 
 // Ctrl-C during a dump: children stopped, partial file removed, run `aborted`, lock released, exit 130.
 // The dump never ends by itself (endlessTar), so the signal always lands while the backup is being written.
 describe('interrupting a run', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let data: string;
   let path: string;
   const marker = (): string => join(box.dir, 'tar-started');
   before(() => {
-    box = sandbox();
     data = box.folder('data', { a: 'alpha' });
     path = endlessTar(join(box.dir, 'bin'), marker());
   });
-  after(() => box.cleanup());
 
   for (const compression of ['gzip', 'zstd']) {
     it(`with ${compression} compression`, async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { ArchiveCheck } from '@batt/mongodb';
-import { json, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { json, sandboxFor, standIns } from '../lib/batt.js';
 import { bson, mongoArchive } from '../lib/mongo-archive.js';
 
 // No mongod can be installed on these machines (neither Debian nor npm ships one), so this
@@ -14,12 +14,11 @@ import { bson, mongoArchive } from '../lib/mongo-archive.js';
 // the argv, the 0600 --config file with the password, the stream, and the failure paths.
 // It is not a test against a live MongoDB server.
 describe('mongodb service against a stand-in mongodump', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let bin: string;
   let env: Record<string, string>;
   const record = (): string => join(box.dir, 'calls');
   before(() => {
-    box = sandbox();
     bin = join(box.dir, 'bin');
     mkdirSync(bin);
     mkdirSync(record());
@@ -40,7 +39,6 @@ echo "done dumping $db.users (3 documents)" >&2
     // No mongodump exists here: the stand-in first on PATH is the only one.
     env = { PATH: `${bin}:${process.env.PATH}`, BATT_MONGODB_HOST: 'db.example', BATT_MONGODB_PORT: '27018', BATT_MONGODB_USER: 'backup', BATT_MONGODB_PASSWORD: 'm0ngo "pw"' };
   });
-  after(() => box.cleanup());
 
   const calls = (): { argv: string[]; mode: string; config: string; path: string }[] => {
     return readdirSync(record())

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { battBin, json, processWatch, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { battBin, json, processWatch, realTool, recordCalls, sandboxFor, standIns } from '../lib/batt.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const password = `b@tt "pw' \\ x`;
@@ -29,11 +29,10 @@ async function fingerprint(db: MariaDb, name: string): Promise<string> {
 
 describe('mysql service against a live MariaDB', () => {
   let db: MariaDb;
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let env: Record<string, string>;
   before(async () => {
     db = await startMariaDb();
-    box = sandbox();
     env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: password };
     const sqlPw = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
     await db.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY '${sqlPw}'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'`);
@@ -58,10 +57,7 @@ describe('mysql service against a live MariaDB', () => {
       await db.sql(`CREATE DATABASE ${ident}; CREATE TABLE ${ident}.t (v VARCHAR(50)); INSERT INTO ${ident}.t VALUES ('in ${name.replace(/'/g, "''")}')`);
     }
   });
-  after(async () => {
-    await db?.stop();
-    box?.cleanup();
-  });
+  after(() => db?.stop());
 
   it('backs up every non-system database, one artifact each, with row counts and versions', async () => {
     const r = await box.batt(['mysql', '--path', join(box.out, 'all'), '--json'], { env });
@@ -242,7 +238,7 @@ describe('mysql service against a live MariaDB', () => {
 
 describe('mysql over TLS, against a live MariaDB that requires it', () => {
   let db: MariaDb;
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let env: Record<string, string>;
   let certs: string;
   /** A CA, and a certificate it signed for 127.0.0.1, made with openssl. */
@@ -255,7 +251,6 @@ describe('mysql over TLS, against a live MariaDB that requires it', () => {
     await ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
   };
   before(async () => {
-    box = sandbox();
     certs = join(box.dir, 'tls');
     await makeCa(certs, 'batt test CA');
     db = await startMariaDb({ args: [`--ssl-ca=${join(certs, 'ca.pem')}`, `--ssl-cert=${join(certs, 'server.pem')}`, `--ssl-key=${join(certs, 'server.key')}`] });
@@ -263,10 +258,7 @@ describe('mysql over TLS, against a live MariaDB that requires it', () => {
     await db.sql('CREATE DATABASE vault; CREATE TABLE vault.t (v INT); INSERT INTO vault.t VALUES (1), (2), (3)');
     env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'secure', BATT_MYSQL_PASSWORD: 'tls-pw' };
   });
-  after(async () => {
-    await db?.stop();
-    box?.cleanup();
-  });
+  after(() => db?.stop());
 
   it('backs up through TLS, checking the server against ssl_ca', async () => {
     const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'tls'), '--json'], {

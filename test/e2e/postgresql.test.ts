@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { which } from '@batt/core/exec/exec';
 import { postgresqlPlugin } from '@batt/postgresql';
 import { restoreArtifact } from '../lib/conformance.js';
-import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { json, realTool, recordCalls, sandboxFor, standIns } from '../lib/batt.js';
 import { startPostgres, startRedis, type Postgres, type Redis } from '../lib/servers.js';
 
 const weird = ['-f', 'dbname=template1', "x'; DROP DATABASE shop; --", 'a b ü'];
@@ -25,11 +25,10 @@ async function fingerprint(pg: Postgres, db: string): Promise<string> {
 
 describe('postgresql service against a live PostgreSQL', () => {
   let pg: Postgres;
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let env: Record<string, string>;
   before(async () => {
     pg = await startPostgres();
-    box = sandbox();
     env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
     await pg.sql('CREATE DATABASE shop');
     await pg.sql(
@@ -47,10 +46,7 @@ describe('postgresql service against a live PostgreSQL', () => {
       await pg.sql(`CREATE TABLE t (v text); INSERT INTO t VALUES ('in ' || current_database())`, name);
     }
   });
-  after(async () => {
-    await pg?.stop();
-    box?.cleanup();
-  });
+  after(() => pg?.stop());
 
   it('backs up every non-template database and the globals, with row counts', async () => {
     const r = await box.batt(['postgres', '--path', join(box.out, 'all'), '--json'], { env });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { ExitCode } from '@batt/core/errors/errors';
-import { battBin, endlessTar, json, processWatch, repoRoot, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, endlessTar, json, processWatch, repoRoot, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
 
 const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
 const mode = (path: string): number => statSync(path).mode & 0o777;
@@ -35,9 +35,7 @@ async function until(what: string, ready: () => boolean): Promise<void> {
 }
 
 describe('what batt writes is private', () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('artifacts, manifests, SHA256SUMS, bundles, logs and the catalog with its -wal and -shm: 0600 files in 0700 folders', async () => {
     const data = box.folder('data', { a: 'alpha' });
@@ -69,9 +67,7 @@ describe('what batt writes is private', () => {
 });
 
 describe('names are data, never code', () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('a path with $(), ;, quotes and a leading dash is backed up and restored as it is, and nothing runs', async () => {
     const weird = box.folder('a $(touch pwned); b`touch pwned2`', { "x; rm -rf ..; 'q'": 'kept', '-n': 'dash' });
@@ -89,9 +85,7 @@ describe('names are data, never code', () => {
 });
 
 describe("a SIGKILL in the core's own writer", () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   for (const compression of ['zstd', 'gzip'] as const) {
     it(`leaves nothing that looks finished and no ok row; the next run marks it aborted (${compression})`, async () => {
@@ -146,9 +140,7 @@ describe("a SIGKILL in the core's own writer", () => {
 });
 
 describe('restore never uses a damaged file', () => {
-  let box: Sandbox;
-  before(() => (box = sandbox()));
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('a file backup whose SHA-256 no longer matches is refused before anything is written', async () => {
     const data = box.folder('data', { a: 'alpha' });

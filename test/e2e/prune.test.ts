@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { humanBytes } from '@batt/core/text/names';
-import { json, logLines, sandbox, type Sandbox } from '../lib/batt.js';
+import { json, logLines, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
 
 const DAY = 86_400_000;
 
@@ -25,6 +25,13 @@ async function backup(box: Sandbox, folder: string, extra: string[] = []): Promi
   return { id: r.id, file: r.items[0].file, status: r.items[0].status, suspect: r.items[0].suspect };
 }
 
+/** `count` backups of `folder`, one after another (each its own run), oldest first. */
+async function backups(box: Sandbox, folder: string, count: number): Promise<Awaited<ReturnType<typeof backup>>[]> {
+  const made = [];
+  for (let i = 0; i < count; i++) made.push(await backup(box, folder));
+  return made;
+}
+
 /** Moves a run (and its items) to `daysAgo` days before now, as if it had run then. */
 async function age(box: Sandbox, runId: number, daysAgo: number): Promise<void> {
   const at = new Date(Date.now() - daysAgo * DAY).toISOString();
@@ -36,12 +43,11 @@ const sumsOk = async (folder: string): Promise<void> => {
 };
 
 describe('prune', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let data: string;
   let reset: () => void;
   const runs: { id: number; file: string }[] = [];
   before(async () => {
-    box = sandbox();
     data = box.folder('data', { a: 'alpha'.repeat(100), b: 'beta' });
     // Ten daily backups, the newest today.
     for (let i = 0; i < 10; i++) {
@@ -53,7 +59,6 @@ describe('prune', () => {
   });
   // Every test starts from the ten backups, whatever the one before it removed.
   beforeEach(() => reset());
-  after(() => box.cleanup());
 
   it('refuses to run without a keep rule, and bad rules, with exit 2', async () => {
     const none = await box.batt(['prune']);
@@ -171,11 +176,7 @@ describe('prune', () => {
 });
 
 describe('prune counts only good backups', () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('failed backups never push good ones out', async () => {
     const data = box.folder('gone', { x: 'x' });
@@ -199,7 +200,7 @@ describe('prune counts only good backups', () => {
   it('marks a backup whose size falls sharply as suspect; retention does not count it', async () => {
     const data = box.folder('shrinks', {});
     writeFileSync(join(data, 'big'), randomBytes(300 * 1024));
-    const good = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const good = await backups(box, data, 3);
     assert.ok(good.every((g) => !g.suspect));
     writeFileSync(join(data, 'big'), 'tiny');
     const r = await box.batt(['--file', data, '--path', join(box.out, 'shrunk')]);
@@ -241,15 +242,11 @@ describe('prune counts only good backups', () => {
 });
 
 describe('an interrupted prune', () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('is finished by the next prune: no row without its file, no file without its row', async () => {
     const data = box.folder('d', { d: 'd' });
-    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const b = await backups(box, data, 3);
     // The state a prune killed between deleting one file and the next leaves behind: both items
     // marked with its id, one file already gone, the catalog rows still there.
     await sql(box, `insert into prunes (started_at, status, rules, pid) values ('${new Date().toISOString()}', 'running', 'file: --keep-last 1', 999999)`);
@@ -281,11 +278,7 @@ describe('an interrupted prune', () => {
 });
 
 describe('prune never loses a backup to a crash, a streak or a missing disk', () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('a backup finishes an interrupted prune first, and never loses its new file to it', async () => {
     const data = box.folder('same', { s: 's' });
@@ -321,9 +314,9 @@ describe('prune never loses a backup to a crash, a streak or a missing disk', ()
   it('a streak of suspect backups does not become good by itself; batt accept makes it so', async () => {
     const data = box.folder('streak', {});
     writeFileSync(join(data, 'big'), randomBytes(200 * 1024));
-    const good = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const good = await backups(box, data, 3);
     writeFileSync(join(data, 'big'), 'small now');
-    const small = [await backup(box, data), await backup(box, data), await backup(box, data), await backup(box, data)];
+    const small = await backups(box, data, 4);
     assert.deepEqual(
       small.map((s) => Boolean(s.suspect)),
       [true, true, true, true],
@@ -376,7 +369,7 @@ describe('purge, bundles, catalog check and rebuild', () => {
   afterEach(() => box.cleanup());
 
   it('purge --max-days N removes backups older than N days, keeping the newest good one', async () => {
-    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const b = await backups(box, data, 3);
     await age(box, b[0].id, 10);
     await age(box, b[1].id, 8);
     await age(box, b[2].id, 1);
@@ -474,15 +467,11 @@ describe('purge, bundles, catalog check and rebuild', () => {
 });
 
 describe('retention with require_verified, and orphans', () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('counts only verified backups when require_verified is set', async () => {
     const data = box.folder('v', { v: 'v' });
-    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const b = await backups(box, data, 3);
     const config = join(box.dir, 'verified.yaml');
     writeFileSync(config, 'require_verified: true\n');
     // Only the oldest was verified: it is the one good backup, so the newer unverified ones are
@@ -514,15 +503,11 @@ describe('retention with require_verified, and orphans', () => {
 });
 
 describe('retention from the config', () => {
-  let box: Sandbox;
-  before(() => {
-    box = sandbox();
-  });
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it('uses the service keep_* keys over the top level, and names a bad key', async () => {
     const data = box.folder('c', { c: 'c' });
-    const b = [await backup(box, data), await backup(box, data), await backup(box, data)];
+    const b = await backups(box, data, 3);
     const config = join(box.dir, 'batt.config.yaml');
     writeFileSync(config, 'keep_last: 3\nfile:\n  keep_last: 1\n');
     const r = json(await box.batt(['prune', '--config', config, '--json']));
@@ -537,11 +522,7 @@ describe('retention from the config', () => {
 });
 
 describe('SHA256SUMS covers the manifests too', () => {
-  let box: Sandbox;
-  before(() => {
-    box = sandbox();
-  });
-  after(() => box.cleanup());
+  const box = sandboxFor('all');
 
   it("sha256sum -c checks every run's manifest in a shared folder, and still passes after prunes rewrite and remove them", async () => {
     const a = box.folder('a', { a: 'alpha'.repeat(100) });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { redisPlugin } from '@batt/redis';
 import { restoreArtifact } from '../lib/conformance.js';
-import { json, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { json, realTool, recordCalls, sandboxFor, standIns } from '../lib/batt.js';
 import { startRedis, type Redis } from '../lib/servers.js';
 
 async function restore(file: string, to: Redis, config: Record<string, unknown>, force = false): Promise<void> {
@@ -36,11 +36,10 @@ async function snapshot(r: Redis, db: string): Promise<string[]> {
 
 describe('redis service against a live Redis', () => {
   let source: Redis;
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let env: Record<string, string>;
   before(async () => {
     source = await startRedis({ password: 'r3dis pw' });
-    box = sandbox();
     env = { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(source.port), BATT_REDIS_PASSWORD: 'r3dis pw' };
     await source.cli('SET', 'greeting', 'héllo "world"');
     await source.cli('SET', 'session:1', 'abc', 'EX', '3600');
@@ -51,10 +50,7 @@ describe('redis service against a live Redis', () => {
     await source.cli('-n', '3', 'SET', 'other-db', 'three');
     await source.cli('-n', '3', 'SET', 'temp', 'v', 'EX', '3600');
   });
-  after(async () => {
-    await source?.stop();
-    box?.cleanup();
-  });
+  after(() => source?.stop());
 
   it('backs up a checked RDB with key counts, and restores the same keys, values and TTLs into a fresh server', async () => {
     const r = await box.batt(['redis', '--path', join(box.out, 'r'), '--json'], { env });

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, logLines, realTool, recordCalls, sandbox, standIns, type Sandbox } from '../lib/batt.js';
+import { json, logLines, realTool, recordCalls, type Sandbox, sandboxFor, standIns } from '../lib/batt.js';
 import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
 
 /**
@@ -34,11 +34,10 @@ const zstd = async (data: Buffer | string): Promise<Buffer> =>
 const unzstd = async (file: string): Promise<Buffer> => Buffer.from((await execa('zstd', ['-dc', file], { encoding: 'buffer', stripFinalNewline: false })).stdout);
 
 describe('restore: files', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let src: string;
   let runId: number;
   before(async () => {
-    box = sandbox();
     src = box.folder('site', { 'index.html': '<h1>hi</h1>\n', 'a b ü.txt': 'odd name\n' });
     mkdirSync(join(src, 'sub'));
     writeFileSync(join(src, 'sub', 'data.bin'), Buffer.alloc(300_000, 7));
@@ -49,7 +48,6 @@ describe('restore: files', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     runId = json(r).id;
   });
-  after(() => box.cleanup());
 
   it('restores into --to: same contents and link, setuid dropped, checks reported', async () => {
     const to = join(box.dir, 'restored');
@@ -146,12 +144,10 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT) as t:
 });
 
 describe('restore: drop-in scripts get BATT_SOURCE', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   before(async () => {
-    box = sandbox();
     assert.equal((await box.batt(['list'])).exitCode, 0, 'the home is set up');
   });
-  after(() => box.cleanup());
 
   it("runs restore-<svc> with the run's files under their names, BATT_INTO and BATT_FORCE", async () => {
     const available = join(box.home, 'scripts-available');
@@ -189,12 +185,11 @@ describe('restore: drop-in scripts get BATT_SOURCE', () => {
 });
 
 describe('restore: MariaDB truncated dumps and mirror prod', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let db: MariaDb;
   let env: Record<string, string>;
   let good: any;
   before(async () => {
-    box = sandbox();
     db = await startMariaDb();
     await db.sql("CREATE USER 'r'@'127.0.0.1' IDENTIFIED BY 'r-pw'; GRANT ALL ON *.* TO 'r'@'127.0.0.1'");
     await db.sql(`CREATE DATABASE app; USE app; CREATE TABLE t (id INT PRIMARY KEY, s TEXT); CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, tid INT);
@@ -207,10 +202,7 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     good = json(r);
   });
-  after(async () => {
-    await db?.stop();
-    box?.cleanup();
-  });
+  after(() => db?.stop());
 
   it('mirror prod: --replace swaps a checked copy in for app_test, triggers, views and routines included', async () => {
     const r = await box.batt(['restore', 'latest', 'mysql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
@@ -300,11 +292,10 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
 });
 
 describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let pg: Postgres;
   let env: Record<string, string>;
   before(async () => {
-    box = sandbox();
     pg = await startPostgres();
     await pg.sql('CREATE DATABASE app');
     await pg.sql(
@@ -317,10 +308,7 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
     const r = await box.batt(['--postgresql-db', 'app', '--path', join(box.out, 'p')], { env });
     assert.equal(r.exitCode, 0, r.stderr);
   });
-  after(async () => {
-    await pg?.stop();
-    box?.cleanup();
-  });
+  after(() => pg?.stop());
 
   it('restores with pg_restore -j2 into the default new name', async () => {
     const r = await box.batt(['restore', 'latest', 'postgres', '--target', 'app', '--jobs', '2'], { env });
@@ -354,7 +342,7 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
 });
 
 describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql command', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   let pg: Postgres;
   let env: Record<string, string>;
   let honest: any;
@@ -372,7 +360,6 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
     return r.id;
   };
   before(async () => {
-    box = sandbox();
     pg = await startPostgres();
     await pg.sql("CREATE ROLE honest_role LOGIN PASSWORD 'h-pw'");
     env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
@@ -381,10 +368,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
     honest = json(r);
     script = (await unzstd(honest.items[0].file)).toString('latin1');
   });
-  after(async () => {
-    await pg?.stop();
-    box?.cleanup();
-  });
+  after(() => pg?.stop());
 
   it('a \\! line, or one after a statement, is refused before any SQL ran; verify flags it', async () => {
     for (const [role, lines] of [

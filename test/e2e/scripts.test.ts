@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, sandboxFor } from '../lib/batt.js';
 
 // Written the way scripts for the original batt were: $BATT_DEST/<svc>/, own config, plain shell.
 const originalStyle = `#!/bin/bash
@@ -60,17 +60,15 @@ echo "end ${name}" >> ${dir}/timeline.log
 `;
 
 describe('drop-in scripts', () => {
-  let box: Sandbox;
+  const box = sandboxFor('all');
   const available = (): string => join(box.home, 'scripts-available');
   before(async () => {
-    box = sandbox();
     await box.batt(['list']); // seeds the home
     writeFileSync(join(available(), 'backup-notes'), originalStyle, { mode: 0o755 });
     writeFileSync(join(available(), 'backup-pyjson'), python, { mode: 0o755 });
     writeFileSync(join(available(), 'backup-broken'), failing, { mode: 0o755 });
     writeFileSync(join(box.home, 'conf', 'notes.conf'), 'GREETING=batt-conf\n');
   });
-  after(() => box.cleanup());
 
   it('runs an original-batt bash script with its arguments and config; its files are catalogued', async () => {
     const dest = join(box.out, 'notes');

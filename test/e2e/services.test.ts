@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { describe, it } from 'node:test';
+import { battBin, json, sandboxFor } from '../lib/batt.js';
 
 describe('batt list / enable / disable', () => {
-  let box: Sandbox;
-  beforeEach(() => {
-    box = sandbox();
-  });
-  afterEach(() => box.cleanup());
+  const box = sandboxFor('each');
 
   it('seeds a new home and lists the built-in file service, disabled', async () => {
     const r = await box.batt(['list', '--json']);

@@ -2,12 +2,14 @@
  * Test helpers: run the built `batt` binary in a private temporary home, and make folders.
  * Every test gets its own home and destination, so tests can run in parallel.
  */
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { which } from '@batt/core/exec/exec';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { execa, type Options } from 'execa';
+import { after, afterEach, before, beforeEach } from 'node:test';
 
 export const repoRoot = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', '..');
 export const battBin = join(repoRoot, 'packages', 'batt', 'bin', 'batt.js');
@@ -56,13 +58,68 @@ export interface BattResult {
   stderr: string;
 }
 
-/** `env`: variables every batt of this sandbox gets (a test's own `env` is laid on top). */
 /** A sandbox with a `data` folder holding `files`: what most tests back up. */
 export function withData(files: Record<string, string>): { box: Sandbox; data: string } {
   const box = sandbox();
   return { box, data: box.folder('data', files) };
 }
 
+/**
+ * The sandbox of the tests in the describe block that calls this: a new one for each test
+ * (`each`), or one they all share (`all`), made before them and removed after. What it returns
+ * stands for that sandbox, so hooks and tests use it as they would the sandbox itself.
+ */
+export function sandboxFor(tests: 'each' | 'all', defaults: { env?: Record<string, string> } = {}): Sandbox {
+  let box: Sandbox | undefined;
+  const current = (): Sandbox => {
+    if (!box) throw new Error('the sandbox is made when the tests start: use it in a hook or a test');
+    return box;
+  };
+  (tests === 'each' ? beforeEach : before)(() => {
+    box = sandbox(defaults);
+  });
+  (tests === 'each' ? afterEach : after)(() => box?.cleanup());
+  return {
+    get dir() {
+      return current().dir;
+    },
+    get home() {
+      return current().home;
+    },
+    get out() {
+      return current().out;
+    },
+    env: (extra) => current().env(extra),
+    batt: (args, options) => current().batt(args, options),
+    folder: (name, files) => current().folder(name, files),
+    checkpoint: () => current().checkpoint(),
+    cleanup: () => current().cleanup(),
+  };
+}
+
+/**
+ * A sandbox shared by the tests of the describe block that calls this: `setup` fills it once (the
+ * costly runs), and every test starts from it as `setup` left it, whatever an earlier test changed.
+ */
+export function fixtureSandbox(setup: () => Promise<void>): Sandbox {
+  const box = sandboxFor('all');
+  let reset: () => void;
+  before(async () => {
+    await setup();
+    reset = box.checkpoint();
+  });
+  beforeEach(() => reset());
+  return box;
+}
+
+/** Backs up a new `data` folder holding `files` (quietly, and it must pass): the first run many tests start from. Returns the folder. */
+export async function firstBackup(box: Sandbox, files: Record<string, string>): Promise<string> {
+  const data = box.folder('data', files);
+  assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
+  return data;
+}
+
+/** `env`: variables every batt of this sandbox gets (a test's own `env` is laid on top). */
 export function sandbox(defaults: { env?: Record<string, string> } = {}): Sandbox {
   const dir = mkdtempSync(join(tmpdir(), 'batt-test-'));
   let checkpoints = 0;

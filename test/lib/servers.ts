@@ -104,6 +104,24 @@ function watch(server: ResultPromise): () => boolean {
   return () => exited;
 }
 
+/**
+ * What every started server is: where it listens, its folder and process, and `stop()`, which ends
+ * the process with `signal` and removes the folder.
+ */
+function running(port: number, dir: string, server: ResultPromise, signal: NodeJS.Signals): Server {
+  return {
+    host: '127.0.0.1',
+    port,
+    dir,
+    pid: server.pid!,
+    async stop() {
+      server.kill(signal);
+      await server;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface Server {
   host: string;
   port: number;
@@ -163,19 +181,7 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
     await waitFor('mariadbd', async () => existsSync(socket) && (await sql('SELECT 1')) === '1', watch(server));
     return { port, server };
   });
-  return {
-    host: '127.0.0.1',
-    port,
-    dir,
-    socket,
-    sql,
-    pid: server.pid!,
-    async stop() {
-      server.kill('SIGTERM');
-      await server;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...running(port, dir, server, 'SIGTERM'), socket, sql };
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -250,17 +256,10 @@ export async function startPostgres(): Promise<Postgres> {
     return { port, server };
   });
   return {
-    host: '127.0.0.1',
-    port,
-    dir,
+    // SIGQUIT: immediate shutdown, the folder goes next.
+    ...running(port, dir, server, 'SIGQUIT'),
     password: PG_PASSWORD,
-    pid: server.pid!,
     sql: async (statement, database) => (await psql(port, statement, database)).stdout,
-    async stop() {
-      server.kill('SIGQUIT'); // immediate shutdown: the folder goes next
-      await server;
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 
@@ -311,17 +310,5 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
     await waitFor('redis-server', async () => !exited() && (await cli('PING')) === 'PONG' && (await cli('CONFIG', 'GET', 'dir')).includes(dir), exited);
     return { server }; // wrapped: an async function returning execa's promise would wait for the server to exit
   });
-  return {
-    host: '127.0.0.1',
-    port,
-    dir,
-    password: options.password,
-    cli,
-    pid: server.pid!,
-    async stop() {
-      server.kill('SIGTERM');
-      await server;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...running(port, dir, server, 'SIGTERM'), password: options.password, cli };
 }

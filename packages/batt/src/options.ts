@@ -1,9 +1,10 @@
 /**
  * What the command modules in commands/*.command.ts share: the type of a command (a function that
  * adds itself to the yargs instance main.ts builds), the context it runs with, and the checks of
- * option values yargs cannot express. Loaded with main.ts on every start: keep its imports light.
+ * option values yargs cannot express; and the pieces of their definitions more than one command
+ * uses (command, the --target option, outputOf, listOf). Loaded with main.ts on every start: keep its imports light.
  */
-import type { Argv } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { BattError } from '@batt/core/errors/errors';
 import type { App } from './app.js';
 import { givenTwice } from './usage.js';
@@ -29,6 +30,43 @@ export interface CommandContext {
 
 /** One command: its yargs definition (command string, description, builder) and the handler call. */
 export type Command = (cli: Argv<GlobalOptions>, ctx: CommandContext) => Argv<GlobalOptions>;
+
+/**
+ * A command: its yargs definition (command string, description, builder) and `run`, whose exit
+ * code goes to main(). `run` imports the command's module (commands/*.ts) when it runs, so that
+ * a start loads only what the command it runs needs.
+ */
+export function command<U>(
+  name: string,
+  describe: string,
+  builder: (y: Argv<GlobalOptions>) => Argv<U>,
+  run: (a: ArgumentsCamelCase<U>, ctx: CommandContext) => number | Promise<number>,
+): Command {
+  return (cli, ctx) => cli.command(name, describe, builder, async (a) => ctx.done(await run(a, ctx)));
+}
+
+/** --target (-t): the repeatable filter of the commands that act on stored backups. */
+export function targetOption(describe = 'only this database / path (repeatable)') {
+  return { alias: 't', type: 'string', array: true, describe } as const;
+}
+
+/** `<run> [service]` and --target: the backups of one run that accept and restore act on. */
+export function oneRun(y: Argv<GlobalOptions>, run: string, target?: string) {
+  return y
+    .positional('run', { type: 'string', demandOption: true, describe: run })
+    .positional('service', { type: 'string', describe: 'only this service' })
+    .option('target', targetOption(target));
+}
+
+/** The values of a repeatable option or positional (yargs leaves one not given undefined). */
+export function listOf(values: unknown): string[] {
+  return (values as string[] | undefined) ?? [];
+}
+
+/** The global options a command passes on as they came: which config it reads, and how it prints. */
+export function outputOf(a: GlobalOptions): { config: string | undefined; json: boolean; quiet: boolean } {
+  return { config: a.config, json: a.json, quiet: a.quiet };
+}
 
 /** A usage error: one message, and the hint every option check gives. */
 export function fail(message: string): never {

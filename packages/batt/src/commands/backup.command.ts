@@ -1,7 +1,7 @@
 /** `batt [services..]`: the default command, a backup of every enabled service or the ones named. */
 import { compressions, type Compression } from '@batt/core/config/schema';
 import type { App } from '../app.js';
-import { fail, type Command } from '../options.js';
+import { fail, listOf, outputOf, type Command } from '../options.js';
 
 /** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
 function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string; example: string }[] {
@@ -54,7 +54,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
       const { backupCommand } = await import('./backup.js');
       done(
         await backupCommand(app, {
-          services: (a.services as string[] | undefined) ?? [],
+          services: listOf(a.services),
           targets: values,
           path: a.path,
           compression: a.compression as Compression | undefined,
@@ -62,9 +62,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
           concurrency: a.concurrency,
           suspectOk: a['suspect-ok'] as boolean,
           bundle: a.bundle,
-          config: a.config,
-          json: a.json,
-          quiet: a.quiet,
+          ...outputOf(a),
           version,
         }),
       );

@@ -1,7 +1,7 @@
 /** `batt runs` and `batt show`: the catalog's runs; and quickRuns, the fast path for `batt runs`. */
 import { parseArgs } from 'node:util';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
-import { fail, type Command } from '../options.js';
+import { command, fail } from '../options.js';
 
 /**
  * `batt runs …` without yargs or the plugins: the catalog listing is what scripts and monitors
@@ -44,30 +44,28 @@ export async function quickRuns(argv: string[]): Promise<number | undefined> {
   return runsCommand(home.catalog, { service: values.service, status: values.status as RunStatus | undefined, last, json: values.json ?? false });
 }
 
-export const runs: Command = (cli, { app, done }) =>
-  cli.command(
-    'runs',
-    'list runs from the catalog, newest first',
-    (y) =>
-      y
-        .option('service', { type: 'string', describe: 'only runs that include this service' })
-        .option('status', { choices: runStatuses, describe: 'only runs with this status' })
-        .option('last', { type: 'number', default: 20, describe: 'how many runs' }),
-    async (a) => {
-      if (!Number.isInteger(a.last) || a.last < 1) fail(`--last must be a whole number of at least 1, got ${String(a.last)}`);
-      const service = a.service === undefined ? undefined : (app.services.find((s) => s.name === a.service || s.plugin?.aliases?.includes(a.service!))?.name ?? a.service);
-      const { runsCommand } = await import('./catalog.js');
-      done(await runsCommand(app.home.catalog, { service, status: a.status as RunStatus | undefined, last: a.last, json: a.json }));
-    },
-  );
+export const runs = command(
+  'runs',
+  'list runs from the catalog, newest first',
+  (y) =>
+    y
+      .option('service', { type: 'string', describe: 'only runs that include this service' })
+      .option('status', { choices: runStatuses, describe: 'only runs with this status' })
+      .option('last', { type: 'number', default: 20, describe: 'how many runs' }),
+  async (a, { app }) => {
+    if (!Number.isInteger(a.last) || a.last < 1) fail(`--last must be a whole number of at least 1, got ${String(a.last)}`);
+    const service = a.service === undefined ? undefined : (app.services.find((s) => s.name === a.service || s.plugin?.aliases?.includes(a.service!))?.name ?? a.service);
+    const { runsCommand } = await import('./catalog.js');
+    return runsCommand(app.home.catalog, { service, status: a.status as RunStatus | undefined, last: a.last, json: a.json });
+  },
+);
 
-export const show: Command = (cli, { app, done }) =>
-  cli.command(
-    'show <run>',
-    'show one run: items, files, sizes, SHA-256, errors (`latest` for the newest)',
-    (y) => y.positional('run', { type: 'string', demandOption: true }),
-    async (a) => {
-      const { showCommand } = await import('./catalog.js');
-      done(await showCommand(app, a.run, a.json));
-    },
-  );
+export const show = command(
+  'show <run>',
+  'show one run: items, files, sizes, SHA-256, errors (`latest` for the newest)',
+  (y) => y.positional('run', { type: 'string', demandOption: true }),
+  async (a, { app }) => {
+    const { showCommand } = await import('./catalog.js');
+    return showCommand(app, a.run, a.json);
+  },
+);

@@ -17,6 +17,15 @@ function memoryLog(): { log: Logger; lines: string[] } {
   return { log: make(), lines };
 }
 
+/** The lines the log subscriber writes for `all`, given to a log scoped to `scope` when there is one. */
+function logged(all: readonly RunEvent[], scope?: string): string[] {
+  const { log, lines } = memoryLog();
+  const events = new RunEvents(log);
+  logEvents(events, scope ? log.scoped(scope) : log);
+  for (const e of all) events.emit(e);
+  return lines;
+}
+
 describe('run events', () => {
   it('reach every listener in order; one that throws is logged and the others still hear', () => {
     const { log, lines } = memoryLog();
@@ -38,9 +47,6 @@ describe('run events', () => {
   });
 
   it('the log subscriber writes the lines batt has always written', () => {
-    const { log, lines } = memoryLog();
-    const events = new RunEvents(log);
-    logEvents(events, log);
     const item = { kind: 'backup' as const, runId: 2, service: 'mysql', target: 'shop' };
     const all: RunEvent[] = [
       { type: 'item-started', ...item, at: 't' },
@@ -51,8 +57,7 @@ describe('run events', () => {
       { type: 'item-finished', kind: 'backup', runId: 2, service: 'notes', target: 'a.txt', status: 'ok', file: '/b/notes/a.txt', bytes: 4, seconds: 0.2, script: true },
       { type: 'item-finished', kind: 'backup', runId: 2, service: 'notes', target: '*', status: 'failed', error: 'backup-notes exited with code 3', seconds: 0.2, script: true },
     ];
-    for (const e of all) events.emit(e);
-    assert.deepEqual(lines, [
+    assert.deepEqual(logged(all), [
       'info [mysql] shop: started',
       'warn [mysql] shop: Warning: something',
       'info [mysql] shop: ok → /b/shop.sql.zst (2.0 KiB, 1.3s)',
@@ -80,9 +85,6 @@ describe('run events', () => {
   });
 
   it('a restore run logs each restore as it always did: started, restored or failed; a restore script only its failure', () => {
-    const { log, lines } = memoryLog();
-    const events = new RunEvents(log);
-    logEvents(events, log);
     const item = { kind: 'restore', runId: 3, service: 'mysql', target: 'shop', into: 'database shop_restored' } as const;
     const notes = { kind: 'restore', runId: 4, service: 'notes', target: '*', into: 'restore-notes into /r', script: '/h/scripts-available/restore-notes' } as const;
     const check = { name: 'tables', ok: true, detail: '3 tables' };
@@ -98,8 +100,7 @@ describe('run events', () => {
       { type: 'item-finished', ...notes, status: 'failed', checks: [], error: 'restore-notes exited with code 4: nope', seconds: 1 },
       { type: 'run-finished', kind: 'restore', status: 'partial', at: 't', ok: 2, failed: 2 },
     ];
-    for (const e of all) events.emit(e);
-    assert.deepEqual(lines, [
+    assert.deepEqual(logged(all), [
       'info [mysql] shop: restoring into database shop_restored',
       'info [mysql] shop: restored into database shop_restored',
       'info [mysql] shop: restoring into database shop (via a checked temporary copy)',
@@ -109,9 +110,6 @@ describe('run events', () => {
   });
 
   it('a verify run logs each verdict, each drill as it starts, and a backup pruned meanwhile; a service without a drill says nothing', () => {
-    const { log, lines } = memoryLog();
-    const events = new RunEvents(log);
-    logEvents(events, log);
     const item = { kind: 'verify', runId: 7, service: 'redis', target: 'localhost:6379', file: '/b/dump.rdb.zst' } as const;
     const good = { name: 'sha256', ok: true, detail: 'match' };
     const all: RunEvent[] = [
@@ -132,8 +130,7 @@ describe('run events', () => {
       { type: 'item-finished', ...item, check: 'restore-test', status: 'skipped', checks: [{ name: 'restore-test', ok: true, detail: 'skipped: no drill' }], seconds: 0 },
       { type: 'run-finished', kind: 'verify', status: 'partial', at: 't', ok: 2, failed: 2 },
     ];
-    for (const e of all) events.emit(e);
-    assert.deepEqual(lines, [
+    assert.deepEqual(logged(all), [
       'info [redis] localhost:6379: verify ok',
       'info [redis] localhost:6379: restore drill',
       'error [redis] localhost:6379: restore drill FAILED: keys: 2 of 3; ttl: lost',
@@ -143,9 +140,6 @@ describe('run events', () => {
   });
 
   it('a prune logs its warnings and rules, each backup it removed, and what it removed and kept', () => {
-    const { log, lines } = memoryLog();
-    const events = new RunEvents(log);
-    logEvents(events, log.scoped('prune'));
     const a = { kind: 'prune', itemId: 11, runId: 2, service: 'file', target: '/etc', file: '/b/etc-run2.tar.zst', bytes: 3072 } as const;
     const b = { kind: 'prune', itemId: 12, runId: 3, service: 'file', target: '/etc', file: '/b/etc-run3.tar.zst', bytes: 1024 } as const;
     const gone = { kind: 'prune', itemId: 13, service: 'file', target: '/srv', status: 'removed' } as const;
@@ -166,8 +160,7 @@ describe('run events', () => {
       { type: 'run-finished', kind: 'prune', status: 'ok', at: 't', pruneId: 1, removed: 2, bytes: 3072, kept: 4, heldMeanwhile: 1 },
       { type: 'run-finished', kind: 'prune', status: 'failed', at: 't', removed: 0, bytes: 0, kept: 4, heldMeanwhile: 0, error: 'cannot remove' },
     ];
-    for (const e of all) events.emit(e);
-    assert.deepEqual(lines, [
+    assert.deepEqual(logged(all, 'prune'), [
       'warn [prune] file /etc: this removes every drilled backup',
       'info [prune] rules file: --keep-last 2; mysql: --keep-daily 7',
       'info [prune] removed file /etc of run 2: /b/etc-run2.tar.zst (3.0 KiB)',

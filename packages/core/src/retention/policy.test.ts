@@ -101,56 +101,60 @@ describe('retention policy', () => {
     assert.deepEqual(kept(plan([tie[2], tie[1], tie[0]], { last: 1 })), [2]);
   });
 
-  it('hourly keeps the newest backup of each of the N newest hours that have one', () => {
-    const list = [
-      b(1, '2026-11-20T14:05:00Z'),
-      b(2, '2026-11-20T14:40:00Z'),
-      b(3, '2026-11-20T13:10:00Z'),
-      b(4, '2026-11-20T13:00:00Z'),
-      b(5, '2026-11-20T10:59:00Z'),
-      b(6, '2026-11-20T09:30:00Z'),
-    ];
-    const d = plan(list, { hourly: 3 });
-    assert.deepEqual(kept(d), [2, 3, 5]);
-    assert.deepEqual(reasonsOf(d, 2), ['hourly 2026-11-20 14h']);
-    assert.deepEqual(reasonsOf(d, 3), ['hourly 2026-11-20 13h']);
-    assert.deepEqual(reasonsOf(d, 5), ['hourly 2026-11-20 10h']);
-  });
-
-  it('daily keeps the newest of each day, counting only days that have backups', () => {
-    const list = [
-      b(1, '2026-11-20T23:59:00Z'),
-      b(2, '2026-11-20T00:00:00Z'),
-      b(3, '2026-11-17T12:00:00Z'),
-      b(4, '2026-11-17T18:00:00Z'),
-      b(5, '2026-11-10T12:00:00Z'),
-      b(6, '2026-11-09T12:00:00Z'),
-    ];
-    const d = plan(list, { daily: 3 });
-    assert.deepEqual(kept(d), [1, 4, 5]);
-    assert.deepEqual(reasonsOf(d, 1), ['daily 2026-11-20']);
-    assert.deepEqual(reasonsOf(d, 4), ['daily 2026-11-17']);
-    assert.deepEqual(reasonsOf(d, 5), ['daily 2026-11-10']);
-  });
-
-  it('weekly uses ISO weeks: Monday start, and the week-year across the new year', () => {
-    // 2026 has 53 ISO weeks: W53 runs Mon 2026-12-28 to Sun 2027-01-03.
-    const list = [
-      b(1, '2027-01-04T08:00:00Z'), // Monday: 2027-W01
-      b(2, '2027-01-03T20:00:00Z'), // Sunday: still 2026-W53
-      b(3, '2027-01-01T08:00:00Z'),
-      b(4, '2026-12-31T08:00:00Z'),
-      b(5, '2026-12-28T00:00:00Z'),
-      b(6, '2026-12-27T23:00:00Z'), // Sunday: 2026-W52
-      b(7, '2026-12-21T08:00:00Z'), // 2026-W52
-      b(8, '2026-12-20T08:00:00Z'), // 2026-W51
-    ];
-    const d = plan(list, { weekly: 3 });
-    assert.deepEqual(kept(d), [1, 2, 6]);
-    assert.deepEqual(reasonsOf(d, 1), ['weekly 2027-W01']);
-    assert.deepEqual(reasonsOf(d, 2), ['weekly 2026-W53']);
-    assert.deepEqual(reasonsOf(d, 6), ['weekly 2026-W52']);
-  });
+  // One calendar rule each: backups 1, 2, 3, … at these times; the ones it keeps, each with its reason.
+  const calendarRules: { name: string; rules: KeepRules; times: string[]; keeps: Record<number, string> }[] = [
+    {
+      name: 'hourly keeps the newest backup of each of the N newest hours that have one',
+      rules: { hourly: 3 },
+      times: ['2026-11-20T14:05:00Z', '2026-11-20T14:40:00Z', '2026-11-20T13:10:00Z', '2026-11-20T13:00:00Z', '2026-11-20T10:59:00Z', '2026-11-20T09:30:00Z'],
+      keeps: { 2: 'hourly 2026-11-20 14h', 3: 'hourly 2026-11-20 13h', 5: 'hourly 2026-11-20 10h' },
+    },
+    {
+      name: 'daily keeps the newest of each day, counting only days that have backups',
+      rules: { daily: 3 },
+      times: ['2026-11-20T23:59:00Z', '2026-11-20T00:00:00Z', '2026-11-17T12:00:00Z', '2026-11-17T18:00:00Z', '2026-11-10T12:00:00Z', '2026-11-09T12:00:00Z'],
+      keeps: { 1: 'daily 2026-11-20', 4: 'daily 2026-11-17', 5: 'daily 2026-11-10' },
+    },
+    {
+      name: 'weekly uses ISO weeks: Monday start, and the week-year across the new year',
+      rules: { weekly: 3 },
+      // 2026 has 53 ISO weeks: W53 runs Mon 2026-12-28 to Sun 2027-01-03.
+      times: [
+        '2027-01-04T08:00:00Z', // Monday: 2027-W01
+        '2027-01-03T20:00:00Z', // Sunday: still 2026-W53
+        '2027-01-01T08:00:00Z',
+        '2026-12-31T08:00:00Z',
+        '2026-12-28T00:00:00Z',
+        '2026-12-27T23:00:00Z', // Sunday: 2026-W52
+        '2026-12-21T08:00:00Z', // 2026-W52
+        '2026-12-20T08:00:00Z', // 2026-W51
+      ],
+      keeps: { 1: 'weekly 2027-W01', 2: 'weekly 2026-W53', 6: 'weekly 2026-W52' },
+    },
+    {
+      name: 'monthly counts months that have backups, skipping gaps',
+      rules: { monthly: 3 },
+      times: [
+        '2026-11-02T00:00:00Z',
+        '2026-11-20T00:00:00Z',
+        '2026-08-31T23:00:00Z',
+        '2026-08-01T00:00:00Z',
+        '2026-05-15T00:00:00Z',
+        '2026-01-15T00:00:00Z',
+        '2025-12-15T00:00:00Z',
+      ],
+      keeps: { 2: 'monthly 2026-11', 3: 'monthly 2026-08', 5: 'monthly 2026-05' },
+    },
+  ];
+  for (const { name, rules, times, keeps } of calendarRules)
+    it(name, () => {
+      const d = plan(
+        times.map((t, i) => b(i + 1, t)),
+        rules,
+      );
+      assert.deepEqual(kept(d), Object.keys(keeps).map(Number));
+      for (const [id, reason] of Object.entries(keeps)) assert.deepEqual(reasonsOf(d, Number(id)), [reason]);
+    });
 
   it('names the ISO week-year when it differs from the calendar year, per group', () => {
     const list = [
@@ -164,23 +168,6 @@ describe('retention policy', () => {
     assert.deepEqual(reasonsOf(d, 2), ['weekly 2026-W53']);
     assert.deepEqual(reasonsOf(d, 3), ['weekly 2020-W53']);
     assert.deepEqual(reasonsOf(d, 4), ['weekly 2026-W47']);
-  });
-
-  it('monthly counts months that have backups, skipping gaps', () => {
-    const list = [
-      b(1, '2026-11-02T00:00:00Z'),
-      b(2, '2026-11-20T00:00:00Z'),
-      b(3, '2026-08-31T23:00:00Z'),
-      b(4, '2026-08-01T00:00:00Z'),
-      b(5, '2026-05-15T00:00:00Z'),
-      b(6, '2026-01-15T00:00:00Z'),
-      b(7, '2025-12-15T00:00:00Z'),
-    ];
-    const d = plan(list, { monthly: 3 });
-    assert.deepEqual(kept(d), [2, 3, 5]);
-    assert.deepEqual(reasonsOf(d, 2), ['monthly 2026-11']);
-    assert.deepEqual(reasonsOf(d, 3), ['monthly 2026-08']);
-    assert.deepEqual(reasonsOf(d, 5), ['monthly 2026-05']);
   });
 
   it('yearly keeps the newest backup of each of the N newest years that have one', () => {

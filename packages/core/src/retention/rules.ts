@@ -9,30 +9,17 @@ import { hasRules, type KeepRules } from './policy.js';
 
 const counts = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 
+/** Each age unit: the field of a local Date it moves back, and by how many of that field. */
+const ageUnits = { h: ['Hours', 1], d: ['Date', 1], w: ['Date', 7], m: ['Month', 1], y: ['FullYear', 1] } as const;
+
 /** `30d`, `12h`, `2w`, `6m`, `1y` or combinations (`1y6m`) → how far back from `now`, in ms. */
 export function parseAge(text: string, now: Date): number | undefined {
   const trimmed = text.trim();
   if (!/^(\d+\s*[hdwmy]\s*)+$/i.test(trimmed)) return undefined;
   const cutoff = new Date(now.getTime());
   for (const [, n, unit] of trimmed.matchAll(/(\d+)\s*([hdwmy])/gi)) {
-    const v = Number(n);
-    switch (unit.toLowerCase()) {
-      case 'h':
-        cutoff.setHours(cutoff.getHours() - v);
-        break;
-      case 'd':
-        cutoff.setDate(cutoff.getDate() - v);
-        break;
-      case 'w':
-        cutoff.setDate(cutoff.getDate() - 7 * v);
-        break;
-      case 'm':
-        cutoff.setMonth(cutoff.getMonth() - v);
-        break;
-      case 'y':
-        cutoff.setFullYear(cutoff.getFullYear() - v);
-        break;
-    }
+    const [field, times] = ageUnits[unit.toLowerCase() as keyof typeof ageUnits];
+    cutoff[`set${field}`](cutoff[`get${field}`]() - times * Number(n));
   }
   const ms = now.getTime() - cutoff.getTime();
   return ms > 0 ? ms : undefined;
