@@ -55,7 +55,7 @@ async function open(entry: StorageConfig, expand: (pattern: string) => string, e
       endpoint: entry.endpoint,
       region: entry.region,
       forcePathStyle: entry.force_path_style,
-      ...(entry.access_key_id && secret ? { accessKeyId: entry.access_key_id, secretAccessKey: secret } : {}),
+      credentials: entry.access_key_id && secret ? { accessKeyId: entry.access_key_id, secretAccessKey: secret } : undefined,
     });
   }
   if (!entry.remote) throw usage(entry, 'an rclone storage needs `remote`');

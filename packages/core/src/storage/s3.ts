@@ -1,9 +1,386 @@
-/** Placeholder until the s3 storage lands: every use fails with a clear message. */
+/**
+ * An S3 bucket (AWS or any S3-compatible server: MinIO, Ceph, Garage, …) as a storage, through
+ * the AWS SDK v3. Keys are object keys. The SDK is loaded on first use, never at import: the CLI
+ * bundle keeps lazy imports in their own chunks, so commands that never touch S3 never load it.
+ *
+ * A put goes through lib-storage's Upload: one PutObject for data under one part, else a
+ * multipart upload (8 MiB parts, 4 at a time). An S3 object appears whole on completion or not
+ * at all, so puts are atomic; a failed multipart upload is aborted here (with retries: the server
+ * may be back a moment later), so it leaves neither an object nor stored parts behind. The SDK
+ * retries each request (3 attempts); a put whose data can be sent again (a Buffer, a string, a
+ * stream with `reopen`) is tried again as a whole, up to `attempts` times, after transient
+ * failures (network errors, 5xx, throttling).
+ *
+ * Exclusive puts ask HeadObject first, then put with `If-None-Match: *`, which AWS S3 and recent
+ * S3-compatible servers honour (412 when the key appeared meanwhile). Servers that ignore the
+ * header (s3rver, older MinIO and Ceph) leave a race: two writers that both see no object between
+ * the HeadObject and their put both store, and the last one wins. A server that rejects the
+ * header as NotImplemented is remembered and asked without it.
+ *
+ * The secret key is taken from the options (the caller reads it from a 0600 file or the
+ * environment), kept in a private field, and never put in a message.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import type * as S3 from '@aws-sdk/client-s3';
+import type * as LibStorage from '@aws-sdk/lib-storage';
 import { BattError } from '../errors/errors.js';
-import { LocalStorage } from './local.js';
-export class S3Storage extends LocalStorage {
-  constructor(options: Record<string, unknown>) {
-    super();
-    throw new BattError('CONFIG', `storage "${String(options.name)}": the s3 storage is not part of this build`);
+import type { PutOptions, Storage, StoredObject } from './storage.js';
+
+export interface S3StorageOptions {
+  /** For messages; `s3://<bucket>` by default. */
+  name?: string;
+  bucket: string;
+  /** The server's URL for S3-compatible servers (`https://minio.example:9000`); AWS S3 without it. */
+  endpoint?: string;
+  /** `us-east-1` by default. */
+  region?: string;
+  /** Bucket in the path (`host/bucket/key`) rather than in the host name: most self-hosted servers need it. */
+  forcePathStyle?: boolean;
+  /** Without them, the SDK's default chain (AWS_* environment, ~/.aws, instance roles). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Multipart part size in bytes (8 MiB; at least 5 MiB). */
+  partSize?: number;
+  /** Parts sent at once (4). */
+  queueSize?: number;
+  /** Tries of a put whose data can be sent again (3), and of aborting a failed upload (5). */
+  attempts?: number;
+  /** The first wait before another try (1 s), doubled for each further one. */
+  retryDelayMs?: number;
+  /** Where check() writes and removes its probe object: a prefix this key may write (the bucket's root by default). */
+  checkPrefix?: string;
+  /** Told of every retry (for the log): what failed, the key, the attempt that failed, and the wait before the next. */
+  onRetry?: (retry: { what: 'put' | 'abort'; key: string; attempt: number; error: BattError; delayMs: number }) => void;
+}
+
+type Sdk = { s3: typeof S3; Upload: typeof LibStorage.Upload };
+let sdk: Promise<Sdk> | undefined;
+/** The AWS SDK, loaded once, on first use. */
+const loadSdk = (): Promise<Sdk> => {
+  // On Node 20 the SDK warns on stderr, at every start, that its 2027 versions will need Node 22:
+  // noise in every cron mail, with nothing for the user to do today. It is off unless asked for.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return (sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, lib]) => ({ s3, Upload: lib.Upload })));
+};
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  errors?: SdkError[];
+  cause?: SdkError;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+const credentialCodes = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'CredentialsProviderError']);
+const transientCodes = new Set([
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'InternalError',
+  'ServiceUnavailable',
+  'ConditionalRequestConflict',
+]);
+
+/** The system error code (ECONNREFUSED, …) of a network failure, wherever the SDK put it. */
+function networkCode(error: SdkError | undefined, depth = 0): string | undefined {
+  if (!error || depth > 4) return undefined;
+  if (error.code && networkCodes.has(error.code)) return error.code;
+  if (error.name === 'TimeoutError') return 'ETIMEDOUT';
+  for (const inner of error.errors ?? []) {
+    const found = networkCode(inner, depth + 1);
+    if (found) return found;
+  }
+  return networkCode(error.cause, depth + 1);
+}
+
+const errorName = (error: SdkError): string => error.Code ?? error.name ?? 'Error';
+const statusOf = (error: SdkError): number | undefined => error.$metadata?.httpStatusCode;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class S3Storage implements Storage {
+  readonly name: string;
+  readonly bucket: string;
+  readonly #options: S3StorageOptions;
+  #client: Promise<{ s3: typeof S3; Upload: typeof LibStorage.Upload; client: S3.S3Client }> | undefined;
+  /** False once the server rejected `If-None-Match` as not implemented. */
+  #conditional = true;
+
+  constructor(options: S3StorageOptions) {
+    if (!options.bucket) throw new BattError('CONFIG', 'an S3 storage needs a bucket', { hint: 'name the bucket in the configuration' });
+    this.#options = { ...options, credentials: options.credentials && { ...options.credentials } };
+    this.bucket = options.bucket;
+    this.name = options.name ?? `s3://${options.bucket}`;
+  }
+
+  /** The endpoint for messages (never with credentials: a URL's user part is dropped). */
+  get #where(): string {
+    const { endpoint, region = 'us-east-1' } = this.#options;
+    if (!endpoint) return `AWS S3 (${region})`;
+    try {
+      const url = new URL(endpoint);
+      return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+    } catch {
+      return 'the configured endpoint';
+    }
+  }
+
+  #sdk(): Promise<{ s3: typeof S3; Upload: typeof LibStorage.Upload; client: S3.S3Client }> {
+    return (this.#client ??= loadSdk().then(({ s3, Upload }) => {
+      const { endpoint, region = 'us-east-1', forcePathStyle, credentials } = this.#options;
+      const client = new s3.S3Client({
+        region,
+        endpoint,
+        forcePathStyle,
+        credentials,
+        maxAttempts: 3,
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+        // Checksums in aws-chunked trailers are AWS's; many S3-compatible servers store them as
+        // data or refuse them. Elsewhere they are asked for only where the API requires them.
+        ...(endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+      });
+      return { s3, Upload, client };
+    }));
+  }
+
+  /** A BattError that names the problem and its fix; `doing` says what was being done ("storing x"). */
+  #explain(raw: unknown, doing: string): BattError {
+    if (raw instanceof BattError) return raw;
+    const error = (raw ?? {}) as SdkError;
+    const name = errorName(error);
+    const status = statusOf(error);
+    const net = networkCode(error);
+    if (net)
+      return new BattError('IO', `${this.name}: cannot reach ${this.#where} (${net}) while ${doing}`, {
+        hint: 'check the endpoint URL, the network and that the server is running',
+        cause: raw,
+      });
+    if (name === 'NoSuchBucket')
+      return new BattError('CONFIG', `${this.name}: there is no bucket "${this.bucket}" at ${this.#where}`, {
+        hint: 'create the bucket, or correct its name in the configuration',
+        cause: raw,
+      });
+    if (credentialCodes.has(name) || (status === 403 && name !== 'AccessDenied'))
+      return new BattError('CONFIG', `${this.name}: ${this.#where} refused the credentials (${name === 'Error' || !name ? status : name}) while ${doing}`, {
+        hint: "check the access key ID and the secret key (its file or AWS_SECRET_ACCESS_KEY), and this machine's clock",
+        cause: raw,
+      });
+    if (name === 'AccessDenied')
+      return new BattError('CONFIG', `${this.name}: access denied while ${doing}`, {
+        hint: `give this key permission to list, read, write and delete objects in the bucket "${this.bucket}"`,
+        cause: raw,
+      });
+    const detail = error.message && error.message !== name ? `${name}: ${error.message}` : `${name}${status ? ` (HTTP ${status})` : ''}`;
+    return new BattError('IO', `${this.name}: ${doing} failed: ${detail}`, { cause: raw });
+  }
+
+  /** Worth another try: the network, a timeout, a busy or failing server. */
+  static #transient(raw: unknown): boolean {
+    const error = (raw ?? {}) as SdkError;
+    const status = statusOf(error);
+    return !!networkCode(error) || transientCodes.has(errorName(error)) || (status !== undefined && (status >= 500 || status === 429));
+  }
+
+  async put(key: string, data: Readable | Buffer | string, options: PutOptions = {}): Promise<StoredObject | undefined> {
+    if (options.exclusive && (await this.stat(key))) return undefined;
+    const { attempts = 3, retryDelayMs = 1000 } = this.#options;
+    const resendable = typeof data === 'string' || Buffer.isBuffer(data);
+    let source = data;
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1 && !resendable) {
+        // The stream of a failed attempt is dropped for a fresh one: nobody reads it any more.
+        (source as Readable).destroy();
+        source = options.reopen!();
+      }
+      const conditional = !!options.exclusive && this.#conditional;
+      let sourceError: unknown;
+      let bytes = 0;
+      let body: Buffer | string | Readable;
+      if (typeof source === 'string' || Buffer.isBuffer(source)) {
+        body = source;
+        bytes = Buffer.byteLength(source);
+      } else {
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length;
+            done(null, chunk);
+          },
+        });
+        source.on('error', (error) => {
+          sourceError = error;
+          counter.destroy(error);
+        });
+        body = source.pipe(counter);
+      }
+      try {
+        await this.#upload(key, body, conditional);
+        return { key, bytes };
+      } catch (raw) {
+        // The data's own failure (a dump that died) is the caller's, as it is, and not retried.
+        if (sourceError !== undefined) throw sourceError;
+        const error = raw as SdkError;
+        if (conditional && (statusOf(error) === 412 || errorName(error) === 'PreconditionFailed')) return undefined;
+        const notImplemented = conditional && (errorName(error) === 'NotImplemented' || statusOf(error) === 501);
+        if (notImplemented) this.#conditional = false;
+        const again = resendable || !!options.reopen;
+        const explained = this.#explain(raw, `storing ${key}`);
+        if (!again || attempt >= attempts || !(notImplemented || S3Storage.#transient(raw))) throw explained;
+        const delayMs = retryDelayMs * 2 ** (attempt - 1);
+        this.#options.onRetry?.({ what: 'put', key, attempt, error: explained, delayMs });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  /** One Upload; a multipart one that fails is aborted (lib-storage's own abort is tried once only, and hides the failure when it fails). */
+  async #upload(key: string, body: Buffer | string | Readable, conditional: boolean): Promise<void> {
+    const { client, Upload } = await this.#sdk();
+    const upload = new Upload({
+      client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ...(conditional ? { IfNoneMatch: '*' } : {}) },
+      partSize: this.#options.partSize ?? 8 * 1024 * 1024,
+      queueSize: this.#options.queueSize ?? 4,
+      leavePartsOnError: true,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      if (upload.uploadId) await this.#abort(key, upload.uploadId, error);
+      throw error;
+    }
+  }
+
+  /** Aborts a multipart upload, retrying while the server cannot be reached. */
+  async #abort(key: string, uploadId: string, failure: unknown): Promise<void> {
+    const { s3, client } = await this.#sdk();
+    const { attempts = 3, retryDelayMs = 1000 } = this.#options;
+    const tries = Math.max(attempts, 5);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.send(new s3.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+        return;
+      } catch (raw) {
+        if (errorName(raw as SdkError) === 'NoSuchUpload') return;
+        const explained = this.#explain(raw, `aborting the failed upload of ${key}`);
+        if (attempt >= tries || !S3Storage.#transient(raw)) {
+          const why = this.#explain(failure, `storing ${key}`);
+          throw new BattError('IO', `${why.message}; its multipart upload ${uploadId} could not be aborted either (${explained.message})`, {
+            hint: 'its parts stay stored (and billed) until aborted: `S3Storage.openUploads` lists them, and a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes them',
+            cause: failure,
+          });
+        }
+        const delayMs = retryDelayMs * 2 ** (attempt - 1);
+        this.#options.onRetry?.({ what: 'abort', key, attempt, error: explained, delayMs });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  get(key: string): Readable {
+    const out = new PassThrough();
+    void (async () => {
+      const { s3, client } = await this.#sdk();
+      const response = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const body = response.Body as Readable;
+      body.on('error', (error) => out.destroy(this.#explain(error, `reading ${key}`)));
+      out.on('close', () => body.destroy());
+      body.pipe(out);
+    })().catch((raw) => {
+      const name = errorName((raw ?? {}) as SdkError);
+      out.destroy(
+        name === 'NoSuchKey' || name === 'NotFound'
+          ? new BattError('NOT_FOUND', `${key} is missing from ${this.name}`, { hint: 'it was moved or deleted; `batt catalog check` shows what else is' })
+          : this.#explain(raw, `reading ${key}`),
+      );
+    });
+    return out;
+  }
+
+  async stat(key: string): Promise<{ bytes: number; modified: Date } | undefined> {
+    const { s3, client } = await this.#sdk();
+    try {
+      const head = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { bytes: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0) };
+    } catch (raw) {
+      const error = raw as SdkError;
+      if (statusOf(error) === 404 || errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey') return undefined;
+      throw this.#explain(raw, `looking up ${key}`);
+    }
+  }
+
+  /** Every key below `prefix` taken as a folder (`a/b` lists `a/b/…`, not `a/bc`); the whole bucket for ''. */
+  async *list(prefix: string): AsyncIterable<string> {
+    const { s3, client } = await this.#sdk();
+    const folder = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    let token: string | undefined;
+    do {
+      let page: S3.ListObjectsV2CommandOutput;
+      try {
+        page = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder, ContinuationToken: token }));
+      } catch (raw) {
+        throw this.#explain(raw, `listing ${folder || 'the bucket'}`);
+      }
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** S3 deletes answer the same whether the object was there or not, so HeadObject asks first (another writer may come between). */
+  async delete(key: string): Promise<boolean> {
+    if (!(await this.stat(key))) return false;
+    const { s3, client } = await this.#sdk();
+    try {
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (raw) {
+      throw this.#explain(raw, `deleting ${key}`);
+    }
+    return true;
+  }
+
+  /**
+   * Proves the bucket reachable, readable and writable with these credentials: lists it, then
+   * stores and removes a small probe object under `checkPrefix`. Throws a BattError naming the
+   * problem (wrong credentials, no such bucket, no route to the endpoint, no permission) and its fix.
+   */
+  async check(): Promise<void> {
+    const { s3, client } = await this.#sdk();
+    const prefix = this.#options.checkPrefix ?? '';
+    try {
+      await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 }));
+    } catch (raw) {
+      throw this.#explain(raw, `listing the bucket "${this.bucket}"`);
+    }
+    const probe = `${prefix}.batt-check-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'batt check\n' }));
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+    } catch (raw) {
+      throw this.#explain(raw, `writing the probe object ${probe}`);
+    }
+  }
+
+  /** The key of every open (neither completed nor aborted) multipart upload below `prefix`, once per upload. */
+  async openUploads(prefix = ''): Promise<string[]> {
+    const { s3, client } = await this.#sdk();
+    const keys: string[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      let page: S3.ListMultipartUploadsCommandOutput;
+      try {
+        page = await client.send(new s3.ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      } catch (raw) {
+        throw this.#explain(raw, 'listing open multipart uploads');
+      }
+      for (const upload of page.Uploads ?? []) if (upload.Key !== undefined) keys.push(upload.Key);
+      if (!page.IsTruncated) return keys;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
   }
 }

@@ -10,6 +10,13 @@ export interface StoredObject {
   bytes: number;
 }
 
+export interface PutOptions {
+  /** Never replace an existing object: store nothing and resolve to undefined instead. */
+  exclusive?: boolean;
+  /** A fresh stream of the same bytes as the `data` stream, for a storage that retries the put. */
+  reopen?: () => Readable;
+}
+
 export interface Storage {
   /** A name for messages ("local folder", "s3://bucket/prefix"). */
   readonly name: string;
@@ -18,8 +25,13 @@ export interface Storage {
    * never part of it. A put that fails (the data stream errors, the disk fills) leaves nothing new
    * under `key` and no temporary object behind. With `exclusive`, an existing `key` is never
    * replaced: the put resolves to undefined and stores nothing.
+   *
+   * A storage over a network retries a put that failed on the way (a reset connection, a busy
+   * server). It can resend a Buffer or a string; a stream it can read only once, so a stream's put
+   * is tried once unless `reopen` gives a fresh stream of the same bytes for each new attempt.
+   * Storages that never retry (the local folder) ignore `reopen`.
    */
-  put(key: string, data: Readable | Buffer | string, options?: { exclusive?: boolean }): Promise<StoredObject | undefined>;
+  put(key: string, data: Readable | Buffer | string, options?: PutOptions): Promise<StoredObject | undefined>;
   /** The object's bytes from the start. A missing object fails the stream with a `NOT_FOUND` BattError. */
   get(key: string): Readable;
   /** Its size and time, or undefined when there is no such object. */
@@ -30,7 +42,8 @@ export interface Storage {
   delete(key: string): Promise<boolean>;
   /**
    * Proves the storage reachable and writable with these credentials, before any dump; throws a
-   * BattError naming the problem and the fix. A storage that cannot fail so (the local folder) has none.
+   * BattError naming the problem and the fix. Storages that need no proof (the local folder)
+   * have none.
    */
   check?(): Promise<void>;
 }
