@@ -60,7 +60,12 @@ const loadSdk = (): Promise<Sdk> => {
   // On Node 20 the SDK warns on stderr, at every start, that its 2027 versions will need Node 22:
   // noise in every cron mail, with nothing for the user to do today. It is off unless asked for.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return (sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, lib]) => ({ s3, Upload: lib.Upload })));
+  // Bundled (packages/batt/build.mjs), a CommonJS module's exports may arrive under `default`.
+  const unwrap = <T extends object>(mod: T): T => ('default' in mod && mod.default && typeof mod.default === 'object' ? (mod.default as T) : mod);
+  return (sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, lib]) => {
+    const client = 'S3Client' in s3 && typeof s3.S3Client === 'function' ? s3 : unwrap(s3);
+    return { s3: client, Upload: (('Upload' in lib && lib.Upload) || unwrap(lib).Upload) as typeof lib.Upload };
+  }));
 };
 
 interface SdkError {
@@ -351,7 +356,8 @@ export class S3Storage implements Storage {
     const { s3, client } = await this.#sdk();
     const prefix = this.#options.checkPrefix ?? '';
     try {
-      await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 }));
+      // Not MaxKeys: 1: s3rver fails a truncated listing with InternalError (seen with 3.7.1).
+      await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1000 }));
     } catch (raw) {
       throw this.#explain(raw, `listing the bucket "${this.bucket}"`);
     }

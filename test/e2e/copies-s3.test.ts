@@ -1,0 +1,94 @@
+/** Off-site copies in a real S3-compatible server (s3rver on loopback, started here). */
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { S3Storage } from '@batt/core/storage/s3';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startS3, type S3Server } from '../lib/s3.js';
+
+const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
+
+describe('copies in S3', () => {
+  let s3: S3Server;
+  let box: Sandbox;
+  let data: string;
+  let storage: S3Storage;
+  const objects = async (): Promise<string[]> => {
+    const keys: string[] = [];
+    for await (const key of storage.list('')) keys.push(key);
+    return keys.sort();
+  };
+  before(async () => {
+    s3 = await startS3();
+    box = sandbox();
+    data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(5000) });
+    const secret = join(box.dir, 's3.secret');
+    writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
+    appendFileSync(
+      conf(box),
+      [
+        'storage:',
+        '  - name: offsite',
+        '    type: s3',
+        `    bucket: ${s3.bucket}`,
+        `    endpoint: ${s3.endpoint}`,
+        '    force_path_style: true',
+        '    prefix: "{host}/"',
+        `    access_key_id: ${s3.credentials.accessKeyId}`,
+        `    secret_access_key_file: ${JSON.stringify(secret)}`,
+        '',
+      ].join('\n'),
+    );
+    storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+  });
+  after(async () => {
+    box.cleanup();
+    await s3.stop();
+  });
+
+  it('a backup is copied with its manifest and SHA256SUMS, read back, and restored from the bucket once the local file is gone', async () => {
+    const run = json(await box.batt(['--file', data, '--json']));
+    assert.equal(run.status, 'ok');
+    const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
+    assert.equal(item.copies.length, 1);
+    const keys = await objects();
+    assert.ok(keys.includes(item.copies[0].key), `${item.copies[0].key} in ${keys.join(', ')}`);
+    assert.ok(keys.some((k) => k.endsWith('/SHA256SUMS')) && keys.some((k) => k.endsWith(`/batt-run-${run.id}.json`)));
+    assert.deepEqual(await storage.openUploads(), [], 'no multipart upload left open');
+    rmSync(item.file);
+    const to = join(box.dir, 'restored');
+    const r = await box.batt(['restore', String(run.id), 'file', '--to', to]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(readFileSync(join(to, data.replace(/^\//, ''), 'a.txt'), 'utf8'), 'alpha\n'.repeat(5000));
+  });
+
+  it('prune deletes the bucket copies of the backups it removes', async () => {
+    const first = json(await box.batt(['--file', data, '--json']));
+    const key = json(await box.batt(['show', String(first.id), '--json'])).items[0].copies[0].key as string;
+    assert.ok((await objects()).includes(key));
+    assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
+    const r = await box.batt(['prune', '--keep-last', '1']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal((await objects()).includes(key), false, `${key} is gone from the bucket`);
+  });
+
+  it('wrong credentials stop the run before any dump, with the fix', async () => {
+    const other = sandbox();
+    try {
+      const secret = join(other.dir, 's3.secret');
+      writeFileSync(secret, 'not-the-secret', { mode: 0o600 });
+      appendFileSync(
+        conf(other),
+        `storage:\n  - name: offsite\n    type: s3\n    bucket: ${s3.bucket}\n    endpoint: ${s3.endpoint}\n    force_path_style: true\n    access_key_id: WRONG\n    secret_access_key_file: ${JSON.stringify(secret)}\n`,
+      );
+      const r = await other.batt(['--file', data]);
+      assert.notEqual(r.exitCode, 0);
+      assert.match(r.stderr, /credential|access key|signature/i);
+      assert.doesNotMatch(r.stderr, /not-the-secret/);
+      assert.equal(existsSync(other.out), false, 'nothing was dumped');
+    } finally {
+      other.cleanup();
+    }
+  });
+});
