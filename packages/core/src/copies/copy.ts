@@ -13,7 +13,7 @@ export async function copyFile(copier: Copier, file: string, expected: { bytes: 
   const key = copier.keyFor(file);
   const { storage } = copier;
   try {
-    await storage.put(key, localStorage.get(file));
+    await storage.put(key, localStorage.get(file), { reopen: () => localStorage.get(file) });
     const stat = await storage.stat(key);
     if (stat?.bytes !== expected.bytes) throw new Error(`it reads back ${stat ? `${stat.bytes} bytes` : 'as missing'}, not ${expected.bytes}`);
     const read = await hashObject(storage, key);

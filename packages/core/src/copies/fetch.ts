@@ -34,7 +34,7 @@ export async function fetchMissing(db: CatalogDb, config: BattConfig, items: rea
     const copies = all.get(item.id) ?? [];
     if (!item.file || copies.length === 0 || (await localStorage.stat(item.file))) continue;
     const entries = (config.services[item.service]?.storage as StorageConfig[] | undefined) ?? config.storage;
-    const copiers = await openStorages(entries, { destination: '/', service: item.service, host: '', clock: new Date(), env: process.env });
+    const copiers = await openStorages(entries, { destination: '/', service: item.service, host: '', clock: new Date() });
     const reasons: string[] = [];
     for (const copy of copies) {
       const copier = copiers.find((c) => c.name === copy.storage);

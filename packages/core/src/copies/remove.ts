@@ -20,7 +20,7 @@ export async function removeCopies(db: CatalogDb, config: BattConfig | undefined
     const copies = all.get(item.id) ?? [];
     if (copies.length === 0) continue;
     const entries = (config?.services[item.service]?.storage as StorageConfig[] | undefined) ?? config?.storage;
-    const copiers = await openStorages(entries, { destination: '/', service: item.service, host: '', clock: new Date(), env: process.env });
+    const copiers = await openStorages(entries, { destination: '/', service: item.service, host: '', clock: new Date() });
     for (const copy of copies) {
       const copier = copiers.find((c) => c.name === copy.storage);
       if (!copier) {

@@ -26,7 +26,6 @@ export interface StorageScope {
   service: string;
   host: string;
   clock: Date;
-  env: NodeJS.ProcessEnv;
 }
 
 const usage = (entry: StorageConfig, what: string): BattError =>
@@ -39,7 +38,7 @@ function secretFile(entry: StorageConfig, path: string): string {
   return readFileSync(path, 'utf8').trim();
 }
 
-async function open(entry: StorageConfig, expand: (pattern: string) => string, env: NodeJS.ProcessEnv): Promise<Storage> {
+async function open(entry: StorageConfig, expand: (pattern: string) => string): Promise<Storage> {
   if (entry.type === 'local') {
     if (!entry.path) throw usage(entry, 'a local storage needs `path`');
     return new LocalStorage();
@@ -60,7 +59,7 @@ async function open(entry: StorageConfig, expand: (pattern: string) => string, e
   }
   if (!entry.remote) throw usage(entry, 'an rclone storage needs `remote`');
   const { RcloneStorage } = await import('../storage/rclone.js');
-  return new RcloneStorage({ name: entry.name!, remote: expand(entry.remote), configFile: entry.rclone_config, env });
+  return new RcloneStorage({ name: entry.name!, remote: expand(entry.remote), configFile: entry.rclone_config });
 }
 
 /** The copiers of `entries` for one service; throws CONFIG for an entry that lacks what its type needs. */
@@ -73,7 +72,7 @@ export async function openStorages(entries: readonly StorageConfig[] | undefined
     if (!entry.name || !entry.type) throw usage(entry, 'every storage needs a `name` and a `type` (s3, rclone or local)');
     if (seen.has(entry.name)) throw usage(entry, 'two storages have this name: give each its own');
     seen.add(entry.name);
-    const storage = await open(entry, expand, scope.env);
+    const storage = await open(entry, expand);
     const prefix = entry.prefix ? expand(entry.prefix) : '';
     const below = (file: string): string => {
       const rel = relative(root, file);
