@@ -175,7 +175,6 @@ async function openCopiers(request: BackupRequest): Promise<Map<string, Copier[]
       service: service.name,
       host: request.host,
       clock: request.clock,
-      env: process.env,
     });
     for (const copier of copiers) {
       if (checked.has(copier.name)) continue;
