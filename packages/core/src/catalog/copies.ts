@@ -1,7 +1,7 @@
 /** The copies of items in other storages: written once confirmed, read by show, restore and prune. */
 import { eq, inArray } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
-import { copies, type CopyRow } from './schema.js';
+import { copies, items, runs, type CopyRow } from './schema.js';
 
 export interface ConfirmedCopy {
   storage: string;
@@ -19,18 +19,22 @@ export function addCopies(db: CatalogDb, itemId: number, confirmed: readonly Con
       .run();
 }
 
+/** A copy with the host and start of the run that made it: what the storage's remote was expanded with. */
+export type PlacedCopy = CopyRow & { host: string; runStartedAt: string };
+
 /** The copies of the items `ids`, by item id, in the order they were made. */
-export function copiesOf(db: CatalogDb, ids: readonly number[]): Map<number, CopyRow[]> {
-  const out = new Map<number, CopyRow[]>();
+export function copiesOf(db: CatalogDb, ids: readonly number[]): Map<number, PlacedCopy[]> {
+  const out = new Map<number, PlacedCopy[]>();
   if (ids.length === 0) return out;
-  for (const row of db
-    .select()
+  const rows = db
+    .select({ copy: copies, host: runs.host, runStartedAt: runs.startedAt })
     .from(copies)
+    .innerJoin(items, eq(items.id, copies.itemId))
+    .innerJoin(runs, eq(runs.id, items.runId))
     .where(inArray(copies.itemId, [...ids]))
     .orderBy(copies.id)
-    .all()) {
-    out.set(row.itemId, [...(out.get(row.itemId) ?? []), row]);
-  }
+    .all();
+  for (const { copy, host, runStartedAt } of rows) out.set(copy.itemId, [...(out.get(copy.itemId) ?? []), { ...copy, host, runStartedAt }]);
   return out;
 }
 

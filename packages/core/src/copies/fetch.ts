@@ -34,9 +34,10 @@ export async function fetchMissing(db: CatalogDb, config: BattConfig, items: rea
     const copies = all.get(item.id) ?? [];
     if (!item.file || copies.length === 0 || (await localStorage.stat(item.file))) continue;
     const entries = (config.services[item.service]?.storage as StorageConfig[] | undefined) ?? config.storage;
-    const copiers = await openStorages(entries, { destination: '/', service: item.service, host: '', clock: new Date() });
     const reasons: string[] = [];
     for (const copy of copies) {
+      // The storage as that run opened it: an rclone remote may name its host and date.
+      const copiers = await openStorages(entries, { destination: '/', service: item.service, host: copy.host, clock: new Date(copy.runStartedAt) });
       const copier = copiers.find((c) => c.name === copy.storage);
       if (!copier) {
         reasons.push(`${copy.storage}: no such storage in the configuration`);

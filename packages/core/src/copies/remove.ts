@@ -20,8 +20,9 @@ export async function removeCopies(db: CatalogDb, config: BattConfig | undefined
     const copies = all.get(item.id) ?? [];
     if (copies.length === 0) continue;
     const entries = (config?.services[item.service]?.storage as StorageConfig[] | undefined) ?? config?.storage;
-    const copiers = await openStorages(entries, { destination: '/', service: item.service, host: '', clock: new Date() });
     for (const copy of copies) {
+      // The storage as that run opened it: an rclone remote may name its host and date.
+      const copiers = await openStorages(entries, { destination: '/', service: item.service, host: copy.host, clock: new Date(copy.runStartedAt) });
       const copier = copiers.find((c) => c.name === copy.storage);
       if (!copier) {
         throw new BattError('CONFIG', `a pruned backup has a copy in the storage "${copy.storage}", which the configuration no longer names`, {

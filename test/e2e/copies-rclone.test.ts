@@ -1,0 +1,65 @@
+/** Off-site copies in an rclone remote (rclone serve webdav on loopback, started here). */
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startWebdav, type ServedRemote } from '../lib/rclone.js';
+
+describe('copies in an rclone remote', () => {
+  let served: ServedRemote;
+  let box: Sandbox;
+  let data: string;
+  before(async () => {
+    served = await startWebdav();
+    box = sandbox({ env: served.env });
+    data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(3000) });
+    appendFileSync(
+      join(box.home, 'conf', 'batt.config.yaml'),
+      `storage:\n  - name: dav\n    type: rclone\n    remote: "${served.remote}backups/{host}"\n    rclone_config: ${JSON.stringify(served.configFile)}\n`,
+    );
+  });
+  after(async () => {
+    box.cleanup();
+    await served.remove();
+  });
+
+  it('a backup is copied, read back, and restored from the remote once the local file is gone; prune removes the copy', async () => {
+    const run = json(await box.batt(['--file', data, '--json']));
+    assert.equal(run.status, 'ok', JSON.stringify(run));
+    const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
+    const [copy] = item.copies;
+    assert.equal(copy.storage, 'dav');
+    const onServer = join(served.dir, 'backups', (await import('node:os')).hostname(), copy.key);
+    assert.deepEqual(readFileSync(onServer), readFileSync(item.file), `${onServer} holds the same bytes`);
+    rmSync(item.file);
+    const to = join(box.dir, 'restored');
+    const r = await box.batt(['restore', String(run.id), 'file', '--to', to]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(readFileSync(join(to, data.replace(/^\//, ''), 'a.txt'), 'utf8'), 'alpha\n'.repeat(3000));
+    assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
+    assert.equal((await box.batt(['prune', '--keep-last', '1'])).exitCode, 0);
+    assert.equal(existsSync(onServer), false, 'the pruned backup is gone from the remote');
+  });
+
+  it('a remote that is down stops the run before any dump, naming it', async () => {
+    await served.stop();
+    try {
+      const other = sandbox({ env: served.env });
+      try {
+        appendFileSync(
+          join(other.home, 'conf', 'batt.config.yaml'),
+          `storage:\n  - name: dav\n    type: rclone\n    remote: "${served.remote}x"\n    rclone_config: ${JSON.stringify(served.configFile)}\n`,
+        );
+        const r = await other.batt(['--file', data]);
+        assert.notEqual(r.exitCode, 0);
+        assert.match(r.stderr, /batttest|dav/);
+        assert.equal(existsSync(other.out), false, 'nothing was dumped');
+      } finally {
+        other.cleanup();
+      }
+    } finally {
+      await served.start();
+    }
+  });
+});
