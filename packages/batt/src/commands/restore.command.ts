@@ -1,6 +1,9 @@
 /** `batt restore` and `batt verify`: getting backups back, and proving that they can be. */
 import { fail, type Command } from '../options.js';
 
+/** --identity, else BATT_AGE_IDENTITY: the age identity file to decrypt with. */
+const identityOf = (flag: string | undefined): string | undefined => flag || process.env.BATT_AGE_IDENTITY || undefined;
+
 export const restore: Command = (cli, { app, done }) =>
   cli.command(
     'restore <run> [service]',
@@ -18,6 +21,7 @@ export const restore: Command = (cli, { app, done }) =>
           default: false,
           describe: 'restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched',
         })
+        .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
         .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show the plan and check the SHA-256, change nothing' })
         .option('jobs', { type: 'number', describe: 'parallel jobs for pg_restore [cores]' })
         .option('redis-db', { type: 'string', array: true, describe: 'redis: only these logical databases' })
@@ -42,6 +46,7 @@ export const restore: Command = (cli, { app, done }) =>
           force: a.force,
           replace: a.replace,
           dryRun: a['dry-run'] as boolean,
+          identityFile: identityOf(a.identity),
           jobs: a.jobs ?? availableParallelism(),
           redisDbs: ((a['redis-db'] as string[] | undefined) ?? []).map(String),
           config: a.config,
@@ -68,6 +73,7 @@ export const verify: Command = (cli, { app, done }) =>
           default: false,
           describe: 'also restore into a scratch database/server/folder and compare with the facts recorded at backup time',
         })
+        .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
         .example('batt verify', 'verify the newest run')
         .example('batt verify --since 7d --restore-test', 'a weekly restore drill'),
     async (a) => {
@@ -87,6 +93,7 @@ export const verify: Command = (cli, { app, done }) =>
           service: a.service,
           targets: (a.target as string[] | undefined) ?? [],
           restoreTest: a['restore-test'] as boolean,
+          identityFile: identityOf(a.identity),
           config: a.config,
           json: a.json,
           quiet: a.quiet,
