@@ -8,7 +8,8 @@
  */
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
-import { checkEncryption, encryptionOf, type Encryption } from '../config/encryption.js';
+import { encryptionOf, type Encryption } from '../config/encryption.js';
+import { checkEncryption } from '../pipeline/encrypt.js';
 import { describeError, exitCodeFor } from '../errors/errors.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
