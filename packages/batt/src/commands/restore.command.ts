@@ -1,6 +1,9 @@
 /** `batt restore` and `batt verify`: getting backups back, and proving that they can be. */
 import { command, fail, listOf, oneRun, outputOf, targetOption } from '../options.js';
 
+/** --identity, else BATT_AGE_IDENTITY: the age identity file to decrypt with. */
+const identityOf = (flag: string | undefined): string | undefined => flag || process.env.BATT_AGE_IDENTITY || undefined;
+
 export const restore = command(
   'restore <run> [service]',
   'restore a backup: databases into a new (or named) database, files into a folder',
@@ -14,6 +17,7 @@ export const restore = command(
         default: false,
         describe: 'restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched',
       })
+      .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show the plan and check the SHA-256, change nothing' })
       .option('jobs', { type: 'number', describe: 'parallel jobs for pg_restore [cores]' })
       .option('redis-db', { type: 'string', array: true, describe: 'redis: only these logical databases' })
@@ -37,6 +41,7 @@ export const restore = command(
       force: a.force,
       replace: a.replace,
       dryRun: a['dry-run'] as boolean,
+      identityFile: identityOf(a.identity),
       jobs: a.jobs ?? availableParallelism(),
       redisDbs: listOf(a['redis-db']).map(String),
       ...outputOf(a),
@@ -59,6 +64,7 @@ export const verify = command(
         default: false,
         describe: 'also restore into a scratch database/server/folder and compare with the facts recorded at backup time',
       })
+      .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
       .example('batt verify', 'verify the newest run')
       .example('batt verify --since 7d --restore-test', 'a weekly restore drill'),
   async (a, { app }) => {
@@ -77,6 +83,7 @@ export const verify = command(
       service: a.service,
       targets: listOf(a.target),
       restoreTest: a['restore-test'] as boolean,
+      identityFile: identityOf(a.identity),
       ...outputOf(a),
     });
   },

@@ -29,14 +29,14 @@ interface Common {
 }
 
 export type RestoreArgs = Common &
-  Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs'> & {
+  Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs' | 'identityFile'> & {
     ref: string;
     targets: string[];
     /** --redis-db: only these logical databases. */
     redisDbs: string[];
   };
 
-export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest'> & { targets: string[] };
+export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest' | 'identityFile'> & { targets: string[] };
 
 async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void = () => {}) {
   const config = await loadAppConfig(app, args);
@@ -89,6 +89,7 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
       replace: args.replace,
       dryRun: args.dryRun,
       jobs: args.jobs,
+      identityFile: args.identityFile,
       onPlan(plan) {
         if (args.json || args.quiet) return;
         out`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`;
@@ -127,6 +128,7 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
       service: args.service,
       targets: args.targets,
       restoreTest: args.restoreTest,
+      identityFile: args.identityFile,
     });
     if (args.json) printJson(outcomes);
     else if (!args.quiet) {

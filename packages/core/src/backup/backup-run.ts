@@ -8,6 +8,8 @@
  */
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
+import { encryptionOf, type Encryption } from '../config/encryption.js';
+import { checkEncryption } from '../pipeline/encrypt.js';
 import { describeError, exitCodeFor } from '../errors/errors.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
@@ -117,8 +119,19 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
   return units;
 }
 
+/** Each built-in service's encryption, every recipient checked: a bad one fails the command before anything runs. */
+async function encryptions(request: BackupRequest): Promise<Map<string, Encryption>> {
+  const found = new Map<string, Encryption>();
+  for (const { service } of request.selections) {
+    const configured = service.plugin ? encryptionOf(request.config, service.name) : undefined;
+    if (configured && !found.has(service.name)) found.set(service.name, await checkEncryption(configured));
+  }
+  return found;
+}
+
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
+  const encryption = await encryptions(request);
   // What dead batts left half written goes first: their temporary files (up to a dump's size).
   const thisRun = request.selections.map((s) => folderFor(request, s.service.name));
   for (const path of clearDeadTemps(new Set([...thisRun, ...abortedRunFolders(db)]))) request.log.info(`removed ${path}, left by a batt that died`);
@@ -143,7 +156,7 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const unsubscribe = logEvents(events, request.log);
   events.emit({ type: 'run-started', kind: 'backup', runId, at: request.clock.toISOString(), services: request.selections.map((sel) => sel.service.name) });
   try {
-    const report = await executeRun(request, runId, units, events, copiers);
+    const report = await executeRun(request, runId, units, events, encryption, copiers);
     events.emit({
       type: 'run-finished',
       kind: 'backup',
@@ -204,7 +217,14 @@ async function copyManifests(request: BackupRequest, runId: number, manifests: r
   return errors;
 }
 
-async function executeRun(request: BackupRequest, runId: number, units: Unit[], events: RunEvents, copiers: Map<string, Copier[]>): Promise<RunReport> {
+async function executeRun(
+  request: BackupRequest,
+  runId: number,
+  units: Unit[],
+  events: RunEvents,
+  encryption: Map<string, Encryption>,
+  copiers: Map<string, Copier[]>,
+): Promise<RunReport> {
   const { db, config, log } = request;
   const clean = (text: string): string => redact(text, request.secrets).slice(0, LOG_CAP);
   const destFor = (service: Service): string => folderFor(request, service.name);
@@ -249,7 +269,8 @@ async function executeRun(request: BackupRequest, runId: number, units: Unit[], 
   );
 
   const copiersFor = async (service: Service): Promise<Copier[]> => copiers.get(service.name) ?? [];
-  const scope: ItemScope = { request, runId, events, metadata, destFor, clean, status, defaultCompression, checkSuspect, copiersFor };
+  const encryptionFor = (service: Service): Encryption | undefined => encryption.get(service.name);
+  const scope: ItemScope = { request, runId, events, metadata, destFor, encryptionFor, clean, status, defaultCompression, checkSuspect, copiersFor };
 
   const { default: pMap } = await import('p-map');
   await pMap(

@@ -4,6 +4,7 @@
  * its report lines; the run (backup-run.ts) runs items side by side and gathers them.
  */
 import type { Compression } from '../config/schema.js';
+import type { Encryption } from '../config/encryption.js';
 import { BattError, describeError } from '../errors/errors.js';
 import type { ItemStatus } from '../catalog/schema.js';
 import { addItem, finishItem, now, startItem } from '../catalog/queries.js';
@@ -27,6 +28,8 @@ export interface ItemScope {
   events: RunEvents;
   metadata: DurableMetadata;
   destFor(service: Service): string;
+  /** The public keys a service's artifacts are encrypted to (checked at the start); undefined for none. */
+  encryptionFor(service: Service): Encryption | undefined;
   /** Secrets masked, and cut to what the catalog keeps. */
   clean(text: string): string;
   /** `aborted` once the run is interrupted, else `failed`. */
@@ -55,6 +58,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     const section = request.config.services[service.name] ?? {};
     const compression = request.compression ?? (section.compression as Compression | undefined) ?? request.config.compression ?? scope.defaultCompression();
     const level = (section.compression_level as number | undefined) ?? request.config.compression_level;
+    const encryption = scope.encryptionFor(service);
     events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target, at: startedAt });
     const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
     const artifact = await writeArtifact({
@@ -64,6 +68,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       ext: typeof plugin.extension === 'function' ? plugin.extension(target) : plugin.extension,
       compression,
       level,
+      encryption,
       uniqueSuffix: `run${runId}`,
       signal: request.signal,
       onBytes: progressOf(events, { runId, service: service.name, target }),
@@ -80,6 +85,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
         bytes: artifact.bytes,
         sha256: artifact.sha256,
         compression,
+        ...(encryption ? { encryption: encryption.method, recipients: encryption.recipients } : {}),
         toolVersion: facts.toolVersion,
         serverVersion: facts.serverVersion,
         facts: facts.facts,
@@ -93,6 +99,8 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       bytes: artifact.bytes,
       sha256: artifact.sha256,
       compression,
+      encryption: encryption?.method ?? null,
+      recipients: encryption ? JSON.stringify(encryption.recipients) : null,
       toolVersion: facts.toolVersion ?? null,
       serverVersion: facts.serverVersion ?? null,
       facts: JSON.stringify({ ...facts.facts, warnings: warnings.length ? warnings : undefined }),

@@ -91,6 +91,8 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
               bytes: entry.bytes,
               sha256: entry.sha256,
               compression: entry.compression ?? null,
+              encryption: entry.encryption ?? null,
+              recipients: entry.recipients ? JSON.stringify(entry.recipients) : null,
               toolVersion: entry.toolVersion ?? null,
               serverVersion: entry.serverVersion ?? null,
               facts: JSON.stringify(entry.facts ?? {}),

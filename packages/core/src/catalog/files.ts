@@ -32,7 +32,7 @@ export function rebuildWriter(db: CatalogDb): RebuildWriter {
     'insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, error, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)',
   );
   const item = client.prepare(
-    "insert into items (run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)",
+    "insert into items (run_id, service, target, file, bytes, sha256, compression, encryption, recipients, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)",
   );
   const failure = client.prepare('insert into items (run_id, service, target, started_at, finished_at, status, error) values (?, ?, ?, ?, ?, ?, ?)');
   return {

@@ -175,6 +175,9 @@ export interface AdoptedFile {
   bytes: number;
   sha256: string;
   compression: string | null;
+  encryption: string | null;
+  /** JSON list of the public keys, or null. */
+  recipients: string | null;
   toolVersion: string | null;
   serverVersion: string | null;
   facts: string;
@@ -185,7 +188,7 @@ export interface AdoptedFile {
 export function adoptItem(db: CatalogDb, id: number, a: AdoptedFile): void {
   db.$client
     .prepare(
-      "update items set status = 'ok', file = ?, bytes = ?, sha256 = ?, compression = ?, tool_version = ?, server_version = ?, facts = ?, finished_at = ?, error = null where id = ?",
+      "update items set status = 'ok', file = ?, bytes = ?, sha256 = ?, compression = ?, encryption = ?, recipients = ?, tool_version = ?, server_version = ?, facts = ?, finished_at = ?, error = null where id = ?",
     )
-    .run(a.file, a.bytes, a.sha256, a.compression, a.toolVersion, a.serverVersion, a.facts, a.finishedAt, id);
+    .run(a.file, a.bytes, a.sha256, a.compression, a.encryption, a.recipients, a.toolVersion, a.serverVersion, a.facts, a.finishedAt, id);
 }

@@ -52,7 +52,7 @@ export function startItem(db: CatalogDb, runId: number, service: string, target:
 }
 
 export type ItemResult = Partial<
-  Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'>
+  Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'encryption' | 'recipients' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'>
 >;
 
 export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result: ItemResult): void {

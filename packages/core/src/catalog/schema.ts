@@ -47,6 +47,10 @@ export const items = sqliteTable(
     bytes: integer('bytes'),
     sha256: text('sha256'),
     compression: text('compression'),
+    /** `age` or `gpg` when the file is encrypted to public keys; null when it is not. */
+    encryption: text('encryption', { enum: ['age', 'gpg'] }),
+    /** JSON: the public keys it was encrypted to (age1… recipients, gpg fingerprints); never a secret. */
+    recipients: text('recipients'),
     startedAt: text('started_at').notNull(),
     finishedAt: text('finished_at'),
     status: text('status', { enum: itemStatuses }).notNull(),

@@ -5,6 +5,9 @@
  * user or root alone can change it (home/trust.ts): batt runs as root, and a configuration can
  * be code (.js, .cjs, .mjs, .ts) or send passwords to a server it names. The working directory is
  * never searched: a file someone left there must not steer `sudo batt`.
+ *
+ * Longer than 200 lines because the sources (files, environment) and their order of precedence
+ * are one story; the keys themselves are in schema.ts.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +32,8 @@ export interface BattConfig {
   concurrency?: number;
   bundle?: boolean;
   storage?: readonly StorageConfig[];
+  /** Public keys the artifacts are encrypted to (config/encryption.ts); a service's replaces it. */
+  encryption?: { age_recipients?: readonly string[]; gpg_recipients?: readonly string[] };
   keep_last?: number;
   keep_hourly?: number;
   keep_daily?: number;
@@ -139,7 +144,7 @@ function fromEnvString(spec: ConfigKeySpec, raw: string): unknown {
   if (spec.type === 'boolean') return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
   if (spec.type === 'string[]')
     return raw
-      .split(',')
+      .split(spec.words ? /[\s,]+/ : ',')
       .map((s) => s.trim())
       .filter(Boolean);
   return raw;
@@ -147,20 +152,35 @@ function fromEnvString(spec: ConfigKeySpec, raw: string): unknown {
 
 const envName = (...parts: string[]): string => `BATT_${parts.join('_').replace(/-/g, '_').toUpperCase()}`;
 
+/**
+ * The value a key gets from the environment, if any. A mapping's keys each have their own variable
+ * (BATT_AGE_RECIPIENTS, BATT_MYSQL_AGE_RECIPIENTS); those set replace the mapping of that level.
+ */
+function envValue(env: NodeJS.ProcessEnv, prefix: string[], key: string, spec: ConfigKeySpec): unknown {
+  if (spec.type === 'mapping') {
+    const found = Object.entries(spec.keys).flatMap(([sub, subSpec]) => {
+      const value = envValue(env, prefix, sub, subSpec);
+      return value === undefined ? [] : [[sub, value] as const];
+    });
+    return found.length ? Object.fromEntries(found) : undefined;
+  }
+  const name = envName(...prefix, key);
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : checkValue(spec, fromEnvString(spec, raw), name, 'environment');
+}
+
 /** Applies BATT_<KEY> and BATT_<SERVICE>_<KEY> variables. */
 export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: readonly ServiceSchema[]): void {
   for (const [key, spec] of Object.entries(globalKeys)) {
     if (spec.type === 'section[]') continue; // no one-variable form
-    const raw = env[envName(key)];
-    if (raw !== undefined && raw !== '') (into as unknown as Record<string, unknown>)[key] = checkValue(spec, fromEnvString(spec, raw), envName(key), 'environment');
+    const value = envValue(env, [], key, spec);
+    if (value !== undefined) (into as unknown as Record<string, unknown>)[key] = value;
   }
   for (const service of services) {
     if (!service.keys) continue;
     for (const [key, spec] of Object.entries({ ...serviceCommonKeys, ...service.keys })) {
-      const name = envName(service.name, key);
-      const raw = env[name];
-      if (raw === undefined || raw === '') continue;
-      into.services[service.name] = { ...into.services[service.name], [key]: checkValue(spec, fromEnvString(spec, raw), name, 'environment') };
+      const value = envValue(env, [service.name], key, spec);
+      if (value !== undefined) into.services[service.name] = { ...into.services[service.name], [key]: value };
     }
   }
 }

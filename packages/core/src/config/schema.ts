@@ -10,8 +10,10 @@ export type ConfigKeySpec =
   | { type: 'string'; describe: string }
   | { type: 'number'; describe: string; min?: number; max?: number; integer?: boolean }
   | { type: 'boolean'; describe: string }
-  | { type: 'string[]'; describe: string }
+  | { type: 'string[]'; describe: string; /** The environment form splits on whitespace too, not only commas. */ words?: boolean }
   | { type: 'enum'; values: readonly string[]; describe: string }
+  /** A nested mapping with its own keys (`encryption:`); each key's environment form is BATT_[<SERVICE>_]<KEY>. */
+  | { type: 'mapping'; keys: Record<string, ConfigKeySpec>; describe: string }
   /** A list of mappings, each checked against `keys` (e.g. `storage:`). */
   | { type: 'section[]'; keys: Record<string, ConfigKeySpec>; describe: string };
 
@@ -31,7 +33,9 @@ export type ConfigValue<S extends ConfigKeySpec> = S extends { type: 'string' }
           ? V
           : S extends { type: 'section[]'; keys: infer K extends ConfigKeys }
             ? readonly ConfigOf<K>[]
-            : never;
+            : S extends { type: 'mapping' }
+              ? Readonly<Record<string, unknown>>
+              : never;
 
 /**
  * A validated section typed from its key specs. Every key is optional: nothing fills in a value
@@ -50,6 +54,14 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
   bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
   storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
+  encryption: {
+    type: 'mapping',
+    keys: {
+      age_recipients: { type: 'string[]', words: true, describe: 'encrypt built-in artifacts to these age public keys (age1…)' },
+      gpg_recipients: { type: 'string[]', words: true, describe: "encrypt built-in artifacts to these gpg keys (key id or fingerprint, in batt's keyring)" },
+    },
+    describe: 'encrypt artifacts to public keys: age_recipients or gpg_recipients (docs/encryption.md)',
+  },
   ...retentionKeys(),
 };
 
@@ -99,6 +111,7 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   compression_level: globalKeys.compression_level,
   destination: globalKeys.destination,
   storage: globalKeys.storage,
+  encryption: globalKeys.encryption,
   ...retentionKeys(),
 };
 
@@ -106,6 +119,7 @@ function expected(spec: ConfigKeySpec): string {
   if (spec.type === 'enum') return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (spec.type === 'string[]') return 'a list of strings';
   if (spec.type === 'section[]') return 'a list of mappings';
+  if (spec.type === 'mapping') return `a mapping with ${Object.keys(spec.keys).join(' or ')}`;
   if (spec.type === 'number') {
     const kind = spec.integer ? 'a whole number' : 'a number';
     if (spec.min !== undefined && spec.max !== undefined) return `${kind} from ${spec.min} to ${spec.max}`;
@@ -143,6 +157,8 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
       return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '') ? value : fail();
     case 'section[]':
       return Array.isArray(value) ? value.map((entry, i) => checkSection(spec.keys, entry, `${key}[${i}]`, source)) : fail();
+    case 'mapping':
+      return value !== null && typeof value === 'object' && !Array.isArray(value) ? checkSection(spec.keys, value, key, source) : fail();
   }
 }
 

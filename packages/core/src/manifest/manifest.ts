@@ -22,6 +22,9 @@ export interface ManifestItem {
   bytes: number;
   sha256: string;
   compression: string | null;
+  /** `age` or `gpg` when the file is encrypted, with the public keys it was encrypted to (never an identity). */
+  encryption?: 'age' | 'gpg' | null;
+  recipients?: readonly string[] | null;
   toolVersion?: string | null;
   serverVersion?: string | null;
   facts?: unknown;

@@ -1,9 +1,10 @@
 /**
- * The one place a backup becomes a file, in four stages: dump → compress → hash → store (an
- * encrypt stage comes between compress and hash next). They run side by side in one pass; the
- * file gets its final name only when all of them succeeded. If the dump, the compressor or the
- * disk fails, the new file is removed and nothing is placed.
+ * The one place a backup becomes a file, in five stages: dump → compress → encrypt → hash → store
+ * (encrypt only when the service is encrypted to public keys). They run side by side in one pass;
+ * the file gets its final name only when all of them succeeded. If the dump, the compressor, the
+ * encrypter or the disk fails, the new file is removed and nothing is placed.
  */
+import { encryptionSuffix, type Encryption } from '../config/encryption.js';
 import type { Compression } from '../config/schema.js';
 import { BattError, fromSystemError } from '../errors/errors.js';
 import type { ToolResult } from '../exec/exec.js';
@@ -11,6 +12,7 @@ import type { ItemFacts } from '../plugins/types.js';
 import type { NewFile } from '../storage/local.js';
 import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
 import { disposeOf, dumpStage, unreadFileOf, type Dump, type DumpStage } from './dump.js';
+import { encryptStage, type EncryptionStage } from './encrypt.js';
 import { hashStage, type HashStage } from './hash.js';
 import { storeStage } from './store.js';
 
@@ -24,6 +26,8 @@ export interface ArtifactRequest {
   ext: string;
   compression: Compression;
   level?: number;
+  /** Public keys to encrypt to (checked at the run's start); the name then ends in `.age` or `.gpg`. */
+  encryption?: Encryption;
   /** Added to the name when `base+ext` already exists (the run id). */
   uniqueSuffix: string;
   signal: AbortSignal;
@@ -40,6 +44,7 @@ export interface Artifact {
 
 interface Stages {
   compress?: CompressionStage;
+  encrypt?: EncryptionStage;
   dump?: DumpStage;
   hash?: HashStage;
 }
@@ -57,14 +62,18 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   }
   const stages: Stages = {};
   try {
-    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, file.fd, unreadFileOf(dump)));
+    const { encryption } = request;
+    // Encrypted, the compressed bytes must pass through the encrypter: the zstd binary never writes the file itself then.
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, encryption ? undefined : file.fd, unreadFileOf(dump)));
+    if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
     stages.dump = await dumpStage(dump, compressed, signal);
-    stages.hash = hashStage(compressed, file, request.onBytes);
+    stages.hash = hashStage(stages.encrypt ?? compressed, file, request.onBytes);
     const facts = await settle(stages);
     const { bytes, sha256 } = await stages.hash.done;
     // An interrupted run places nothing, whatever finished meanwhile.
     if (signal.aborted) throw signal.reason ?? new BattError('INTERRUPTED', 'interrupted');
-    const path = await file.place(request.base, request.ext + compressionSuffix[request.compression], request.uniqueSuffix);
+    const suffix = request.ext + compressionSuffix[request.compression] + (encryption ? encryptionSuffix[encryption.method] : '');
+    const path = await file.place(request.base, suffix, request.uniqueSuffix);
     await disposeOf(dump);
     return { path, bytes, sha256, facts };
   } catch (error) {
@@ -80,8 +89,9 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
 async function stop(stages: Stages): Promise<void> {
   stages.dump?.stop();
   stages.compress?.abort();
+  stages.encrypt?.abort();
   await stages.hash?.stop();
-  await Promise.allSettled([stages.compress?.done, stages.dump?.done, stages.hash?.done]);
+  await Promise.allSettled([stages.compress?.done, stages.encrypt?.done, stages.dump?.done, stages.hash?.done]);
 }
 
 /** A failure caused by another stage failing: a broken pipe, or being stopped by batt. */
@@ -93,14 +103,14 @@ function isEcho(error: unknown): boolean {
 }
 
 /**
- * Waits for the three running stages. When one fails the others are stopped, and the error
+ * Waits for the running stages. When one fails the others are stopped, and the error
  * reported is the cause, not its echo: a full disk before a compressor killed by the broken
  * pipe, and a compressor that failed before a dump killed by SIGPIPE.
  */
 async function settle(stages: Stages): Promise<ItemFacts> {
-  const all = [stages.hash!.done, stages.compress!.done, stages.dump!.done] as const;
+  const all = [stages.hash!.done, stages.compress!.done, stages.encrypt?.done, stages.dump!.done] as const;
   try {
-    const [, , facts] = await Promise.all(all);
+    const [, , , facts] = await Promise.all(all);
     return facts;
   } catch (first) {
     await stop(stages);

@@ -79,8 +79,15 @@ function outputError(stderr: string): NodeJS.ErrnoException | undefined {
  * Starts the compressor. `inputFile`: the dump is a finished file (a Redis RDB, say), which the
  * zstd binary then reads itself; `input` is unused and `fromFile` is set. `outputFd`: the file the
  * zstd binary writes into itself (`output` is then null); in-process compressors leave it alone.
+ * Without one (the bytes are encrypted next), the zstd binary's output is a stream too.
  */
-export async function compressStage(compression: Compression, level: number | undefined, signal: AbortSignal, outputFd: number, inputFile?: string): Promise<CompressionStage> {
+export async function compressStage(
+  compression: Compression,
+  level: number | undefined,
+  signal: AbortSignal,
+  outputFd: number | undefined,
+  inputFile?: string,
+): Promise<CompressionStage> {
   if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
@@ -95,7 +102,7 @@ export async function compressStage(compression: Compression, level: number | un
   }
   const fd = inputFile ? openSync(inputFile, 'r') : undefined;
   try {
-    const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd ?? 'pipe', stdout: outputFd, signal, debianPackage: 'zstd' });
+    const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd ?? 'pipe', stdout: outputFd ?? 'pipe', signal, debianPackage: 'zstd' });
     // A missing zstd: no stdin to write into (reading a file, its result says ENOENT instead).
     if (fd === undefined && !child.stdin) throw toolFailure('zstd', await child.result, 'zstd');
     const done = child.result.then((result) => {
@@ -103,7 +110,7 @@ export async function compressStage(compression: Compression, level: number | un
     });
     done.catch(() => {});
     const input = fd === undefined ? child.stdin! : new PassThrough();
-    return { input, inputIsPipe: fd === undefined, fromFile: fd !== undefined, output: null, done, abort: () => child.kill('SIGKILL') };
+    return { input, inputIsPipe: fd === undefined, fromFile: fd !== undefined, output: outputFd === undefined ? child.stdout : null, done, abort: () => child.kill('SIGKILL') };
   } finally {
     if (fd !== undefined) closeSync(fd); // the child has its own copy
   }

@@ -183,10 +183,10 @@ export interface HashStage {
 }
 
 /**
- * Hashes the compressor's output on its way into the file `fd` (at `path`); when the zstd binary
+ * Hashes the compressor's (or the encrypter's) output on its way into the file `fd` (at `path`); when the zstd binary
  * writes the file itself, reads it back as it grows instead.
  */
-export function hashStage(compressed: CompressionStage, file: { fd: number; path: string }, onBytes?: (bytes: number) => void): HashStage {
+export function hashStage(compressed: Pick<CompressionStage, 'output' | 'done'>, file: { fd: number; path: string }, onBytes?: (bytes: number) => void): HashStage {
   if (!compressed.output) return { done: hashGrowingFile(file.path, compressed.done, onBytes), stop: async () => {} };
   const sink = new HashingFileSink(file.fd, onBytes);
   const done = pipeline(compressed.output, sink).then(() => ({ bytes: sink.bytes, sha256: sink.digest() }));

@@ -73,7 +73,9 @@ export async function readManifest(path: string): Promise<Manifest> {
       i.bytes >= 0 &&
       isText(i.sha256) &&
       /^[0-9a-f]{64}$/.test(i.sha256) &&
-      [i.compression, i.toolVersion, i.serverVersion, i.startedAt, i.finishedAt].every(textOrNone);
+      [i.compression, i.toolVersion, i.serverVersion, i.startedAt, i.finishedAt].every(textOrNone) &&
+      [undefined, null, 'age', 'gpg'].includes(i.encryption) &&
+      (i.recipients === undefined || i.recipients === null || (Array.isArray(i.recipients) && i.recipients.every(isText)));
     if (!fields) throw new Error(`not a batt manifest: an item is not of batt's form: ${shortened(String(JSON.stringify(i)))}`);
     if (isAbsolute(i.name) || i.name.split('/').some((part: string) => part === '' || part === '.' || part === '..')) {
       throw new Error(`not a batt manifest: ${shortened(JSON.stringify(i.name))} is not a file name inside the manifest's folder`);

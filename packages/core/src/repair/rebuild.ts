@@ -150,6 +150,8 @@ export async function rebuildCatalog(
             i.bytes,
             i.sha256,
             i.compression,
+            i.encryption ?? null,
+            i.recipients ? JSON.stringify(i.recipients) : null,
             i.startedAt ?? r.startedAt,
             i.startedAt === undefined ? finishedAt : (i.finishedAt ?? null),
             i.toolVersion ?? null,

@@ -9,6 +9,7 @@ import { BattError } from '../errors/errors.js';
 import { spawnTool, stderrText } from '../exec/exec.js';
 import { BLOCK_SIZE, hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
+import { decryptStream, type DecryptionKeys, type Encrypted } from './decrypt.js';
 
 export interface StoredArtifact {
   file: string;
@@ -56,13 +57,15 @@ export function compressionOf(file: string, recorded: string | null): 'zstd' | '
 type ZstdZlib = { createZstdDecompress?: () => NodeJS.ReadWriteStream };
 
 /**
- * The artifact's uncompressed bytes. Errors (a damaged zstd frame, a missing zstd) surface as
- * an error on the stream, so whatever reads it fails rather than restores half a dump.
+ * The artifact's uncompressed bytes (decrypted first when `decryption` says it is encrypted).
+ * Errors (a damaged zstd frame, a missing zstd, a wrong key) surface as an error on the stream,
+ * so whatever reads it fails rather than restores half a dump.
  */
-export function openArtifact(file: string, compression: 'zstd' | 'gzip' | 'none', signal?: AbortSignal): Readable {
+export function openArtifact(file: string, compression: 'zstd' | 'gzip' | 'none', signal?: AbortSignal, decryption?: { encrypted: Encrypted; keys: DecryptionKeys }): Readable {
   const damaged = (why: string): BattError =>
     new BattError('INTEGRITY', `cannot decompress ${file}: ${why}`, { hint: 'the artifact is damaged: restore an older backup (`batt runs`)' });
-  const raw = localStorage.get(file);
+  const stored = localStorage.get(file);
+  const raw = decryption ? decryptStream(stored, file, decryption.encrypted, decryption.keys, signal) : stored;
   if (compression === 'none') return raw;
   const out = new PassThrough({ highWaterMark: BLOCK_SIZE });
   const inflate = compression === 'gzip' ? zlib.createGunzip() : (zlib as unknown as ZstdZlib).createZstdDecompress?.();
@@ -74,16 +77,21 @@ export function openArtifact(file: string, compression: 'zstd' | 'gzip' | 'none'
     out.on('close', () => raw.destroy());
     return out;
   }
-  raw.destroy();
-  void spawnTool('zstd', ['-dc', '-q', '--', file], { signal, debianPackage: 'zstd' }).then(async (child) => {
+  // Encrypted, zstd reads the decrypted stream; else the file itself.
+  if (!decryption) raw.destroy();
+  const args = decryption ? ['-dc', '-q'] : ['-dc', '-q', '--', file];
+  void spawnTool('zstd', args, { signal, debianPackage: 'zstd', stdin: decryption ? raw : undefined }).then(async (child) => {
     if (!child.stdout) {
       out.destroy(new BattError('TOOL_MISSING', 'zstd is not installed: it is needed to read .zst artifacts', { hint: 'apt-get install zstd' }));
       return;
     }
-    out.on('close', () => child.kill('SIGKILL'));
+    out.on('close', () => {
+      child.kill('SIGKILL');
+      raw.destroy();
+    });
     child.stdout.pipe(out, { end: false });
     const [result] = await Promise.all([child.result, new Promise((r) => child.stdout!.on('end', r))]);
-    if (result.failed && !out.destroyed) out.destroy(damaged(stderrText(result) || `zstd exited with code ${result.exitCode}`));
+    if (result.failed && !out.destroyed) out.destroy(result.inputError ? (result.inputError as Error) : damaged(stderrText(result) || `zstd exited with code ${result.exitCode}`));
     else out.end();
   });
   return out;

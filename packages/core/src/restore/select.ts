@@ -13,6 +13,7 @@ import type { Service } from '../plugins/discovery.js';
 import { findService } from '../plugins/discovery.js';
 import type { Check, RestoreSource } from '../plugins/types.js';
 import { compressionOf, openArtifact } from './artifact.js';
+import { encryptedOf, type DecryptionKeys } from './decrypt.js';
 import { insideRoots } from '../destination/folders.js';
 
 export interface Selected {
@@ -91,11 +92,12 @@ export function selectItems(db: CatalogDb, services: readonly Service[], query: 
   });
 }
 
-/** The artifact of an item as a restore source: each open() decompresses it again. */
-export function sourceOf(item: ItemRow, signal?: AbortSignal): RestoreSource {
+/** The artifact of an item as a restore source: each open() decrypts (with `keys`) and decompresses it again. */
+export function sourceOf(item: ItemRow, signal?: AbortSignal, keys: DecryptionKeys = {}): RestoreSource {
   const compression = compressionOf(item.file!, item.compression);
+  const encrypted = encryptedOf(item);
   return {
-    open: () => openArtifact(item.file!, compression, signal),
+    open: () => openArtifact(item.file!, compression, signal, encrypted && { encrypted, keys }),
     facts: item.facts ? (JSON.parse(item.facts) as Record<string, unknown>) : {},
     itemId: item.id,
   };

@@ -20,6 +20,7 @@ import { logEvents } from '../events/log-subscriber.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
 import { fetchMissing } from '../copies/fetch.js';
+import { encryptedOf, haveKeysFor, readAgeIdentities, type DecryptionKeys } from './decrypt.js';
 import { artifactFolderOf } from '../destination/folders.js';
 import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
 
@@ -29,6 +30,8 @@ export interface VerifyRequest extends ItemQuery {
   config: BattConfig;
   services: Service[];
   restoreTest: boolean;
+  /** --identity: an age identity file; without it age-encrypted backups get their integrity checks only. */
+  identityFile?: string;
   log: Logger;
   secrets: Set<string>;
   signal: AbortSignal;
@@ -97,13 +100,15 @@ async function recorded(
 
 export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome[]> {
   const selected = selectItems(request.db, request.services, request);
+  const keys: DecryptionKeys = request.identityFile ? { ageIdentities: await readAgeIdentities(request.identityFile) } : {};
+  for (const identity of keys.ageIdentities ?? []) request.secrets.add(identity);
   const events = request.events ?? new RunEvents(request.log);
   const unsubscribe = logEvents(events, request.log);
   const outcomes: VerifyOutcome[] = [];
   const failed = (): number => outcomes.filter((o) => !o.ok).length;
   events.emit({ type: 'run-started', kind: 'verify', at: new Date().toISOString(), services: [...new Set(selected.map((s) => s.service.name))], restoreTest: request.restoreTest });
   try {
-    await verifyEach(request, events, selected, outcomes);
+    await verifyEach(request, events, selected, outcomes, keys);
   } catch (error) {
     events.emit({ type: 'run-finished', kind: 'verify', status: 'failed', at: new Date().toISOString(), ok: outcomes.length - failed(), failed: failed() });
     throw error;
@@ -122,8 +127,11 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
 }
 
 /** Verifies each selected backup, then drills it when asked and it passed, adding to `outcomes`. */
-async function verifyEach(request: VerifyRequest, events: RunEvents, selected: Selected[], outcomes: VerifyOutcome[]): Promise<void> {
+async function verifyEach(request: VerifyRequest, events: RunEvents, selected: Selected[], outcomes: VerifyOutcome[], keys: DecryptionKeys): Promise<void> {
   for (const { run, item, service } of selected) {
+    const encrypted = encryptedOf(item);
+    // Without the key the host that made it can still prove the bytes are the ones it stored.
+    const locked = encrypted && !haveKeysFor(encrypted, keys) ? `encrypted with ${encrypted.method} to ${encrypted.recipients.join(', ')}: give --identity FILE` : undefined;
     if (request.signal.aborted) break;
     const ctx = pluginContext(request, service.name, run.id);
     const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
@@ -131,7 +139,8 @@ async function verifyEach(request: VerifyRequest, events: RunEvents, selected: S
       await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log);
       const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
       checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
-      const source = sourceOf(item, request.signal);
+      if (locked) return void checks.push({ name: 'format', ok: true, detail: `not checked: ${locked} to check it` });
+      const source = sourceOf(item, request.signal, keys);
       if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
       else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
     });
@@ -139,8 +148,8 @@ async function verifyEach(request: VerifyRequest, events: RunEvents, selected: S
     outcomes.push(verified);
     if (!request.restoreTest || !verified.ok) continue;
     const drill = service.plugin?.restoreTest;
-    if (!drill) {
-      const detail = service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
+    if (!drill || locked) {
+      const detail = locked ? `${locked} to drill it` : service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
       const checks = [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }];
       outcomes.push({ ...base, kind: 'restore-test', ok: true, checks });
       events.emit({
@@ -158,7 +167,7 @@ async function verifyEach(request: VerifyRequest, events: RunEvents, selected: S
       continue;
     }
     const drilled = await recorded(request, events, base, 'restore-test', async (checks) => {
-      checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal))));
+      checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal, keys))));
     });
     if (drilled) outcomes.push(drilled);
   }
