@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { openArtifact } from '@batt/core/restore/artifact';
 import { after, before, describe, it } from 'node:test';
 import { pluginContext, type Plugin } from '@batt/core/plugins/types';
+import { appendFileSync } from 'node:fs';
+import { S3Storage } from '@batt/core/storage/s3';
 import { json, logLines, sandbox, type Sandbox } from './batt.js';
+import { startWebdav } from './rclone.js';
+import { startS3 } from './s3.js';
 
 export interface ConformanceSubject {
   service: string;
@@ -163,6 +167,50 @@ export function conformance(subject: ConformanceSubject): void {
       const v = await box.batt(['verify', String(report.id), '--service', subject.service], { env: subject.env() });
       assert.equal(v.exitCode, 1, v.stderr + v.stdout);
       assert.match(v.stdout + v.stderr, /does not match its SHA-256/);
+    });
+
+    it('is copied to S3 and to an rclone remote; with the local file gone, restores from each and compares', async () => {
+      const s3 = await startS3();
+      const dav = await startWebdav();
+      const other = sandbox({ env: dav.env });
+      try {
+        const secret = join(other.dir, 's3.secret');
+        writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
+        appendFileSync(
+          join(other.home, 'conf', 'batt.config.yaml'),
+          [
+            'storage:',
+            `  - { name: offsite, type: s3, bucket: ${s3.bucket}, endpoint: ${JSON.stringify(s3.endpoint)}, force_path_style: true, access_key_id: ${s3.credentials.accessKeyId}, secret_access_key_file: ${JSON.stringify(secret)} }`,
+            `  - { name: dav, type: rclone, remote: "${dav.remote}b", rclone_config: ${JSON.stringify(dav.configFile)} }`,
+            '',
+          ].join('\n'),
+        );
+        const run = json(await other.batt([...subject.backupArgs, '--json'], { env: subject.env() }));
+        assert.equal(run.status, 'ok', JSON.stringify(run));
+        const copied = json(await other.batt(['show', String(run.id), '--json'])).items.find((i: any) => i.target === subject.target);
+        assert.deepEqual(
+          copied.copies.map((c: any) => [c.storage, c.sha256]),
+          [
+            ['offsite', copied.sha256],
+            ['dav', copied.sha256],
+          ],
+        );
+        const restoreFrom = async (): Promise<void> => {
+          rmSync(copied.file);
+          const into = await subject.restoreTo();
+          const r = await other.batt(['restore', String(run.id), subject.service, '--target', subject.target, '--into', into, '--force'], { env: restoreEnv() });
+          assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+          assert.equal(await subject.fingerprintRestored(), await subject.fingerprintOriginal());
+        };
+        await restoreFrom(); // from the bucket, the first copy
+        const bucket = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+        assert.equal(await bucket.delete(copied.copies[0].key), true);
+        await restoreFrom(); // the bucket's copy is gone: from the rclone remote
+      } finally {
+        other.cleanup();
+        await s3.stop();
+        await dav.remove();
+      }
     });
   });
 }
