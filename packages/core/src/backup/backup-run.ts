@@ -27,13 +27,8 @@ import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
-import { join } from 'node:path';
-import type { StorageConfig } from '../config/schema.js';
-import { copyEverywhere } from '../copies/copy.js';
-import { openStorages, type Copier } from '../copies/storages.js';
-import { manifestName } from '../manifest/manifest.js';
-import { hashObject } from '../pipeline/hash.js';
-import { localStorage } from '../storage/local.js';
+import { copyManifests, openCopiers } from './offsite.js';
+import { type Copier } from '../copies/storages.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
 import { RunEvents, type BackupEvent } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
@@ -175,46 +170,6 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   } finally {
     unsubscribe();
   }
-}
-
-/** The copiers of every selected service (a service's `storage:` replaces the top level's), each storage checked once. */
-async function openCopiers(request: BackupRequest): Promise<Map<string, Copier[]>> {
-  const byService = new Map<string, Copier[]>();
-  const checked = new Set<string>();
-  for (const { service } of request.selections) {
-    const entries = (request.config.services[service.name]?.storage as StorageConfig[] | undefined) ?? request.config.storage;
-    const copiers = await openStorages(entries, {
-      destination: withServicePlaceholder(request.destination),
-      service: service.name,
-      host: request.host,
-      clock: request.clock,
-    });
-    for (const copier of copiers) {
-      if (checked.has(copier.name)) continue;
-      checked.add(copier.name);
-      await copier.storage.check?.();
-    }
-    byService.set(service.name, copiers);
-  }
-  return byService;
-}
-
-/** Copies each folder's manifest and SHA256SUMS (as they are at the end of the run) to the storages of its service. */
-async function copyManifests(request: BackupRequest, runId: number, manifests: readonly string[], copiers: Map<string, Copier[]>): Promise<string[]> {
-  const errors: string[] = [];
-  for (const { service } of request.selections) {
-    const folder = folderFor(request, service.name);
-    const manifest = join(folder, manifestName(runId));
-    if (!manifests.includes(manifest)) continue;
-    for (const file of [manifest, join(folder, 'SHA256SUMS')]) {
-      try {
-        await copyEverywhere(copiers.get(service.name) ?? [], file, await hashObject(localStorage, file));
-      } catch (error) {
-        errors.push(describeError(error));
-      }
-    }
-  }
-  return errors;
 }
 
 async function executeRun(

@@ -2,6 +2,9 @@
  * One item of a backup run, start to finish: a built-in service's target (dump, compress, hash,
  * place, record) or a drop-in script (run it, place what it wrote, record each file). Each returns
  * its report lines; the run (backup-run.ts) runs items side by side and gathers them.
+ *
+ * Longer than 200 lines because both kinds of item keep one order of effects (docs/guarantees.md:
+ * written, copied, recorded in the manifest, then in the catalog), and side by side it shows.
  */
 import type { Compression } from '../config/schema.js';
 import type { Encryption } from '../config/encryption.js';

@@ -19,12 +19,15 @@
  *
  * The secret key is taken from the options (the caller reads it from a 0600 file or the
  * environment), kept in a private field, and never put in a message.
+ * Longer than 200 lines because each Storage method's S3 form (retries, aborting a failed
+ * upload) reads best in one class; loading the SDK and naming failures are in s3-failure.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as LibStorage from '@aws-sdk/lib-storage';
 import { BattError } from '../errors/errors.js';
+import { endpointLabel, errorName, explainS3, isTransient, loadSdk, sleep, statusOf, type SdkError } from './s3-failure.js';
 import type { PutOptions, Storage, StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
@@ -53,61 +56,6 @@ export interface S3StorageOptions {
   onRetry?: (retry: { what: 'put' | 'abort'; key: string; attempt: number; error: BattError; delayMs: number }) => void;
 }
 
-type Sdk = { s3: typeof S3; Upload: typeof LibStorage.Upload };
-let sdk: Promise<Sdk> | undefined;
-/** The AWS SDK, loaded once, on first use. */
-const loadSdk = (): Promise<Sdk> => {
-  // On Node 20 the SDK warns on stderr, at every start, that its 2027 versions will need Node 22:
-  // noise in every cron mail, with nothing for the user to do today. It is off unless asked for.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // Bundled (packages/batt/build.mjs), a CommonJS module's exports may arrive under `default`.
-  const unwrap = <T extends object>(mod: T): T => ('default' in mod && mod.default && typeof mod.default === 'object' ? (mod.default as T) : mod);
-  return (sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, lib]) => {
-    const client = 'S3Client' in s3 && typeof s3.S3Client === 'function' ? s3 : unwrap(s3);
-    return { s3: client, Upload: (('Upload' in lib && lib.Upload) || unwrap(lib).Upload) as typeof lib.Upload };
-  }));
-};
-
-interface SdkError {
-  name?: string;
-  Code?: string;
-  code?: string;
-  message?: string;
-  errors?: SdkError[];
-  cause?: SdkError;
-  $metadata?: { httpStatusCode?: number };
-}
-
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
-const credentialCodes = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'CredentialsProviderError']);
-const transientCodes = new Set([
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'InternalError',
-  'ServiceUnavailable',
-  'ConditionalRequestConflict',
-]);
-
-/** The system error code (ECONNREFUSED, …) of a network failure, wherever the SDK put it. */
-function networkCode(error: SdkError | undefined, depth = 0): string | undefined {
-  if (!error || depth > 4) return undefined;
-  if (error.code && networkCodes.has(error.code)) return error.code;
-  if (error.name === 'TimeoutError') return 'ETIMEDOUT';
-  for (const inner of error.errors ?? []) {
-    const found = networkCode(inner, depth + 1);
-    if (found) return found;
-  }
-  return networkCode(error.cause, depth + 1);
-}
-
-const errorName = (error: SdkError): string => error.Code ?? error.name ?? 'Error';
-const statusOf = (error: SdkError): number | undefined => error.$metadata?.httpStatusCode;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class S3Storage implements Storage {
   readonly name: string;
   readonly bucket: string;
@@ -123,16 +71,9 @@ export class S3Storage implements Storage {
     this.name = options.name ?? `s3://${options.bucket}`;
   }
 
-  /** The endpoint for messages (never with credentials: a URL's user part is dropped). */
+  /** The endpoint for messages (never with credentials). */
   get #where(): string {
-    const { endpoint, region = 'us-east-1' } = this.#options;
-    if (!endpoint) return `AWS S3 (${region})`;
-    try {
-      const url = new URL(endpoint);
-      return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
-    } catch {
-      return 'the configured endpoint';
-    }
+    return endpointLabel(this.#options.endpoint, this.#options.region);
   }
 
   #sdk(): Promise<{ s3: typeof S3; Upload: typeof LibStorage.Upload; client: S3.S3Client }> {
@@ -153,42 +94,8 @@ export class S3Storage implements Storage {
     }));
   }
 
-  /** A BattError that names the problem and its fix; `doing` says what was being done ("storing x"). */
   #explain(raw: unknown, doing: string): BattError {
-    if (raw instanceof BattError) return raw;
-    const error = (raw ?? {}) as SdkError;
-    const name = errorName(error);
-    const status = statusOf(error);
-    const net = networkCode(error);
-    if (net)
-      return new BattError('IO', `${this.name}: cannot reach ${this.#where} (${net}) while ${doing}`, {
-        hint: 'check the endpoint URL, the network and that the server is running',
-        cause: raw,
-      });
-    if (name === 'NoSuchBucket')
-      return new BattError('CONFIG', `${this.name}: there is no bucket "${this.bucket}" at ${this.#where}`, {
-        hint: 'create the bucket, or correct its name in the configuration',
-        cause: raw,
-      });
-    if (credentialCodes.has(name) || (status === 403 && name !== 'AccessDenied'))
-      return new BattError('CONFIG', `${this.name}: ${this.#where} refused the credentials (${name === 'Error' || !name ? status : name}) while ${doing}`, {
-        hint: "check the access key ID and the secret key (its file or AWS_SECRET_ACCESS_KEY), and this machine's clock",
-        cause: raw,
-      });
-    if (name === 'AccessDenied')
-      return new BattError('CONFIG', `${this.name}: access denied while ${doing}`, {
-        hint: `give this key permission to list, read, write and delete objects in the bucket "${this.bucket}"`,
-        cause: raw,
-      });
-    const detail = error.message && error.message !== name ? `${name}: ${error.message}` : `${name}${status ? ` (HTTP ${status})` : ''}`;
-    return new BattError('IO', `${this.name}: ${doing} failed: ${detail}`, { cause: raw });
-  }
-
-  /** Worth another try: the network, a timeout, a busy or failing server. */
-  static #transient(raw: unknown): boolean {
-    const error = (raw ?? {}) as SdkError;
-    const status = statusOf(error);
-    return !!networkCode(error) || transientCodes.has(errorName(error)) || (status !== undefined && (status >= 500 || status === 429));
+    return explainS3(raw, doing, { storage: this.name, where: this.#where, bucket: this.bucket });
   }
 
   async put(key: string, data: Readable | Buffer | string, options: PutOptions = {}): Promise<StoredObject | undefined> {
@@ -234,7 +141,7 @@ export class S3Storage implements Storage {
         if (notImplemented) this.#conditional = false;
         const again = resendable || !!options.reopen;
         const explained = this.#explain(raw, `storing ${key}`);
-        if (!again || attempt >= attempts || !(notImplemented || S3Storage.#transient(raw))) throw explained;
+        if (!again || attempt >= attempts || !(notImplemented || isTransient(raw))) throw explained;
         const delayMs = retryDelayMs * 2 ** (attempt - 1);
         this.#options.onRetry?.({ what: 'put', key, attempt, error: explained, delayMs });
         await sleep(delayMs);
@@ -272,7 +179,7 @@ export class S3Storage implements Storage {
       } catch (raw) {
         if (errorName(raw as SdkError) === 'NoSuchUpload') return;
         const explained = this.#explain(raw, `aborting the failed upload of ${key}`);
-        if (attempt >= tries || !S3Storage.#transient(raw)) {
+        if (attempt >= tries || !isTransient(raw)) {
           const why = this.#explain(failure, `storing ${key}`);
           throw new BattError('IO', `${why.message}; its multipart upload ${uploadId} could not be aborted either (${explained.message})`, {
             hint: 'its parts stay stored (and billed) until aborted: `S3Storage.openUploads` lists them, and a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes them',
