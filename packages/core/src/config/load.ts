@@ -179,10 +179,29 @@ export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: rea
   for (const service of services) {
     if (!service.keys) continue;
     for (const [key, spec] of Object.entries({ ...serviceCommonKeys, ...service.keys })) {
+      if (spec.type === 'section[]') continue; // no one-variable form
       const value = envValue(env, [service.name], key, spec);
       if (value !== undefined) into.services[service.name] = { ...into.services[service.name], [key]: value };
     }
   }
+  mergeS3Env(into, env);
+}
+
+/**
+ * BATT_S3_BUCKET (with BATT_S3_ENDPOINT, BATT_S3_PREFIX, BATT_S3_REGION) adds one S3 storage named
+ * `s3` to the top level's (replacing one of that name); its credentials come from the AWS SDK's
+ * chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE). A custom endpoint implies path style.
+ */
+function mergeS3Env(into: BattConfig, env: NodeJS.ProcessEnv): void {
+  const bucket = env.BATT_S3_BUCKET;
+  if (!bucket) return;
+  const given = { BATT_S3_ENDPOINT: 'endpoint', BATT_S3_PREFIX: 'prefix', BATT_S3_REGION: 'region' } as const;
+  const entry: Record<string, unknown> = { name: 's3', type: 's3', bucket };
+  for (const [variable, key] of Object.entries(given)) if (env[variable]) entry[key] = env[variable];
+  if (entry.endpoint) entry.force_path_style = true;
+  const spec = globalKeys.storage;
+  const [checked] = checkValue(spec, [entry], 'BATT_S3_*', 'environment') as StorageConfig[];
+  into.storage = [...(into.storage ?? []).filter((s) => s.name !== 's3'), checked];
 }
 
 export interface LoadOptions {
