@@ -42,6 +42,27 @@ describe('copies in an rclone remote', () => {
     assert.equal(existsSync(onServer), false, 'the pruned backup is gone from the remote');
   });
 
+  it('verify --from reads the remote copy, not the local file; catalog check finds it gone from the remote', async () => {
+    const run = json(await box.batt(['--file', data, '--json']));
+    const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
+    rmSync(item.file);
+    const v = await box.batt(['verify', String(run.id), '--from', 'dav', '--json']);
+    assert.equal(v.exitCode, 0, v.stderr);
+    assert.match(json(v)[0].checks[0].detail, /read from dav/);
+    assert.equal(existsSync(item.file), false, 'not fetched into the backup folder');
+    // Through the server (which caches its folder listings), as another client would.
+    assert.equal(await served.storage(`backups/${(await import('node:os')).hostname()}`).delete(item.copies[0].key), true);
+    const check = await box.batt(['catalog', 'check', '--quick', '--json']);
+    assert.equal(check.exitCode, 1);
+    assert.deepEqual(
+      json(check)
+        .problems.filter((p: { storage?: string }) => p.storage)
+        .map((p: { kind: string; storage: string }) => [p.kind, p.storage]),
+      [['copy-missing', 'dav']],
+    );
+    assert.equal((await box.batt(['prune', '--keep-last', '1'])).exitCode, 0);
+  });
+
   it('a remote that is down stops the run before any dump, naming it', async () => {
     await served.stop();
     try {

@@ -63,6 +63,52 @@ describe('copies in S3', () => {
     assert.equal(readFileSync(join(to, data.replace(/^\//, ''), 'a.txt'), 'utf8'), 'alpha\n'.repeat(5000));
   });
 
+  it('restore --from and verify --from read the bucket copy though the local file is there; catalog check finds a copy missing or changed in the bucket', async () => {
+    const run = json(await box.batt(['--file', data, '--json']));
+    const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
+    const key = item.copies[0].key as string;
+    const good = readFileSync(item.file);
+    writeFileSync(item.file, 'not the backup');
+    const to = join(box.dir, 'from-bucket');
+    const r = await box.batt(['restore', String(run.id), 'file', '--to', to, '--from', 'offsite']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`from offsite: ${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(readFileSync(join(to, data.replace(/^\//, ''), 'a.txt'), 'utf8'), 'alpha\n'.repeat(5000));
+    assert.equal(readFileSync(item.file, 'utf8'), 'not the backup', 'the local file is left alone');
+    const v = await box.batt(['verify', String(run.id), '--from', 'offsite', '--json']);
+    assert.equal(v.exitCode, 0, v.stderr);
+    const checks: { name: string; ok: boolean; detail: string }[] = json(v)[0].checks;
+    assert.ok(
+      checks.every((c) => c.ok),
+      JSON.stringify(checks),
+    );
+    assert.match(checks.find((c) => c.name === 'copy')!.detail, /read from offsite/);
+    assert.match(checks.find((c) => c.name === 'SHA256SUMS')!.detail, /lists the same SHA-256/, 'the SHA256SUMS copied to the bucket');
+    writeFileSync(item.file, good);
+    // The bucket copy changed (same size, other bytes), then gone: catalog check names storage and key.
+    const flipped = Buffer.from(good);
+    flipped[flipped.length >> 1] ^= 0xff;
+    await storage.put(key, flipped);
+    let check = json(await box.batt(['catalog', 'check', '--json']));
+    assert.deepEqual(
+      check.problems.filter((p: { storage?: string }) => p.storage).map((p: { kind: string; storage: string; key: string }) => [p.kind, p.storage, p.key]),
+      [['copy-sha256', 'offsite', key]],
+    );
+    await storage.delete(key);
+    const quick = await box.batt(['catalog', 'check', '--quick', '--json']);
+    assert.equal(quick.exitCode, 1);
+    check = json(quick);
+    assert.deepEqual(
+      check.problems.filter((p: { storage?: string }) => p.storage).map((p: { kind: string; key: string }) => [p.kind, p.key]),
+      [['copy-missing', key]],
+    );
+    const refused = await box.batt(['verify', String(run.id), '--from', 'offsite']);
+    assert.equal(refused.exitCode, 1);
+    assert.match(refused.stdout, /in offsite .* cannot be used: .* is missing from offsite/);
+    await storage.put(key, good);
+    assert.equal((await box.batt(['catalog', 'check'])).exitCode, 0, 'whole again');
+  });
+
   it('prune deletes the bucket copies of the backups it removes', async () => {
     const first = json(await box.batt(['--file', data, '--json']));
     const key = json(await box.batt(['show', String(first.id), '--json'])).items[0].copies[0].key as string;

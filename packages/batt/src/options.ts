@@ -51,6 +51,11 @@ export function targetOption(describe = 'only this database / path (repeatable)'
 }
 
 /** `<run> [service]` and --target: the backups of one run that accept and restore act on. */
+/** --from <storage>: read the backups from their copies in that storage (docs/storage.md). */
+export function fromOption() {
+  return { type: 'string', describe: 'read the copies in this storage (a name under storage:), not the local files' } as const;
+}
+
 export function oneRun(y: Argv<GlobalOptions>, run: string, target?: string) {
   return y
     .positional('run', { type: 'string', demandOption: true, describe: run })

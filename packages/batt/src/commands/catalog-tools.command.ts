@@ -9,7 +9,7 @@ export const catalog = command(
       .positional('action', {
         choices: ['check', 'rebuild'] as const,
         demandOption: true,
-        describe: 'check: files present, sizes and SHA-256 match, orphans; rebuild: a new catalog from the batt-run-<id>.json manifests',
+        describe: 'check: files and their copies present, sizes and SHA-256 match, orphans; rebuild: a new catalog from the batt-run-<id>.json manifests',
       })
       .positional('folders', { type: 'string', array: true, describe: 'backup folders to look in [the fixed part of every destination known]' })
       .option('quick', { type: 'boolean', default: false, describe: 'compare sizes only, do not re-hash' })

@@ -11,6 +11,7 @@ import {
   BattError,
   catalogTarget,
   checkCatalog,
+  hasCopies,
   closeCatalog,
   defaultDestination,
   findService,
@@ -45,11 +46,13 @@ export async function catalogCheckCommand(app: App, args: CatalogToolArgs): Prom
   const db = await openCatalog(app.home.catalog);
   try {
     const roots = await backupRoots(app, args, db);
-    const report = await checkCatalog(db, roots, { quick: args.quick });
+    // The copies in other storages are opened as the configuration names them.
+    const config = hasCopies(db) ? await loadAppConfig(app, args) : undefined;
+    const report = await checkCatalog(db, roots, { quick: args.quick, config });
     if (args.json) printJson({ roots, ...report });
     else {
       for (const p of report.problems) out`${colourStatus(p.kind)}  ${p.file}${p.runId ? `  (run ${p.runId})` : ''}\n    ${p.detail}\n`;
-      out`${report.files} files (${humanBytes(report.bytes)}) checked${args.quick ? ' by size' : ' by size and SHA-256'} under ${roots.join(', ') || 'no folder'}: ${report.problems.length ? `${report.problems.length} problem(s)` : 'all present and matching, no orphans'}\n`;
+      out`${report.files} files (${humanBytes(report.bytes)})${report.copies ? ` and ${report.copies} ${report.copies === 1 ? 'copy' : 'copies'}` : ''} checked${args.quick ? ' by size' : ' by size and SHA-256'} under ${roots.join(', ') || 'no folder'}: ${report.problems.length ? `${report.problems.length} problem(s)` : 'all present and matching, no orphans'}\n`;
     }
     return report.problems.length ? ExitCode.failed : ExitCode.ok;
   } finally {

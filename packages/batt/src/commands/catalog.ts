@@ -24,6 +24,12 @@ function itemsCell(r: { items: number; failedItems: number; runningItems: number
   return r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items);
 }
 
+/** `offsite 3, disk 3`: a run's confirmed copies by storage; `-` when it has none. */
+const copiesCell = (byStorage: Record<string, number>): string =>
+  Object.entries(byStorage)
+    .map(([storage, n]) => `${storage} ${n}`)
+    .join(', ') || '-';
+
 export async function runsCommand(catalog: string, args: RunsArgs): Promise<number> {
   const db = await openCatalog(catalog);
   try {
@@ -36,8 +42,10 @@ export async function runsCommand(catalog: string, args: RunsArgs): Promise<numb
       out`${args.service || args.status ? 'no runs match' : 'no runs yet'}\n`;
       return 0;
     }
+    // A COPIES column (copies by storage) only when a listed run has copies: the table stays as it was for a home without storage:.
+    const copied = rows.some((r) => r.copies > 0);
     printTable(
-      ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', 'SERVICES'],
+      ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', ...(copied ? ['COPIES'] : []), 'SERVICES'],
       rows.map((r) => [
         String(r.id),
         when(r.startedAt),
@@ -46,6 +54,7 @@ export async function runsCommand(catalog: string, args: RunsArgs): Promise<numb
         humanBytes(r.bytes),
         duration(r.startedAt, r.finishedAt),
         r.checked ? colourStatus(r.checked) : '-',
+        ...(copied ? [copiesCell(r.copiesByStorage)] : []),
         r.services,
       ]),
     );

@@ -1,5 +1,5 @@
 /** `batt restore` and `batt verify`: getting backups back, and proving that they can be. */
-import { command, fail, listOf, oneRun, outputOf, targetOption } from '../options.js';
+import { command, fail, fromOption, listOf, oneRun, outputOf, targetOption } from '../options.js';
 
 /** --identity, else BATT_AGE_IDENTITY: the age identity file to decrypt with. */
 const identityOf = (flag: string | undefined): string | undefined => flag || process.env.BATT_AGE_IDENTITY || undefined;
@@ -18,14 +18,16 @@ export const restore = command(
         describe: 'restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched',
       })
       .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
+      .option('from', fromOption())
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show the plan and check the SHA-256, change nothing' })
       .option('jobs', { type: 'number', describe: 'parallel jobs for pg_restore [cores]' })
       .option('redis-db', { type: 'string', array: true, describe: 'redis: only these logical databases' })
       .example('batt restore latest mysql --target shop', 'restore the newest backup of shop into shop_restore_<run>')
       .example('batt restore 42 file --to /srv/restore', "restore run 42's folders under /srv/restore")
       .example('batt restore latest mysql --target app --into app_test --replace', 'mirror prod: refresh app_test from the newest backup of app')
+      .example('batt restore 42 file --from offsite', 'restore run 42 from its copy in the storage offsite')
       .epilogue(
-        "Every artifact's SHA-256 is checked against the catalog before anything is touched. Databases\nare checked after the restore (tables, CHECK TABLE, row counts against the backup). Exit 0 when\nevery restore passed, 1 when one failed, 2 for bad usage or an existing target without --force.",
+        "Every artifact's SHA-256 is checked against the catalog before anything is touched (with --from,\nthe copy's, fetched into a scratch file). Databases are checked after the restore (tables, CHECK\nTABLE, row counts against the backup). Exit 0 when every restore passed, 1 when one failed, 2 for\nbad usage, an existing target without --force, or a --from storage without a copy of a backup.",
       ),
   async (a, { app }) => {
     if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) fail(`--jobs must be a whole number of at least 1, got ${String(a.jobs)}`);
@@ -42,6 +44,7 @@ export const restore = command(
       replace: a.replace,
       dryRun: a['dry-run'] as boolean,
       identityFile: identityOf(a.identity),
+      from: a.from,
       jobs: a.jobs ?? availableParallelism(),
       redisDbs: listOf(a['redis-db']).map(String),
       ...outputOf(a),
@@ -65,8 +68,11 @@ export const verify = command(
         describe: 'also restore into a scratch database/server/folder and compare with the facts recorded at backup time',
       })
       .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
+      .option('from', fromOption())
       .example('batt verify', 'verify the newest run')
-      .example('batt verify --since 7d --restore-test', 'a weekly restore drill'),
+      .example('batt verify --since 7d --restore-test', 'a weekly restore drill')
+      .example('batt verify --all --from offsite', 'prove every copy in the storage "offsite"')
+      .epilogue('Exit 0 when every backup passed, 1 when one failed, 2 for bad usage or a --from storage\nwithout a copy of a backup (then nothing is checked).'),
   async (a, { app }) => {
     if (a.run !== undefined && (a.all || a.since)) fail('give a run, or --all / --since, not both');
     let since: Date | undefined;
@@ -84,6 +90,7 @@ export const verify = command(
       targets: listOf(a.target),
       restoreTest: a['restore-test'] as boolean,
       identityFile: identityOf(a.identity),
+      from: a.from,
       ...outputOf(a),
     });
   },

@@ -29,14 +29,14 @@ interface Common {
 }
 
 export type RestoreArgs = Common &
-  Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs' | 'identityFile'> & {
+  Pick<RestoreRequest, 'service' | 'into' | 'to' | 'force' | 'replace' | 'dryRun' | 'jobs' | 'identityFile' | 'from'> & {
     ref: string;
     targets: string[];
     /** --redis-db: only these logical databases. */
     redisDbs: string[];
   };
 
-export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest' | 'identityFile'> & { targets: string[] };
+export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest' | 'identityFile' | 'from'> & { targets: string[] };
 
 async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void = () => {}) {
   const config = await loadAppConfig(app, args);
@@ -90,12 +90,13 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
       dryRun: args.dryRun,
       jobs: args.jobs,
       identityFile: args.identityFile,
+      from: args.from,
       onPlan(plan) {
         if (args.json || args.quiet) return;
         out`restore plan${args.dryRun ? ' (dry run: nothing will be changed)' : ''}:\n`;
         for (const p of plan) {
           out`  ${p.service} ${p.target}  (run ${p.runId}) → ${p.label}  [${p.exists && p.action === 'replace' && !args.force ? 'EXISTS: needs --force' : actionText[p.action]}]\n`;
-          out`      from ${p.file}  ${humanBytes(p.bytes ?? 0)}  sha256 ${p.sha256?.slice(0, 16) ?? '?'}… verified\n`;
+          out`      from ${p.from ? text`${p.from.storage}: ${p.from.key}` : p.file}  ${humanBytes(p.bytes ?? 0)}  sha256 ${p.sha256?.slice(0, 16) ?? '?'}… verified\n`;
           if (p.toolVersion || p.serverVersion)
             out`      made by ${p.toolVersion ? shortVersion(p.toolVersion) : 'unknown tool'}${p.serverVersion ? text` from server ${shortVersion(p.serverVersion)}` : ''}\n`;
         }
@@ -129,6 +130,7 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
       targets: args.targets,
       restoreTest: args.restoreTest,
       identityFile: args.identityFile,
+      from: args.from,
     });
     if (args.json) printJson(outcomes);
     else if (!args.quiet) {

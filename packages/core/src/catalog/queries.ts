@@ -5,7 +5,7 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
 import type { ManifestFailure } from '../manifest/manifest.js';
-import { checks, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
+import { checks, copies, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
 
 export const now = (): string => new Date().toISOString();
 
@@ -107,6 +107,9 @@ export interface RunSummary extends RunRow {
   bytes: number;
   /** The newest verify or restore drill of the run's items: `ok`, `failed`, or null when never checked. */
   checked: string | null;
+  /** Confirmed copies of the run's items in other storages (docs/storage.md), in all and by storage. */
+  copies: number;
+  copiesByStorage: Record<string, number>;
 }
 
 export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
@@ -158,6 +161,21 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     .groupBy(items.runId)
     .all();
   const checkByRun = new Map(checked.map((c) => [c.runId, c.failed > 0 ? 'failed' : 'ok']));
+  const copied = db
+    .select({ runId: items.runId, storage: copies.storage, count: sql<number>`count(*)` })
+    .from(copies)
+    .innerJoin(items, eq(items.id, copies.itemId))
+    .where(
+      inArray(
+        items.runId,
+        rows.map((r) => r.id),
+      ),
+    )
+    .groupBy(items.runId, copies.storage)
+    .orderBy(copies.storage)
+    .all();
+  const copiesByRun = new Map<number, Record<string, number>>();
+  for (const c of copied) copiesByRun.set(c.runId, { ...copiesByRun.get(c.runId), [c.storage]: c.count });
   return rows.map((r) => ({
     ...r,
     items: byRun.get(r.id)?.count ?? 0,
@@ -166,6 +184,8 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
     suspectItems: byRun.get(r.id)?.suspect ?? 0,
     bytes: byRun.get(r.id)?.bytes ?? 0,
     checked: checkByRun.get(r.id) ?? null,
+    copies: Object.values(copiesByRun.get(r.id) ?? {}).reduce((a, b) => a + b, 0),
+    copiesByStorage: copiesByRun.get(r.id) ?? {},
   }));
 }
 

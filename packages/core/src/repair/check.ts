@@ -1,36 +1,54 @@
 /**
  * `batt catalog check`: the catalog against the disk. Every good item's file is present with
  * the recorded size and SHA-256 (sizes only with `quick`), every bundle too; a prune left half
- * done and files nobody catalogued (orphans) are reported. Changes nothing.
+ * done and files nobody catalogued (orphans) are reported. Every confirmed copy in another
+ * storage is checked the same way: there, with its size, and (unless `quick`) its SHA-256, read
+ * back from the storage. Changes nothing.
  */
 import { existsSync } from 'node:fs';
 import type { CatalogDb } from '../catalog/db.js';
-import { catalogedFiles } from '../catalog/files.js';
+import { copiesOf, type PlacedCopy } from '../catalog/copies.js';
+import { catalogedFiles, type CatalogedFile } from '../catalog/files.js';
+import type { BattConfig } from '../config/load.js';
+import type { StorageConfig } from '../config/schema.js';
+import { openStorages, type Copier } from '../copies/storages.js';
+import { describeError } from '../errors/errors.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
 import { findOrphans } from '../destination/folders.js';
 
 export interface CatalogProblem {
-  kind: 'missing' | 'size' | 'sha256' | 'orphan' | 'pruning';
+  kind: 'missing' | 'size' | 'sha256' | 'orphan' | 'pruning' | 'copy-missing' | 'copy-size' | 'copy-sha256' | 'copy-error';
+  /** The local file (for a copy's problem, the file it is a copy of). */
   file: string;
   runId?: number;
   itemId?: number;
+  /** A copy's problem: the storage and the copy's key there. */
+  storage?: string;
+  key?: string;
   detail: string;
 }
 
 export interface CatalogReport {
   files: number;
   bytes: number;
+  /** Copies in other storages that were checked (present, or not). */
+  copies: number;
   problems: CatalogProblem[];
+}
+
+/** Whether the catalog records any copy in another storage (so `checkCatalog` needs the configuration). */
+export function hasCopies(db: CatalogDb): boolean {
+  return db.$client.prepare('select 1 from copies limit 1').get() !== undefined;
 }
 
 export async function checkCatalog(
   db: CatalogDb,
   roots: readonly string[],
-  options: { quick: boolean; signal?: AbortSignal; onFile?: (file: string) => void },
+  options: { quick: boolean; signal?: AbortSignal; onFile?: (file: string) => void; config?: BattConfig },
 ): Promise<CatalogReport> {
   const entries = catalogedFiles(db);
-  const report: CatalogReport = { files: 0, bytes: 0, problems: [] };
+  const report: CatalogReport = { files: 0, bytes: 0, copies: 0, problems: [] };
   for (const [itemId, runId, file, bytes, sha256, pruneId] of entries) {
     if (options.signal?.aborted) break;
     const at = { file, runId, ...(itemId === null ? {} : { itemId }) };
@@ -55,6 +73,7 @@ export async function checkCatalog(
       if (actual.sha256 !== sha256) report.problems.push({ ...at, kind: 'sha256', detail: `SHA-256 on disk ${actual.sha256}, catalog ${sha256}` });
     }
   }
+  await checkCopies(db, entries, options, report);
   for (const file of findOrphans(
     db,
     roots.filter((r) => existsSync(r)),
@@ -66,4 +85,58 @@ export async function checkCatalog(
     });
   }
   return report;
+}
+
+/** Every copy of a good item that no prune holds: present in its storage, its size, and unless `quick` its SHA-256. */
+async function checkCopies(
+  db: CatalogDb,
+  entries: readonly CatalogedFile[],
+  options: { quick: boolean; signal?: AbortSignal; config?: BattConfig },
+  report: CatalogReport,
+): Promise<void> {
+  const items = entries.filter(([itemId, , , , , pruneId]) => itemId !== null && pruneId === null);
+  const all = copiesOf(
+    db,
+    items.map(([itemId]) => itemId!),
+  );
+  // The storages as each run opened them (an rclone remote may name its host and date), once per service and run.
+  const opened = new Map<string, Promise<Copier[]>>();
+  const serviceOf = new Map(
+    (db.$client.prepare('select id, service from items where id in (select item_id from copies)').raw().all() as [number, string][]).map(([id, service]) => [id, service]),
+  );
+  for (const [itemId, runId, file, , sha256] of items) {
+    for (const copy of all.get(itemId!) ?? []) {
+      if (options.signal?.aborted) return;
+      report.copies++;
+      const at = { file, runId, itemId: itemId!, storage: copy.storage, key: copy.key };
+      const problem = await checkCopy(copy, serviceOf.get(itemId!) ?? '', sha256 ?? copy.sha256, options, opened);
+      if (problem) report.problems.push({ ...at, ...problem });
+    }
+  }
+}
+
+async function checkCopy(
+  copy: PlacedCopy,
+  service: string,
+  sha256: string,
+  options: { quick: boolean; config?: BattConfig },
+  opened: Map<string, Promise<Copier[]>>,
+): Promise<Pick<CatalogProblem, 'kind' | 'detail'> | undefined> {
+  const where = `${copy.storage}: ${copy.key}`;
+  try {
+    const scope = `${service}\0${copy.host}\0${copy.runStartedAt}`;
+    const entries = (options.config?.services[service]?.storage as StorageConfig[] | undefined) ?? options.config?.storage;
+    if (!opened.has(scope)) opened.set(scope, openStorages(entries, { destination: '/', service, host: copy.host, clock: new Date(copy.runStartedAt) }));
+    const copier = (await opened.get(scope)!).find((c) => c.name === copy.storage);
+    if (!copier) return { kind: 'copy-error', detail: `${where} cannot be checked: the configuration no longer names the storage "${copy.storage}" for ${service}` };
+    const stat = await copier.storage.stat(copy.key);
+    if (!stat) return { kind: 'copy-missing', detail: `${where} is gone from the storage` };
+    if (stat.bytes !== copy.bytes) return { kind: 'copy-size', detail: `${where} has ${stat.bytes} bytes, the catalog ${copy.bytes}` };
+    if (options.quick) return undefined;
+    const actual = await hashObject(copier.storage, copy.key);
+    if (actual.sha256 !== sha256) return { kind: 'copy-sha256', detail: `${where} reads back with SHA-256 ${actual.sha256}, catalog ${sha256}` };
+    return undefined;
+  } catch (error) {
+    return { kind: 'copy-error', detail: `${where} cannot be checked: ${describeError(error)}` };
+  }
 }

@@ -28,6 +28,8 @@ export interface PlannedRestore {
   /** create (new), replace (--force over an existing one), swap (--replace), script (restore-<svc>). */
   action: 'create' | 'replace' | 'swap' | 'script';
   exists: boolean;
+  /** With --from: the copy the artifact was read from (`file` is then the local file it is a copy of). */
+  from?: { storage: string; key: string };
 }
 
 /** The restore script of a drop-in service: scripts-available/restore-<name>, if executable. */

@@ -20,6 +20,7 @@ import { RunEvents, runStatusOf } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 import { checkArtifact } from './artifact.js';
 import { fetchMissing, type FetchedItem } from '../copies/fetch.js';
+import { copySource, type FetchedCopy } from '../copies/from.js';
 import { encryptedOf, haveKeysFor, needIdentity, probeDecryption, readAgeIdentities, type DecryptionKeys } from './decrypt.js';
 import { plan, restoreScriptOf, type PlannedRestore } from './plan.js';
 import { restoreWithScript } from './restore-script.js';
@@ -36,6 +37,8 @@ export interface RestoreRequest extends ItemQuery {
   to?: string;
   /** --identity: an age identity file, for artifacts encrypted with age. */
   identityFile?: string;
+  /** --from: read every artifact from its copy in this storage (docs/storage.md), even when the local file is there. */
+  from?: string;
   force: boolean;
   replace: boolean;
   dryRun: boolean;
@@ -58,10 +61,38 @@ export interface RestoreOutcome extends PlannedRestore {
 const fetchable = (p: PlannedRestore): FetchedItem => ({ id: p.itemId, service: p.service, file: p.file, bytes: p.bytes, sha256: p.sha256 });
 
 export async function restoreItems(request: RestoreRequest): Promise<RestoreOutcome[]> {
-  const chosen = selectItems(request.db, request.services, request);
+  const selected = selectItems(request.db, request.services, request);
   const keys: DecryptionKeys = request.identityFile ? { ageIdentities: await readAgeIdentities(request.identityFile) } : {};
   for (const identity of keys.ageIdentities ?? []) request.secrets.add(identity);
-  const planned = await plan(request, chosen);
+  const wanted = await plan(request, selected);
+  if (request.from === undefined) return restorePlanned(request, selected, wanted, keys);
+  // --from: every artifact is fetched from that storage into a private scratch folder and proven
+  // against the catalog first; the restore reads those files, the plan and results name the copy.
+  const source = copySource(
+    request.db,
+    request.config,
+    request.home.root,
+    request.from,
+    selected.map(({ item }) => ({ ...item, file: item.file! })),
+    request.log,
+  );
+  try {
+    const fetched = new Map<number, FetchedCopy>();
+    for (const { item } of selected) fetched.set(item.id, await source.fetch(item));
+    const chosen = selected.map((s) => ({ ...s, item: { ...s.item, file: fetched.get(s.item.id)!.file } }));
+    const planned = wanted.map((p) => ({ ...p, file: fetched.get(p.itemId)!.file }));
+    const shown = <T extends PlannedRestore>(p: T): T => {
+      const { storage, key } = fetched.get(p.itemId)!;
+      return { ...p, file: wanted.find((w) => w.itemId === p.itemId)!.file, from: { storage, key } };
+    };
+    const outcomes = await restorePlanned({ ...request, onPlan: (list) => request.onPlan(list.map(shown)) }, chosen, planned, keys);
+    return outcomes.map(shown);
+  } finally {
+    source.dispose();
+  }
+}
+
+async function restorePlanned(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], keys: DecryptionKeys): Promise<RestoreOutcome[]> {
   if (request.dryRun) {
     await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
     for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });

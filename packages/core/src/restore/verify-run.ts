@@ -20,6 +20,7 @@ import { logEvents } from '../events/log-subscriber.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
 import { fetchMissing } from '../copies/fetch.js';
+import { copySource, type CopySource } from '../copies/from.js';
 import { encryptedOf, haveKeysFor, readAgeIdentities, type DecryptionKeys } from './decrypt.js';
 import { artifactFolderOf } from '../destination/folders.js';
 import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
@@ -32,6 +33,8 @@ export interface VerifyRequest extends ItemQuery {
   restoreTest: boolean;
   /** --identity: an age identity file; without it age-encrypted backups get their integrity checks only. */
   identityFile?: string;
+  /** --from: check each backup's copy in this storage (docs/storage.md) rather than its local file. */
+  from?: string;
   log: Logger;
   secrets: Set<string>;
   signal: AbortSignal;
@@ -56,10 +59,10 @@ export interface VerifyOutcome {
  * folder, or for a drop-in script's sub-folders the service folder above it, under the name
  * relative to that folder.
  */
-async function sumsCheck(file: string, sha256: string | null, runId: number): Promise<Check> {
+async function sumsCheck(file: string, sha256: string | null, runId: number, copied?: { key: string; text: string | undefined }): Promise<Check> {
   const { folder, name } = artifactFolderOf(file, runId);
-  const sums = join(folder, 'SHA256SUMS');
-  const text = await readText(localStorage, sums);
+  const sums = copied?.key ?? join(folder, 'SHA256SUMS');
+  const text = copied ? copied.text : await readText(localStorage, sums);
   if (text === undefined) return { name: 'SHA256SUMS', ok: false, detail: `${sums} is missing` };
   const lines = text.split('\n');
   if (sha256 && lines.includes(sumLine(sha256, name))) return { name: 'SHA256SUMS', ok: true, detail: 'lists the same SHA-256' };
@@ -102,17 +105,30 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
   const selected = selectItems(request.db, request.services, request);
   const keys: DecryptionKeys = request.identityFile ? { ageIdentities: await readAgeIdentities(request.identityFile) } : {};
   for (const identity of keys.ageIdentities ?? []) request.secrets.add(identity);
+  // --from: no backup lacks a copy there (else nothing is checked), and each is fetched in its turn.
+  const from =
+    request.from === undefined
+      ? undefined
+      : copySource(
+          request.db,
+          request.config,
+          request.home.root,
+          request.from,
+          selected.map(({ item }) => item),
+          request.log,
+        );
   const events = request.events ?? new RunEvents(request.log);
   const unsubscribe = logEvents(events, request.log);
   const outcomes: VerifyOutcome[] = [];
   const failed = (): number => outcomes.filter((o) => !o.ok).length;
   events.emit({ type: 'run-started', kind: 'verify', at: new Date().toISOString(), services: [...new Set(selected.map((s) => s.service.name))], restoreTest: request.restoreTest });
   try {
-    await verifyEach(request, events, selected, outcomes, keys);
+    await verifyEach(request, events, selected, outcomes, keys, from);
   } catch (error) {
     events.emit({ type: 'run-finished', kind: 'verify', status: 'failed', at: new Date().toISOString(), ok: outcomes.length - failed(), failed: failed() });
     throw error;
   } finally {
+    from?.dispose();
     unsubscribe();
   }
   events.emit({
@@ -127,48 +143,79 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
 }
 
 /** Verifies each selected backup, then drills it when asked and it passed, adding to `outcomes`. */
-async function verifyEach(request: VerifyRequest, events: RunEvents, selected: Selected[], outcomes: VerifyOutcome[], keys: DecryptionKeys): Promise<void> {
-  for (const { run, item, service } of selected) {
-    const encrypted = encryptedOf(item);
-    // Without the key the host that made it can still prove the bytes are the ones it stored.
-    const locked = encrypted && !haveKeysFor(encrypted, keys) ? `encrypted with ${encrypted.method} to ${encrypted.recipients.join(', ')}: give --identity FILE` : undefined;
-    if (request.signal.aborted) break;
-    const ctx = pluginContext(request, service.name, run.id);
-    const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
-    const verified = await recorded(request, events, base, 'verify', async (checks) => {
-      await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log);
-      const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
-      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
-      if (locked) return void checks.push({ name: 'format', ok: true, detail: `not checked: ${locked} to check it` });
-      const source = sourceOf(item, request.signal, keys);
-      if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
-      else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
-    });
-    if (!verified) continue;
-    outcomes.push(verified);
-    if (!request.restoreTest || !verified.ok) continue;
-    const drill = service.plugin?.restoreTest;
-    if (!drill || locked) {
-      const detail = locked ? `${locked} to drill it` : service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
-      const checks = [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }];
-      outcomes.push({ ...base, kind: 'restore-test', ok: true, checks });
-      events.emit({
-        type: 'item-finished',
-        kind: 'verify',
-        check: 'restore-test',
-        runId: base.runId,
-        service: base.service,
-        target: base.target,
-        file: base.file,
-        status: 'skipped',
-        checks,
-        seconds: 0,
-      });
-      continue;
+async function verifyEach(
+  request: VerifyRequest,
+  events: RunEvents,
+  selected: Selected[],
+  outcomes: VerifyOutcome[],
+  keys: DecryptionKeys,
+  from: CopySource | undefined,
+): Promise<void> {
+  for (const { run, item: local, service } of selected) {
+    try {
+      await verifyOne(request, events, { run, item: local, service }, outcomes, keys, from);
+    } finally {
+      from?.release(local);
     }
-    const drilled = await recorded(request, events, base, 'restore-test', async (checks) => {
-      checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal, keys))));
-    });
-    if (drilled) outcomes.push(drilled);
   }
+}
+
+/** Verifies one backup (its copy in `from`'s storage, when given), then drills it when asked and it passed. */
+async function verifyOne(
+  request: VerifyRequest,
+  events: RunEvents,
+  { run, item: local, service }: Selected,
+  outcomes: VerifyOutcome[],
+  keys: DecryptionKeys,
+  from: CopySource | undefined,
+): Promise<void> {
+  let item = local;
+  const encrypted = encryptedOf(item);
+  // Without the key the host that made it can still prove the bytes are the ones it stored.
+  const locked = encrypted && !haveKeysFor(encrypted, keys) ? `encrypted with ${encrypted.method} to ${encrypted.recipients.join(', ')}: give --identity FILE` : undefined;
+  if (request.signal.aborted) return;
+  const ctx = pluginContext(request, service.name, run.id);
+  const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
+  const verified = await recorded(request, events, base, 'verify', async (checks) => {
+    if (from) {
+      const copy = await from.fetch(local);
+      item = { ...local, file: copy.file };
+      checks.push({ name: 'copy', ok: true, detail: `read from ${copy.storage} (${copy.key})` });
+    } else await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log);
+    const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
+    checks.push(
+      { name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` },
+      await sumsCheck(local.file!, item.sha256, item.runId, from && (await from.sums(local))),
+    );
+    if (locked) return void checks.push({ name: 'format', ok: true, detail: `not checked: ${locked} to check it` });
+    const source = sourceOf(item, request.signal, keys);
+    if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
+    else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
+  });
+  if (!verified) return;
+  outcomes.push(verified);
+  if (!request.restoreTest || !verified.ok) return;
+  const drill = service.plugin?.restoreTest;
+  if (!drill || locked) {
+    const detail = locked ? `${locked} to drill it` : service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
+    const checks = [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }];
+    outcomes.push({ ...base, kind: 'restore-test', ok: true, checks });
+    events.emit({
+      type: 'item-finished',
+      kind: 'verify',
+      check: 'restore-test',
+      runId: base.runId,
+      service: base.service,
+      target: base.target,
+      file: base.file,
+      status: 'skipped',
+      checks,
+      seconds: 0,
+    });
+    return;
+  }
+  const drilled = await recorded(request, events, base, 'restore-test', async (checks) => {
+    checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal, keys))));
+  });
+  if (drilled) outcomes.push(drilled);
 }

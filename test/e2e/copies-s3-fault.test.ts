@@ -1,0 +1,90 @@
+/**
+ * The S3 server goes down in the middle of a batt backup's multipart upload (s3rver on loopback,
+ * halted by the test as soon as the first part of an upload is stored): the item fails naming the
+ * storage, the local file stays, the catalog claims no copy, and nothing is left in the bucket,
+ * not even the parts of an open upload.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { S3Storage } from '@batt/core/storage/s3';
+import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { startS3, type S3Server } from '../lib/s3.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('an S3 server that goes down during a multipart upload', () => {
+  let s3: S3Server;
+  let box: Sandbox;
+  let data: string;
+  before(async () => {
+    s3 = await startS3();
+    box = sandbox();
+    data = box.folder('data', {});
+    // Random bytes do not compress: the zstd artifact is ~40 MiB, five 8 MiB parts.
+    const big = Buffer.alloc(40 * 1024 * 1024);
+    for (let at = 0; at < big.length; at += 1024 * 1024) randomBytes(1024 * 1024).copy(big, at);
+    writeFileSync(join(data, 'random.bin'), big);
+    const secret = join(box.dir, 's3.secret');
+    writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
+    appendFileSync(
+      join(box.home, 'conf', 'batt.config.yaml'),
+      [
+        'storage:',
+        '  - name: offsite',
+        '    type: s3',
+        `    bucket: ${s3.bucket}`,
+        `    endpoint: ${s3.endpoint}`,
+        '    force_path_style: true',
+        '    prefix: "{host}/"',
+        `    access_key_id: ${s3.credentials.accessKeyId}`,
+        `    secret_access_key_file: ${JSON.stringify(secret)}`,
+        '',
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    s3.onResponse = undefined;
+    box.cleanup();
+    await s3.stop();
+  });
+
+  it('fails the item naming the storage, keeps the local file, records no copy, and leaves no object or open upload', async () => {
+    // Each upload (batt's copy retries reopen the file and start a new one) loses the server
+    // right after its first part is stored; it is back a few seconds later, while batt is still
+    // retrying the abort, but only after the upload's other parts have failed.
+    let halts = 0;
+    let down: Promise<void> | undefined;
+    const parts: string[] = [];
+    s3.onResponse = (method, url, status) => {
+      if (method !== 'PUT' || !/[?&]partNumber=\d+/.test(url)) return;
+      parts.push(`${url} ${status}`);
+      if (status !== 200 || down) return;
+      halts++;
+      down = (async () => {
+        await s3.halt();
+        await sleep(2500);
+        await s3.resume();
+        down = undefined;
+      })();
+    };
+    const r = await box.batt(['--file', data, '--json'], { timeout: 240_000 });
+    s3.onResponse = undefined;
+    await down;
+    assert.ok(halts >= 1, `the server was halted during a multipart upload (parts: ${parts.join(', ')})`);
+    assert.notEqual(r.exitCode, 0, r.stdout);
+    const run = json(r);
+    const item = run.items[0];
+    assert.equal(item.status, 'failed', JSON.stringify(run));
+    assert.match(item.error, /the copy to offsite \(.*\) failed/);
+    const shown = json(await box.batt(['show', String(run.id), '--json']));
+    assert.deepEqual(shown.items[0].copies, [], 'no copy is recorded');
+    assert.ok(shown.items[0].file && existsSync(shown.items[0].file), 'the local file stays');
+    const key = /the copy to offsite \((.*?)\) failed/.exec(item.error)![1];
+    const storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    assert.equal(await storage.stat(key), undefined, `no object under ${key}`);
+    assert.deepEqual(await storage.openUploads(), [], 'no multipart upload left open');
+  });
+});
