@@ -10,7 +10,7 @@ import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
 import { encryptionOf, type Encryption } from '../config/encryption.js';
 import { checkEncryption } from '../pipeline/encrypt.js';
-import { describeError, exitCodeFor } from '../errors/errors.js';
+import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
@@ -34,7 +34,7 @@ import { openStorages, type Copier } from '../copies/storages.js';
 import { manifestName } from '../manifest/manifest.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
-import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
+import { backUpBuiltin, backUpDropIn, keepsLocal, type ItemScope } from './items.js';
 import { RunEvents, type BackupEvent } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 
@@ -189,6 +189,11 @@ async function openCopiers(request: BackupRequest): Promise<Map<string, Copier[]
       host: request.host,
       clock: request.clock,
     });
+    if (service.plugin && !keepsLocal(request.config, service.name) && copiers.length === 0) {
+      throw new BattError('CONFIG', `${service.name}: keep_local is false, but no storage is configured to send its backups to`, {
+        hint: 'add a storage: (the first one receives each artifact as it is written; docs/storage.md), or set keep_local: true',
+      });
+    }
     for (const copier of copiers) {
       if (checked.has(copier.name)) continue;
       checked.add(copier.name);
@@ -302,7 +307,8 @@ async function executeRun(
     try {
       const bundle = await writeBundle(
         runId,
-        [...metadata.items.map((i) => i.file), ...manifests],
+        // Only what is here: an artifact sent straight to a storage (keep_local: false) is not.
+        [...metadata.items.filter((i) => i.local !== false).map((i) => i.file), ...manifests],
         bundleFolder(withServicePlaceholder(request.destination), request.clock, request.host),
         request.signal,
       );

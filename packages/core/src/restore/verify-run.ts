@@ -19,7 +19,7 @@ import { RunEvents, runStatusOf } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
-import { fetchMissing } from '../copies/fetch.js';
+import { dropFetchedRemote, fetchMissing } from '../copies/fetch.js';
 import { encryptedOf, haveKeysFor, readAgeIdentities, type DecryptionKeys } from './decrypt.js';
 import { artifactFolderOf } from '../destination/folders.js';
 import { finishCheck, selectItems, sourceOf, startCheck, type ItemQuery, type Selected } from './select.js';
@@ -133,42 +133,61 @@ async function verifyEach(request: VerifyRequest, events: RunEvents, selected: S
     // Without the key the host that made it can still prove the bytes are the ones it stored.
     const locked = encrypted && !haveKeysFor(encrypted, keys) ? `encrypted with ${encrypted.method} to ${encrypted.recipients.join(', ')}: give --identity FILE` : undefined;
     if (request.signal.aborted) break;
-    const ctx = pluginContext(request, service.name, run.id);
     const base: Base = { runId: run.id, itemId: item.id, service: service.name, target: item.target, file: item.file! };
-    const verified = await recorded(request, events, base, 'verify', async (checks) => {
-      await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log);
-      const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
-      checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
-      if (locked) return void checks.push({ name: 'format', ok: true, detail: `not checked: ${locked} to check it` });
-      const source = sourceOf(item, request.signal, keys);
-      if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
-      else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
-    });
-    if (!verified) continue;
-    outcomes.push(verified);
-    if (!request.restoreTest || !verified.ok) continue;
-    const drill = service.plugin?.restoreTest;
-    if (!drill || locked) {
-      const detail = locked ? `${locked} to drill it` : service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
-      const checks = [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }];
-      outcomes.push({ ...base, kind: 'restore-test', ok: true, checks });
-      events.emit({
-        type: 'item-finished',
-        kind: 'verify',
-        check: 'restore-test',
-        runId: base.runId,
-        service: base.service,
-        target: base.target,
-        file: base.file,
-        status: 'skipped',
-        checks,
-        seconds: 0,
-      });
-      continue;
+    const fetched: string[] = [];
+    try {
+      await verifyOne(request, events, { run, item, service }, base, outcomes, keys, locked, fetched);
+    } finally {
+      // Fetched from a storage only to be checked (keep_local: false): not kept here.
+      await dropFetchedRemote(request.db, fetched);
     }
-    const drilled = await recorded(request, events, base, 'restore-test', async (checks) => {
-      checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal, keys))));
-    });
-    if (drilled) outcomes.push(drilled);
   }
+}
+
+async function verifyOne(
+  request: VerifyRequest,
+  events: RunEvents,
+  { run, item, service }: Selected,
+  base: Base,
+  outcomes: VerifyOutcome[],
+  keys: DecryptionKeys,
+  locked: string | undefined,
+  fetched: string[],
+): Promise<void> {
+  const ctx = pluginContext(request, service.name, run.id);
+  const verified = await recorded(request, events, base, 'verify', async (checks) => {
+    fetched.push(...(await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log)));
+    const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
+    checks.push({ name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` }, await sumsCheck(item.file!, item.sha256, item.runId));
+    if (locked) return void checks.push({ name: 'format', ok: true, detail: `not checked: ${locked} to check it` });
+    const source = sourceOf(item, request.signal, keys);
+    if (service.plugin?.verify) checks.push(...(await service.plugin.verify(ctx, item.target, source)));
+    else checks.push({ name: 'decompress', ok: true, detail: `${(await drain(source.open())).bytes} bytes read back` });
+  });
+  if (!verified) return;
+  outcomes.push(verified);
+  if (!request.restoreTest || !verified.ok) return;
+  const drill = service.plugin?.restoreTest;
+  if (!drill || locked) {
+    const detail = locked ? `${locked} to drill it` : service.plugin ? `the ${service.name} service has no restore drill` : 'drop-in scripts have no restore drill';
+    const checks = [{ name: 'restore-test', ok: true, detail: `skipped: ${detail}` }];
+    outcomes.push({ ...base, kind: 'restore-test', ok: true, checks });
+    events.emit({
+      type: 'item-finished',
+      kind: 'verify',
+      check: 'restore-test',
+      runId: base.runId,
+      service: base.service,
+      target: base.target,
+      file: base.file,
+      status: 'skipped',
+      checks,
+      seconds: 0,
+    });
+    return;
+  }
+  const drilled = await recorded(request, events, base, 'restore-test', async (checks) => {
+    checks.push(...(await drill.call(service.plugin, ctx, item.target, sourceOf(item, request.signal, keys))));
+  });
+  if (drilled) outcomes.push(drilled);
 }
