@@ -10,7 +10,7 @@ import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
 import { encryptionOf, type Encryption } from '../config/encryption.js';
 import { checkEncryption } from '../pipeline/encrypt.js';
-import { describeError, exitCodeFor } from '../errors/errors.js';
+import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
@@ -257,7 +257,8 @@ async function executeRun(
     try {
       const bundle = await writeBundle(
         runId,
-        [...metadata.items.map((i) => i.file), ...manifests],
+        // Only what is here: an artifact sent straight to a storage (keep_local: false) is not.
+        [...metadata.items.filter((i) => i.local !== false).map((i) => i.file), ...manifests],
         bundleFolder(withServicePlaceholder(request.destination), request.clock, request.host),
         request.signal,
       );

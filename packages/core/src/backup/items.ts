@@ -18,7 +18,8 @@ import type { Copier } from '../copies/storages.js';
 import type { Service } from '../plugins/discovery.js';
 import { runScript } from './script-runner.js';
 import { pluginContext } from '../plugins/types.js';
-import { writeArtifact } from '../pipeline/artifact.js';
+import { writeArtifact, type Artifact } from '../pipeline/artifact.js';
+import type { BattConfig } from '../config/load.js';
 import type { BackupRequest, ItemReport, Unit } from './backup-run.js';
 import type { DurableMetadata } from './durable.js';
 import { progressOf, type RunEvents } from '../events/events.js';
@@ -62,6 +63,9 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     const compression = request.compression ?? (section.compression as Compression | undefined) ?? request.config.compression ?? scope.defaultCompression();
     const level = (section.compression_level as number | undefined) ?? request.config.compression_level;
     const encryption = scope.encryptionFor(service);
+    // keep_local: false: straight to the first storage (its presence is checked at the run's start).
+    const copiers = await scope.copiersFor(service);
+    const remote = keepsLocal(request.config, service.name) ? undefined : copiers[0];
     events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target, at: startedAt });
     const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
     const artifact = await writeArtifact({
@@ -75,30 +79,39 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       uniqueSuffix: `run${runId}`,
       signal: request.signal,
       onBytes: progressOf(events, { runId, service: service.name, target }),
+      remote,
     });
     const { facts } = artifact;
-    const copied = await copyOrKeep(scope, service, artifact);
+    const copied = remote ? await copyFromFirst(copiers, artifact) : await copyOrKeep(scope, service, artifact);
     const warnings = [...(facts.warnings ?? []), ...copied.warnings];
     const finishedAt = now();
-    await metadata.record([
-      {
-        service: service.name,
-        target,
-        file: artifact.path,
-        bytes: artifact.bytes,
-        sha256: artifact.sha256,
-        compression,
-        ...(encryption ? { encryption: encryption.method, recipients: encryption.recipients } : {}),
-        toolVersion: facts.toolVersion,
-        serverVersion: facts.serverVersion,
-        facts: facts.facts,
-        startedAt,
-        finishedAt,
-      },
-    ]);
+    try {
+      await metadata.record([
+        {
+          service: service.name,
+          target,
+          file: artifact.path,
+          ...(remote ? { local: false } : {}),
+          bytes: artifact.bytes,
+          sha256: artifact.sha256,
+          compression,
+          ...(encryption ? { encryption: encryption.method, recipients: encryption.recipients } : {}),
+          toolVersion: facts.toolVersion,
+          serverVersion: facts.serverVersion,
+          facts: facts.facts,
+          startedAt,
+          finishedAt,
+        },
+      ]);
+    } catch (error) {
+      // The item fails: no copy may stay that no row records.
+      await dropCopies(copiers, copied.copies);
+      throw error;
+    }
     addCopies(db, itemId, copied.copies);
     finishItem(db, itemId, 'ok', {
       file: artifact.path,
+      local: !remote,
       bytes: artifact.bytes,
       sha256: artifact.sha256,
       compression,
@@ -142,6 +155,40 @@ async function copyOrKeep(scope: ItemScope, service: Service, artifact: { path: 
   } catch (error) {
     throw Object.assign(error as object, { kept: artifact });
   }
+}
+
+/** False when the service's artifacts go straight to the first storage (`keep_local: false`; a service's key wins). */
+export function keepsLocal(config: BattConfig, service: string): boolean {
+  return ((config.services[service]?.keep_local as boolean | undefined) ?? config.keep_local) !== false;
+}
+
+/**
+ * With `keep_local: false`: the object in the first storage is the item's first copy (checked by
+ * size as it was stored), and the other storages copy it from there, read back as any copy. If a
+ * required one fails, the first object goes too: the item fails and leaves nothing.
+ */
+async function copyFromFirst(copiers: readonly Copier[], artifact: Artifact): Promise<{ copies: ConfirmedCopy[]; warnings: string[] }> {
+  const [first, ...others] = copiers;
+  const own: ConfirmedCopy = { storage: first.name, key: artifact.key!, bytes: artifact.bytes, sha256: artifact.sha256, copiedAt: now() };
+  try {
+    const rest = await copyEverywhere(others, artifact.path, artifact, {
+      where: `the item fails, and its object in ${first.name} (${artifact.key}) is removed again`,
+      open: () => first.storage.get(artifact.key!),
+    });
+    return { copies: [own, ...rest.copies], warnings: rest.warnings };
+  } catch (error) {
+    await first.storage.delete(artifact.key!).catch(() => false);
+    throw error;
+  }
+}
+
+/** Deletes the objects of copies no row will record (best effort). */
+async function dropCopies(copiers: readonly Copier[], copies: readonly ConfirmedCopy[]): Promise<void> {
+  for (const copy of copies)
+    await copiers
+      .find((c) => c.name === copy.storage)
+      ?.storage.delete(copy.key)
+      .catch(() => false);
 }
 
 /** Runs one drop-in script and records each file it wrote. */

@@ -8,11 +8,12 @@ import type { StorageConfig } from '../config/schema.js';
 import { copyEverywhere } from '../copies/copy.js';
 import { openStorages, type Copier } from '../copies/storages.js';
 import { withServicePlaceholder } from '../destination/expand.js';
-import { describeError } from '../errors/errors.js';
+import { BattError, describeError } from '../errors/errors.js';
 import { manifestName } from '../manifest/manifest.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
 import type { BackupRequest } from './backup-run.js';
+import { keepsLocal } from './items.js';
 import { folderFor } from './run-folders.js';
 
 /** The copiers of every selected service (a service's `storage:` replaces the top level's), each storage checked once. */
@@ -27,6 +28,11 @@ export async function openCopiers(request: BackupRequest): Promise<Map<string, C
       host: request.host,
       clock: request.clock,
     });
+    if (service.plugin && !keepsLocal(request.config, service.name) && copiers.length === 0) {
+      throw new BattError('CONFIG', `${service.name}: keep_local is false, but no storage is configured to send its backups to`, {
+        hint: 'add a storage: (the first one receives each artifact as it is written; docs/storage.md), or set keep_local: true',
+      });
+    }
     for (const copier of copiers) {
       if (checked.has(copier.name)) continue;
       checked.add(copier.name);

@@ -5,14 +5,14 @@
 import type { CatalogDb } from './db.js';
 
 /** A file the catalog vouches for: an ok item's (its id and prune mark) or a run's bundle (no item). */
-export type CatalogedFile = [itemId: number | null, runId: number, file: string, bytes: number | null, sha256: string | null, pruneId: number | null];
+export type CatalogedFile = [itemId: number | null, runId: number, file: string, bytes: number | null, sha256: string | null, pruneId: number | null, local: number];
 
 /** Every file the catalog names: ok items' files by id, then the runs' bundles. */
 export function catalogedFiles(db: CatalogDb): CatalogedFile[] {
   const client = db.$client;
   return [
-    ...(client.prepare("select id, run_id, file, bytes, sha256, prune_id from items where status = 'ok' and file is not null order by id").raw().all() as CatalogedFile[]),
-    ...(client.prepare('select null, id, bundle_file, bundle_bytes, bundle_sha256, null from runs where bundle_file is not null').raw().all() as CatalogedFile[]),
+    ...(client.prepare("select id, run_id, file, bytes, sha256, prune_id, local from items where status = 'ok' and file is not null order by id").raw().all() as CatalogedFile[]),
+    ...(client.prepare('select null, id, bundle_file, bundle_bytes, bundle_sha256, null, 1 from runs where bundle_file is not null').raw().all() as CatalogedFile[]),
   ];
 }
 

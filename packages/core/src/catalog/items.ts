@@ -90,8 +90,8 @@ export function markItemsForPrune(db: CatalogDb, pruneId: number, ids: readonly 
 }
 
 /** Returns the items a prune marked, as [id, run id, file, bytes]. */
-export function prunedItems(db: CatalogDb, pruneId: number): [number, number, string | null, number | null][] {
-  return db.$client.prepare('select id, run_id, file, bytes from items where prune_id = ?').raw().all(pruneId) as [number, number, string | null, number | null][];
+export function prunedItems(db: CatalogDb, pruneId: number): [number, number, string | null, number | null, local: number][] {
+  return db.$client.prepare('select id, run_id, file, bytes, local from items where prune_id = ?').raw().all(pruneId) as [number, number, string | null, number | null, number][];
 }
 
 /** The items a prune marked, with their services (their copies go with them). */

@@ -52,7 +52,10 @@ export function startItem(db: CatalogDb, runId: number, service: string, target:
 }
 
 export type ItemResult = Partial<
-  Pick<ItemRow, 'file' | 'bytes' | 'sha256' | 'compression' | 'encryption' | 'recipients' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'>
+  Pick<
+    ItemRow,
+    'file' | 'local' | 'bytes' | 'sha256' | 'compression' | 'encryption' | 'recipients' | 'error' | 'toolVersion' | 'serverVersion' | 'facts' | 'log' | 'target' | 'finishedAt'
+  >
 >;
 
 export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result: ItemResult): void {
@@ -203,4 +206,10 @@ export function getRun(db: CatalogDb, ref: string): { run: RunRow; items: ItemRo
         : undefined;
   if (!run) return undefined;
   return { run, items: db.select().from(items).where(eq(items.runId, run.id)).orderBy(items.id).all() };
+}
+
+/** A test of whether the catalog has a file in a storage only (`keep_local: false`), not pruned. */
+export function remoteOnly(db: CatalogDb): (file: string) => boolean {
+  const found = db.$client.prepare("select 1 from items where file = ? and local = 0 and status = 'ok' and prune_id is null limit 1").pluck();
+  return (file) => Boolean(found.get(file));
 }

@@ -51,6 +51,8 @@ export const items = sqliteTable(
     encryption: text('encryption', { enum: ['age', 'gpg'] }),
     /** JSON: the public keys it was encrypted to (age1… recipients, gpg fingerprints); never a secret. */
     recipients: text('recipients'),
+    /** False when the artifact went straight to its first storage (`keep_local: false`): `file` is where it would have been, and is fetched to when needed. */
+    local: integer('local', { mode: 'boolean' }).notNull().default(true),
     startedAt: text('started_at').notNull(),
     finishedAt: text('finished_at'),
     status: text('status', { enum: itemStatuses }).notNull(),

@@ -32,6 +32,8 @@ export interface BattConfig {
   concurrency?: number;
   bundle?: boolean;
   storage?: readonly StorageConfig[];
+  /** False: artifacts go straight to the first storage, with no local copy (docs/storage.md); a service's replaces it. */
+  keep_local?: boolean;
   /** Public keys the artifacts are encrypted to (config/encryption.ts); a service's replaces it. */
   encryption?: { age_recipients?: readonly string[]; gpg_recipients?: readonly string[] };
   keep_last?: number;

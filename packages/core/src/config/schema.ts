@@ -54,6 +54,10 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
   bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
   storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
+  keep_local: {
+    type: 'boolean',
+    describe: 'false: stream each artifact straight to the first storage, with no local copy (for hosts short of disk; docs/storage.md) [true]',
+  },
   encryption: {
     type: 'mapping',
     keys: {
@@ -111,6 +115,7 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   compression_level: globalKeys.compression_level,
   destination: globalKeys.destination,
   storage: globalKeys.storage,
+  keep_local: globalKeys.keep_local,
   encryption: globalKeys.encryption,
   ...retentionKeys(),
 };

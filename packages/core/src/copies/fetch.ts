@@ -2,10 +2,13 @@
  * A backup whose local file is gone (a dead disk, a deleted folder) comes back from one of its
  * copies: the copy is fetched to the file's own place, never over a file, and kept only when its
  * size and SHA-256 are the catalog's. Restore and verify then read it as they read any backup.
+ * A backup sent straight to a storage (`keep_local: false`) is fetched so too, and its file
+ * removed again once they are done (dropFetchedRemote).
  */
 import { dirname } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { copiesOf } from '../catalog/copies.js';
+import { remoteOnly } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
 import type { StorageConfig } from '../config/schema.js';
 import { BattError, describeError } from '../errors/errors.js';
@@ -65,4 +68,13 @@ export async function fetchMissing(db: CatalogDb, config: BattConfig, items: rea
     }
   }
   return fetched;
+}
+
+/**
+ * Deletes the fetched files of backups that were sent straight to a storage (`keep_local: false`)
+ * once restore or verify is done with them: such a host keeps no local copies.
+ */
+export async function dropFetchedRemote(db: CatalogDb, fetched: readonly string[]): Promise<void> {
+  const remote = remoteOnly(db);
+  for (const file of fetched) if (remote(file)) await localStorage.delete(file).catch(() => false);
 }

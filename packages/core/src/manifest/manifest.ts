@@ -19,6 +19,8 @@ export interface ManifestItem {
   service: string;
   target: string;
   file: string;
+  /** False when the file was never written here (`keep_local: false`): it is in the run's first storage. */
+  local?: false;
   bytes: number;
   sha256: string;
   compression: string | null;
@@ -114,6 +116,8 @@ export async function writeManifests(
   items: readonly ManifestItem[],
   folderOf: (item: ManifestItem) => string,
   failed: readonly ManifestFailure[] = [],
+  /** True for a file the catalog has in a storage only (`keep_local: false`): its line stays though no file is here. */
+  elsewhere: (path: string) => boolean = () => false,
 ): Promise<string[]> {
   const byFolder = new Map<string, ManifestItem[]>();
   for (const item of items) {
@@ -134,7 +138,7 @@ export async function writeManifests(
     const kept: string[] = [];
     for (const line of (await readText(localStorage, sumsPath))?.split('\n') ?? []) {
       const name = nameOfLine(line);
-      if (name !== undefined && !ours.has(name) && (await localStorage.stat(join(folder, name)))) kept.push(line);
+      if (name !== undefined && !ours.has(name) && (elsewhere(join(folder, name)) || (await localStorage.stat(join(folder, name))))) kept.push(line);
     }
     const lines = [...kept, ...entries.map((e) => sumLine(e.sha256, e.name)), sumLine(sha256Of(text), manifestName(run.id))];
     await writeAtomic(sumsPath, `${lines.join('\n')}\n`); // each write flushes the folder too

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import type { Compression } from '../config/schema.js';
+import { LocalStorage } from '../storage/local.js';
 import { writeArtifact } from './artifact.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'batt-artifact-'));
@@ -60,5 +61,48 @@ describe('dump → compress → hash → store', () => {
       /the trailer is missing/,
     );
     assert.deepEqual(readdirSync(folder), []);
+  });
+
+  describe('keep_local: false (into a storage)', () => {
+    const remoteDir = join(dir, 'remote');
+    mkdirSync(remoteDir, { recursive: true });
+    const remote = { name: 'other folder', storage: new LocalStorage(), keyFor: (file: string) => join(remoteDir, basename(file)) };
+
+    it('the object holds the bytes hashed, and no local file is written', async () => {
+      const artifact = await writeArtifact({
+        dump: { stream: Readable.from([data]), done: Promise.resolve({ facts: { rows: 1 } }) },
+        dir: join(dir, 'never'),
+        base: 'db',
+        ext: '.sql',
+        compression: 'zstd',
+        uniqueSuffix: 'run3',
+        signal: new AbortController().signal,
+        remote,
+      });
+      assert.equal(artifact.path, join(dir, 'never', 'db.sql.zst'));
+      assert.equal(artifact.key, join(remoteDir, 'db.sql.zst'));
+      const stored = readFileSync(artifact.key);
+      assert.equal(artifact.bytes, stored.length);
+      assert.equal(artifact.sha256, createHash('sha256').update(stored).digest('hex'));
+      assert.equal(existsSync(join(dir, 'never')), false, 'nothing local');
+    });
+
+    it('a dump judged incomplete after its last byte leaves no object: the put never saw its end', async () => {
+      const before = readdirSync(remoteDir);
+      await assert.rejects(
+        writeArtifact({
+          dump: { stream: Readable.from([data]), done: new Promise((_, reject) => setTimeout(() => reject(new Error('the trailer is missing')), 200)) },
+          dir: join(dir, 'never'),
+          base: 'db2',
+          ext: '.sql',
+          compression: 'gzip',
+          uniqueSuffix: 'run4',
+          signal: new AbortController().signal,
+          remote,
+        }),
+        /the trailer is missing/,
+      );
+      assert.deepEqual(readdirSync(remoteDir), before);
+    });
   });
 });

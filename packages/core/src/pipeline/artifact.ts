@@ -3,6 +3,11 @@
  * (encrypt only when the service is encrypted to public keys). They run side by side in one pass;
  * the file gets its final name only when all of them succeeded. If the dump, the compressor, the
  * encrypter or the disk fails, the new file is removed and nothing is placed.
+ *
+ * With `keep_local: false` (`remote`) the store stage is a storage's put instead of a local file:
+ * the bytes are hashed on their way into the first storage, whose put sees the end of its data
+ * only once every other stage succeeded, and fails (leaving no object) otherwise. The object is
+ * then checked by its size (never read back whole: that would be a second pass).
  */
 import { encryptionSuffix, type Encryption } from '../config/encryption.js';
 import type { Compression } from '../config/schema.js';
@@ -13,8 +18,8 @@ import type { NewFile } from '../storage/local.js';
 import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
 import { disposeOf, dumpStage, unreadFileOf, type Dump, type DumpStage } from './dump.js';
 import { encryptStage, type EncryptionStage } from './encrypt.js';
-import { hashStage, type HashStage } from './hash.js';
-import { storeStage } from './store.js';
+import { hashStage, remoteHashStage, type HashStage } from './hash.js';
+import { remoteName, storeStage, type RemoteStore } from './store.js';
 
 export interface ArtifactRequest {
   /** The plugin's dump: a stream it produced, or a command for the core to run. */
@@ -33,10 +38,15 @@ export interface ArtifactRequest {
   signal: AbortSignal;
   /** Told the compressed bytes written so far, as they are written (progress). */
   onBytes?: (bytes: number) => void;
+  /** `keep_local: false`: the artifact goes straight to this storage, and no local file is written. */
+  remote?: RemoteStore;
 }
 
 export interface Artifact {
+  /** The placed file; with `remote`, where it would have been (the object's key is made from it). */
   path: string;
+  /** With `remote`: the object's key in that storage. */
+  key?: string;
   bytes: number;
   sha256: string;
   facts: ItemFacts;
@@ -53,6 +63,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   const { dump, signal } = request;
   // Settled below; a dump judged failed before then must not count as an unhandled rejection.
   if ('done' in dump) dump.done.catch(() => {});
+  if (request.remote) return writeRemote(request, request.remote);
   let file: NewFile;
   try {
     file = await storeStage(request.dir);
@@ -82,6 +93,55 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     await disposeOf(dump);
     // System errors (ENOSPC, EACCES, EIO) get a message that names the folder and the fix.
     throw (error as NodeJS.ErrnoException)?.syscall ? fromSystemError(error, `cannot write the backup in ${request.dir}`) : error;
+  }
+}
+
+/** The same stages into a storage's put: nothing is written locally. */
+async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promise<Artifact> {
+  const { dump, signal, encryption } = request;
+  const suffix = request.ext + compressionSuffix[request.compression] + (encryption ? encryptionSuffix[encryption.method] : '');
+  const stages: Stages = {};
+  let name: Awaited<ReturnType<typeof remoteName>>;
+  try {
+    name = await remoteName(remote, request.dir, request.base, suffix, request.uniqueSuffix);
+  } catch (error) {
+    await disposeOf(dump);
+    throw error;
+  }
+  const { path, key } = name;
+  let stored = false;
+  try {
+    // No file to write into: the zstd binary's output is a stream, as when encrypting.
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, undefined, unreadFileOf(dump)));
+    if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
+    const dumped = (stages.dump = await dumpStage(dump, compressed, signal));
+    const encrypted = stages.encrypt;
+    // The put sees the end of its data only once every other stage succeeded, and not on an interrupt.
+    const judged = async (): Promise<void> => {
+      await Promise.all([compressed.done, encrypted?.done, dumped.done]);
+      if (signal.aborted) throw signal.reason ?? new BattError('INTERRUPTED', 'interrupted');
+    };
+    stages.hash = remoteHashStage(encrypted ?? compressed, { storage: remote.storage, key }, judged, request.onBytes);
+    const facts = await settle(stages);
+    const { bytes, sha256 } = await stages.hash.done;
+    stored = true;
+    if (signal.aborted) throw signal.reason ?? new BattError('INTERRUPTED', 'interrupted');
+    const stat = await remote.storage.stat(key);
+    if (stat?.bytes !== bytes) {
+      throw new BattError('IO', `the backup sent to ${remote.name} (${key}) reads back ${stat ? `as ${stat.bytes} bytes` : 'as missing'}, not ${bytes}`, {
+        hint: 'check the storage (`batt doctor`, docs/storage.md) and run batt again',
+      });
+    }
+    await disposeOf(dump);
+    return { path, key, bytes, sha256, facts };
+  } catch (error) {
+    await stop(stages);
+    // A put that failed left nothing; one that finished is taken back.
+    if (stored) await remote.storage.delete(key).catch(() => false);
+    await disposeOf(dump);
+    throw error;
+  } finally {
+    name.release();
   }
 }
 

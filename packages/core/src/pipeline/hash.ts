@@ -1,5 +1,7 @@
 /**
  * Hash stage: SHA-256 and size of the compressed bytes, computed as they are written.
+ * With `keep_local: false` the bytes go to a storage's put instead of a file: they are hashed
+ * on the way (HashingPassThrough), and the stream ends only once every other stage succeeded.
  *
  * The end of every backup stream is a Writable that hashes with SHA-256 and writes to an open
  * file in the same pass. Pipes deliver 64 KiB chunks; they are hashed as they come and written
@@ -11,7 +13,7 @@ import { createReadStream, fdatasync, writev } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Storage } from '../storage/storage.js';
 import type { CompressionStage } from './compress.js';
@@ -195,6 +197,71 @@ export function hashStage(compressed: Pick<CompressionStage, 'output' | 'done'>,
     stop: async () => {
       sink.destroy();
       await sink.idle();
+    },
+  };
+}
+
+/**
+ * Passes the bytes on unchanged, hashing and counting them. Its end is held back until `judged`
+ * resolves (every other stage succeeded; a dump's trailer is checked only after its last byte):
+ * the storage reading it sees the end of its data only then, and an error instead when a stage
+ * failed, so a failed artifact never becomes a whole object. Memory: about one block.
+ */
+export class HashingPassThrough extends Transform {
+  readonly hash: Hash = createHash('sha256');
+  bytes = 0;
+
+  constructor(
+    private readonly judged: () => Promise<unknown>,
+    private readonly onBytes?: (bytes: number) => void,
+  ) {
+    super({ highWaterMark: BLOCK_SIZE });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: (error?: Error | null) => void): void {
+    this.judged().then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+  }
+
+  /** The hex digest; call once, after the stream ended. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Where the bytes go with `keep_local: false`: one object of a storage. */
+export interface RemoteSink {
+  storage: Storage;
+  key: string;
+}
+
+/**
+ * The hash stage for `keep_local: false`: the bytes are hashed on their way into
+ * `storage.put(key)`. `judged` settles once every other stage succeeded (or failed); the put
+ * completes only after it did, and fails (leaving nothing) otherwise.
+ */
+export function remoteHashStage(compressed: Pick<CompressionStage, 'output'>, sink: RemoteSink, judged: () => Promise<unknown>, onBytes?: (bytes: number) => void): HashStage {
+  const hasher = new HashingPassThrough(judged, onBytes);
+  const piped = pipeline(compressed.output!, hasher);
+  const put = sink.storage.put(sink.key, hasher);
+  const done = Promise.all([piped, put]).then(() => ({ bytes: hasher.bytes, sha256: hasher.digest() }));
+  done.catch(() => {});
+  return {
+    done,
+    stop: async () => {
+      // An echo of that failure (settle reports the cause), and an error, so the put gives up rather than wait for an end.
+      hasher.destroy(Object.assign(new Error('stopped after a failure elsewhere'), { code: 'ERR_STREAM_DESTROYED' }));
+      // The put has given up (an S3 multipart upload aborted) once it settles.
+      await put.catch(() => {});
     },
   };
 }

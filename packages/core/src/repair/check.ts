@@ -49,7 +49,7 @@ export async function checkCatalog(
 ): Promise<CatalogReport> {
   const entries = catalogedFiles(db);
   const report: CatalogReport = { files: 0, bytes: 0, copies: 0, problems: [] };
-  for (const [itemId, runId, file, bytes, sha256, pruneId] of entries) {
+  for (const [itemId, runId, file, bytes, sha256, pruneId, local] of entries) {
     if (options.signal?.aborted) break;
     const at = { file, runId, ...(itemId === null ? {} : { itemId }) };
     if (pruneId !== null) {
@@ -58,6 +58,8 @@ export async function checkCatalog(
     }
     options.onFile?.(file);
     const size = (await localStorage.stat(file))?.bytes;
+    // Sent straight to a storage (keep_local: false): no file here is as it should be (`batt verify` reads the copy).
+    if (size === undefined && !local) continue;
     if (size === undefined) {
       report.problems.push({ ...at, kind: 'missing', detail: 'the file is gone' });
       continue;

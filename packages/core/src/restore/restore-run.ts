@@ -19,7 +19,7 @@ import { redact } from '../log/logger.js';
 import { RunEvents, runStatusOf } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 import { checkArtifact } from './artifact.js';
-import { fetchMissing, type FetchedItem } from '../copies/fetch.js';
+import { dropFetchedRemote, fetchMissing, type FetchedItem } from '../copies/fetch.js';
 import { copySource, type FetchedCopy } from '../copies/from.js';
 import { encryptedOf, haveKeysFor, needIdentity, probeDecryption, readAgeIdentities, type DecryptionKeys } from './decrypt.js';
 import { plan, restoreScriptOf, type PlannedRestore } from './plan.js';
@@ -94,8 +94,12 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
 
 async function restorePlanned(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], keys: DecryptionKeys): Promise<RestoreOutcome[]> {
   if (request.dryRun) {
-    await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
-    for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
+    const fetched = await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
+    try {
+      for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
+    } finally {
+      await dropFetchedRemote(request.db, fetched);
+    }
     await proveKeys(request, chosen, planned, keys);
     request.onPlan(planned);
     return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
@@ -174,8 +178,23 @@ async function restoreClaimed(
   keys: DecryptionKeys,
 ): Promise<RestoreOutcome[]> {
   // Every artifact is proven (and every key) before any target is touched; a local file that is
-  // gone is fetched back from a copy first.
-  await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
+  // gone is fetched back from a copy first (and removed again afterwards if it was never kept here).
+  const fetched = await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
+  try {
+    return await restoreFetched(request, chosen, planned, settle, events, keys);
+  } finally {
+    await dropFetchedRemote(request.db, fetched);
+  }
+}
+
+async function restoreFetched(
+  request: RestoreRequest,
+  chosen: Selected[],
+  planned: PlannedRestore[],
+  settle: Settle,
+  events: RunEvents,
+  keys: DecryptionKeys,
+): Promise<RestoreOutcome[]> {
   for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
   await proveKeys(request, chosen, planned, keys);
   request.onPlan(planned);

@@ -19,7 +19,7 @@ import { RunEvents, runStatusOf } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
-import { fetchMissing } from '../copies/fetch.js';
+import { dropFetchedRemote, fetchMissing } from '../copies/fetch.js';
 import { copySource, type CopySource } from '../copies/from.js';
 import { encryptedOf, haveKeysFor, readAgeIdentities, type DecryptionKeys } from './decrypt.js';
 import { artifactFolderOf } from '../destination/folders.js';
@@ -152,10 +152,13 @@ async function verifyEach(
   from: CopySource | undefined,
 ): Promise<void> {
   for (const { run, item: local, service } of selected) {
+    const fetched: string[] = [];
     try {
-      await verifyOne(request, events, { run, item: local, service }, outcomes, keys, from);
+      await verifyOne(request, events, { run, item: local, service }, outcomes, keys, from, fetched);
     } finally {
       from?.release(local);
+      // Fetched from a storage only to be checked (keep_local: false): not kept here.
+      await dropFetchedRemote(request.db, fetched);
     }
   }
 }
@@ -168,6 +171,7 @@ async function verifyOne(
   outcomes: VerifyOutcome[],
   keys: DecryptionKeys,
   from: CopySource | undefined,
+  fetched: string[],
 ): Promise<void> {
   let item = local;
   const encrypted = encryptedOf(item);
@@ -181,7 +185,7 @@ async function verifyOne(
       const copy = await from.fetch(local);
       item = { ...local, file: copy.file };
       checks.push({ name: 'copy', ok: true, detail: `read from ${copy.storage} (${copy.key})` });
-    } else await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log);
+    } else fetched.push(...(await fetchMissing(request.db, request.config, [{ ...item, service: service.name }], request.log)));
     const actual = await checkArtifact({ file: item.file!, sha256: item.sha256, bytes: item.bytes });
     checks.push(
       { name: 'sha256', ok: true, detail: `${actual.bytes} bytes match the catalog` },

@@ -73,6 +73,15 @@ async function removeFile(path: string): Promise<void> {
   }
 }
 
+/** Deletes a file fetched back from a storage, if there is one: its folder need not exist. */
+async function removeFetched(path: string): Promise<void> {
+  try {
+    await localStorage.delete(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw fromSystemError(error, `cannot remove ${path}`);
+  }
+}
+
 /**
  * Removes what a prune marked: files, their SHA256SUMS lines and manifest entries, the bundles
  * of runs left without a backup, then the rows, then folders left empty (never a root). Safe to
@@ -92,14 +101,16 @@ export async function finishPrune(
   // A path outside the backup folders this home knows (a hostile manifest, a changed catalog) is
   // never deleted: its row goes, the file stays, and the caller says so.
   const refused: string[] = [];
-  for (const [, runId, file, size] of rows) {
+  for (const [, runId, file, size, local] of rows) {
     if (!file || taken(file)) continue;
     if (!insideRoots(file, roots)) {
       refused.push(file);
       continue;
     }
     bytes += size ?? 0;
-    await removeFile(file);
+    // Sent straight to a storage (keep_local: false): no file was written here, though a restore may have fetched one.
+    if (local) await removeFile(file);
+    else await removeFetched(file);
     const { folder, name } = artifactFolderOf(file, runId);
     let entry = folders.get(folder);
     if (!entry) folders.set(folder, (entry = { names: new Set(), runIds: new Set() }));

@@ -1,0 +1,1 @@
+ALTER TABLE `items` ADD `local` integer DEFAULT true NOT NULL;
