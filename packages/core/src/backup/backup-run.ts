@@ -10,7 +10,7 @@ import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
 import { encryptionOf, type Encryption } from '../config/encryption.js';
 import { checkEncryption } from '../pipeline/encrypt.js';
-import { BattError, describeError, exitCodeFor } from '../errors/errors.js';
+import { describeError, exitCodeFor } from '../errors/errors.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
 import type { Service } from '../plugins/discovery.js';
