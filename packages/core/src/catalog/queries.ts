@@ -1,6 +1,9 @@
 /**
  * Reads and writes of the catalog, in the terms of a run: open a run, record items as they
  * start and finish, close the run, and list or show runs for `batt runs` / `batt show`.
+ *
+ * Longer than 200 lines because a run's life and its listing read the same columns; keeping them
+ * together keeps `batt runs` in step with what a run records (other tables have their own files).
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
