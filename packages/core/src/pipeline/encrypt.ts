@@ -1,8 +1,9 @@
 /**
  * Encrypt stage, between compress and hash: the compressed bytes are encrypted to public keys as
- * they stream past, so what is stored (and hashed) is only ever ciphertext. age runs in-process
- * (age-encryption, loaded only when a run encrypts); gpg runs as the `gpg` binary reading stdin and
- * writing stdout. Neither holds more than a chunk or two: memory stays flat whatever the size.
+ * they stream past, so what is stored (and hashed) is only ever ciphertext. age runs in-process:
+ * X25519 recipients with node:crypto (age.ts, native ChaCha20-Poly1305), any other kind (age1pq1…)
+ * with age-encryption, loaded only then; gpg runs as the `gpg` binary reading stdin and writing
+ * stdout. Neither holds more than a chunk or two: memory stays flat whatever the size.
  * checkEncryption proves each recipient usable when a run starts.
  */
 import { PassThrough, Readable } from 'node:stream';
@@ -11,6 +12,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { encryptionDocs as docs, type Encryption } from '../config/encryption.js';
 import { BattError } from '../errors/errors.js';
 import { runTool, spawnTool, toolFailure } from '../exec/exec.js';
+import { AgeEncrypter, x25519Recipient } from './age.js';
 import { BLOCK_SIZE } from './hash.js';
 
 export interface EncryptionStage {
@@ -28,6 +30,8 @@ export async function encryptStage(encryption: Encryption, input: Readable, sign
 }
 
 async function ageStage(recipients: readonly string[], input: Readable): Promise<EncryptionStage> {
+  const keys = recipients.map(x25519Recipient);
+  if (keys.every((key) => key !== undefined)) return nativeAgeStage(keys, input);
   const { Encrypter } = await import('age-encryption');
   const encrypter = new Encrypter();
   for (const recipient of recipients) encrypter.addRecipient(recipient);
@@ -43,6 +47,22 @@ async function ageStage(recipients: readonly string[], input: Readable): Promise
     done,
     abort: () => {
       plain.destroy();
+      output.destroy();
+    },
+  };
+}
+
+/** X25519 recipients only: age in node:crypto, a Transform with backpressure both ways. */
+function nativeAgeStage(keys: Buffer[], input: Readable): EncryptionStage {
+  const output = new AgeEncrypter(keys, BLOCK_SIZE);
+  const fed = pipeline(input, output);
+  const done = Promise.all([fed, finished(output)]).then(() => {});
+  done.catch(() => {});
+  return {
+    output,
+    done,
+    abort: () => {
+      input.destroy();
       output.destroy();
     },
   };
