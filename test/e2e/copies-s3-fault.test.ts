@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Storage } from '@batt/core/storage/s3';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { startS3, type S3Server } from '../lib/s3.js';
+import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,23 +27,7 @@ describe('an S3 server that goes down during a multipart upload', () => {
     const big = Buffer.alloc(40 * 1024 * 1024);
     for (let at = 0; at < big.length; at += 1024 * 1024) randomBytes(1024 * 1024).copy(big, at);
     writeFileSync(join(data, 'random.bin'), big);
-    const secret = join(box.dir, 's3.secret');
-    writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
-    appendFileSync(
-      join(box.home, 'conf', 'batt.config.yaml'),
-      [
-        'storage:',
-        '  - name: offsite',
-        '    type: s3',
-        `    bucket: ${s3.bucket}`,
-        `    endpoint: ${s3.endpoint}`,
-        '    force_path_style: true',
-        '    prefix: "{host}/"',
-        `    access_key_id: ${s3.credentials.accessKeyId}`,
-        `    secret_access_key_file: ${JSON.stringify(secret)}`,
-        '',
-      ].join('\n'),
-    );
+    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), ['storage:', ...s3StorageYaml(s3, box.dir, 'offsite', { prefix: '"{host}/"' }), ''].join('\n'));
   });
   after(async () => {
     s3.onResponse = undefined;

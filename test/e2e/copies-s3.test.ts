@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Storage } from '@batt/core/storage/s3';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { startS3, type S3Server } from '../lib/s3.js';
+import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
 
@@ -23,23 +23,7 @@ describe('copies in S3', () => {
     s3 = await startS3();
     box = sandbox();
     data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(5000) });
-    const secret = join(box.dir, 's3.secret');
-    writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
-    appendFileSync(
-      conf(box),
-      [
-        'storage:',
-        '  - name: offsite',
-        '    type: s3',
-        `    bucket: ${s3.bucket}`,
-        `    endpoint: ${s3.endpoint}`,
-        '    force_path_style: true',
-        '    prefix: "{host}/"',
-        `    access_key_id: ${s3.credentials.accessKeyId}`,
-        `    secret_access_key_file: ${JSON.stringify(secret)}`,
-        '',
-      ].join('\n'),
-    );
+    appendFileSync(conf(box), ['storage:', ...s3StorageYaml(s3, box.dir, 'offsite', { prefix: '"{host}/"' }), ''].join('\n'));
     storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
   });
   after(async () => {

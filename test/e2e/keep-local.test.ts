@@ -9,31 +9,14 @@ import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Storage } from '@batt/core/storage/s3';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { startS3, type S3Server } from '../lib/s3.js';
+import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
 
 /** A sandbox whose built-in services send their artifacts straight to `s3`. */
 function remoteBox(s3: S3Server, prefix: string): Sandbox {
   const box = sandbox();
-  const secret = join(box.dir, 's3.secret');
-  writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
-  appendFileSync(
-    conf(box),
-    [
-      'keep_local: false',
-      'storage:',
-      '  - name: offsite',
-      '    type: s3',
-      `    bucket: ${s3.bucket}`,
-      `    endpoint: ${s3.endpoint}`,
-      '    force_path_style: true',
-      `    prefix: "${prefix}"`,
-      `    access_key_id: ${s3.credentials.accessKeyId}`,
-      `    secret_access_key_file: ${JSON.stringify(secret)}`,
-      '',
-    ].join('\n'),
-  );
+  appendFileSync(conf(box), ['keep_local: false', 'storage:', ...s3StorageYaml(s3, box.dir, 'offsite', { prefix: `"${prefix}"` }), ''].join('\n'));
   return box;
 }
 

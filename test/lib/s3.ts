@@ -10,7 +10,7 @@
  * (the folder `<bucket>/._S3rver_uploads/<upload id>/`, with the key in a file `key`), so tests
  * can see what an aborted upload leaves. It checks neither signatures nor keys for these two.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -142,4 +142,23 @@ export async function startS3(): Promise<S3Server> {
     throw error;
   }
   return server;
+}
+
+/**
+ * The `storage:` entry (YAML lines, for a sandbox's config) of an S3 storage `name` on `s3`, its
+ * secret in a 0600 file under `dir`. `extra` adds keys (`prefix: "{host}/"`).
+ */
+export function s3StorageYaml(s3: S3Server, dir: string, name = 'offsite', extra: Record<string, string> = {}): string[] {
+  const secret = join(dir, `${name}.secret`);
+  writeFileSync(secret, s3.credentials.secretAccessKey, { mode: 0o600 });
+  return [
+    `  - name: ${name}`,
+    '    type: s3',
+    `    bucket: ${s3.bucket}`,
+    `    endpoint: ${s3.endpoint}`,
+    '    force_path_style: true',
+    ...Object.entries(extra).map(([key, value]) => `    ${key}: ${value}`),
+    `    access_key_id: ${s3.credentials.accessKeyId}`,
+    `    secret_access_key_file: ${JSON.stringify(secret)}`,
+  ];
 }
