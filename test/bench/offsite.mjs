@@ -15,12 +15,12 @@
 // s3rver runs in its own process so that its CPU (it is slow, and busy for every byte it stores)
 // is not counted in batt's event loop; on 2 cores it still competes with the uploader for CPU.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { benchData } from './data.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({
@@ -35,29 +35,7 @@ mkdirSync(work, { recursive: true });
 // The same deterministic data as run.mjs: a 96 MiB pool of text-like words (compresses ~3x) with
 // one block in five incompressible; the big file is 125 slices of 4 MiB at random offsets. The
 // random sequence is replayed past run.mjs's folder so both scripts make the same file.
-let seed = 42;
-const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-const words = Array.from({ length: 4096 }, (_, i) =>
-  createHash('md5')
-    .update(String(i))
-    .digest('base64url')
-    .slice(0, 3 + (i % 9)),
-);
-function block(size) {
-  if (rand() < 0.2) {
-    const out = Buffer.alloc(size);
-    for (let i = 0; i < size; i += 32) createHash('sha256').update(String(rand())).digest().copy(out, i);
-    return out;
-  }
-  const parts = [];
-  let n = 0;
-  while (n < size) {
-    const w = words[Math.floor(rand() * words.length)] + (rand() < 0.1 ? '\n' : ' ');
-    parts.push(w);
-    n += w.length;
-  }
-  return Buffer.from(parts.join('').slice(0, size));
-}
+const { rand, block } = benchData();
 const big = join(work, 'big.bin');
 if (!existsSync(big)) {
   console.error('generating a 500 MiB file ...');

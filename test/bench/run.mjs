@@ -8,10 +8,10 @@
 // Usage: node test/bench/run.mjs [--workdir DIR] [--rounds N] [--skip-generate]
 // Data is generated once under the work dir (default: .bench/ in the repo) and reused.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchData } from './data.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ options: { workdir: { type: 'string' }, rounds: { type: 'string' } } });
@@ -23,29 +23,7 @@ mkdirSync(work, { recursive: true });
 // Deterministic data: a 96 MiB pool of text-like words (compresses ~3x, as dumps and configs
 // do) with one block in five incompressible (as images and archives are). Each file is a slice
 // at its own offset, so zstd's window sees no repeats.
-let seed = 42;
-const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-const words = Array.from({ length: 4096 }, (_, i) =>
-  createHash('md5')
-    .update(String(i))
-    .digest('base64url')
-    .slice(0, 3 + (i % 9)),
-);
-function block(size) {
-  if (rand() < 0.2) {
-    const out = Buffer.alloc(size);
-    for (let i = 0; i < size; i += 32) createHash('sha256').update(String(rand())).digest().copy(out, i);
-    return out;
-  }
-  const parts = [];
-  let n = 0;
-  while (n < size) {
-    const w = words[Math.floor(rand() * words.length)] + (rand() < 0.1 ? '\n' : ' ');
-    parts.push(w);
-    n += w.length;
-  }
-  return Buffer.from(parts.join('').slice(0, size));
-}
+const { rand, block } = benchData();
 let pool;
 const makePool = () => (pool ??= Buffer.concat(Array.from({ length: 96 }, () => block(1024 * 1024))));
 
