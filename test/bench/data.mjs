@@ -2,6 +2,7 @@
 // (compress ~3x, as dumps and configs do) with one block in five incompressible (as images and
 // archives are). Each script takes its own sequence; the same calls give the same bytes.
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export function benchData() {
   let seed = 42;
@@ -28,4 +29,14 @@ export function benchData() {
     return Buffer.from(parts.join('').slice(0, size));
   }
   return { rand, block };
+}
+
+/** The 500 MiB file: 125 slices of 4 MiB of `pool` at offsets drawn from `rand`. */
+export function writeBigFile(path, pool, rand) {
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < 125; i++) {
+    const offset = Math.floor(rand() * (pool.length - 4 * 1024 * 1024));
+    writeSync(fd, pool.subarray(offset, offset + 4 * 1024 * 1024));
+  }
+  closeSync(fd);
 }

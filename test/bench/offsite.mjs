@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { benchData } from './data.mjs';
+import { benchData, writeBigFile } from './data.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({
@@ -41,13 +41,7 @@ if (!existsSync(big)) {
   console.error('generating a 500 MiB file ...');
   const pool = Buffer.concat(Array.from({ length: 96 }, () => block(1024 * 1024)));
   for (let n = 0; n < 160 * 256; n++) rand(); // run.mjs's folder takes one draw per file
-  const fs = await import('node:fs');
-  const fd = fs.openSync(big, 'w');
-  for (let i = 0; i < 125; i++) {
-    const offset = Math.floor(rand() * (pool.length - 4 * 1024 * 1024));
-    fs.writeSync(fd, pool.subarray(offset, offset + 4 * 1024 * 1024));
-  }
-  fs.closeSync(fd);
+  writeBigFile(big, pool, rand);
 }
 const bigBytes = statSync(big).size;
 

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchData } from './data.mjs';
+import { benchData, writeBigFile } from './data.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ options: { workdir: { type: 'string' }, rounds: { type: 'string' } } });
@@ -48,13 +48,7 @@ const big = join(work, 'big.bin');
 if (!existsSync(big)) {
   console.error('generating a 500 MiB file ...');
   makePool();
-  const fs = await import('node:fs');
-  const fd = fs.openSync(big, 'w');
-  for (let i = 0; i < 125; i++) {
-    const offset = Math.floor(rand() * (pool.length - 4 * 1024 * 1024));
-    fs.writeSync(fd, pool.subarray(offset, offset + 4 * 1024 * 1024));
-  }
-  fs.closeSync(fd);
+  writeBigFile(big, pool, rand);
 }
 
 const du = execFileSync('du', ['-sb', tree]).toString().split('\t')[0];

@@ -40,29 +40,24 @@ async function ageStage(recipients: readonly string[], input: Readable): Promise
   const fed = pipeline(input, plain);
   const web = await encrypter.encrypt(Readable.toWeb(plain) as unknown as ReadableStream<Uint8Array>);
   const output = Readable.fromWeb(web as unknown as WebReadableStream<Uint8Array>, { highWaterMark: BLOCK_SIZE });
-  const done = Promise.all([fed, finished(output)]).then(() => {});
-  done.catch(() => {});
-  return {
-    output,
-    done,
-    abort: () => {
-      plain.destroy();
-      output.destroy();
-    },
-  };
+  return inProcess(fed, plain, output);
 }
 
 /** X25519 recipients only: age in node:crypto, a Transform with backpressure both ways. */
 function nativeAgeStage(keys: Buffer[], input: Readable): EncryptionStage {
   const output = new AgeEncrypter(keys, BLOCK_SIZE);
-  const fed = pipeline(input, output);
+  return inProcess(pipeline(input, output), input, output);
+}
+
+/** An in-process encrypter fed from `feeding` by `fed`: done when both the feeding and the output end. */
+function inProcess(fed: Promise<void>, feeding: Readable, output: Readable): EncryptionStage {
   const done = Promise.all([fed, finished(output)]).then(() => {});
   done.catch(() => {});
   return {
     output,
     done,
     abort: () => {
-      input.destroy();
+      feeding.destroy();
       output.destroy();
     },
   };

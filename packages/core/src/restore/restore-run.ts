@@ -94,15 +94,11 @@ export async function restoreItems(request: RestoreRequest): Promise<RestoreOutc
 
 async function restorePlanned(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], keys: DecryptionKeys): Promise<RestoreOutcome[]> {
   if (request.dryRun) {
-    const fetched = await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
-    try {
-      for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
-    } finally {
-      await dropFetchedRemote(request.db, fetched);
-    }
-    await proveKeys(request, chosen, planned, keys);
-    request.onPlan(planned);
-    return planned.map((p) => ({ ...p, status: 'planned', checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
+    return withArtifacts(request, planned, async () => {
+      await proveAll(request, chosen, planned, keys);
+      request.onPlan(planned);
+      return planned.map((p) => ({ ...p, status: 'planned' as const, checks: [{ name: 'sha256', ok: true, detail: 'matches the catalog' }] }));
+    });
   }
   // Each item is claimed with a running `restore` row first, so a prune leaves it alone.
   const claims = new Map<number, number>();
@@ -169,6 +165,25 @@ async function proveKeys(request: RestoreRequest, chosen: Selected[], planned: P
   }
 }
 
+/**
+ * Runs `work` with every planned artifact present here: a local file that is gone is fetched back
+ * from a copy first, and removed again afterwards if it was never kept here (keep_local: false).
+ */
+async function withArtifacts<T>(request: RestoreRequest, planned: PlannedRestore[], work: () => Promise<T>): Promise<T> {
+  const fetched = await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
+  try {
+    return await work();
+  } finally {
+    await dropFetchedRemote(request.db, fetched);
+  }
+}
+
+/** Every artifact's SHA-256, then every key, proven before any target is touched. */
+async function proveAll(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], keys: DecryptionKeys): Promise<void> {
+  for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
+  await proveKeys(request, chosen, planned, keys);
+}
+
 async function restoreClaimed(
   request: RestoreRequest,
   chosen: Selected[],
@@ -177,17 +192,13 @@ async function restoreClaimed(
   events: RunEvents,
   keys: DecryptionKeys,
 ): Promise<RestoreOutcome[]> {
-  // Every artifact is proven (and every key) before any target is touched; a local file that is
-  // gone is fetched back from a copy first (and removed again afterwards if it was never kept here).
-  const fetched = await fetchMissing(request.db, request.config, planned.map(fetchable), request.log);
-  try {
-    return await restoreFetched(request, chosen, planned, settle, events, keys);
-  } finally {
-    await dropFetchedRemote(request.db, fetched);
-  }
+  return withArtifacts(request, planned, async () => {
+    await proveAll(request, chosen, planned, keys);
+    return restoreProven(request, chosen, planned, settle, events, keys);
+  });
 }
 
-async function restoreFetched(
+async function restoreProven(
   request: RestoreRequest,
   chosen: Selected[],
   planned: PlannedRestore[],
@@ -195,8 +206,6 @@ async function restoreFetched(
   events: RunEvents,
   keys: DecryptionKeys,
 ): Promise<RestoreOutcome[]> {
-  for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
-  await proveKeys(request, chosen, planned, keys);
   request.onPlan(planned);
   const blocked = planned.filter((p) => p.action === 'replace' && !request.force);
   if (blocked.length) {
