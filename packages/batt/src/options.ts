@@ -50,12 +50,17 @@ export function targetOption(describe = 'only this database / path (repeatable)'
   return { alias: 't', type: 'string', array: true, describe } as const;
 }
 
-/** `<run> [service]` and --target: the backups of one run that accept and restore act on. */
 /** --from <storage>: read the backups from their copies in that storage (docs/storage.md). */
 export function fromOption() {
   return { type: 'string', describe: 'read the copies in this storage (a name under storage:), not the local files' } as const;
 }
 
+/** --identity (-i): the age identity file that decrypts encrypted backups (docs/encryption.md). */
+export function identityOption() {
+  return { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' } as const;
+}
+
+/** `<run> [service]` and --target: the backups of one run that accept and restore act on. */
 export function oneRun(y: Argv<GlobalOptions>, run: string, target?: string) {
   return y
     .positional('run', { type: 'string', demandOption: true, describe: run })

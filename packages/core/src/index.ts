@@ -45,4 +45,5 @@ export * from './destination/folders.js';
 export * from './backup/suspect.js';
 export * from './backup/bundle.js';
 export * from './repair/check.js';
+export { hasCopies } from './catalog/copies.js';
 export * from './repair/rebuild.js';

@@ -1,5 +1,5 @@
 /** `batt restore` and `batt verify`: getting backups back, and proving that they can be. */
-import { command, fail, fromOption, listOf, oneRun, outputOf, targetOption } from '../options.js';
+import { command, fail, fromOption, identityOption, listOf, oneRun, outputOf, targetOption } from '../options.js';
 
 /** --identity, else BATT_AGE_IDENTITY: the age identity file to decrypt with. */
 const identityOf = (flag: string | undefined): string | undefined => flag || process.env.BATT_AGE_IDENTITY || undefined;
@@ -17,7 +17,7 @@ export const restore = command(
         default: false,
         describe: 'restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched',
       })
-      .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
+      .option('identity', identityOption())
       .option('from', fromOption())
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show the plan and check the SHA-256, change nothing' })
       .option('jobs', { type: 'number', describe: 'parallel jobs for pg_restore [cores]' })
@@ -27,7 +27,7 @@ export const restore = command(
       .example('batt restore latest mysql --target app --into app_test --replace', 'mirror prod: refresh app_test from the newest backup of app')
       .example('batt restore 42 file --from offsite', 'restore run 42 from its copy in the storage offsite')
       .epilogue(
-        "Every artifact's SHA-256 is checked against the catalog before anything is touched (with --from,\nthe copy's, fetched into a scratch file). Databases are checked after the restore (tables, CHECK\nTABLE, row counts against the backup). Exit 0 when every restore passed, 1 when one failed, 2 for\nbad usage, an existing target without --force, or a --from storage without a copy of a backup.",
+        "Every artifact's SHA-256 is checked against the catalog before anything is touched (with --from,\nthe copy's, fetched into a scratch file). Databases are checked after the restore (tables, CHECK\nTABLE, row counts against the backup). Exit 0 when every restore passed, 1 when one failed, 2 for\nbad usage, an existing target without --force, a --from storage without a copy of a backup, or an\nencrypted backup without the identity that decrypts it.",
       ),
   async (a, { app }) => {
     if (a.jobs !== undefined && (!Number.isInteger(a.jobs) || a.jobs < 1)) fail(`--jobs must be a whole number of at least 1, got ${String(a.jobs)}`);
@@ -67,7 +67,7 @@ export const verify = command(
         default: false,
         describe: 'also restore into a scratch database/server/folder and compare with the facts recorded at backup time',
       })
-      .option('identity', { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' })
+      .option('identity', identityOption())
       .option('from', fromOption())
       .example('batt verify', 'verify the newest run')
       .example('batt verify --since 7d --restore-test', 'a weekly restore drill')

@@ -4,9 +4,8 @@
  * Each artifact's own copy is made by its item (items.ts).
  */
 import { join } from 'node:path';
-import type { StorageConfig } from '../config/schema.js';
 import { copyEverywhere } from '../copies/copy.js';
-import { openStorages, type Copier } from '../copies/storages.js';
+import { openStorages, storagesOf, type Copier } from '../copies/storages.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { manifestName } from '../manifest/manifest.js';
@@ -21,8 +20,7 @@ export async function openCopiers(request: BackupRequest): Promise<Map<string, C
   const byService = new Map<string, Copier[]>();
   const checked = new Set<string>();
   for (const { service } of request.selections) {
-    const entries = (request.config.services[service.name]?.storage as StorageConfig[] | undefined) ?? request.config.storage;
-    const copiers = await openStorages(entries, {
+    const copiers = await openStorages(storagesOf(request.config, service.name), {
       destination: withServicePlaceholder(request.destination),
       service: service.name,
       host: request.host,

@@ -10,13 +10,12 @@ import type { CatalogDb } from '../catalog/db.js';
 import { copiesOf } from '../catalog/copies.js';
 import { remoteOnly } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
-import type { StorageConfig } from '../config/schema.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { makeTrustedDir } from '../home/home.js';
 import type { Logger } from '../log/logger.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
-import { openStorages } from './storages.js';
+import { copierOf } from './storages.js';
 
 export interface FetchedItem {
   id: number;
@@ -36,12 +35,9 @@ export async function fetchMissing(db: CatalogDb, config: BattConfig, items: rea
   for (const item of items) {
     const copies = all.get(item.id) ?? [];
     if (!item.file || copies.length === 0 || (await localStorage.stat(item.file))) continue;
-    const entries = (config.services[item.service]?.storage as StorageConfig[] | undefined) ?? config.storage;
     const reasons: string[] = [];
     for (const copy of copies) {
-      // The storage as that run opened it: an rclone remote may name its host and date.
-      const copiers = await openStorages(entries, { destination: '/', service: item.service, host: copy.host, clock: new Date(copy.runStartedAt) });
-      const copier = copiers.find((c) => c.name === copy.storage);
+      const copier = await copierOf(config, item.service, copy);
       if (!copier) {
         reasons.push(`${copy.storage}: no such storage in the configuration`);
         continue;

@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
 import { readText } from '../storage/storage.js';
-import { openStorages, type Copier } from './storages.js';
+import { copierOf, type Copier } from './storages.js';
 
 export interface FromItem {
   id: number;
@@ -86,13 +86,10 @@ export function copySource(db: CatalogDb, config: BattConfig, home: string, stor
   let scratch: string | undefined;
   const copiers = new Map<number, Copier>();
   const fetched = new Map<number, string>();
-  const copierOf = async (item: FromItem, copy: PlacedCopy): Promise<Copier> => {
+  const copierFor = async (item: FromItem, copy: PlacedCopy): Promise<Copier> => {
     const cached = copiers.get(item.id);
     if (cached) return cached;
-    const entries = (config.services[item.service]?.storage as StorageConfig[] | undefined) ?? config.storage;
-    // The storage as the run that made the copy opened it: an rclone remote may name its host and date.
-    const opened = await openStorages(entries, { destination: '/', service: item.service, host: copy.host, clock: new Date(copy.runStartedAt) });
-    const copier = opened.find((c) => c.name === storage);
+    const copier = await copierOf(config, item.service, copy);
     if (!copier)
       throw new BattError('CONFIG', `the ${item.service} service no longer lists the storage "${storage}", which holds its copy ${copy.key}`, {
         hint: `put ${storage} back in its storage: list to read the copy`,
@@ -109,7 +106,7 @@ export function copySource(db: CatalogDb, config: BattConfig, home: string, stor
     storage,
     async fetch(item) {
       const copy = copyOf.get(item.id)!;
-      const copier = await copierOf(item, copy);
+      const copier = await copierFor(item, copy);
       scratch ??= privateScratch(home, 'from-');
       release(item);
       const folder = join(scratch, String(item.id));
@@ -137,7 +134,7 @@ export function copySource(db: CatalogDb, config: BattConfig, home: string, stor
     },
     async sums(item) {
       const copy = copyOf.get(item.id)!;
-      const copier = await copierOf(item, copy);
+      const copier = await copierFor(item, copy);
       // SHA256SUMS was copied beside the artifact as the folder holds it: its key is the copy's, moved the same way.
       const { folder } = artifactFolderOf(item.file!, item.runId);
       const up = relative(dirname(item.file!), join(folder, 'SHA256SUMS')).split(sep).join('/');

@@ -6,9 +6,8 @@
 import type { CatalogDb } from '../catalog/db.js';
 import { copiesOf, dropCopy } from '../catalog/copies.js';
 import type { BattConfig } from '../config/load.js';
-import type { StorageConfig } from '../config/schema.js';
 import { BattError, describeError } from '../errors/errors.js';
-import { openStorages } from './storages.js';
+import { copierOf } from './storages.js';
 
 export async function removeCopies(db: CatalogDb, config: BattConfig | undefined, items: readonly { id: number; service: string }[]): Promise<number> {
   const all = copiesOf(
@@ -19,11 +18,8 @@ export async function removeCopies(db: CatalogDb, config: BattConfig | undefined
   for (const item of items) {
     const copies = all.get(item.id) ?? [];
     if (copies.length === 0) continue;
-    const entries = (config?.services[item.service]?.storage as StorageConfig[] | undefined) ?? config?.storage;
     for (const copy of copies) {
-      // The storage as that run opened it: an rclone remote may name its host and date.
-      const copiers = await openStorages(entries, { destination: '/', service: item.service, host: copy.host, clock: new Date(copy.runStartedAt) });
-      const copier = copiers.find((c) => c.name === copy.storage);
+      const copier = await copierOf(config, item.service, copy);
       if (!copier) {
         throw new BattError('CONFIG', `a pruned backup has a copy in the storage "${copy.storage}", which the configuration no longer names`, {
           hint: `put it back under storage: so prune can delete ${copy.key} there, then run prune again`,

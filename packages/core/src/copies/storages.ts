@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
+import type { BattConfig } from '../config/load.js';
 import type { StorageConfig } from '../config/schema.js';
 import { BattError } from '../errors/errors.js';
 import { expandPattern, staticRoot } from '../destination/expand.js';
@@ -83,4 +84,18 @@ export async function openStorages(entries: readonly StorageConfig[] | undefined
     copiers.push({ name: entry.name, required: entry.required ?? true, storage, keyFor });
   }
   return copiers;
+}
+
+/** A service's `storage:` list, else the top level's. */
+export function storagesOf(config: BattConfig | undefined, service: string): readonly StorageConfig[] | undefined {
+  return (config?.services[service]?.storage as StorageConfig[] | undefined) ?? config?.storage;
+}
+
+/**
+ * The copier of a recorded copy's storage, opened as the run that made the copy opened it (an
+ * rclone remote may name its host and date); undefined when the configuration no longer names it.
+ */
+export async function copierOf(config: BattConfig | undefined, service: string, copy: { storage: string; host: string; runStartedAt: string }): Promise<Copier | undefined> {
+  const copiers = await openStorages(storagesOf(config, service), { destination: '/', service, host: copy.host, clock: new Date(copy.runStartedAt) });
+  return copiers.find((c) => c.name === copy.storage);
 }

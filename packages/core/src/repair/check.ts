@@ -10,8 +10,7 @@ import type { CatalogDb } from '../catalog/db.js';
 import { copiesOf, type PlacedCopy } from '../catalog/copies.js';
 import { catalogedFiles, type CatalogedFile } from '../catalog/files.js';
 import type { BattConfig } from '../config/load.js';
-import type { StorageConfig } from '../config/schema.js';
-import { openStorages, type Copier } from '../copies/storages.js';
+import { openStorages, storagesOf, type Copier } from '../copies/storages.js';
 import { describeError } from '../errors/errors.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
@@ -35,11 +34,6 @@ export interface CatalogReport {
   /** Copies in other storages that were checked (present, or not). */
   copies: number;
   problems: CatalogProblem[];
-}
-
-/** Whether the catalog records any copy in another storage (so `checkCatalog` needs the configuration). */
-export function hasCopies(db: CatalogDb): boolean {
-  return db.$client.prepare('select 1 from copies limit 1').get() !== undefined;
 }
 
 export async function checkCatalog(
@@ -103,15 +97,12 @@ async function checkCopies(
   );
   // The storages as each run opened them (an rclone remote may name its host and date), once per service and run.
   const opened = new Map<string, Promise<Copier[]>>();
-  const serviceOf = new Map(
-    (db.$client.prepare('select id, service from items where id in (select item_id from copies)').raw().all() as [number, string][]).map(([id, service]) => [id, service]),
-  );
   for (const [itemId, runId, file, , sha256] of items) {
     for (const copy of all.get(itemId!) ?? []) {
       if (options.signal?.aborted) return;
       report.copies++;
       const at = { file, runId, itemId: itemId!, storage: copy.storage, key: copy.key };
-      const problem = await checkCopy(copy, serviceOf.get(itemId!) ?? '', sha256 ?? copy.sha256, options, opened);
+      const problem = await checkCopy(copy, copy.service, sha256 ?? copy.sha256, options, opened);
       if (problem) report.problems.push({ ...at, ...problem });
     }
   }
@@ -127,8 +118,8 @@ async function checkCopy(
   const where = `${copy.storage}: ${copy.key}`;
   try {
     const scope = `${service}\0${copy.host}\0${copy.runStartedAt}`;
-    const entries = (options.config?.services[service]?.storage as StorageConfig[] | undefined) ?? options.config?.storage;
-    if (!opened.has(scope)) opened.set(scope, openStorages(entries, { destination: '/', service, host: copy.host, clock: new Date(copy.runStartedAt) }));
+    if (!opened.has(scope))
+      opened.set(scope, openStorages(storagesOf(options.config, service), { destination: '/', service, host: copy.host, clock: new Date(copy.runStartedAt) }));
     const copier = (await opened.get(scope)!).find((c) => c.name === copy.storage);
     if (!copier) return { kind: 'copy-error', detail: `${where} cannot be checked: the configuration no longer names the storage "${copy.storage}" for ${service}` };
     const stat = await copier.storage.stat(copy.key);
