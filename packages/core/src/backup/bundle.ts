@@ -9,6 +9,7 @@ import { expandPattern } from '../destination/expand.js';
 import { toolFailure } from '../exec/exec.js';
 import { writeArtifact } from '../pipeline/artifact.js';
 import { sumLine, writeAtomic } from '../manifest/manifest.js';
+import { localStorage } from '../storage/local.js';
 
 export interface Bundle {
   path: string;
@@ -57,6 +58,12 @@ export async function writeBundle(runId: number, files: readonly string[], dir: 
     uniqueSuffix: `run${runId}`,
     signal,
   });
-  await writeAtomic(`${artifact.path}.sha256`, `${sumLine(artifact.sha256, basename(artifact.path))}\n`);
+  try {
+    await writeAtomic(`${artifact.path}.sha256`, `${sumLine(artifact.sha256, basename(artifact.path))}\n`);
+  } catch (error) {
+    // A bundle without its .sha256 is not one: no finished-looking tar stays behind.
+    await localStorage.delete(artifact.path).catch(() => false);
+    throw error;
+  }
   return { path: artifact.path, bytes: artifact.bytes, sha256: artifact.sha256 };
 }

@@ -215,18 +215,25 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
       confDir: request.home.conf,
       signal: request.signal,
     });
+    const copiers = await scope.copiersFor(service);
     const copied = new Map<string, ConfirmedCopy[]>();
-    for (const a of result.artifacts) {
-      const made = await copyEverywhere(await scope.copiersFor(service), a.path, a);
-      copied.set(a.path, made.copies);
-      for (const warning of made.warnings) events.emit({ type: 'item-warning', kind: 'backup', runId, service: service.name, target: a.name, message: warning });
+    const finishedAt = now();
+    try {
+      for (const a of result.artifacts) {
+        const made = await copyEverywhere(copiers, a.path, a);
+        copied.set(a.path, made.copies);
+        for (const warning of made.warnings) events.emit({ type: 'item-warning', kind: 'backup', runId, service: service.name, target: a.name, message: warning });
+      }
+      await metadata.record(
+        result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })),
+      );
+    } catch (error) {
+      // The script's item fails: no copy may stay that no row records.
+      await dropCopies(copiers, [...copied.values()].flat());
+      throw error;
     }
     // The script's output is kept once, on its first artifact.
     let log: string | null = clean(result.log) || null;
-    const finishedAt = now();
-    await metadata.record(
-      result.artifacts.map((a) => ({ service: service.name, target: a.name, file: a.path, bytes: a.bytes, sha256: a.sha256, compression: null, startedAt, finishedAt })),
-    );
     for (const a of result.artifacts) {
       const id = addItem(db, {
         runId,

@@ -5,13 +5,11 @@
  * A backup sent straight to a storage (`keep_local: false`) is fetched so too, and its file
  * removed again once they are done (dropFetchedRemote).
  */
-import { dirname } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { copiesOf } from '../catalog/copies.js';
 import { remoteOnly } from '../catalog/queries.js';
 import type { BattConfig } from '../config/load.js';
 import { BattError, describeError } from '../errors/errors.js';
-import { makeTrustedDir } from '../home/home.js';
 import type { Logger } from '../log/logger.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
@@ -43,7 +41,6 @@ export async function fetchMissing(db: CatalogDb, config: BattConfig, items: rea
         continue;
       }
       try {
-        makeTrustedDir(dirname(item.file));
         if (!(await localStorage.put(item.file, copier.storage.get(copy.key), { exclusive: true }))) break; // it came back meanwhile
         const got = await hashObject(localStorage, item.file);
         if (got.sha256 !== item.sha256 || got.bytes !== item.bytes) {

@@ -96,6 +96,18 @@ export function storagesOf(config: BattConfig | undefined, service: string): rea
  * rclone remote may name its host and date); undefined when the configuration no longer names it.
  */
 export async function copierOf(config: BattConfig | undefined, service: string, copy: { storage: string; host: string; runStartedAt: string }): Promise<Copier | undefined> {
-  const copiers = await openStorages(storagesOf(config, service), { destination: '/', service, host: copy.host, clock: new Date(copy.runStartedAt) });
-  return copiers.find((c) => c.name === copy.storage);
+  if (!config) return undefined; // no configuration, no storages
+  // Opened once per configuration, service, host and run start: a prune of many backups opens each storage once.
+  const byScope = opened.get(config) ?? new Map<string, Promise<Copier[]>>();
+  opened.set(config, byScope);
+  const scope = `${service}\0${copy.host}\0${copy.runStartedAt}`;
+  let copiers = byScope.get(scope);
+  if (!copiers) {
+    copiers = openStorages(storagesOf(config, service), { destination: '/', service, host: copy.host, clock: new Date(copy.runStartedAt) });
+    copiers.catch(() => byScope.delete(scope)); // a configuration error is reported each time, not remembered
+    byScope.set(scope, copiers);
+  }
+  return (await copiers).find((c) => c.name === copy.storage);
 }
+
+const opened = new WeakMap<BattConfig, Map<string, Promise<Copier[]>>>();

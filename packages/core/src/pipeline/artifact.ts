@@ -19,7 +19,7 @@ import { compressStage, compressionSuffix, type CompressionStage } from './compr
 import { disposeOf, dumpStage, unreadFileOf, type Dump, type DumpStage } from './dump.js';
 import { encryptStage, type EncryptionStage } from './encrypt.js';
 import { hashStage, remoteHashStage, type HashStage } from './hash.js';
-import { remoteName, storeStage, type RemoteStore } from './store.js';
+import { freeRemoteName, storeStage, type RemoteStore } from './store.js';
 
 export interface ArtifactRequest {
   /** The plugin's dump: a stream it produced, or a command for the core to run. */
@@ -101,9 +101,9 @@ async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promi
   const { dump, signal, encryption } = request;
   const suffix = request.ext + compressionSuffix[request.compression] + (encryption ? encryptionSuffix[encryption.method] : '');
   const stages: Stages = {};
-  let name: Awaited<ReturnType<typeof remoteName>>;
+  let name: Awaited<ReturnType<typeof freeRemoteName>>;
   try {
-    name = await remoteName(remote, request.dir, request.base, suffix, request.uniqueSuffix);
+    name = await freeRemoteName(remote, request.dir, request.base, suffix, request.uniqueSuffix);
   } catch (error) {
     await disposeOf(dump);
     throw error;

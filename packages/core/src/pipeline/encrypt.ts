@@ -105,6 +105,8 @@ async function gpgStage(recipients: readonly string[], input: Readable, signal: 
  */
 export async function checkEncryption(encryption: Encryption & { where: string }): Promise<Encryption> {
   if (encryption.method === 'age') {
+    // X25519 recipients parse natively (age.ts); only other kinds load age-encryption to be checked.
+    if (encryption.recipients.every((recipient) => x25519Recipient(recipient))) return { method: 'age', recipients: [...encryption.recipients] };
     const { Encrypter } = await import('age-encryption');
     for (const recipient of encryption.recipients) {
       try {

@@ -2,7 +2,7 @@
  * Store stage: the artifact is written into a new file of the local storage that has no name yet,
  * and placed under its final name (never over an existing file) only once every stage succeeded.
  * Copies to other storages start from the placed file. With `keep_local: false` the artifact
- * goes to a storage's put instead, under a name chosen first (remoteName).
+ * goes to a storage's put instead, under a name chosen first (freeRemoteName).
  */
 import { join } from 'node:path';
 import { fromSystemError } from '../errors/errors.js';
@@ -37,7 +37,7 @@ const taken = new Set<string>();
  * written by this process: the path the file would have had, its key, and `release` to call once
  * the put settled.
  */
-export async function remoteName(remote: RemoteStore, dir: string, base: string, ext: string, suffix: string): Promise<{ path: string; key: string; release(): void }> {
+export async function freeRemoteName(remote: RemoteStore, dir: string, base: string, ext: string, suffix: string): Promise<{ path: string; key: string; release(): void }> {
   const candidates = [`${base}${ext}`, `${base}-${suffix}${ext}`];
   for (let n = 2; n < 1000; n++) candidates.push(`${base}-${suffix}-${n}${ext}`);
   for (const name of candidates) {
