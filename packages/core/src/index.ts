@@ -47,3 +47,4 @@ export * from './backup/bundle.js';
 export * from './repair/check.js';
 export { hasCopies } from './catalog/copies.js';
 export * from './repair/rebuild.js';
+export * from './repair/rebuild-from.js';

@@ -14,11 +14,17 @@ export const catalog = command(
       .positional('folders', { type: 'string', array: true, describe: 'backup folders to look in [the fixed part of every destination known]' })
       .option('quick', { type: 'boolean', default: false, describe: 'compare sizes only, do not re-hash' })
       .option('any-host', { type: 'boolean', default: false, describe: 'rebuild: also take in runs made on other hosts (a shared backup disk)' })
+      .option('from', {
+        type: 'string',
+        describe:
+          'rebuild: read the manifests copied to this storage (a name under storage:) instead of the backup folders; local files come back where they are intact, the rest is fetched when needed',
+      })
       .example('batt catalog check', 'is every catalogued backup still on disk and intact?')
-      .example('batt catalog rebuild /opt/backup', 'recreate a lost catalog from the manifests'),
+      .example('batt catalog rebuild /opt/backup', 'recreate a lost catalog from the manifests')
+      .example('batt catalog rebuild --from offsite', 'the machine died: recreate the catalog from the manifests in the offsite bucket'),
   async (a, { app }) => {
     const { catalogCheckCommand, catalogRebuildCommand } = await import('./catalog-tools.js');
-    const args = { folders: listOf(a.folders), quick: a.quick, anyHost: a['any-host'] as boolean, ...outputOf(a) };
+    const args = { folders: listOf(a.folders), quick: a.quick, anyHost: a['any-host'] as boolean, from: a.from, ...outputOf(a) };
     return a.action === 'check' ? catalogCheckCommand(app, args) : catalogRebuildCommand(app, args);
   },
 );

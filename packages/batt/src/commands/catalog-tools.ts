@@ -19,6 +19,9 @@ import {
   ExitCode,
   openCatalog,
   rebuildCatalog,
+  foldersSource,
+  storageSource,
+  type RebuildSource,
   type CatalogDb,
 } from '@batt/core';
 import type { App } from '../app.js';
@@ -30,6 +33,8 @@ export interface CatalogToolArgs {
   quick: boolean;
   /** rebuild: take in manifests of every host, not just this one. */
   anyHost?: boolean;
+  /** rebuild: read the manifests in this storage (`storage:`) instead of the backup folders. */
+  from?: string;
   config?: string;
   json: boolean;
   quiet: boolean;
@@ -60,18 +65,31 @@ export async function catalogCheckCommand(app: App, args: CatalogToolArgs): Prom
   }
 }
 
+/** Where a rebuild reads: the storage `--from` names, else the backup folders; and what to call it. */
+async function rebuildSource(app: App, args: CatalogToolArgs, host: string | undefined): Promise<{ source: RebuildSource; from: string }> {
+  if (args.from === undefined) {
+    const roots = await backupRoots(app, args);
+    if (roots.length === 0) throw new BattError('NOT_FOUND', 'no backup folder to rebuild the catalog from', { hint: 'name the folders: batt catalog rebuild /srv/backup' });
+    return { source: foldersSource(roots), from: roots.join(', ') };
+  }
+  if (args.folders.length) throw new BattError('USAGE', 'give either backup folders or --from <storage>, not both', { hint: 'batt catalog rebuild --from offsite' });
+  const config = await loadAppConfig(app, args);
+  const roots = destinationRoots(undefined, config, defaultDestination(app.home.root));
+  return { source: await storageSource(config, args.from, roots, host), from: `the storage ${args.from}` };
+}
+
 export async function catalogRebuildCommand(app: App, args: CatalogToolArgs): Promise<number> {
   const lock = acquireLock(app.home.root);
   try {
-    const roots = await backupRoots(app, args);
-    if (roots.length === 0) throw new BattError('NOT_FOUND', 'no backup folder to rebuild the catalog from', { hint: 'name the folders: batt catalog rebuild /srv/backup' });
-    const report = await rebuildCatalog(app.home.catalog, roots, {
+    const host = args.anyHost ? undefined : hostname();
+    const { source, from } = await rebuildSource(app, args, host);
+    const report = await rebuildCatalog(app.home.catalog, source, {
       quick: args.quick,
-      host: args.anyHost ? undefined : hostname(),
+      host,
       onRun: args.quiet || args.json || !process.stderr.isTTY ? undefined : (id) => process.stderr.write(`\rrun ${id}…`),
     });
     if (!args.quiet && !args.json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-    if (args.json) printJson({ roots, ...report });
+    if (args.json) printJson({ from, ...report });
     else {
       for (const s of report.skipped) out`${colourStatus('skipped')}  ${s.file}\n    ${s.why}\n`;
       for (const n of report.notes) out`note  ${n.file}\n    ${n.note}\n`;
@@ -81,7 +99,7 @@ export async function catalogRebuildCommand(app: App, args: CatalogToolArgs): Pr
           `no manifest names run ${ids}: a run that wrote no file (every item failed) leaves none, and a pruned run's goes with its last file, so the rebuilt catalog cannot know them\n`,
         );
       }
-      out`rebuilt ${app.home.catalog} from ${roots.join(', ')}: ${report.runs} runs, ${report.items} backups, ${report.failedItems} failed items, ${report.bundles} bundles${report.skipped.length ? text`, ${report.skipped.length} left out` : ''}\n`;
+      out`rebuilt ${app.home.catalog} from ${from}: ${report.runs} runs, ${report.items} backups, ${report.failedItems} failed items, ${report.bundles} bundles${report.skipped.length ? text`, ${report.skipped.length} left out` : ''}\n`;
       if (report.previous) out`the previous catalog is kept as ${report.previous}; verify and restore history starts afresh\n`;
     }
     return report.skipped.length ? ExitCode.failed : ExitCode.ok;

@@ -19,7 +19,10 @@ export function catalogedFiles(db: CatalogDb): CatalogedFile[] {
 export interface RebuildWriter {
   /** The new run's id. */
   insertRun(...values: unknown[]): number;
-  insertItem(...values: unknown[]): void;
+  /** The new item's id. */
+  insertItem(...values: unknown[]): number;
+  /** A confirmed copy of an item, in another storage: (item id, storage, key, bytes, sha256, copied at). */
+  insertCopy(...values: unknown[]): void;
   insertFailure(...values: unknown[]): void;
   /** `fn` as one transaction, to call. */
   transaction(fn: () => void): () => void;
@@ -32,12 +35,14 @@ export function rebuildWriter(db: CatalogDb): RebuildWriter {
     'insert into runs (id, started_at, finished_at, status, host, user, destination, services, pid, error, bundle_file, bundle_bytes, bundle_sha256) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)',
   );
   const item = client.prepare(
-    "insert into items (run_id, service, target, file, bytes, sha256, compression, encryption, recipients, started_at, finished_at, status, tool_version, server_version, facts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?)",
+    "insert into items (run_id, service, target, file, bytes, sha256, compression, encryption, recipients, started_at, finished_at, status, tool_version, server_version, facts, local) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
   );
+  const copy = client.prepare('insert into copies (item_id, storage, key, bytes, sha256, copied_at) values (?, ?, ?, ?, ?, ?)');
   const failure = client.prepare('insert into items (run_id, service, target, started_at, finished_at, status, error) values (?, ?, ?, ?, ?, ?, ?)');
   return {
     insertRun: (...values) => Number(run.run(...values).lastInsertRowid),
-    insertItem: (...values) => void item.run(...values),
+    insertItem: (...values) => Number(item.run(...values).lastInsertRowid),
+    insertCopy: (...values) => void copy.run(...values),
     insertFailure: (...values) => void failure.run(...values),
     transaction: (fn) => client.transaction(fn),
   };

@@ -9,7 +9,6 @@ import { basename, dirname, join, posix, relative, sep } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { copiesOf, type PlacedCopy } from '../catalog/copies.js';
 import type { BattConfig } from '../config/load.js';
-import type { StorageConfig } from '../config/schema.js';
 import { artifactFolderOf } from '../destination/folders.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { makePrivateDir, privateScratch } from '../home/home.js';
@@ -17,7 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
 import { readText } from '../storage/storage.js';
-import { copierOf, type Copier } from './storages.js';
+import { copierOf, storageEntries, type Copier } from './storages.js';
 
 export interface FromItem {
   id: number;
@@ -48,20 +47,12 @@ export interface CopySource {
   dispose(): void;
 }
 
-/** Every storage name the configuration knows (top level and per service). */
-function storageNames(config: BattConfig): string[] {
-  const names = new Set<string>();
-  for (const entry of config.storage ?? []) if (entry.name) names.add(entry.name);
-  for (const service of Object.values(config.services)) for (const entry of (service?.storage as StorageConfig[] | undefined) ?? []) if (entry.name) names.add(entry.name);
-  return [...names];
-}
-
 /**
  * Opens `--from <storage>` for `items`: throws (before anything is fetched) when the configuration
  * names no such storage (USAGE) or when any item has no confirmed copy there (NOT_FOUND).
  */
 export function copySource(db: CatalogDb, config: BattConfig, home: string, storage: string, items: readonly FromItem[], log: Logger): CopySource {
-  const known = storageNames(config);
+  const known = storageEntries(config).map((e) => e.name!);
   if (!known.includes(storage)) {
     throw new BattError('USAGE', `--from ${storage}: the configuration names no storage "${storage}"`, {
       hint: known.length ? `its storages are ${known.join(', ')} (docs/storage.md)` : 'add it under storage: (docs/storage.md)',

@@ -110,4 +110,56 @@ export async function copierOf(config: BattConfig | undefined, service: string, 
   return (await copiers).find((c) => c.name === copy.storage);
 }
 
+/** Every storage entry the configuration names (top level and per service), one per name. */
+export function storageEntries(config: BattConfig): StorageConfig[] {
+  const byName = new Map<string, StorageConfig>();
+  const lists = [config.storage, ...Object.values(config.services).map((s) => s?.storage as StorageConfig[] | undefined)];
+  for (const entry of lists.flatMap((list) => list ?? [])) if (entry.name && !byName.has(entry.name)) byName.set(entry.name, entry);
+  return [...byName.values()];
+}
+
+/** The part of a pattern before its first strftime or placeholder segment ("myswift:backups/{host}" → "myswift:backups"). */
+export function fixedPart(pattern: string): string {
+  const parts = pattern.split('/');
+  const at = parts.findIndex((part) => /[%{]/.test(part));
+  return (at < 0 ? parts : parts.slice(0, at)).join('/');
+}
+
+/** An rclone path: `key` below `remote` (`remote:` and `remote:folder/` take it without a slash). */
+export const rclonePath = (remote: string, key: string): string => (key === '' ? remote : /[:/]$/.test(remote) ? `${remote}${key}` : `${remote}/${key}`);
+
+export interface Listing {
+  storage: Storage;
+  /** What to list: everything below it may be a backup of this host (of any host, without one). */
+  root: string;
+  /** The key a copy made by a run of `host` started at `startedAt` has, from its key in this listing; undefined when it cannot be one. */
+  keyOf(listed: string, scope: { service: string; host: string; startedAt: string }): string | undefined;
+}
+
+/**
+ * A storage opened to be listed across runs (`batt catalog rebuild --from`): at the fixed part of
+ * its location, with `{host}` filled in when only one host's backups are wanted.
+ */
+export async function openListing(entry: StorageConfig, host: string | undefined): Promise<Listing> {
+  const known = (pattern: string): string => fixedPart(host === undefined ? pattern : pattern.replaceAll('{host}', host));
+  const prefix = known(entry.prefix ?? '');
+  if (entry.type !== 'rclone') {
+    const storage = await open(entry, known);
+    return { storage, root: entry.type === 'local' ? join(known(entry.path ?? '/'), prefix) : prefix, keyOf: (listed) => listed };
+  }
+  const fixed = known(entry.remote ?? '');
+  const storage = await open({ ...entry, remote: fixed }, (p) => p);
+  return {
+    storage,
+    root: prefix,
+    keyOf(listed, scope) {
+      const remote = expandPattern(entry.remote!, new Date(scope.startedAt), { service: scope.service, host: scope.host });
+      const path = rclonePath(fixed, listed);
+      const base = rclonePath(remote, '');
+      const start = /[:/]$/.test(base) ? base : `${base}/`;
+      return path.startsWith(start) ? path.slice(start.length) : undefined;
+    },
+  };
+}
+
 const opened = new WeakMap<BattConfig, Map<string, Promise<Copier[]>>>();

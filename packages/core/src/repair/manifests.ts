@@ -8,7 +8,7 @@ import { staticRoot } from '../destination/expand.js';
 import { insideRoots, walkFiles } from '../destination/folders.js';
 import { manifestPattern, type ManifestFailure, type ManifestItem, type ManifestRun } from '../manifest/manifest.js';
 import { localStorage } from '../storage/local.js';
-import { readText } from '../storage/storage.js';
+import { readText, type Storage } from '../storage/storage.js';
 import { humanBytes } from '../text/names.js';
 import { shortened } from '../text/printable.js';
 import type { RebuildReport } from './rebuild.js';
@@ -16,12 +16,15 @@ import type { RebuildReport } from './rebuild.js';
 const isText = (v: unknown): v is string => typeof v === 'string';
 const textOrNone = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
 
+/** A manifest's item: `path` is its local file; from a storage (rebuild-from.ts), `object` is where it is read there and `key` its copy's key in the catalog. */
+export type FoundItem = ManifestItem & { name: string; path: string; key?: string; object?: string };
+
 export interface Found {
   run: ManifestRun;
   modified: string;
   /** Its manifests (one per folder the run wrote into). */
   manifests: string[];
-  items: (ManifestItem & { name: string; path: string })[];
+  items: FoundItem[];
   /** Every manifest of a run lists all its failures: one entry each. */
   failed: Map<string, ManifestFailure>;
   /** Written by a batt that recorded neither item times nor failures. */
@@ -31,7 +34,7 @@ export interface Found {
 /** The most a manifest may be: one of a run with thousands of backups is well under it. */
 const manifestMax = 16 * 1024 * 1024;
 
-interface Manifest {
+export interface Manifest {
   run: ManifestRun;
   items: (ManifestItem & { name: string })[];
   failed?: ManifestFailure[];
@@ -43,12 +46,12 @@ interface Manifest {
  * files inside its own folder (never `../../etc/shadow`, which prune would later remove).
  * Throws saying what is wrong; `scan` reports that and leaves the manifest out.
  */
-export async function readManifest(path: string): Promise<Manifest> {
-  const size = (await localStorage.stat(path))?.bytes ?? 0;
+export async function readManifest(path: string, storage: Storage = localStorage): Promise<Manifest> {
+  const size = (await storage.stat(path))?.bytes ?? 0;
   if (size > manifestMax) throw new Error(`${humanBytes(size)}, more than the 16 MiB a manifest may be`);
   let m;
   try {
-    m = JSON.parse((await readText(localStorage, path)) ?? 'null') as Record<string, any> | null;
+    m = JSON.parse((await readText(storage, path)) ?? 'null') as Record<string, any> | null;
   } catch (error) {
     throw new Error(`not JSON (${(error as Error).message})`);
   }
@@ -125,23 +128,15 @@ export async function scanManifests(
         skipped.push({ file: path, why: `run ${m.run.id} was made on host ${m.run.host}, not ${host} (--any-host takes it in)` });
         continue;
       }
-      const key = `${m.run.id}\0${m.run.startedAt}\0${m.run.host}`;
-      const found: Found = runs.get(key) ?? {
-        run: m.run,
-        modified: ((await localStorage.stat(path))?.modified ?? new Date()).toISOString(),
-        manifests: [],
-        items: [],
-        failed: new Map(),
-        older: false,
-      };
-      found.manifests.push(path);
       // readManifest refused names with ../ or an absolute path; a link on the way out of the
       // folder is caught here, so a planted manifest cannot make prune delete elsewhere.
+      const items: FoundItem[] = [];
       for (const i of m.items) {
         const inside = insideRoots(join(dir, i.name), [dir]);
-        if (inside) found.items.push({ ...i, path: join(dir, i.name) });
+        if (inside) items.push({ ...i, path: join(dir, i.name) });
         else skipped.push({ file: path, why: `run ${m.run.id} names ${JSON.stringify(i.name)}, which is not inside the manifest's folder ${dir}: not taken in` });
       }
+      const found = addManifest(runs, m, path, (await localStorage.stat(path))?.modified, items);
       // The run's destination says where batt may tidy up to: it must hold the manifest.
       if (typeof m.run.destination !== 'string' || !insideRoots(path, [staticRoot(m.run.destination)])) {
         notes.push({
@@ -150,12 +145,21 @@ export async function scanManifests(
         });
         found.run = { ...found.run, destination: dir };
       }
-      if (!Array.isArray(m.failed) || m.items.some((i) => typeof i.startedAt !== 'string')) found.older = true;
-      for (const f of Array.isArray(m.failed) ? m.failed : []) found.failed.set(`${f.service}\0${f.target}\0${f.startedAt}`, f);
-      runs.set(key, found);
     } catch (error) {
       skipped.push({ file: path, why: `unreadable manifest: ${(error as Error).message}` });
     }
   }
   return { runs, bundles };
+}
+
+/** Adds one manifest, with its items as found, to the run it belongs to (its id, start and host). */
+export function addManifest(runs: Map<string, Found>, m: Manifest, path: string, modified: Date | undefined, items: readonly FoundItem[]): Found {
+  const key = `${m.run.id}\0${m.run.startedAt}\0${m.run.host}`;
+  const found: Found = runs.get(key) ?? { run: m.run, modified: (modified ?? new Date()).toISOString(), manifests: [], items: [], failed: new Map(), older: false };
+  found.manifests.push(path);
+  found.items.push(...items);
+  if (!Array.isArray(m.failed) || m.items.some((i) => typeof i.startedAt !== 'string')) found.older = true;
+  for (const f of Array.isArray(m.failed) ? m.failed : []) found.failed.set(`${f.service}\0${f.target}\0${f.startedAt}`, f);
+  runs.set(key, found);
+  return found;
 }

@@ -16,7 +16,8 @@ import { parseSumLine, type ManifestFailure } from '../manifest/manifest.js';
 import { hashObject } from '../pipeline/hash.js';
 import { localStorage } from '../storage/local.js';
 import { readText } from '../storage/storage.js';
-import { scanManifests, type Found } from './manifests.js';
+import { scanManifests, type Found, type FoundItem } from './manifests.js';
+import type { ConfirmedCopy } from '../catalog/copies.js';
 import type { RunStatus } from '../catalog/statuses.js';
 
 export interface RebuildReport {
@@ -49,18 +50,39 @@ export function idGaps(ids: Iterable<number>): [number, number][] {
   return gaps;
 }
 
-export async function rebuildCatalog(
-  catalogPath: string,
-  folders: readonly string[],
-  options: { quick: boolean; host?: string; onRun?: (id: number) => void },
-): Promise<RebuildReport> {
+/** What an item's backup is, once proven: whether its local file is here, and its copy in the storage read. */
+export type Proven = { why: string } | { here: boolean; copy?: ConfirmedCopy };
+
+/** Where a rebuild reads manifests and proves the files they name: backup folders, or a storage (rebuild-from.ts). */
+export interface RebuildSource {
+  scan(host: string | undefined, skipped: RebuildReport['skipped'], notes: RebuildReport['notes']): Promise<{ runs: Map<string, Found>; bundles: Map<number, string> }>;
+  /** Whether the item's file is there, with the manifest's size (and SHA-256, unless `quick`); `why` when it is not. */
+  prove(item: FoundItem, runId: number, quick: boolean): Promise<Proven>;
+}
+
+/** The backup folders as a rebuild's source: every file must be here, intact. */
+export function foldersSource(folders: readonly string[]): RebuildSource {
+  return {
+    scan: (host, skipped, notes) => scanManifests(folders, host, skipped, notes),
+    async prove(item, runId, quick) {
+      const stat = lstatSync(item.path, { throwIfNoEntry: false });
+      if (!stat && item.local === false) return { why: `run ${runId}: sent straight to a storage (keep_local: false); \`batt catalog rebuild --from <storage>\` takes it in` };
+      if (!stat?.isFile()) return { why: `run ${runId}: ${stat ? 'not a regular file (a link, a folder): batt never writes one' : 'the file is gone'}` };
+      if (stat.size !== item.bytes) return { why: `run ${runId}: ${stat.size} bytes on disk, ${item.bytes} in the manifest` };
+      if (!quick && (await hashObject(localStorage, item.path)).sha256 !== item.sha256) return { why: `run ${runId}: SHA-256 differs from the manifest` };
+      return { here: true };
+    },
+  };
+}
+
+export async function rebuildCatalog(catalogPath: string, source: RebuildSource, options: { quick: boolean; host?: string; onRun?: (id: number) => void }): Promise<RebuildReport> {
   const report: RebuildReport = { runs: 0, items: 0, failedItems: 0, bundles: 0, skipped: [], notes: [], withoutManifest: [] };
-  const { runs, bundles } = await scanManifests(folders, options.host, report.skipped, report.notes);
+  const { runs, bundles } = await source.scan(options.host, report.skipped, report.notes);
   const temp = `${catalogPath}.rebuild-${process.pid}`;
   for (const suffix of ['', '-wal', '-shm']) rmSync(temp + suffix, { force: true });
   const db = await openCatalog(temp);
   try {
-    const { insertRun, insertItem, insertFailure, transaction } = rebuildWriter(db);
+    const { insertRun, insertItem, insertCopy, insertFailure, transaction } = rebuildWriter(db);
     const seen = new Set<string>();
     // Oldest first; a run whose id an older run already took gets a new id after all of them.
     const ordered = [...runs.values()].sort((a, b) => a.run.startedAt.localeCompare(b.run.startedAt) || a.run.id - b.run.id);
@@ -71,25 +93,13 @@ export async function rebuildCatalog(
     for (const found of [...first, ...renumbered]) {
       const id = first.includes(found) ? found.run.id : null;
       options.onRun?.(found.run.id);
-      const good: Found['items'] = [];
+      const good: (FoundItem & { here: boolean; copy?: ConfirmedCopy })[] = [];
       for (const item of found.items) {
         if (seen.has(item.path)) continue;
         seen.add(item.path);
-        const stat = lstatSync(item.path, { throwIfNoEntry: false });
-        if (!stat?.isFile()) {
-          report.skipped.push({ file: item.path, why: `run ${found.run.id}: ${stat ? 'not a regular file (a link, a folder): batt never writes one' : 'the file is gone'}` });
-          continue;
-        }
-        const size = stat.size;
-        if (size !== item.bytes) {
-          report.skipped.push({ file: item.path, why: `run ${found.run.id}: ${size} bytes on disk, ${item.bytes} in the manifest` });
-          continue;
-        }
-        if (!options.quick && (await hashObject(localStorage, item.path)).sha256 !== item.sha256) {
-          report.skipped.push({ file: item.path, why: `run ${found.run.id}: SHA-256 differs from the manifest` });
-          continue;
-        }
-        good.push(item);
+        const proven = await source.prove(item, found.run.id, options.quick);
+        if ('why' in proven) report.skipped.push({ file: item.path, why: proven.why });
+        else good.push({ ...item, ...proven });
       }
       const failed = [...found.failed.values()];
       const status = rebuiltStatus(failed);
@@ -142,7 +152,7 @@ export async function rebuildCatalog(
           bundleSum ?? null,
         );
         for (const i of good) {
-          insertItem(
+          const itemId = insertItem(
             runId,
             i.service,
             i.target,
@@ -157,7 +167,9 @@ export async function rebuildCatalog(
             i.toolVersion ?? null,
             i.serverVersion ?? null,
             i.facts === undefined ? null : JSON.stringify(i.facts),
+            i.here ? 1 : 0,
           );
+          if (i.copy) insertCopy(itemId, i.copy.storage, i.copy.key, i.copy.bytes, i.copy.sha256, i.copy.copiedAt);
         }
         for (const f of failed) insertFailure(runId, f.service, f.target, f.startedAt, f.finishedAt, f.status, f.error);
       })();
