@@ -78,11 +78,12 @@ import { createReadStream, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { writeArtifact } from ${JSON.stringify(join(core, 'dist', 'pipeline', 'artifact.js'))};
 import { S3Storage } from ${JSON.stringify(join(core, 'dist', 'storage', 's3.js'))};
-const require = createRequire(${JSON.stringify(join(core, 'package.json'))});
+// The reference is the SDK's own uploader (lib-storage), a dev dependency of the workspace only.
+const require = createRequire(${JSON.stringify(join(core, '..', '..', 'package.json'))});
 const [mode, file, dir] = process.argv.slice(2);
 const s3 = JSON.parse(process.env.BENCH_S3);
 const recipient = process.env.BENCH_AGE_RECIPIENT;
-const PART = 8 * 1024 * 1024, QUEUE = 4;
+const PART = 5 * 1024 * 1024, QUEUE = 4; // S3Storage's defaults
 const seconds = (t) => Number(process.hrtime.bigint() - t) / 1e9;
 const out = {};
 const artifact = async (age) => {

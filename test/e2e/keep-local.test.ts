@@ -4,11 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Storage } from '@batt/core/storage/s3';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, logLines, sandbox, type Sandbox } from '../lib/batt.js';
 import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
@@ -133,6 +135,42 @@ describe('keep_local: false', () => {
       assert.match(r.stderr, /keep_local is false, but no storage/);
       assert.equal(existsSync(box.out), false, 'nothing was dumped');
     } finally {
+      box.cleanup();
+    }
+  });
+
+  it('a batt killed in the middle of a multipart upload leaves it open; the next run aborts it', async () => {
+    const box = remoteBox(s3, 'killed/');
+    try {
+      const data = box.folder('data', { 'big.bin': randomBytes(24 * 1024 * 1024).toString('binary') });
+      let halted: Promise<void> | undefined;
+      s3.onResponse = (method, url, status) => {
+        if (method === 'PUT' && /[?&]partNumber=\d+/.test(url) && status === 200) halted ??= s3.halt();
+      };
+      const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data], { reject: false, extendEnv: false, env: box.env() });
+      const pending = join(box.home, 'pending');
+      for (let waited = 0; !(existsSync(pending) && readdirSync(pending).some((n) => n.endsWith('.json'))) || !halted; waited += 50) {
+        assert.ok(waited < 60_000, 'the upload started and the server went away');
+        await sleep(50);
+      }
+      run.kill('SIGKILL');
+      await run;
+      s3.onResponse = undefined;
+      await halted;
+      await s3.resume();
+      const open = (await storage.openUploads()).filter((k) => k.startsWith('killed/'));
+      assert.equal(open.length, 1, 'the killed upload is still open');
+      const next = await box.batt(['--file', box.folder('small', { 'a.txt': 'alpha\n' }), '--json']);
+      assert.equal(next.exitCode, 0, next.stderr);
+      assert.deepEqual(
+        (await storage.openUploads()).filter((k) => k.startsWith('killed/')),
+        [],
+        'the next run aborted it',
+      );
+      assert.deepEqual(readdirSync(pending), [], 'and forgot its note');
+      assert.match(logLines(box).join('\n'), new RegExp(`removed offsite: .*${open[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*a killed run left it unfinished`));
+    } finally {
+      s3.onResponse = undefined;
       box.cleanup();
     }
   });

@@ -12,6 +12,8 @@ import { after, describe, it } from 'node:test';
 import { BattError } from '@batt/core/errors/errors';
 import { storageConformance } from '@batt/core/storage/conformance';
 import { S3Storage, type S3StorageOptions } from '@batt/core/storage/s3';
+import { loadSdk } from '@batt/core/storage/s3-failure';
+import { uploadParts } from '@batt/core/storage/s3-upload';
 import { startS3, type S3Server } from '../lib/s3.js';
 import { freePort } from '../lib/servers.js';
 
@@ -100,6 +102,28 @@ describe('s3 storage: faults', () => {
     const response = await fetch(`${server.endpoint}/${server.bucket}/parts/abandoned.bin?uploads`, { method: 'POST' });
     assert.equal(response.status, 200);
     assert.deepEqual(await storage.openUploads('parts/'), ['parts/abandoned.bin']);
+  });
+
+  it('parts grow as a stream of unknown length goes on, and the object comes back whole', async () => {
+    const { s3 } = await loadSdk();
+    const client = new s3.S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: server.credentials });
+    const sizes: number[] = [];
+    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+    const spied = Object.assign(Object.create(client) as typeof client, {
+      send: (command: { input: { ContentLength?: number } }) => {
+        if (command instanceof s3.UploadPartCommand) sizes.push(command.input.ContentLength!);
+        return send(command);
+      },
+    });
+    let uploadId = '';
+    const key = 'parts/growing.bin';
+    const target = { s3, client: spied, bucket: server.bucket, key, partSize: 5 * 1024 * 1024, partsPerSize: 2, queueSize: 2, conditional: false };
+    await uploadParts({ ...target, onUploadId: (id) => (uploadId = id) }, generated(36));
+    const mib = 1024 * 1024;
+    assert.deepEqual(sizes, [5 * mib, 5 * mib, 10 * mib, 10 * mib, 6 * mib]);
+    assert.ok(uploadId);
+    assert.equal(await sha256(storageOn(server).get(key)), await sha256(generated(36)));
+    client.destroy();
   });
 
   it('a put of a buffer, or of a stream with reopen, is tried again when the server is away for a moment; a stream without reopen is not', async () => {

@@ -28,6 +28,7 @@ import { recoverAbortedItems } from './recover.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { copyManifests, openCopiers } from './offsite.js';
+import { clearAbandoned } from '../copies/pending.js';
 import { type Copier } from '../copies/storages.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
 import { RunEvents, type BackupEvent } from '../events/events.js';
@@ -134,6 +135,8 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const recovered = await recoverAbortedItems(db, request.battVersion);
   for (const path of recovered.adopted) request.log.warn(`took back ${path}: a killed run had written it whole (its manifest and SHA-256 agree)`);
   for (const path of recovered.removed) request.log.warn(`removed ${path}: a killed run placed it, but no manifest proves it whole`);
+  // Uploads a killed run left unfinished in a storage (an open multipart upload, a temporary object).
+  for (const what of await clearAbandoned(request.home.root, request.config, request.log)) request.log.warn(`removed ${what}: a killed run left it unfinished`);
   const units = await planUnits(request);
   // Every storage is proven reachable and writable before the first dump (wrong credentials, a missing bucket).
   const copiers = await openCopiers(request);

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { copyEverywhere } from '../copies/copy.js';
+import { pendingDir } from '../storage/journaled.js';
 import { openStorages, storagesOf, type Copier } from '../copies/storages.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import { BattError, describeError } from '../errors/errors.js';
@@ -25,6 +26,7 @@ export async function openCopiers(request: BackupRequest): Promise<Map<string, C
       service: service.name,
       host: request.host,
       clock: request.clock,
+      pending: pendingDir(request.home.root),
     });
     if (service.plugin && !keepsLocal(request.config, service.name) && copiers.length === 0) {
       throw new BattError('CONFIG', `${service.name}: keep_local is false, but no storage is configured to send its backups to`, {

@@ -10,6 +10,7 @@ import type { StorageConfig } from '../config/schema.js';
 import { BattError } from '../errors/errors.js';
 import { expandPattern, staticRoot } from '../destination/expand.js';
 import { LocalStorage } from '../storage/local.js';
+import { journaled } from '../storage/journaled.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface Copier {
@@ -27,6 +28,8 @@ export interface StorageScope {
   service: string;
   host: string;
   clock: Date;
+  /** Where puts note what they would leave behind if killed (pending.ts): a backup run's. */
+  pending?: string;
 }
 
 const usage = (entry: StorageConfig, what: string): BattError =>
@@ -73,7 +76,9 @@ export async function openStorages(entries: readonly StorageConfig[] | undefined
     if (!entry.name || !entry.type) throw usage(entry, 'every storage needs a `name` and a `type` (s3, rclone or local)');
     if (seen.has(entry.name)) throw usage(entry, 'two storages have this name: give each its own');
     seen.add(entry.name);
-    const storage = await open(entry, expand);
+    const opened = await open(entry, expand);
+    const scoped = { storage: entry.name, service: scope.service, host: scope.host, runStartedAt: scope.clock.toISOString() };
+    const storage = scope.pending ? journaled(opened, scope.pending, scoped) : opened;
     const prefix = entry.prefix ? expand(entry.prefix) : '';
     const below = (file: string): string => {
       const rel = relative(root, file);

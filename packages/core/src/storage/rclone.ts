@@ -24,7 +24,7 @@ import { BattError } from '../errors/errors.js';
 import { collect, spawnTool, type ToolProcess, type ToolResult } from '../exec/exec.js';
 import { TEMP_PREFIX } from './atomic-file.js';
 import { notFoundExit, rcloneFailure, secretsOf } from './rclone-failure.js';
-import type { Storage, StoredObject } from './storage.js';
+import type { PutOptions, Storage, StoredObject } from './storage.js';
 
 export interface RcloneOptions {
   /** A name for messages; `rclone <remote>` when not given. */
@@ -77,7 +77,7 @@ export class RcloneStorage implements Storage {
     return /[:/]$/.test(this.remote) ? `${this.remote}${key}` : `${this.remote}/${key}`;
   }
 
-  async put(key: string, data: Readable | Buffer | string, options: { exclusive?: boolean } = {}): Promise<StoredObject | undefined> {
+  async put(key: string, data: Readable | Buffer | string, options: Pick<PutOptions, 'exclusive' | 'onPending'> = {}): Promise<StoredObject | undefined> {
     // Exclusive is checked, not enforced: rclone has no "create only if absent". Two batts putting
     // the same key at once could both pass the check (it is made twice: before the upload, and
     // again just before the move, so the window is the move's own).
@@ -95,12 +95,13 @@ export class RcloneStorage implements Storage {
         }
       })(),
     );
+    options.onPending?.(temp);
     try {
       const sent = await this.#run(['rcat', this.target(temp)], counted);
       if (sent.inputError) throw sent.inputError;
       if (sent.failed) throw this.#failure(`storing ${key}`, sent);
       if (options.exclusive && (await this.stat(key))) {
-        await this.#deleteQuietly(temp);
+        if (await this.#deleteQuietly(temp)) options.onPending?.(undefined);
         return undefined;
       }
       // Without --ignore-times, moveto finds an object of the same size and time "unchanged": it
@@ -108,9 +109,10 @@ export class RcloneStorage implements Storage {
       const moved = await this.#run(['moveto', '--ignore-times', this.target(temp), target]);
       if (moved.failed) throw this.#failure(`storing ${key}`, moved);
     } catch (error) {
-      await this.#deleteQuietly(temp);
+      if (await this.#deleteQuietly(temp)) options.onPending?.(undefined);
       throw error;
     }
+    options.onPending?.(undefined);
     return { key, bytes };
   }
 
@@ -215,8 +217,15 @@ export class RcloneStorage implements Storage {
     return { ...result, stdout };
   }
 
-  async #deleteQuietly(key: string): Promise<void> {
-    await this.#run(['deletefile', this.target(key)]).catch(() => undefined);
+  /** Whether the object is gone now (deleted, or never there). */
+  async #deleteQuietly(key: string): Promise<boolean> {
+    const result = await this.#run(['deletefile', this.target(key)]).catch(() => undefined);
+    return !!result && (!result.failed || notFoundExit.has(exitOf(result)));
+  }
+
+  /** Deletes the temporary object a put that was cut off left (its token is the object's key). */
+  async abandon(token: string): Promise<void> {
+    await this.delete(token);
   }
 
   #failure(what: string, result: ToolResult): BattError {

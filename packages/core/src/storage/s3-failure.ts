@@ -4,10 +4,9 @@
  * its fix, and those worth another try.
  */
 import type * as S3 from '@aws-sdk/client-s3';
-import type * as LibStorage from '@aws-sdk/lib-storage';
 import { BattError } from '../errors/errors.js';
 
-export type Sdk = { s3: typeof S3; Upload: typeof LibStorage.Upload };
+export type Sdk = { s3: typeof S3 };
 let sdk: Promise<Sdk> | undefined;
 /** The AWS SDK, loaded once, on first use. */
 export const loadSdk = (): Promise<Sdk> => {
@@ -16,10 +15,7 @@ export const loadSdk = (): Promise<Sdk> => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Bundled (packages/batt/build.mjs), a CommonJS module's exports may arrive under `default`.
   const unwrap = <T extends object>(mod: T): T => ('default' in mod && mod.default && typeof mod.default === 'object' ? (mod.default as T) : mod);
-  return (sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, lib]) => {
-    const client = 'S3Client' in s3 && typeof s3.S3Client === 'function' ? s3 : unwrap(s3);
-    return { s3: client, Upload: (('Upload' in lib && lib.Upload) || unwrap(lib).Upload) as typeof lib.Upload };
-  }));
+  return (sdk ??= import('@aws-sdk/client-s3').then((s3) => ({ s3: 'S3Client' in s3 && typeof s3.S3Client === 'function' ? s3 : unwrap(s3) })));
 };
 
 export interface SdkError {

@@ -3,8 +3,8 @@
  * the AWS SDK v3. Keys are object keys. The SDK is loaded on first use, never at import: the CLI
  * bundle keeps lazy imports in their own chunks, so commands that never touch S3 never load it.
  *
- * A put goes through lib-storage's Upload: one PutObject for data under one part, else a
- * multipart upload (8 MiB parts, 4 at a time). An S3 object appears whole on completion or not
+ * A put is one PutObject for data under one part, else a multipart upload (5 MiB parts, 4 at a
+ * time, in memory that does not grow with the object: s3-upload.ts). An S3 object appears whole on completion or not
  * at all, so puts are atomic; a failed multipart upload is aborted here (with retries: the server
  * may be back a moment later), so it leaves neither an object nor stored parts behind. The SDK
  * retries each request (3 attempts); a put whose data can be sent again (a Buffer, a string, a
@@ -25,9 +25,9 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import type * as LibStorage from '@aws-sdk/lib-storage';
 import { BattError } from '../errors/errors.js';
 import { endpointLabel, errorName, explainS3, isTransient, loadSdk, sleep, statusOf, type SdkError } from './s3-failure.js';
+import { uploadParts } from './s3-upload.js';
 import type { PutOptions, Storage, StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
@@ -42,8 +42,10 @@ export interface S3StorageOptions {
   forcePathStyle?: boolean;
   /** Without them, the SDK's default chain (AWS_* environment, ~/.aws, instance roles). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Multipart part size in bytes (8 MiB; at least 5 MiB). */
+  /** The first multipart parts' size in bytes (5 MiB, S3's least), doubled every 1,000 parts. */
   partSize?: number;
+  /** How many parts of one size before the size doubles (1,000; fewer in tests). */
+  partsPerSize?: number;
   /** Parts sent at once (4). */
   queueSize?: number;
   /** Tries of a put whose data can be sent again (3), and of aborting a failed upload (5). */
@@ -60,7 +62,7 @@ export class S3Storage implements Storage {
   readonly name: string;
   readonly bucket: string;
   readonly #options: S3StorageOptions;
-  #client: Promise<{ s3: typeof S3; Upload: typeof LibStorage.Upload; client: S3.S3Client }> | undefined;
+  #client: Promise<{ s3: typeof S3; client: S3.S3Client }> | undefined;
   /** False once the server rejected `If-None-Match` as not implemented. */
   #conditional = true;
 
@@ -76,8 +78,8 @@ export class S3Storage implements Storage {
     return endpointLabel(this.#options.endpoint, this.#options.region);
   }
 
-  #sdk(): Promise<{ s3: typeof S3; Upload: typeof LibStorage.Upload; client: S3.S3Client }> {
-    return (this.#client ??= loadSdk().then(({ s3, Upload }) => {
+  #sdk(): Promise<{ s3: typeof S3; client: S3.S3Client }> {
+    return (this.#client ??= loadSdk().then(({ s3 }) => {
       const { endpoint, region = 'us-east-1', forcePathStyle, credentials } = this.#options;
       const client = new s3.S3Client({
         region,
@@ -90,7 +92,7 @@ export class S3Storage implements Storage {
         // data or refuse them. Elsewhere they are asked for only where the API requires them.
         ...(endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
       });
-      return { s3, Upload, client };
+      return { s3, client };
     }));
   }
 
@@ -130,7 +132,7 @@ export class S3Storage implements Storage {
         body = source.pipe(counter);
       }
       try {
-        await this.#upload(key, body, conditional);
+        await this.#upload(key, body, conditional, options.onPending);
         return { key, bytes };
       } catch (raw) {
         // The data's own failure (a dump that died) is the caller's, as it is, and not retried.
@@ -149,22 +151,40 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** One Upload; a multipart one that fails is aborted (lib-storage's own abort is tried once only, and hides the failure when it fails). */
-  async #upload(key: string, body: Buffer | string | Readable, conditional: boolean): Promise<void> {
-    const { client, Upload } = await this.#sdk();
-    const upload = new Upload({
-      client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ...(conditional ? { IfNoneMatch: '*' } : {}) },
-      partSize: this.#options.partSize ?? 8 * 1024 * 1024,
-      queueSize: this.#options.queueSize ?? 4,
-      leavePartsOnError: true,
-    });
+  /** One upload (s3-upload.ts); a multipart one that fails is aborted. */
+  async #upload(key: string, body: Buffer | string | Readable, conditional: boolean, onPending?: PutOptions['onPending']): Promise<void> {
+    const { s3, client } = await this.#sdk();
+    let uploadId: string | undefined;
     try {
-      await upload.done();
+      await uploadParts(
+        {
+          s3,
+          client,
+          bucket: this.bucket,
+          key,
+          partSize: this.#options.partSize ?? 5 * 1024 * 1024,
+          queueSize: this.#options.queueSize ?? 4,
+          partsPerSize: this.#options.partsPerSize,
+          conditional,
+          onUploadId: (id) => {
+            uploadId = id;
+            onPending?.(JSON.stringify({ key, uploadId }));
+          },
+        },
+        typeof body === 'string' || Buffer.isBuffer(body) ? [body] : (body as AsyncIterable<Buffer>),
+      );
     } catch (error) {
-      if (upload.uploadId) await this.#abort(key, upload.uploadId, error);
+      if (uploadId) await this.#abort(key, uploadId, error); // an abort that fails leaves the token pending
+      if (uploadId) onPending?.(undefined);
       throw error;
     }
+    if (uploadId) onPending?.(undefined);
+  }
+
+  /** Aborts the multipart upload a put that was cut off left open (its token: key and upload id). */
+  async abandon(token: string): Promise<void> {
+    const { key, uploadId } = JSON.parse(token) as { key: string; uploadId: string };
+    await this.#abort(key, uploadId, new Error('the batt that started it was killed'));
   }
 
   /** Aborts a multipart upload, retrying while the server cannot be reached. */

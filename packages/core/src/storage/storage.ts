@@ -15,6 +15,12 @@ export interface PutOptions {
   exclusive?: boolean;
   /** A fresh stream of the same bytes as the `data` stream, for a storage that retries the put. */
   reopen?: () => Readable;
+  /**
+   * Told what this put would leave behind if the process died now (an open multipart upload, a
+   * temporary object), as a token for `abandon`, and told `undefined` once it would leave nothing.
+   * A token that is never cleared names something the put could not clean up itself.
+   */
+  onPending?: (token: string | undefined) => void;
 }
 
 export interface Storage {
@@ -46,6 +52,8 @@ export interface Storage {
    * have none.
    */
   check?(): Promise<void>;
+  /** Removes what a put that was cut off left behind, by the token its `onPending` was given. */
+  abandon?(token: string): Promise<void>;
 }
 
 /** The whole object as text, or undefined when there is no such object. */
