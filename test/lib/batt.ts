@@ -227,13 +227,26 @@ export function logLines(box: Sandbox): string[] {
     .map((line) => line.replace(/^\S+ /, ''));
 }
 
-/** Parses `--json` output, failing with the whole output when it is not JSON. */
+/**
+ * Parses `--json` output, failing with the whole output when it is not JSON. A backup's output is
+ * JSON lines, one per event: the last, the run's report, is the one returned (`events` has them all).
+ */
 export function json<T = any>(result: BattResult): T {
   try {
-    return JSON.parse(result.stdout) as T;
+    const lines = result.stdout.trim().split('\n');
+    return JSON.parse(lines.length > 1 && lines[0].startsWith('{"type":') ? lines[lines.length - 1] : result.stdout) as T;
   } catch {
     throw new Error(`not JSON (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
   }
+}
+
+/** Every JSON line of a backup's `--json` output, in order. */
+export function events<T = any>(result: BattResult): T[] {
+  return result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
+  RunEvents,
   acquireLock,
   BattError,
   clearScratch,
@@ -28,7 +29,8 @@ import {
 } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig, onInterrupt, openLog } from './common.js';
-import { colourStatus, err, humanBytes, out, printJson, printTable } from '../output.js';
+import { colourStatus, err, humanBytes, out, printTable } from '../output.js';
+import { showProgress } from '../progress.js';
 
 export interface BackupArgs {
   services: string[];
@@ -107,6 +109,8 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
         log.warn(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
         for (const file of done.refused) log.warn(`left ${file} in place: the catalog names it, but it is outside the backup folders this home knows`);
       }
+      const events = new RunEvents(log);
+      const stopProgress = showProgress(events, { json: args.json, quiet: args.quiet, tty: !!process.stderr.isTTY });
       const report = await runBackup({
         db,
         home: app.home,
@@ -123,12 +127,14 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
         user: userInfo().username,
         battVersion: args.version,
         log,
+        events,
         signal: interrupt.signal,
-      });
+      }).finally(stopProgress);
       const suspect = report.items.filter((i) => i.suspect).length;
       // The same word `batt runs` shows: a run whose backups were all written but one fell sharply.
       const shown = report.status === 'ok' && suspect ? 'suspect' : report.status;
-      if (args.json) printJson({ ...report, shown });
+      // The last of the JSON lines: the run's report, as the run-finished event.
+      if (args.json) process.stdout.write(`${JSON.stringify({ type: 'run-finished', kind: 'backup', ...report, shown })}\n`);
       else if (!args.quiet) {
         printTable(
           ['STATUS', 'SERVICE', 'TARGET', 'SIZE', 'FILE / ERROR'],

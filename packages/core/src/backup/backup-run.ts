@@ -25,6 +25,7 @@ import { humanBytes } from '../text/names.js';
 import { markIfSuspect } from './suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
+import { limitsOf, type Limits } from './deadline.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { copyManifests, openCopiers } from './offsite.js';
@@ -128,6 +129,8 @@ async function encryptions(request: BackupRequest): Promise<Map<string, Encrypti
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
   const encryption = await encryptions(request);
+  // A timeout that is no duration fails the command before anything runs.
+  for (const { service } of request.selections) limitsOf(request.config, service.name);
   // What dead batts left half written goes first: their temporary files (up to a dump's size).
   const thisRun = request.selections.map((s) => folderFor(request, s.service.name));
   for (const path of clearDeadTemps(new Set([...thisRun, ...abortedRunFolders(db)]))) request.log.info(`removed ${path}, left by a batt that died`);
@@ -228,7 +231,8 @@ async function executeRun(
 
   const copiersFor = async (service: Service): Promise<Copier[]> => copiers.get(service.name) ?? [];
   const encryptionFor = (service: Service): Encryption | undefined => encryption.get(service.name);
-  const scope: ItemScope = { request, runId, events, metadata, destFor, encryptionFor, clean, status, defaultCompression, checkSuspect, copiersFor };
+  const limitsFor = (service: Service): Limits => limitsOf(request.config, service.name);
+  const scope: ItemScope = { request, runId, events, metadata, destFor, encryptionFor, clean, status, defaultCompression, checkSuspect, copiersFor, limitsFor };
 
   const { default: pMap } = await import('p-map');
   await pMap(

@@ -23,6 +23,7 @@ import type { BattConfig } from '../config/load.js';
 import type { BackupRequest, ItemReport, Unit } from './backup-run.js';
 import type { DurableMetadata } from './durable.js';
 import { progressOf, type RunEvents } from '../events/events.js';
+import { itemDeadline, type Limits } from './deadline.js';
 import { artifactBase } from '../text/names.js';
 
 /** What every item of one run shares. */
@@ -41,6 +42,8 @@ export interface ItemScope {
   defaultCompression(): Compression;
   /** The storages a service's files are copied to (`storage:`), opened once per run. */
   copiersFor(service: Service): Promise<Copier[]>;
+  /** The service's timeout and stall_timeout, in seconds (checked when the run started). */
+  limitsFor(service: Service): Limits;
   /** Marks a finished item suspect when it fell sharply against the target's previous backups; the reason. */
   checkSuspect(id: number, service: string, target: string, bytes: number, facts: string | null): string | undefined;
 }
@@ -56,6 +59,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
   const started = Date.now();
   const startedAt = now();
   const itemId = startItem(db, runId, service.name, target, startedAt);
+  const deadline = itemDeadline(request.signal, service.name, scope.limitsFor(service));
   try {
     if (unit.failure) throw unit.failure;
     if (request.signal.aborted) throw new BattError('INTERRUPTED', 'the run was interrupted before this item started');
@@ -67,7 +71,8 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     const copiers = await scope.copiersFor(service);
     const remote = keepsLocal(request.config, service.name) ? undefined : copiers[0];
     events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target, at: startedAt });
-    const dump = await plugin.backup(pluginContext(request, service.name, runId), target);
+    const dump = await plugin.backup(pluginContext({ ...request, signal: deadline.signal }, service.name, runId), target);
+    const progress = progressOf(events, { runId, service: service.name, target });
     const artifact = await writeArtifact({
       dump,
       dir: scope.destFor(service),
@@ -77,8 +82,11 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
       level,
       encryption,
       uniqueSuffix: `run${runId}`,
-      signal: request.signal,
-      onBytes: progressOf(events, { runId, service: service.name, target }),
+      signal: deadline.signal,
+      onBytes: (bytes) => {
+        deadline.touch();
+        progress(bytes);
+      },
       remote,
     });
     const { facts } = artifact;
@@ -136,7 +144,8 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     };
     events.emit({ type: 'item-finished', kind: 'backup', runId, ...done, facts });
     reports.push(done);
-  } catch (error) {
+  } catch (raw) {
+    const error = deadline.reason ?? raw;
     const message = clean(describeError(error));
     // A file whose required copy failed stays, and its failed row says where it is.
     const kept = (error as { kept?: { path: string; bytes: number; sha256: string } }).kept;
@@ -144,6 +153,8 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     const failed = { service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
     events.emit({ type: 'item-finished', kind: 'backup', runId, ...failed });
     reports.push(failed);
+  } finally {
+    deadline.dispose();
   }
   return reports;
 }
@@ -204,6 +215,8 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
   // run removes whatever the script had placed that nothing records (run/recover.ts).
   const placeholder = startItem(db, runId, service.name, label, startedAt);
   setItemFacts(db, placeholder, JSON.stringify({ dropIn: true }));
+  // A script's bytes are not seen as they come, so only its whole time is limited.
+  const deadline = itemDeadline(request.signal, service.name, { timeout: scope.limitsFor(service).timeout });
   try {
     events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target: label, script: service.path, at: startedAt });
     const result = await runScript({
@@ -213,8 +226,9 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
       runId,
       home: request.home.root,
       confDir: request.home.conf,
-      signal: request.signal,
+      signal: deadline.signal,
     });
+    deadline.dispose(); // copies and records are not the script's time
     const copiers = await scope.copiersFor(service);
     const copied = new Map<string, ConfirmedCopy[]>();
     const finishedAt = now();
@@ -257,13 +271,16 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
       reports.push(done);
     }
     deleteItem(db, placeholder);
-  } catch (error) {
+  } catch (raw) {
+    const error = deadline.reason ?? raw;
     const message = clean(describeError(error));
     const scriptLog = (error as { log?: string }).log;
     failItem(db, placeholder, status(), message, scriptLog ? clean(scriptLog) : null);
     const failed = { service: service.name, target: label, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
     events.emit({ type: 'item-finished', kind: 'backup', runId, ...failed, script: true });
     reports.push(failed);
+  } finally {
+    deadline.dispose();
   }
   return reports;
 }

@@ -31,6 +31,9 @@ export interface BattConfig {
   compression_level?: number;
   concurrency?: number;
   bundle?: boolean;
+  /** Durations (90s, 30m, 2h): an item's whole time, and its longest time without new bytes (backup/deadline.ts). */
+  timeout?: string;
+  stall_timeout?: string;
   storage?: readonly StorageConfig[];
   /** False: artifacts go straight to the first storage, with no local copy (docs/storage.md); a service's replaces it. */
   keep_local?: boolean;

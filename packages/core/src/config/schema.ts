@@ -53,6 +53,8 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   compression_level: { type: 'number', min: 1, max: 19, integer: true, describe: 'compression level (zstd 1-19, gzip 1-9)' },
   concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
   bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
+  timeout: { type: 'string', describe: 'stop an item (its dump killed, the item failed) that runs longer than this: 90s, 30m, 2h, 1d [none]' },
+  stall_timeout: { type: 'string', describe: 'stop an item that sends no new bytes for this long (a dump waiting on a lock): 90s, 30m, 2h [none]' },
   storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
   keep_local: {
     type: 'boolean',
@@ -117,6 +119,8 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   storage: globalKeys.storage,
   keep_local: globalKeys.keep_local,
   encryption: globalKeys.encryption,
+  timeout: globalKeys.timeout,
+  stall_timeout: globalKeys.stall_timeout,
   ...retentionKeys(),
 };
 

@@ -37,6 +37,8 @@ export type ErrorCode =
   /** A file or folder someone other than batt's user or root could change (docs/security.md). */
   | 'UNTRUSTED'
   | 'INTERRUPTED'
+  /** An item ran past its `timeout`, or sent no bytes for its `stall_timeout`. */
+  | 'TIMEOUT'
   | 'INTERNAL';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'UNKNOWN_SERVICE', 'CONFIG', 'PATH_PATTERN', 'NOT_FOUND', 'UNTRUSTED']);

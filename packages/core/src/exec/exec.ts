@@ -99,11 +99,23 @@ function trackChild(child: ChildProcess): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
+      for (const c of live) killGroup(c, 'SIGKILL');
     });
   }
   live.add(child);
   child.on('close', () => live.delete(child));
+}
+
+/**
+ * Signals a streamed child and whatever it started: each runs in its own process group, so a
+ * script's `sleep` or a pipeline's other end dies with it (and cannot keep its output open).
+ */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal); // the group is gone: the child alone, if it still is not
+  }
 }
 
 /**
@@ -134,6 +146,8 @@ export async function spawnTool(file: string, args: readonly string[], options: 
     env: toolEnv(options.env),
     cwd: options.cwd,
     stdio: [typeof options.stdin === 'number' ? options.stdin : stdinStream || options.stdin === 'pipe' ? 'pipe' : 'ignore', options.stdout ?? 'pipe', 'pipe'],
+    // Its own process group: stopping it stops what it started (killGroup).
+    detached: true,
   });
   trackChild(child);
   // A failing input (a damaged artifact) stops the tool; its error becomes the result's cause.
@@ -151,8 +165,8 @@ export async function spawnTool(file: string, args: readonly string[], options: 
     if (stderr.length < 1024 * 1024) stderr += chunk.toString('utf8');
   });
   const onAbort = (): void => {
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    killGroup(child, 'SIGTERM');
+    setTimeout(() => killGroup(child, 'SIGKILL'), 5000).unref();
   };
   // A signal that fired before the tool started (Ctrl-C between two stages) stops it at once.
   if (options.signal?.aborted) onAbort();
