@@ -49,3 +49,4 @@ export { hasCopies } from './catalog/copies.js';
 export * from './repair/rebuild.js';
 export * from './repair/rebuild-from.js';
 export * from './doctor/doctor-run.js';
+export * from './schedule/units.js';

@@ -5,7 +5,6 @@
  */
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
-  acquireLock,
   BattError,
   clearScratch,
   closeCatalog,
@@ -19,6 +18,7 @@ import {
   openCatalog,
   runBackup,
   validatePattern,
+  waitForLock,
   zstdAvailable,
   withServicePlaceholder,
   type BattConfig,
@@ -93,7 +93,9 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   checkGzipLevels(config, args.compression);
   const secrets = collectSecrets(config, process.env);
 
-  const lock = acquireLock(app.home.root);
+  const lock = await waitForLock(app.home.root, config.lock_wait ?? 0, (message) => {
+    if (!args.quiet) err`batt: ${message}\n`;
+  });
   const interrupt = onInterrupt('running dumps are killed and their partial files removed');
   try {
     const db = await openCatalog(app.home.catalog);

@@ -31,6 +31,10 @@ export interface BattConfig {
   compression_level?: number;
   concurrency?: number;
   bundle?: boolean;
+  /** Seconds a run waits for the lock (home/lock.ts); 0 or unset: skip at once, exit 75. */
+  lock_wait?: number;
+  /** When the printed timer or cron line runs batt (schedule/units.ts). */
+  schedule?: string;
   storage?: readonly StorageConfig[];
   /** False: artifacts go straight to the first storage, with no local copy (docs/storage.md); a service's replaces it. */
   keep_local?: boolean;

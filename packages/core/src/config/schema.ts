@@ -53,6 +53,8 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   compression_level: { type: 'number', min: 1, max: 19, integer: true, describe: 'compression level (zstd 1-19, gzip 1-9)' },
   concurrency: { type: 'number', min: 1, integer: true, describe: 'how many services/targets run at once' },
   bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
+  lock_wait: { type: 'number', min: 0, integer: true, describe: 'seconds a run waits for another batt run on this home to finish; 0 skips at once with exit 75 [0]' },
+  schedule: { type: 'string', describe: 'when `batt schedule --print` runs batt: HH:MM, daily, hourly, weekly, or a systemd OnCalendar expression [03:00]' },
   storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
   keep_local: {
     type: 'boolean',
