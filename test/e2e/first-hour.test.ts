@@ -252,7 +252,7 @@ describe('options', () => {
   const box = sandboxFor('all');
 
   it('each short option means one thing across every command', async () => {
-    const commands = ['', 'list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify'];
+    const commands = ['', 'list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify', 'doctor', 'schedule'];
     const meaning = new Map<string, Set<string>>();
     for (const c of commands) {
       const r = await box.batt([...(c ? [c] : []), '--help']);

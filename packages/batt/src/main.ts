@@ -10,6 +10,8 @@ import { printable } from '@batt/core/text/printable';
 import { backup } from './commands/backup.command.js';
 import { accept, catalog } from './commands/catalog-tools.command.js';
 import { quickRuns, runs, show } from './commands/catalog.command.js';
+import { doctor } from './commands/doctor.command.js';
+import { schedule } from './commands/schedule.command.js';
 import { prune, purge } from './commands/prune.command.js';
 import { restore, verify } from './commands/restore.command.js';
 import { disable, enable, list } from './commands/services.command.js';
@@ -17,10 +19,10 @@ import { onceEach, type Command, type CommandContext, type ParserOptions } from 
 import { usageError } from './usage.js';
 
 /** The subcommands, for naming the one a usage error is about. */
-const commands = ['list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify'];
+const commands = ['list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify', 'doctor', 'schedule'];
 
 /** Every command, in the order `batt --help` lists them. */
-const modules: Command[] = [backup, list, enable, disable, runs, show, catalog, accept, restore, prune, purge, verify];
+const modules: Command[] = [backup, list, enable, disable, runs, show, catalog, accept, restore, prune, purge, verify, doctor, schedule];
 
 const epilogue = (specifiers: readonly string[]): string => `Exit codes: 0 all good; 1 some backup, restore or verify failed; 2 bad usage or
 configuration, or a restore target that exists without --force; 3 every backup was written but one
@@ -29,7 +31,8 @@ home's lock; 130 interrupted.
 
 Destination patterns take strftime specifiers (${specifiers.join(' ')}) and the
 placeholders {service} and {host}; /{service} is appended when absent.
-Docs: docs/usage.md, docs/configuration.md, docs/scripts.md, docs/restore.md, docs/retention.md`;
+Docs: docs/usage.md, docs/configuration.md, docs/scripts.md, docs/restore.md, docs/retention.md,
+docs/doctor.md, docs/scheduling.md`;
 
 /** Runs batt with `argv` (without node and the script); `version` comes from package.json. */
 export async function main(argv: string[], version: string): Promise<number> {

@@ -48,3 +48,5 @@ export * from './repair/check.js';
 export { hasCopies } from './catalog/copies.js';
 export * from './repair/rebuild.js';
 export * from './repair/rebuild-from.js';
+export * from './doctor/doctor-run.js';
+export * from './schedule/units.js';

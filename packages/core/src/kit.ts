@@ -6,6 +6,7 @@ export { defineConfigKeys, definePlugin } from './plugins/types.js';
 export type { BackupCommand, BackupStream, Check, DoctorCheck, ItemFacts, Plugin, PluginContext, PluginExec, RestoreOptions, RestorePlan, RestoreSource } from './plugins/types.js';
 export type { ConfigOf } from './config/schema.js';
 export { BattError } from './errors/errors.js';
+export { DoctorChecks, probe } from './doctor/checks.js';
 export { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, which } from './exec/exec.js';
 export type { ToolOptions, ToolProcess, ToolResult } from './exec/exec.js';
 export { passwordOf, serverKeys } from './config/secrets.js';

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { defineConfigKeys, definePlugin, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
+import { doctor } from './doctor.js';
 import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
@@ -41,6 +42,7 @@ export const filePlugin = definePlugin({
   restore,
   verify,
   restoreTest,
+  doctor,
 });
 
 export default filePlugin;

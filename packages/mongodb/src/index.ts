@@ -6,6 +6,7 @@
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { ALL } from './args.js';
 import { backup, listTargets } from './backup.js';
+import { doctor } from './doctor.js';
 import { planRestore, restore, verify } from './restore.js';
 
 export * from './args.js';
@@ -37,6 +38,7 @@ export const mongodbPlugin = definePlugin({
   restoreInto: (target, runId) => (target === ALL ? 'the whole instance' : `${target}_restore_${runId}`),
   planRestore,
   restore,
+  doctor,
 });
 
 export default mongodbPlugin;

@@ -95,7 +95,8 @@ export function rowCountQuery(database: string, tables: readonly string[]): stri
   return tables.map((t) => `SELECT ${sqlString(t)}, COUNT(*) FROM ${quoteIdent(database)}.${quoteIdent(t)}`).join(' UNION ALL ');
 }
 
-const transactional = new Set(['innodb', 'xtradb', 'rocksdb', 'tokudb', 'ndbcluster', 'ndb']);
+/** Engines whose tables take part in a consistent-snapshot transaction (lower case). */
+export const transactional = new Set(['innodb', 'xtradb', 'rocksdb', 'tokudb', 'ndbcluster', 'ndb']);
 
 /** Tables whose engine cannot take part in a consistent-snapshot transaction. */
 export function nonTransactionalTables(rows: readonly string[][]): string[] {

@@ -6,9 +6,11 @@
  */
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
+import { doctor } from './doctor.js';
 import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
+export * from './checks.js';
 export * from './dump-filter.js';
 export * from './dump-rows.js';
 
@@ -44,6 +46,7 @@ export const mysqlPlugin = definePlugin({
   restore,
   verify,
   restoreTest,
+  doctor,
 });
 
 export default mysqlPlugin;

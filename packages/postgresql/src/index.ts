@@ -7,6 +7,7 @@
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { GLOBALS } from './args.js';
 import { backup, listTargets } from './backup.js';
+import { doctor } from './doctor.js';
 import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
@@ -39,6 +40,7 @@ export const postgresqlPlugin = definePlugin({
   restore,
   verify,
   restoreTest,
+  doctor,
 });
 
 export default postgresqlPlugin;

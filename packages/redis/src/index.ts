@@ -7,6 +7,7 @@
  */
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
+import { doctor } from './doctor.js';
 import { planRestore, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
@@ -32,6 +33,7 @@ export const redisPlugin = definePlugin({
   restore,
   verify,
   restoreTest,
+  doctor,
 });
 
 export default redisPlugin;

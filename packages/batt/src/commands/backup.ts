@@ -6,7 +6,6 @@
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
   RunEvents,
-  acquireLock,
   BattError,
   clearScratch,
   closeCatalog,
@@ -20,6 +19,7 @@ import {
   openCatalog,
   runBackup,
   validatePattern,
+  waitForLock,
   zstdAvailable,
   withServicePlaceholder,
   type BattConfig,
@@ -95,7 +95,9 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   checkGzipLevels(config, args.compression);
   const secrets = collectSecrets(config, process.env);
 
-  const lock = acquireLock(app.home.root);
+  const lock = await waitForLock(app.home.root, config.lock_wait ?? 0, (message) => {
+    if (!args.quiet) err`batt: ${message}\n`;
+  });
   const interrupt = onInterrupt('running dumps are killed and their partial files removed');
   try {
     const db = await openCatalog(app.home.catalog);

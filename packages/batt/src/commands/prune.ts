@@ -4,7 +4,6 @@
  * no backup runs meanwhile, and finishes any prune a killed batt left half done first.
  */
 import {
-  acquireLock,
   BattError,
   ExitCode,
   catalogTarget,
@@ -26,6 +25,7 @@ import {
   type KeepRules,
   type PrunePlan,
   type RuleInput,
+  waitForLock,
 } from '@batt/core';
 import type { App } from '../app.js';
 import { jsonItems, printPlan, summary } from './prune-report.js';
@@ -74,7 +74,11 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
   // Known names and aliases become the catalog's names; others (a removed script) are used as given.
   const services = args.services.map((name) => app.services.find((s) => s.name === name || s.plugin?.aliases?.includes(name))?.name ?? name);
   const targets = args.targets.map((t) => catalogTarget(services.length === 1 ? app.services.find((s) => s.name === services[0]) : undefined, t));
-  const lock = args.dryRun ? undefined : acquireLock(app.home.root);
+  const lock = args.dryRun
+    ? undefined
+    : await waitForLock(app.home.root, config.lock_wait ?? 0, (message) => {
+        if (!args.quiet) err`batt: ${message}\n`;
+      });
   const db = await openCatalog(app.home.catalog);
   // Removals go to the day's log file as well as the catalog; on stderr only with errors.
   const log: Logger = openLog(app, { quiet: true, json: args.json }, collectSecrets(config, process.env)).scoped(args.command);

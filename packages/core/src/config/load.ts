@@ -34,6 +34,10 @@ export interface BattConfig {
   /** Durations (90s, 30m, 2h): an item's whole time, and its longest time without new bytes (backup/deadline.ts). */
   timeout?: string;
   stall_timeout?: string;
+  /** Seconds a run waits for the lock (home/lock.ts); 0 or unset: skip at once, exit 75. */
+  lock_wait?: number;
+  /** When the printed timer or cron line runs batt (schedule/units.ts). */
+  schedule?: string;
   storage?: readonly StorageConfig[];
   /** False: artifacts go straight to the first storage, with no local copy (docs/storage.md); a service's replaces it. */
   keep_local?: boolean;

@@ -55,6 +55,8 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   bundle: { type: 'boolean', describe: "also write the run's artifacts as one tar with its own SHA-256 file" },
   timeout: { type: 'string', describe: 'stop an item (its dump killed, the item failed) that runs longer than this: 90s, 30m, 2h, 1d [none]' },
   stall_timeout: { type: 'string', describe: 'stop an item that sends no new bytes for this long (a dump waiting on a lock): 90s, 30m, 2h [none]' },
+  lock_wait: { type: 'number', min: 0, integer: true, describe: 'seconds a run waits for another batt run on this home to finish; 0 skips at once with exit 75 [0]' },
+  schedule: { type: 'string', describe: 'when `batt schedule --print` runs batt: HH:MM, daily, hourly, weekly, or a systemd OnCalendar expression [03:00]' },
   storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
   keep_local: {
     type: 'boolean',

@@ -1,6 +1,7 @@
 /**
  * One run at a time per home: a lock file holding the owner's pid, created with O_EXCL.
- * A lock whose pid is gone (batt was killed) is stale and taken over.
+ * A lock whose pid is gone (batt was killed) is stale and taken over. A run that finds the lock
+ * held gives up at once (exit 75), or waits up to `lock_wait` seconds for it (waitForLock).
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,11 +40,31 @@ export function acquireLock(homeRoot: string): Lock {
       const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
       if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
         throw new BattError('LOCKED', `another batt run (pid ${pid}) is using ${homeRoot}`, {
-          hint: `wait for it to finish; if no batt is running, remove ${path}`,
+          hint: `try again when it has finished, or set lock_wait: SECONDS to wait for it (docs/scheduling.md); if no batt is running, remove ${path}`,
         });
       }
       rmSync(path, { force: true });
     }
   }
   throw new BattError('LOCKED', `could not take the lock ${path}`, { hint: 'try again' });
+}
+
+/**
+ * acquireLock, waiting up to `waitSeconds` (lock_wait) for a run that holds the lock to finish:
+ * 0 gives up at once. `onWait` hears once that this run waits, and for whom.
+ */
+export async function waitForLock(homeRoot: string, waitSeconds: number, onWait?: (message: string) => void): Promise<Lock> {
+  const until = Date.now() + waitSeconds * 1000;
+  for (let waiting = false; ; waiting = true) {
+    try {
+      return acquireLock(homeRoot);
+    } catch (error) {
+      if (!(error instanceof BattError) || error.code !== 'LOCKED' || Date.now() >= until) {
+        if (!waiting || !(error instanceof BattError)) throw error;
+        throw new BattError('LOCKED', `${error.message}, still after waiting ${waitSeconds}s (lock_wait)`, { hint: error.hint });
+      }
+      if (!waiting) onWait?.(`${error.message}: waiting up to ${waitSeconds}s for it (lock_wait)`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, until - Date.now())));
+    }
+  }
 }

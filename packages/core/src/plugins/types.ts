@@ -120,10 +120,15 @@ export interface RestorePlan {
   exists: boolean;
 }
 
+/** One line of `batt doctor`: what was checked, whether it passed, what was found, and the fix when it failed. */
 export interface DoctorCheck {
+  /** Short and stable ("client tools", "credentials", "privileges"): `--json` consumers match on it. */
   name: string;
   ok: boolean;
+  /** What was found: a version, a count, the error. Never a secret. */
   detail: string;
+  /** What to do about a failure: a command, a config key, a package to install. */
+  fix?: string;
 }
 
 /**
@@ -179,7 +184,12 @@ export interface Plugin<K extends ConfigKeys = ConfigKeys> {
    * folder), compares it with the recorded facts, and removes the scratch target again.
    */
   restoreTest?(ctx: PluginContext<K>, target: string, source: RestoreSource): Promise<Check[]>;
-  /** Checks tools, versions and connectivity for `batt doctor`. */
+  /**
+   * `batt doctor`: checks, without changing anything, what a backup of the configured targets
+   * needs: the tools present and new enough for the server, the credentials, the targets
+   * listable, the privileges a consistent dump takes. A check that cannot run because an earlier
+   * one failed is left out. Never throws: a failure is a check with `ok: false` and its fix.
+   */
   doctor?(ctx: PluginContext<K>): Promise<DoctorCheck[]>;
 }
 
