@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -166,11 +167,16 @@ metrics_file: ${JSON.stringify(metrics)}
 
   it('a channel that refuses or never answers neither fails the run nor holds it past notify.timeout', async () => {
     const hanging = await startHttpReceiver('hang');
+    // An SMTP server that takes the connection and never greets.
+    const mute = createServer(() => {});
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
     try {
       const dead = `http://127.0.0.1:${await freePort()}`;
+      const smtpPort = (mute.address() as AddressInfo).port;
       configure(
         box,
-        `notify:\n  on: [failure, success]\n  timeout: 2\n  slack: { webhook_url: "${dead}/slack" }\n  webhook: { url: "${hanging.url}/hook" }\n  healthchecks: { url: "${dead}/ping" }\n`,
+        `notify:\n  on: [failure, success]\n  timeout: 2\n  slack: { webhook_url: "${dead}/slack" }\n  webhook: { url: "${hanging.url}/hook" }\n  healthchecks: { url: "${dead}/ping" }\n` +
+          `  email: { to: [a@example.org], from: b@example.org, smtp: { host: 127.0.0.1, port: ${smtpPort} } }\n`,
       );
       const data = box.folder('data', { 'a.txt': 'hello' });
       const started = Date.now();
@@ -183,9 +189,11 @@ metrics_file: ${JSON.stringify(metrics)}
       assert.match(r.stderr, /warning: \[notify\] slack: could not tell how run \d+ ended within 2\.\d s: fetch failed: ECONNREFUSED \(\d+ tries\); the run is not affected/);
       assert.match(r.stderr, /warning: \[notify\] webhook: could not tell how run \d+ ended within 2\.\d s: no answer within/);
       assert.match(r.stderr, /warning: \[notify\] healthchecks: could not ping the start/);
+      assert.match(r.stderr, /warning: \[notify\] email: could not tell how run \d+ ended within 2\.\d s/);
       assert.match(r.stdout, /run \d+: ok/);
     } finally {
       await hanging.close();
+      mute.close();
     }
   });
 

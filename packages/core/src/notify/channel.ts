@@ -8,6 +8,6 @@ export interface Channel {
   everyRun?: boolean;
   /** Tells the start of a backup run (healthchecks' url/start). */
   started?(signal: AbortSignal): Promise<void>;
-  /** Tells a finished run; throws when it could not (send.ts retries it). Stops when `signal` aborts. */
-  finished(notice: Notice, signal: AbortSignal): Promise<void>;
+  /** Tells a finished run; throws when it could not (send.ts retries it). Stops when `signal` aborts, and holds nothing open past `ms`. */
+  finished(notice: Notice, signal: AbortSignal, ms: number): Promise<void>;
 }

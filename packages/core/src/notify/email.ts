@@ -19,7 +19,7 @@ export function emailChannel(config: EmailConfig): Channel {
   const smtp = config.smtp!;
   return {
     name: 'email',
-    async finished(notice, signal) {
+    async finished(notice, signal, ms) {
       const password = smtp.password ?? (smtp.password_file ? readSecretFile('notify.email.smtp.password_file', smtp.password_file) : undefined);
       const nodemailer = await import('nodemailer');
       const transport = nodemailer.createTransport({
@@ -27,6 +27,10 @@ export function emailChannel(config: EmailConfig): Channel {
         port: smtp.port ?? (smtp.secure ? 465 : 587),
         secure: smtp.secure ?? false,
         auth: smtp.user ? { user: smtp.user, pass: password } : undefined,
+        // close() does not end a connection in progress: its own timers must end it in time.
+        connectionTimeout: ms,
+        greetingTimeout: ms,
+        socketTimeout: ms,
       });
       const stop = (): void => transport.close();
       signal.addEventListener('abort', stop);

@@ -13,7 +13,7 @@ import { emailChannel } from './email.js';
 import { healthchecksChannel } from './healthchecks.js';
 import type { NotifyConfig } from '../config/notify-keys.js';
 import { RunNotes } from './message.js';
-import { failureOf, withRetries } from './send.js';
+import { failureOf, withRetries, type Attempt } from './send.js';
 import { slackChannel } from './slack.js';
 import { webhookChannel } from './webhook.js';
 
@@ -59,7 +59,7 @@ export function notifyEvents(events: RunEvents, scope: NotifyScope): { close(): 
   const timeoutMs = (config.timeout ?? 10) * 1000;
   const log = scope.log.scoped('notify');
   const pending: Promise<void>[] = [];
-  const send = (channel: Channel, what: string, attempt: (signal: AbortSignal) => Promise<void>): void => {
+  const send = (channel: Channel, what: string, attempt: Attempt): void => {
     const started = Date.now();
     pending.push(
       withRetries(attempt, started + timeoutMs).catch((error: unknown) => {
@@ -77,7 +77,7 @@ export function notifyEvents(events: RunEvents, scope: NotifyScope): { close(): 
     else if (e.type === 'run-finished') {
       const notice = notes.notice(e, scope.host, scope.secrets);
       const what = notice.runId === undefined ? 'tell how the verify ended' : `tell how run ${notice.runId} ended`;
-      for (const c of channels) if (c.everyRun || on.has(notice.event)) send(c, what, (signal) => c.finished(notice, signal));
+      for (const c of channels) if (c.everyRun || on.has(notice.event)) send(c, what, (signal, ms) => c.finished(notice, signal, ms));
     }
   });
   return {

@@ -23,8 +23,14 @@ export function failureOf(error: unknown): string {
   return cause ? `${error.message}: ${cause.code ?? cause.message}` : error.message;
 }
 
+/**
+ * An attempt at sending: it stops when `signal` aborts, and should not keep sockets or timers
+ * beyond `ms` (batt's process ends only once they are gone).
+ */
+export type Attempt = (signal: AbortSignal, ms: number) => Promise<void>;
+
 /** Runs `attempt` until it succeeds or `deadline` (epoch ms) passes; throws the last failure, saying how many tries it took. */
-export async function withRetries(attempt: (signal: AbortSignal) => Promise<void>, deadline: number): Promise<void> {
+export async function withRetries(attempt: Attempt, deadline: number): Promise<void> {
   let pause = 500;
   for (let tries = 1; ; tries++) {
     try {
@@ -40,13 +46,13 @@ export async function withRetries(attempt: (signal: AbortSignal) => Promise<void
 }
 
 /** One attempt, given `ms` at most: its signal is aborted then, and the attempt is no longer waited for. */
-async function bounded(attempt: (signal: AbortSignal) => Promise<void>, ms: number): Promise<void> {
+async function bounded(attempt: Attempt, ms: number): Promise<void> {
   if (ms <= 0) throw new Error('no time left');
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
   const cutOff = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error)));
   try {
-    await Promise.race([attempt(controller.signal), cutOff]);
+    await Promise.race([attempt(controller.signal, ms), cutOff]);
   } finally {
     clearTimeout(timer);
     controller.abort();
