@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { battBin, json, sandboxFor } from '../lib/batt.js';
+import { startHttpReceiver } from '../lib/receivers.js';
 
 // Written the way scripts for the original batt were: $BATT_DEST/<svc>/, own config, plain shell.
 const originalStyle = `#!/bin/bash
@@ -125,17 +126,30 @@ describe('drop-in scripts', () => {
     assert.equal(second.items[0].target, '10.0.0.1_app.sql.gz');
   });
 
-  it("masks secrets from the environment in what it keeps of a script's output", async () => {
+  it("masks secrets from the environment in what it keeps of a script's output, its notifications and the metrics file", async () => {
     writeFileSync(join(available(), 'backup-leaky'), '#!/bin/sh\necho "connecting with $BATT_LEAKY_PASSWORD" >&2\nexit 1\n', { mode: 0o755 });
-    const r = await box.batt(['leaky', '--path', join(box.out, 'leaky'), '--json'], { env: { BATT_LEAKY_PASSWORD: 's3cr3t-pw' } });
-    assert.equal(r.exitCode, 1);
-    const shown = await box.batt(['show', String(json(r).id), '--json']);
-    assert.match(shown.stdout, /connecting with \*{8}/);
-    assert.doesNotMatch(shown.stdout + r.stdout + r.stderr, /s3cr3t-pw/);
-    const logs = readdirSync(join(box.home, 'logs'))
-      .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
-      .join('');
-    assert.doesNotMatch(logs, /s3cr3t-pw/);
+    const hook = await startHttpReceiver();
+    const metrics = join(box.dir, 'leaky.prom');
+    try {
+      const r = await box.batt(['leaky', '--path', join(box.out, 'leaky'), '--json'], {
+        env: { BATT_LEAKY_PASSWORD: 's3cr3t-pw', BATT_NOTIFY_WEBHOOK_URL: `${hook.url}/hook`, BATT_METRICS_FILE: metrics },
+      });
+      assert.equal(r.exitCode, 1);
+      const shown = await box.batt(['show', String(json(r).id), '--json']);
+      assert.match(shown.stdout, /connecting with \*{8}/);
+      assert.doesNotMatch(shown.stdout + r.stdout + r.stderr, /s3cr3t-pw/);
+      const logs = readdirSync(join(box.home, 'logs'))
+        .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
+        .join('');
+      assert.doesNotMatch(logs, /s3cr3t-pw/);
+      assert.equal(hook.requests.length, 1, 'the failure was told');
+      assert.match(hook.requests[0].body, /connecting with \*{8}/);
+      assert.doesNotMatch(JSON.stringify(hook.requests), /s3cr3t-pw/);
+      assert.match(readFileSync(metrics, 'utf8'), /^batt_last_backup_success\{service="leaky",target="\*"\} 0$/m);
+      assert.doesNotMatch(readFileSync(metrics, 'utf8'), /s3cr3t-pw/);
+    } finally {
+      await hook.close();
+    }
   });
 
   it('runs services in parallel with -j2', async () => {

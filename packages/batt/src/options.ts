@@ -60,6 +60,11 @@ export function identityOption() {
   return { alias: 'i', type: 'string', describe: 'age identity file (age-keygen -o) for encrypted backups [$BATT_AGE_IDENTITY]' } as const;
 }
 
+/** --metrics-file: the Prometheus textfile written after a backup or verify run (docs/metrics.md). */
+export function metricsFileOption() {
+  return { type: 'string', describe: 'after the run, write a Prometheus textfile for node_exporter here (config: metrics_file; docs/metrics.md)' } as const;
+}
+
 /** `<run> [service]` and --target: the backups of one run that accept and restore act on. */
 export function oneRun(y: Argv<GlobalOptions>, run: string, target?: string) {
   return y

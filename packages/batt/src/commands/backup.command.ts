@@ -1,7 +1,7 @@
 /** `batt [services..]`: the default command, a backup of every enabled service or the ones named. */
 import { compressions, type Compression } from '@batt/core/config/schema';
 import type { App } from '../app.js';
-import { fail, listOf, outputOf, type Command } from '../options.js';
+import { fail, listOf, metricsFileOption, outputOf, type Command } from '../options.js';
 
 /** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
 function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string; example: string }[] {
@@ -32,6 +32,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
         .option('concurrency', { alias: 'j', type: 'number', describe: 'services/targets at once [cores]' })
         .option('suspect-ok', { type: 'boolean', default: false, describe: 'exit 0, not 3, when a backup is suspect (its size or rows fell sharply)' })
         .option('bundle', { type: 'boolean', describe: "also write the run's artifacts as one tar with a .sha256 file (config: bundle)" })
+        .option('metrics-file', metricsFileOption())
         .example('batt', 'back up every enabled service')
         .example('batt file --file /etc --file /var/www', 'back up two folders')
         .example("batt --path '/srv/backup/%Y/%m/%d/%H%M'", 'choose the destination');
@@ -62,6 +63,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
           concurrency: a.concurrency,
           suspectOk: a['suspect-ok'] as boolean,
           bundle: a.bundle,
+          metricsFile: a['metrics-file'] as string | undefined,
           ...outputOf(a),
           version,
         }),

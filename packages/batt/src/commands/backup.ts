@@ -43,6 +43,8 @@ export interface BackupArgs {
   bundle?: boolean;
   /** A suspect backup exits 0 instead of 3. */
   suspectOk?: boolean;
+  /** --metrics-file: wins over metrics_file in the config. */
+  metricsFile?: string;
   config?: string;
   json: boolean;
   quiet: boolean;
@@ -85,6 +87,7 @@ function checkGzipLevels(config: BattConfig, forced: Compression | undefined): v
 export async function backupCommand(app: App, args: BackupArgs): Promise<number> {
   const selections = selectServices(app, args.services, args.targets);
   const config = await loadAppConfig(app, args);
+  if (args.metricsFile !== undefined) config.metrics_file = args.metricsFile;
   if (args.compressionLevel !== undefined) {
     config.compression_level = args.compressionLevel;
     for (const section of Object.values(config.services)) delete section.compression_level;

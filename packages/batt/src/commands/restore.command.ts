@@ -1,5 +1,5 @@
 /** `batt restore` and `batt verify`: getting backups back, and proving that they can be. */
-import { command, fail, fromOption, identityOption, listOf, oneRun, outputOf, targetOption } from '../options.js';
+import { command, fail, fromOption, identityOption, listOf, metricsFileOption, oneRun, outputOf, targetOption } from '../options.js';
 
 /** --identity, else BATT_AGE_IDENTITY: the age identity file to decrypt with. */
 const identityOf = (flag: string | undefined): string | undefined => flag || process.env.BATT_AGE_IDENTITY || undefined;
@@ -69,6 +69,7 @@ export const verify = command(
       })
       .option('identity', identityOption())
       .option('from', fromOption())
+      .option('metrics-file', metricsFileOption())
       .example('batt verify', 'verify the newest run')
       .example('batt verify --since 7d --restore-test', 'a weekly restore drill')
       .example('batt verify --all --from offsite', 'prove every copy in the storage "offsite"')
@@ -91,6 +92,7 @@ export const verify = command(
       restoreTest: a['restore-test'] as boolean,
       identityFile: identityOf(a.identity),
       from: a.from,
+      metricsFile: a['metrics-file'] as string | undefined,
       ...outputOf(a),
     });
   },

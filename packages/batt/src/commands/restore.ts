@@ -36,7 +36,12 @@ export type RestoreArgs = Common &
     redisDbs: string[];
   };
 
-export type VerifyArgs = Common & Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest' | 'identityFile' | 'from'> & { targets: string[] };
+export type VerifyArgs = Common &
+  Pick<VerifyRequest, 'ref' | 'all' | 'since' | 'service' | 'restoreTest' | 'identityFile' | 'from'> & {
+    targets: string[];
+    /** --metrics-file: wins over metrics_file in the config. */
+    metricsFile?: string;
+  };
 
 async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void = () => {}) {
   const config = await loadAppConfig(app, args);
@@ -119,7 +124,9 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
 }
 
 export async function verifyCommand(app: App, args: VerifyArgs): Promise<number> {
-  const env = await setUp(app, args);
+  const env = await setUp(app, args, (config) => {
+    if (args.metricsFile !== undefined) config.metrics_file = args.metricsFile;
+  });
   try {
     const outcomes = await verifyItems({
       ...env,

@@ -33,7 +33,7 @@ import { clearAbandoned } from '../copies/pending.js';
 import { type Copier } from '../copies/storages.js';
 import { backUpBuiltin, backUpDropIn, type ItemScope } from './items.js';
 import { RunEvents, type BackupEvent } from '../events/events.js';
-import { logEvents } from '../events/log-subscriber.js';
+import { subscribeRun } from '../subscribers/subscribe-run.js';
 
 export interface Selection {
   service: Service;
@@ -66,7 +66,7 @@ export interface BackupRequest {
   /** Values masked in every log and catalog text (passwords from config and environment). */
   secrets: Set<string>;
   signal: AbortSignal;
-  /** The run's events (run/events.ts): the log is subscribed here; callers may subscribe more. */
+  /** The run's events (events/events.ts): the log, notifications and metrics subscribe here (subscribers/subscribe-run.ts); callers may subscribe more. */
   events?: RunEvents;
 }
 
@@ -143,6 +143,8 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const units = await planUnits(request);
   // Every storage is proven reachable and writable before the first dump (wrong credentials, a missing bucket).
   const copiers = await openCopiers(request);
+  const events = request.events ?? new RunEvents(request.log);
+  const subscribers = subscribeRun(events, request);
   const runId = createRun(db, {
     afterId: idsTakenIn([...new Set(thisRun)]),
     startedAt: request.clock.toISOString(),
@@ -153,8 +155,6 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
     services: request.selections.map((s) => s.service.name).join(','),
     pid: process.pid,
   });
-  const events = request.events ?? new RunEvents(request.log);
-  const unsubscribe = logEvents(events, request.log);
   events.emit({ type: 'run-started', kind: 'backup', runId, at: request.clock.toISOString(), services: request.selections.map((sel) => sel.service.name) });
   try {
     const report = await executeRun(request, runId, units, events, encryption, copiers);
@@ -171,10 +171,10 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   } catch (error) {
     // An unexpected failure must not leave the run `running` until the next start.
     finishRun(db, runId, 'failed', `batt failed: ${describeError(error)}`);
-    events.emit({ type: 'run-finished', kind: 'backup', runId, status: 'failed', at: now(), ok: 0, failed: 0 });
+    events.emit({ type: 'run-finished', kind: 'backup', runId, status: 'failed', at: now(), ok: 0, failed: 0, error: redact(describeError(error), request.secrets) });
     throw error;
   } finally {
-    unsubscribe();
+    await subscribers.close();
   }
 }
 

@@ -15,6 +15,7 @@ import { assertTrusted } from '../home/trust.js';
 import { BattError, didYouMean } from '../errors/errors.js';
 import { checkConfigFile, checkConfigShape } from './limits.js';
 import { holdsSecret } from './secrets.js';
+import type { NotifyConfig } from './notify-keys.js';
 import { checkSection, checkValue, globalKeys, serviceCommonKeys, type Compression, type ConfigKeySpec, type StorageConfig } from './schema.js';
 
 export interface ServiceSchema {
@@ -52,6 +53,10 @@ export interface BattConfig {
   keep_within?: string;
   require_verified?: boolean;
   suspect_below?: number;
+  /** Who hears about a run, and how (notify/). */
+  notify?: NotifyConfig;
+  /** A Prometheus textfile written after each backup and verify run (metrics/). */
+  metrics_file?: string;
   services: Record<string, Record<string, unknown>>;
   /** The files read, in order, for messages. */
   files: string[];
@@ -164,11 +169,12 @@ const envName = (...parts: string[]): string => `BATT_${parts.join('_').replace(
 /**
  * The value a key gets from the environment, if any. A mapping's keys each have their own variable
  * (BATT_AGE_RECIPIENTS, BATT_MYSQL_AGE_RECIPIENTS); those set replace the mapping of that level.
+ * A `prefixed` mapping's variables carry its name (BATT_NOTIFY_SLACK_WEBHOOK_URL_FILE).
  */
 function envValue(env: NodeJS.ProcessEnv, prefix: string[], key: string, spec: ConfigKeySpec): unknown {
   if (spec.type === 'mapping') {
     const found = Object.entries(spec.keys).flatMap(([sub, subSpec]) => {
-      const value = envValue(env, prefix, sub, subSpec);
+      const value = envValue(env, spec.prefixed ? [...prefix, key] : prefix, sub, subSpec);
       return value === undefined ? [] : [[sub, value] as const];
     });
     return found.length ? Object.fromEntries(found) : undefined;
@@ -183,7 +189,8 @@ export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: rea
   for (const [key, spec] of Object.entries(globalKeys)) {
     if (spec.type === 'section[]') continue; // no one-variable form
     const value = envValue(env, [], key, spec);
-    if (value !== undefined) (into as unknown as Record<string, unknown>)[key] = value;
+    const top = into as unknown as Record<string, unknown>;
+    if (value !== undefined) top[key] = spec.type === 'mapping' && spec.prefixed ? mergedMapping(top[key], value) : value;
   }
   for (const service of services) {
     if (!service.keys) continue;
@@ -194,6 +201,15 @@ export function mergeEnv(into: BattConfig, env: NodeJS.ProcessEnv, services: rea
     }
   }
   mergeS3Env(into, env);
+}
+
+/** `over` laid on `under`, mapping by mapping (a prefixed mapping's variables add to the file's). */
+function mergedMapping(under: unknown, over: unknown): unknown {
+  const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isMapping(under) || !isMapping(over)) return over;
+  const out: Record<string, unknown> = { ...under };
+  for (const [key, value] of Object.entries(over)) out[key] = mergedMapping(under[key], value);
+  return out;
 }
 
 /**

@@ -4,16 +4,28 @@
  * Service sections are declared by the plugins; drop-in scripts' sections are free-form.
  */
 import { BattError, didYouMean } from '../errors/errors.js';
+import { notifyKeys } from './notify-keys.js';
 import { shortened } from '../text/printable.js';
 
 export type ConfigKeySpec =
   | { type: 'string'; describe: string }
   | { type: 'number'; describe: string; min?: number; max?: number; integer?: boolean }
   | { type: 'boolean'; describe: string }
-  | { type: 'string[]'; describe: string; /** The environment form splits on whitespace too, not only commas. */ words?: boolean }
+  | {
+      type: 'string[]';
+      describe: string;
+      /** The environment form splits on whitespace too, not only commas. */
+      words?: boolean;
+      /** When given, every entry must be one of these. */
+      values?: readonly string[];
+    }
   | { type: 'enum'; values: readonly string[]; describe: string }
-  /** A nested mapping with its own keys (`encryption:`); each key's environment form is BATT_[<SERVICE>_]<KEY>. */
-  | { type: 'mapping'; keys: Record<string, ConfigKeySpec>; describe: string }
+  /**
+   * A nested mapping with its own keys (`encryption:`); each key's environment form is
+   * BATT_[<SERVICE>_]<KEY>, or with `prefixed` BATT_<MAPPING>_<KEY> (`notify:`: BATT_NOTIFY_ON), and
+   * those variables then add to the files' mapping instead of replacing it.
+   */
+  | { type: 'mapping'; keys: Record<string, ConfigKeySpec>; describe: string; prefixed?: boolean }
   /** A list of mappings, each checked against `keys` (e.g. `storage:`). */
   | { type: 'section[]'; keys: Record<string, ConfigKeySpec>; describe: string };
 
@@ -71,6 +83,8 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
     describe: 'encrypt artifacts to public keys: age_recipients or gpg_recipients (docs/encryption.md)',
   },
   ...retentionKeys(),
+  notify: notifyKeys,
+  metrics_file: { type: 'string', describe: 'write a Prometheus textfile here after each backup and verify run (docs/metrics.md)' },
 };
 
 /** One entry of `storage:`: an S3 bucket, an rclone remote or another local folder (docs/storage.md). */
@@ -128,7 +142,7 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
 
 function expected(spec: ConfigKeySpec): string {
   if (spec.type === 'enum') return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (spec.type === 'string[]') return 'a list of strings';
+  if (spec.type === 'string[]') return spec.values ? `a list of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}` : 'a list of strings';
   if (spec.type === 'section[]') return 'a list of mappings';
   if (spec.type === 'mapping') return `a mapping with ${Object.keys(spec.keys).join(' or ')}`;
   if (spec.type === 'number') {
@@ -163,9 +177,10 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
         : fail();
     case 'enum':
       return typeof value === 'string' && spec.values.includes(value) ? value : fail();
-    case 'string[]':
-      if (typeof value === 'string' && value !== '') return [value];
-      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '') ? value : fail();
+    case 'string[]': {
+      const list: unknown = typeof value === 'string' && value !== '' ? [value] : value;
+      return Array.isArray(list) && list.every((v) => typeof v === 'string' && v !== '' && (!spec.values || spec.values.includes(v))) ? list : fail();
+    }
     case 'section[]':
       return Array.isArray(value) ? value.map((entry, i) => checkSection(spec.keys, entry, `${key}[${i}]`, source)) : fail();
     case 'mapping':

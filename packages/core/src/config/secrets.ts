@@ -10,9 +10,15 @@ import type { ConfigKeys } from './schema.js';
 
 /**
  * Names that hold a secret: password, *_PASSWORD, PGPASSWORD, MYSQL_PWD, secret, token,
- * REDISCLI_AUTH, api_key. Not `*_file` (a path), `ssl_key` (a path) or `auth_database`.
+ * REDISCLI_AUTH, api_key, a Slack webhook_url. Not `*_file` (a path), `ssl_key` (a path) or `auth_database`.
  */
-export const secretName = /(pass(word)?|pwd|secret|token|credentials?|api_?key|access_?key|(^|_)auth)$/i;
+export const secretName = /(pass(word)?|pwd|secret|token|credentials?|api_?key|access_?key|(^|_)auth|webhook_?url)$/i;
+
+/** The value of a header line ("Authorization: Bearer x") whose name says it holds a secret, if it does. */
+export function secretHeaderValue(line: string): string | undefined {
+  const m = /^([^:]+):\s*(.+)$/.exec(line);
+  return m && /authorization|cookie|token|secret|key|signature|pass/i.test(m[1]) ? m[2].trim() : undefined;
+}
 
 /** The password inside a connection string (`mongodb://user:pw@host`), if any. */
 export function uriPassword(value: string): string | undefined {
@@ -52,7 +58,8 @@ export function serverKeys(service: string, host: string, extra = '') {
 /** True when a parsed config holds a secret (then its file must be 0600). */
 export function holdsSecret(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
-  return Object.entries(value).some(([k, v]) => (typeof v === 'string' && (secretName.test(k) || uriPassword(v) !== undefined)) || holdsSecret(v));
+  const secretHeaders = (k: string, v: unknown): boolean => k === 'headers' && Array.isArray(v) && v.some((h) => typeof h === 'string' && secretHeaderValue(h) !== undefined);
+  return Object.entries(value).some(([k, v]) => (typeof v === 'string' && (secretName.test(k) || uriPassword(v) !== undefined)) || secretHeaders(k, v) || holdsSecret(v));
 }
 
 export function collectSecrets(config: BattConfig, env: NodeJS.ProcessEnv): Set<string> {
@@ -62,16 +69,22 @@ export function collectSecrets(config: BattConfig, env: NodeJS.ProcessEnv): Set<
       if (secretName.test(key)) secrets.add(value);
       const fromUri = uriPassword(value);
       if (fromUri) secrets.add(fromUri);
-      if (key === 'password_file') {
+      if (key === 'headers') {
+        const header = secretHeaderValue(value);
+        if (header) secrets.add(header);
+      }
+      if (key === 'password_file' || key === 'webhook_url_file') {
         try {
           secrets.add(readPasswordFile(service, value));
         } catch {
           // The service reports an unreadable file when it needs it.
         }
       }
-    } else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, k, service);
+    } else if (Array.isArray(value)) for (const v of value) visit(v, key, service);
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, k, service);
   };
   for (const [service, section] of Object.entries(config.services)) visit(section, '', service);
+  visit(config.notify, '', 'notify');
   for (const [name, value] of Object.entries(env)) {
     if (!value) continue;
     if (secretName.test(name) && (name.startsWith('BATT_') || ['PGPASSWORD', 'MYSQL_PWD', 'REDISCLI_AUTH'].includes(name))) secrets.add(value);

@@ -118,7 +118,8 @@ export type BackupEvent =
       /** Drop-in scripts report each file they wrote; the log names them without timings. */
       script?: boolean;
     }
-  | { type: 'run-finished'; kind: 'backup'; runId: number; status: RunStatus; at: string; ok: number; failed: number };
+  /** `error`: why the run failed as a whole, when it failed before its items could (redacted). */
+  | { type: 'run-finished'; kind: 'backup'; runId: number; status: RunStatus; at: string; ok: number; failed: number; error?: string };
 
 export type RunEvent = BackupEvent | RestoreEvent | VerifyEvent | PruneEvent;
 

@@ -19,7 +19,7 @@ import { pluginContext, type Check } from '../plugins/types.js';
 import type { Logger } from '../log/logger.js';
 import { redact } from '../log/logger.js';
 import { RunEvents, runStatusOf } from '../events/events.js';
-import { logEvents } from '../events/log-subscriber.js';
+import { subscribeRun } from '../subscribers/subscribe-run.js';
 import { sumLine } from '../manifest/manifest.js';
 import { checkArtifact, drain } from './artifact.js';
 import { dropFetchedRemote, fetchMissing } from '../copies/fetch.js';
@@ -41,7 +41,7 @@ export interface VerifyRequest extends ItemQuery {
   log: Logger;
   secrets: Set<string>;
   signal: AbortSignal;
-  /** The run's events (events/events.ts): the log is subscribed here; callers may subscribe more. */
+  /** The run's events (events/events.ts): the log, notifications and metrics subscribe here (subscribers/subscribe-run.ts); callers may subscribe more. */
   events?: RunEvents;
 }
 
@@ -121,27 +121,28 @@ export async function verifyItems(request: VerifyRequest): Promise<VerifyOutcome
           request.log,
         );
   const events = request.events ?? new RunEvents(request.log);
-  const unsubscribe = logEvents(events, request.log);
+  const subscribers = subscribeRun(events, request);
   const outcomes: VerifyOutcome[] = [];
   const failed = (): number => outcomes.filter((o) => !o.ok).length;
   events.emit({ type: 'run-started', kind: 'verify', at: new Date().toISOString(), services: [...new Set(selected.map((s) => s.service.name))], restoreTest: request.restoreTest });
   try {
     await verifyEach(request, events, selected, outcomes, keys, from);
+    // Inside the try: the subscribers (notifications, metrics) must hear how it ended.
+    events.emit({
+      type: 'run-finished',
+      kind: 'verify',
+      status: runStatusOf(outcomes.length - failed(), failed(), request.signal.aborted),
+      at: new Date().toISOString(),
+      ok: outcomes.length - failed(),
+      failed: failed(),
+    });
   } catch (error) {
     events.emit({ type: 'run-finished', kind: 'verify', status: 'failed', at: new Date().toISOString(), ok: outcomes.length - failed(), failed: failed() });
     throw error;
   } finally {
     from?.dispose();
-    unsubscribe();
+    await subscribers.close();
   }
-  events.emit({
-    type: 'run-finished',
-    kind: 'verify',
-    status: runStatusOf(outcomes.length - failed(), failed(), request.signal.aborted),
-    at: new Date().toISOString(),
-    ok: outcomes.length - failed(),
-    failed: failed(),
-  });
   return outcomes;
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Sending inside a deadline: one attempt at a time, each cut off when the deadline passes, retried
+ * after growing pauses (0.5 s, 1 s, 2 s, …) until one succeeds, one fails for good (a 4xx answer,
+ * a refused login), or the deadline comes. Nothing here waits past the deadline, whatever the
+ * server does (refuses, hangs, answers slowly).
+ */
+import { readFileSync, statSync } from 'node:fs';
+
+/** A failed attempt; `permanent`: trying again cannot help (a wrong URL, a refused login). */
+export class SendError extends Error {
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
+}
+
+/** A thrown value in one line, with the system error under fetch's "fetch failed". */
+export function failureOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as (Error & { code?: string }) | undefined;
+  return cause ? `${error.message}: ${cause.code ?? cause.message}` : error.message;
+}
+
+/**
+ * An attempt at sending: it stops when `signal` aborts, and should not keep sockets or timers
+ * beyond `ms` (batt's process ends only once they are gone).
+ */
+export type Attempt = (signal: AbortSignal, ms: number) => Promise<void>;
+
+/** Runs `attempt` until it succeeds or `deadline` (epoch ms) passes; throws the last failure, saying how many tries it took. */
+export async function withRetries(attempt: Attempt, deadline: number): Promise<void> {
+  let pause = 500;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await bounded(attempt, deadline - Date.now());
+    } catch (error) {
+      const wait = Math.min(pause, deadline - Date.now());
+      const final = (error instanceof SendError && error.permanent) || wait <= 0;
+      if (!final) await new Promise((resolve) => setTimeout(resolve, wait));
+      pause *= 2;
+      if (final || deadline <= Date.now()) throw new Error(`${failureOf(error)} (${tries} ${tries === 1 ? 'try' : 'tries'})`);
+    }
+  }
+}
+
+/** One attempt, given `ms` at most: its signal is aborted then, and the attempt is no longer waited for. */
+async function bounded(attempt: Attempt, ms: number): Promise<void> {
+  if (ms <= 0) throw new Error('no time left');
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+  const cutOff = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error)));
+  try {
+    await Promise.race([attempt(controller.signal, ms), cutOff]);
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
+/** An HTTP request that must be answered 2xx; a 4xx other than 408 and 429 is permanent. */
+export async function httpRequest(url: string, init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }, signal: AbortSignal): Promise<void> {
+  const response = await fetch(url, { ...init, headers: { 'user-agent': 'batt', ...init.headers }, signal, redirect: 'follow' });
+  await response.arrayBuffer().catch(() => undefined);
+  if (!response.ok) {
+    const { status } = response;
+    throw new SendError(`HTTP ${status} ${response.statusText}`.trim(), status >= 400 && status < 500 && status !== 408 && status !== 429);
+  }
+}
+
+/** A secret kept in a file only its owner may read (a Slack URL, an SMTP password); refused otherwise, never logged. */
+export function readSecretFile(key: string, path: string): string {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (error) {
+    throw new SendError(`cannot read ${key} ${path}: ${(error as NodeJS.ErrnoException).code ?? failureOf(error)}`, true);
+  }
+  if ((mode & 0o077) !== 0) throw new SendError(`${key} ${path} holds a secret but is readable by group or others (chmod 600 ${path})`, true);
+  return readFileSync(path, 'utf8').trim();
+}
