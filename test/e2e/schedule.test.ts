@@ -124,7 +124,7 @@ describe('overlapping runs: skip with exit 75, or wait up to lock_wait', () => {
     assert.equal(first.exitCode, 0, String(first.stderr));
     const second = await waiting;
     assert.equal(second.exitCode, 0, stderr);
-    const run = JSON.parse(String(second.stdout));
+    const run = json({ exitCode: second.exitCode ?? -1, stdout: String(second.stdout), stderr });
     assert.equal(run.status, 'ok');
     const runs = json<{ id: number; startedAt: string; finishedAt: string }[]>(await box.batt(['runs', '--json']));
     const [newer, older] = runs;
