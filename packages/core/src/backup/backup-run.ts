@@ -8,8 +8,7 @@
  */
 import type { BattConfig } from '../config/load.js';
 import type { Compression } from '../config/schema.js';
-import { encryptionOf, type Encryption } from '../config/encryption.js';
-import { checkEncryption } from '../pipeline/encrypt.js';
+import type { Encryption } from '../config/encryption.js';
 import { describeError, exitCodeFor } from '../errors/errors.js';
 import { withServicePlaceholder } from '../destination/expand.js';
 import type { HomeLayout } from '../home/home.js';
@@ -26,6 +25,8 @@ import { markIfSuspect } from './suspect.js';
 import { bundleFolder, writeBundle } from './bundle.js';
 import { recoverAbortedItems } from './recover.js';
 import { limitsOf, type Limits } from './deadline.js';
+import { RunHooks } from './hooks.js';
+import { preflight } from './preflight.js';
 import { abortedRunFolders, folderFor, idsTakenIn } from './run-folders.js';
 import { durableMetadata } from './durable.js';
 import { copyManifests, openCopiers } from './offsite.js';
@@ -116,21 +117,9 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
   return units;
 }
 
-/** Each built-in service's encryption, every recipient checked: a bad one fails the command before anything runs. */
-async function encryptions(request: BackupRequest): Promise<Map<string, Encryption>> {
-  const found = new Map<string, Encryption>();
-  for (const { service } of request.selections) {
-    const configured = service.plugin ? encryptionOf(request.config, service.name) : undefined;
-    if (configured && !found.has(service.name)) found.set(service.name, await checkEncryption(configured));
-  }
-  return found;
-}
-
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
-  const encryption = await encryptions(request);
-  // A timeout that is no duration fails the command before anything runs.
-  for (const { service } of request.selections) limitsOf(request.config, service.name);
+  const encryption = await preflight(request);
   // What dead batts left half written goes first: their temporary files (up to a dump's size).
   const thisRun = request.selections.map((s) => folderFor(request, s.service.name));
   for (const path of clearDeadTemps(new Set([...thisRun, ...abortedRunFolders(db)]))) request.log.info(`removed ${path}, left by a batt that died`);
@@ -235,10 +224,23 @@ async function executeRun(
   const scope: ItemScope = { request, runId, events, metadata, destFor, encryptionFor, clean, status, defaultCompression, checkSuspect, copiersFor, limitsFor };
 
   const { default: pMap } = await import('p-map');
+  const hooks = new RunHooks(
+    config,
+    { runId, signal: request.signal, log, destFor: (name) => folderFor(request, name) },
+    units.map((u) => ({ service: u.selection.service.name, target: u.target ?? (u.selection.targets.join(' ') || '*') })),
+  );
   await pMap(
     units.map((unit, index) => ({ unit, index })),
     async ({ unit, index }) => {
-      reports[index] = await (unit.selection.service.plugin ? backUpBuiltin(scope, unit) : backUpDropIn(scope, unit));
+      const service = unit.selection.service;
+      // A `before` hook that failed stops the service's items, each failing with its reason.
+      const stopped = await hooks.ready(service.name);
+      const guarded = stopped && !unit.failure ? { ...unit, failure: stopped } : unit;
+      reports[index] = await (service.plugin ? backUpBuiltin(scope, guarded) : backUpDropIn(scope, guarded));
+      await hooks.itemDone(
+        service.name,
+        reports[index].map((r) => r.status),
+      );
     },
     {
       concurrency: request.concurrency,
@@ -292,5 +294,6 @@ async function executeRun(
           .slice(0, 4000)
       : undefined,
   );
+  await hooks.runDone(runStatus);
   return { id: runId, status: runStatus, items, manifests, bundle: bundlePath };
 }

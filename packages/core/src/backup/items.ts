@@ -218,6 +218,7 @@ export async function backUpDropIn(scope: ItemScope, unit: Unit): Promise<ItemRe
   // A script's bytes are not seen as they come, so only its whole time is limited.
   const deadline = itemDeadline(request.signal, service.name, { timeout: scope.limitsFor(service).timeout });
   try {
+    if (unit.failure) throw unit.failure;
     events.emit({ type: 'item-started', kind: 'backup', runId, service: service.name, target: label, script: service.path, at: startedAt });
     const result = await runScript({
       service,

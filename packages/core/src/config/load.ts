@@ -37,6 +37,8 @@ export interface BattConfig {
   stall_timeout?: string;
   /** Seconds a run waits for the lock (home/lock.ts); 0 or unset: skip at once, exit 75. */
   lock_wait?: number;
+  /** Commands run before and after the run (backup/hooks.ts); a service section has its own. */
+  hooks?: { before?: readonly (readonly string[])[]; after?: readonly (readonly string[])[]; on_failure?: readonly (readonly string[])[]; timeout?: string };
   /** When the printed timer or cron line runs batt (schedule/units.ts). */
   schedule?: string;
   storage?: readonly StorageConfig[];
@@ -156,6 +158,14 @@ export function mergeConfigData(into: BattConfig, data: unknown, file: string, s
 function fromEnvString(spec: ConfigKeySpec, raw: string): unknown {
   if (spec.type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   if (spec.type === 'boolean') return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
+  if (spec.type === 'argv[]') {
+    // JSON for several commands or arguments with spaces; else one command split on whitespace.
+    try {
+      return raw.trim().startsWith('[') ? (JSON.parse(raw) as unknown) : raw.trim().split(/\s+/);
+    } catch {
+      return raw;
+    }
+  }
   if (spec.type === 'string[]')
     return raw
       .split(spec.words ? /[\s,]+/ : ',')

@@ -20,6 +20,8 @@ export type ConfigKeySpec =
       values?: readonly string[];
     }
   | { type: 'enum'; values: readonly string[]; describe: string }
+  /** Commands, each an argv list (`[umount, /mnt/snap]`); a single list of strings is one command. No shell. */
+  | { type: 'argv[]'; describe: string }
   /**
    * A nested mapping with its own keys (`encryption:`); each key's environment form is
    * BATT_[<SERVICE>_]<KEY>, or with `prefixed` BATT_<MAPPING>_<KEY> (`notify:`: BATT_NOTIFY_ON), and
@@ -41,13 +43,15 @@ export type ConfigValue<S extends ConfigKeySpec> = S extends { type: 'string' }
       ? boolean
       : S extends { type: 'string[]' }
         ? readonly string[]
-        : S extends { type: 'enum'; values: readonly (infer V)[] }
-          ? V
-          : S extends { type: 'section[]'; keys: infer K extends ConfigKeys }
-            ? readonly ConfigOf<K>[]
-            : S extends { type: 'mapping' }
-              ? Readonly<Record<string, unknown>>
-              : never;
+        : S extends { type: 'argv[]' }
+          ? readonly (readonly string[])[]
+          : S extends { type: 'enum'; values: readonly (infer V)[] }
+            ? V
+            : S extends { type: 'section[]'; keys: infer K extends ConfigKeys }
+              ? readonly ConfigOf<K>[]
+              : S extends { type: 'mapping' }
+                ? Readonly<Record<string, unknown>>
+                : never;
 
 /**
  * A validated section typed from its key specs. Every key is optional: nothing fills in a value
@@ -85,6 +89,17 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   ...retentionKeys(),
   notify: notifyKeys,
   metrics_file: { type: 'string', describe: 'write a Prometheus textfile here after each backup and verify run (docs/metrics.md)' },
+  hooks: {
+    type: 'mapping',
+    prefixed: true,
+    describe: 'commands run before and after the backup (argv lists, no shell); top level for the run, in a service section for that service (docs/hooks.md)',
+    keys: {
+      before: { type: 'argv[]', describe: 'before the first dump; one that fails skips the run (or the service) and fails its items' },
+      after: { type: 'argv[]', describe: 'after the last item, whatever happened' },
+      on_failure: { type: 'argv[]', describe: 'after the last item, when one failed' },
+      timeout: { type: 'string', describe: 'a hook still running after this is stopped and counts as failed: 90s, 10m [5m]' },
+    },
+  },
 };
 
 /** One entry of `storage:`: an S3 bucket, an rclone remote or another local folder (docs/storage.md). */
@@ -137,12 +152,14 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   encryption: globalKeys.encryption,
   timeout: globalKeys.timeout,
   stall_timeout: globalKeys.stall_timeout,
+  hooks: globalKeys.hooks,
   ...retentionKeys(),
 };
 
 function expected(spec: ConfigKeySpec): string {
   if (spec.type === 'enum') return `one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (spec.type === 'string[]') return spec.values ? `a list of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}` : 'a list of strings';
+  if (spec.type === 'argv[]') return 'a command as a list of strings ([umount, /mnt/snap]), or a list of such commands';
   if (spec.type === 'section[]') return 'a list of mappings';
   if (spec.type === 'mapping') return `a mapping with ${Object.keys(spec.keys).join(' or ')}`;
   if (spec.type === 'number') {
@@ -180,6 +197,11 @@ export function checkValue(spec: ConfigKeySpec, value: unknown, key: string, sou
     case 'string[]': {
       const list: unknown = typeof value === 'string' && value !== '' ? [value] : value;
       return Array.isArray(list) && list.every((v) => typeof v === 'string' && v !== '' && (!spec.values || spec.values.includes(v))) ? list : fail();
+    }
+    case 'argv[]': {
+      const isArgv = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string') && v[0] !== '';
+      if (isArgv(value)) return [value];
+      return Array.isArray(value) && value.every(isArgv) ? value : fail();
     }
     case 'section[]':
       return Array.isArray(value) ? value.map((entry, i) => checkSection(spec.keys, entry, `${key}[${i}]`, source)) : fail();
