@@ -4,7 +4,7 @@
 //      local file vs zstd alone                     target: encryption costs <= 10 % (ratio <= 1.10)
 //   2. the finished .zst.age put to a local S3 server (s3rver) through batt's S3Storage, in the
 //      process that just made it, vs the same file uploaded alone with @aws-sdk/lib-storage's
-//      Upload and the same settings (8 MiB parts, 4 at a time)
+//      Upload and the same settings (5 MiB parts, 4 at a time: S3Storage's defaults)
 //                                                    target: batt's rate >= 0.8x the bare upload's
 //      (and S3Storage.put of the finished file in a fresh process, to tell its cost from the process's)
 //   3. one `batt --file` run with encryption and an s3 storage (dump, zstd, age, upload, read
@@ -219,7 +219,7 @@ try {
     },
     upload: {
       bytes: compressed,
-      part_size: 8 * 1024 * 1024,
+      part_size: 5 * 1024 * 1024,
       queue_size: 4,
       batt_s: battUp,
       sdk_alone_s: sdkUp,
