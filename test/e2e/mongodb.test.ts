@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Readable, Writable } from 'node:stream';
@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { ArchiveCheck } from '@batt/mongodb';
 import { json, sandboxFor, standIns } from '../lib/batt.js';
 import { bson, mongoArchive } from '../lib/mongo-archive.js';
+import { s3StorageYaml, startS3 } from '../lib/s3.js';
 
 // No mongod can be installed on these machines (neither Debian nor npm ships one), so this
 // suite runs batt against a stand-in `mongodump` written here. It checks what batt controls:
@@ -82,6 +83,36 @@ echo "done dumping $db.users (3 documents)" >&2
     assert.deepEqual(shown.items[0].facts.rowCounts, { 'app.users': 3, 'app.empty': 0 }, 'documents per collection, counted in the archive');
     const verified = await box.batt(['verify', String(json(r).id), '--json']);
     assert.equal(verified.exitCode, 0, verified.stdout + verified.stderr);
+  });
+
+  it('is copied to S3; with the local file gone, verify reads the copy back and checks the archive', async () => {
+    const s3 = await startS3();
+    try {
+      appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), ['storage:', ...s3StorageYaml(s3, box.dir, 'offsite'), ''].join('\n'));
+      const r = await box.batt(['--mongodb-db', 'app', '--path', join(box.out, 's3'), '--json'], { env });
+      assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+      const item = json(await box.batt(['show', String(json(r).id), '--json'])).items[0];
+      assert.deepEqual(
+        item.copies.map((c: { storage: string; sha256: string }) => [c.storage, c.sha256]),
+        [['offsite', item.sha256]],
+      );
+      rmSync(item.file);
+      const v = await box.batt(['verify', String(json(r).id), '--service', 'mongodb', '--json'], { env });
+      assert.equal(v.exitCode, 0, v.stderr + v.stdout);
+      const checks: { name: string; ok: boolean; detail: string }[] = json(v)[0].checks;
+      assert.ok(
+        checks.every((c) => c.ok),
+        JSON.stringify(checks),
+      );
+      assert.ok(
+        checks.some((c) => /collection|document/i.test(c.detail)),
+        `the archive was read: ${JSON.stringify(checks)}`,
+      );
+    } finally {
+      const conf = join(box.home, 'conf', 'batt.config.yaml');
+      writeFileSync(conf, readFileSync(conf, 'utf8').replace(/storage:[\s\S]*$/, ''));
+      await s3.stop();
+    }
   });
 
   it('dumps a replica set whole, with --oplog', async () => {
