@@ -5,12 +5,12 @@
  * verify uses, yargs' errors in batt's voice, one meaning per short option, and -q.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { fixtureSandbox, json, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
+import { fixtureSandbox, json, logLines, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
 
 const sql = async (box: Sandbox, statement: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), statement])).stdout.trim();
 const noStack = (text: string): void => assert.doesNotMatch(text, /\n\s+at .+\(.+:\d+:\d+\)/);
@@ -140,9 +140,7 @@ describe('suspect backups, accept and prune', () => {
     const real = await box.batt(['prune', '--keep-last', '1']);
     assert.equal(real.exitCode, 0, real.stderr);
     assert.ok(!existsSync(file));
-    const logs = readdirSync(join(box.home, 'logs'))
-      .map((f) => readFileSync(join(box.home, 'logs', f), 'utf8'))
-      .join('');
+    const logs = logLines(box).join('\n');
     assert.match(logs, new RegExp(`\\[prune\\] removed file \\S+ of run ${first}: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(logs, /\[prune\] removed \d+ backups/);
   });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { type BattResult, type Sandbox, sandboxFor } from '../lib/batt.js';
+import { type BattResult, logLines, type Sandbox, sandboxFor } from '../lib/batt.js';
 
 /** The line an attacker would like batt's readers to believe. */
 const forged = 'batt: run 99 ok';
@@ -59,7 +59,7 @@ describe('a path with a newline, a fake log line and escape sequences', () => {
     }
     assert.match((await box.batt(['show', 'latest'])).stdout, /data\\nbatt: run 99 ok/);
     const log = logOf(box);
-    assert.match(log, /data\\nbatt: run 99 ok\\r\\x1b\[2J/, 'the log names the path, escaped');
+    assert.match(logLines(box).join('\n'), /data\\nbatt: run 99 ok\\r\\x1b\[2J/, "the log's message names the path, escaped");
     clean('log', log);
   });
 

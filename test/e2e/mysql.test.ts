@@ -120,7 +120,7 @@ describe('mysql service against a live MariaDB', () => {
     const logs = readdirSync(join(box.home, 'logs'))
       .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
       .join('');
-    assert.match(logs, /\[mysql\]/, 'the log file holds the run');
+    assert.match(logs, /"scope":"mysql"/, 'the log file holds the run');
     assert.ok(!logs.includes('b@tt'));
   });
 

@@ -92,7 +92,7 @@ describe('postgresql service against a live PostgreSQL', () => {
     const logs = readdirSync(join(box.home, 'logs'))
       .map((n) => readFileSync(join(box.home, 'logs', n), 'utf8'))
       .join('');
-    assert.match(logs, /\[postgresql\]/);
+    assert.match(logs, /"scope":"postgresql"/);
     assert.ok(!(logs + b.stdout + b.stderr + r.stdout + r.stderr).includes(pg.password));
   });
 

@@ -214,8 +214,9 @@ export function endlessTar(dir: string, marker: string, mib = 16): string {
 }
 
 /**
- * The sandbox's log (every day's file, oldest first) as "level message" lines, without their
- * times: `logLines(box).slice(before)` is what the commands since `before = logLines(box).length` wrote.
+ * The sandbox's log (every day's file, oldest first) as "level [scope] message" lines, without
+ * their times: `logLines(box).slice(before)` is what the commands since `before = logLines(box).length` wrote.
+ * Each line of the file must be one JSON object with a time, a level and a message.
  */
 export function logLines(box: Sandbox): string[] {
   const dir = join(box.home, 'logs');
@@ -224,7 +225,11 @@ export function logLines(box: Sandbox): string[] {
     .sort()
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
     .filter(Boolean)
-    .map((line) => line.replace(/^\S+ /, ''));
+    .map((line) => {
+      const e = JSON.parse(line) as { time: string; level: string; scope?: string; message: string };
+      if (!/^\d{4}-\d\d-\d\dT/.test(e.time) || typeof e.message !== 'string') throw new Error(`not a log entry: ${line}`);
+      return `${e.level} ${e.scope ? `[${e.scope}] ` : ''}${e.message}`;
+    });
 }
 
 /**

@@ -33,6 +33,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
         .option('suspect-ok', { type: 'boolean', default: false, describe: 'exit 0, not 3, when a backup is suspect (its size or rows fell sharply)' })
         .option('bundle', { type: 'boolean', describe: "also write the run's artifacts as one tar with a .sha256 file (config: bundle)" })
         .option('metrics-file', metricsFileOption())
+        .option('syslog', { type: 'boolean', describe: "also send the run's summary to syslog, the journal (config: log.syslog)" })
         .example('batt', 'back up every enabled service')
         .example('batt file --file /etc --file /var/www', 'back up two folders')
         .example("batt --path '/srv/backup/%Y/%m/%d/%H%M'", 'choose the destination');
@@ -64,6 +65,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
           suspectOk: a['suspect-ok'] as boolean,
           bundle: a.bundle,
           metricsFile: a['metrics-file'] as string | undefined,
+          syslog: a.syslog as boolean | undefined,
           ...outputOf(a),
           version,
         }),

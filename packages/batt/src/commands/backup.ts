@@ -45,6 +45,8 @@ export interface BackupArgs {
   suspectOk?: boolean;
   /** --metrics-file: wins over metrics_file in the config. */
   metricsFile?: string;
+  /** --syslog: wins over log.syslog in the config. */
+  syslog?: boolean;
   config?: string;
   json: boolean;
   quiet: boolean;
@@ -88,6 +90,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   const selections = selectServices(app, args.services, args.targets);
   const config = await loadAppConfig(app, args);
   if (args.metricsFile !== undefined) config.metrics_file = args.metricsFile;
+  if (args.syslog !== undefined) config.log = { ...config.log, syslog: args.syslog };
   if (args.compressionLevel !== undefined) {
     config.compression_level = args.compressionLevel;
     for (const section of Object.values(config.services)) delete section.compression_level;

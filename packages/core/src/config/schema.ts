@@ -89,6 +89,12 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   ...retentionKeys(),
   notify: notifyKeys,
   metrics_file: { type: 'string', describe: 'write a Prometheus textfile here after each backup and verify run (docs/metrics.md)' },
+  log: {
+    type: 'mapping',
+    prefixed: true,
+    describe: 'where else the run is told (docs/usage.md#the-log)',
+    keys: { syslog: { type: 'boolean', describe: "send each backup run's summary to syslog (the journal) through logger(1) [false]" } },
+  },
   hooks: {
     type: 'mapping',
     prefixed: true,

@@ -1,6 +1,6 @@
 /**
  * Loggers scoped to a service (as semantic-release gives each plugin its own): lines go to
- * stderr for people (unless quiet) and to the run's log file, with every registered secret
+ * stderr for people (unless quiet) and, as JSON lines, to the run's log file, with every registered secret
  * masked before anything is written. A message is one line: control characters in it (a path
  * with a newline, a tool's escape sequences) are escaped, so no outside text can forge a line.
  */
@@ -31,12 +31,15 @@ export function redact(text: string, secrets: Iterable<string>): string {
 
 export function createLogger(sink: LogSink, scope = ''): Logger {
   const write = (level: string, message: string): void => {
-    const line = printable(redact(`${scope ? `[${scope}] ` : ''}${message}`, sink.secrets));
+    const text = printable(redact(message, sink.secrets));
+    const line = `${scope ? `[${printable(scope)}] ` : ''}${text}`;
     if (sink.console === 'info' || (sink.console === 'warn' && level !== 'info') || (sink.console === 'error' && level === 'error'))
       process.stderr.write(`${level === 'info' ? '' : `${level}: `}${line}\n`);
     if (sink.file) {
       try {
-        appendFileSync(sink.file, `${new Date().toISOString()} ${level} ${line}\n`, { mode: 0o600 });
+        // One JSON object per line (docs/usage.md#the-log); the file is opened for each line, so logrotate may move it any time.
+        const entry = { time: new Date().toISOString(), level, ...(scope ? { scope } : {}), pid: process.pid, message: text };
+        appendFileSync(sink.file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
       } catch {
         // A log that cannot be written must not fail the backup; the catalog still has the error.
       }

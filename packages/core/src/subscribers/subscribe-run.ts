@@ -1,6 +1,6 @@
 /**
  * What follows a backup or verify run subscribes to its events here, and nowhere else: its log
- * (log-subscriber.ts), the notifications (notify/) and the metrics file (metrics/). `close()`
+ * (log-subscriber.ts), the notifications (notify/), the metrics file (metrics/) and syslog (syslog.ts). `close()`
  * waits for the notifications still being sent, each bounded by `notify.timeout`.
  */
 import { hostname } from 'node:os';
@@ -11,6 +11,7 @@ import { metricsEvents } from '../metrics/index.js';
 import { notifyEvents } from '../notify/index.js';
 import type { RunEvents } from '../events/events.js';
 import { logEvents } from '../events/log-subscriber.js';
+import { syslogEvents } from './syslog.js';
 
 export interface RunScope {
   db: CatalogDb;
@@ -27,11 +28,12 @@ export function subscribeRun(events: RunEvents, scope: RunScope): { close(): Pro
   const notify = notifyEvents(events, { ...scope, host: scope.host ?? hostname() });
   const unlog = logEvents(events, scope.log);
   const unmetrics = metricsEvents(events, scope);
+  const syslog = syslogEvents(events, scope);
   return {
     async close() {
       unmetrics();
       unlog();
-      await notify.close();
+      await Promise.all([notify.close(), syslog.close()]);
     },
   };
 }
