@@ -50,3 +50,4 @@ export * from './repair/rebuild.js';
 export * from './repair/rebuild-from.js';
 export * from './doctor/doctor-run.js';
 export * from './schedule/units.js';
+export { notifySkipped } from './notify/index.js';

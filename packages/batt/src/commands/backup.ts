@@ -6,6 +6,8 @@
 import { hostname, userInfo, availableParallelism } from 'node:os';
 import {
   RunEvents,
+  notifySkipped,
+  describeError,
   BattError,
   clearScratch,
   closeCatalog,
@@ -103,6 +105,10 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
 
   const lock = await waitForLock(app.home.root, config.lock_wait ?? 0, (message) => {
     if (!args.quiet) err`batt: ${message}\n`;
+  }).catch(async (error: unknown) => {
+    // A run that cannot start is news too: it is told as a failure (healthchecks gets /75).
+    if (error instanceof BattError && error.code === 'LOCKED') await notifySkipped({ config, host: hostname(), log: openLog(app, args, secrets), secrets }, describeError(error));
+    throw error;
   });
   const interrupt = onInterrupt('running dumps are killed and their partial files removed');
   try {

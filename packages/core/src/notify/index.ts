@@ -12,7 +12,7 @@ import type { Channel } from './channel.js';
 import { emailChannel } from './email.js';
 import { healthchecksChannel } from './healthchecks.js';
 import type { NotifyConfig } from '../config/notify-keys.js';
-import { RunNotes } from './message.js';
+import { RunNotes, skippedNotice } from './message.js';
 import { failureOf, withRetries, type Attempt } from './send.js';
 import { slackChannel } from './slack.js';
 import { webhookChannel } from './webhook.js';
@@ -50,13 +50,9 @@ export function channelsOf(config: NotifyConfig): Channel[] {
   return channels;
 }
 
-/** Subscribes the configured channels to `events`; `close()` waits for what is still being sent. */
-export function notifyEvents(events: RunEvents, scope: NotifyScope): { close(): Promise<void> } {
-  const config = scope.config.notify ?? {};
-  const channels = channelsOf(config);
-  if (channels.length === 0) return { close: async () => {} };
-  const on = new Set(config.on ?? ['failure']);
-  const timeoutMs = (config.timeout ?? 10) * 1000;
+/** Sends through a channel with retries inside `notify.timeout`; a channel that still fails is a warning. */
+function sender(scope: NotifyScope): { send(channel: Channel, what: string, attempt: Attempt): void; pending: Promise<void>[] } {
+  const timeoutMs = (scope.config.notify?.timeout ?? 10) * 1000;
   const log = scope.log.scoped('notify');
   const pending: Promise<void>[] = [];
   const send = (channel: Channel, what: string, attempt: Attempt): void => {
@@ -67,6 +63,27 @@ export function notifyEvents(events: RunEvents, scope: NotifyScope): { close(): 
       }),
     );
   };
+  return { send, pending };
+}
+
+/** Tells that a backup run did not start (another run held the lock, exit 75), as a failure. */
+export async function notifySkipped(scope: NotifyScope, why: string): Promise<void> {
+  const config = scope.config.notify ?? {};
+  const channels = channelsOf(config);
+  const on = new Set(config.on ?? ['failure']);
+  const notice = skippedNotice(scope.host, why, new Date().toISOString(), scope.secrets);
+  const { send, pending } = sender(scope);
+  for (const c of channels) if (c.everyRun || on.has('failure')) send(c, 'tell that the run was skipped', (signal, ms) => c.finished(notice, signal, ms));
+  await Promise.all(pending);
+}
+
+/** Subscribes the configured channels to `events`; `close()` waits for what is still being sent. */
+export function notifyEvents(events: RunEvents, scope: NotifyScope): { close(): Promise<void> } {
+  const config = scope.config.notify ?? {};
+  const channels = channelsOf(config);
+  if (channels.length === 0) return { close: async () => {} };
+  const on = new Set(config.on ?? ['failure']);
+  const { send, pending } = sender(scope);
   const notes = new RunNotes();
   const unsubscribe = events.on((e) => {
     if (e.kind !== 'backup' && e.kind !== 'verify') return;

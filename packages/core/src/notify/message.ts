@@ -113,6 +113,28 @@ export class RunNotes {
   }
 }
 
+/** A backup run that never started: another batt run held the home's lock (exit 75). */
+export function skippedNotice(host: string, why: string, at: string, secrets: Iterable<string>): Notice {
+  const notice: Omit<Notice, 'text'> = {
+    version: 1,
+    event: 'failure',
+    kind: 'backup',
+    host,
+    status: 'failed',
+    exitCode: ExitCode.locked,
+    startedAt: at,
+    finishedAt: at,
+    ok: 0,
+    failed: 0,
+    suspect: 0,
+    items: [],
+    error: why,
+    show: ['batt runs'],
+  };
+  const text = [`batt on ${host}: backup SKIPPED: it did not start`, `- ${why}`, 'More: batt runs'].join('\n');
+  return masked({ ...notice, text }, secrets);
+}
+
 /** The notice in words: a headline, one line per failed or suspect item, and where to see more. */
 function textOf(n: Omit<Notice, 'text'>): string {
   const what = n.kind === 'backup' ? `backup run ${n.runId}` : 'verify';

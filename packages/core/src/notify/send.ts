@@ -36,11 +36,11 @@ export async function withRetries(attempt: Attempt, deadline: number): Promise<v
     try {
       return await bounded(attempt, deadline - Date.now());
     } catch (error) {
-      const wait = Math.min(pause, deadline - Date.now());
-      const final = (error instanceof SendError && error.permanent) || wait <= 0;
-      if (!final) await new Promise((resolve) => setTimeout(resolve, wait));
+      // No pause that would reach the deadline: another try then would have no time left.
+      const final = (error instanceof SendError && error.permanent) || pause >= deadline - Date.now();
+      if (final) throw new Error(`${failureOf(error)} (${tries} ${tries === 1 ? 'try' : 'tries'})`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
       pause *= 2;
-      if (final || deadline <= Date.now()) throw new Error(`${failureOf(error)} (${tries} ${tries === 1 ? 'try' : 'tries'})`);
     }
   }
 }
