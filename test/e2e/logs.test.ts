@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { json, logLines, sandboxFor, standIns } from '../lib/batt.js';
+import { json, logLines, realTool, sandboxFor, standIns } from '../lib/batt.js';
 
 describe('logs', () => {
   const box = sandboxFor('each');
@@ -38,6 +38,21 @@ describe('logs', () => {
       'the failed item, as an error',
     );
     assert.ok(logLines(box).some((l) => l.startsWith('error [file] ')));
+  });
+
+  it("a failed tool's whole stderr is kept with its item, not only the lines its error quotes", async () => {
+    const data = box.folder('data', { a: 'alpha' });
+    const lines = Array.from({ length: 12 }, (_, i) => `tar: complaint ${i + 1}`);
+    const path = standIns(join(box.dir, 'bin'), {
+      tar: `#!/bin/sh\ncase " $* " in *" --version "*) exec '${realTool('tar')}' "$@";; esac\nprintf '%s\\n' ${lines.map((l) => `'${l}'`).join(' ')} >&2\nexit 2\n`,
+    });
+    const r = await box.batt(['--file', data, '--json'], { env: { PATH: path } });
+    assert.equal(r.exitCode, 1);
+    const item = json(await box.batt(['show', String(json(r).id), '--json'])).items[0];
+    assert.equal(item.status, 'failed');
+    assert.doesNotMatch(item.error, /complaint 1\b/, 'the error quotes only the last lines');
+    assert.deepEqual(item.log.split('\n'), lines);
+    assert.match((await box.batt(['show', String(json(r).id)])).stdout, /log {5}\| tar: complaint 1\n/);
   });
 
   it('--syslog sends each run summary to logger(1), at user.info when ok and user.err when not; log.syslog does the same', async () => {

@@ -24,6 +24,7 @@ import type { BackupRequest, ItemReport, Unit } from './backup-run.js';
 import type { DurableMetadata } from './durable.js';
 import { progressOf, type RunEvents } from '../events/events.js';
 import { itemDeadline, type Limits } from './deadline.js';
+import { stderrText } from '../exec/exec.js';
 import { artifactBase } from '../text/names.js';
 
 /** What every item of one run shares. */
@@ -149,7 +150,9 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
     const message = clean(describeError(error));
     // A file whose required copy failed stays, and its failed row says where it is.
     const kept = (error as { kept?: { path: string; bytes: number; sha256: string } }).kept;
-    finishItem(db, itemId, status(), { error: message, ...(kept ? { file: kept.path, bytes: kept.bytes, sha256: kept.sha256 } : {}) });
+    // The failed tool's whole stderr is kept with the item (the message has only its last lines).
+    const stderr = clean(stderrText((error as { cause?: { stderr?: unknown } }).cause ?? {}));
+    finishItem(db, itemId, status(), { error: message, ...(stderr ? { log: stderr } : {}), ...(kept ? { file: kept.path, bytes: kept.bytes, sha256: kept.sha256 } : {}) });
     const failed = { service: service.name, target, status: status(), error: message, seconds: (Date.now() - started) / 1000 };
     events.emit({ type: 'item-finished', kind: 'backup', runId, ...failed });
     reports.push(failed);
