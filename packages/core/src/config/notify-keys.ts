@@ -20,7 +20,7 @@ export interface NotifyConfig {
     from?: string;
     smtp?: { host?: string; port?: number; secure?: boolean; user?: string; password?: string; password_file?: string };
   };
-  healthchecks?: { url?: string };
+  healthchecks?: { url?: string; failure?: 'exit_code' | 'fail' };
 }
 
 const mapping = (describe: string, keys: Record<string, ConfigKeySpec>): ConfigKeySpec => ({ type: 'mapping', prefixed: true, describe, keys });
@@ -50,5 +50,10 @@ export const notifyKeys: ConfigKeySpec = mapping('who hears about a run: slack, 
   }),
   healthchecks: mapping('healthchecks.io-style pings: url/start, url, url/<exit code>', {
     url: { type: 'string', describe: 'the ping URL, e.g. https://hc-ping.com/<uuid>' },
+    failure: {
+      type: 'enum',
+      values: ['exit_code', 'fail'],
+      describe: 'how a failed run is pinged: url/<exit code> (healthchecks.io keeps the code) or url/fail (servers that only know /fail) [exit_code]',
+    },
   }),
 });

@@ -91,6 +91,13 @@ describe('the channels’ pure parts', () => {
     assert.equal(pingUrl('https://hc.example/ping/u', 3), 'https://hc.example/ping/u/3');
   });
 
+  it('healthchecks with failure: fail: url/fail for any failed exit, url still for 0 and url/start', () => {
+    assert.equal(pingUrl('https://hc.example/ping/u', 1, 'fail'), 'https://hc.example/ping/u/fail');
+    assert.equal(pingUrl('https://hc.example/ping/u', 75, 'fail'), 'https://hc.example/ping/u/fail');
+    assert.equal(pingUrl('https://hc.example/ping/u', 0, 'fail'), 'https://hc.example/ping/u');
+    assert.equal(pingUrl('https://hc.example/ping/u', 'start', 'fail'), 'https://hc.example/ping/u/start');
+  });
+
   it('slack: &, < and > escaped as Slack reads them', () => {
     assert.equal(slackText('a < b && c > d'), 'a &lt; b &amp;&amp; c &gt; d');
   });
