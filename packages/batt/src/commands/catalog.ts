@@ -81,9 +81,10 @@ export async function showCommand(app: App, ref: string, json: boolean): Promise
       db,
       found.items.map((i) => i.id),
     );
-    const copiesJson = (id: number): object[] => (copies.get(id) ?? []).map(({ storage, key, bytes, sha256, copiedAt }) => ({ storage, key, bytes, sha256, copiedAt }));
     if (json) {
-      printJson({ ...found.run, items: found.items.map((i) => ({ ...i, facts: parse(i.facts), checks: allChecks.filter((c) => c.itemId === i.id), copies: copiesJson(i.id) })) });
+      // The same fields as batt serve's /api/runs/<id>.
+      const { runDetail } = await import('@batt/core/serve/api');
+      printJson(runDetail(db, String(found.run.id)));
       return 0;
     }
     const { run } = found;

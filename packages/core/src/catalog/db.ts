@@ -113,6 +113,22 @@ export async function openCatalog(path: string): Promise<CatalogDb> {
 }
 
 /** Closes the catalog's SQLite connection. Returns nothing. */
+/**
+ * The catalog opened read-only (`batt serve`): never migrated, never written, so it holds no lock
+ * a backup would wait for. `openCatalog` once before brings it up to date.
+ */
+export async function openCatalogReadOnly(path: string): Promise<CatalogDb> {
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    const client = new Database(path, { readonly: true, fileMustExist: true });
+    client.pragma('busy_timeout = 5000');
+    const { drizzle } = await import('drizzle-orm/better-sqlite3');
+    return drizzle({ client, schema }) as CatalogDb;
+  } catch (error) {
+    throw new BattError('CATALOG', `cannot open the catalog ${path} to read it: ${(error as Error).message}`, { hint: 'run `batt` once to make it', cause: error });
+  }
+}
+
 export function closeCatalog(db: CatalogDb): void {
   db.$client.close();
 }

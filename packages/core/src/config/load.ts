@@ -37,6 +37,8 @@ export interface BattConfig {
   stall_timeout?: string;
   /** Seconds a run waits for the lock (home/lock.ts); 0 or unset: skip at once, exit 75. */
   lock_wait?: number;
+  /** `batt serve`: the file holding its token. */
+  serve?: { token_file?: string };
   /** `syslog: true`: each backup run's summary also goes to syslog (subscribers/syslog.ts). */
   log?: { syslog?: boolean };
   /** Commands run before and after the run (backup/hooks.ts); a service section has its own. */

@@ -89,6 +89,12 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   ...retentionKeys(),
   notify: notifyKeys,
   metrics_file: { type: 'string', describe: 'write a Prometheus textfile here after each backup and verify run (docs/metrics.md)' },
+  serve: {
+    type: 'mapping',
+    prefixed: true,
+    describe: '`batt serve` (docs/serve.md)',
+    keys: { token_file: { type: 'string', describe: 'a 0600 file holding the token every request must send (required to listen beyond loopback); or BATT_SERVE_TOKEN' } },
+  },
   log: {
     type: 'mapping',
     prefixed: true,

@@ -1,0 +1,124 @@
+/**
+ * `batt serve` (docs/serve.md): the JSON API over the catalog, opened read-only. Safety first:
+ * loopback unless a token is set; with a token every request must carry it (compared in constant
+ * time); a Host header that is not the bound address is refused (DNS rebinding); every answer
+ * carries a strict CSP and no-sniff; only GET and HEAD.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { BattError, closeCatalog, ExitCode, openCatalog, openCatalogReadOnly, overview, runDetail, runsPage, type CatalogDb } from '@batt/core';
+import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
+import type { App } from '../app.js';
+import { loadAppConfig } from './common.js';
+
+export interface ServeArgs {
+  host: string;
+  port: number;
+  config?: string;
+}
+
+const loopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+const headers = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};
+
+/** The token every request must send: BATT_SERVE_TOKEN, else serve.token_file (0600); undefined when neither is set. */
+function tokenOf(file: string | undefined): string | undefined {
+  if (process.env.BATT_SERVE_TOKEN) return process.env.BATT_SERVE_TOKEN;
+  if (!file) return undefined;
+  if ((statSync(file).mode & 0o077) !== 0) throw new BattError('CONFIG', `${file} holds the serve token but is readable by group or others`, { hint: `chmod 600 ${file}` });
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < 16) throw new BattError('CONFIG', `the token in ${file} is shorter than 16 characters`, { hint: 'make a long random one: openssl rand -hex 32' });
+  return token;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+export async function serveCommand(app: App, args: ServeArgs): Promise<number> {
+  const config = await loadAppConfig(app, args);
+  const token = tokenOf(config.serve?.token_file);
+  if (!loopback(args.host) && !token) {
+    throw new BattError('USAGE', `batt serve listens on ${args.host}, beyond this machine, without a token`, {
+      hint: 'set serve.token_file (a 0600 file) or BATT_SERVE_TOKEN, or listen on 127.0.0.1',
+    });
+  }
+  closeCatalog(await openCatalog(app.home.catalog)); // made, or brought up to date, once
+  const db = await openCatalogReadOnly(app.home.catalog);
+  const server = createServer((req, res) => {
+    try {
+      answer(db, req, res, { token, hosts: allowedHosts(args.host, (server.address() as { port: number }).port) });
+    } catch (error) {
+      send(res, 500, { error: error instanceof BattError ? error.message : 'internal error' });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new BattError('USAGE', `cannot listen on ${args.host}:${args.port}: ${error.code ?? error.message}`, { hint: 'choose another --port, or stop what uses it' })),
+    );
+    server.listen(args.port, args.host, resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  const shown = isIP(args.host) === 6 ? `[${args.host}]` : args.host;
+  process.stdout.write(`batt serve: http://${shown}:${port}/api/overview (read-only; Ctrl-C stops)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  closeCatalog(db);
+  return ExitCode.ok;
+}
+
+/** The Host headers a request may carry: the bound address with its port (and localhost's, on loopback). */
+function allowedHosts(host: string, port: number): Set<string> {
+  const names = [isIP(host) === 6 ? `[${host}]` : host, ...(loopback(host) ? ['localhost', '127.0.0.1', '[::1]'] : [])];
+  return new Set(names.flatMap((n) => [n, `${n}:${port}`]));
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function answer(db: CatalogDb, req: IncomingMessage, res: ServerResponse, guard: { token?: string; hosts: Set<string> }): void {
+  if (!guard.hosts.has(req.headers.host ?? '')) return send(res, 403, { error: 'this Host is not the address batt serve listens on' });
+  if (guard.token) {
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    if (!timingSafeEqual(digest(given), digest(guard.token))) return send(res, 403, { error: 'a valid "Authorization: Bearer <token>" is required' });
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only: GET and HEAD only' });
+  const url = new URL(req.url ?? '/', 'http://batt');
+  if (url.pathname === '/api/overview') return send(res, 200, overview(db));
+  if (url.pathname === '/api/runs') {
+    const q = url.searchParams;
+    const limit = Number(q.get('limit') ?? 50);
+    const before = q.get('before');
+    const status = q.get('status') ?? undefined;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return send(res, 400, { error: 'limit is a whole number from 1 to 500' });
+    if (before !== null && !/^\d+$/.test(before)) return send(res, 400, { error: 'before is a run id' });
+    if (status !== undefined && !(runStatuses as readonly string[]).includes(status)) return send(res, 400, { error: `status is one of ${runStatuses.join(', ')}` });
+    return send(
+      res,
+      200,
+      runsPage(db, { service: q.get('service') ?? undefined, status: status as RunStatus | undefined, limit, before: before === null ? undefined : Number(before) }),
+    );
+  }
+  const one = /^\/api\/runs\/(\d+)$/.exec(url.pathname);
+  if (one) {
+    const run = runDetail(db, one[1]);
+    return run ? send(res, 200, run) : send(res, 404, { error: `no run ${one[1]}` });
+  }
+  return send(res, 404, { error: 'not found: /api/overview, /api/runs, /api/runs/<id>' });
+}

@@ -1,0 +1,149 @@
+/**
+ * `batt serve`: the JSON API over a real catalog, and its safety: Host check, token, methods,
+ * headers, loopback by default, no secret in any answer, and a backup that runs beside it.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { execa, type ResultPromise } from 'execa';
+import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+
+const marker = 'SERVE-MARKER-5e3c';
+
+/** A GET (or `method`) with the headers given, Host included, to the server at `port`. */
+function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function startServe(box: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<{ port: number; proc: ResultPromise }> {
+  const proc = execa(process.execPath, [battBin, '--home', box.home, 'serve', '--port', '0', ...args], { reject: false, extendEnv: false, env: box.env(env) });
+  const port = await new Promise<number>((resolve, reject) => {
+    let seen = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      seen += c.toString();
+      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(seen);
+      if (m) resolve(Number(m[1]));
+    });
+    void proc.then((r) => reject(new Error(`batt serve ended: ${String(r.stderr)}`)));
+  });
+  return { port, proc };
+}
+
+describe('batt serve', () => {
+  let box: Sandbox;
+  let good: number;
+  let bad: number;
+  let hostile: string;
+  let server: { port: number; proc: ResultPromise };
+  before(async () => {
+    box = sandbox();
+    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), `mysql:\n  password: "${marker}"\n`);
+    hostile = box.folder('<img src=x onerror=alert(1)>', { a: 'alpha' });
+    good = json(await box.batt(['--file', hostile, '--json'])).id;
+    bad = json(await box.batt(['--file', join(box.dir, 'gone'), '--json'])).id;
+    server = await startServe(box);
+  });
+  after(async () => {
+    server?.proc.kill('SIGTERM');
+    await server?.proc;
+    box.cleanup();
+  });
+
+  it('/api/overview: every target with its last good backup, the worst news first', async () => {
+    const r = await get(server.port, '/api/overview');
+    assert.equal(r.status, 200);
+    const { targets } = JSON.parse(r.body);
+    assert.deepEqual(
+      targets.map((t: { target: string }) => t.target),
+      [join(box.dir, 'gone'), hostile],
+      'the target that never had a good backup first',
+    );
+    assert.equal(targets[0].lastGood, null);
+    assert.equal(targets[0].failuresSince, 1);
+    assert.equal(targets[1].lastGood.runId, good);
+    assert.deepEqual(targets[1].lastGood.copies, ['local']);
+    assert.ok(targets[1].lastGood.ageSeconds >= 0 && targets[1].lastGood.ageSeconds < 600);
+  });
+
+  it('/api/runs pages by keyset and filters; /api/runs/<id> has the fields of `batt show --json`', async () => {
+    const first = JSON.parse((await get(server.port, '/api/runs?limit=1')).body);
+    assert.deepEqual(
+      first.runs.map((r: { id: number }) => r.id),
+      [bad],
+    );
+    assert.equal(first.next, bad);
+    const second = JSON.parse((await get(server.port, `/api/runs?limit=1&before=${first.next}`)).body);
+    assert.deepEqual(
+      second.runs.map((r: { id: number }) => r.id),
+      [good],
+    );
+    assert.equal(second.next, null);
+    const failed = JSON.parse((await get(server.port, '/api/runs?status=failed')).body);
+    assert.deepEqual(
+      failed.runs.map((r: { id: number }) => r.id),
+      [bad],
+    );
+    assert.equal((await get(server.port, '/api/runs?limit=0')).status, 400);
+    assert.equal((await get(server.port, '/api/runs?status=nonsense')).status, 400);
+    const one = await get(server.port, `/api/runs/${good}`);
+    assert.equal(one.status, 200);
+    assert.deepEqual(JSON.parse(one.body), json(await box.batt(['show', String(good), '--json'])));
+    assert.equal((await get(server.port, '/api/runs/99999')).status, 404);
+  });
+
+  it('refuses a foreign Host and any method but GET and HEAD; answers with a strict CSP and nosniff; no secret anywhere', async () => {
+    const foreign = await get(server.port, '/api/overview', { host: 'evil.example:8484' });
+    assert.equal(foreign.status, 403);
+    assert.equal((await get(server.port, '/api/overview', {}, 'POST')).status, 405);
+    const r = await get(server.port, '/api/overview');
+    assert.match(String(r.headers['content-security-policy']), /default-src 'none'.*frame-ancestors 'none'/);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    const all = [r.body, (await get(server.port, '/api/runs')).body, (await get(server.port, `/api/runs/${good}`)).body, (await get(server.port, `/api/runs/${bad}`)).body].join(
+      '',
+    );
+    assert.equal(JSON.parse((await get(server.port, `/api/runs/${good}`)).body).items[0].target, hostile, 'the hostile name is data, as it is');
+    assert.ok(!all.includes(marker), 'no secret from the configuration');
+  });
+
+  it('a backup runs beside it: the server holds no lock a backup waits for', async () => {
+    const started = Date.now();
+    const r = await box.batt(['--file', hostile]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(Date.now() - started < 20_000);
+    const runs = JSON.parse((await get(server.port, '/api/runs?limit=1')).body).runs;
+    assert.equal(runs[0].status, 'ok', 'and the server sees it');
+  });
+});
+
+describe('batt serve with a token, and beyond loopback', () => {
+  it('refuses to listen beyond loopback without a token; with one, every request must carry it', async () => {
+    const box = sandbox();
+    try {
+      const open = await box.batt(['serve', '--host', '0.0.0.0', '--port', '0']);
+      assert.equal(open.exitCode, 2);
+      assert.match(open.stderr, /without a token\nhint: set serve.token_file/);
+      const token = 'a'.repeat(20) + '-token';
+      const s = await startServe(box, [], { BATT_SERVE_TOKEN: token });
+      try {
+        assert.equal((await get(s.port, '/api/overview')).status, 403, 'no token');
+        assert.equal((await get(s.port, '/api/overview', { authorization: 'Bearer wrong' })).status, 403, 'a wrong token');
+        assert.equal((await get(s.port, '/api/overview', { authorization: `Bearer ${token}` })).status, 200);
+      } finally {
+        s.proc.kill('SIGTERM');
+        await s.proc;
+      }
+    } finally {
+      box.cleanup();
+    }
+  });
+});
