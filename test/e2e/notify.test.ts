@@ -238,6 +238,8 @@ metrics_file: ${JSON.stringify(metrics)}
     const first = execa(process.execPath, [battBin, '--home', box.home, 'slow'], { reject: false, extendEnv: false, env: box.env() });
     for (let i = 0; i < 400 && !existsSync(holding); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(holding), 'the first run holds the lock');
+    // The first run's start ping is its own: wait for it, so only the skipped run's come after.
+    for (let i = 0; i < 400 && !http.requests.some((q) => q.path === '/ping/abc/start'); i++) await new Promise((r) => setTimeout(r, 50));
     const before = http.requests.length;
     const skipped = await box.batt(['--file', box.folder('data', { a: 'alpha' })]);
     // batt has exited: what it told is in, and the first run has not finished yet.
