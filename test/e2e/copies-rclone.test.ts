@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { startWebdav, type ServedRemote } from '../lib/rclone.js';
+import { rcloneStorageYaml, startWebdav, type ServedRemote } from '../lib/rclone.js';
 
 describe('copies in an rclone remote', () => {
   let served: ServedRemote;
@@ -14,10 +14,7 @@ describe('copies in an rclone remote', () => {
     served = await startWebdav();
     box = sandbox({ env: served.env });
     data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(3000) });
-    appendFileSync(
-      join(box.home, 'conf', 'batt.config.yaml'),
-      `storage:\n  - name: dav\n    type: rclone\n    remote: "${served.remote}backups/{host}"\n    rclone_config: ${JSON.stringify(served.configFile)}\n`,
-    );
+    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), rcloneStorageYaml(served, 'dav', 'backups/{host}'));
   });
   after(async () => {
     box.cleanup();
@@ -68,10 +65,7 @@ describe('copies in an rclone remote', () => {
     try {
       const other = sandbox({ env: served.env });
       try {
-        appendFileSync(
-          join(other.home, 'conf', 'batt.config.yaml'),
-          `storage:\n  - name: dav\n    type: rclone\n    remote: "${served.remote}x"\n    rclone_config: ${JSON.stringify(served.configFile)}\n`,
-        );
+        appendFileSync(join(other.home, 'conf', 'batt.config.yaml'), rcloneStorageYaml(served, 'dav', 'x'));
         const r = await other.batt(['--file', data]);
         assert.notEqual(r.exitCode, 0);
         assert.match(r.stderr, /batttest|dav/);

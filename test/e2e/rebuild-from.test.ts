@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Storage } from '@batt/core/storage/s3';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { startWebdav, type ServedRemote } from '../lib/rclone.js';
+import { rcloneStorageYaml, startWebdav, type ServedRemote } from '../lib/rclone.js';
 import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
@@ -96,7 +96,7 @@ describe('catalog rebuild --from an rclone remote', () => {
     served = await startWebdav();
     box = sandbox({ env: served.env });
     data = box.folder('data', { 'a.txt': 'beta\n'.repeat(3000) });
-    appendFileSync(conf(box), `storage:\n  - name: dav\n    type: rclone\n    remote: "${served.remote}backups/{host}"\n    rclone_config: ${JSON.stringify(served.configFile)}\n`);
+    appendFileSync(conf(box), rcloneStorageYaml(served, 'dav', 'backups/{host}'));
   });
   after(async () => {
     box.cleanup();

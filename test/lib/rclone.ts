@@ -137,3 +137,8 @@ async function serve(kind: 'webdav' | 'sftp', options: { auth?: { user: string; 
     },
   };
 }
+
+/** The `storage:` section for an rclone storage `name` at `path` below the served remote (as config YAML). */
+export function rcloneStorageYaml(served: ServedRemote, name: string, path: string): string {
+  return `storage:\n  - name: ${name}\n    type: rclone\n    remote: "${served.remote}${path}"\n    rclone_config: ${JSON.stringify(served.configFile)}\n`;
+}

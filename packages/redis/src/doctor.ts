@@ -34,9 +34,13 @@ export async function doctor(ctx: RedisContext): Promise<DoctorCheck[]> {
     await checks.run('tool version', () => {
       const server = minor(version);
       if (tool && server && (tool[0] < server[0] || (tool[0] === server[0] && tool[1] < server[1]))) {
-        throw new BattError('TOOL_MISSING', `${target}: redis-check-rdb ${tool.join('.')} is older than the Redis ${server.join('.')} server and may not read its snapshots`, {
-          hint: "install redis-tools of the server's version or newer",
-        });
+        throw new BattError(
+          'TOOL_MISSING',
+          `${target}: redis-tools ${tool.join('.')} (redis-cli, redis-check-rdb) is older than the Redis ${server.join('.')} server and may not read its snapshots`,
+          {
+            hint: "install redis-tools of the server's version or newer",
+          },
+        );
       }
       return `${target}: redis-tools ${tool?.join('.') ?? '?'} for Redis ${version ?? '?'}`;
     });

@@ -5,10 +5,9 @@
  * carries a strict CSP and no-sniff; only GET and HEAD.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { BattError, closeCatalog, ExitCode, openCatalog, openCatalogReadOnly, overview, runDetail, runsPage, type CatalogDb } from '@batt/core';
+import { BattError, readSecretFile, closeCatalog, ExitCode, openCatalog, openCatalogReadOnly, overview, runDetail, runsPage, type CatalogDb } from '@batt/core';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
 import type { App } from '../app.js';
 import { loadAppConfig } from './common.js';
@@ -34,8 +33,7 @@ const headers = {
 function tokenOf(file: string | undefined): string | undefined {
   if (process.env.BATT_SERVE_TOKEN) return process.env.BATT_SERVE_TOKEN;
   if (!file) return undefined;
-  if ((statSync(file).mode & 0o077) !== 0) throw new BattError('CONFIG', `${file} holds the serve token but is readable by group or others`, { hint: `chmod 600 ${file}` });
-  const token = readFileSync(file, 'utf8').trim();
+  const token = readSecretFile('serve.token_file', file);
   if (token.length < 16) throw new BattError('CONFIG', `the token in ${file} is shorter than 16 characters`, { hint: 'make a long random one: openssl rand -hex 32' });
   return token;
 }

@@ -9,10 +9,20 @@ import { BattError } from '../errors/errors.js';
 
 const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
-/** Seconds from `90`, `90s`, `30m`, `2h` or `1d`; undefined when it is none of those. */
+/**
+ * Seconds from `90`, `90s`, `30m`, `2h` or `1d`; undefined when it is none of those. Not
+ * retention's parseAge: there `m` is a month, here a minute (as systemd and sleep(1) read it).
+ */
 export function parseDuration(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
   return m ? Number(m[1]) * units[m[2] || 's'] : undefined;
+}
+
+/** A duration setting in seconds; throws CONFIG naming `key` when `value` is none. */
+export function durationSetting(key: string, value: unknown): number {
+  const seconds = parseDuration(String(value));
+  if (!seconds) throw new BattError('CONFIG', `${key} "${String(value)}" is not a duration`, { hint: 'write it as 90s, 30m, 2h or 1d' });
+  return seconds;
 }
 
 const spoken = (seconds: number): string => (seconds % 3600 === 0 ? `${seconds / 3600}h` : seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`);
@@ -27,10 +37,7 @@ export function limitsOf(config: BattConfig, service: string): Limits {
   const section = config.services[service] ?? {};
   const read = (key: 'timeout' | 'stall_timeout'): number | undefined => {
     const value = (section[key] as string | undefined) ?? config[key];
-    if (value === undefined) return undefined;
-    const seconds = parseDuration(String(value));
-    if (!seconds) throw new BattError('CONFIG', `${service}: ${key} "${value}" is not a duration`, { hint: 'write it as 90s, 30m, 2h or 1d' });
-    return seconds;
+    return value === undefined ? undefined : durationSetting(`${service}: ${key}`, value);
   };
   return { timeout: read('timeout'), stall: read('stall_timeout') };
 }

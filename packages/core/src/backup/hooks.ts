@@ -13,7 +13,7 @@ import type { BattConfig } from '../config/load.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { runTool } from '../exec/exec.js';
 import type { Logger } from '../log/logger.js';
-import { parseDuration } from './deadline.js';
+import { durationSetting } from './deadline.js';
 
 export type HookKind = 'before' | 'after' | 'on_failure';
 type HookConfig = BattConfig['hooks'];
@@ -22,10 +22,7 @@ const defaultTimeout = 300;
 
 /** A hooks section's timeout in seconds; throws CONFIG for one that is no duration. */
 export function hookTimeout(hooks: HookConfig, where: string): number {
-  if (hooks?.timeout === undefined) return defaultTimeout;
-  const seconds = parseDuration(hooks.timeout);
-  if (!seconds) throw new BattError('CONFIG', `${where}hooks.timeout "${hooks.timeout}" is not a duration`, { hint: 'write it as 90s, 10m or 1h' });
-  return seconds;
+  return hooks?.timeout === undefined ? defaultTimeout : durationSetting(`${where}hooks.timeout`, hooks.timeout);
 }
 
 /** Runs `kind`'s commands of `hooks` in order, stopping at the first that fails; the failure, or undefined. */

@@ -3,7 +3,7 @@
  * secret of a run so that each log line and catalog text can mask it. One definition serves
  * both masking and the rule that a config file holding a secret must be 0600.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { BattError } from '../errors/errors.js';
 import type { BattConfig } from './load.js';
 import type { ConfigKeys } from './schema.js';
@@ -35,6 +35,24 @@ export function readPasswordFile(service: string, path: string): string {
       hint: 'check the path and that batt may read it (it should be mode 0600)',
     });
   }
+}
+
+/**
+ * A secret kept in a file only its owner may read (a storage's secret key, a Slack URL, an SMTP
+ * password, the serve token), trimmed; refused (CONFIG, naming `key` and the fix) when group or
+ * others may read it, or when it cannot be read. Never logged.
+ */
+export function readSecretFile(key: string, path: string): string {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (error) {
+    throw new BattError('CONFIG', `cannot read ${key} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      hint: 'check the path and that batt may read it (it should be mode 0600)',
+    });
+  }
+  if ((mode & 0o077) !== 0) throw new BattError('CONFIG', `${key} ${path} holds a secret but is readable by group or others`, { hint: `chmod 600 ${path}` });
+  return readFileSync(path, 'utf8').trim();
 }
 
 /** The configured password: `password`, else the contents of `password_file`. */
@@ -73,9 +91,12 @@ export function collectSecrets(config: BattConfig, env: NodeJS.ProcessEnv): Set<
         const header = secretHeaderValue(value);
         if (header) secrets.add(header);
       }
-      if (key === 'password_file' || key === 'webhook_url_file') {
+      if (key === 'password_file' || key === 'webhook_url_file' || key === 'secret_access_key_file') {
         try {
-          secrets.add(readPasswordFile(service, value));
+          // As the service reads it (a password_file keeps inner spaces) and trimmed (readSecretFile).
+          const text = readPasswordFile(service, value);
+          secrets.add(text);
+          secrets.add(text.trim());
         } catch {
           // The service reports an unreadable file when it needs it.
         }
@@ -85,9 +106,10 @@ export function collectSecrets(config: BattConfig, env: NodeJS.ProcessEnv): Set<
   };
   for (const [service, section] of Object.entries(config.services)) visit(section, '', service);
   visit(config.notify, '', 'notify');
+  visit(config.storage, '', 'storage');
   for (const [name, value] of Object.entries(env)) {
     if (!value) continue;
-    if (secretName.test(name) && (name.startsWith('BATT_') || ['PGPASSWORD', 'MYSQL_PWD', 'REDISCLI_AUTH'].includes(name))) secrets.add(value);
+    if (secretName.test(name) && (name.startsWith('BATT_') || ['PGPASSWORD', 'MYSQL_PWD', 'REDISCLI_AUTH', 'AWS_SECRET_ACCESS_KEY'].includes(name))) secrets.add(value);
     const fromUri = name.startsWith('BATT_') ? uriPassword(value) : undefined;
     if (fromUri) secrets.add(fromUri);
   }

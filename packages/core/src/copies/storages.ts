@@ -3,9 +3,9 @@
  * key its copy of a local file gets there. The key mirrors the file's place below the
  * destination's fixed root, under the entry's expanded prefix, so a bucket reads like the folder.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import type { BattConfig } from '../config/load.js';
+import { readSecretFile } from '../config/secrets.js';
 import type { StorageConfig } from '../config/schema.js';
 import { BattError } from '../errors/errors.js';
 import { expandPattern, staticRoot } from '../destination/expand.js';
@@ -35,13 +35,6 @@ export interface StorageScope {
 const usage = (entry: StorageConfig, what: string): BattError =>
   new BattError('CONFIG', `storage "${entry.name ?? '?'}": ${what}`, { hint: 'see docs/storage.md for the keys of each storage type' });
 
-/** A secret from a file only its owner can read (never from argv, never logged). */
-function secretFile(entry: StorageConfig, path: string): string {
-  const mode = statSync(path).mode;
-  if ((mode & 0o077) !== 0) throw usage(entry, `${path} holds a secret but is readable by group or others (chmod 600 ${path})`);
-  return readFileSync(path, 'utf8').trim();
-}
-
 async function open(entry: StorageConfig, expand: (pattern: string) => string): Promise<Storage> {
   if (entry.type === 'local') {
     if (!entry.path) throw usage(entry, 'a local storage needs `path`');
@@ -50,7 +43,7 @@ async function open(entry: StorageConfig, expand: (pattern: string) => string): 
   if (entry.type === 's3') {
     if (!entry.bucket) throw usage(entry, 'an s3 storage needs `bucket`');
     const { S3Storage } = await import('../storage/s3.js');
-    const secret = entry.secret_access_key_file ? secretFile(entry, entry.secret_access_key_file) : undefined;
+    const secret = entry.secret_access_key_file ? readSecretFile(`storage "${entry.name ?? '?'}": secret_access_key_file`, entry.secret_access_key_file) : undefined;
     if (entry.access_key_id && !secret) throw usage(entry, '`access_key_id` needs `secret_access_key_file` (or use the AWS SDK credential chain)');
     return new S3Storage({
       name: entry.name!,

@@ -5,7 +5,7 @@
  * destination: trusted, writable, room for the last backups), the storages and encryption
  * recipients, the catalog and the enabled scripts. Every line is masked for secrets.
  */
-import { readFileSync } from 'node:fs';
+import { keepsLocal } from '../backup/items.js';
 import type { BattConfig } from '../config/load.js';
 import { encryptionOf } from '../config/encryption.js';
 import { redact } from '../log/logger.js';
@@ -68,7 +68,7 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorLine[]> {
     lines.push(...(await encryptionChecks(request, config)));
   }
   lines.push(catalog, ...scriptChecks(request.home));
-  const secrets = [...request.secrets, ...(config ? storageSecrets(config) : [])];
+  const secrets = [...request.secrets];
   const mask = (text: string): string => redact(text, secrets);
   return lines.map((l) => ({ ...l, detail: mask(l.detail), ...(l.fix === undefined ? {} : { fix: mask(l.fix) }) }));
 }
@@ -106,7 +106,7 @@ function placeChecks(request: DoctorRequest, config: BattConfig, lastBytes: Map<
     lines.push(checked);
     if (!checked.ok) continue;
     // Services whose artifacts go straight to a storage (keep_local: false) take no room here.
-    const local = services.filter((s) => ((config.services[s]?.keep_local as boolean | undefined) ?? config.keep_local) !== false);
+    const local = services.filter((s) => keepsLocal(config, s));
     const sizes = local.map((s) => lastBytes?.get(s)).filter((n): n is number => n !== undefined);
     lines.push(syncProbe('free space', () => checkFreeSpace(root, sizes.length ? sizes.reduce((a, b) => a + b, 0) : undefined)));
   }
@@ -169,19 +169,6 @@ async function encryptionChecks(request: DoctorRequest, config: BattConfig): Pro
     );
   }
   return lines;
-}
-
-/** The secrets storage entries read from files (an S3 secret key), and the AWS SDK's own variable: never shown. */
-function storageSecrets(config: BattConfig): string[] {
-  const entries = [...(config.storage ?? []), ...Object.values(config.services).flatMap((s) => (s.storage as BattConfig['storage']) ?? [])];
-  const found = entries.flatMap((e) => {
-    try {
-      return e.secret_access_key_file ? [readFileSync(e.secret_access_key_file, 'utf8').trim()] : [];
-    } catch {
-      return [];
-    }
-  });
-  return process.env.AWS_SECRET_ACCESS_KEY ? [...found, process.env.AWS_SECRET_ACCESS_KEY] : found;
 }
 
 /** probe for a check that does not wait. */

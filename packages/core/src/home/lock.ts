@@ -40,7 +40,7 @@ export function acquireLock(homeRoot: string): Lock {
       const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
       if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
         throw new BattError('LOCKED', `another batt run (pid ${pid}) is using ${homeRoot}`, {
-          hint: `try again when it has finished, or set lock_wait: SECONDS to wait for it (docs/scheduling.md); if no batt is running, remove ${path}`,
+          hint: `try again when it has finished; if no batt is running, remove ${path}`,
         });
       }
       rmSync(path, { force: true });
@@ -60,8 +60,11 @@ export async function waitForLock(homeRoot: string, waitSeconds: number, onWait?
       return acquireLock(homeRoot);
     } catch (error) {
       if (!(error instanceof BattError) || error.code !== 'LOCKED' || Date.now() >= until) {
-        if (!waiting || !(error instanceof BattError)) throw error;
-        throw new BattError('LOCKED', `${error.message}, still after waiting ${waitSeconds}s (lock_wait)`, { hint: error.hint });
+        if (!(error instanceof BattError) || error.code !== 'LOCKED') throw error;
+        if (!waiting) throw new BattError('LOCKED', error.message, { hint: `${error.hint}; or set lock_wait: SECONDS to wait for it (docs/scheduling.md)` });
+        throw new BattError('LOCKED', `${error.message}, still after waiting ${waitSeconds}s (lock_wait)`, {
+          hint: `raise lock_wait, or find out why the other run takes so long; ${error.hint}`,
+        });
       }
       if (!waiting) onWait?.(`${error.message}: waiting up to ${waitSeconds}s for it (lock_wait)`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, until - Date.now())));

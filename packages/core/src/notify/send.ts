@@ -4,7 +4,8 @@
  * a refused login), or the deadline comes. Nothing here waits past the deadline, whatever the
  * server does (refuses, hangs, answers slowly).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readSecretFile as readOwnerOnly } from '../config/secrets.js';
+import { describeError } from '../errors/errors.js';
 
 /** A failed attempt; `permanent`: trying again cannot help (a wrong URL, a refused login). */
 export class SendError extends Error {
@@ -69,14 +70,11 @@ export async function httpRequest(url: string, init: { method: 'GET' | 'POST'; h
   }
 }
 
-/** A secret kept in a file only its owner may read (a Slack URL, an SMTP password); refused otherwise, never logged. */
+/** A secret kept in a file only its owner may read (a Slack URL, an SMTP password): a failure of the channel, for good, when it cannot be. */
 export function readSecretFile(key: string, path: string): string {
-  let mode: number;
   try {
-    mode = statSync(path).mode;
+    return readOwnerOnly(key, path);
   } catch (error) {
-    throw new SendError(`cannot read ${key} ${path}: ${(error as NodeJS.ErrnoException).code ?? failureOf(error)}`, true);
+    throw new SendError(describeError(error), true);
   }
-  if ((mode & 0o077) !== 0) throw new SendError(`${key} ${path} holds a secret but is readable by group or others (chmod 600 ${path})`, true);
-  return readFileSync(path, 'utf8').trim();
 }
