@@ -73,6 +73,30 @@ describe('batt serve', () => {
     assert.equal(targets[1].lastGood.runId, good);
     assert.deepEqual(targets[1].lastGood.copies, ['local']);
     assert.ok(targets[1].lastGood.ageSeconds >= 0 && targets[1].lastGood.ageSeconds < 600);
+    assert.equal(targets[1].maxAgeSeconds, 30 * 3600, "no max_age: the daily schedule's period and a quarter");
+    assert.deepEqual(
+      targets.map((t: { stale: boolean }) => t.stale),
+      [true, false],
+    );
+    const { days } = JSON.parse(r.body);
+    assert.equal(days.length, 90);
+    assert.deepEqual(days[89], { day: days[89].day, outcome: 'partial', ok: 1, failed: 1, suspect: 0, verified: 0 }, 'today: one good, one failed');
+    assert.ok(days.slice(0, 89).every((d: { outcome: string }) => d.outcome === 'none'));
+  });
+
+  it('/api/targets/<service>/<target>: its state, its backups for the charts, its days', async () => {
+    const r = await get(server.port, `/api/targets/file/${encodeURIComponent(hostile)}`);
+    assert.equal(r.status, 200, r.body);
+    const d = JSON.parse(r.body);
+    assert.equal(d.state.target, hostile);
+    assert.deepEqual(
+      d.history.map((h: { runId: number; status: string }) => [h.runId, h.status]),
+      [[good, 'ok']],
+    );
+    assert.ok(d.history[0].bytes > 0 && d.history[0].seconds >= 0);
+    assert.equal(d.days[89].outcome, 'ok');
+    assert.equal((await get(server.port, '/api/targets/file/%2Fnowhere')).status, 404);
+    assert.equal((await get(server.port, '/api/targets/file/%E0%A4%A')).status, 400);
   });
 
   it('/api/runs pages by keyset and filters; /api/runs/<id> has the fields of `batt show --json`', async () => {
@@ -95,6 +119,14 @@ describe('batt serve', () => {
     );
     assert.equal((await get(server.port, '/api/runs?limit=0')).status, 400);
     assert.equal((await get(server.port, '/api/runs?status=nonsense')).status, 400);
+    const today = new Date();
+    const day = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const tomorrow = day(new Date(today.getTime() + 86_400_000));
+    const ids = async (query: string): Promise<number[]> => JSON.parse((await get(server.port, `/api/runs?${query}`)).body).runs.map((r: { id: number }) => r.id);
+    assert.deepEqual(await ids(`since=${day(today)}&until=${day(today)}`), [bad, good], 'both ran today');
+    assert.deepEqual(await ids(`since=${tomorrow}`), []);
+    assert.deepEqual(await ids(`service=mysql`), []);
+    assert.equal((await get(server.port, '/api/runs?since=yesterday')).status, 400);
     const one = await get(server.port, `/api/runs/${good}`);
     assert.equal(one.status, 200);
     assert.deepEqual(JSON.parse(one.body), json(await box.batt(['show', String(good), '--json'])));
@@ -115,6 +147,30 @@ describe('batt serve', () => {
     assert.ok(!all.includes(marker), 'no secret from the configuration');
   });
 
+  it('the pages: every name escaped, the stylesheet from the server, a 404 page for the rest', async () => {
+    const pages = ['/', '/runs', '/runs?status=failed', `/runs/${good}`, `/runs/${bad}`, `/targets/file/${encodeURIComponent(hostile)}`];
+    for (const path of pages) {
+      const r = await get(server.port, path);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers['content-type'], 'text/html; charset=utf-8', path);
+      assert.match(String(r.headers['content-security-policy']), /script-src 'none'/);
+      assert.ok(!r.body.includes('<img src=x'), `${path}: the hostile name is not markup`);
+      assert.ok(!r.body.includes(marker), `${path}: no secret`);
+      if (!path.startsWith('/runs?') && path !== '/runs' && path !== `/runs/${bad}`)
+        assert.ok(r.body.includes('&lt;img src=x onerror=alert(1)&gt;'), `${path}: the hostile name is shown as text`);
+    }
+    const overviewPage = (await get(server.port, '/')).body;
+    assert.match(overviewPage, /1 of 2 targets need attention/);
+    assert.equal((overviewPage.match(/<rect class="/g) ?? []).length, 90, 'a strip of 90 days');
+    const css = await get(server.port, '/static/batt.css');
+    assert.equal(css.status, 200);
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    const missing = await get(server.port, '/nowhere');
+    assert.equal(missing.status, 404);
+    assert.match(missing.body, /<h1>Not found<\/h1>/);
+    assert.equal((await get(server.port, '/runs?limit=x')).status, 400);
+  });
+
   it('a backup runs beside it: the server holds no lock a backup waits for', async () => {
     const started = Date.now();
     const r = await box.batt(['--file', hostile]);
@@ -122,6 +178,34 @@ describe('batt serve', () => {
     assert.ok(Date.now() - started < 20_000);
     const runs = JSON.parse((await get(server.port, '/api/runs?limit=1')).body).runs;
     assert.equal(runs[0].status, 'ok', 'and the server sees it');
+  });
+});
+
+describe('batt serve: max_age', () => {
+  it("a service's max_age marks its target late; a max_age that is no duration stops the server at start", async () => {
+    const box = sandbox();
+    try {
+      appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), 'max_age: 2h\nfile:\n  max_age: 1s\n');
+      const data = box.folder('data', { a: 'alpha' });
+      assert.equal((await box.batt(['--file', data])).exitCode, 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      const s = await startServe(box);
+      try {
+        const [t] = JSON.parse((await get(s.port, '/api/overview')).body).targets;
+        assert.equal(t.maxAgeSeconds, 1);
+        assert.equal(t.stale, true);
+        assert.match((await get(s.port, '/')).body, /<span class="badge late">late<\/span>/);
+      } finally {
+        s.proc.kill('SIGTERM');
+        await s.proc;
+      }
+      appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), 'redis:\n  max_age: soon\n');
+      const bad = await box.batt(['serve', '--port', '0']);
+      assert.equal(bad.exitCode, 2);
+      assert.match(bad.stderr, /redis: max_age "soon" is not a duration\nhint: write it as 90s, 30m, 2h or 1d/);
+    } finally {
+      box.cleanup();
+    }
   });
 });
 
@@ -138,6 +222,8 @@ describe('batt serve with a token, and beyond loopback', () => {
         assert.equal((await get(s.port, '/api/overview')).status, 403, 'no token');
         assert.equal((await get(s.port, '/api/overview', { authorization: 'Bearer wrong' })).status, 403, 'a wrong token');
         assert.equal((await get(s.port, '/api/overview', { authorization: `Bearer ${token}` })).status, 200);
+        assert.equal((await get(s.port, '/')).status, 403, 'the pages too');
+        assert.equal((await get(s.port, '/', { authorization: `Bearer ${token}` })).status, 200);
       } finally {
         s.proc.kill('SIGTERM');
         await s.proc;

@@ -50,5 +50,7 @@ export * from './repair/rebuild.js';
 export * from './repair/rebuild-from.js';
 export * from './doctor/doctor-run.js';
 export * from './schedule/units.js';
+export * from './schedule/max-age.js';
 export { notifySkipped } from './notify/index.js';
 export * from './serve/api.js';
+export * from './serve/routes.js';

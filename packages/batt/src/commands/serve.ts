@@ -1,5 +1,6 @@
 /**
- * `batt serve` (docs/serve.md): the JSON API over the catalog, opened read-only. Safety first:
+ * `batt serve` (docs/serve.md): the dashboard and its JSON API over the catalog, opened
+ * read-only (what each path answers is core's serve/routes.ts). Safety first:
  * loopback unless a token is set; with a token every request must carry it (compared in constant
  * time); a Host header that is not the bound address is refused (DNS rebinding); every answer
  * carries a strict CSP and no-sniff; only GET and HEAD.
@@ -7,8 +8,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { BattError, readSecretFile, closeCatalog, ExitCode, openCatalog, openCatalogReadOnly, overview, runDetail, runsPage, type CatalogDb } from '@batt/core';
-import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
+import { hostname } from 'node:os';
+import { BattError, readSecretFile, closeCatalog, ExitCode, maxAgeOf, openCatalog, openCatalogReadOnly, route, type Answer, type RouteContext } from '@batt/core';
 import type { App } from '../app.js';
 import { loadAppConfig } from './common.js';
 
@@ -22,7 +23,7 @@ const loopback = (host: string): boolean => host === 'localhost' || host === '::
 
 const headers = {
   'Content-Security-Policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -50,11 +51,12 @@ export async function serveCommand(app: App, args: ServeArgs): Promise<number> {
   }
   closeCatalog(await openCatalog(app.home.catalog)); // made, or brought up to date, once
   const db = await openCatalogReadOnly(app.home.catalog);
+  const context: RouteContext = { db, host: hostname(), maxAge: maxAgeOf(config) };
   const server = createServer((req, res) => {
     try {
-      answer(db, req, res, { token, hosts: allowedHosts(args.host, (server.address() as { port: number }).port) });
+      answer(context, req, res, { token, hosts: allowedHosts(args.host, (server.address() as { port: number }).port) });
     } catch (error) {
-      send(res, 500, { error: error instanceof BattError ? error.message : 'internal error' });
+      send(res, { status: 500, type: 'json', body: JSON.stringify({ error: error instanceof BattError ? error.message : 'internal error' }) });
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -65,7 +67,7 @@ export async function serveCommand(app: App, args: ServeArgs): Promise<number> {
   });
   const port = (server.address() as { port: number }).port;
   const shown = isIP(args.host) === 6 ? `[${args.host}]` : args.host;
-  process.stdout.write(`batt serve: http://${shown}:${port}/api/overview (read-only; Ctrl-C stops)\n`);
+  process.stdout.write(`batt serve: http://${shown}:${port}/ (read-only; the API under /api/; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       server.close(() => resolve());
@@ -84,39 +86,22 @@ function allowedHosts(host: string, port: number): Set<string> {
   return new Set(names.flatMap((n) => [n, `${n}:${port}`]));
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(res.req.method === 'HEAD' ? undefined : text);
+const types = { json: 'application/json', html: 'text/html', css: 'text/css', svg: 'image/svg+xml' };
+
+function send(res: ServerResponse, answer: Answer): void {
+  res.writeHead(answer.status, { ...headers, 'Content-Type': `${types[answer.type]}; charset=utf-8`, 'Content-Length': Buffer.byteLength(answer.body) });
+  res.end(res.req.method === 'HEAD' ? undefined : answer.body);
 }
 
-function answer(db: CatalogDb, req: IncomingMessage, res: ServerResponse, guard: { token?: string; hosts: Set<string> }): void {
-  if (!guard.hosts.has(req.headers.host ?? '')) return send(res, 403, { error: 'this Host is not the address batt serve listens on' });
+const refused = (status: number, error: string): Answer => ({ status, type: 'json', body: JSON.stringify({ error }) });
+
+function answer(context: RouteContext, req: IncomingMessage, res: ServerResponse, guard: { token?: string; hosts: Set<string> }): void {
+  if (!guard.hosts.has(req.headers.host ?? '')) return send(res, refused(403, 'this Host is not the address batt serve listens on'));
   if (guard.token) {
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    if (!timingSafeEqual(digest(given), digest(guard.token))) return send(res, 403, { error: 'a valid "Authorization: Bearer <token>" is required' });
+    if (!timingSafeEqual(digest(given), digest(guard.token))) return send(res, refused(403, 'a valid "Authorization: Bearer <token>" is required'));
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only: GET and HEAD only' });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, refused(405, 'read-only: GET and HEAD only'));
   const url = new URL(req.url ?? '/', 'http://batt');
-  if (url.pathname === '/api/overview') return send(res, 200, overview(db));
-  if (url.pathname === '/api/runs') {
-    const q = url.searchParams;
-    const limit = Number(q.get('limit') ?? 50);
-    const before = q.get('before');
-    const status = q.get('status') ?? undefined;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return send(res, 400, { error: 'limit is a whole number from 1 to 500' });
-    if (before !== null && !/^\d+$/.test(before)) return send(res, 400, { error: 'before is a run id' });
-    if (status !== undefined && !(runStatuses as readonly string[]).includes(status)) return send(res, 400, { error: `status is one of ${runStatuses.join(', ')}` });
-    return send(
-      res,
-      200,
-      runsPage(db, { service: q.get('service') ?? undefined, status: status as RunStatus | undefined, limit, before: before === null ? undefined : Number(before) }),
-    );
-  }
-  const one = /^\/api\/runs\/(\d+)$/.exec(url.pathname);
-  if (one) {
-    const run = runDetail(db, one[1]);
-    return run ? send(res, 200, run) : send(res, 404, { error: `no run ${one[1]}` });
-  }
-  return send(res, 404, { error: 'not found: /api/overview, /api/runs, /api/runs/<id>' });
+  send(res, route(context, url.pathname, url.searchParams));
 }

@@ -5,7 +5,7 @@
  * Longer than 200 lines because a run's life and its listing read the same columns; keeping them
  * together keeps `batt runs` in step with what a run records (other tables have their own files).
  */
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { CatalogDb } from './db.js';
 import type { ManifestFailure } from '../manifest/manifest.js';
 import { checks, copies, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
@@ -102,6 +102,9 @@ export interface RunFilter {
   last?: number;
   /** Keyset paging: only runs with a smaller id (the last id of the page before). */
   before?: number;
+  /** Runs started at or after this time (ISO), and before `until`. */
+  since?: string;
+  until?: string;
 }
 
 export interface RunSummary extends RunRow {
@@ -124,6 +127,8 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
   const conditions = [];
   if (filter.status) conditions.push(eq(runs.status, filter.status));
   if (filter.before !== undefined) conditions.push(lt(runs.id, filter.before));
+  if (filter.since) conditions.push(gte(runs.startedAt, filter.since));
+  if (filter.until) conditions.push(lt(runs.startedAt, filter.until));
   if (filter.service) conditions.push(sql`exists (select 1 from ${items} where ${items.runId} = ${runs.id} and ${items.service} = ${filter.service})`);
   const rows = db
     .select()

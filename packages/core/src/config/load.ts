@@ -35,6 +35,8 @@ export interface BattConfig {
   /** Durations (90s, 30m, 2h): an item's whole time, and its longest time without new bytes (backup/deadline.ts). */
   timeout?: string;
   stall_timeout?: string;
+  /** `batt serve`: how old a last good backup may be (schedule/max-age.ts). */
+  max_age?: string;
   /** Seconds a run waits for the lock (home/lock.ts); 0 or unset: skip at once, exit 75. */
   lock_wait?: number;
   /** `batt serve`: the file holding its token. */

@@ -73,6 +73,10 @@ export const globalKeys: Record<string, ConfigKeySpec> = {
   stall_timeout: { type: 'string', describe: 'stop an item that sends no new bytes for this long (a dump waiting on a lock): 90s, 30m, 2h [none]' },
   lock_wait: { type: 'number', min: 0, integer: true, describe: 'seconds a run waits for another batt run on this home to finish; 0 skips at once with exit 75 [0]' },
   schedule: { type: 'string', describe: 'when `batt schedule --print` runs batt: HH:MM, daily, hourly, weekly, or a systemd OnCalendar expression [03:00]' },
+  max_age: {
+    type: 'string',
+    describe: "`batt serve` shows a target as late when its last good backup is older than this: 26h, 2d [the schedule's period and a quarter: 30h for daily]",
+  },
   storage: { type: 'section[]', keys: storageKeys(), describe: 'where each artifact is copied after it is written locally (docs/storage.md)' },
   keep_local: {
     type: 'boolean',
@@ -164,6 +168,7 @@ export const serviceCommonKeys: Record<string, ConfigKeySpec> = {
   encryption: globalKeys.encryption,
   timeout: globalKeys.timeout,
   stall_timeout: globalKeys.stall_timeout,
+  max_age: globalKeys.max_age,
   hooks: globalKeys.hooks,
   ...retentionKeys(),
 };

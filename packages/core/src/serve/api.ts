@@ -6,15 +6,25 @@
  * secret of it can reach a response.
  */
 import { copiesOf } from '../catalog/copies.js';
+import { dailyCounts, latestChecks, targetHistory, targetRows, type DayCounts, type HistoryRow, type LatestCheck } from '../catalog/dashboard.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { getRun, listRuns, type RunSummary } from '../catalog/queries.js';
+import type { CheckRow, CopyRow, ItemRow, RunRow } from '../catalog/schema.js';
 import type { RunStatus } from '../catalog/statuses.js';
 import { checksOf } from '../restore/select.js';
 
 const parse = (json: string | null): unknown => (json ? JSON.parse(json) : null);
 
+export type RunDetail = RunRow & {
+  items: (Omit<ItemRow, 'facts'> & {
+    facts: unknown;
+    checks: (Omit<CheckRow, 'details'> & { details: unknown })[];
+    copies: Pick<CopyRow, 'storage' | 'key' | 'bytes' | 'sha256' | 'copiedAt'>[];
+  })[];
+};
+
 /** One run with its items, each with its facts, checks and copies: `batt show --json` and `/api/runs/<id>`. */
-export function runDetail(db: CatalogDb, ref: string): Record<string, unknown> | undefined {
+export function runDetail(db: CatalogDb, ref: string): RunDetail | undefined {
   const found = getRun(db, ref);
   if (!found) return undefined;
   const ids = found.items.map((i) => i.id);
@@ -38,51 +48,71 @@ export interface RunsPage {
 }
 
 /** A page of runs, newest first, filtered; `before` is the `next` of the page before. */
-export function runsPage(db: CatalogDb, filter: { service?: string; status?: RunStatus; limit: number; before?: number }): RunsPage {
-  const runs = listRuns(db, { service: filter.service, status: filter.status, last: filter.limit + 1, before: filter.before });
+export function runsPage(db: CatalogDb, filter: { service?: string; status?: RunStatus; limit: number; before?: number; since?: string; until?: string }): RunsPage {
+  const runs = listRuns(db, { ...filter, last: filter.limit + 1 });
   const more = runs.length > filter.limit;
   const shown = runs.slice(0, filter.limit);
   return { runs: shown, next: more ? shown[shown.length - 1].id : null };
 }
 
+/** A check as the overview shows it: its result, when, and the backup it proved. */
+export interface CheckState {
+  status: string;
+  at: string;
+  runId: number;
+  itemId: number;
+}
+
 export interface TargetState {
   service: string;
   target: string;
-  /** The newest good backup: ok and not suspect. */
+  /** The newest good backup: ok, with a file, not suspect. */
   lastGood: { runId: number; itemId: number; at: string; bytes: number | null; ageSeconds: number; copies: string[] } | null;
+  /** How old the last good backup may be (`max_age`, else the schedule's period and a quarter). */
+  maxAgeSeconds: number;
+  /** No good backup, or the last one is older than maxAgeSeconds. */
+  stale: boolean;
   /** Backups of this target that failed since the last good one. */
   failuresSince: number;
   /** Suspect backups since the last good one. */
   suspectSince: number;
-  lastVerify: { status: string; at: string } | null;
-  lastDrill: { status: string; at: string } | null;
+  /** The newest verify and restore drill of any of the target's backups. */
+  lastVerify: CheckState | null;
+  lastDrill: CheckState | null;
 }
 
-/** Every service and target the catalog knows, the worst news first: failures, then age. */
-export function overview(db: CatalogDb, now = Date.now()): { targets: TargetState[] } {
-  const rows = db.$client
-    .prepare(
-      `with good as (
-         select service, target, max(id) as id from items where status = 'ok' and suspect is null group by service, target
-       ), known as (select distinct service, target from items where file is not null or status != 'ok')
-       select k.service, k.target, g.id as goodId, i.run_id as runId, i.started_at as at, i.bytes, i.local,
-         (select count(*) from items f where f.service = k.service and f.target = k.target and f.status in ('failed', 'aborted') and f.id > coalesce(g.id, 0)) as failures,
-         (select count(*) from items s where s.service = k.service and s.target = k.target and s.suspect is not null and s.id > coalesce(g.id, 0)) as suspects
-       from known k left join good g on g.service = k.service and g.target = k.target left join items i on i.id = g.id`,
-    )
-    .all() as { service: string; target: string; goodId: number | null; runId: number; at: string; bytes: number | null; local: number; failures: number; suspects: number }[];
+/** One day of the outcome strip: its worst news. */
+export interface DayOutcome {
+  day: string;
+  /** none (no backup that day), failed (all failed), partial (some failed), suspect, ok, verified (every good one proven). */
+  outcome: 'none' | 'failed' | 'partial' | 'suspect' | 'ok' | 'verified';
+  ok: number;
+  failed: number;
+  suspect: number;
+  verified: number;
+}
+
+export interface ServeOptions {
+  now?: number;
+  /** Seconds the last good backup of a service's target may be old. */
+  maxAge: (service: string) => number;
+  /** How many days the outcome strip covers [90]. */
+  days?: number;
+}
+
+const check = (c: LatestCheck | undefined): CheckState | null => (c ? { status: c.status, at: c.at, runId: c.runId, itemId: c.itemId } : null);
+
+/** Every service and target the catalog knows, the worst news first, and the daily outcomes of all of them. */
+export function overview(db: CatalogDb, options: ServeOptions): { targets: TargetState[]; days: DayOutcome[] } {
+  const now = options.now ?? Date.now();
+  const rows = targetRows(db);
   const goodIds = rows.flatMap((r) => (r.goodId === null ? [] : [r.goodId]));
   const copies = copiesOf(db, goodIds);
-  const checks = checksOf(db, goodIds);
-  const last = (id: number, kind: string): { status: string; at: string } | null => {
-    const found = checks.filter((c) => c.itemId === id && c.kind === kind).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
-    return found ? { status: found.status, at: found.startedAt } : null;
-  };
-  const targets: TargetState[] = rows.map((r) => ({
-    service: r.service,
-    target: r.target,
-    lastGood:
-      r.goodId === null
+  const checks = new Map(latestChecks(db).map((c) => [`${c.kind}\0${c.service}\0${c.target}`, c]));
+  const targets: TargetState[] = rows.map((r) => {
+    const maxAgeSeconds = options.maxAge(r.service);
+    const lastGood =
+      r.goodId === null || r.runId === null || r.at === null
         ? null
         : {
             runId: r.runId,
@@ -91,13 +121,83 @@ export function overview(db: CatalogDb, now = Date.now()): { targets: TargetStat
             bytes: r.bytes,
             ageSeconds: Math.max(0, Math.round((now - Date.parse(r.at)) / 1000)),
             copies: [...(r.local ? ['local'] : []), ...(copies.get(r.goodId) ?? []).map((c) => c.storage)],
-          },
-    failuresSince: r.failures,
-    suspectSince: r.suspects,
-    lastVerify: r.goodId === null ? null : last(r.goodId, 'verify'),
-    lastDrill: r.goodId === null ? null : last(r.goodId, 'restore-test'),
+          };
+    return {
+      service: r.service,
+      target: r.target,
+      lastGood,
+      maxAgeSeconds,
+      stale: !lastGood || lastGood.ageSeconds > maxAgeSeconds,
+      failuresSince: r.failures,
+      suspectSince: r.suspects,
+      lastVerify: check(checks.get(`verify\0${r.service}\0${r.target}`)),
+      lastDrill: check(checks.get(`restore-test\0${r.service}\0${r.target}`)),
+    };
+  });
+  targets.sort(
+    (a, b) => worse(b) - worse(a) || (b.lastGood?.ageSeconds ?? 0) - (a.lastGood?.ageSeconds ?? 0) || a.service.localeCompare(b.service) || a.target.localeCompare(b.target),
+  );
+  const days = options.days ?? 90;
+  return { targets, days: days ? outcomes(dailyCounts(db, since(now, days)), now, days) : [] };
+}
+
+/** How bad a target's news is, as a number to sort by: no good backup, failures, suspects, a failed proof, then age beyond max_age. */
+function worse(t: TargetState): number {
+  return (
+    (t.lastGood ? 0 : 16) +
+    (t.failuresSince ? 8 : 0) +
+    (t.suspectSince ? 4 : 0) +
+    (t.lastVerify?.status === 'failed' || t.lastDrill?.status === 'failed' ? 2 : 0) +
+    (t.stale ? 1 : 0)
+  );
+}
+
+export interface TargetDetail {
+  state: TargetState;
+  /** The newest backups, newest first, with their durations: the size and duration charts. */
+  history: (HistoryRow & { seconds: number | null })[];
+  days: DayOutcome[];
+}
+
+/** One target: its state, its newest `limit` backups and its daily outcomes; undefined when the catalog has none of it. */
+export function targetDetail(db: CatalogDb, service: string, target: string, options: ServeOptions & { limit?: number }): TargetDetail | undefined {
+  const state = overview(db, { ...options, days: 0 }).targets.find((t) => t.service === service && t.target === target);
+  if (!state) return undefined;
+  const now = options.now ?? Date.now();
+  const days = options.days ?? 90;
+  const history = targetHistory(db, service, target, options.limit ?? 90).map((h) => ({
+    ...h,
+    seconds: h.finishedAt ? Math.max(0, (Date.parse(h.finishedAt) - Date.parse(h.startedAt)) / 1000) : null,
   }));
-  const badness = (t: TargetState): number => (t.lastGood ? 0 : 2e12) + t.failuresSince * 1e10 + t.suspectSince * 1e9 + (t.lastGood?.ageSeconds ?? 0);
-  targets.sort((a, b) => badness(b) - badness(a) || a.service.localeCompare(b.service) || a.target.localeCompare(b.target));
-  return { targets };
+  return { state, history, days: outcomes(dailyCounts(db, since(now, days), { service, target }), now, days) };
+}
+
+/** Local midnight `days - 1` days before `now`, as an ISO time (the strip ends today). */
+function since(now: number, days: number): string {
+  const d = new Date(now);
+  d.setHours(0, 0, 0, 0);
+  d.setDate(d.getDate() - Math.max(0, days - 1));
+  return d.toISOString();
+}
+
+const dayOf = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+/** Each of the last `days` days (oldest first), with its counts and outcome; a day without backups is `none`. */
+function outcomes(counts: DayCounts[], now: number, days: number): DayOutcome[] {
+  const byDay = new Map(counts.map((c) => [c.day, c]));
+  const start = new Date(since(now, days));
+  return Array.from({ length: days }, (_, i) => {
+    const d = new Date(start);
+    d.setDate(start.getDate() + i);
+    const day = dayOf(d);
+    const c = byDay.get(day) ?? { day, ok: 0, failed: 0, suspect: 0, verified: 0 };
+    return { day, outcome: outcomeOf(c), ok: c.ok, failed: c.failed, suspect: c.suspect, verified: c.verified };
+  });
+}
+
+function outcomeOf(c: DayCounts): DayOutcome['outcome'] {
+  if (c.failed) return c.ok ? 'partial' : 'failed';
+  if (c.suspect) return 'suspect';
+  if (!c.ok) return 'none';
+  return c.verified >= c.ok ? 'verified' : 'ok';
 }
