@@ -195,7 +195,8 @@ function outcomes(counts: DayCounts[], now: number, days: number): DayOutcome[] 
   });
 }
 
-function outcomeOf(c: DayCounts): DayOutcome['outcome'] {
+/** A day's worst news from its counts (docs/serve.md, "The day strip"). */
+export function outcomeOf(c: DayCounts): DayOutcome['outcome'] {
   if (c.failed) return c.ok ? 'partial' : 'failed';
   if (c.suspect) return 'suspect';
   if (!c.ok) return 'none';

@@ -161,6 +161,7 @@ export interface RunsQuery {
   status?: string;
   since?: string;
   until?: string;
+  limit?: string;
 }
 
 const runDuration = (r: RunSummary): string => (r.finishedAt ? spokenSeconds((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000) : '-');
@@ -180,8 +181,9 @@ export function runsListPage(host: string, data: RunsPage, query: RunsQuery, ser
     html`<h1>Runs</h1>
       <form class="filters" method="get" action="/runs">
         <label>Service ${select('service', services, query.service)}</label><label>Status ${select('status', statuses, query.status)}</label>
-        <label>From <input type="date" name="since" value="${query.since ?? ''}" /></label><label>To <input type="date" name="until" value="${query.until ?? ''}" /></label>
-        <button type="submit">Filter</button> <a href="/runs">clear</a>
+        <label>From <input type="date" name="since" value="${query.since ?? ''}" /></label
+        ><label>To <input type="date" name="until" value="${query.until ?? ''}" /></label>
+        ${query.limit ? html`<input type="hidden" name="limit" value="${query.limit}" />` : ''}<button type="submit">Filter</button> <a href="/runs">clear</a>
       </form>
       <table class="runs">
         <thead>

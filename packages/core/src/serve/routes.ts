@@ -54,7 +54,7 @@ function runsFilter(q: URLSearchParams): { filter: RunsFilter; query: RunsQuery 
     since: since && midnight(since),
     until: until && midnight(until, true),
   };
-  return { filter, query: { service, status, since, until } };
+  return { filter, query: { service, status, since, until, limit: q.get('limit') || undefined } };
 }
 
 const decoded = (part: string): string | null => {
