@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// batt's catalog commands on a big catalog (100,000 runs, 1,000,000 items, a few thousand
-// checks), measured in the same run on the same machine:
+// batt's catalog commands on a big catalog (100,000 runs, 1,000,000 items, some 15,000 checks
+// and 10,000 copies), measured in the same run on the same machine:
 //   1. `batt runs --last 50` (and `--json`) vs `node -e 0`        target: <= 2.2x
 //      (also on an empty catalog, which shows start-up alone)
 //   2. `batt prune --dry-run --keep-daily 7 --keep-weekly 4 --keep-monthly 12`
@@ -10,26 +10,20 @@
 // Usage: node test/bench/catalog.mjs [--workdir DIR] [--rounds N]
 // The catalog is seeded once under the work dir (default: .bench/catalog in the repo) and
 // reused while its .done marker is there; delete the folder to seed again. batt creates the
-// catalog (its drizzle migrations), then better-sqlite3 bulk-inserts in one transaction.
+// catalog (its drizzle migrations), then better-sqlite3 bulk-inserts in one transaction; what
+// it holds is described in test/bench/catalog-seed.mjs (test/bench/serve.mjs shares it).
 // Prints a table; exits 0 whether or not the targets are met.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { batt, Database, seededCatalog } from './catalog-seed.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ options: { workdir: { type: 'string' }, rounds: { type: 'string' } } });
 const work = resolve(opts.workdir ?? join(repo, '.bench', 'catalog'));
 const rounds = Number(opts.rounds ?? 9);
-const batt = join(repo, 'packages', 'batt', 'bin', 'batt.js');
-const Database = createRequire(join(repo, 'packages', 'core', 'package.json'))('better-sqlite3');
-const home = join(work, 'home');
 const emptyHome = join(work, 'empty-home');
-const catalog = join(home, 'catalog.db');
-const RUNS = 100_000;
-const BASE = Date.parse('2026-11-22T00:00:00Z'); // the newest run starts here, one run an hour before it
 mkdirSync(work, { recursive: true });
 
 function run(args, { check = true } = {}) {
@@ -41,213 +35,8 @@ function run(args, { check = true } = {}) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// --- seeding -------------------------------------------------------------------------------
-let seed = 42;
-const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-const pad = (n, w = 2) => String(n).padStart(w, '0');
-const iso = (ms) => new Date(ms).toISOString();
-const mysqlTool = 'mysqldump  Ver 10.19 Distrib 10.11.14-MariaDB, for debian-linux-gnu (x86_64)';
-const pgTool = 'pg_dump (PostgreSQL) 16.10 (Debian 16.10-1.pgdg12+1)';
-// Ten items a run: service, target, file name base, extension, compression, size (bytes), tool, server, facts.
-const rows = (n) =>
-  JSON.stringify({ rowCounts: { orders: 1000 + n, customers: 200 + (n >> 3), order_items: 3000 + 3 * n }, tables: 3, consistency: 'single-transaction', rowsCountedFrom: 'dump' });
-const targets = [
-  { service: 'mysql', target: 'shop', base: 'shop', ext: '.sql.zst', compression: 'zstd', size: 48e6, tool: mysqlTool, server: '10.11.14-MariaDB', facts: rows },
-  {
-    service: 'mysql',
-    target: 'blog',
-    base: 'blog',
-    ext: '.sql.zst',
-    compression: 'zstd',
-    size: 6e6,
-    tool: mysqlTool,
-    server: '10.11.14-MariaDB',
-    facts: (n) => JSON.stringify({ rowCounts: { wp_posts: 5000 + (n >> 4), wp_comments: 20000 + (n >> 2) }, tables: 2 }),
-  },
-  {
-    service: 'postgresql',
-    target: 'app',
-    base: 'app',
-    ext: '.dump',
-    compression: 'none',
-    size: 120e6,
-    tool: pgTool,
-    server: '16.10',
-    facts: (n) => JSON.stringify({ rowCounts: { 'public.users': 10000 + n, 'public.events': 500000 + 40 * n }, tables: 2, format: 'custom' }),
-  },
-  {
-    service: 'postgresql',
-    target: '@globals',
-    base: 'globals',
-    ext: '.sql.zst',
-    compression: 'zstd',
-    size: 4e3,
-    tool: pgTool,
-    server: '16.10',
-    facts: () => JSON.stringify({ roles: 7 }),
-  },
-  {
-    service: 'redis',
-    target: '127.0.0.1:6379',
-    base: '127.0.0.1_6379',
-    ext: '.rdb.zst',
-    compression: 'zstd',
-    size: 9e6,
-    tool: 'redis-cli 7.0.15',
-    server: '7.0.15',
-    facts: (n) => JSON.stringify({ keys: { db0: 40000 + n, db1: 120 } }),
-  },
-  {
-    service: 'file',
-    target: '/etc',
-    base: 'etc',
-    ext: '.tar.zst',
-    compression: 'zstd',
-    size: 1.4e6,
-    tool: 'tar (GNU tar) 1.35',
-    server: null,
-    facts: () => JSON.stringify({ files: 1931, dirs: 412, tarBytes: 6_123_520 }),
-  },
-  {
-    service: 'file',
-    target: '/var/www',
-    base: 'var_www',
-    ext: '.tar.zst',
-    compression: 'zstd',
-    size: 310e6,
-    tool: 'tar (GNU tar) 1.35',
-    server: null,
-    facts: (n) => JSON.stringify({ files: 48000 + (n >> 5), dirs: 3100, tarBytes: 900_000_000 + 1000 * n }),
-  },
-  {
-    service: 'mongodb',
-    target: 'all',
-    base: 'all',
-    ext: '.archive.zst',
-    compression: 'zstd',
-    size: 22e6,
-    tool: 'mongodump version: 100.10.0',
-    server: '7.0.14',
-    facts: (n) => JSON.stringify({ collections: 12, documents: 80000 + n }),
-  },
-  { service: 'pgsql', target: 'legacy', base: 'legacy', ext: '.sql.gz', compression: 'gzip', size: 3e6, tool: null, server: null, facts: () => null },
-  { service: 'mysql', target: 'analytics', base: 'analytics', ext: '.sql.zst', compression: 'zstd', size: 75e6, tool: mysqlTool, server: '10.11.14-MariaDB', facts: rows },
-];
-const services = [...new Set(targets.map((t) => t.service))].join(',');
-const failures = {
-  mysql: 'mysqldump: Got error: 2013: "Lost connection to server during query" when dumping table `orders` at row: 40211',
-  postgresql: 'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is starting up',
-  redis: 'redis-cli: Could not connect to Redis at 127.0.0.1:6379: Connection refused',
-  file: 'tar: /var/www/uploads/tmp: file changed as we read it',
-  mongodb: 'mongodump: error connecting to host: server selection error: context deadline exceeded',
-  pgsql: 'the script pgsql exited with status 1',
-};
-
-function seedCatalog() {
-  rmSync(home, { recursive: true, force: true });
-  run([batt, '--home', home, 'runs']); // creates the home and the catalog with batt's migrations
-  const t0 = process.hrtime.bigint();
-  const db = new Database(catalog);
-  db.pragma('journal_mode = OFF'); // one writer, thrown away on failure: no journal while seeding
-  db.pragma('synchronous = OFF');
-  db.pragma('cache_size = -262144');
-  const insRun = db.prepare('INSERT INTO runs (id, started_at, finished_at, status, host, user, destination, services, pid, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const insItem = db.prepare(
-    'INSERT INTO items (id, run_id, service, target, file, bytes, sha256, compression, started_at, finished_at, status, error, tool_version, server_version, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insCheck = db.prepare('INSERT INTO checks (item_id, kind, started_at, finished_at, status, details) VALUES (?, ?, ?, ?, ?, ?)');
-  const details = JSON.stringify([
-    { name: 'sha256', ok: true, detail: 'matches the catalog' },
-    { name: 'SHA256SUMS', ok: true, detail: 'listed and matching' },
-    { name: 'format', ok: true, detail: 'complete' },
-  ]);
-  let itemId = 0;
-  let checkCount = 0;
-  const okItemsOfRecent = [];
-  db.transaction(() => {
-    for (let id = 1; id <= RUNS; id++) {
-      const start = BASE - (RUNS - id) * 3_600_000;
-      const d = new Date(start);
-      const [Y, M, D, h, m] = [d.getUTCFullYear(), pad(d.getUTCMonth() + 1), pad(d.getUTCDate()), pad(d.getUTCHours()), pad(d.getUTCMinutes())];
-      const stamp = `${Y}${M}${D}-${h}${m}`;
-      let at = start + 200;
-      let failed = 0;
-      const runItems = [];
-      const itemRows = [];
-      for (const t of targets) {
-        itemId++;
-        const took = Math.round((t.size / 80e6) * 1000 * (0.8 + 0.4 * rand())) + 40;
-        const ok = rand() >= 0.02;
-        const growth = 0.5 + id / RUNS;
-        const bytes = ok ? Math.round(t.size * growth * (0.97 + 0.06 * rand())) : null;
-        const file = ok ? `/opt/backup/${Y}/${M}/${D}/${t.service}/${t.base}-${stamp}-run${id}${t.ext}` : null;
-        const sha = ok ? createHash('sha256').update(`${id}/${t.base}`).digest('hex') : null;
-        itemRows.push([
-          itemId,
-          id,
-          t.service,
-          t.target,
-          file,
-          bytes,
-          sha,
-          ok ? t.compression : null,
-          iso(at),
-          iso(at + took),
-          ok ? 'ok' : 'failed',
-          ok ? null : failures[t.service],
-          t.tool,
-          t.server,
-          ok ? t.facts(id) : null,
-        ]);
-        if (ok) runItems.push(itemId);
-        else failed++;
-        at += took + 5;
-      }
-      const status = failed === 0 ? 'ok' : failed === targets.length ? 'failed' : 'partial';
-      insRun.run(
-        id,
-        iso(start),
-        iso(at + 30),
-        status,
-        'db1.example.net',
-        'root',
-        '/opt/backup/%Y/%m/%d/{service}',
-        services,
-        10_000 + (id % 50_000),
-        failed ? `${failed} of ${targets.length} items failed` : null,
-      );
-      for (const r of itemRows) insItem.run(...r);
-      if (id > RUNS - 400) okItemsOfRecent.push([runItems, at + 60_000]);
-    }
-    // The newest 400 runs were verified an hour after each run: one verify per good item.
-    for (const [ids, when] of okItemsOfRecent) {
-      for (const i of ids) {
-        insCheck.run(i, 'verify', iso(when), iso(when + 2500), 'ok', details);
-        checkCount++;
-      }
-    }
-  })();
-  db.pragma('journal_mode = WAL'); // as batt leaves it
-  db.close();
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  writeFileSync(join(work, '.done'), JSON.stringify({ runs: RUNS, items: itemId, checks: checkCount, seed_s: seconds }) + '\n');
-  return seconds;
-}
-
-let seedSeconds = null;
-const fresh = !existsSync(join(work, '.done')) || !existsSync(catalog);
-if (fresh) {
-  console.error(`seeding ${catalog}: ${RUNS.toLocaleString('en')} runs, ${(RUNS * 10).toLocaleString('en')} items ...`);
-  seedSeconds = seedCatalog();
-  console.error(`seeded in ${seedSeconds.toFixed(1)} s`);
-} else {
-  console.error(`reusing the seeded catalog ${catalog} (delete ${work} to seed again)`);
-  try {
-    seedSeconds = JSON.parse(readFileSync(join(work, '.done'), 'utf8')).seed_s ?? null;
-  } catch {
-    /* an old marker */
-  }
-}
+// --- seeding (test/bench/catalog-seed.mjs) -------------------------------------------------
+const { home, catalog, done, fresh, seedSeconds } = seededCatalog(work);
 rmSync(emptyHome, { recursive: true, force: true });
 run([batt, '--home', emptyHome, 'runs']);
 
@@ -314,7 +103,7 @@ for (let i = 0, spent = 0; i < Math.max(3, Math.ceil(rounds / 3)) && spent < 30;
 }
 const after = counts();
 const untouched = after.runs === before.runs && after.items === before.items && after.checks === before.checks;
-if (!untouched) rmSync(join(work, '.done'), { force: true }); // re-seed next time
+if (!untouched) rmSync(done, { force: true }); // re-seed next time
 
 // Any index of items with sha256 among its columns (the issue wants none).
 const shaIndexes = (() => {
