@@ -8,8 +8,10 @@
 //                                                                 (no target: shown beside)
 //      the pages /, /runs, /runs/<id>                             target: <= 150 ms
 //      (a page that answers 404 is "not built" yet)
-//   2. the server's peak RSS (VmHWM in /proc/<pid>/status, after every request)
-//                                                                 target: <= 150 MB
+//      a target's page and API (/targets/mysql/shop: its charts)   target: <= 150 ms
+//   2. the server's peak RSS (VmHWM in /proc/<pid>/status), after those and then a soak of
+//      --soak N more requests (default 2,000) over different pages of runs, runs and targets,
+//      as a dashboard left open for days would send                target: <= 150 MB
 // Time is the client's: from the request to the last byte of the answer, over a kept-alive
 // connection to 127.0.0.1 (node's fetch; it sends Host: 127.0.0.1:<port>).
 // Usage: node test/bench/serve.mjs [--workdir DIR] [--rounds N]
@@ -25,9 +27,10 @@ import { parseArgs } from 'node:util';
 import { batt, Database, seededCatalog } from './catalog-seed.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
-const { values: opts } = parseArgs({ options: { workdir: { type: 'string' }, rounds: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { workdir: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' } } });
 const work = resolve(opts.workdir ?? join(repo, '.bench', 'catalog'));
 const rounds = Number(opts.rounds ?? 21);
+const soak = Number(opts.soak ?? 2000);
 const TARGET_MS = 150;
 const TARGET_MB = 150;
 
@@ -48,6 +51,7 @@ const facts = (() => {
       checks: one('SELECT count(*) FROM checks'),
       copies: one('SELECT count(*) FROM copies'),
       pairs: one('SELECT count(*) FROM (SELECT DISTINCT service, target FROM items)'),
+      target: db.prepare("SELECT service, target FROM items WHERE service = 'mysql' ORDER BY id DESC LIMIT 1").get(),
     };
   } finally {
     db.close();
@@ -98,10 +102,13 @@ const urls = [
   { path: '/', target: true, page: true },
   { path: '/runs', target: true, page: true },
   { path: `/runs/${facts.newest}`, target: true, page: true },
+  { path: `/api/targets/${encodeURIComponent(facts.target.service)}/${encodeURIComponent(facts.target.target)}`, target: true },
+  { path: `/targets/${encodeURIComponent(facts.target.service)}/${encodeURIComponent(facts.target.target)}`, target: true, page: true },
 ];
 
 let results;
 let memory;
+let soakSeconds = 0;
 try {
   for (let i = 0; i < 3; i++) for (const u of urls) await request(u.path, u.page ? html : undefined); // warm-up
   results = [];
@@ -117,6 +124,19 @@ try {
     }
     results.push({ ...u, ms, status, bytes });
   }
+  const soakStarted = process.hrtime.bigint();
+  for (let i = 0; i < soak; i++) {
+    const page =
+      i % 4 === 0
+        ? `/runs?before=${facts.newest - i * 37}`
+        : i % 4 === 1
+          ? `/api/runs?before=${facts.newest - i * 41}&limit=200`
+          : i % 4 === 2
+            ? `/runs/${facts.newest - i * 13}`
+            : urls[i % urls.length].path;
+    await request(page);
+  }
+  soakSeconds = Number(process.hrtime.bigint() - soakStarted) / 1e9;
 } finally {
   // The peak is read once every request was answered; VmHWM is the most the process ever held.
   memory = (() => {
@@ -154,7 +174,7 @@ else
     '',
     `<= ${TARGET_MB} MB`,
     memory.hwm <= TARGET_MB ? 'yes' : 'no',
-    `VmRSS ${memory.rss.toFixed(0)} MB at the end`,
+    `VmRSS ${memory.rss.toFixed(0)} MB at the end, after a soak of ${soak} requests in ${soakSeconds.toFixed(0)} s`,
   ]);
 
 const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));

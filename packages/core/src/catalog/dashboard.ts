@@ -23,18 +23,23 @@ export interface TargetRow {
  * through items_service_target (a loose index scan), not by reading every item.
  */
 export function targetRows(db: CatalogDb): TargetRow[] {
+  // Service by service, then target by target: one index seek per step. (A row-value step,
+  // `(service, target) > (?, ?)`, seeks on service only and took 0.36 s on a million items.)
   return db.$client
     .prepare(
-      `with recursive pairs(service, target) as (
-         select * from (select service, target from items order by service, target limit 1)
+      `with recursive services(service) as (
+         select min(service) from items
          union all
-         select (select i.service from items i where (i.service, i.target) > (p.service, p.target) order by i.service, i.target limit 1),
-                (select i.target from items i where (i.service, i.target) > (p.service, p.target) order by i.service, i.target limit 1)
-         from pairs p where p.service is not null
-       ), good as (
+         select (select min(service) from items where service > s.service) from services s where s.service is not null
+       ), pairs(service, target) as (
+         select service, (select min(target) from items where service = s.service) from services s where s.service is not null
+         union all
+         select p.service, (select min(target) from items where service = p.service and target > p.target) from pairs p where p.target is not null
+       ), good as materialized (
          select p.service, p.target,
-           (select max(g.id) from items g where g.service = p.service and g.target = p.target and g.status = 'ok' and g.suspect is null and g.file is not null) as id
-         from pairs p where p.service is not null
+           (select g.id from items g where g.service = p.service and g.target = p.target and g.status = 'ok' and g.suspect is null and g.file is not null
+            order by g.id desc limit 1) as id
+         from pairs p where p.target is not null
        )
        select g.service, g.target, g.id as goodId, i.run_id as runId, i.started_at as at, i.bytes, i.local,
          (select count(*) from items f where f.service = g.service and f.target = g.target and f.status in ('failed', 'aborted') and f.id > coalesce(g.id, 0)) as failures,
@@ -88,6 +93,9 @@ export function targetHistory(db: CatalogDb, service: string, target: string, li
     .all(service, target, limit) as HistoryRow[];
 }
 
+/** A time's day in the server's time zone: YYYY-MM-DD. */
+export const localDay = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
 export interface DayCounts {
   /** YYYY-MM-DD in the server's time zone. */
   day: string;
@@ -99,23 +107,32 @@ export interface DayCounts {
 
 /**
  * Per day since `sinceIso`, the items that were ok, failed (or aborted), suspect, and proven
- * (a passed verify or drill); for one target, or all. Reads only the runs since then: run ids
- * grow with time, so the items come from the run_id index.
+ * (a passed verify or drill); for one target, or all. All targets: only the runs since then are
+ * read (run ids grow with time, so the items come from the run_id index); one target: from
+ * items_retention. SQLite counts by the UTC hour a backup started (its `localtime` costs more
+ * than the rest of the query), and each hour is put on its local day here.
  */
 export function dailyCounts(db: CatalogDb, sinceIso: string, only?: { service: string; target: string }): DayCounts[] {
-  const filter = only ? 'and i.service = @service and i.target = @target' : '';
-  return db.$client
+  const range = only
+    ? 'i.service = @service and i.target = @target and i.started_ms >= @sinceMs'
+    : 'i.run_id >= coalesce((select min(id) from runs where started_at >= @since), 1e18) and i.started_at >= @since';
+  const hours = db.$client
     .prepare(
-      `select date(i.started_at, 'localtime') as day,
+      `select substr(i.started_at, 1, 13) as hour,
          sum(i.status = 'ok' and i.suspect is null) as ok,
          sum(i.status in ('failed', 'aborted')) as failed,
          sum(i.suspect is not null) as suspect,
          sum(exists (select 1 from checks c where c.item_id = i.id and c.kind in ('verify', 'restore-test') and c.status = 'ok')) as verified
-       from items i
-       where i.run_id >= coalesce((select min(id) from runs where started_at >= @since), 1e18) and i.started_at >= @since ${filter}
-       group by day order by day`,
+       from items i where ${range} group by hour`,
     )
-    .all({ since: sinceIso, ...only }) as DayCounts[];
+    .all({ since: sinceIso, sinceMs: Date.parse(sinceIso), ...only }) as ({ hour: string } & Omit<DayCounts, 'day'>)[];
+  const days = new Map<string, DayCounts>();
+  for (const { hour, ...counts } of hours) {
+    const day = localDay(new Date(`${hour}:00:00Z`));
+    const sum = days.get(day) ?? { day, ok: 0, failed: 0, suspect: 0, verified: 0 };
+    days.set(day, { day, ok: sum.ok + counts.ok, failed: sum.failed + counts.failed, suspect: sum.suspect + counts.suspect, verified: sum.verified + counts.verified });
+  }
+  return [...days.values()];
 }
 
 /** The services the catalog has items of, by a loose scan of items_service_target. */

@@ -5,10 +5,11 @@
  * Longer than 200 lines because a run's life and its listing read the same columns; keeping them
  * together keeps `batt runs` in step with what a run records (other tables have their own files).
  */
-import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Statement } from 'better-sqlite3';
 import type { CatalogDb } from './db.js';
 import type { ManifestFailure } from '../manifest/manifest.js';
-import { checks, copies, items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
+import { items, runs, type ItemRow, type ItemStatus, type RunRow, type RunStatus } from './schema.js';
 
 export const now = (): string => new Date().toISOString();
 
@@ -123,71 +124,53 @@ export interface RunSummary extends RunRow {
   copiesByStorage: Record<string, number>;
 }
 
+const runColumns = `id, started_at as startedAt, finished_at as finishedAt, status, host, user, destination, services, pid, error,
+  bundle_file as bundleFile, bundle_bytes as bundleBytes, bundle_sha256 as bundleSha256`;
+
+/**
+ * A page of runs with their totals. Plain statements, each prepared once per connection (the
+ * run ids go in as one JSON array): `batt serve` lists runs on every page, and building the same
+ * queries through drizzle for each one cost ~370 KB of garbage per page.
+ */
 export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
-  const conditions = [];
-  if (filter.status) conditions.push(eq(runs.status, filter.status));
-  if (filter.before !== undefined) conditions.push(lt(runs.id, filter.before));
-  if (filter.since) conditions.push(gte(runs.startedAt, filter.since));
-  if (filter.until) conditions.push(lt(runs.startedAt, filter.until));
-  if (filter.service) conditions.push(sql`exists (select 1 from ${items} where ${items.runId} = ${runs.id} and ${items.service} = ${filter.service})`);
-  const rows = db
-    .select()
-    .from(runs)
-    .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(runs.id))
-    .limit(filter.last ?? 20)
-    .all();
+  const where = [
+    filter.status && 'status = @status',
+    filter.before !== undefined && 'id < @before',
+    filter.since && 'started_at >= @since',
+    filter.until && 'started_at < @until',
+    filter.service && 'exists (select 1 from items where items.run_id = runs.id and items.service = @service)',
+  ].filter(Boolean);
+  const rows = prepared(db, `select ${runColumns} from runs ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit @last`).all({
+    status: filter.status,
+    before: filter.before,
+    since: filter.since,
+    until: filter.until,
+    service: filter.service,
+    last: filter.last ?? 20,
+  }) as RunRow[];
   if (rows.length === 0) return [];
-  const totals = db
-    .select({
-      runId: items.runId,
-      count: sql<number>`count(*)`,
-      failed: sql<number>`sum(case when ${items.status} in ('failed', 'aborted') then 1 else 0 end)`,
-      running: sql<number>`sum(case when ${items.status} = 'running' then 1 else 0 end)`,
-      bytes: sql<number>`coalesce(sum(${items.bytes}), 0)`,
-      suspect: sql<number>`sum(case when ${items.suspect} is not null then 1 else 0 end)`,
-    })
-    .from(items)
-    .where(
-      inArray(
-        items.runId,
-        rows.map((r) => r.id),
-      ),
-    )
-    .groupBy(items.runId)
-    .all();
+  const ids = JSON.stringify(rows.map((r) => r.id));
+  const totals = prepared(
+    db,
+    `select run_id as runId, count(*) as count, sum(status in ('failed', 'aborted')) as failed, sum(status = 'running') as running,
+       coalesce(sum(bytes), 0) as bytes, sum(suspect is not null) as suspect
+     from items where run_id in (select value from json_each(?)) group by run_id`,
+  ).all(ids) as { runId: number; count: number; failed: number; running: number; bytes: number; suspect: number }[];
   const byRun = new Map(totals.map((t) => [t.runId, t]));
   // A run counts as checked `ok` when its newest check of each item passed.
-  const checked = db
-    .select({ runId: items.runId, failed: sql<number>`sum(case when ${checks.status} = 'failed' then 1 else 0 end)`, count: sql<number>`count(*)` })
-    .from(checks)
-    .innerJoin(items, eq(items.id, checks.itemId))
-    .where(
-      and(
-        inArray(
-          items.runId,
-          rows.map((r) => r.id),
-        ),
-        inArray(checks.kind, ['verify', 'restore-test']),
-        sql`${checks.id} = (select max(c2.id) from ${checks} c2 where c2.item_id = ${checks.itemId} and c2.kind = ${checks.kind} and c2.status in ('ok', 'failed'))`,
-      ),
-    )
-    .groupBy(items.runId)
-    .all();
+  const checked = prepared(
+    db,
+    `select i.run_id as runId, sum(c.status = 'failed') as failed from checks c join items i on i.id = c.item_id
+     where i.run_id in (select value from json_each(?)) and c.kind in ('verify', 'restore-test')
+       and c.id = (select max(c2.id) from checks c2 where c2.item_id = c.item_id and c2.kind = c.kind and c2.status in ('ok', 'failed'))
+     group by i.run_id`,
+  ).all(ids) as { runId: number; failed: number }[];
   const checkByRun = new Map(checked.map((c) => [c.runId, c.failed > 0 ? 'failed' : 'ok']));
-  const copied = db
-    .select({ runId: items.runId, storage: copies.storage, count: sql<number>`count(*)` })
-    .from(copies)
-    .innerJoin(items, eq(items.id, copies.itemId))
-    .where(
-      inArray(
-        items.runId,
-        rows.map((r) => r.id),
-      ),
-    )
-    .groupBy(items.runId, copies.storage)
-    .orderBy(copies.storage)
-    .all();
+  const copied = prepared(
+    db,
+    `select i.run_id as runId, c.storage, count(*) as count from copies c join items i on i.id = c.item_id
+     where i.run_id in (select value from json_each(?)) group by i.run_id, c.storage order by c.storage`,
+  ).all(ids) as { runId: number; storage: string; count: number }[];
   const copiesByRun = new Map<number, Record<string, number>>();
   for (const c of copied) copiesByRun.set(c.runId, { ...copiesByRun.get(c.runId), [c.storage]: c.count });
   return rows.map((r) => ({
@@ -203,20 +186,30 @@ export function listRuns(db: CatalogDb, filter: RunFilter): RunSummary[] {
   }));
 }
 
+const statements = new WeakMap<object, Map<string, Statement>>();
+
+/** `sql` prepared once per connection. */
+function prepared(db: CatalogDb, sql: string): Statement {
+  let cache = statements.get(db.$client);
+  if (!cache) statements.set(db.$client, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.$client.prepare(sql)));
+  return statement;
+}
+
+const itemColumns = `id, run_id as runId, service, target, file, bytes, sha256, compression, encryption, recipients, local, started_at as startedAt,
+  finished_at as finishedAt, status, error, tool_version as toolVersion, server_version as serverVersion, facts, log, suspect,
+  accepted_at as acceptedAt, prune_id as pruneId, started_ms as startedMs`;
+
 /** A run and its items; `ref` is a run id or `latest`. */
 export function getRun(db: CatalogDb, ref: string): { run: RunRow; items: ItemRow[] } | undefined {
-  const run =
-    ref === 'latest'
-      ? db.select().from(runs).orderBy(desc(runs.id)).limit(1).get()
-      : /^\d+$/.test(ref)
-        ? db
-            .select()
-            .from(runs)
-            .where(eq(runs.id, Number(ref)))
-            .get()
-        : undefined;
+  if (ref !== 'latest' && !/^\d+$/.test(ref)) return undefined;
+  const run = (
+    ref === 'latest' ? prepared(db, `select ${runColumns} from runs order by id desc limit 1`).get() : prepared(db, `select ${runColumns} from runs where id = ?`).get(Number(ref))
+  ) as RunRow | undefined;
   if (!run) return undefined;
-  return { run, items: db.select().from(items).where(eq(items.runId, run.id)).orderBy(items.id).all() };
+  const found = prepared(db, `select ${itemColumns} from items where run_id = ? order by id`).all(run.id) as (Omit<ItemRow, 'local'> & { local: number })[];
+  return { run, items: found.map((i) => ({ ...i, local: Boolean(i.local) })) };
 }
 
 /** A test of whether the catalog has a file in a storage only (`keep_local: false`), not pruned. */

@@ -6,7 +6,7 @@
  * secret of it can reach a response.
  */
 import { copiesOf } from '../catalog/copies.js';
-import { dailyCounts, latestChecks, targetHistory, targetRows, type DayCounts, type HistoryRow, type LatestCheck } from '../catalog/dashboard.js';
+import { dailyCounts, latestChecks, localDay, targetHistory, targetRows, type DayCounts, type HistoryRow, type LatestCheck } from '../catalog/dashboard.js';
 import type { CatalogDb } from '../catalog/db.js';
 import { getRun, listRuns, type RunSummary } from '../catalog/queries.js';
 import type { CheckRow, CopyRow, ItemRow, RunRow } from '../catalog/schema.js';
@@ -180,8 +180,6 @@ function since(now: number, days: number): string {
   return d.toISOString();
 }
 
-const dayOf = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-
 /** Each of the last `days` days (oldest first), with its counts and outcome; a day without backups is `none`. */
 function outcomes(counts: DayCounts[], now: number, days: number): DayOutcome[] {
   const byDay = new Map(counts.map((c) => [c.day, c]));
@@ -189,7 +187,7 @@ function outcomes(counts: DayCounts[], now: number, days: number): DayOutcome[] 
   return Array.from({ length: days }, (_, i) => {
     const d = new Date(start);
     d.setDate(start.getDate() + i);
-    const day = dayOf(d);
+    const day = localDay(d);
     const c = byDay.get(day) ?? { day, ok: 0, failed: 0, suspect: 0, verified: 0 };
     return { day, outcome: outcomeOf(c), ok: c.ok, failed: c.failed, suspect: c.suspect, verified: c.verified };
   });

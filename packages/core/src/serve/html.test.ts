@@ -10,7 +10,7 @@ describe('html', () => {
       '<td title="&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;</td>',
     );
     assert.equal(html`<p>${html`<b>${name}</b>`}</p>`.text, '<p><b>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&#39;&amp;</b></p>');
-    assert.equal(html`${['<a>', html`<b></b>`, null, undefined, false, 0]}`.text, '&lt;a&gt;<b>0');
+    assert.equal(html`${['<a>', html`<b></b>`, null, undefined, false, 0]}`.text, '&lt;a&gt;<b></b>0');
   });
 
   it('shows control characters and direction overrides as escapes, keeping lines in <pre>', () => {
