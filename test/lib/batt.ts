@@ -17,7 +17,8 @@ export const battBin = join(repoRoot, 'packages', 'batt', 'bin', 'batt.js');
 /**
  * The environment every batt a test starts gets, and nothing of the caller's: no BATT_*, PG*,
  * MYSQL_*, REDIS*, AWS_* or locale leaks in, HOME is the test's own folder (so no ~/.my.cnf or
- * ~/.pgpass is read), and time zone, locale and colour are pinned. `extra` is laid on top.
+ * ~/.pgpass is read), time zone, locale and colour are pinned, and Node's compile cache is the
+ * test's own. `extra` is laid on top.
  */
 export function testEnv(dir: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string | undefined> = {
@@ -26,6 +27,8 @@ export function testEnv(dir: string, extra: Record<string, string | undefined> =
     TMPDIR: process.env.TMPDIR,
     LANG: 'C.UTF-8',
     TZ: 'UTC',
+    // Node 22.8+ keeps batt's compiled code here (bin/batt.js turns the cache on), not in /tmp.
+    NODE_COMPILE_CACHE: join(dir, '.node-compile-cache'),
     NO_COLOR: '1',
     FORCE_COLOR: '0',
     ...extra,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Kept tiny on purpose: `batt --version` answers before any module is loaded.
 import { readFileSync } from 'node:fs';
+import * as module from 'node:module';
 
 const args = process.argv.slice(2);
 // `batt runs | head` closes our stdout early: that is the reader's choice, not an error.
@@ -12,6 +13,8 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${version}\n`);
 } else {
+  // Node 22.8+ keeps the compiled bundle between runs (batt doctor says where); older Nodes go on without.
+  module.enableCompileCache?.();
   const { main } = await import('../dist/bundle/main.js');
   process.exitCode = await main(args, version);
 }

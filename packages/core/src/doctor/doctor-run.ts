@@ -19,6 +19,7 @@ import type { Service } from '../plugins/discovery.js';
 import { pluginContext, type DoctorCheck } from '../plugins/types.js';
 import { checkFolder, checkFreeSpace } from './places.js';
 import { failedCheck, probe } from './checks.js';
+import { runtimeDetail } from './runtime.js';
 import { scriptChecks, serviceScriptCheck } from './scripts.js';
 
 /** One line of the doctor's report; `service` when the check is one service's. */
@@ -46,6 +47,7 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorLine[]> {
     config
       ? { name: 'configuration', ok: true, detail: config.files.length ? `valid: ${config.files.join(', ')} and the environment` : 'valid: no config file, the environment only' }
       : failedCheck('configuration', (request.config as { error: unknown }).error),
+    { name: 'node', ok: true, detail: runtimeDetail() },
   ];
   if (request.services.length === 0) {
     lines.push({
