@@ -311,6 +311,7 @@ exit 0
         json<Line[]>(ok).map((l) => `${l.service ?? ''} ${l.check} ${l.ok}`),
         [
           ' configuration true',
+          ' node true',
           'mongodb client tools true',
           'mongodb connection true',
           'mongodb targets true',

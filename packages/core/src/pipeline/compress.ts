@@ -1,11 +1,13 @@
 /**
- * Compression stage. zstd (the default) runs through Node's zlib where this Node has it
- * (22.15+), else through the `zstd` binary with all cores (-T0); a dump command then writes
- * straight into zstd's stdin, and zstd writes straight into the backup's temporary file, so
- * neither side's bytes pass through Node (the core hashes the file as it grows). gzip uses zlib.
+ * Compression stage. zstd (the default) runs through the `zstd` binary with all cores (-T0); a
+ * dump command then writes straight into zstd's stdin, and zstd writes straight into the
+ * backup's temporary file, so neither side's bytes pass through Node (the core hashes the file
+ * as it grows). Without the binary, on a Node whose zlib has zstd (22.15+), it runs in-process
+ * on one thread: Node's zstd stream fails with threads ("stream.push() after EOF" as soon as a
+ * pipe feeds it, nodejs/node#59899, still so in 26.12), and one thread is half the speed of
+ * `zstd -T0` on two cores (docs/benchmarks.md, "Node"). gzip uses zlib.
  */
 import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -38,9 +40,8 @@ export function nodeZstd(): ZstdZlib['createZstdCompress'] {
   return (zlib as unknown as ZstdZlib).createZstdCompress;
 }
 
-/** True when zstd can run here: Node's own, or the binary on PATH. */
-export function zstdAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (nodeZstd()) return true;
+/** True when the zstd binary is on PATH. */
+function zstdOnPath(env: NodeJS.ProcessEnv): boolean {
   return (env.PATH ?? '').split(delimiter).some((dir) => {
     try {
       accessSync(join(dir || '.', 'zstd'), constants.X_OK);
@@ -49,6 +50,17 @@ export function zstdAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
       return false;
     }
   });
+}
+
+/** Where zstd runs here: the binary on PATH, else this Node's zlib, else nowhere. */
+export function zstdRunner(env: NodeJS.ProcessEnv = process.env): 'binary' | 'zlib' | undefined {
+  if (zstdOnPath(env)) return 'binary';
+  return nodeZstd() ? 'zlib' : undefined;
+}
+
+/** True when zstd can run here: the binary on PATH, or Node's own. */
+export function zstdAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
+  return zstdRunner(env) !== undefined;
 }
 
 function inProcess(transform: Transform): CompressionStage {
@@ -91,14 +103,9 @@ export async function compressStage(
   if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
-  if (create) {
+  if (create && zstdRunner() === 'zlib') {
     const c = (zlib as unknown as ZstdZlib).constants;
-    const params: Record<number, number> = { [c.ZSTD_c_compressionLevel]: level ?? 3 };
-    try {
-      return inProcess(create({ params: { ...params, [c.ZSTD_c_nbWorkers]: availableParallelism() } }));
-    } catch {
-      return inProcess(create({ params }));
-    }
+    return inProcess(create({ params: { [c.ZSTD_c_compressionLevel]: level ?? 3 }, chunkSize: 256 * 1024 }));
   }
   const fd = inputFile ? openSync(inputFile, 'r') : undefined;
   try {
