@@ -9,40 +9,38 @@
 //      (and S3Storage.put of the finished file in a fresh process, to tell its cost from the process's)
 //   3. one `batt --file` run with encryption and an s3 storage (dump, zstd, age, upload, read
 //      back): its wall time and the batt process's peak RSS (informative, no target)
-// Usage: node test/bench/offsite.mjs [--workdir DIR] [--rounds N] [--skip-cli]
-// The data is run.mjs's 500 MiB file (same generator, same seed): generated once under the work
-// dir (default: .bench/ in the repo) and reused by both benchmarks.
+// Usage: node test/bench/offsite.mjs [--workdir DIR] [--rounds N] [--skip-cli] [--quick] [--result FILE]
+//   --quick: run.mjs's quick 100 MiB file, and no batt --file run (3.)
+//   --result FILE: also append the figures to FILE as JSON lines (test/bench/all.mjs reads them)
+// The data is run.mjs's 500 MiB file (test/bench/data.mjs: same generator, same seed): generated
+// once under the work dir (default: .bench/ in the repo) and reused by both benchmarks.
+// Exits 0 whether or not the targets are met.
 // s3rver runs in its own process so that its CPU (it is slow, and busy for every byte it stores)
 // is not counted in batt's event loop; on 2 cores it still competes with the uploader for CPU.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { benchData, writeBigFile } from './data.mjs';
+import { benchSet } from './data.mjs';
+import { cliArgs, median, resultOptions, row, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({
-  options: { workdir: { type: 'string' }, rounds: { type: 'string' }, 'skip-cli': { type: 'boolean' } },
+  args: cliArgs(),
+  options: { workdir: { type: 'string' }, rounds: { type: 'string' }, 'skip-cli': { type: 'boolean' }, ...resultOptions },
 });
+const quick = Boolean(opts.quick);
 const work = resolve(opts.workdir ?? join(repo, '.bench'));
 const rounds = Number(opts.rounds ?? 3);
 const batt = join(repo, 'packages', 'batt', 'bin', 'batt.js');
 const core = join(repo, 'packages', 'core');
 mkdirSync(work, { recursive: true });
 
-// The same deterministic data as run.mjs: a 96 MiB pool of text-like words (compresses ~3x) with
-// one block in five incompressible; the big file is 125 slices of 4 MiB at random offsets. The
-// random sequence is replayed past run.mjs's folder so both scripts make the same file.
-const { rand, block } = benchData();
-const big = join(work, 'big.bin');
-if (!existsSync(big)) {
-  console.error('generating a 500 MiB file ...');
-  const pool = Buffer.concat(Array.from({ length: 96 }, () => block(1024 * 1024)));
-  for (let n = 0; n < 160 * 256; n++) rand(); // run.mjs's folder takes one draw per file
-  writeBigFile(big, pool, rand);
-}
+// The same deterministic data as run.mjs (test/bench/data.mjs): text-like words (compress ~3x)
+// with one block in five incompressible, in slices of 4 MiB at random offsets.
+const big = benchSet(work, { quick }).big();
 const bigBytes = statSync(big).size;
 
 const keyFile = join(work, 'age-key.txt');
@@ -128,7 +126,6 @@ const run = (...args) =>
   );
 const out = join(work, 'offsite-out');
 const fresh = () => (rmSync(out, { recursive: true, force: true }), mkdirSync(out), out);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (bytes, s) => bytes / 1e6 / s;
 
 try {
@@ -164,7 +161,7 @@ try {
 
   // 3. The real thing, once: batt --file with encryption and an s3 storage (with the read-back).
   let cli;
-  if (!opts['skip-cli']) {
+  if (!opts['skip-cli'] && !quick) {
     console.error('batt --file with age and an s3 storage (upload and read-back) ...');
     const home = join(work, 'offsite-home');
     rmSync(home, { recursive: true, force: true });
@@ -189,12 +186,15 @@ try {
     const t = process.hrtime.bigint();
     const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, batt, '--home', home, '--quiet', '--json', '--file', big], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
     const wall = Number(process.hrtime.bigint() - t) / 1e9;
+    // --json prints JSON lines, one per event; the last is the run-finished one, with the status.
     const status = (() => {
       try {
-        return JSON.parse(r.stdout).status;
+        const finished = JSON.parse(r.stdout.trim().split('\n').pop());
+        if (finished.type === 'run-finished' && typeof finished.status === 'string') return finished.status;
       } catch {
-        return `exit ${r.status}: ${r.stderr.slice(-500)}`;
+        /* below */
       }
+      return `exit ${r.status}: ${r.stderr.trim().split('\n').slice(0, -1).join(' | ').slice(-500)}`;
     })();
     cli = { status, wall_s: wall, peak_rss_mib: Number(r.stderr.trim().split('\n').pop()) / 1024, note: 'dump (tar), zstd, age, write, then upload and read every byte back' };
   }
@@ -238,8 +238,43 @@ try {
     },
     batt_cli: cli,
     rounds,
+    quick,
   };
   console.log(JSON.stringify(result, null, 2));
+
+  const { encryption: enc, upload } = result;
+  const MiB = `${(bigBytes / 1024 / 1024).toFixed(0)} MiB`;
+  const rate = (r) => `${r.toFixed(0)} MB/s`;
+  writeResults(opts.result, [
+    row('offsite', `encryption cost: ${MiB} through zstd + age vs zstd alone (to a local file)`, {
+      figure: enc.zstd_age_s,
+      unit: 's',
+      reference: `${enc.zstd_s.toFixed(2)} s`,
+      ratio: enc.cost_ratio,
+      target: '<= 1.10',
+      ok: enc.cost_ratio <= 1.1,
+    }),
+    row('offsite', `S3 upload of the ${(compressed / 1e6).toFixed(0)} MB .zst.age: batt's S3Storage vs lib-storage Upload (s3rver)`, {
+      figure: upload.batt_MBps,
+      unit: 'MB/s',
+      reference: rate(upload.sdk_alone_MBps),
+      ratio: upload.rate_ratio,
+      target: '>= 0.8',
+      ok: upload.rate_ratio >= 0.8,
+    }),
+    row('offsite', 'S3 upload, S3Storage.put alone in a fresh process vs lib-storage Upload', {
+      figure: mb(compressed, putUp),
+      unit: 'MB/s',
+      reference: rate(upload.sdk_alone_MBps),
+      ratio: upload.put_alone_rate_ratio,
+    }),
+    ...(cli
+      ? [
+          row('offsite', `batt --file ${MiB} with age and an s3 storage (upload and read-back): wall time, status ${cli.status}`, { figure: cli.wall_s, unit: 's' }),
+          row('offsite', 'that batt --file run: peak RSS', { figure: cli.peak_rss_mib, unit: 'MiB' }),
+        ]
+      : []),
+  ]);
 } finally {
   rmSync(out, { recursive: true, force: true });
   await stopS3();

@@ -14,7 +14,9 @@
 //      as a dashboard left open for days would send                target: <= 150 MB
 // Time is the client's: from the request to the last byte of the answer, over a kept-alive
 // connection to 127.0.0.1 (node's fetch; it sends Host: 127.0.0.1:<port>).
-// Usage: node test/bench/serve.mjs [--workdir DIR] [--rounds N]
+// Usage: node test/bench/serve.mjs [--workdir DIR] [--rounds N] [--soak N] [--quick] [--result FILE]
+//   --quick: 7 requests per url and a soak of 300 (the catalog is the same, at the targets' size)
+//   --result FILE: also append the figures to FILE as JSON lines (test/bench/all.mjs reads them)
 // The catalog is seeded once under the work dir (default: .bench/catalog in the repo, the one
 // test/bench/catalog.mjs uses) and reused while its .done marker is there; delete the folder to
 // seed again. The server is `node packages/batt/bin/batt.js serve --home <home> --port 0`.
@@ -25,12 +27,14 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { batt, Database, seededCatalog } from './catalog-seed.mjs';
+import { cliArgs, resultOptions, row, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
-const { values: opts } = parseArgs({ options: { workdir: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' } } });
+const { values: opts } = parseArgs({ args: cliArgs(), options: { workdir: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' }, ...resultOptions } });
+const quick = Boolean(opts.quick);
 const work = resolve(opts.workdir ?? join(repo, '.bench', 'catalog'));
-const rounds = Number(opts.rounds ?? 21);
-const soak = Number(opts.soak ?? 2000);
+const rounds = Number(opts.rounds ?? (quick ? 7 : 21));
+const soak = Number(opts.soak ?? (quick ? 300 : 2000));
 const TARGET_MS = 150;
 const TARGET_MB = 150;
 
@@ -157,17 +161,30 @@ const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
 const p95 = (xs) => sorted(xs)[Math.ceil(xs.length * 0.95) - 1]; // nearest rank
 const table = [['url', 'median ms', 'p95 ms', 'target', 'met', 'answer']];
+const rows = []; // for pnpm bench (test/bench/all.mjs)
 for (const r of results) {
   const target = r.target ? `<= ${TARGET_MS} ms` : '';
-  if (r.page && r.status === 404) table.push([r.path, 'not built', '', target, '-', '404']);
-  else if (r.status !== 200) table.push([r.path, '-', '-', target, r.target ? 'no' : '-', `HTTP ${r.status}`]);
-  else {
+  const what = `${r.page ? 'page' : 'GET'} ${r.path.replace(/\d{4,}/g, '<id>')} on ${(facts.runs / 1000).toFixed(0)}k runs (median of ${r.ms.length})`;
+  if (r.page && r.status === 404) {
+    table.push([r.path, 'not built', '', target, '-', '404']);
+    rows.push(row('serve', what, { target, ok: false, note: `${r.path}: 404, not built` }));
+  } else if (r.status !== 200) {
+    table.push([r.path, '-', '-', target, r.target ? 'no' : '-', `HTTP ${r.status}`]);
+    rows.push(row('serve', what, { target, ok: r.target ? false : undefined, note: `${r.path}: HTTP ${r.status}` }));
+  } else {
     const m = median(r.ms);
     table.push([r.path, m.toFixed(1), p95(r.ms).toFixed(1), target, r.target ? (m <= TARGET_MS ? 'yes' : 'no') : '', `${(r.bytes / 1e3).toFixed(1)} kB`]);
+    rows.push(row('serve', what, { figure: m, unit: 'ms', reference: `p95 ${p95(r.ms).toFixed(1)} ms`, target, ok: r.target ? m <= TARGET_MS : undefined }));
   }
 }
-if (memory.error) table.push(['server peak RSS', '-', '', `<= ${TARGET_MB} MB`, 'no', memory.error]);
-else
+const rssWhat = `server peak RSS (VmHWM) after those and a soak of ${soak.toLocaleString('en')} requests`;
+if (memory.error) {
+  table.push(['server peak RSS', '-', '', `<= ${TARGET_MB} MB`, 'no', memory.error]);
+  rows.push(row('serve', rssWhat, { target: `<= ${TARGET_MB} MB`, ok: false, note: memory.error }));
+} else {
+  rows.push(
+    row('serve', rssWhat, { figure: memory.hwm, unit: 'MB', reference: `VmRSS ${memory.rss.toFixed(0)} MB at the end`, target: `<= ${TARGET_MB} MB`, ok: memory.hwm <= TARGET_MB }),
+  );
   table.push([
     'server peak RSS (VmHWM)',
     `${memory.hwm.toFixed(0)} MB`,
@@ -176,6 +193,8 @@ else
     memory.hwm <= TARGET_MB ? 'yes' : 'no',
     `VmRSS ${memory.rss.toFixed(0)} MB at the end, after a soak of ${soak} requests in ${soakSeconds.toFixed(0)} s`,
   ]);
+}
+writeResults(opts.result, rows);
 
 const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
 const line = (r) =>
