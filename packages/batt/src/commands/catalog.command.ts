@@ -39,7 +39,7 @@ export async function quickRuns(argv: string[]): Promise<number | undefined> {
   if (values.status !== undefined && !(runStatuses as readonly string[]).includes(values.status)) return undefined;
   // A service name may be an alias or a script's: only the full parser, with the plugins, knows.
   if (values.service !== undefined) return undefined;
-  const [{ ensureHome, resolveHome }, { runsCommand }] = await Promise.all([import('@batt/core/home/home'), import('./catalog.js')]);
+  const [{ ensureHome, resolveHome }, { runsCommand }] = await Promise.all([import('@batt/core/home/home'), import('./runs.js')]);
   const home = ensureHome(resolveHome(values.home));
   return runsCommand(home.catalog, { service: values.service, status: values.status as RunStatus | undefined, last, json: values.json ?? false });
 }
@@ -55,7 +55,7 @@ export const runs = command(
   async (a, { app }) => {
     if (!Number.isInteger(a.last) || a.last < 1) fail(`--last must be a whole number of at least 1, got ${String(a.last)}`);
     const service = a.service === undefined ? undefined : (app.services.find((s) => s.name === a.service || s.plugin?.aliases?.includes(a.service!))?.name ?? a.service);
-    const { runsCommand } = await import('./catalog.js');
+    const { runsCommand } = await import('./runs.js');
     return runsCommand(app.home.catalog, { service, status: a.status as RunStatus | undefined, last: a.last, json: a.json });
   },
 );

@@ -1,68 +1,10 @@
-/**
- * `batt runs` and `batt show <run>`: the catalog, for people and (with --json) for scripts. Only
- * catalog modules are imported, so `batt runs` starts quickly.
- */
+/** `batt show <run>`: one run from the catalog, for people and (with --json) for scripts. (`batt runs` is runs.ts.) */
 import { closeCatalog, openCatalog } from '@batt/core/catalog/db';
 import { copiesOf } from '@batt/core/catalog/copies';
-import { getRun, listRuns } from '@batt/core/catalog/queries';
-import type { RunStatus } from '@batt/core/catalog/statuses';
+import { getRun } from '@batt/core/catalog/queries';
 import { BattError } from '@batt/core/errors/errors';
 import type { App } from '../app.js';
-import { colourStatus, duration, humanBytes, out, printJson, printTable, shortVersion, text, when } from '../output.js';
-
-export interface RunsArgs {
-  service?: string;
-  status?: RunStatus;
-  last: number;
-  json: boolean;
-}
-
-/** "3", "2/3" (one failed), or "1 running" / "2 done, 1 running" while the run goes on. */
-function itemsCell(r: { items: number; failedItems: number; runningItems: number }): string {
-  const done = r.items - r.runningItems;
-  if (r.runningItems) return done ? `${done} done, ${r.runningItems} running` : `${r.runningItems} running`;
-  return r.failedItems ? `${r.items - r.failedItems}/${r.items}` : String(r.items);
-}
-
-/** `offsite 3, disk 3`: a run's confirmed copies by storage; `-` when it has none. */
-const copiesCell = (byStorage: Record<string, number>): string =>
-  Object.entries(byStorage)
-    .map(([storage, n]) => `${storage} ${n}`)
-    .join(', ') || '-';
-
-export async function runsCommand(catalog: string, args: RunsArgs): Promise<number> {
-  const db = await openCatalog(catalog);
-  try {
-    const rows = listRuns(db, { service: args.service, status: args.status, last: args.last });
-    if (args.json) {
-      printJson(rows);
-      return 0;
-    }
-    if (rows.length === 0) {
-      out`${args.service || args.status ? 'no runs match' : 'no runs yet'}\n`;
-      return 0;
-    }
-    // A COPIES column (copies by storage) only when a listed run has copies: the table stays as it was for a home without storage:.
-    const copied = rows.some((r) => r.copies > 0);
-    printTable(
-      ['RUN', 'STARTED', 'STATUS', 'ITEMS', 'SIZE', 'TOOK', 'VERIFIED', ...(copied ? ['COPIES'] : []), 'SERVICES'],
-      rows.map((r) => [
-        String(r.id),
-        when(r.startedAt),
-        r.suspectItems && r.status === 'ok' ? colourStatus('suspect') : colourStatus(r.status),
-        itemsCell(r),
-        humanBytes(r.bytes),
-        duration(r.startedAt, r.finishedAt),
-        r.checked ? colourStatus(r.checked) : '-',
-        ...(copied ? [copiesCell(r.copiesByStorage)] : []),
-        r.services,
-      ]),
-    );
-    return 0;
-  } finally {
-    closeCatalog(db);
-  }
-}
+import { colourStatus, duration, humanBytes, out, printJson, shortVersion, text, when } from '../output.js';
 
 export async function showCommand(app: App, ref: string, json: boolean): Promise<number> {
   const db = await openCatalog(app.home.catalog);
