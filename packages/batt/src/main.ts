@@ -7,7 +7,7 @@
 import chalk from 'chalk';
 import { BattError, exitCodeFor } from '@batt/core/errors/errors';
 import { printable } from '@batt/core/text/printable';
-import { backup } from './commands/backup.command.js';
+import { backup, quickBackup } from './commands/backup.command.js';
 import { accept, catalog } from './commands/catalog-tools.command.js';
 import { quickRuns, runs, show } from './commands/catalog.command.js';
 import { doctor } from './commands/doctor.command.js';
@@ -41,8 +41,11 @@ export async function main(argv: string[], version: string): Promise<number> {
   try {
     const quick = await quickRuns(argv);
     if (quick !== undefined) return quick;
-    const [{ default: yargs }, { loadApp, peekHome }, { supportedSpecifiers }] = await Promise.all([import('yargs'), import('./app.js'), import('@batt/core/destination/expand')]);
+    const { loadApp, peekHome } = await import('./app.js');
     const app = loadApp(peekHome(argv));
+    const backingUp = await quickBackup(app, argv, version, commands);
+    if (backingUp !== undefined) return backingUp;
+    const [{ default: yargs }, { supportedSpecifiers }] = await Promise.all([import('yargs'), import('@batt/core/destination/expand')]);
     const parser = yargs(argv);
     let cli = parser
       .scriptName('batt')
