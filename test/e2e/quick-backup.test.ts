@@ -42,6 +42,11 @@ describe('plain backup options, read without yargs', () => {
     const level = await box.batt(['--file', a, '--compression-level', 'x']);
     assert.equal(level.exitCode, 2);
     assert.match(level.stderr, /--compression-level must be a whole number from 1 to 19 \(gzip: 1 to 9\), got something else/);
+    const flagValue = await box.batt(['--file', a, '--bundle', 'false', '--json']);
+    assert.equal(flagValue.exitCode, 0, 'yargs reads `--bundle false` as the flag off, not as a service named false');
+    assert.equal(json(flagValue).bundle ?? null, null);
+    const flagOn = await box.batt(['--file', a, '--bundle', 'true', '--json']);
+    assert.match(json(flagOn).bundle, /batt-run-\d+\.tar$/, 'and `--bundle true` as the flag on');
     const empty = await box.batt(['--file', '']);
     assert.equal(empty.exitCode, 2);
     assert.match(empty.stderr, /--file needs a value/);

@@ -115,9 +115,13 @@ export async function quickBackup(app: App, argv: string[], version: string, com
   const seen = new Set<string>();
   const services: string[] = [];
   let array: string | undefined; // the target option the values after it go to
+  let flag = false; // the token before was a boolean option: yargs would take a `true`/`false` after it as its value
   for (const token of parsed.tokens) {
     if (token.kind === 'option-terminator') return undefined;
+    const afterFlag = flag;
+    flag = token.kind === 'option' && token.value === undefined && !arrays.has(token.name);
     if (token.kind === 'positional') {
+      if (afterFlag && (token.value === 'true' || token.value === 'false')) return undefined;
       if (array) (a[array] as string[]).push(token.value);
       else if (commands.includes(token.value)) return undefined;
       else services.push(token.value);
