@@ -25,6 +25,8 @@ describe('plain backup options, read without yargs', () => {
     const r = await box.batt(['--file', a, '-p', join(box.dir, 'elsewhere', '{service}'), '-j2', '--compression-level=5', '--json']);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.ok(json(r).items[0].file.startsWith(join(box.dir, 'elsewhere', 'file')), json(r).items[0].file);
+    const eq = await box.batt(['--file', a, `-p=${join(box.dir, 'eq', '{service}')}`, '--json']);
+    assert.ok(json(eq).items[0].file.startsWith(join(box.dir, 'eq', 'file')), `-p=DIR as yargs reads it: ${json(eq).items[0].file}`);
     const d = await box.batt(['--file', a, '--destination', join(box.dir, 'other', '{service}'), '--json']);
     assert.ok(json(d).items[0].file.startsWith(join(box.dir, 'other', 'file')));
   });

@@ -127,6 +127,7 @@ describe('batt serve', () => {
     assert.deepEqual(await ids(`since=${tomorrow}`), []);
     assert.deepEqual(await ids(`service=mysql`), []);
     assert.equal((await get(server.port, '/api/runs?since=yesterday')).status, 400);
+    assert.equal((await get(server.port, '/api/runs?since=2026-02-31')).status, 400, 'a day that does not exist');
     const one = await get(server.port, `/api/runs/${good}`);
     assert.equal(one.status, 200);
     assert.deepEqual(JSON.parse(one.body), json(await box.batt(['show', String(good), '--json'])));

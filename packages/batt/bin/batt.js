@@ -2,6 +2,8 @@
 // Kept tiny on purpose: `batt --version` answers before any module is loaded.
 import { readFileSync } from 'node:fs';
 import * as module from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 // `batt runs | head` closes our stdout early: that is the reader's choice, not an error.
@@ -13,8 +15,15 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${version}\n`);
 } else {
-  // Node 22.8+ keeps the compiled bundle between runs (batt doctor says where); older Nodes go on without.
-  module.enableCompileCache?.();
+  // Node 22.8+ keeps the compiled bundle between runs (batt doctor says where); older Nodes go on
+  // without. In the user's own cache folder, not Node's default under /tmp, where another user
+  // could make the folder first and hand root's batt compiled code of their own.
+  const xdg = process.env.XDG_CACHE_HOME;
+  try {
+    module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || join(xdg?.startsWith('/') ? xdg : join(homedir(), '.cache'), 'batt', 'node-compile-cache'));
+  } catch {
+    // no cache: only slower
+  }
   const { main } = await import('../dist/bundle/main.js');
   process.exitCode = await main(args, version);
 }

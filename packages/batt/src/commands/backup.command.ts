@@ -88,6 +88,8 @@ async function runBackup(app: App, targets: Targets, a: Record<string, unknown>,
  * yargs, which explains.
  */
 export async function quickBackup(app: App, argv: string[], version: string, commands: readonly string[]): Promise<number | undefined> {
+  // Short options only as -q, -j N, -jN and -p PATH: yargs reads groups and `-p=…` its own way.
+  if (argv.some((x) => /^-[^-]/.test(x) && !/^-(q|j|p|j\d+)$/.test(x))) return undefined;
   const targets = targetOptions(app);
   const arrays = new Map(targets.flatMap((t) => [t.option, ...t.aliases].map((name) => [name, t.option] as const)));
   let parsed;
@@ -122,8 +124,9 @@ export async function quickBackup(app: App, argv: string[], version: string, com
     flag = token.kind === 'option' && token.value === undefined && !arrays.has(token.name);
     if (token.kind === 'positional') {
       if (afterFlag && (token.value === 'true' || token.value === 'false')) return undefined;
+      // yargs takes a command name anywhere as the command, and `-` as a positional.
+      if (commands.includes(token.value) || token.value === '-') return undefined;
       if (array) (a[array] as string[]).push(token.value);
-      else if (commands.includes(token.value)) return undefined;
       else services.push(token.value);
       continue;
     }

@@ -53,10 +53,8 @@ export async function serveCommand(app: App, args: ServeArgs): Promise<number> {
   }
   closeCatalog(await openCatalog(app.home.catalog)); // made, or brought up to date, once
   const db = await openCatalogReadOnly(app.home.catalog);
-  const context: RouteContext = { db, host: hostname(), maxAge: maxAgeOf(config) };
-  const collect = collector();
+  const context: RouteContext & { collect?: () => void } = { db, host: hostname(), maxAge: maxAgeOf(config), collect: collector() };
   const server = createServer((req, res) => {
-    collect();
     try {
       answer(context, req, res, { token, hosts: allowedHosts(args.host, (server.address() as { port: number }).port) });
     } catch (error) {
@@ -85,14 +83,21 @@ export async function serveCommand(app: App, args: ServeArgs): Promise<number> {
 }
 
 /**
- * A full garbage collection once the server has been idle for a second, and after every 200
- * requests: V8 otherwise lets each request's garbage pile up in a heap that only grows, and a
- * dashboard left open for days would hold ~180 MB instead of ~110 (pnpm bench:serve). A full
- * collection of this small heap takes a few milliseconds.
+ * A full garbage collection once the server has been idle for a second, and after every 50
+ * answered requests: V8 otherwise lets its young generation grow under a steady stream of
+ * requests, and the server held 174 MB instead of 141 (pnpm bench:serve, docs/serve.md). A full
+ * collection of this small heap takes a few milliseconds. Where this Node will not expose its
+ * collector at run time, the server goes on without.
  */
-function collector(): () => void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
+function collector(): (() => void) | undefined {
+  let gc: () => void;
+  try {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+    if (typeof gc !== 'function') return undefined;
+  } catch {
+    return undefined;
+  }
   let count = 0;
   let idle: NodeJS.Timeout | undefined;
   return () => {
@@ -117,7 +122,7 @@ function send(res: ServerResponse, answer: Answer): void {
 
 const refused = (status: number, error: string): Answer => ({ status, type: 'json', body: JSON.stringify({ error }) });
 
-function answer(context: RouteContext, req: IncomingMessage, res: ServerResponse, guard: { token?: string; hosts: Set<string> }): void {
+function answer(context: RouteContext & { collect?: () => void }, req: IncomingMessage, res: ServerResponse, guard: { token?: string; hosts: Set<string> }): void {
   if (!guard.hosts.has(req.headers.host ?? '')) return send(res, refused(403, 'this Host is not the address batt serve listens on'));
   if (guard.token) {
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
@@ -125,5 +130,6 @@ function answer(context: RouteContext, req: IncomingMessage, res: ServerResponse
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, refused(405, 'read-only: GET and HEAD only'));
   const url = new URL(req.url ?? '/', 'http://batt');
+  context.collect?.();
   send(res, route(context, url.pathname, url.searchParams));
 }

@@ -109,26 +109,31 @@ export interface DayCounts {
  * Per day since `sinceIso`, the items that were ok, failed (or aborted), suspect, and proven
  * (a passed verify or drill); for one target, or all. All targets: only the runs since then are
  * read (run ids grow with time, so the items come from the run_id index); one target: from
- * items_retention. SQLite counts by the UTC hour a backup started (its `localtime` costs more
- * than the rest of the query), and each hour is put on its local day here.
+ * items_retention. SQLite counts by the UTC quarter-hour a backup started (its `localtime` costs
+ * more than the rest of the query), and each is put on its local day here: time zones are whole
+ * quarter-hours apart from UTC (India +5:30, Nepal +5:45).
  */
 export function dailyCounts(db: CatalogDb, sinceIso: string, only?: { service: string; target: string }): DayCounts[] {
   const range = only
     ? 'i.service = @service and i.target = @target and i.started_ms >= @sinceMs'
-    : 'i.run_id >= coalesce((select min(id) from runs where started_at >= @since), 1e18) and i.started_at >= @since';
+    : // a run that started a day before may still hold items of the first day
+      'i.run_id >= coalesce((select min(id) from runs where started_at >= @runsSince), 1e18) and i.started_at >= @since';
   const hours = db.$client
     .prepare(
-      `select substr(i.started_at, 1, 13) as hour,
+      `select substr(i.started_at, 1, 13) as hour, cast(substr(i.started_at, 15, 2) as integer) / 15 as quarter,
          sum(i.status = 'ok' and i.suspect is null) as ok,
          sum(i.status in ('failed', 'aborted')) as failed,
          sum(i.suspect is not null) as suspect,
          sum(exists (select 1 from checks c where c.item_id = i.id and c.kind in ('verify', 'restore-test') and c.status = 'ok')) as verified
-       from items i where ${range} group by hour`,
+       from items i where ${range} group by hour, quarter`,
     )
-    .all({ since: sinceIso, sinceMs: Date.parse(sinceIso), ...only }) as ({ hour: string } & Omit<DayCounts, 'day'>)[];
+    .all({ since: sinceIso, runsSince: new Date(Date.parse(sinceIso) - 86_400_000).toISOString(), sinceMs: Date.parse(sinceIso), ...only }) as ({
+    hour: string;
+    quarter: number;
+  } & Omit<DayCounts, 'day'>)[];
   const days = new Map<string, DayCounts>();
-  for (const { hour, ...counts } of hours) {
-    const day = localDay(new Date(`${hour}:00:00Z`));
+  for (const { hour, quarter, ...counts } of hours) {
+    const day = localDay(new Date(`${hour}:${String(quarter * 15).padStart(2, '0')}:00Z`));
     const sum = days.get(day) ?? { day, ok: 0, failed: 0, suspect: 0, verified: 0 };
     days.set(day, { day, ok: sum.ok + counts.ok, failed: sum.failed + counts.failed, suspect: sum.suspect + counts.suspect, verified: sum.verified + counts.verified });
   }

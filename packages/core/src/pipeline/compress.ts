@@ -13,7 +13,7 @@ import { PassThrough, type Readable, type Transform, type Writable } from 'node:
 import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import type { Compression } from '../config/schema.js';
-import { spawnTool, stderrText, toolFailure } from '../exec/exec.js';
+import { spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
 
 export interface CompressionStage {
   /** Where the uncompressed bytes go. */
@@ -40,21 +40,9 @@ export function nodeZstd(): ZstdZlib['createZstdCompress'] {
   return (zlib as unknown as ZstdZlib).createZstdCompress;
 }
 
-/** True when the zstd binary is on PATH. */
-function zstdOnPath(env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir || '.', 'zstd'), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** Where zstd runs here: the binary on PATH, else this Node's zlib, else nowhere. */
 export function zstdRunner(env: NodeJS.ProcessEnv = process.env): 'binary' | 'zlib' | undefined {
-  if (zstdOnPath(env)) return 'binary';
+  if (which('zstd', env)) return 'binary';
   return nodeZstd() ? 'zlib' : undefined;
 }
 

@@ -171,7 +171,7 @@ export function runsListPage(host: string, data: RunsPage, query: RunsQuery, ser
   const select = (name: string, values: readonly string[], chosen: string | undefined): Html =>
     html`<select name="${name}">
       <option value="">all</option>
-      ${values.map((v) => html`<option${v === chosen ? html` selected` : ''}>${v}</option>`)}
+      ${values.map((v) => html`<option value="${v}" ${v === chosen ? html`selected` : ''}>${v}</option>`)}
     </select>`;
   const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => Boolean(e[1])));
   if (data.next !== null) params.set('before', String(data.next));

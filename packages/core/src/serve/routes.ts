@@ -26,10 +26,14 @@ export interface RouteContext extends ServeOptions {
 const json = (status: number, body: unknown): Answer => ({ status, type: 'json', body: JSON.stringify(body) });
 const day = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Local midnight of a YYYY-MM-DD day (`after`: of the day after), as ISO. */
-function midnight(text: string, after = false): string {
+/** Local midnight of a YYYY-MM-DD day (`after`: of the day after), as ISO; undefined for a day that does not exist (2026-02-31). */
+function midnight(text: string, after = false): string | undefined {
   const [y, m, d] = text.split('-').map(Number);
-  return new Date(y, m - 1, d + (after ? 1 : 0)).toISOString();
+  const date = new Date(2000, m - 1, d);
+  date.setFullYear(y); // years below 100 too
+  if (date.getMonth() !== m - 1 || date.getDate() !== d) return undefined;
+  date.setDate(d + (after ? 1 : 0));
+  return date.toISOString();
 }
 
 type RunsFilter = Parameters<typeof runsPage>[1];
@@ -45,7 +49,7 @@ function runsFilter(q: URLSearchParams): { filter: RunsFilter; query: RunsQuery 
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) return { error: 'limit is a whole number from 1 to 500' };
   if (before !== undefined && !/^\d+$/.test(before)) return { error: 'before is a run id' };
   if (status !== undefined && !(runStatuses as readonly string[]).includes(status)) return { error: `status is one of ${runStatuses.join(', ')}` };
-  if ((since && !day.test(since)) || (until && !day.test(until))) return { error: 'since and until are days: YYYY-MM-DD' };
+  if ((since && !(day.test(since) && midnight(since))) || (until && !(day.test(until) && midnight(until)))) return { error: 'since and until are days: YYYY-MM-DD' };
   const filter = {
     service,
     status: status as RunStatus | undefined,
