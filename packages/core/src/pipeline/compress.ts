@@ -7,8 +7,7 @@
  * pipe feeds it, nodejs/node#59899, still so in 26.12), and one thread is half the speed of
  * `zstd -T0` on two cores (docs/benchmarks.md, "Node"). gzip uses zlib.
  */
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
