@@ -32,13 +32,16 @@ export type Attempt = (signal: AbortSignal, ms: number) => Promise<void>;
 
 /** Runs `attempt` until it succeeds or `deadline` (epoch ms) passes; throws the last failure, saying how many tries it took. */
 export async function withRetries(attempt: Attempt, deadline: number): Promise<void> {
+  // Counted on the monotonic clock from here: a wall clock set back or forward (NTP, a resumed VM) must not stretch or cut the time.
+  const end = performance.now() + (deadline - Date.now());
+  const left = (): number => end - performance.now();
   let pause = 500;
   for (let tries = 1; ; tries++) {
     try {
-      return await bounded(attempt, deadline - Date.now());
+      return await bounded(attempt, left());
     } catch (error) {
       // No pause that would reach the deadline: another try then would have no time left.
-      const final = (error instanceof SendError && error.permanent) || pause >= deadline - Date.now();
+      const final = (error instanceof SendError && error.permanent) || pause >= left();
       if (final) throw new Error(`${failureOf(error)} (${tries} ${tries === 1 ? 'try' : 'tries'})`);
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause *= 2;
