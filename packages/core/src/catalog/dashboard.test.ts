@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { overview } from '../serve/api.js';
 import { dailyCounts, targetRows } from './dashboard.js';
 import { closeCatalog, openCatalog } from './db.js';
 import { addItem, createRun, finishRun } from './queries.js';
@@ -35,6 +36,26 @@ describe('the dashboard queries', () => {
           ['/b', false, 1],
         ],
       );
+    } finally {
+      closeCatalog(db);
+    }
+  });
+
+  it("shows a whole service's failure (target *) until a backup of that service succeeds after it", async () => {
+    const db = await openCatalog(join(dir, 'star.db'));
+    try {
+      const item = (runId: number, target: string, status: 'ok' | 'failed', at: string): number =>
+        addItem(db, { runId, service: 'mysql', target, file: status === 'ok' ? `/b/${target}.sql` : null, bytes: 1, startedAt: at, status });
+      const run = (at: string): number => createRun(db, { startedAt: at, host: 'h', user: 'u', destination: '/b', services: 'mysql', pid: 1 });
+      const r1 = run('2026-03-01T03:00:00.000Z');
+      item(r1, 'shop', 'ok', '2026-03-01T03:00:01.000Z');
+      const r2 = run('2026-03-02T03:00:00.000Z');
+      item(r2, '*', 'failed', '2026-03-02T03:00:01.000Z'); // the server was down
+      const shown = (): string[] => overview(db, { maxAge: () => 1e9, days: 0, now: Date.parse('2026-03-03T00:00:00Z') }).targets.map((t) => `${t.target}:${t.failuresSince}`);
+      assert.deepEqual(shown(), ['*:1', 'shop:0'], 'the outage is news, first');
+      const r3 = run('2026-03-03T03:00:00.000Z');
+      item(r3, 'shop', 'ok', '2026-03-03T03:00:01.000Z');
+      assert.deepEqual(shown(), ['shop:0'], 'a good backup of the service after it ends the news');
     } finally {
       closeCatalog(db);
     }

@@ -15,6 +15,8 @@ export interface TargetRow {
   local: number | null;
   failures: number;
   suspects: number;
+  /** The newest item of the target, good or not. */
+  lastId: number;
 }
 
 /**
@@ -43,7 +45,8 @@ export function targetRows(db: CatalogDb): TargetRow[] {
        )
        select g.service, g.target, g.id as goodId, i.run_id as runId, i.started_at as at, i.bytes, i.local,
          (select count(*) from items f where f.service = g.service and f.target = g.target and f.status in ('failed', 'aborted') and f.id > coalesce(g.id, 0)) as failures,
-         (select count(*) from items s where s.service = g.service and s.target = g.target and s.suspect is not null and s.id > coalesce(g.id, 0)) as suspects
+         (select count(*) from items s where s.service = g.service and s.target = g.target and s.suspect is not null and s.id > coalesce(g.id, 0)) as suspects,
+         (select max(l.id) from items l where l.service = g.service and l.target = g.target) as lastId
        from good g left join items i on i.id = g.id`,
     )
     .all() as TargetRow[];

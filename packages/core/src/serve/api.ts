@@ -105,7 +105,12 @@ const check = (c: LatestCheck | undefined): CheckState | null => (c ? { status: 
 /** Every service and target the catalog knows, the worst news first, and the daily outcomes of all of them. */
 export function overview(db: CatalogDb, options: ServeOptions): { targets: TargetState[]; days: DayOutcome[] } {
   const now = options.now ?? Date.now();
-  const rows = targetRows(db);
+  // `*` stands for a whole service that failed before it had targets (a server down, a script
+  // that reported nothing): news only until a backup of that service succeeds after it.
+  const all = targetRows(db);
+  const newestGood = new Map<string, number>();
+  for (const r of all) if (r.goodId !== null) newestGood.set(r.service, Math.max(newestGood.get(r.service) ?? 0, r.goodId));
+  const rows = all.filter((r) => r.target !== '*' || r.goodId !== null || (newestGood.get(r.service) ?? 0) < r.lastId);
   const goodIds = rows.flatMap((r) => (r.goodId === null ? [] : [r.goodId]));
   const copies = copiesOf(db, goodIds);
   const checks = new Map(latestChecks(db).map((c) => [`${c.kind}\0${c.service}\0${c.target}`, c]));
