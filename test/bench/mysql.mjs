@@ -18,7 +18,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cliArgs, resultOptions, row, writeResults } from './results.mjs';
+import { cliArgs, resultOptions, row, timeRow, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ args: cliArgs(), options: { 'mb-per-db': { type: 'string' }, rounds: { type: 'string' }, ...resultOptions } });
@@ -148,30 +148,19 @@ try {
   const sec = (s) => `${s.toFixed(2)} s`;
   const dbSize = `${mbPerDb} MB`;
   writeResults(opts.result, [
-    row('mysql', `4 databases of ${dbSize}, batt -j2 vs matiri's serial loop (mysqldump | gzip; sha256sum)`, {
-      figure: four.batt_j2_s,
-      unit: 's',
-      reference: sec(four.serial_loop_s),
+    timeRow('mysql', `4 databases of ${dbSize}, batt -j2 vs matiri's serial loop (mysqldump | gzip; sha256sum)`, {
+      seconds: four.batt_j2_s,
+      reference: four.serial_loop_s,
       ratio: four.ratio,
-      target: '<= 0.45',
-      ok: four.ratio <= 0.45,
+      max: 0.45,
     }),
-    row('mysql', `1 database of ${dbSize}: batt vs mysqldump | zstd -T0 | tee >(sha256sum)`, {
-      figure: one.batt_s,
-      unit: 's',
-      reference: sec(one.with_sha256.mysqldump_zstd_tee_sha256sum_s),
+    timeRow('mysql', `1 database of ${dbSize}: batt vs mysqldump | zstd -T0 | tee >(sha256sum)`, {
+      seconds: one.batt_s,
+      reference: one.with_sha256.mysqldump_zstd_tee_sha256sum_s,
       ratio: one.with_sha256.ratio,
-      target: '<= 1.05',
-      ok: one.with_sha256.ratio <= 1.05,
+      max: 1.05,
     }),
-    row('mysql', `1 database of ${dbSize}: batt vs mysqldump | zstd -T0 (no SHA-256)`, {
-      figure: one.batt_s,
-      unit: 's',
-      reference: sec(one.mysqldump_zstd_s),
-      ratio: one.ratio,
-      target: '<= 1.0',
-      ok: one.ratio <= 1,
-    }),
+    timeRow('mysql', `1 database of ${dbSize}: batt vs mysqldump | zstd -T0 (no SHA-256)`, { seconds: one.batt_s, reference: one.mysqldump_zstd_s, ratio: one.ratio, max: 1 }),
     row('mysql', `fixed cost: a one-row database, batt minus the pipe (batt ${sec(one.fixed_cost.one_row_db_batt_s)})`, {
       figure: one.fixed_cost.batt_minus_pipe_s,
       unit: 's',

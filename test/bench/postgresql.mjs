@@ -21,7 +21,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cliArgs, median, resultOptions, row, writeResults } from './results.mjs';
+import { cliArgs, median, resultOptions, row, timeRow, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ args: cliArgs(), options: { mb: { type: 'string' }, rounds: { type: 'string' }, ...resultOptions } });
@@ -134,13 +134,11 @@ try {
 
   const { one_db: one, fixed_cost: fixed } = result;
   writeResults(opts.result, [
-    row('postgresql', `1 database, pg_dump archive ${(archiveBytes / 1e6).toFixed(0)} MB: batt vs pg_dump -Fc -Z0 | zstd -3 -T0 | tee >(sha256sum)`, {
-      figure: one.batt_s,
-      unit: 's',
-      reference: `${one.pipe_s.toFixed(2)} s`,
+    timeRow('postgresql', `1 database, pg_dump archive ${(archiveBytes / 1e6).toFixed(0)} MB: batt vs pg_dump -Fc -Z0 | zstd -3 -T0 | tee >(sha256sum)`, {
+      seconds: one.batt_s,
+      reference: one.pipe_s,
       ratio: one.ratio,
-      target: '<= 1.05',
-      ok: one.ratio <= 1.05,
+      max: 1.05,
     }),
     row('postgresql', `fixed cost: a one-row database, batt minus the pipe (batt ${fixed.one_row_db_batt_s.toFixed(2)} s)`, {
       figure: fixed.batt_minus_pipe_s,

@@ -34,6 +34,10 @@ export function row(bench, what, { figure = null, unit = '', reference = '', rat
   return { bench, what, figure, unit, reference, ratio, target, met: target && ok !== undefined ? Boolean(ok) : null, ...(note ? { note } : {}) };
 }
 
+/** A time against a reference time, met when the ratio is at most `max`. */
+export const timeRow = (bench, what, { seconds, reference, ratio, max }) =>
+  row(bench, what, { figure: seconds, unit: 's', reference: `${reference.toFixed(2)} s`, ratio, target: `<= ${max.toFixed(2)}`, ok: ratio <= max });
+
 /** A row for a figure that was not measured, and why. */
 export const skippedRow = (bench, what, target, why) => ({ bench, what, figure: null, unit: '', reference: '', ratio: null, target, met: null, skipped: why });
 

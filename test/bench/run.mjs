@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchSet } from './data.mjs';
-import { cliArgs, median, resultOptions, row, writeResults } from './results.mjs';
+import { cliArgs, median, resultOptions, row, timeRow, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ args: cliArgs(), options: { workdir: { type: 'string' }, rounds: { type: 'string' }, ...resultOptions } });
@@ -138,13 +138,11 @@ const streamRow = (how, s, ratio) =>
     ok: ratio >= 0.95,
   });
 writeResults(opts.result, [
-  row('files', `batt --file: ${folder.files.toLocaleString('en')} files, ${(folder.bytes / 1e6).toFixed(0)} MB vs tar | zstd -3 -T0 | tee >(sha256sum)`, {
-    figure: folder.batt_s,
-    unit: 's',
-    reference: `${folder.shell_s.toFixed(2)} s`,
+  timeRow('files', `batt --file: ${folder.files.toLocaleString('en')} files, ${(folder.bytes / 1e6).toFixed(0)} MB vs tar | zstd -3 -T0 | tee >(sha256sum)`, {
+    seconds: folder.batt_s,
+    reference: folder.shell_s,
     ratio: folder.ratio,
-    target: '<= 1.00',
-    ok: folder.ratio <= 1,
+    max: 1,
   }),
   streamRow('a dump command', stream.batt_dump_command_s, stream.command_speed_ratio),
   streamRow("a plugin's Node stream", stream.batt_node_stream_s, stream.speed_ratio),

@@ -4,10 +4,26 @@
  * option values yargs cannot express; and the pieces of their definitions more than one command
  * uses (command, the --target option, outputOf, listOf). Loaded with main.ts on every start: keep its imports light.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { BattError } from '@batt/core/errors/errors';
 import type { App } from './app.js';
 import { givenTwice } from './usage.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Strict<O extends Options> = { args: string[]; strict: true; allowPositionals: true; tokens: true; options: O };
+
+/**
+ * `argv` read strictly with its tokens by util.parseArgs, for the quick paths that skip yargs
+ * (quickRuns, quickBackup); undefined when it does not parse, and yargs then explains.
+ */
+export function parsedStrictly<const O extends Options>(argv: string[], options: O): ReturnType<typeof parseArgs<Strict<O>>> | undefined {
+  try {
+    return parseArgs<Strict<O>>({ args: argv, strict: true, allowPositionals: true, tokens: true, options });
+  } catch {
+    return undefined;
+  }
+}
 
 /** The options every command takes (main.ts declares them global). */
 export interface GlobalOptions {

@@ -1,8 +1,7 @@
 /** `batt [services..]`: the default command, a backup of every enabled service or the ones named; and quickBackup, its path without yargs. */
-import { parseArgs } from 'node:util';
 import { compressions, type Compression } from '@batt/core/config/schema';
 import type { App } from '../app.js';
-import { fail, listOf, metricsFileOption, outputOf, type Command, type GlobalOptions } from '../options.js';
+import { fail, listOf, metricsFileOption, outputOf, parsedStrictly, type Command, type GlobalOptions } from '../options.js';
 
 /** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
 function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string; example: string }[] {
@@ -92,27 +91,17 @@ export async function quickBackup(app: App, argv: string[], version: string, com
   if (argv.some((x) => /^-[^-]/.test(x) && !/^-(q|j|p|j\d+)$/.test(x))) return undefined;
   const targets = targetOptions(app);
   const arrays = new Map(targets.flatMap((t) => [t.option, ...t.aliases].map((name) => [name, t.option] as const)));
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      tokens: true,
-      options: {
-        ...Object.fromEntries(
-          ['home', 'config', 'path', 'destination', 'compression', 'compression-level', 'concurrency', 'metrics-file'].map((n) => [n, { type: 'string' as const }]),
-        ),
-        ...Object.fromEntries(['json', 'suspect-ok', 'bundle', 'syslog'].map((n) => [n, { type: 'boolean' as const }])),
-        quiet: { type: 'boolean', short: 'q' },
-        p: { type: 'string', short: 'p' },
-        j: { type: 'string', short: 'j' },
-        ...Object.fromEntries([...arrays.keys()].map((n) => [n, { type: 'string' as const, multiple: true }])),
-      },
-    });
-  } catch {
-    return undefined;
-  }
+  const parsed = parsedStrictly(argv, {
+    ...Object.fromEntries(
+      ['home', 'config', 'path', 'destination', 'compression', 'compression-level', 'concurrency', 'metrics-file'].map((n) => [n, { type: 'string' as const }]),
+    ),
+    ...Object.fromEntries(['json', 'suspect-ok', 'bundle', 'syslog'].map((n) => [n, { type: 'boolean' as const }])),
+    quiet: { type: 'boolean', short: 'q' },
+    p: { type: 'string', short: 'p' },
+    j: { type: 'string', short: 'j' },
+    ...Object.fromEntries([...arrays.keys()].map((n) => [n, { type: 'string' as const, multiple: true }])),
+  });
+  if (!parsed) return undefined;
   const a: Record<string, unknown> = { json: false, quiet: false, 'suspect-ok': false };
   const seen = new Set<string>();
   const services: string[] = [];

@@ -1,7 +1,6 @@
 /** `batt runs` and `batt show`: the catalog's runs; and quickRuns, the fast path for `batt runs`. */
-import { parseArgs } from 'node:util';
 import { runStatuses, type RunStatus } from '@batt/core/catalog/statuses';
-import { command, fail } from '../options.js';
+import { command, fail, parsedStrictly } from '../options.js';
 
 /**
  * `batt runs …` without yargs or the plugins: the catalog listing is what scripts and monitors
@@ -10,26 +9,16 @@ import { command, fail } from '../options.js';
  */
 export async function quickRuns(argv: string[]): Promise<number | undefined> {
   if (!argv.includes('runs')) return undefined;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      tokens: true,
-      options: {
-        home: { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        service: { type: 'string' },
-        status: { type: 'string' },
-        last: { type: 'string' },
-      },
-    });
-  } catch {
-    return undefined;
-  }
+  const parsed = parsedStrictly(argv, {
+    home: { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    service: { type: 'string' },
+    status: { type: 'string' },
+    last: { type: 'string' },
+  });
+  if (!parsed) return undefined;
   const { values, positionals } = parsed;
   // A flag given twice: the full parser says so (parseArgs would keep the last one quietly).
   const names = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));

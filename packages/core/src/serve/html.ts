@@ -72,6 +72,15 @@ export function spokenSeconds(seconds: number): string {
   return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** A status as a coloured word (the stylesheet has a class per status). */
+export const badge = (word: string): Html => html`<span class="badge ${word}">${word}</span>`;
+
+/** A backup's or a run's status, and `suspect` beside it when it is. */
+export const statusBadges = (status: string, suspect: unknown): Html => html`${badge(status)}${suspect ? html` ${badge('suspect')}` : ''}`;
+
+/** The time from `start` to `end` for people; `-` while it has not ended. */
+export const took = (start: string, end: string | null): string => (end ? spokenSeconds((Date.parse(end) - Date.parse(start)) / 1000) : '-');
+
 /** An ISO time as local `YYYY-MM-DD HH:MM`, in a <time> whose datetime is exact. */
 export function time(iso: string | null | undefined): Html {
   if (!iso) return html`<span class="none">-</span>`;

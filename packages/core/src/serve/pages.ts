@@ -3,11 +3,10 @@
  * list of runs (`/runs`). Each is drawn from the same object its JSON API answers with; one run's
  * page is in run-page.ts.
  */
-import type { RunSummary } from '../catalog/queries.js';
 import { humanBytes } from '../text/names.js';
 import type { RunsPage, TargetDetail, TargetState, DayOutcome } from './api.js';
 import { lineChart, outcomeStrip } from './charts.js';
-import { html, link, page, spokenSeconds, time, type Html } from './html.js';
+import { badge, html, link, page, spokenSeconds, statusBadges, time, took, type Html } from './html.js';
 
 /** What is wrong with a target, worst first: the badge's word and the row's class. */
 export function verdict(t: TargetState): { word: string; row: 'bad' | 'warn' | 'good' } {
@@ -18,8 +17,6 @@ export function verdict(t: TargetState): { word: string; row: 'bad' | 'warn' | '
   if (t.stale) return { word: 'late', row: 'warn' };
   return { word: t.lastDrill?.status === 'ok' || t.lastVerify?.status === 'ok' ? 'verified' : 'ok', row: 'good' };
 }
-
-const badge = (word: string): Html => html`<span class="badge ${word}">${word}</span>`;
 
 const checkCell = (c: TargetState['lastVerify']): Html =>
   c ? html`${badge(c.status)} <a href="${link('runs', c.runId)}">${time(c.at)}</a>` : html`<span class="none">never</span>`;
@@ -145,7 +142,7 @@ export function targetPage(host: string, d: TargetDetail): Html {
               html`<tr>
                 <td><a href="${link('runs', h.runId)}">#${h.runId}</a></td>
                 <td>${time(h.startedAt)}</td>
-                <td>${badge(h.status)}${h.suspect ? html` ${badge('suspect')}` : ''}</td>
+                <td>${statusBadges(h.status, h.suspect)}</td>
                 <td class="num">${humanBytes(h.bytes)}</td>
                 <td class="num">${h.seconds === null ? '-' : spokenSeconds(h.seconds)}</td>
                 <td>${h.error ?? h.suspect ?? ''}</td>
@@ -163,8 +160,6 @@ export interface RunsQuery {
   until?: string;
   limit?: string;
 }
-
-const runDuration = (r: RunSummary): string => (r.finishedAt ? spokenSeconds((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000) : '-');
 
 /** The runs page: the filters as a GET form, a page of runs, and a link to the older ones (keyset). */
 export function runsListPage(host: string, data: RunsPage, query: RunsQuery, services: readonly string[], statuses: readonly string[]): Html {
@@ -206,12 +201,12 @@ export function runsListPage(host: string, data: RunsPage, query: RunsQuery, ser
               html`<tr>
                 <td><a href="${link('runs', r.id)}">#${r.id}</a></td>
                 <td>${time(r.startedAt)}</td>
-                <td>${badge(r.status)}${r.suspectItems ? html` ${badge('suspect')}` : ''}</td>
+                <td>${statusBadges(r.status, r.suspectItems)}</td>
                 <td>${r.services}</td>
                 <td class="num">${r.items}</td>
                 <td class="num">${r.failedItems || ''}</td>
                 <td class="num">${humanBytes(r.bytes)}</td>
-                <td class="num">${runDuration(r)}</td>
+                <td class="num">${took(r.startedAt, r.finishedAt)}</td>
                 <td>
                   ${Object.entries(r.copiesByStorage)
                     .map(([s, n]) => `${s} ${n}`)

@@ -4,17 +4,14 @@
  */
 import { humanBytes } from '../text/names.js';
 import type { RunDetail } from './api.js';
-import { html, link, page, preformatted, spokenSeconds, time, type Html } from './html.js';
+import { badge, html, link, page, preformatted, statusBadges, time, took, type Html } from './html.js';
 
 type Item = RunDetail['items'][number];
-
-const badge = (word: string): Html => html`<span class="badge ${word}">${word}</span>`;
-const took = (start: string, end: string | null): string => (end ? spokenSeconds((Date.parse(end) - Date.parse(start)) / 1000) : '-');
 
 function itemSection(i: Item): Html {
   const facts = i.facts && typeof i.facts === 'object' ? JSON.stringify(i.facts, null, 2) : null;
   return html`<section class="item" id="item-${i.id}">
-    <h2>${badge(i.status)}${i.suspect ? html` ${badge('suspect')}` : ''} ${i.service} · <a href="${link('targets', i.service, i.target)}">${i.target}</a></h2>
+    <h2>${statusBadges(i.status, i.suspect)} ${i.service} · <a href="${link('targets', i.service, i.target)}">${i.target}</a></h2>
     <dl class="facts">
       <dt>File</dt>
       <dd class="mono">${i.file ?? '-'}${i.local ? '' : ' (not kept here: in its first storage)'}</dd>
