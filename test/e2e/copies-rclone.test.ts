@@ -2,26 +2,16 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { rcloneStorageYaml, startWebdav, type ServedRemote } from '../lib/rclone.js';
+import { describe, it } from 'node:test';
+import { json, sandbox } from '../lib/batt.js';
+import { webdavOffsite } from '../lib/offsite.js';
+import { rcloneStorageYaml } from '../lib/rclone.js';
 
 describe('copies in an rclone remote', () => {
-  let served: ServedRemote;
-  let box: Sandbox;
-  let data: string;
-  before(async () => {
-    served = await startWebdav();
-    box = sandbox({ env: served.env });
-    data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(3000) });
-    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), rcloneStorageYaml(served, 'dav', 'backups/{host}'));
-  });
-  after(async () => {
-    box.cleanup();
-    await served.remove();
-  });
+  const remote = webdavOffsite({ 'a.txt': 'alpha\n'.repeat(3000) });
 
   it('a backup is copied, read back, and restored from the remote once the local file is gone; prune removes the copy', async () => {
+    const { box, data, server: served } = remote;
     const run = json(await box.batt(['--file', data, '--json']));
     assert.equal(run.status, 'ok', JSON.stringify(run));
     const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
@@ -40,6 +30,7 @@ describe('copies in an rclone remote', () => {
   });
 
   it('verify --from reads the remote copy, not the local file; catalog check finds it gone from the remote', async () => {
+    const { box, data, server: served } = remote;
     const run = json(await box.batt(['--file', data, '--json']));
     const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
     rmSync(item.file);
@@ -61,6 +52,7 @@ describe('copies in an rclone remote', () => {
   });
 
   it('a remote that is down stops the run before any dump, naming it', async () => {
+    const { data, server: served } = remote;
     await served.stop();
     try {
       const other = sandbox({ env: served.env });

@@ -6,39 +6,28 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { S3Storage } from '@batt/core/storage/s3';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
+import { before, describe, it } from 'node:test';
+import { json } from '../lib/batt.js';
+import { s3Offsite } from '../lib/offsite.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('an S3 server that goes down during a multipart upload', () => {
-  let s3: S3Server;
-  let box: Sandbox;
-  let data: string;
-  before(async () => {
-    s3 = await startS3();
-    box = sandbox();
-    data = box.folder('data', {});
+  const bucket = s3Offsite({});
+  before(() => {
     // Random bytes do not compress: the zstd artifact is ~40 MiB, five 8 MiB parts.
     const big = Buffer.alloc(40 * 1024 * 1024);
     for (let at = 0; at < big.length; at += 1024 * 1024) randomBytes(1024 * 1024).copy(big, at);
-    writeFileSync(join(data, 'random.bin'), big);
-    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), ['storage:', ...s3StorageYaml(s3, box.dir, 'offsite', { prefix: '"{host}/"' }), ''].join('\n'));
-  });
-  after(async () => {
-    s3.onResponse = undefined;
-    box.cleanup();
-    await s3.stop();
+    writeFileSync(join(bucket.data, 'random.bin'), big);
   });
 
   it('fails the item naming the storage, keeps the local file, records no copy, and leaves no object or open upload', async () => {
     // Each upload (batt's copy retries reopen the file and start a new one) loses the server
     // right after its first part is stored; it is back a few seconds later, while batt is still
     // retrying the abort, but only after the upload's other parts have failed.
+    const { box, data, server: s3 } = bucket;
     let halts = 0;
     let down: Promise<void> | undefined;
     const parts: string[] = [];
@@ -67,7 +56,7 @@ describe('an S3 server that goes down during a multipart upload', () => {
     assert.deepEqual(shown.items[0].copies, [], 'no copy is recorded');
     assert.ok(shown.items[0].file && existsSync(shown.items[0].file), 'the local file stays');
     const key = /the copy to offsite \((.*?)\) failed/.exec(item.error)![1];
-    const storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    const storage = s3.storage();
     assert.equal(await storage.stat(key), undefined, `no object under ${key}`);
     assert.deepEqual(await storage.openUploads(), [], 'no multipart upload left open');
   });

@@ -2,36 +2,20 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { S3Storage } from '@batt/core/storage/s3';
+import { describe, it } from 'node:test';
 import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
+import { s3Offsite } from '../lib/offsite.js';
+import { keysIn } from '../lib/s3.js';
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
 
 describe('copies in S3', () => {
-  let s3: S3Server;
-  let box: Sandbox;
-  let data: string;
-  let storage: S3Storage;
-  const objects = async (): Promise<string[]> => {
-    const keys: string[] = [];
-    for await (const key of storage.list('')) keys.push(key);
-    return keys.sort();
-  };
-  before(async () => {
-    s3 = await startS3();
-    box = sandbox();
-    data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(5000) });
-    appendFileSync(conf(box), ['storage:', ...s3StorageYaml(s3, box.dir, 'offsite', { prefix: '"{host}/"' }), ''].join('\n'));
-    storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
-  });
-  after(async () => {
-    box.cleanup();
-    await s3.stop();
-  });
+  const bucket = s3Offsite({ 'a.txt': 'alpha\n'.repeat(5000) });
+  const objects = (): Promise<string[]> => keysIn(bucket.server.storage());
 
   it('a backup is copied with its manifest and SHA256SUMS, read back, and restored from the bucket once the local file is gone', async () => {
+    const { box, data } = bucket;
+    const storage = bucket.server.storage();
     const run = json(await box.batt(['--file', data, '--json']));
     assert.equal(run.status, 'ok');
     const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
@@ -48,6 +32,8 @@ describe('copies in S3', () => {
   });
 
   it('restore --from and verify --from read the bucket copy though the local file is there; catalog check finds a copy missing or changed in the bucket', async () => {
+    const { box, data } = bucket;
+    const storage = bucket.server.storage();
     const run = json(await box.batt(['--file', data, '--json']));
     const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
     const key = item.copies[0].key as string;
@@ -94,6 +80,7 @@ describe('copies in S3', () => {
   });
 
   it('prune deletes the bucket copies of the backups it removes', async () => {
+    const { box, data } = bucket;
     const first = json(await box.batt(['--file', data, '--json']));
     const key = json(await box.batt(['show', String(first.id), '--json'])).items[0].copies[0].key as string;
     assert.ok((await objects()).includes(key));
@@ -104,6 +91,7 @@ describe('copies in S3', () => {
   });
 
   it('wrong credentials stop the run before any dump, with the fix', async () => {
+    const { data, server: s3 } = bucket;
     const other = sandbox();
     try {
       const secret = join(other.dir, 's3.secret');

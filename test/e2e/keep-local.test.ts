@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { S3Storage } from '@batt/core/storage/s3';
 import { battBin, json, logLines, sandbox, type Sandbox } from '../lib/batt.js';
-import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
+import { keysIn, s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
 
@@ -31,14 +31,10 @@ async function sha256Of(storage: S3Storage, key: string): Promise<string> {
 describe('keep_local: false', () => {
   let s3: S3Server;
   let storage: S3Storage;
-  const objects = async (prefix: string): Promise<string[]> => {
-    const keys: string[] = [];
-    for await (const key of storage.list(prefix)) keys.push(key);
-    return keys.sort();
-  };
+  const objects = (prefix: string): Promise<string[]> => keysIn(storage, prefix);
   before(async () => {
     s3 = await startS3();
-    storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    storage = s3.storage();
   });
   after(async () => {
     await s3.stop();

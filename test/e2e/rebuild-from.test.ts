@@ -4,44 +4,30 @@
  * restore fetches what is no longer here.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, posix } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { S3Storage } from '@batt/core/storage/s3';
-import { json, sandbox, type Sandbox } from '../lib/batt.js';
-import { rcloneStorageYaml, startWebdav, type ServedRemote } from '../lib/rclone.js';
-import { s3StorageYaml, startS3, type S3Server } from '../lib/s3.js';
+import { describe, it } from 'node:test';
+import { json, type Sandbox } from '../lib/batt.js';
+import { s3Offsite, webdavOffsite } from '../lib/offsite.js';
 
-const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');
 const lose = (box: Sandbox): void => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(join(box.home, `catalog.db${suffix}`), { force: true });
 };
 const restored = (to: string, data: string): string => readFileSync(join(to, data.replace(/^\//, ''), 'a.txt'), 'utf8');
 
 describe('catalog rebuild --from an S3 bucket', () => {
-  let s3: S3Server;
-  let box: Sandbox;
-  let data: string;
-  before(async () => {
-    s3 = await startS3();
-    box = sandbox();
-    data = box.folder('data', { 'a.txt': 'alpha\n'.repeat(4000) });
-    appendFileSync(conf(box), ['storage:', ...s3StorageYaml(s3, box.dir, 'offsite', { prefix: '"{host}/"' }), ''].join('\n'));
-  });
-  after(async () => {
-    box.cleanup();
-    await s3.stop();
-  });
+  const bucket = s3Offsite({ 'a.txt': 'alpha\n'.repeat(4000) });
 
   it('brings back every run with its copies, fetches a lost file on restore, and leaves out a planted manifest', async () => {
+    const { box, data, server: s3 } = bucket;
     const gone = json(await box.batt(['--file', data, '--json']));
     const kept = json(await box.batt(['--file', data, '--json']));
     assert.deepEqual([gone.status, kept.status], ['ok', 'ok']);
     const goneItem = json(await box.batt(['show', String(gone.id), '--json'])).items[0];
     const keptItem = json(await box.batt(['show', String(kept.id), '--json'])).items[0];
     // Someone who can write to the bucket plants a manifest naming a file outside the backups.
-    const storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    const storage = s3.storage();
     const manifestKey = posix.join(posix.dirname(goneItem.copies[0].key), `batt-run-${gone.id}.json`);
     const planted = JSON.parse(readFileSync(join(goneItem.file, '..', `batt-run-${gone.id}.json`), 'utf8'));
     planted.run.id = 999;
@@ -79,6 +65,7 @@ describe('catalog rebuild --from an S3 bucket', () => {
   });
 
   it('refuses a storage the configuration does not name, and folders with --from', async () => {
+    const { box } = bucket;
     const unknown = await box.batt(['catalog', 'rebuild', '--from', 'nowhere']);
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.stderr, /names no storage "nowhere".*\n.*offsite/);
@@ -89,21 +76,10 @@ describe('catalog rebuild --from an S3 bucket', () => {
 });
 
 describe('catalog rebuild --from an rclone remote', () => {
-  let served: ServedRemote;
-  let box: Sandbox;
-  let data: string;
-  before(async () => {
-    served = await startWebdav();
-    box = sandbox({ env: served.env });
-    data = box.folder('data', { 'a.txt': 'beta\n'.repeat(3000) });
-    appendFileSync(conf(box), rcloneStorageYaml(served, 'dav', 'backups/{host}'));
-  });
-  after(async () => {
-    box.cleanup();
-    await served.remove();
-  });
+  const remote = webdavOffsite({ 'a.txt': 'beta\n'.repeat(3000) });
 
   it('brings back the run with its copy keyed as the run made it, and restores from the remote', async () => {
+    const { box, data, server: served } = remote;
     const run = json(await box.batt(['--file', data, '--json']));
     const item = json(await box.batt(['show', String(run.id), '--json'])).items[0];
     assert.ok(existsSync(join(served.dir, 'backups', hostname(), item.copies[0].key)));

@@ -12,7 +12,6 @@ import { openArtifact } from '@batt/core/restore/artifact';
 import { after, before, describe, it } from 'node:test';
 import { pluginContext, type Plugin } from '@batt/core/plugins/types';
 import { appendFileSync } from 'node:fs';
-import { S3Storage } from '@batt/core/storage/s3';
 import { json, logLines, sandbox, type Sandbox } from './batt.js';
 import { startWebdav } from './rclone.js';
 import { startS3 } from './s3.js';
@@ -203,7 +202,7 @@ export function conformance(subject: ConformanceSubject): void {
           assert.equal(await subject.fingerprintRestored(), await subject.fingerprintOriginal());
         };
         await restoreFrom(); // from the bucket, the first copy
-        const bucket = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+        const bucket = s3.storage();
         assert.equal(await bucket.delete(copied.copies[0].key), true);
         await restoreFrom(); // the bucket's copy is gone: from the rclone remote
       } finally {

@@ -16,6 +16,7 @@ import type { Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Storage, type S3StorageOptions } from '@batt/core/storage/s3';
 
 interface KoaContext {
   method: string;
@@ -53,6 +54,15 @@ export interface S3Server {
   resume(): Promise<void>;
   /** Halts it (if running) and removes its folder. */
   stop(): Promise<void>;
+  /** batt's own storage on this server's bucket, as a test reads it (`options` laid on top). */
+  storage(options?: Partial<S3StorageOptions>): S3Storage;
+}
+
+/** Every key under `prefix` in `storage`, sorted. */
+export async function keysIn(storage: S3Storage, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of storage.list(prefix)) keys.push(key);
+  return keys.sort();
 }
 
 const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -134,6 +144,7 @@ export async function startS3(): Promise<S3Server> {
       await server.halt();
       rmSync(directory, { recursive: true, force: true });
     },
+    storage: (options = {}) => new S3Storage({ bucket, endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: server.credentials, ...options }),
   };
   try {
     await server.resume();
