@@ -68,36 +68,33 @@ export function withData(files: Record<string, string>): { box: Sandbox; data: s
 }
 
 /**
+ * An object that stands for what `current()` returns at the time each property is read: for
+ * parts made by a describe block's hooks and used by its tests. Read before they are made, it
+ * throws, naming `what`.
+ */
+export function standIn<T extends object>(what: string, current: () => T | undefined): T {
+  return new Proxy({} as T, {
+    get(_, key) {
+      const part = current();
+      if (!part) throw new Error(`${what} is made when the tests start: use it in a hook or a test`);
+      const value = Reflect.get(part, key) as unknown;
+      return typeof value === 'function' ? value.bind(part) : value;
+    },
+  });
+}
+
+/**
  * The sandbox of the tests in the describe block that calls this: a new one for each test
  * (`each`), or one they all share (`all`), made before them and removed after. What it returns
  * stands for that sandbox, so hooks and tests use it as they would the sandbox itself.
  */
 export function sandboxFor(tests: 'each' | 'all', defaults: { env?: Record<string, string> } = {}): Sandbox {
   let box: Sandbox | undefined;
-  const current = (): Sandbox => {
-    if (!box) throw new Error('the sandbox is made when the tests start: use it in a hook or a test');
-    return box;
-  };
   (tests === 'each' ? beforeEach : before)(() => {
     box = sandbox(defaults);
   });
   (tests === 'each' ? afterEach : after)(() => box?.cleanup());
-  return {
-    get dir() {
-      return current().dir;
-    },
-    get home() {
-      return current().home;
-    },
-    get out() {
-      return current().out;
-    },
-    env: (extra) => current().env(extra),
-    batt: (args, options) => current().batt(args, options),
-    folder: (name, files) => current().folder(name, files),
-    checkpoint: () => current().checkpoint(),
-    cleanup: () => current().cleanup(),
-  };
+  return standIn('the sandbox', () => box);
 }
 
 /**

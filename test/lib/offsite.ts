@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { sandbox, type Sandbox } from './batt.js';
+import { sandbox, standIn, type Sandbox } from './batt.js';
 import { rcloneStorageYaml, startWebdav, type ServedRemote } from './rclone.js';
 import { s3StorageYaml, startS3, type S3Server } from './s3.js';
 
@@ -25,10 +25,6 @@ function offsiteFor<Server>(
   files: Record<string, string>,
 ): Offsite<Server> {
   let parts: { box: Sandbox; data: string; server: Server } | undefined;
-  const ready = (): NonNullable<typeof parts> => {
-    if (!parts) throw new Error('the storage is started when the tests start: use it in a hook or a test');
-    return parts;
-  };
   before(async () => {
     const server = await start();
     const box = setup(server);
@@ -39,17 +35,7 @@ function offsiteFor<Server>(
     parts.box.cleanup();
     await stop(parts.server);
   });
-  return {
-    get box() {
-      return ready().box;
-    },
-    get data() {
-      return ready().data;
-    },
-    get server() {
-      return ready().server;
-    },
-  };
+  return standIn('the storage', () => parts);
 }
 
 const conf = (box: Sandbox): string => join(box.home, 'conf', 'batt.config.yaml');

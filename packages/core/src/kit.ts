@@ -9,7 +9,7 @@ export { BattError } from './errors/errors.js';
 export { DoctorChecks, probe } from './doctor/checks.js';
 export { collect, runTool, spawnTool, stderrText, teeTo, toolFailure, toolVersion, which } from './exec/exec.js';
 export type { ToolOptions, ToolProcess, ToolResult } from './exec/exec.js';
-export { passwordOf, serverKeys } from './config/secrets.js';
+export { passwordOf, serverKeys, serverOf } from './config/secrets.js';
 export { privateFile, privateScratch } from './home/home.js';
 export { hashFile } from './pipeline/hash.js';
 export { keepTail } from './restore/artifact.js';

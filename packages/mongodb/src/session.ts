@@ -1,19 +1,10 @@
 /** What backup and restore share: the connection, its 0600 --config file and error explanations. */
-import { BattError, passwordOf, privateFile, type ConfigOf } from '@batt/core/kit';
+import { BattError, privateFile, serverOf, type ConfigOf } from '@batt/core/kit';
 import { configFile, type Connection } from './args.js';
 import type { mongodbKeys } from './index.js';
 
 export function connectionOf(config: ConfigOf<typeof mongodbKeys>): Connection {
-  const password = passwordOf('mongodb', config);
-  return {
-    uri: config.uri,
-    host: config.host,
-    port: config.port,
-    user: config.user,
-    password,
-    authDatabase: config.auth_database,
-    tls: config.tls === true,
-  };
+  return { ...serverOf('mongodb', config), uri: config.uri, authDatabase: config.auth_database, tls: config.tls === true };
 }
 
 export const secretsFile = (home: string, conn: Connection): { path: string; dispose(): void } => privateFile(home, 'mongo-', 'mongo.yaml', configFile(conn));

@@ -2,25 +2,14 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BattError, passwordOf, privateFile, which, type ConfigOf } from '@batt/core/kit';
+import { BattError, privateFile, serverOf, which, type ConfigOf } from '@batt/core/kit';
 import { clientOptionFile, parseBatch, sqlString, type Connection } from './args.js';
 import type { MysqlContext, mysqlKeys } from './index.js';
 
 export const existsQuery = (name: string): string => `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ${sqlString(name)}`;
 
 function connectionOf(config: ConfigOf<typeof mysqlKeys>): Connection {
-  const password = passwordOf('mysql', config);
-  return {
-    host: config.host,
-    port: config.port,
-    socket: config.socket,
-    user: config.user,
-    password,
-    sslMode: config.ssl_mode,
-    sslCa: config.ssl_ca,
-    sslCert: config.ssl_cert,
-    sslKey: config.ssl_key,
-  };
+  return { ...serverOf('mysql', config), socket: config.socket, sslMode: config.ssl_mode, sslCa: config.ssl_ca, sslCert: config.ssl_cert, sslKey: config.ssl_key };
 }
 
 /**

@@ -2,18 +2,8 @@
 import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import {
-  BattError,
-  assertChecks,
-  collect,
-  compareCounts,
-  privateScratch,
-  toolFailure,
-  type Check,
-  type RestoreOptions,
-  type RestorePlan,
-  type RestoreSource,
-} from '@batt/core/kit';
+import { BattError, assertChecks, collect, compareCounts, privateScratch, toolFailure } from '@batt/core/kit';
+import type { Check, RestoreOptions, RestorePlan, RestoreSource } from '@batt/core/kit';
 import { conninfo, GLOBALS } from './args.js';
 import { globalsTrailer, readScript, restoreGlobals, shown } from './globals.js';
 import { restrictedScript } from './script.js';

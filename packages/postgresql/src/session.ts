@@ -1,6 +1,6 @@
 /** What backup and restore share: the passfile session, psql, the server's facts and error explanations. */
 import { Readable } from 'node:stream';
-import { BattError, collect, passwordOf, privateFile, toolFailure, type ConfigOf, type ToolResult } from '@batt/core/kit';
+import { BattError, collect, privateFile, serverOf, toolFailure, type ConfigOf, type ToolResult } from '@batt/core/kit';
 import { conninfo, factsScript, parseFacts, passfileLine, type Connection } from './args.js';
 import { pgTool } from './tools.js';
 import type { PostgresqlContext, postgresqlKeys } from './index.js';
@@ -8,14 +8,7 @@ import type { PostgresqlContext, postgresqlKeys } from './index.js';
 type PostgresqlConfig = ConfigOf<typeof postgresqlKeys>;
 
 function connectionOf(config: PostgresqlConfig): Connection {
-  const password = passwordOf('postgresql', config);
-  return {
-    host: config.host,
-    port: config.port,
-    user: config.user,
-    password,
-    sslMode: config.ssl_mode,
-  };
+  return { ...serverOf('postgresql', config), sslMode: config.ssl_mode };
 }
 
 export interface Session {

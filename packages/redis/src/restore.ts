@@ -4,21 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  BattError,
-  assertChecks,
-  collect,
-  compareCounts,
-  counted,
-  privateScratch,
-  toolFailure,
-  type Check,
-  type RestoreOptions,
-  type RestorePlan,
-  type RestoreSource,
-  type ToolProcess,
-  type ToolResult,
-} from '@batt/core/kit';
+import { BattError, assertChecks, collect, compareCounts, counted, privateScratch, toolFailure } from '@batt/core/kit';
+import type { Check, RestoreOptions, RestorePlan, RestoreSource, ToolProcess, ToolResult } from '@batt/core/kit';
 import { connectionArgs, migrateCommand, parseKeyspace, type Connection } from './args.js';
 import { checkRdb, cli, connectionOf, explain } from './session.js';
 import type { RedisContext } from './index.js';

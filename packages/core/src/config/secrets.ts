@@ -73,6 +73,14 @@ export function serverKeys(service: string, host: string, extra = '') {
   } as const satisfies ConfigKeys;
 }
 
+/** The connection that serverKeys describe, with the password read from `password` or `password_file`. */
+export function serverOf(
+  service: string,
+  config: { readonly host?: string; readonly port?: number; readonly user?: string; readonly password?: string; readonly password_file?: string },
+): { host?: string; port?: number; user?: string; password?: string } {
+  return { host: config.host, port: config.port, user: config.user, password: passwordOf(service, config) };
+}
+
 /** True when a parsed config holds a secret (then its file must be 0600). */
 export function holdsSecret(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;

@@ -117,7 +117,10 @@ async function restorePlanned(request: RestoreRequest, chosen: Selected[], plann
     const unsubscribe = logEvents(events, request.log);
     let outcomes: RestoreOutcome[];
     try {
-      outcomes = await restoreClaimed(request, chosen, planned, settle, events, keys);
+      outcomes = await withArtifacts(request, planned, async () => {
+        await proveAll(request, chosen, planned, keys);
+        return restoreProven(request, chosen, planned, settle, events, keys);
+      });
     } finally {
       unsubscribe();
     }
@@ -182,20 +185,6 @@ async function withArtifacts<T>(request: RestoreRequest, planned: PlannedRestore
 async function proveAll(request: RestoreRequest, chosen: Selected[], planned: PlannedRestore[], keys: DecryptionKeys): Promise<void> {
   for (const p of planned) await checkArtifact({ file: p.file, sha256: p.sha256, bytes: p.bytes });
   await proveKeys(request, chosen, planned, keys);
-}
-
-async function restoreClaimed(
-  request: RestoreRequest,
-  chosen: Selected[],
-  planned: PlannedRestore[],
-  settle: Settle,
-  events: RunEvents,
-  keys: DecryptionKeys,
-): Promise<RestoreOutcome[]> {
-  return withArtifacts(request, planned, async () => {
-    await proveAll(request, chosen, planned, keys);
-    return restoreProven(request, chosen, planned, settle, events, keys);
-  });
 }
 
 async function restoreProven(
