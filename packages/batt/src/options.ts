@@ -61,6 +61,11 @@ export function command<U>(
   return (cli, ctx) => cli.command(name, describe, builder, async (a) => ctx.done(await run(a, ctx)));
 }
 
+/** An on/off option, off unless given. */
+export function flag(describe: string) {
+  return { type: 'boolean', default: false, describe } as const;
+}
+
 /** --target (-t): the repeatable filter of the commands that act on stored backups. */
 export function targetOption(describe = 'only this database / path (repeatable)') {
   return { alias: 't', type: 'string', array: true, describe } as const;

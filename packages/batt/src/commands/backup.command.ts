@@ -1,7 +1,7 @@
 /** `batt [services..]`: the default command, a backup of every enabled service or the ones named; and quickBackup, its path without yargs. */
 import { compressions, type Compression } from '@batt/core/config/schema';
 import type { App } from '../app.js';
-import { fail, listOf, metricsFileOption, outputOf, parsedStrictly, type Command, type GlobalOptions } from '../options.js';
+import { fail, flag, listOf, metricsFileOption, outputOf, parsedStrictly, type Command, type GlobalOptions } from '../options.js';
 
 /** The option that names a service's targets: the plugin's, or --<name>-db for scripts. */
 function targetOptions(app: App): { option: string; aliases: string[]; service: string; describe: string; example: string }[] {
@@ -30,7 +30,7 @@ export const backup: Command = (cli, { app, argv, version, done }) => {
         .option('compression', { choices: compressions, describe: 'compression of built-in artifacts [zstd]' })
         .option('compression-level', { type: 'number', describe: 'compression level: zstd 1-19, gzip 1-9 [zstd 3, gzip 6]' })
         .option('concurrency', { alias: 'j', type: 'number', describe: 'services/targets at once [cores]' })
-        .option('suspect-ok', { type: 'boolean', default: false, describe: 'exit 0, not 3, when a backup is suspect (its size or rows fell sharply)' })
+        .option('suspect-ok', flag('exit 0, not 3, when a backup is suspect (its size or rows fell sharply)'))
         .option('bundle', { type: 'boolean', describe: "also write the run's artifacts as one tar with a .sha256 file (config: bundle)" })
         .option('metrics-file', metricsFileOption())
         .option('syslog', { type: 'boolean', describe: "also send the run's summary to syslog, the journal (config: log.syslog)" })

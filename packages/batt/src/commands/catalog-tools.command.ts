@@ -1,5 +1,5 @@
 /** `batt catalog check|rebuild` and `batt accept`: keeping the catalog true to the backups on disk. */
-import { command, listOf, oneRun, outputOf } from '../options.js';
+import { command, flag, listOf, oneRun, outputOf } from '../options.js';
 
 export const catalog = command(
   'catalog <action> [folders..]',
@@ -12,8 +12,8 @@ export const catalog = command(
         describe: 'check: files and their copies present, sizes and SHA-256 match, orphans; rebuild: a new catalog from the batt-run-<id>.json manifests',
       })
       .positional('folders', { type: 'string', array: true, describe: 'backup folders to look in [the fixed part of every destination known]' })
-      .option('quick', { type: 'boolean', default: false, describe: 'compare sizes only, do not re-hash' })
-      .option('any-host', { type: 'boolean', default: false, describe: 'rebuild: also take in runs made on other hosts (a shared backup disk)' })
+      .option('quick', flag('compare sizes only, do not re-hash'))
+      .option('any-host', flag('rebuild: also take in runs made on other hosts (a shared backup disk)'))
       .option('from', {
         type: 'string',
         describe:

@@ -1,5 +1,5 @@
 /** `batt restore` and `batt verify`: getting backups back, and proving that they can be. */
-import { command, fail, fromOption, identityOption, listOf, metricsFileOption, oneRun, outputOf, targetOption } from '../options.js';
+import { command, fail, flag, fromOption, identityOption, listOf, metricsFileOption, oneRun, outputOf, targetOption } from '../options.js';
 
 /** --identity, else BATT_AGE_IDENTITY: the age identity file to decrypt with. */
 const identityOf = (flag: string | undefined): string | undefined => flag || process.env.BATT_AGE_IDENTITY || undefined;
@@ -11,12 +11,8 @@ export const restore = command(
     oneRun(y, 'a run id, or `latest` (the newest run holding a good backup of what you ask for)', 'only this database / path / server (repeatable)')
       .option('into', { type: 'string', describe: 'database to restore into [<target>_restore_<run>]; for redis, host:port' })
       .option('to', { type: 'string', describe: 'folder to restore files into [./batt-restore-<run>]' })
-      .option('force', { type: 'boolean', default: false, describe: 'replace an existing database, or overwrite existing files' })
-      .option('replace', {
-        type: 'boolean',
-        default: false,
-        describe: 'restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched',
-      })
+      .option('force', flag('replace an existing database, or overwrite existing files'))
+      .option('replace', flag('restore beside --into, check it, then swap it in (mysql, postgresql): a failed restore leaves --into untouched'))
       .option('identity', identityOption())
       .option('from', fromOption())
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'show the plan and check the SHA-256, change nothing' })
@@ -58,15 +54,11 @@ export const verify = command(
   (y) =>
     y
       .positional('run', { type: 'string', describe: 'a run id or `latest` [latest]' })
-      .option('all', { type: 'boolean', default: false, describe: 'every good backup in the catalog' })
+      .option('all', flag('every good backup in the catalog'))
       .option('since', { type: 'string', describe: 'backups since a date (2026-11-01) or an age (7d, 12h, 2w)' })
       .option('service', { type: 'string', describe: 'only this service' })
       .option('target', targetOption())
-      .option('restore-test', {
-        type: 'boolean',
-        default: false,
-        describe: 'also restore into a scratch database/server/folder and compare with the facts recorded at backup time',
-      })
+      .option('restore-test', flag('also restore into a scratch database/server/folder and compare with the facts recorded at backup time'))
       .option('identity', identityOption())
       .option('from', fromOption())
       .option('metrics-file', metricsFileOption())

@@ -43,7 +43,7 @@ export type VerifyArgs = Common &
     metricsFile?: string;
   };
 
-async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void = () => {}) {
+async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void) {
   const config = await loadAppConfig(app, args);
   adjust(config);
   const secrets = collectSecrets(config, process.env);
@@ -67,6 +67,8 @@ async function setUp(app: App, args: Common, adjust: (config: BattConfig) => voi
   };
 }
 
+type Env = Awaited<ReturnType<typeof setUp>>;
+
 const actionText: Record<PlannedRestore['action'], string> = {
   create: 'new',
   replace: 'REPLACES the existing one',
@@ -78,12 +80,36 @@ function printChecks(checks: readonly Check[]): void {
   for (const c of checks) out`      ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}\n`;
 }
 
-export async function restoreCommand(app: App, args: RestoreArgs): Promise<number> {
-  const env = await setUp(app, args, (config) => {
-    if (args.redisDbs.length) config.services.redis = { ...config.services.redis, restore_dbs: args.redisDbs };
-  });
+/**
+ * Sets up (`adjust` changes the loaded config), runs `work`, prints its outcomes as JSON or with
+ * `print` (not with --quiet), and maps them to the exit code: interrupted, every one `passed`, or not.
+ */
+async function run<T>(
+  app: App,
+  args: Common,
+  adjust: (config: BattConfig) => void,
+  work: (env: Env) => Promise<T[]>,
+  passed: (outcome: T) => boolean,
+  print: (outcomes: T[]) => void,
+): Promise<number> {
+  const env = await setUp(app, args, adjust);
   try {
-    const outcomes = await restoreItems({
+    const outcomes = await work(env);
+    if (args.json) printJson(outcomes);
+    else if (!args.quiet) print(outcomes);
+    if (env.signal.aborted) return ExitCode.interrupted;
+    return outcomes.every(passed) ? ExitCode.ok : ExitCode.failed;
+  } finally {
+    env.close();
+  }
+}
+
+export function restoreCommand(app: App, args: RestoreArgs): Promise<number> {
+  const adjust = (config: BattConfig): void => {
+    if (args.redisDbs.length) config.services.redis = { ...config.services.redis, restore_dbs: args.redisDbs };
+  };
+  const work = (env: Env) =>
+    restoreItems({
       ...env,
       ref: args.ref,
       service: args.service,
@@ -107,28 +133,30 @@ export async function restoreCommand(app: App, args: RestoreArgs): Promise<numbe
         }
       },
     });
-    if (args.json) printJson(outcomes);
-    else if (!args.dryRun && !args.quiet) {
+  return run(
+    app,
+    args,
+    adjust,
+    work,
+    (o) => o.status !== 'failed',
+    (outcomes) => {
+      if (args.dryRun) return;
       out`\n`;
       for (const o of outcomes) {
         out`${colourStatus(o.status)}  ${o.service} ${o.target} → ${o.label}\n`;
         printChecks(o.checks);
         if (o.error) out`      error: ${o.error}\n`;
       }
-    }
-    if (env.signal.aborted) return ExitCode.interrupted;
-    return outcomes.every((o) => o.status !== 'failed') ? ExitCode.ok : ExitCode.failed;
-  } finally {
-    env.close();
-  }
+    },
+  );
 }
 
-export async function verifyCommand(app: App, args: VerifyArgs): Promise<number> {
-  const env = await setUp(app, args, (config) => {
+export function verifyCommand(app: App, args: VerifyArgs): Promise<number> {
+  const adjust = (config: BattConfig): void => {
     if (args.metricsFile !== undefined) config.metrics_file = args.metricsFile;
-  });
-  try {
-    const outcomes = await verifyItems({
+  };
+  const work = (env: Env) =>
+    verifyItems({
       ...env,
       ref: args.ref,
       all: args.all,
@@ -139,8 +167,13 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
       identityFile: args.identityFile,
       from: args.from,
     });
-    if (args.json) printJson(outcomes);
-    else if (!args.quiet) {
+  return run(
+    app,
+    args,
+    adjust,
+    work,
+    (o) => o.ok,
+    (outcomes) => {
       for (const o of outcomes) {
         out`${colourStatus(o.ok ? 'ok' : 'failed')}  ${o.kind === 'verify' ? 'verify' : 'drill '}  run ${o.runId}  ${o.service} ${o.target}\n`;
         printChecks(o.checks);
@@ -154,10 +187,6 @@ export async function verifyCommand(app: App, args: VerifyArgs): Promise<number>
         const checks = of.reduce((n, o) => n + o.checks.length, 0);
         out`${kind === 'verify' ? 'verify' : 'restore drill'}: ${of.length - bad} of ${counted(of.length, 'backup')} passed${bad ? `, ${bad} failed` : ''} (${counted(checks, 'check')})\n`;
       }
-    }
-    if (env.signal.aborted) return ExitCode.interrupted;
-    return outcomes.every((o) => o.ok) ? ExitCode.ok : ExitCode.failed;
-  } finally {
-    env.close();
-  }
+    },
+  );
 }

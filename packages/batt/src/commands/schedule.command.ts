@@ -1,5 +1,5 @@
 /** `batt schedule --print [--systemd|--cron]`: when batt runs, as a systemd timer or a cron line. */
-import { command, outputOf } from '../options.js';
+import { command, flag, outputOf } from '../options.js';
 
 export const schedule = command(
   'schedule',
@@ -16,7 +16,7 @@ happens at the next boot) and a line for /etc/cron.d/, each running this batt wi
 going exits 75 at once, or waits up to lock_wait seconds for it.
 Docs: docs/scheduling.md`,
       )
-      .option('print', { type: 'boolean', default: false, describe: 'print the units and the cron line (the only action there is)' })
+      .option('print', flag('print the units and the cron line (the only action there is)'))
       .option('systemd', { type: 'boolean', describe: 'only the systemd service and timer' })
       .option('cron', { type: 'boolean', describe: 'only the cron line' })
       .option('unit', { type: 'string', default: 'batt', describe: 'name of the units (NAME.service, NAME.timer) and the cron file' })

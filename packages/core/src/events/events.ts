@@ -128,6 +128,17 @@ export function runStatusOf(ok: number, failed: number, aborted: boolean): RunSt
   return aborted ? 'aborted' : failed === 0 ? 'ok' : ok === 0 ? 'failed' : 'partial';
 }
 
+/** Why a check failed, in one line: its error, else each failed check with its detail. */
+export function whyFailed(e: { error?: string; checks: readonly { name: string; ok: boolean; detail: string }[] }): string {
+  return (
+    e.error ??
+    e.checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name}: ${c.detail}`)
+      .join('; ')
+  );
+}
+
 export type RunListener = (event: RunEvent) => void;
 
 /** One emitter per run: listeners are called in order, each shielded from the others. */

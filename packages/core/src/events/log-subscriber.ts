@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { humanBytes } from '../text/names.js';
-import type { BackupEvent, PruneEvent, RestoreEvent, RunEvents, VerifyEvent } from './events.js';
+import { whyFailed, type BackupEvent, type PruneEvent, type RestoreEvent, type RunEvents, type VerifyEvent } from './events.js';
 
 /** The run's log, written from its events: the lines batt has always written. */
 export function logEvents(events: RunEvents, log: Logger): () => void {
@@ -45,14 +45,8 @@ function logVerify(e: VerifyEvent, log: Logger): void {
     const slog = log.scoped(e.service);
     if (e.status === 'pruned') slog.warn(`${e.target}: run ${e.runId}'s backup was pruned meanwhile: skipped`);
     if (e.status !== 'ok' && e.status !== 'failed') return;
-    const why =
-      e.error ??
-      e.checks
-        .filter((c) => !c.ok)
-        .map((c) => `${c.name}: ${c.detail}`)
-        .join('; ');
     const ok = e.status === 'ok';
-    slog[ok ? 'info' : 'error'](`${e.target}: ${e.check === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${why}`}`);
+    slog[ok ? 'info' : 'error'](`${e.target}: ${e.check === 'verify' ? 'verify' : 'restore drill'} ${ok ? 'ok' : `FAILED: ${whyFailed(e)}`}`);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { RunStatus } from '../catalog/statuses.js';
 import { ExitCode } from '../errors/errors.js';
-import type { BackupEvent, VerifyEvent } from '../events/events.js';
+import { whyFailed, type BackupEvent, type VerifyEvent } from '../events/events.js';
 import { redact } from '../log/logger.js';
 import type { NotifyWhen } from '../config/notify-keys.js';
 
@@ -75,13 +75,7 @@ export class RunNotes {
         this.items.push({ service, target, runId, status: 'suspect', suspect: event.suspect });
       } else if (event.status === 'failed' || event.status === 'aborted') this.items.push({ service, target, runId, status: event.status, error: event.error });
     } else if (event.status === 'failed') {
-      const why =
-        event.error ??
-        event.checks
-          .filter((c) => !c.ok)
-          .map((c) => `${c.name}: ${c.detail}`)
-          .join('; ');
-      this.items.push({ service: event.service, target: event.target, runId: event.runId, status: 'failed', check: event.check, error: why });
+      this.items.push({ service: event.service, target: event.target, runId: event.runId, status: 'failed', check: event.check, error: whyFailed(event) });
     }
   }
 
