@@ -20,7 +20,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { batt, Database, seededCatalog } from './catalog-seed.mjs';
-import { cliArgs, median, resultOptions, row, writeResults } from './results.mjs';
+import { cliArgs, median, resultOptions, row, textTable, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ args: cliArgs(), options: { workdir: { type: 'string' }, rounds: { type: 'string' }, ...resultOptions } });
@@ -167,12 +167,6 @@ table.push(['prune --dry-run left the catalog as it was', untouched ? 'yes' : `n
 results.push(row('catalog', 'indexes on items.sha256', { figure: shaIndexes.length ? shaIndexes.join(',') : 'none', target: 'none', ok: shaIndexes.length === 0 }));
 results.push(row('catalog', 'prune --dry-run left the catalog as it was', { figure: untouched ? 'yes' : 'no', target: 'yes', ok: untouched }));
 writeResults(opts.result, results);
-const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-const line = (r) =>
-  r
-    .map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-    .join('  ')
-    .trimEnd();
 
 const { availableParallelism } = await import('node:os');
 console.log(`batt catalog benchmark: node ${process.version}, ${availableParallelism()} cores, ${rounds} rounds (median wall time)`);
@@ -183,9 +177,7 @@ console.log(`seeding: ${seedSeconds === null ? '?' : `${seedSeconds.toFixed(1)} 
 if (listed !== null) console.log(`batt runs --last 50 --json listed ${listed} runs`);
 if (prune.outBytes !== null) console.log(`batt prune --dry-run printed ${(prune.outBytes / 1e3).toFixed(0)} kB (${prune.wall.length} round(s))`);
 console.log('');
-console.log(line(table[0]));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of table.slice(1)) console.log(line(r));
+for (const l of textTable(table, [1, 2])) console.log(l);
 if (runsError) console.log(`\nbatt runs failed: ${runsError}`);
 if (prune.error) console.log(`\nbatt prune failed: ${prune.error}`);
 const misses = table.filter((r) => r[4].startsWith('MISS')).length;

@@ -49,6 +49,17 @@ const figureText = (r) => {
 };
 const metText = (r) => r.crashed ?? (r.skipped ? `skipped: ${r.skipped}` : r.met === null ? '' : r.met ? 'yes' : 'NO');
 
+/** A table (its first row the heads) as lines of text under a rule, the columns at `right` right-aligned. */
+export function textTable(table, right) {
+  const widths = table[0].map((_, c) => Math.max(...table.map((cells) => cells[c].length)));
+  const line = (cells) =>
+    cells
+      .map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
+  return [line(table[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(line)];
+}
+
 /** The rows as a table of text lines (figures and ratios right-aligned), notes below it. */
 export function formatTable(rows) {
   const table = [['bench', 'what', 'figure', 'reference', 'ratio', 'target', 'met']];
@@ -61,13 +72,7 @@ export function formatTable(rows) {
     }
     table.push([r.bench, what, figureText(r), r.reference ?? '', typeof r.ratio === 'number' ? r.ratio.toFixed(2) : '', r.target ?? '', metText(r)]);
   }
-  const widths = table[0].map((_, c) => Math.max(...table.map((cells) => cells[c].length)));
-  const line = (cells) =>
-    cells
-      .map((cell, c) => (c === 2 || c === 3 || c === 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-      .join('  ')
-      .trimEnd();
-  const lines = [line(table[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(line)];
+  const lines = textTable(table, [2, 3, 4]);
   notes.forEach((n, i) => lines.push(`[${i + 1}] ${n}`));
   return lines;
 }

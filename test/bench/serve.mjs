@@ -27,7 +27,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { batt, Database, seededCatalog } from './catalog-seed.mjs';
-import { cliArgs, resultOptions, row, writeResults } from './results.mjs';
+import { cliArgs, resultOptions, row, textTable, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({ args: cliArgs(), options: { workdir: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' }, ...resultOptions } });
@@ -196,12 +196,6 @@ if (memory.error) {
 }
 writeResults(opts.result, rows);
 
-const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-const line = (r) =>
-  r
-    .map((cell, c) => (c === 1 || c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-    .join('  ')
-    .trimEnd();
 console.log(`batt serve benchmark: node ${process.version}, ${availableParallelism()} cores, ${rounds} sequential requests per url after a warm-up (median, p95)`);
 console.log(
   `catalog: ${facts.runs.toLocaleString('en')} runs, ${facts.items.toLocaleString('en')} items, ${facts.checks.toLocaleString('en')} checks, ${facts.copies.toLocaleString('en')} copies, ${facts.pairs} service/target pairs, ${(statSync(catalog).size / 1e6).toFixed(0)} MB at ${catalog}`,
@@ -209,9 +203,7 @@ console.log(
 console.log(`seeding: ${seedSeconds === null ? '?' : `${seedSeconds.toFixed(1)} s`}${fresh ? '' : ' (earlier; this run reused the catalog)'}`);
 console.log(`batt serve listened after ${readySeconds.toFixed(2)} s on port ${port}`);
 console.log('');
-console.log(line(table[0]));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const r of table.slice(1)) console.log(line(r));
+for (const l of textTable(table, [1, 2])) console.log(l);
 const misses = table.filter((r) => r[4] === 'no').length;
 const unbuilt = table.filter((r) => r[1] === 'not built').length;
 console.log(`\n${misses === 0 ? 'all targets met' : `${misses} target(s) missed`}${unbuilt ? ` (${unbuilt} page(s) not built yet)` : ''}`);

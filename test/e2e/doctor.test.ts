@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { json, sandbox, sandboxFor, standIns, type BattResult } from '../lib/batt.js';
+import { json, sandboxFor, standIns, type BattResult } from '../lib/batt.js';
 import { startS3, type S3Server } from '../lib/s3.js';
 import { startMariaDb, startPostgres, startRedis, type MariaDb, type Postgres, type Redis } from '../lib/servers.js';
 
@@ -219,114 +219,98 @@ describe('batt doctor against the test servers', () => {
 });
 
 describe('batt doctor: the home and the destination', () => {
+  const box = sandboxFor('each');
+
   it('a world-writable destination, a damaged catalog and a script without its x bit: a failed line each with its fix, exit 1', async () => {
-    const box = sandbox();
-    try {
-      const open = join(box.dir, 'open');
-      mkdirSync(open);
-      chmodSync(open, 0o777);
-      writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), `destination: ${JSON.stringify(join(open, '%Y/{service}'))}\nfile: { paths: [${JSON.stringify(box.dir)}] }\n`, {
-        mode: 0o600,
-      });
-      writeFileSync(join(box.home, 'catalog.db'), 'not a database, not at all: '.repeat(100));
-      assert.equal((await box.batt(['enable', 'file'])).exitCode, 0);
-      const script = join(box.home, 'scripts-available', 'backup-notes');
-      writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-      assert.equal((await box.batt(['enable', 'notes'])).exitCode, 0);
-      chmodSync(script, 0o644);
-      const r = await box.batt(['doctor', '--json']);
-      assert.equal(r.exitCode, 1, r.stderr);
-      const bad = json<Line[]>(r).filter((l) => !l.ok);
-      assert.deepEqual(
-        bad.map((l) => l.check),
-        ['destination', 'catalog', 'enabled scripts'],
-      );
-      assert.match(bad[0].detail, new RegExp(`${open} is writable by others \\(mode 0777\\)`));
-      assert.match(bad[0].fix!, new RegExp(`^chmod go-w ${open}`));
-      assert.match(bad[1].detail, /catalog\.db/);
-      assert.match(bad[1].fix!, /batt catalog rebuild/);
-      assert.match(bad[2].detail, /scripts-enabled\/backup-notes is not executable/);
-      assert.equal(bad[2].fix, `chmod +x ${script}`);
-      const text = await box.batt(['doctor']);
-      assert.match(text.stdout, /^✗ destination: .*\n {4}fix: chmod go-w /m);
-      assert.doesNotMatch(text.stdout, /\x1b\[/, 'no colour off a terminal');
-    } finally {
-      box.cleanup();
-    }
+    const open = join(box.dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    writeFileSync(join(box.home, 'conf', 'batt.config.yaml'), `destination: ${JSON.stringify(join(open, '%Y/{service}'))}\nfile: { paths: [${JSON.stringify(box.dir)}] }\n`, {
+      mode: 0o600,
+    });
+    writeFileSync(join(box.home, 'catalog.db'), 'not a database, not at all: '.repeat(100));
+    assert.equal((await box.batt(['enable', 'file'])).exitCode, 0);
+    const script = join(box.home, 'scripts-available', 'backup-notes');
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    assert.equal((await box.batt(['enable', 'notes'])).exitCode, 0);
+    chmodSync(script, 0o644);
+    const r = await box.batt(['doctor', '--json']);
+    assert.equal(r.exitCode, 1, r.stderr);
+    const bad = json<Line[]>(r).filter((l) => !l.ok);
+    assert.deepEqual(
+      bad.map((l) => l.check),
+      ['destination', 'catalog', 'enabled scripts'],
+    );
+    assert.match(bad[0].detail, new RegExp(`${open} is writable by others \\(mode 0777\\)`));
+    assert.match(bad[0].fix!, new RegExp(`^chmod go-w ${open}`));
+    assert.match(bad[1].detail, /catalog\.db/);
+    assert.match(bad[1].fix!, /batt catalog rebuild/);
+    assert.match(bad[2].detail, /scripts-enabled\/backup-notes is not executable/);
+    assert.equal(bad[2].fix, `chmod +x ${script}`);
+    const text = await box.batt(['doctor']);
+    assert.match(text.stdout, /^✗ destination: .*\n {4}fix: chmod go-w /m);
+    assert.doesNotMatch(text.stdout, /\x1b\[/, 'no colour off a terminal');
   });
 
   it('after a backup, the free space is weighed against its size from the catalog, which passes quick_check', async () => {
-    const box = sandbox();
-    try {
-      const data = box.folder('data', { a: 'alpha'.repeat(1000) });
-      assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
-      const r = json<Line[]>(await box.batt(['doctor', 'file', '--json'], { env: { BATT_FILE_PATHS: data } }));
-      assert.deepEqual(
-        r.filter((l) => !l.ok),
-        [],
-      );
-      assert.match(r.find((l) => l.check === 'free space')!.detail, /^[\d.]+ \w+ free under .*; the last backups that went there took \d+ B$/);
-      assert.match(r.find((l) => l.check === 'catalog')!.detail, /catalog\.db: PRAGMA quick_check ok$/);
-    } finally {
-      box.cleanup();
-    }
+    const data = box.folder('data', { a: 'alpha'.repeat(1000) });
+    assert.equal((await box.batt(['--file', data, '-q'])).exitCode, 0);
+    const r = json<Line[]>(await box.batt(['doctor', 'file', '--json'], { env: { BATT_FILE_PATHS: data } }));
+    assert.deepEqual(
+      r.filter((l) => !l.ok),
+      [],
+    );
+    assert.match(r.find((l) => l.check === 'free space')!.detail, /^[\d.]+ \w+ free under .*; the last backups that went there took \d+ B$/);
+    assert.match(r.find((l) => l.check === 'catalog')!.detail, /catalog\.db: PRAGMA quick_check ok$/);
   });
 
   it('an unknown service is a usage error; no service enabled is a failed line', async () => {
-    const box = sandbox();
-    try {
-      const unknown = await box.batt(['doctor', 'nosuch']);
-      assert.equal(unknown.exitCode, 2);
-      assert.match(unknown.stderr, /unknown service "nosuch"/);
-      const none = json<Line[]>(await box.batt(['doctor', '--json']));
-      const bad = none.filter((l) => !l.ok);
-      assert.deepEqual(
-        bad.map((l) => l.check),
-        ['services'],
-      );
-      assert.match(bad[0].fix!, /batt enable/);
-    } finally {
-      box.cleanup();
-    }
+    const unknown = await box.batt(['doctor', 'nosuch']);
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, /unknown service "nosuch"/);
+    const none = json<Line[]>(await box.batt(['doctor', '--json']));
+    const bad = none.filter((l) => !l.ok);
+    assert.deepEqual(
+      bad.map((l) => l.check),
+      ['services'],
+    );
+    assert.match(bad[0].fix!, /batt enable/);
   });
 });
 
 // No mongod can be installed here (see mongodb.test.ts): a stand-in mongodump answers as one would.
 describe('batt doctor mongodb, against a stand-in mongodump', () => {
+  const box = sandboxFor('each');
+
   it('connects with the probe dump; an authentication error is a failed line with its fix, and the password is not shown', async () => {
-    const box = sandbox();
-    try {
-      const path = standIns(join(box.dir, 'bin'), {
-        mongodump: `#!/bin/sh
+    const path = standIns(join(box.dir, 'bin'), {
+      mongodump: `#!/bin/sh
 if [ "$1" = "--version" ]; then echo "mongodump version: 100.9.4-standin"; exit 0; fi
 case "$*" in *--db=batt_doctor_probe_0*) ;; *) echo "not the probe: $*" >&2; exit 2;; esac
 [ -n "$FAIL" ] && { echo "Failed: connection() error occurred during connection handshake: auth error: sasl conversation error" >&2; exit 1; }
 exit 0
 `,
-      });
-      const env = { PATH: path, BATT_MONGODB_HOST: 'db.example', BATT_MONGODB_USER: 'backup', BATT_MONGODB_PASSWORD: `${MARK}-mongo` };
-      const ok = await box.batt(['doctor', 'mongodb', '--json'], { env });
-      assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
-      assert.deepEqual(
-        json<Line[]>(ok).map((l) => `${l.service ?? ''} ${l.check} ${l.ok}`),
-        [
-          ' configuration true',
-          ' node true',
-          'mongodb client tools true',
-          'mongodb connection true',
-          'mongodb targets true',
-          ' destination true',
-          ' free space true',
-          ' catalog true',
-          ' enabled scripts true',
-        ],
-      );
-      const bad = await box.batt(['doctor', 'mongodb'], { env: { ...env, FAIL: '1' } });
-      assert.equal(bad.exitCode, 1);
-      assert.match(bad.stdout, /^✗ mongodb connection: mongodb: authentication failed: .*\n {4}fix: check mongodb\.user and mongodb\.password/m);
-      for (const r of [ok, bad]) assert.ok(!(r.stdout + r.stderr).includes(MARK));
-    } finally {
-      box.cleanup();
-    }
+    });
+    const env = { PATH: path, BATT_MONGODB_HOST: 'db.example', BATT_MONGODB_USER: 'backup', BATT_MONGODB_PASSWORD: `${MARK}-mongo` };
+    const ok = await box.batt(['doctor', 'mongodb', '--json'], { env });
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
+    assert.deepEqual(
+      json<Line[]>(ok).map((l) => `${l.service ?? ''} ${l.check} ${l.ok}`),
+      [
+        ' configuration true',
+        ' node true',
+        'mongodb client tools true',
+        'mongodb connection true',
+        'mongodb targets true',
+        ' destination true',
+        ' free space true',
+        ' catalog true',
+        ' enabled scripts true',
+      ],
+    );
+    const bad = await box.batt(['doctor', 'mongodb'], { env: { ...env, FAIL: '1' } });
+    assert.equal(bad.exitCode, 1);
+    assert.match(bad.stdout, /^✗ mongodb connection: mongodb: authentication failed: .*\n {4}fix: check mongodb\.user and mongodb\.password/m);
+    for (const r of [ok, bad]) assert.ok(!(r.stdout + r.stderr).includes(MARK));
   });
 });

@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { json, type Sandbox, withData } from '../lib/batt.js';
+import { dataFor, json } from '../lib/batt.js';
 
 const noStack = (stderr: string): void => assert.doesNotMatch(stderr, /\n\s+at .*:\d+:\d+/, `stack trace in:\n${stderr}`);
 
 describe('bad input gets one clear message, exit 2, and changes nothing', () => {
-  let box: Sandbox;
-  let data: string;
-  before(() => ({ box, data } = withData({ x: 'x' })));
-  after(() => box.cleanup());
+  const { box, data } = dataFor({ x: 'x' });
 
   const nothingWritten = (): void => assert.ok(!existsSync(box.out) || readdirSync(box.out).length === 0, 'nothing written');
 

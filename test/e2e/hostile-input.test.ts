@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, type BattResult, firstBackup, json, type Sandbox, sandboxFor, withData } from '../lib/batt.js';
+import { battBin, type BattResult, firstBackup, json, type Sandbox, sandboxFor, dataFor } from '../lib/batt.js';
 
 /** One clear message: exit `code`, no "internal error", one `batt:` line, and it took under `ms`. */
 async function refused(box: Sandbox, args: string[], code: number, message: RegExp, options: { env?: Record<string, string>; ms?: number } = {}): Promise<BattResult> {
@@ -27,10 +27,7 @@ async function refused(box: Sandbox, args: string[], code: number, message: RegE
 }
 
 describe('configuration files cannot exhaust time or memory', () => {
-  let box: Sandbox;
-  let data: string;
-  before(() => ({ box, data } = withData({ x: 'x' })));
-  after(() => box.cleanup());
+  const { box, data } = dataFor({ x: 'x' });
 
   it('YAML aliases that expand to billions of values (billion laughs) are refused at once', async () => {
     const lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
@@ -133,10 +130,7 @@ describe('a flag given twice where one value is expected', () => {
 });
 
 describe('environment values', () => {
-  let box: Sandbox;
-  let data: string;
-  before(() => ({ box, data } = withData({ x: 'x' })));
-  after(() => box.cleanup());
+  const { box, data } = dataFor({ x: 'x' });
 
   it('a wrong BATT_* value names the variable, and is shown escaped and cut short', async () => {
     await refused(box, ['--file', data], 2, /BATT_CONCURRENCY.* must be a whole number of at least 1, got "abc"/, { env: { BATT_CONCURRENCY: 'abc' } });

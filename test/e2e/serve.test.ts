@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
-import { battBin, json, sandbox, type Sandbox } from '../lib/batt.js';
+import { battBin, json, sandbox, sandboxFor, type Sandbox } from '../lib/batt.js';
 
 const marker = 'SERVE-MARKER-5e3c';
 
@@ -183,54 +183,48 @@ describe('batt serve', () => {
 });
 
 describe('batt serve: max_age', () => {
+  const box = sandboxFor('each');
+
   it("a service's max_age marks its target late; a max_age that is no duration stops the server at start", async () => {
-    const box = sandbox();
+    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), 'max_age: 2h\nfile:\n  max_age: 1s\n');
+    const data = box.folder('data', { a: 'alpha' });
+    assert.equal((await box.batt(['--file', data])).exitCode, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const s = await startServe(box);
     try {
-      appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), 'max_age: 2h\nfile:\n  max_age: 1s\n');
-      const data = box.folder('data', { a: 'alpha' });
-      assert.equal((await box.batt(['--file', data])).exitCode, 0);
-      await new Promise((r) => setTimeout(r, 1500));
-      const s = await startServe(box);
-      try {
-        const [t] = JSON.parse((await get(s.port, '/api/overview')).body).targets;
-        assert.equal(t.maxAgeSeconds, 1);
-        assert.equal(t.stale, true);
-        assert.match((await get(s.port, '/')).body, /<span class="badge late">late<\/span>/);
-      } finally {
-        s.proc.kill('SIGTERM');
-        await s.proc;
-      }
-      appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), 'redis:\n  max_age: soon\n');
-      const bad = await box.batt(['serve', '--port', '0']);
-      assert.equal(bad.exitCode, 2);
-      assert.match(bad.stderr, /redis: max_age "soon" is not a duration\nhint: write it as 90s, 30m, 2h or 1d/);
+      const [t] = JSON.parse((await get(s.port, '/api/overview')).body).targets;
+      assert.equal(t.maxAgeSeconds, 1);
+      assert.equal(t.stale, true);
+      assert.match((await get(s.port, '/')).body, /<span class="badge late">late<\/span>/);
     } finally {
-      box.cleanup();
+      s.proc.kill('SIGTERM');
+      await s.proc;
     }
+    appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), 'redis:\n  max_age: soon\n');
+    const bad = await box.batt(['serve', '--port', '0']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /redis: max_age "soon" is not a duration\nhint: write it as 90s, 30m, 2h or 1d/);
   });
 });
 
 describe('batt serve with a token, and beyond loopback', () => {
+  const box = sandboxFor('each');
+
   it('refuses to listen beyond loopback without a token; with one, every request must carry it', async () => {
-    const box = sandbox();
+    const open = await box.batt(['serve', '--host', '0.0.0.0', '--port', '0']);
+    assert.equal(open.exitCode, 2);
+    assert.match(open.stderr, /without a token\nhint: set serve.token_file/);
+    const token = 'a'.repeat(20) + '-token';
+    const s = await startServe(box, [], { BATT_SERVE_TOKEN: token });
     try {
-      const open = await box.batt(['serve', '--host', '0.0.0.0', '--port', '0']);
-      assert.equal(open.exitCode, 2);
-      assert.match(open.stderr, /without a token\nhint: set serve.token_file/);
-      const token = 'a'.repeat(20) + '-token';
-      const s = await startServe(box, [], { BATT_SERVE_TOKEN: token });
-      try {
-        assert.equal((await get(s.port, '/api/overview')).status, 403, 'no token');
-        assert.equal((await get(s.port, '/api/overview', { authorization: 'Bearer wrong' })).status, 403, 'a wrong token');
-        assert.equal((await get(s.port, '/api/overview', { authorization: `Bearer ${token}` })).status, 200);
-        assert.equal((await get(s.port, '/')).status, 403, 'the pages too');
-        assert.equal((await get(s.port, '/', { authorization: `Bearer ${token}` })).status, 200);
-      } finally {
-        s.proc.kill('SIGTERM');
-        await s.proc;
-      }
+      assert.equal((await get(s.port, '/api/overview')).status, 403, 'no token');
+      assert.equal((await get(s.port, '/api/overview', { authorization: 'Bearer wrong' })).status, 403, 'a wrong token');
+      assert.equal((await get(s.port, '/api/overview', { authorization: `Bearer ${token}` })).status, 200);
+      assert.equal((await get(s.port, '/')).status, 403, 'the pages too');
+      assert.equal((await get(s.port, '/', { authorization: `Bearer ${token}` })).status, 200);
     } finally {
-      box.cleanup();
+      s.proc.kill('SIGTERM');
+      await s.proc;
     }
   });
 });

@@ -67,6 +67,13 @@ export function withData(files: Record<string, string>): { box: Sandbox; data: s
   return { box, data: box.folder('data', files) };
 }
 
+/** withData for the tests of the describe block that calls this: made now, removed after them. */
+export function dataFor(files: Record<string, string>): { box: Sandbox; data: string } {
+  const made = withData(files);
+  after(() => made.box.cleanup());
+  return made;
+}
+
 /**
  * An object that stands for what `current()` returns at the time each property is read: for
  * parts made by a describe block's hooks and used by its tests. Read before they are made, it

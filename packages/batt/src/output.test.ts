@@ -3,16 +3,19 @@ import { describe, it } from 'node:test';
 import { colourStatus, printTable, shortVersion, text } from './output.js';
 
 describe('shortVersion', () => {
-  it('keeps the product and version of a PostgreSQL version() line, not the build', () => {
-    assert.equal(shortVersion('PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit'), 'PostgreSQL 15.19');
-    assert.equal(shortVersion('PostgreSQL 17.2 on aarch64-unknown-linux-gnu, compiled by gcc (GCC) 13.2.1, 64-bit'), 'PostgreSQL 17.2');
-    assert.equal(shortVersion('pg_dump (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)'), 'pg_dump (PostgreSQL) 15.19');
-  });
-
-  it('leaves short versions as they are and trims the platform of a mysqldump line', () => {
-    assert.equal(shortVersion('10.11.19-MariaDB-0+deb12u1'), '10.11.19-MariaDB-0+deb12u1');
-    assert.equal(shortVersion('7.0.15'), '7.0.15');
-    assert.equal(shortVersion('mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)'), 'mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB');
+  it('keeps the product and version of a PostgreSQL version() or mysqldump line, not the build or platform; leaves short versions as they are', () => {
+    const cases = [
+      ['PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit', 'PostgreSQL 15.19'],
+      ['PostgreSQL 17.2 on aarch64-unknown-linux-gnu, compiled by gcc (GCC) 13.2.1, 64-bit', 'PostgreSQL 17.2'],
+      ['pg_dump (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)', 'pg_dump (PostgreSQL) 15.19'],
+      ['10.11.19-MariaDB-0+deb12u1', '10.11.19-MariaDB-0+deb12u1'],
+      ['7.0.15', '7.0.15'],
+      ['mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)', 'mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB'],
+    ];
+    assert.deepEqual(
+      cases.map(([line]) => shortVersion(line!)),
+      cases.map(([, short]) => short),
+    );
   });
 });
 

@@ -72,6 +72,14 @@ export function spokenSeconds(seconds: number): string {
   return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** A table's head: a cell per column, the columns named in `numeric` right-aligned. */
+export const thead = (columns: readonly string[], numeric: readonly string[] = []): Html =>
+  html`<thead>
+    <tr>
+      ${columns.map((c) => (numeric.includes(c) ? html`<th class="num">${c}</th>` : html`<th>${c}</th>`))}
+    </tr>
+  </thead>`;
+
 /** A status as a coloured word (the stylesheet has a class per status). */
 export const badge = (word: string): Html => html`<span class="badge ${word}">${word}</span>`;
 

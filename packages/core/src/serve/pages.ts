@@ -6,7 +6,13 @@
 import { humanBytes } from '../text/names.js';
 import type { RunsPage, TargetDetail, TargetState, DayOutcome } from './api.js';
 import { lineChart, outcomeStrip } from './charts.js';
-import { badge, html, link, page, spokenSeconds, statusBadges, time, took, type Html } from './html.js';
+import { badge, html, link, page, spokenSeconds, statusBadges, thead, time, took, type Html } from './html.js';
+
+/** The first cells of a run's row: its number (a link to it), when it started, its status. */
+const runCells = (id: number, startedAt: string, status: string, suspect: unknown): Html =>
+  html`<td><a href="${link('runs', id)}">#${id}</a></td>
+    <td>${time(startedAt)}</td>
+    <td>${statusBadges(status, suspect)}</td>`;
 
 /** What is wrong with a target, worst first: the badge's word and the row's class. */
 export function verdict(t: TargetState): { word: string; row: 'bad' | 'warn' | 'good' } {
@@ -60,21 +66,7 @@ export function overviewPage(host: string, data: { targets: TargetState[]; days:
       ${outcomeStrip(data.days)}
       <h2>Services and targets</h2>
       <table class="targets">
-        <thead>
-          <tr>
-            <th></th>
-            <th>Service</th>
-            <th>Target</th>
-            <th>Last good backup</th>
-            <th>Age</th>
-            <th class="num">Size</th>
-            <th>Copies</th>
-            <th>Last verify</th>
-            <th>Last restore drill</th>
-            <th class="num">Failures since</th>
-            <th class="num">Suspect</th>
-          </tr>
-        </thead>
+        ${thead(['', 'Service', 'Target', 'Last good backup', 'Age', 'Size', 'Copies', 'Last verify', 'Last restore drill', 'Failures since', 'Suspect'], ['Size', 'Failures since', 'Suspect'])}
         <tbody>
           ${rows}
         </tbody>
@@ -126,23 +118,12 @@ export function targetPage(host: string, d: TargetDetail): Html {
       </div>
       <h2>Backups</h2>
       <table>
-        <thead>
-          <tr>
-            <th>Run</th>
-            <th>Started</th>
-            <th>Status</th>
-            <th class="num">Size</th>
-            <th class="num">Duration</th>
-            <th>Error</th>
-          </tr>
-        </thead>
+        ${thead(['Run', 'Started', 'Status', 'Size', 'Duration', 'Error'], ['Size', 'Duration'])}
         <tbody>
           ${d.history.map(
             (h) =>
               html`<tr>
-                <td><a href="${link('runs', h.runId)}">#${h.runId}</a></td>
-                <td>${time(h.startedAt)}</td>
-                <td>${statusBadges(h.status, h.suspect)}</td>
+                ${runCells(h.runId, h.startedAt, h.status, h.suspect)}
                 <td class="num">${humanBytes(h.bytes)}</td>
                 <td class="num">${h.seconds === null ? '-' : spokenSeconds(h.seconds)}</td>
                 <td>${h.error ?? h.suspect ?? ''}</td>
@@ -181,27 +162,12 @@ export function runsListPage(host: string, data: RunsPage, query: RunsQuery, ser
         ${query.limit ? html`<input type="hidden" name="limit" value="${query.limit}" />` : ''}<button type="submit">Filter</button> <a href="/runs">clear</a>
       </form>
       <table class="runs">
-        <thead>
-          <tr>
-            <th>Run</th>
-            <th>Started</th>
-            <th>Status</th>
-            <th>Services</th>
-            <th class="num">Items</th>
-            <th class="num">Failed</th>
-            <th class="num">Size</th>
-            <th class="num">Duration</th>
-            <th>Copies</th>
-            <th>Checked</th>
-          </tr>
-        </thead>
+        ${thead(['Run', 'Started', 'Status', 'Services', 'Items', 'Failed', 'Size', 'Duration', 'Copies', 'Checked'], ['Items', 'Failed', 'Size', 'Duration'])}
         <tbody>
           ${data.runs.map(
             (r) =>
               html`<tr>
-                <td><a href="${link('runs', r.id)}">#${r.id}</a></td>
-                <td>${time(r.startedAt)}</td>
-                <td>${statusBadges(r.status, r.suspectItems)}</td>
+                ${runCells(r.id, r.startedAt, r.status, r.suspectItems)}
                 <td>${r.services}</td>
                 <td class="num">${r.items}</td>
                 <td class="num">${r.failedItems || ''}</td>
