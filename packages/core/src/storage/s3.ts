@@ -20,43 +20,19 @@
  * The secret key is taken from the options (the caller reads it from a 0600 file or the
  * environment), kept in a private field, and never put in a message.
  * Longer than 200 lines because each Storage method's S3 form (retries, aborting a failed
- * upload) reads best in one class; loading the SDK and naming failures are in s3-failure.ts.
+ * upload) reads best in one class; the options and the SDK client are in s3-client.ts, naming
+ * failures in s3-failure.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
 import { BattError } from '../errors/errors.js';
-import { endpointLabel, errorName, explainS3, isTransient, loadSdk, sleep, statusOf, type SdkError } from './s3-failure.js';
+import { sdkClient, type S3StorageOptions } from './s3-client.js';
+import { endpointLabel, errorName, explainS3, isTransient, sleep, statusOf, type SdkError } from './s3-failure.js';
 import { uploadParts } from './s3-upload.js';
 import type { PutOptions, Storage, StoredObject } from './storage.js';
 
-export interface S3StorageOptions {
-  /** For messages; `s3://<bucket>` by default. */
-  name?: string;
-  bucket: string;
-  /** The server's URL for S3-compatible servers (`https://minio.example:9000`); AWS S3 without it. */
-  endpoint?: string;
-  /** `us-east-1` by default. */
-  region?: string;
-  /** Bucket in the path (`host/bucket/key`) rather than in the host name: most self-hosted servers need it. */
-  forcePathStyle?: boolean;
-  /** Without them, the SDK's default chain (AWS_* environment, ~/.aws, instance roles). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** The first multipart parts' size in bytes (5 MiB, S3's least), doubled every 1,000 parts. */
-  partSize?: number;
-  /** How many parts of one size before the size doubles (1,000; fewer in tests). */
-  partsPerSize?: number;
-  /** Parts sent at once (4). */
-  queueSize?: number;
-  /** Tries of a put whose data can be sent again (3), and of aborting a failed upload (5). */
-  attempts?: number;
-  /** The first wait before another try (1 s), doubled for each further one. */
-  retryDelayMs?: number;
-  /** Where check() writes and removes its probe object: a prefix this key may write (the bucket's root by default). */
-  checkPrefix?: string;
-  /** Told of every retry (for the log): what failed, the key, the attempt that failed, and the wait before the next. */
-  onRetry?: (retry: { what: 'put' | 'abort'; key: string; attempt: number; error: BattError; delayMs: number }) => void;
-}
+export type { S3StorageOptions } from './s3-client.js';
 
 export class S3Storage implements Storage {
   readonly name: string;
@@ -79,21 +55,7 @@ export class S3Storage implements Storage {
   }
 
   #sdk(): Promise<{ s3: typeof S3; client: S3.S3Client }> {
-    return (this.#client ??= loadSdk().then(({ s3 }) => {
-      const { endpoint, region = 'us-east-1', forcePathStyle, credentials } = this.#options;
-      const client = new s3.S3Client({
-        region,
-        endpoint,
-        forcePathStyle,
-        credentials,
-        maxAttempts: 3,
-        requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
-        // Checksums in aws-chunked trailers are AWS's; many S3-compatible servers store them as
-        // data or refuse them. Elsewhere they are asked for only where the API requires them.
-        ...(endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
-      });
-      return { s3, client };
-    }));
+    return (this.#client ??= sdkClient(this.#options));
   }
 
   #explain(raw: unknown, doing: string): BattError {
