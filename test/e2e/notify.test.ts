@@ -139,6 +139,12 @@ metrics_file: ${JSON.stringify(metrics)}
     assert.doesNotMatch(mail.raw + mailText, new RegExp(marker));
     assert.doesNotMatch(readFileSync(metrics, 'utf8'), new RegExp(marker));
     assert.doesNotMatch(r.stdout + r.stderr + logText(box), new RegExp(marker));
+    // The catalog keeps the script's words, masked: no secret in its rows, nor anywhere in its files.
+    const catalog = join(box.home, 'catalog.db');
+    const kept = (await execa('sqlite3', [catalog, `select error from items where run_id = ${runId} and service = 'leaky'`])).stdout;
+    assert.match(kept, /posting to \*{8}/, "the catalog holds the script's stderr");
+    const catalogFiles = [catalog, `${catalog}-wal`].filter((f) => existsSync(f));
+    assert.doesNotMatch(catalogFiles.map((f) => readFileSync(f, 'latin1')).join(''), new RegExp(marker));
 
     assert.equal(statSync(metrics).mode & 0o777, 0o644);
     assert.match(readFileSync(metrics, 'utf8'), /^batt_last_run_status\{status="partial"\} 1$/m);

@@ -108,6 +108,32 @@ describe('restore: files', () => {
     assert.equal(existsSync(to), false);
   });
 
+  it('a tar cut short between two entries (with a matching hash) fails its archive size check: verify fails it, restore writes nothing', async () => {
+    const run = json(await box.batt(['--file', src, '--path', join(box.out, 'cut'), '--json']));
+    const file = run.items[0].file as string;
+    assert.ok(file.endsWith('.tar.zst'), file);
+    const whole = await unzstd(file);
+    // GNU tar names the block each member starts at: cut before the last one. What is left is
+    // whole entries without the end-of-archive blocks, so only the recorded size can tell.
+    const listed = await execa('tar', ['-tR', '-f', '-'], { input: whole });
+    const blocks = [...listed.stdout.matchAll(/^block (\d+): /gm)].map((m) => Number(m[1]));
+    const cut = whole.subarray(0, blocks[blocks.length - 1] * 512);
+    assert.ok(cut.length > 0 && cut.length < whole.length);
+    await forge(box, file, await zstd(cut));
+    const v = await box.batt(['verify', String(run.id), '--json']);
+    assert.equal(v.exitCode, 1, v.stdout + v.stderr);
+    const checks = json(v)[0].checks;
+    assert.equal(checks.find((c: any) => c.name === 'sha256').ok, true, 'the forged hash matches');
+    const size = checks.find((c: any) => c.name === 'archive size');
+    assert.equal(size.ok, false);
+    assert.match(size.detail, /the archive is truncated/);
+    const to = join(box.dir, 'from-cut');
+    const r = await box.batt(['restore', String(run.id), 'file', '--to', to]);
+    assert.equal(r.exitCode, 1, r.stderr + r.stdout);
+    assert.match(r.stdout + r.stderr, /archive size: .*the archive is truncated/);
+    assert.deepEqual(existsSync(to) ? readdirSync(to) : [], [], 'nothing restored, no staging folder left');
+  });
+
   it('refuses a crafted archive with ../, absolute, symlink-escape, under-symlink and device entries; writes nothing', async () => {
     const evilDir = join(box.dir, 'evil');
     const script = `

@@ -3,7 +3,7 @@
  * headers, loopback by default, no secret in any answer, and a backup that runs beside it.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -25,18 +25,31 @@ function get(port: number, path: string, headers: Record<string, string> = {}, m
   });
 }
 
-async function startServe(box: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<{ port: number; proc: ResultPromise }> {
+async function startServe(box: Sandbox, args: string[] = [], env: Record<string, string> = {}): Promise<{ port: number; proc: ResultPromise; shown: string }> {
   const proc = execa(process.execPath, [battBin, '--home', box.home, 'serve', '--port', '0', ...args], { reject: false, extendEnv: false, env: box.env(env) });
-  const port = await new Promise<number>((resolve, reject) => {
+  const [shown, port] = await new Promise<[string, number]>((resolve, reject) => {
     let seen = '';
     proc.stdout!.on('data', (c: Buffer) => {
       seen += c.toString();
-      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(seen);
-      if (m) resolve(Number(m[1]));
+      const m = /http:\/\/(\S+):(\d+)\//.exec(seen);
+      if (m) resolve([m[1], Number(m[2])]);
     });
     void proc.then((r) => reject(new Error(`batt serve ended: ${String(r.stderr)}`)));
   });
-  return { port, proc };
+  return { port, proc, shown };
+}
+
+/** The local addresses (as /proc/net/tcp and tcp6 write them) of the sockets listening on `port`. */
+function listeningOn(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f[3] === '0A' && f[1]?.endsWith(`:${hexPort}`))
+      .map((f) => f[1]),
+  );
 }
 
 describe('batt serve', () => {
@@ -225,6 +238,47 @@ describe('batt serve with a token, and beyond loopback', () => {
     } finally {
       s.proc.kill('SIGTERM');
       await s.proc;
+    }
+  });
+
+  it('listens on 127.0.0.1 alone by default; beyond loopback, a request needs the token and the bound address as its Host', async () => {
+    const box = sandbox();
+    try {
+      const plain = await startServe(box);
+      try {
+        assert.equal(plain.shown, '127.0.0.1');
+        const hexPort = plain.port.toString(16).toUpperCase().padStart(4, '0');
+        assert.deepEqual(listeningOn(plain.port), [`0100007F:${hexPort}`], 'one listening socket, on 127.0.0.1, none on another address or on IPv6');
+      } finally {
+        plain.proc.kill('SIGTERM');
+        await plain.proc;
+      }
+      // An address batt counts as beyond loopback (it is not 127.x, ::1 or localhost) that still
+      // only this machine reaches: 127.0.0.1 in its IPv4-mapped IPv6 form. The test sends nothing
+      // off the machine.
+      const bound = '::ffff:127.0.0.1';
+      assert.equal((await box.batt(['serve', '--host', bound, '--port', '0'])).exitCode, 2, 'no token: it does not listen');
+      const token = 'b'.repeat(20) + '-token';
+      const s = await startServe(box, ['--host', bound], { BATT_SERVE_TOKEN: token });
+      try {
+        assert.equal(s.shown, `[${bound}]`);
+        const host = `[${bound}]:${s.port}`;
+        const bearer = { authorization: `Bearer ${token}` };
+        const noToken = await get(s.port, '/api/overview', { host });
+        assert.equal(noToken.status, 403, 'the bound address as Host, no token');
+        assert.match(noToken.body, /Authorization: Bearer/);
+        assert.equal((await get(s.port, '/api/overview', { host, ...bearer })).status, 200, 'the bound address as Host, and the token');
+        for (const other of [`127.0.0.1:${s.port}`, `localhost:${s.port}`, 'evil.example']) {
+          const r = await get(s.port, '/api/overview', { host: other, ...bearer });
+          assert.equal(r.status, 403, `Host ${other}, with the token`);
+          assert.match(r.body, /this Host is not the address batt serve listens on/);
+        }
+      } finally {
+        s.proc.kill('SIGTERM');
+        await s.proc;
+      }
+    } finally {
+      box.cleanup();
     }
   });
 });
