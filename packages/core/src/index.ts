@@ -4,6 +4,7 @@
  */
 export * from './errors/errors.js';
 export * from './exec/exec.js';
+export { guardSecrets } from './exec/guard.js';
 export * from './plugins/types.js';
 export * from './plugins/registry.js';
 export * from './plugins/discovery.js';

@@ -1,11 +1,11 @@
 /**
  * What the commands that touch services share: the configuration (file, environment, flags),
- * the secrets to mask, a log to stderr and the day's log file, and SIGINT/SIGTERM turned into
+ * the secrets to mask and to keep off every command line, a log to stderr and the day's log file, and SIGINT/SIGTERM turned into
  * an abort signal so children are stopped and temporary files removed.
  */
 import { join } from 'node:path';
 import { format } from 'date-fns/format';
-import { BattError, createLogger, loadConfig, type BattConfig, type Logger } from '@batt/core';
+import { BattError, collectSecrets, createLogger, guardSecrets, loadConfig, type BattConfig, type Logger } from '@batt/core';
 import type { App } from '../app.js';
 import { err } from '../output.js';
 
@@ -20,6 +20,8 @@ export async function loadAppConfig(app: App, args: { config?: string; quiet?: b
   if (config.ignored && !args.quiet) {
     err`batt: warning: not reading ${config.ignored}: batt reads its configuration only from ${app.home.conf} or --config FILE (docs/security.md)\n`;
   }
+  // From here on no child batt starts may carry one of these secrets in its argv (exec/guard.ts).
+  guardSecrets(collectSecrets(config, process.env));
   return config;
 }
 

@@ -89,6 +89,7 @@ export async function backUpBuiltin(scope: ItemScope, unit: Unit): Promise<ItemR
         progress(bytes);
       },
       remote,
+      service: service.name,
     });
     const { facts } = artifact;
     const copied = remote ? await copyFromFirst(copiers, artifact) : await copyOrKeep(scope, service, artifact);

@@ -86,6 +86,7 @@ export async function runScript(request: ScriptRequest): Promise<ScriptResult> {
       cwd: staging,
       stdout: 'pipe',
       signal: request.signal,
+      service: name,
       env: {
         ...scriptEnv(name),
         BATT_DEST: staging,

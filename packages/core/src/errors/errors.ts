@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'INTERRUPTED'
   /** An item ran past its `timeout`, or sent no bytes for its `stall_timeout`. */
   | 'TIMEOUT'
+  /** A child whose command line would hold a secret batt knows: not started (exec/guard.ts). */
+  | 'SECRET_ON_COMMAND_LINE'
   | 'INTERNAL';
 
 const usageCodes = new Set<ErrorCode>(['USAGE', 'UNKNOWN_SERVICE', 'CONFIG', 'PATH_PATTERN', 'NOT_FOUND', 'UNTRUSTED']);

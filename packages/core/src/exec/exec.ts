@@ -1,7 +1,7 @@
 /**
  * Every subprocess batt starts goes through here: argv arrays only (never a shell), secrets
- * through files or the environment, stderr kept (redacted) for the catalog, children killed
- * when batt exits or the run is aborted. Built on execa.
+ * through files or the environment (never argv: guard.ts refuses), stderr kept (redacted) for the
+ * catalog, children killed when batt exits or the run is aborted. Built on execa.
  *
  * Longer than 200 lines on purpose: these rules hold only if every child is started by the same
  * code, so spawning, the kill on exit, stderr keeping and tool-missing messages stay together.
@@ -12,6 +12,7 @@ import { delimiter, join } from 'node:path';
 import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { secretName } from '../config/secrets.js';
 import { BattError } from '../errors/errors.js';
+import { refuseSecretArgs } from './guard.js';
 
 export interface ToolOptions {
   env?: NodeJS.ProcessEnv;
@@ -35,6 +36,8 @@ export interface ToolOptions {
   bufferOutput?: boolean;
   /** Debian package that provides the tool, for the "install it" hint. */
   debianPackage?: string;
+  /** The service the tool works for, named when the secret-leak guard (guard.ts) refuses it. */
+  service?: string;
 }
 
 /** What a finished tool left behind. */
@@ -135,6 +138,7 @@ export function toolEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * wait, unread, for the pipeline that takes them.
  */
 export async function spawnTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolProcess> {
+  refuseSecretArgs(file, args, options.service);
   const stdinStream = typeof options.stdin === 'object' ? options.stdin : undefined;
   const path = which(file, { ...process.env, ...options.env });
   if (!path) {
@@ -244,6 +248,7 @@ export function stderrText(result: { stderr?: unknown }): string {
 
 /** Runs a tool to completion and returns its stdout; throws a BattError that says why it failed. */
 export async function runTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<string> {
+  refuseSecretArgs(file, args, options.service);
   const { execa } = await import('execa');
   const path = which(file, { ...process.env, ...options.env });
   if (!path) throw toolFailure(file, { failed: true, code: 'ENOENT' }, options.debianPackage);

@@ -40,6 +40,8 @@ export interface ArtifactRequest {
   onBytes?: (bytes: number) => void;
   /** `keep_local: false`: the artifact goes straight to this storage, and no local file is written. */
   remote?: RemoteStore;
+  /** The service whose dump it is, named if its command is refused (exec/guard.ts). */
+  service?: string;
 }
 
 export interface Artifact {
@@ -77,7 +79,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
     // Encrypted, the compressed bytes must pass through the encrypter: the zstd binary never writes the file itself then.
     const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, encryption ? undefined : file.fd, unreadFileOf(dump)));
     if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
-    stages.dump = await dumpStage(dump, compressed, signal);
+    stages.dump = await dumpStage(dump, compressed, signal, request.service);
     stages.hash = hashStage(stages.encrypt ?? compressed, file, request.onBytes);
     const facts = await settle(stages);
     const { bytes, sha256 } = await stages.hash.done;
@@ -114,7 +116,7 @@ async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promi
     // No file to write into: the zstd binary's output is a stream, as when encrypting.
     const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, undefined, unreadFileOf(dump)));
     if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
-    const dumped = (stages.dump = await dumpStage(dump, compressed, signal));
+    const dumped = (stages.dump = await dumpStage(dump, compressed, signal, request.service));
     const encrypted = stages.encrypt;
     // The put sees the end of its data only once every other stage succeeded, and not on an interrupt.
     const judged = async (): Promise<void> => {

@@ -19,7 +19,7 @@ export interface DumpStage {
 }
 
 /** Starts the dump into the compressor. */
-export async function dumpStage(dump: Dump, into: CompressionStage, signal: AbortSignal): Promise<DumpStage> {
+export async function dumpStage(dump: Dump, into: CompressionStage, signal: AbortSignal, service?: string): Promise<DumpStage> {
   if ('stream' in dump) {
     if (into.fromFile) {
       dump.stream.destroy(); // the compressor reads the file itself
@@ -35,6 +35,7 @@ export async function dumpStage(dump: Dump, into: CompressionStage, signal: Abor
     cwd: dump.cwd,
     signal,
     debianPackage: dump.debianPackage,
+    service,
     stdout: direct ? into.input : 'pipe',
     bufferOutput: true,
   });

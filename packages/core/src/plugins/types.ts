@@ -63,9 +63,9 @@ export interface BackupCommand {
 /** The subprocess helpers, bound to the run's signal: an interrupted run kills what they started. */
 export interface PluginExec {
   /** runTool: runs a tool to its end and returns its stdout. */
-  run(file: string, args: readonly string[], options?: Omit<ToolOptions, 'signal'>): Promise<string>;
+  run(file: string, args: readonly string[], options?: Omit<ToolOptions, 'signal' | 'service'>): Promise<string>;
   /** spawnTool: starts a tool whose input or output is a stream. */
-  spawn(file: string, args: readonly string[], options?: Omit<ToolOptions, 'signal'>): Promise<ToolProcess>;
+  spawn(file: string, args: readonly string[], options?: Omit<ToolOptions, 'signal' | 'service'>): Promise<ToolProcess>;
 }
 
 export interface PluginContext<K extends ConfigKeys = ConfigKeys> {
@@ -210,8 +210,8 @@ export function pluginContext(from: ContextSource, service: string, runId: numbe
     log: from.log.scoped(service),
     signal,
     exec: {
-      run: (file, args, options) => runTool(file, args, { ...options, signal }),
-      spawn: (file, args, options) => spawnTool(file, args, { ...options, signal }),
+      run: (file, args, options) => runTool(file, args, { ...options, signal, service }),
+      spawn: (file, args, options) => spawnTool(file, args, { ...options, signal, service }),
     },
     runId,
     home: from.home.root,

@@ -80,20 +80,23 @@ export function openArtifact(file: string, compression: 'zstd' | 'gzip' | 'none'
   // Encrypted, zstd reads the decrypted stream; else the file itself.
   if (!decryption) raw.destroy();
   const args = decryption ? ['-dc', '-q'] : ['-dc', '-q', '--', file];
-  void spawnTool('zstd', args, { signal, debianPackage: 'zstd', stdin: decryption ? raw : undefined }).then(async (child) => {
-    if (!child.stdout) {
-      out.destroy(new BattError('TOOL_MISSING', 'zstd is not installed: it is needed to read .zst artifacts', { hint: 'apt-get install zstd' }));
-      return;
-    }
-    out.on('close', () => {
-      child.kill('SIGKILL');
-      raw.destroy();
-    });
-    child.stdout.pipe(out, { end: false });
-    const [result] = await Promise.all([child.result, new Promise((r) => child.stdout!.on('end', r))]);
-    if (result.failed && !out.destroyed) out.destroy(result.inputError ? (result.inputError as Error) : damaged(stderrText(result) || `zstd exited with code ${result.exitCode}`));
-    else out.end();
-  });
+  void spawnTool('zstd', args, { signal, debianPackage: 'zstd', stdin: decryption ? raw : undefined })
+    .then(async (child) => {
+      if (!child.stdout) {
+        out.destroy(new BattError('TOOL_MISSING', 'zstd is not installed: it is needed to read .zst artifacts', { hint: 'apt-get install zstd' }));
+        return;
+      }
+      out.on('close', () => {
+        child.kill('SIGKILL');
+        raw.destroy();
+      });
+      child.stdout.pipe(out, { end: false });
+      const [result] = await Promise.all([child.result, new Promise((r) => child.stdout!.on('end', r))]);
+      if (result.failed && !out.destroyed)
+        out.destroy(result.inputError ? (result.inputError as Error) : damaged(stderrText(result) || `zstd exited with code ${result.exitCode}`));
+      else out.end();
+    })
+    .catch((error: Error) => out.destroy(error)); // refused before it started (exec/guard.ts)
   return out;
 }
 

@@ -33,6 +33,7 @@ export async function restoreWithScript(request: RestoreRequest, service: Servic
     const child = await spawnTool(script, request.targets ?? [], {
       cwd: source,
       signal: request.signal,
+      service: service.name,
       env: {
         ...scriptEnv(service.name),
         BATT_SOURCE: source,
