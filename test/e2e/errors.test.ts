@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { dataFor, json } from '../lib/batt.js';
+import { pathToFileURL } from 'node:url';
+import { dataFor, json, lockFree, repoRoot } from '../lib/batt.js';
 
 const noStack = (stderr: string): void => assert.doesNotMatch(stderr, /\n\s+at .*:\d+:\d+/, `stack trace in:\n${stderr}`);
 
@@ -101,26 +102,53 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
     assert.match(r.stderr, /batt enable file/);
   });
 
-  it('a second run on the same home exits 75 with a clear message; a stale lock is taken over', async () => {
+  it('a second run on the same home exits 75 naming the run that holds the lock; once that run is SIGKILLed, the next goes ahead with no manual step', async () => {
+    // Another batt holds the lock: a process that takes it as batt does, then dies by SIGKILL.
+    const lockJs = pathToFileURL(join(repoRoot, 'packages', 'core', 'dist', 'home', 'lock.js')).href;
+    const holder = execa(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { acquireLock } from ${JSON.stringify(lockJs)}; acquireLock(${JSON.stringify(box.home)}); console.log('held'); setInterval(() => {}, 1000);`,
+    ]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.once('data', () => resolve());
+        holder.catch(reject);
+      });
+      const r = await box.batt(['--file', data, '--path', box.out]);
+      assert.equal(r.exitCode, 75);
+      assert.match(r.stderr, new RegExp(`another batt run \\(pid ${holder.pid}\\)`));
+      nothingWritten();
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.catch(() => {});
+    }
+    assert.equal(await lockFree(box.home), true, 'the kernel released the lock of the killed run');
+    const ok = await box.batt(['--file', data, '--path', box.out, '--json']);
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.equal(json(ok).status, 'ok');
+    assert.equal(await lockFree(box.home), true, 'lock released');
+  });
+
+  it('a batt.lock of an older batt (its pid in text) is honoured while that pid lives, and taken over after', async () => {
+    const out = join(box.dir, 'old-lock'); // the test before wrote into box.out
     const sleeper = execa('sleep', ['30']);
     try {
       writeFileSync(join(box.home, 'batt.lock'), `${sleeper.pid}\n`);
-      const r = await box.batt(['--file', data, '--path', box.out]);
+      const r = await box.batt(['--file', data, '--path', out]);
       assert.equal(r.exitCode, 75);
       assert.match(r.stderr, new RegExp(`another batt run \\(pid ${sleeper.pid}\\)`));
-      nothingWritten();
+      assert.equal(existsSync(out), false, 'nothing written');
     } finally {
       sleeper.kill();
       await sleeper.catch(() => {});
     }
-    // A lock left by a pid that no process can have (above the kernel's pid_max) is stale: the
-    // next run takes it over. (The sleeper's own pid may already belong to someone else.)
+    // A pid no process can have (above the kernel's pid_max): the old lock is stale.
     const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
     writeFileSync(join(box.home, 'batt.lock'), `${deadPid}\n`);
-    const ok = await box.batt(['--file', data, '--path', box.out, '--json']);
+    const ok = await box.batt(['--file', data, '--path', out, '--json']);
     assert.equal(ok.exitCode, 0, ok.stderr);
-    assert.equal(json(ok).status, 'ok');
-    assert.ok(!existsSync(join(box.home, 'batt.lock')), 'lock released');
+    assert.equal(await lockFree(box.home), true, 'lock released');
   });
 
   it('bad --concurrency and unknown show ref', async () => {

@@ -1,10 +1,20 @@
 /**
- * One run at a time per home: a lock file holding the owner's pid, created with O_EXCL.
- * A lock whose pid is gone (batt was killed) is stale and taken over. A run that finds the lock
- * held gives up at once (exit 75), or waits up to `lock_wait` seconds for it (waitForLock).
+ * One run at a time per home: a kernel lock on the file `batt.lock`, taken without waiting and
+ * released by the kernel when batt exits, however it ends (a crash, SIGKILL, the OOM killer): the
+ * next run never finds a stale lock, and a pid reused by another process means nothing. The lock
+ * is SQLite's (a POSIX record lock, through better-sqlite3, which the catalog already loads): an
+ * exclusive transaction held open on an empty database file, never written. A second run asks
+ * /proc/locks which process holds it, to name it. The file stays: removing a lock file that
+ * another run may have opened would let two runs each lock a different file.
+ *
+ * A run that finds the lock held gives up at once (exit 75), or waits up to `lock_wait` seconds
+ * for it (waitForLock). A `batt.lock` of an earlier batt (a pid in a text file) is honoured while
+ * that pid lives, then replaced.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { Database } from 'better-sqlite3';
 import { BattError, fromSystemError } from '../errors/errors.js';
 
 export interface Lock {
@@ -20,29 +30,53 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The pid that holds a POSIX lock on `path`, from /proc/locks; undefined when none is found. */
+function lockHolder(path: string): number | undefined {
+  try {
+    const { ino, dev } = statSync(path);
+    const device = `${(Math.floor(dev / 256) & 0xfff).toString(16).padStart(2, '0')}:${((dev & 0xff) | ((dev >> 12) & 0xfff00)).toString(16).padStart(2, '0')}:${ino}`;
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const f = line.split(/\s+/);
+      if (f[1] === 'POSIX' && f[5] === device && Number(f[4]) > 0) return Number(f[4]);
+    }
+  } catch {
+    // No /proc, or the file went: the message goes without the pid.
+  }
+  return undefined;
+}
+
+const locked = (homeRoot: string, pid: number | undefined): BattError =>
+  new BattError('LOCKED', `another batt run${pid ? ` (pid ${pid})` : ''} is using ${homeRoot}`, {
+    hint: 'try again when it has finished',
+  });
+
 export function acquireLock(homeRoot: string): Lock {
   const path = join(homeRoot, 'batt.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      let released = false;
+      closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
+    } catch (error) {
+      throw fromSystemError(error, `cannot open the lock ${path}`);
+    }
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+    let db: Database | undefined;
+    try {
+      db = new Sqlite(path, { timeout: 0 });
+      db.exec('BEGIN EXCLUSIVE');
+      const held = db;
       return {
         release() {
-          if (released) return;
-          released = true;
-          rmSync(path, { force: true });
+          if (held.open) held.close();
         },
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fromSystemError(error, `cannot create the lock ${path}`);
+      db?.close();
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_BUSY') throw locked(homeRoot, lockHolder(path));
+      if (code !== 'SQLITE_NOTADB') throw fromSystemError(error, `cannot take the lock ${path}`);
+      // An older batt's lock file: its pid in text.
       const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-        throw new BattError('LOCKED', `another batt run (pid ${pid}) is using ${homeRoot}`, {
-          hint: `try again when it has finished; if no batt is running, remove ${path}`,
-        });
-      }
+      if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) throw locked(homeRoot, pid);
       rmSync(path, { force: true });
     }
   }
