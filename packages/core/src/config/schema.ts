@@ -2,6 +2,8 @@
  * The configuration's shape, and its validation. Each key declares its type so that a wrong
  * key or value is reported with the key, the file it came from and the form expected.
  * Service sections are declared by the plugins; drop-in scripts' sections are free-form.
+ * Longer than 200 lines because the top-level keys are declared here, one line each, beside the
+ * checks that read them.
  */
 import { BattError, didYouMean } from '../errors/errors.js';
 import { notifyKeys } from './notify-keys.js';

@@ -4,6 +4,8 @@
  * OFFSET), and one run with its items, checks and copies. The run's fields are those of
  * `batt show --json`, which prints `runDetail` too. Nothing here reads the configuration, so no
  * secret of it can reach a response.
+ * Longer than 200 lines because the overview's verdict per target (never, failed, suspect, late,
+ * ok, verified) and the day strip's outcome rules read best beside the objects they fill.
  */
 import { copiesOf } from '../catalog/copies.js';
 import { dailyCounts, latestChecks, localDay, targetHistory, targetRows, type DayCounts, type HistoryRow, type LatestCheck } from '../catalog/dashboard.js';
