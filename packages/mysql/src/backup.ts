@@ -1,7 +1,8 @@
 /** The backup side: the databases to back up, and mysqldump with the checks of its output. */
 import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } from '@batt/core/kit';
 import { DumpFilter } from './dump-filter.js';
-import { dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
+import { definitionsQuery, dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
+import { ddlDuringDump, ddlInDumpError } from './checks.js';
 import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
 import type { MysqlContext } from './index.js';
 
@@ -33,6 +34,13 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
         hint: 'set mysql.non_transactional: lock, or convert them with ALTER TABLE … ENGINE=InnoDB',
       });
     }
+    // Each table's definition just before the dump, to compare with the one the dump holds:
+    // --single-transaction keeps the rows of one moment, not the definitions (see ddlDuringDump).
+    const dumped = tables.filter(([, , type]) => type !== 'VIEW').map(([name]) => name);
+    const compared = tables.filter(([, , type]) => type === 'BASE TABLE' || type === 'SYSTEM VERSIONED').map(([name]) => name);
+    const shown = compared.length ? await query(ctx, file.path, definitionsQuery(database, compared)) : [];
+    const before = new Map<string, string | undefined>(dumped.map((name) => [name, undefined]));
+    for (const [name, definition] of shown) if (before.has(name)) before.set(name, definition);
     // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
     // and no COUNT(*) scans on the server.
     const scan = new DumpFilter('all');
@@ -42,12 +50,18 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
       debianPackage: 'mariadb-client',
       through: scan,
       finish(result) {
-        if (result.failed) throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
+        if (result.failed) {
+          const ddl = result.isCanceled ? undefined : ddlInDumpError(stderrText(result), before);
+          if (ddl) throw ddlFailure(database, [ddl]);
+          throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
+        }
         if (!scan.trailer) {
           throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, {
             hint: 'check the server log and the disk; run again',
           });
         }
+        const changed = ddlDuringDump(before, scan);
+        if (changed.length) throw ddlFailure(database, changed);
         const warnings = stderrText(result).split('\n').filter(Boolean);
         // The tables the dump itself holds, not the list asked for before it started: a table
         // dropped or made in between must not make the facts disagree with the dump.
@@ -71,4 +85,11 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
     file.dispose();
     throw error;
   }
+}
+
+/** The failure of a dump that DDL reached: which tables, and what to do. */
+function ddlFailure(database: string, tables: readonly string[]): BattError {
+  return new BattError('TOOL_FAILED', `DDL ran on table ${tables.join(', ')} of "${database}" while it was dumped: the dump is not one consistent snapshot, so it is not kept`, {
+    hint: 're-run the backup, and schedule ALTER, RENAME, TRUNCATE and DROP TABLE outside the backup window',
+  });
 }

@@ -79,3 +79,49 @@ export function missingPrivileges(grants: readonly string[][], database: string,
   const needed = ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', ...(options.lockTables ? ['LOCK TABLES'] : []), ...(needsProcess ? ['PROCESS'] : [])];
   return needed.filter((p) => !held.has(p));
 }
+
+/**
+ * A CREATE TABLE statement as compared before and after a dump: without the AUTO_INCREMENT
+ * counter of its table options (inserted rows move it) and without its `;` and line ends.
+ */
+export function normalDefinition(text: string): string {
+  const end = text.lastIndexOf(')');
+  const options = end < 0 ? text : text.slice(end);
+  return (text.slice(0, text.length - options.length) + options.replace(/ AUTO_INCREMENT=\d+/, '')).replace(/[\s;]+$/, '');
+}
+
+/**
+ * The tables DDL reached while they were dumped: `--single-transaction` keeps the rows of one
+ * moment, but not a table's definition. `before` holds each table's CREATE statement read just
+ * before the dump started (undefined where none is compared: sequences); `dumped` is what the
+ * dump holds. A table whose definition differs was altered before mysqldump reached it (an
+ * instant ALTER leaves the rows readable, so mysqldump says nothing); a table missing was
+ * dropped or renamed; one that is new was made (or renamed to) meanwhile. One line each.
+ */
+export function ddlDuringDump(before: ReadonlyMap<string, string | undefined>, dumped: { tables: readonly string[]; definitions: Readonly<Record<string, string>> }): string[] {
+  const found: string[] = [];
+  const held = new Set(dumped.tables);
+  for (const [table, definition] of before) {
+    if (!held.has(table)) found.push(`\`${table}\` (dropped or renamed)`);
+    else if (definition !== undefined && dumped.definitions[table] !== undefined && normalDefinition(definition) !== normalDefinition(dumped.definitions[table]))
+      found.push(`\`${table}\` (its definition changed)`);
+  }
+  for (const table of dumped.tables) if (!before.has(table)) found.push(`\`${table}\` (made or renamed to)`);
+  return found;
+}
+
+/**
+ * The table a failed mysqldump names when DDL reached it during the dump, from its stderr:
+ * "Table definition has changed" (error 1412: an ALTER that rebuilt the table or added an index,
+ * or a TRUNCATE, after the dump's snapshot) or a table of `known` that no longer exists (1146:
+ * dropped or renamed after mysqldump listed it).
+ */
+export function ddlInDumpError(stderr: string, known: { has(table: string): boolean }): string | undefined {
+  const changed = /Error 1412: Table definition has changed.* when dumping table `((?:[^`]|``)*)`/.exec(stderr);
+  if (changed) return `\`${changed[1].replace(/``/g, '`')}\` (altered or truncated)`;
+  const gone =
+    /Couldn't execute '(?:show create table|SHOW CREATE TABLE|show fields from|SELECT .*? FROM) `((?:[^`]|``)*)`.*\(1146\)/.exec(stderr) ??
+    /Couldn't read status information for table (.*) \(/.exec(stderr);
+  const table = gone?.[1].replace(/``/g, '`');
+  return table !== undefined && known.has(table) ? `\`${table}\` (dropped or renamed)` : undefined;
+}
