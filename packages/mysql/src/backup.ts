@@ -37,8 +37,7 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
     // Each table's definition just before the dump, to compare with the one the dump holds:
     // --single-transaction keeps the rows of one moment, not the definitions (see ddlDuringDump).
     const dumped = tables.filter(([, , type]) => type !== 'VIEW').map(([name]) => name);
-    const compared = tables.filter(([, , type]) => type === 'BASE TABLE' || type === 'SYSTEM VERSIONED').map(([name]) => name);
-    const shown = compared.length ? await query(ctx, file.path, definitionsQuery(database, compared)) : [];
+    const shown = await definitions(ctx, file.path, database, tables);
     const before = new Map<string, string | undefined>(dumped.map((name) => [name, undefined]));
     for (const [name, definition] of shown) if (before.has(name)) before.set(name, definition);
     // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
@@ -92,4 +91,22 @@ function ddlFailure(database: string, tables: readonly string[]): BattError {
   return new BattError('TOOL_FAILED', `DDL ran on table ${tables.join(', ')} of "${database}" while it was dumped: the dump is not one consistent snapshot, so it is not kept`, {
     hint: 're-run the backup, and schedule ALTER, RENAME, TRUNCATE and DROP TABLE outside the backup window',
   });
+}
+
+/**
+ * [table, CREATE statement] of each base table. A table dropped between the listing and its
+ * SHOW CREATE TABLE is no error: the tables are listed again (a few times at most).
+ */
+async function definitions(ctx: MysqlContext, file: string, database: string, listed: string[][]): Promise<string[][]> {
+  let tables = listed;
+  for (let attempt = 1; ; attempt++) {
+    const compared = tables.filter(([, , type]) => type === 'BASE TABLE' || type === 'SYSTEM VERSIONED').map(([name]) => name);
+    if (!compared.length) return [];
+    try {
+      return await query(ctx, file, definitionsQuery(database, compared));
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof BattError) || !/\(42S02\)|doesn't exist/.test(error.message)) throw error;
+      tables = await query(ctx, file, tablesQuery(database));
+    }
+  }
 }

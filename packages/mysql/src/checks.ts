@@ -95,18 +95,16 @@ export function normalDefinition(text: string): string {
  * moment, but not a table's definition. `before` holds each table's CREATE statement read just
  * before the dump started (undefined where none is compared: sequences); `dumped` is what the
  * dump holds. A table whose definition differs was altered before mysqldump reached it (an
- * instant ALTER leaves the rows readable, so mysqldump says nothing); a table missing was
- * dropped or renamed; one that is new was made (or renamed to) meanwhile. One line each.
+ * instant ALTER leaves the rows readable, so mysqldump says nothing). A table dropped or renamed
+ * after mysqldump listed the tables makes mysqldump fail (ddlInDumpError); one dropped, renamed
+ * or made before it listed them leaves a dump consistent without it, so the lists are not compared.
  */
-export function ddlDuringDump(before: ReadonlyMap<string, string | undefined>, dumped: { tables: readonly string[]; definitions: Readonly<Record<string, string>> }): string[] {
+export function ddlDuringDump(before: ReadonlyMap<string, string | undefined>, dumped: { definitions: Readonly<Record<string, string>> }): string[] {
   const found: string[] = [];
-  const held = new Set(dumped.tables);
   for (const [table, definition] of before) {
-    if (!held.has(table)) found.push(`\`${table}\` (dropped or renamed)`);
-    else if (definition !== undefined && dumped.definitions[table] !== undefined && normalDefinition(definition) !== normalDefinition(dumped.definitions[table]))
-      found.push(`\`${table}\` (its definition changed)`);
+    const held = dumped.definitions[table];
+    if (definition !== undefined && held !== undefined && normalDefinition(definition) !== normalDefinition(held)) found.push(`\`${table}\` (its definition changed)`);
   }
-  for (const table of dumped.tables) if (!before.has(table)) found.push(`\`${table}\` (made or renamed to)`);
   return found;
 }
 
