@@ -102,3 +102,12 @@ export const transactional = new Set(['innodb', 'xtradb', 'rocksdb', 'tokudb', '
 export function nonTransactionalTables(rows: readonly string[][]): string[] {
   return rows.filter(([, engine, type]) => type === 'BASE TABLE' && engine !== '' && !transactional.has(engine.toLowerCase())).map(([name, engine]) => `${name} (${engine})`);
 }
+
+/**
+ * SHOW CREATE TABLE for each table, in the session mysqldump dumps in (sql_mode '' and utf8mb4),
+ * so each definition reads as the dump will hold it. Rows of [table, CREATE statement].
+ */
+export function definitionsQuery(database: string, tables: readonly string[]): string {
+  const shows = tables.map((t) => `SHOW CREATE TABLE ${quoteIdent(database)}.${quoteIdent(t)}`);
+  return ["SET SESSION sql_mode = ''", 'SET SESSION sql_quote_show_create = 1', 'SET NAMES utf8mb4', ...shows].join('; ');
+}

@@ -1,7 +1,8 @@
 /** The backup side: the databases to back up, and mysqldump with the checks of its output. */
 import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } from '@batt/core/kit';
 import { DumpFilter } from './dump-filter.js';
-import { dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
+import { definitionsQuery, dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
+import { ddlDuringDump, ddlInDumpError } from './checks.js';
 import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
 import type { MysqlContext } from './index.js';
 
@@ -33,6 +34,12 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
         hint: 'set mysql.non_transactional: lock, or convert them with ALTER TABLE … ENGINE=InnoDB',
       });
     }
+    // Each table's definition just before the dump, to compare with the one the dump holds:
+    // --single-transaction keeps the rows of one moment, not the definitions (see ddlDuringDump).
+    const dumped = tables.filter(([, , type]) => type !== 'VIEW').map(([name]) => name);
+    const shown = await definitions(ctx, file.path, database, tables);
+    const before = new Map<string, string | undefined>(dumped.map((name) => [name, undefined]));
+    for (const [name, definition] of shown) if (before.has(name)) before.set(name, definition);
     // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
     // and no COUNT(*) scans on the server.
     const scan = new DumpFilter('all');
@@ -42,12 +49,18 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
       debianPackage: 'mariadb-client',
       through: scan,
       finish(result) {
-        if (result.failed) throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
+        if (result.failed) {
+          const ddl = result.isCanceled ? undefined : ddlInDumpError(stderrText(result), before);
+          if (ddl) throw ddlFailure(database, [ddl]);
+          throw explain(toolFailure(dumpTool(), result, 'mariadb-client'));
+        }
         if (!scan.trailer) {
           throw new BattError('TOOL_FAILED', `${dumpTool()} exited 0 but the dump of "${database}" has no completion trailer: it is truncated`, {
             hint: 'check the server log and the disk; run again',
           });
         }
+        const changed = ddlDuringDump(before, scan);
+        if (changed.length) throw ddlFailure(database, changed);
         const warnings = stderrText(result).split('\n').filter(Boolean);
         // The tables the dump itself holds, not the list asked for before it started: a table
         // dropped or made in between must not make the facts disagree with the dump.
@@ -70,5 +83,30 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
   } catch (error) {
     file.dispose();
     throw error;
+  }
+}
+
+/** The failure of a dump that DDL reached: which tables, and what to do. */
+function ddlFailure(database: string, tables: readonly string[]): BattError {
+  return new BattError('TOOL_FAILED', `DDL ran on table ${tables.join(', ')} of "${database}" while it was dumped: the dump is not one consistent snapshot, so it is not kept`, {
+    hint: 're-run the backup, and schedule ALTER, RENAME, TRUNCATE and DROP TABLE outside the backup window',
+  });
+}
+
+/**
+ * [table, CREATE statement] of each base table. A table dropped between the listing and its
+ * SHOW CREATE TABLE is no error: the tables are listed again (a few times at most).
+ */
+async function definitions(ctx: MysqlContext, file: string, database: string, listed: string[][]): Promise<string[][]> {
+  let tables = listed;
+  for (let attempt = 1; ; attempt++) {
+    const compared = tables.filter(([, , type]) => type === 'BASE TABLE' || type === 'SYSTEM VERSIONED').map(([name]) => name);
+    if (!compared.length) return [];
+    try {
+      return await query(ctx, file, definitionsQuery(database, compared));
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof BattError) || !/\(42S02\)|doesn't exist/.test(error.message)) throw error;
+      tables = await query(ctx, file, tablesQuery(database));
+    }
   }
 }

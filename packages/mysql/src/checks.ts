@@ -79,3 +79,47 @@ export function missingPrivileges(grants: readonly string[][], database: string,
   const needed = ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', ...(options.lockTables ? ['LOCK TABLES'] : []), ...(needsProcess ? ['PROCESS'] : [])];
   return needed.filter((p) => !held.has(p));
 }
+
+/**
+ * A CREATE TABLE statement as compared before and after a dump: without the AUTO_INCREMENT
+ * counter of its table options (inserted rows move it) and without its `;` and line ends.
+ */
+export function normalDefinition(text: string): string {
+  const end = text.lastIndexOf(')');
+  const options = end < 0 ? text : text.slice(end);
+  return (text.slice(0, text.length - options.length) + options.replace(/ AUTO_INCREMENT=\d+/, '')).replace(/[\s;]+$/, '');
+}
+
+/**
+ * The tables DDL reached while they were dumped: `--single-transaction` keeps the rows of one
+ * moment, but not a table's definition. `before` holds each table's CREATE statement read just
+ * before the dump started (undefined where none is compared: sequences); `dumped` is what the
+ * dump holds. A table whose definition differs was altered before mysqldump reached it (an
+ * instant ALTER leaves the rows readable, so mysqldump says nothing). A table dropped or renamed
+ * after mysqldump listed the tables makes mysqldump fail (ddlInDumpError); one dropped, renamed
+ * or made before it listed them leaves a dump consistent without it, so the lists are not compared.
+ */
+export function ddlDuringDump(before: ReadonlyMap<string, string | undefined>, dumped: { definitions: Readonly<Record<string, string>> }): string[] {
+  const found: string[] = [];
+  for (const [table, definition] of before) {
+    const held = dumped.definitions[table];
+    if (definition !== undefined && held !== undefined && normalDefinition(definition) !== normalDefinition(held)) found.push(`\`${table}\` (its definition changed)`);
+  }
+  return found;
+}
+
+/**
+ * The table a failed mysqldump names when DDL reached it during the dump, from its stderr:
+ * "Table definition has changed" (error 1412: an ALTER that rebuilt the table or added an index,
+ * or a TRUNCATE, after the dump's snapshot) or a table of `known` that no longer exists (1146:
+ * dropped or renamed after mysqldump listed it).
+ */
+export function ddlInDumpError(stderr: string, known: { has(table: string): boolean }): string | undefined {
+  const changed = /Error 1412: Table definition has changed.* when dumping table `((?:[^`]|``)*)`/.exec(stderr);
+  if (changed) return `\`${changed[1].replace(/``/g, '`')}\` (altered or truncated)`;
+  const gone =
+    /Couldn't execute '(?:show create table|SHOW CREATE TABLE|show fields from|SELECT .*? FROM) `((?:[^`]|``)*)`.*\(1146\)/.exec(stderr) ??
+    /Couldn't read status information for table (.*) \(/.exec(stderr);
+  const table = gone?.[1].replace(/``/g, '`');
+  return table !== undefined && known.has(table) ? `\`${table}\` (dropped or renamed)` : undefined;
+}

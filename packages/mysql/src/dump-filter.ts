@@ -31,6 +31,8 @@ export class DumpFilter extends Transform {
   readonly rows: Record<string, number> = {};
   /** The tables whose structure the dump holds (its `-- Table structure for table` comments), in order. */
   readonly tables: string[] = [];
+  /** Each table's CREATE statement as the dump holds it, by table name (the text mysqldump read with SHOW CREATE TABLE). */
+  readonly definitions: Record<string, string> = {};
   /** True once the `-- Dump completed` trailer was read. */
   trailer = false;
   /** Bytes read. */
@@ -43,6 +45,8 @@ export class DumpFilter extends Transform {
   /** Counts the rows of an INSERT written one per line. */
   private readonly perLine = new RowLines();
   private block: { lines: Buffer[]; kind: Kind } | null = null;
+  /** The lines so far of the CREATE statement of the table being read. */
+  private definition: Buffer[] | null = null;
   private readonly keep: ReadonlySet<Kind>;
   /** `all` passes each chunk on as it came: no copies on the backup path. */
   private readonly everything: boolean;
@@ -122,7 +126,17 @@ export class DumpFilter extends Transform {
       this.pass('session', line);
       return;
     }
+    if (this.section === 'table' && (this.definition || startsWith(line, 'CREATE TABLE ') || startsWith(line, 'CREATE SEQUENCE '))) this.define(line);
     this.pass(this.section === 'header' ? 'session' : this.section === 'data' ? 'data' : this.section, line);
+  }
+
+  /** A line of a table's CREATE statement; at its `;`, the statement is the definition of the table whose section this is. */
+  private define(line: Buffer): void {
+    (this.definition ??= []).push(line);
+    if (!endsStatement(line)) return;
+    const table = this.tables.at(-1);
+    if (table !== undefined) this.definitions[table] = Buffer.concat(this.definition).toString('utf8');
+    this.definition = null;
   }
 
   /** Rows one per line (MariaDB's mysqldump), read where they lie: see RowLines. Returns where the statement ended, or the chunk's length. */
