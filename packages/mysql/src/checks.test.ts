@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { granteeOf, lockedSchemas, missingPrivileges, parseVersion, toolMisfit } from './checks.js';
+import { ddlDuringDump, ddlInDumpError, granteeOf, lockedSchemas, missingPrivileges, normalDefinition, parseVersion, toolMisfit } from './checks.js';
 
 describe("mysql doctor's pure checks", () => {
   it('reads the flavour and version of tools and servers', () => {
@@ -51,5 +51,32 @@ describe("mysql doctor's pure checks", () => {
       ['views_only', ''],
     ];
     assert.deepEqual([...lockedSchemas(rows)], ['legacy']);
+  });
+});
+
+describe('DDL during a dump', () => {
+  const create = (cols: string, ai: number): string =>
+    `CREATE TABLE \`t\` (\n  \`id\` int(11) NOT NULL AUTO_INCREMENT,${cols}\n  PRIMARY KEY (\`id\`)\n) ENGINE=InnoDB AUTO_INCREMENT=${ai} DEFAULT CHARSET=utf8mb4`;
+
+  it('ignores the AUTO_INCREMENT that inserts move, and a trailing semicolon; sees a column or an index added', () => {
+    assert.equal(normalDefinition(create('', 5)), normalDefinition(`${create('', 2005)};\n`));
+    const before = new Map<string, string | undefined>([
+      ['t', create('', 5)],
+      ['s', undefined],
+    ]);
+    assert.deepEqual(ddlDuringDump(before, { definitions: { t: create('', 9000), s: 'CREATE SEQUENCE s' } }), []);
+    assert.deepEqual(ddlDuringDump(before, { definitions: { t: create('\n  `extra` int(11) DEFAULT 7,', 5) } }), ['`t` (its definition changed)']);
+    assert.deepEqual(ddlDuringDump(before, { definitions: {} }), [], 'a table the dump does not hold is left to ddlInDumpError');
+  });
+
+  it("reads mysqldump's 1412 and 1146 errors, for tables it knew of only", () => {
+    const known = new Set(['z_t', 'we`ird']);
+    assert.equal(
+      ddlInDumpError('mysqldump: Error 1412: Table definition has changed, please retry transaction when dumping table `z_t` at row: 0', known),
+      '`z_t` (altered or truncated)',
+    );
+    assert.equal(ddlInDumpError("mysqldump: Couldn't execute 'show create table `we``ird`': Table 'ddl.we`ird' doesn't exist (1146)", known), '`we`ird` (dropped or renamed)');
+    assert.equal(ddlInDumpError("mysqldump: Couldn't execute 'show create table `other`': Table 'ddl.other' doesn't exist (1146)", known), undefined);
+    assert.equal(ddlInDumpError('mysqldump: Got error: 1045: "Access denied for user"', known), undefined);
   });
 });
