@@ -108,7 +108,7 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
     const holder = execa(process.execPath, [
       '--input-type=module',
       '-e',
-      `import { acquireLock } from ${JSON.stringify(lockJs)}; acquireLock(${JSON.stringify(box.home)}); console.log('held'); setInterval(() => {}, 1000);`,
+      `import { acquireLock } from ${JSON.stringify(lockJs)}; const lock = acquireLock(${JSON.stringify(box.home)}); console.log('held'); process.on('SIGTERM', () => lock.release()); setInterval(() => {}, 1000);`,
     ]);
     try {
       await new Promise<void>((resolve, reject) => {

@@ -50,6 +50,9 @@ const locked = (homeRoot: string, pid: number | undefined): BattError =>
     hint: 'try again when it has finished',
   });
 
+/** The connections holding a lock: a connection the collector took would close, and so release, it. */
+const heldLocks = new Set<Database>();
+
 export function acquireLock(homeRoot: string): Lock {
   const path = join(homeRoot, 'batt.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -64,8 +67,10 @@ export function acquireLock(homeRoot: string): Lock {
       db = new Sqlite(path, { timeout: 0 });
       db.exec('BEGIN EXCLUSIVE');
       const held = db;
+      heldLocks.add(held);
       return {
         release() {
+          heldLocks.delete(held);
           if (held.open) held.close();
         },
       };
