@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import ts from 'typescript';
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', '..');
 
@@ -73,64 +74,33 @@ interface Names {
   patterns: RegExp[];
 }
 
-const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', 0: '\0' };
+const quoted = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Reads the string or template literal that starts at `src[at]`; undefined when none does. */
-function literalAt(src: string, at: number): { exact?: string; pattern?: string; end: number } | undefined {
-  const quote = src[at];
-  if (quote !== "'" && quote !== '"' && quote !== '`') return undefined;
-  let text = '';
-  let pattern = '';
-  let templated = false;
-  const regexQuote = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  let i = at + 1;
-  for (; i < src.length && src[i] !== quote; i++) {
-    let ch = src[i];
-    if (ch === '\\') {
-      const next = src[++i];
-      if (next === 'x') {
-        ch = String.fromCharCode(parseInt(src.slice(i + 1, i + 3), 16));
-        i += 2;
-      } else if (next === 'u' && src[i + 1] === '{') {
-        const close = src.indexOf('}', i);
-        ch = String.fromCodePoint(parseInt(src.slice(i + 2, close), 16));
-        i = close;
-      } else if (next === 'u') {
-        ch = String.fromCharCode(parseInt(src.slice(i + 1, i + 5), 16));
-        i += 4;
-      } else if (next === '\n') ch = '';
-      else ch = escapes[next] ?? next;
-    } else if (quote === '`' && ch === '$' && src[i + 1] === '{') {
-      // ${…}: a ternary of two literals stands for either; anything else for any text.
-      let depth = 1;
-      let j = i + 2;
-      for (; j < src.length && depth > 0; j++) {
-        if (src[j] === '{') depth++;
-        else if (src[j] === '}') depth--;
-        else if (src[j] === "'" || src[j] === '"' || src[j] === '`') j = (literalAt(src, j)?.end ?? j + 1) - 1;
-      }
-      const expression = src.slice(i + 2, j - 1).trim();
-      const choice = /^[^'"`?]+\?\s*(['"])((?:\\.|(?!\1).)*)\1\s*:\s*(['"])((?:\\.|(?!\3).)*)\3$/s.exec(expression);
-      pattern += choice ? `(?:${regexQuote(choice[2])}|${regexQuote(choice[4])})` : '.+';
-      templated = true;
-      i = j - 1;
-      continue;
-    }
-    text += ch;
-    pattern += regexQuote(ch);
-  }
-  return templated ? { pattern, end: i + 1 } : { exact: text, end: i + 1 };
+/** A test's name as written: a string (exact), or a template (a pattern: a ternary of two strings stands for either, anything else for any text). */
+function nameOf(arg: ts.Expression): { exact?: string; pattern?: string } {
+  if (ts.isStringLiteralLike(arg)) return { exact: arg.text };
+  if (!ts.isTemplateExpression(arg)) return {};
+  const part = (e: ts.Expression): string =>
+    ts.isConditionalExpression(e) && ts.isStringLiteralLike(e.whenTrue) && ts.isStringLiteralLike(e.whenFalse)
+      ? `(?:${quoted(e.whenTrue.text)}|${quoted(e.whenFalse.text)})`
+      : '.+';
+  return { pattern: quoted(arg.head.text) + arg.templateSpans.map((span) => part(span.expression) + quoted(span.literal.text)).join('') };
 }
 
-/** The names given to it/test/describe/suite calls in `source`. */
+/** The names given to it/test/describe/suite calls (and their .skip/.only/.todo) in `source`, read by TypeScript's parser. */
 function testNamesIn(source: string, into: Names = { exact: new Set(), patterns: [] }): Names {
-  const call = /(?<![\w.$])(?:it|test|describe|suite)(?:\.(?:skip|only|todo))?\(\s*/g;
-  let m: RegExpExecArray | null;
-  while ((m = call.exec(source))) {
-    const literal = literalAt(source, m.index + m[0].length);
-    if (literal?.exact !== undefined) into.exact.add(literal.exact);
-    else if (literal?.pattern !== undefined) into.patterns.push(new RegExp(`^${literal.pattern}$`, 's'));
-  }
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && node.arguments.length) {
+      const callee = ts.isPropertyAccessExpression(node.expression) && ['skip', 'only', 'todo'].includes(node.expression.name.text) ? node.expression.expression : node.expression;
+      if (ts.isIdentifier(callee) && ['it', 'test', 'describe', 'suite'].includes(callee.text)) {
+        const { exact, pattern } = nameOf(node.arguments[0]);
+        if (exact !== undefined) into.exact.add(exact);
+        else if (pattern !== undefined) into.patterns.push(new RegExp(`^${pattern}$`, 's'));
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile('test.ts', source, ts.ScriptTarget.Latest));
   return into;
 }
 

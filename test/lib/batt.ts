@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { which } from '@batt/core/exec/exec';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { execa, type Options } from 'execa';
 import { after, afterEach, before, beforeEach } from 'node:test';
@@ -70,7 +69,7 @@ export function withData(files: Record<string, string>): { box: Sandbox; data: s
 
 /** True when no process holds the home's lock (batt's own kernel lock on batt.lock, docs/guarantees.md). */
 export async function lockFree(home: string): Promise<boolean> {
-  const { acquireLock } = (await import(pathToFileURL(join(repoRoot, 'packages', 'core', 'dist', 'home', 'lock.js')).href)) as typeof import('@batt/core');
+  const { acquireLock } = await import('@batt/core');
   try {
     acquireLock(home).release();
     return true;

@@ -36,10 +36,9 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
     }
     // Each table's definition just before the dump, to compare with the one the dump holds:
     // --single-transaction keeps the rows of one moment, not the definitions (see ddlDuringDump).
-    const dumped = tables.filter(([, , type]) => type !== 'VIEW').map(([name]) => name);
-    const shown = await definitions(ctx, file.path, database, tables);
-    const before = new Map<string, string | undefined>(dumped.map((name) => [name, undefined]));
-    for (const [name, definition] of shown) if (before.has(name)) before.set(name, definition);
+    // Every table the dump will hold; undefined where no definition is compared (sequences).
+    const shown = new Map((await definitions(ctx, file.path, database, tables)).map(([name, definition]) => [name, definition]));
+    const before = new Map(tables.filter(([, , type]) => type !== 'VIEW').map(([name]) => [name, shown.get(name)] as const));
     // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
     // and no COUNT(*) scans on the server.
     const scan = new DumpFilter('all');

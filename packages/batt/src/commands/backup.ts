@@ -14,7 +14,6 @@ import {
   destinationRoots,
   finishInterruptedPrunes,
   ExitCode,
-  collectSecrets,
   defaultDestination,
   findService,
   markAbortedRuns,
@@ -30,7 +29,7 @@ import {
   type Service,
 } from '@batt/core';
 import type { App } from '../app.js';
-import { loadAppConfig, onInterrupt, openLog } from './common.js';
+import { appSecrets, loadAppConfig, onInterrupt, openLog } from './common.js';
 import { colourStatus, err, humanBytes, out, printTable } from '../output.js';
 import { showProgress } from '../progress.js';
 
@@ -101,7 +100,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   validatePattern(withServicePlaceholder(destination));
   for (const s of Object.values(config.services)) if (typeof s.destination === 'string') validatePattern(s.destination);
   checkGzipLevels(config, args.compression);
-  const secrets = collectSecrets(config, process.env);
+  const secrets = appSecrets(config);
 
   const lock = await waitForLock(app.home.root, config.lock_wait ?? 0, (message) => {
     if (!args.quiet) err`batt: ${message}\n`;

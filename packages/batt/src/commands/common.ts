@@ -21,8 +21,17 @@ export async function loadAppConfig(app: App, args: { config?: string; quiet?: b
     err`batt: warning: not reading ${config.ignored}: batt reads its configuration only from ${app.home.conf} or --config FILE (docs/security.md)\n`;
   }
   // From here on no child batt starts may carry one of these secrets in its argv (exec/guard.ts).
-  guardSecrets(collectSecrets(config, process.env));
+  guardSecrets(appSecrets(config));
   return config;
+}
+
+const secretsOf = new WeakMap<BattConfig, Set<string>>();
+
+/** The secrets of a configuration (config/secrets.ts collectSecrets), gathered once: password files are read once a command. */
+export function appSecrets(config: BattConfig): Set<string> {
+  let secrets = secretsOf.get(config);
+  if (!secrets) secretsOf.set(config, (secrets = collectSecrets(config, process.env)));
+  return secrets;
 }
 
 /** Progress on stderr (errors only with --quiet, warnings and errors with --json) and the day's log file. */

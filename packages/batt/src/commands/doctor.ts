@@ -5,9 +5,9 @@
  */
 import { hostname } from 'node:os';
 import chalk from 'chalk';
-import { BattError, collectSecrets, createLogger, ExitCode, findService, runDoctor, type BattConfig, type DoctorLine } from '@batt/core';
+import { BattError, createLogger, ExitCode, findService, runDoctor, type BattConfig, type DoctorLine } from '@batt/core';
 import type { App } from '../app.js';
-import { loadAppConfig, onInterrupt } from './common.js';
+import { appSecrets, loadAppConfig, onInterrupt } from './common.js';
 import { out, printJson, Safe } from '../output.js';
 
 export interface DoctorArgs {
@@ -27,7 +27,7 @@ export async function doctorCommand(app: App, args: DoctorArgs): Promise<number>
     if (!(error instanceof BattError)) throw error;
     config = { error };
   }
-  const secrets = collectSecrets('error' in config ? { services: {}, files: [] } : config, process.env);
+  const secrets = appSecrets('error' in config ? { services: {}, files: [] } : config);
   const interrupt = onInterrupt('the running checks are stopped');
   let lines: DoctorLine[];
   try {

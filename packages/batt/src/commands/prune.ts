@@ -8,7 +8,6 @@ import {
   ExitCode,
   catalogTarget,
   closeCatalog,
-  collectSecrets,
   type BattConfig,
   type Logger,
   defaultDestination,
@@ -29,7 +28,7 @@ import {
 } from '@batt/core';
 import type { App } from '../app.js';
 import { jsonItems, printPlan, summary } from './prune-report.js';
-import { loadAppConfig, openLog } from './common.js';
+import { appSecrets, loadAppConfig, openLog } from './common.js';
 import { err, humanBytes, out, printJson } from '../output.js';
 
 export interface PruneArgs {
@@ -81,7 +80,7 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
       });
   const db = await openCatalog(app.home.catalog);
   // Removals go to the day's log file as well as the catalog; on stderr only with errors.
-  const log: Logger = openLog(app, { quiet: true, json: args.json }, collectSecrets(config, process.env)).scoped(args.command);
+  const log: Logger = openLog(app, { quiet: true, json: args.json }, appSecrets(config)).scoped(args.command);
   try {
     const roots = destinationRoots(db, config, defaultDestination(app.home.root));
     if (!args.dryRun) {

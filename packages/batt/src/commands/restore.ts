@@ -5,7 +5,6 @@
 import { counted } from '@batt/core/restore/select';
 import {
   closeCatalog,
-  collectSecrets,
   defaultDestination,
   destinationRoots,
   ExitCode,
@@ -19,7 +18,7 @@ import {
   type VerifyRequest,
 } from '@batt/core';
 import type { App } from '../app.js';
-import { loadAppConfig, onInterrupt, openLog } from './common.js';
+import { appSecrets, loadAppConfig, onInterrupt, openLog } from './common.js';
 import { colourStatus, humanBytes, out, printJson, shortVersion, text } from '../output.js';
 
 interface Common {
@@ -46,7 +45,7 @@ export type VerifyArgs = Common &
 async function setUp(app: App, args: Common, adjust: (config: BattConfig) => void) {
   const config = await loadAppConfig(app, args);
   adjust(config);
-  const secrets = collectSecrets(config, process.env);
+  const secrets = appSecrets(config);
   const interrupt = onInterrupt('running tools are killed and scratch targets removed');
   const db = await openCatalog(app.home.catalog);
   // A catalog path outside these is never read or restored (docs/security.md).

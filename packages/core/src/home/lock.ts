@@ -55,13 +55,13 @@ const heldLocks = new Set<Database>();
 
 export function acquireLock(homeRoot: string): Lock {
   const path = join(homeRoot, 'batt.lock');
+  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
     } catch (error) {
       throw fromSystemError(error, `cannot open the lock ${path}`);
     }
-    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
     let db: Database | undefined;
     try {
       db = new Sqlite(path, { timeout: 0 });
