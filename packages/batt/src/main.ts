@@ -11,6 +11,7 @@ import { backup, quickBackup } from './commands/backup.command.js';
 import { accept, catalog } from './commands/catalog-tools.command.js';
 import { quickRuns, runs, show } from './commands/catalog.command.js';
 import { doctor } from './commands/doctor.command.js';
+import { plugin } from './commands/plugin.command.js';
 import { serve } from './commands/serve.command.js';
 import { schedule } from './commands/schedule.command.js';
 import { prune, purge } from './commands/prune.command.js';
@@ -20,10 +21,10 @@ import { onceEach, type Command, type CommandContext, type ParserOptions } from 
 import { usageError } from './usage.js';
 
 /** The subcommands, for naming the one a usage error is about. */
-const commands = ['list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify', 'doctor', 'schedule', 'serve'];
+const commands = ['list', 'enable', 'disable', 'runs', 'show', 'catalog', 'accept', 'restore', 'prune', 'purge', 'verify', 'doctor', 'plugin', 'schedule', 'serve'];
 
 /** Every command, in the order `batt --help` lists them. */
-const modules: Command[] = [backup, list, enable, disable, runs, show, catalog, accept, restore, prune, purge, verify, doctor, schedule, serve];
+const modules: Command[] = [backup, list, enable, disable, runs, show, catalog, accept, restore, prune, purge, verify, doctor, plugin, schedule, serve];
 
 const epilogue = (specifiers: readonly string[]): string => `Exit codes: 0 all good; 1 some backup, restore or verify failed; 2 bad usage or
 configuration, or a restore target that exists without --force; 3 every backup was written but one

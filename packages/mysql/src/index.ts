@@ -7,7 +7,7 @@
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
 import { doctor } from './doctor.js';
-import { planRestore, restore, restoreTest, verify } from './restore.js';
+import { planRestore, removeRestored, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
 export * from './checks.js';
@@ -46,6 +46,7 @@ export const mysqlPlugin = definePlugin({
   restore,
   verify,
   restoreTest,
+  removeRestored,
   doctor,
 });
 

@@ -172,3 +172,12 @@ export async function restoreTest(ctx: MysqlContext, _target: string, source: Re
     file.dispose();
   }
 }
+
+export async function removeRestored(ctx: MysqlContext, into: string): Promise<void> {
+  const file = optionFile(ctx);
+  try {
+    await query(ctx, file.path, `DROP DATABASE IF EXISTS ${quoteIdent(into)}`);
+  } finally {
+    file.dispose();
+  }
+}

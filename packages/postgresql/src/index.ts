@@ -8,7 +8,7 @@ import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '
 import { GLOBALS } from './args.js';
 import { backup, listTargets } from './backup.js';
 import { doctor } from './doctor.js';
-import { planRestore, restore, restoreTest, verify } from './restore.js';
+import { planRestore, removeRestored, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
 
@@ -40,6 +40,7 @@ export const postgresqlPlugin = definePlugin({
   restore,
   verify,
   restoreTest,
+  removeRestored,
   doctor,
 });
 

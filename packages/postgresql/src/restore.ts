@@ -146,3 +146,12 @@ export async function restoreTest(ctx: PostgresqlContext, target: string, source
     s.dispose();
   }
 }
+
+export async function removeRestored(ctx: PostgresqlContext, into: string): Promise<void> {
+  const s = session(ctx);
+  try {
+    await psql(ctx, s, maintenanceDb(ctx.config), `DROP DATABASE IF EXISTS ${ident(into)} WITH (FORCE)`);
+  } finally {
+    s.dispose();
+  }
+}

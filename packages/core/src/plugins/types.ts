@@ -185,6 +185,11 @@ export interface Plugin<K extends ConfigKeys = ConfigKeys> {
    */
   restoreTest?(ctx: PluginContext<K>, target: string, source: RestoreSource): Promise<Check[]>;
   /**
+   * Removes what a restore made under the name `into` (a database), for `batt plugin test`, which
+   * cleans up after itself. Only ever called with a name the test made up and restored into.
+   */
+  removeRestored?(ctx: PluginContext<K>, into: string): Promise<void>;
+  /**
    * `batt doctor`: checks, without changing anything, what a backup of the configured targets
    * needs: the tools present and new enough for the server, the credentials, the targets
    * listable, the privileges a consistent dump takes. A check that cannot run because an earlier
