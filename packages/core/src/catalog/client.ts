@@ -5,11 +5,11 @@
  * drizzle for the rest.
  */
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { BattError } from '../errors/errors.js';
+import { openSqlite } from './sqlite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The committed migrations: beside the package (dist/catalog → ../../drizzle) or a bundle. */
@@ -84,9 +84,7 @@ export async function openCatalogClient(path: string): Promise<Database> {
     const existed = existsSync(path);
     if (existed) refuseNotSqlite(path);
     else closeSync(openSync(path, 'a', 0o600));
-    // better-sqlite3 is CommonJS: require() loads it without the ESM loader's detour.
-    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    client = new Sqlite(path);
+    client = openSqlite(path);
     if (existed) refuseForeign(path, client);
     chmodSync(path, 0o600);
     client.pragma('journal_mode = WAL');

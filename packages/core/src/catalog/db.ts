@@ -5,9 +5,9 @@
  * untouched; batt's catalog carries its mark in the SQLite header (application_id "batt"). The
  * connection and those checks are client.ts's; this adds drizzle.
  */
-import { createRequire } from 'node:module';
 import { BattError } from '../errors/errors.js';
 import { openCatalogClient } from './client.js';
+import { openSqlite } from './sqlite.js';
 import * as schema from './schema.js';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 
@@ -33,8 +33,7 @@ export async function openCatalog(path: string): Promise<CatalogDb> {
  */
 export async function openCatalogReadOnly(path: string): Promise<CatalogDb> {
   try {
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    const client = new Database(path, { readonly: true, fileMustExist: true });
+    const client = openSqlite(path, { readonly: true, fileMustExist: true });
     client.pragma('busy_timeout = 5000');
     const { drizzle } = await import('drizzle-orm/better-sqlite3');
     return drizzle({ client, schema }) as CatalogDb;

@@ -4,9 +4,9 @@
  * read-only and never migrated: the doctor changes nothing.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { BattError } from '../errors/errors.js';
 import { applicationId } from './db.js';
+import { openSqlite } from './sqlite.js';
 
 /** What to do about a catalog that is not sound. */
 const rebuild = (path: string): string => `move it away (mv ${path} ${path}.damaged) and run \`batt catalog rebuild DIR\` to make it again from the backups' manifests`;
@@ -19,8 +19,7 @@ export function catalogHealth(path: string): Map<string, number> | undefined {
   if (!existsSync(path)) return undefined;
   let client: import('better-sqlite3').Database | undefined;
   try {
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
-    client = new Database(path, { readonly: true, fileMustExist: true });
+    client = openSqlite(path, { readonly: true, fileMustExist: true });
     const id = client.pragma('application_id', { simple: true }) as number;
     if (id !== applicationId && id !== 0) throw new BattError('CATALOG', `${path} is not a batt catalog (application id ${id})`, { hint: 'move it away, or use another --home' });
     const problems = (client.prepare('PRAGMA quick_check').pluck().all() as string[]).filter((row) => row !== 'ok');

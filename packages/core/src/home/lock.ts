@@ -12,10 +12,10 @@
  * that pid lives, then replaced.
  */
 import { closeSync, constants, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { BattError, fromSystemError } from '../errors/errors.js';
+import { openSqlite } from '../catalog/sqlite.js';
 
 export interface Lock {
   release(): void;
@@ -55,7 +55,6 @@ const heldLocks = new Set<Database>();
 
 export function acquireLock(homeRoot: string): Lock {
   const path = join(homeRoot, 'batt.lock');
-  const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
@@ -64,7 +63,7 @@ export function acquireLock(homeRoot: string): Lock {
     }
     let db: Database | undefined;
     try {
-      db = new Sqlite(path, { timeout: 0 });
+      db = openSqlite(path, { timeout: 0 });
       db.exec('BEGIN EXCLUSIVE');
       const held = db;
       heldLocks.add(held);
