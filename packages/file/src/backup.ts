@@ -33,7 +33,8 @@ export async function backup(ctx: FileContext, target: string): Promise<BackupCo
       hint: 'check the path, or remove it from --file / file.paths',
     });
   }
-  const version = await toolVersion('tar');
+  // Asked beside the dump, not before it: the version only goes into the item's facts.
+  const version = toolVersion('tar');
   return {
     command: 'tar',
     args: tarArgs(target, {
@@ -43,8 +44,8 @@ export async function backup(ctx: FileContext, target: string): Promise<BackupCo
       sparse: ctx.config.sparse === true,
     }),
     debianPackage: 'tar',
-    finish: (result) => {
-      const judged = judgeTar(result, version);
+    finish: async (result) => {
+      const judged = judgeTar(result, await version);
       return { ...judged, facts: { ...judged.facts, xattrs: ctx.config.xattrs === true || undefined } };
     },
   };

@@ -13,14 +13,15 @@ export async function listTargets(ctx: MongodbContext, requested: readonly strin
 export async function backup(ctx: MongodbContext, database: string): Promise<BackupCommand> {
   const conn = connectionOf(ctx.config);
   const file = secretsFile(ctx.home, conn);
-  const version = await toolVersion('mongodump');
+  // Asked beside the dump, not before it: the version only goes into the item's facts.
+  const version = toolVersion('mongodump');
   const check = new ArchiveCheck();
   return {
     command: 'mongodump',
     args: dumpArgs(file.path, conn, database, ctx.config.replica_set === true),
     debianPackage: 'mongodb-database-tools',
     through: check,
-    finish(result) {
+    async finish(result) {
       if (result.failed) throw explain(toolFailure('mongodump', result, 'mongodb-database-tools'));
       if (check.problem) {
         throw new BattError('TOOL_FAILED', `mongodump exited 0 but its archive of "${database}" is not whole (${check.problem}): it is truncated`, {
@@ -37,7 +38,7 @@ export async function backup(ctx: MongodbContext, database: string): Promise<Bac
         collections: counts.length || undefined,
         rowCounts: counts.length ? Object.fromEntries(counts) : undefined,
       };
-      return { toolVersion: version, facts, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
+      return { toolVersion: await version, facts, warnings: done ? [] : log.split('\n').filter((l) => /warn|error/i.test(l)) };
     },
     dispose: () => file.dispose(),
   };
