@@ -234,8 +234,10 @@ export function teeTo(sink: Writable): Transform {
 
 /** Reads a tool's output (at most `cap` characters) until it ends. */
 export async function collect(stream: Readable | null, cap = 1024 * 1024): Promise<string> {
+  if (!stream) return '';
+  stream.setEncoding('utf8'); // a character split across two chunks stays whole
   let text = '';
-  for await (const chunk of stream ?? []) if (text.length < cap) text += (chunk as Buffer).toString('utf8');
+  for await (const chunk of stream) if (text.length < cap) text += chunk as string;
   return text;
 }
 
@@ -246,24 +248,15 @@ export function stderrText(result: { stderr?: unknown }): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
-/** Runs a tool to completion and returns its stdout; throws a BattError that says why it failed. */
+/**
+ * Runs a tool to completion and returns its stdout (less one final newline); throws a BattError
+ * that says why it failed. Through spawnTool: the same guard, environment and death with batt.
+ */
 export async function runTool(file: string, args: readonly string[], options: ToolOptions = {}): Promise<string> {
-  refuseSecretArgs(file, args, options.service);
-  const { execa } = await import('execa');
-  const path = which(file, { ...process.env, ...options.env });
-  if (!path) throw toolFailure(file, { failed: true, code: 'ENOENT' }, options.debianPackage);
-  const [command, argv] = dieWithBatt(path, args);
-  const result = await execa(command, argv, {
-    env: toolEnv(options.env),
-    extendEnv: false,
-    cwd: options.cwd,
-    stdin: 'ignore',
-    cancelSignal: options.signal,
-    cleanup: true,
-    reject: false,
-  });
+  const child = await spawnTool(file, args, { ...options, stdin: 'ignore', stdout: 'pipe' });
+  const [out, result] = await Promise.all([collect(child.stdout, Infinity), child.result]);
   if (result.failed) throw toolFailure(file, result, options.debianPackage);
-  return String(result.stdout);
+  return out.replace(/\r?\n$/, '');
 }
 
 const versions = new Map<string, Promise<string | undefined>>();
