@@ -6,7 +6,7 @@
 // Usage: node test/bench/all.mjs [--quick] [--only NAME,NAME...]
 //   --quick   small sizes and few rounds: the whole in under 3 minutes on 2 cores
 //   --only    some of them: files (files, stream, start-up), keep-local, offsite, mysql,
-//             postgresql, catalog, serve
+//             postgresql, catalog, serve, scale-mysql, scale-redis, scale-files, scale-catalog
 // Benchmarks are not tests: this exits 0 whether or not the targets are met, and 1 only when a
 // benchmark itself crashed. A benchmark whose tools are missing is not run: its rows say why.
 // The rows are also kept in .bench/results.jsonl and the table in .bench/results.txt.
@@ -43,8 +43,8 @@ const postgresServer = () => {
   return missing('pg_dump', 'psql', 'runuser', 'setpriv', 'zstd');
 };
 
-// Each benchmark: its script, what it needs, and the issue's figures it gives (the rows shown
-// when it is skipped or crashes; when it runs, its own rows replace them).
+// Each benchmark: its script (and its arguments), what it needs, and the issue's figures it gives
+// (the rows shown when it is skipped or crashes; when it runs, its own rows replace them).
 const benches = [
   {
     name: 'files',
@@ -96,6 +96,35 @@ const benches = [
     needs: () => '',
     rows: [['catalog', 'batt runs --last 50 on 100k runs / 1M items vs node -e 0', '<= 1.5']],
   },
+  // Issue 20's scale figures (test/bench/scale.mjs), one part each.
+  {
+    name: 'scale-mysql',
+    script: 'scale.mjs',
+    args: ['--part', 'mysql'],
+    needs: () => missing('mariadbd', 'mariadb-install-db', 'mariadb', 'mysqldump', 'zstd', 'gzip', 'setpriv'),
+    rows: [['scale', "200 small databases, batt -j2 vs matiri's serial loop; fds and RSS flat", '<= 0.60']],
+  },
+  {
+    name: 'scale-redis',
+    script: 'scale.mjs',
+    args: ['--part', 'redis'],
+    needs: () => missing('redis-server', 'redis-cli', 'redis-check-rdb', 'zstd', 'setpriv'),
+    rows: [['scale', 'redis of 1,000,000 keys: batt restore vs redis-server loading the RDB', '<= 2.00']],
+  },
+  {
+    name: 'scale-files',
+    script: 'scale.mjs',
+    args: ['--part', 'files'],
+    needs: () => missing('tar', 'zstd', 'sha256sum'),
+    rows: [['scale', 'batt --file: 1,000,000 small files vs tar | zstd -3 -T0 | tee >(sha256sum); RSS flat', '<= 1.05']],
+  },
+  {
+    name: 'scale-catalog',
+    script: 'scale.mjs',
+    args: ['--part', 'catalog'],
+    needs: () => '',
+    rows: [['scale', 'batt runs and a prune plan on 365k runs', '< 1 s']],
+  },
   {
     name: 'serve',
     script: 'serve.mjs',
@@ -129,7 +158,7 @@ for (const b of benches) {
     rows.push(...b.rows.map(([name, what, target]) => skippedRow(name, what, target, why)));
     continue;
   }
-  const args = [join(import.meta.dirname, b.script), '--result', resultFile, ...(quick ? ['--quick'] : [])];
+  const args = [join(import.meta.dirname, b.script), ...(b.args ?? []), '--result', resultFile, ...(quick ? ['--quick'] : [])];
   console.log(`\n=== ${b.name}: node ${args.map((a) => a.replace(`${repo}/`, '')).join(' ')}`);
   const t = process.hrtime.bigint();
   const before = readRows().length;

@@ -18,6 +18,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchClient, matiriLoop } from './matiri.mjs';
 import { cliArgs, resultOptions, row, timeRow, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -50,10 +51,7 @@ try {
       name,
     );
   }
-  await db.sql(`CREATE USER 'bench'@'localhost' IDENTIFIED BY 'bench-pw'; GRANT ALL ON *.* TO 'bench'@'localhost'`);
-  const cnf = join(work, 'client.cnf');
-  execFileSync('sh', ['-c', `printf '[client]\\nuser=bench\\npassword=bench-pw\\nsocket=${db.socket}\\n' > ${cnf}; chmod 600 ${cnf}`]);
-  const env = { ...process.env, BATT_MYSQL_SOCKET: db.socket, BATT_MYSQL_USER: 'bench', BATT_MYSQL_PASSWORD: 'bench-pw' };
+  const { cnf, env } = await benchClient(db, work);
   const time = (cmd, args) => {
     // Each command starts with the earlier ones' files on disk: batt fsyncs what it writes, and
     // under ext4's ordered mode that would make it pay for writing out the plain pipes' files too.
@@ -88,7 +86,7 @@ try {
     mkdirSync(d);
     return d;
   };
-  const loop = dbs.map((d) => `mysqldump --defaults-file=${cnf} --single-transaction ${d} | gzip > "$O/${d}.sql.gz"; sha256sum "$O/${d}.sql.gz" > /dev/null`).join('; ');
+  const loop = matiriLoop(cnf, dbs);
   const t = { loop: [], batt: [], pipe1: [], sum1: [], batt1: [], pipeTiny: [], battTiny: [] };
   for (let i = 0; i < rounds; i++) {
     const o1 = out(1);
