@@ -6,7 +6,8 @@
 // Usage: node test/bench/all.mjs [--quick] [--only NAME,NAME...]
 //   --quick   small sizes and few rounds: the whole in under 3 minutes on 2 cores
 //   --only    some of them: files (files, stream, start-up), keep-local, offsite, mysql,
-//             postgresql, catalog, serve, scale-mysql, scale-redis, scale-files, scale-catalog
+//             mysql-load, postgresql, catalog, serve, scale-mysql, scale-redis, scale-files,
+//             scale-catalog
 // Benchmarks are not tests: this exits 0 whether or not the targets are met, and 1 only when a
 // benchmark itself crashed. A benchmark whose tools are missing is not run: its rows say why.
 // The rows are also kept in .bench/results.jsonl and the table in .bench/results.txt.
@@ -79,6 +80,17 @@ const benches = [
       ['mysql', '4 databases of 300 MB, batt -j2 vs the serial loop', '<= 0.45'],
       ['mysql', '1 database of 300 MB: batt vs mysqldump | zstd -T0 | tee >(sha256sum)', '<= 1.05'],
       ['mysql', 'fixed cost: a one-row database, batt minus the pipe', '<= 0.15 s'],
+    ],
+  },
+  {
+    name: 'mysql-load',
+    script: 'mysql-load.mjs',
+    needs: () =>
+      missing('mariadbd', 'mariadb-install-db', 'mariadb', 'mysqldump', 'zstd', 'setpriv', 'sysbench') ||
+      (/^\s*mysql - /m.test(spawnSync('sysbench', ['--help']).stdout.toString()) ? '' : 'sysbench has no mysql driver'),
+    rows: [
+      ['mysql-load', "sysbench oltp_write_only: tps during batt's dump vs alone", '>= 0.60'],
+      ['mysql-load', "transactions the load lost to one backup, batt's vs mysqldump | zstd's", '<= 1.10'],
     ],
   },
   {

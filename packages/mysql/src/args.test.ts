@@ -27,6 +27,12 @@ describe('mysql argument builders', () => {
     assert.ok(dumpArgs('/c', 'x', { lockTables: true, part: 'all' }).includes('--lock-tables'));
   });
 
+  it('asks for the binlog position only inside one transaction: under --lock-tables it would lock every table', () => {
+    assert.ok(!dumpArgs('/c', 'x', { lockTables: false, part: 'all' }).includes('--master-data=2'));
+    assert.ok(dumpArgs('/c', 'x', { lockTables: false, part: 'all', binlogPosition: true }).includes('--master-data=2'));
+    assert.ok(!dumpArgs('/c', 'x', { lockTables: true, part: 'all', binlogPosition: true }).some((a) => a.startsWith('--master-data')));
+  });
+
   it('quotes names for SQL so that no name can break out', () => {
     assert.equal(quoteIdent('a`b'), '`a``b`');
     assert.equal(sqlString("x'; DROP"), 'CONVERT(0x78273b2044524f50 USING utf8mb4)');

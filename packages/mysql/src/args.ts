@@ -46,6 +46,8 @@ export interface DumpOptions {
   lockTables: boolean;
   /** 'schema' (no rows), 'data' (no CREATE statements) or 'all'. */
   part: 'all' | 'schema' | 'data';
+  /** Write the binlog position of the snapshot as a comment (`--master-data=2`): MariaDB's dump tool and server, binlog on, one transaction. */
+  binlogPosition?: boolean;
 }
 
 /** mysqldump's argv for one database. The option file (--defaults-file) must come first. */
@@ -53,6 +55,7 @@ export function dumpArgs(optionFile: string, database: string, options: DumpOpti
   return [
     `--defaults-file=${optionFile}`,
     options.lockTables ? '--lock-tables' : '--single-transaction',
+    ...(options.binlogPosition && !options.lockTables ? ['--master-data=2'] : []),
     ...(options.part === 'data' ? ['--no-create-info', '--skip-triggers'] : ['--routines', '--triggers', '--events']),
     ...(options.part === 'schema' ? ['--no-data'] : []),
     '--hex-blob',

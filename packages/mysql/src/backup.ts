@@ -2,7 +2,7 @@
 import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } from '@batt/core/kit';
 import { DumpFilter } from './dump-filter.js';
 import { definitionsQuery, dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
-import { ddlDuringDump, ddlInDumpError } from './checks.js';
+import { ddlDuringDump, ddlInDumpError, parseVersion } from './checks.js';
 import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
 import type { MysqlContext } from './index.js';
 
@@ -24,9 +24,12 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
   const file = optionFile(ctx);
   try {
     // One client call before the dump (each costs a connection and a process): the server's
-    // version and whether the database exists, then its tables.
-    const [[head, ...tables], tool] = await Promise.all([query(ctx, file.path, `SELECT VERSION(), (${existsQuery(database)}); ${tablesQuery(database)}`), toolVersion(dumpTool())]);
-    const [version, exists] = head ?? [];
+    // version, whether the database exists and whether the binlog is on, then its tables.
+    const [[head, ...tables], tool] = await Promise.all([
+      query(ctx, file.path, `SELECT VERSION(), (${existsQuery(database)}), @@log_bin; ${tablesQuery(database)}`),
+      toolVersion(dumpTool()),
+    ]);
+    const [version, exists, logBin] = head ?? [];
     if (exists === '0') throw new BattError('NOT_FOUND', `database "${database}" does not exist on the mysql server`, { hint: 'check --mysql-db / mysql.databases' });
     const locked = nonTransactionalTables(tables);
     if (locked.length && ctx.config.non_transactional === 'fail') {
@@ -42,9 +45,14 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
     // Rows are counted in the dump itself as it streams by: exact for the dump's snapshot,
     // and no COUNT(*) scans on the server.
     const scan = new DumpFilter('all');
+    // With the binlog on, the dump notes its snapshot's binlog position, for point-in-time
+    // recovery. Only MariaDB's tool on a MariaDB server: it reads the position of its own
+    // snapshot (status binlog_snapshot_*), with no lock and no privilege more; MySQL's takes
+    // FLUSH TABLES WITH READ LOCK for it, which needs RELOAD and stalls every write.
+    const binlogPosition = logBin === '1' && parseVersion(tool ?? '')?.flavor === 'mariadb' && parseVersion(version ?? '')?.flavor === 'mariadb';
     return {
       command: dumpTool(),
-      args: dumpArgs(file.path, database, { lockTables: locked.length > 0, part: 'all' }),
+      args: dumpArgs(file.path, database, { lockTables: locked.length > 0, part: 'all', binlogPosition }),
       debianPackage: 'mariadb-client',
       through: scan,
       finish(result) {
@@ -73,6 +81,7 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
             lockedTables: locked.length ? locked : undefined,
             consistency: locked.length ? 'lock-tables' : 'single-transaction',
             rowsCountedFrom: 'dump',
+            binlog: scan.binlog,
           },
           warnings,
         };

@@ -129,6 +129,20 @@ describe('mysqldump filter', () => {
     }
   });
 
+  it("reads the snapshot's binlog position from --master-data=2's comments, and none without them", async () => {
+    const positioned = mariadb
+      .replace('--\n-- Table structure', "-- CHANGE MASTER TO MASTER_LOG_FILE='binlog.000002', MASTER_LOG_POS=76770386;\n\n--\n-- Table structure")
+      .replace('-- Dump completed', "-- SET GLOBAL gtid_slave_pos='0-1-86';\n-- Dump completed");
+    for (const size of [1, 7, 4096]) {
+      const { out, filter } = await run(positioned, 'all', size);
+      assert.equal(out, positioned);
+      assert.deepEqual(filter.binlog, { file: 'binlog.000002', position: 76770386, gtid: '0-1-86' });
+      assert.deepEqual(filter.rows, { t: 3 });
+    }
+    assert.equal((await run(mariadb, 'all')).filter.binlog, undefined);
+    assert.ok(!(await run(positioned, 'schema')).out.includes('CHANGE MASTER'), 'the comment stays out of the staged restore');
+  });
+
   it('reads odd table names', async () => {
     const { filter } = await run('INSERT INTO `we``ird (1)` VALUES\n(1);\n', 'all');
     assert.deepEqual(filter.rows, { 'we`ird (1)': 1 });
