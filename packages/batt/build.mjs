@@ -31,7 +31,7 @@ await build({
   platform: 'node',
   target: 'node20',
   outdir,
-  // better-sqlite3's JavaScript is bundled too; its compiled addon is loaded by path (core/src/catalog/sqlite.ts).
+  // better-sqlite3's JavaScript is bundled too; its compiled addon is loaded by path (core/src/sqlite/sqlite.ts).
   external: ['typescript'],
   plugins: [processShim],
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { BattError } from '../errors/errors.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite } from '../sqlite/sqlite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The committed migrations: beside the package (dist/catalog → ../../drizzle) or a bundle. */

@@ -7,7 +7,7 @@
  */
 import { BattError } from '../errors/errors.js';
 import { openCatalogClient } from './client.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite } from '../sqlite/sqlite.js';
 import * as schema from './schema.js';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { BattError } from '../errors/errors.js';
 import { applicationId } from './db.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite } from '../sqlite/sqlite.js';
 
 /** What to do about a catalog that is not sound. */
 const rebuild = (path: string): string => `move it away (mv ${path} ${path}.damaged) and run \`batt catalog rebuild DIR\` to make it again from the backups' manifests`;

@@ -15,7 +15,7 @@ import { closeSync, constants, openSync, readFileSync, rmSync, statSync } from '
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { BattError, fromSystemError } from '../errors/errors.js';
-import { openSqlite } from '../catalog/sqlite.js';
+import { openSqlite } from '../sqlite/sqlite.js';
 
 export interface Lock {
   release(): void;
