@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { fixtureSandbox, json, logLines, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
+import { battBin, fixtureSandbox, json, logLines, type Sandbox, sandbox, sandboxFor, testEnv } from '../lib/batt.js';
 
 const sql = async (box: Sandbox, statement: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), statement])).stdout.trim();
 const noStack = (text: string): void => assert.doesNotMatch(text, /\n\s+at .+\(.+:\d+:\d+\)/);
@@ -261,6 +261,20 @@ describe('options', () => {
     }
     assert.ok(meaning.has('n') && meaning.has('j') && meaning.has('q'), [...meaning.keys()].join(' '));
     for (const [letter, longs] of meaning) assert.equal(longs.size, 1, `-${letter} means ${[...longs].join(' and ')}`);
+  });
+
+  it('--help and --version on a home that is not there yet print and make nothing; the first command that works makes it', async () => {
+    const fresh = join(box.dir, 'not-yet', 'home');
+    const batt = (args: string[]) => execa(process.execPath, [battBin, '--home', fresh, ...args], { reject: false, env: testEnv(box.dir), extendEnv: false });
+    for (const args of [['--help'], ['restore', '--help'], ['-h'], ['--version', '-q'], ['runs', '--help']]) {
+      const r = await batt(args);
+      assert.equal(r.exitCode, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stdout.length > 0, args.join(' '));
+      assert.equal(existsSync(join(box.dir, 'not-yet')), false, `${args.join(' ')} made the home`);
+    }
+    assert.ok((await batt(['--help'])).stdout.includes(`[${fresh}]`), 'the help names the home it would use');
+    assert.equal((await batt(['list'])).exitCode, 0);
+    assert.equal(existsSync(join(fresh, 'scripts-available', 'backup-mysql')), true);
   });
 
   it('--compression-level sets the level, over the config, and is checked', async () => {

@@ -2,7 +2,8 @@
  * What every command needs, built once per invocation: the home (created and seeded on first
  * use), the registered built-in plugins and the services found in scripts-available/.
  */
-import { ensureHome, resolveHome, type HomeLayout } from '@batt/core/home/home';
+import { existsSync } from 'node:fs';
+import { ensureHome, layoutOf, resolveHome, type HomeLayout } from '@batt/core/home/home';
 import { discoverServices, type Service } from '@batt/core/plugins/discovery';
 import { PluginRegistry } from '@batt/core/plugins/registry';
 import { filePlugin } from '@batt/file';
@@ -22,8 +23,16 @@ export function builtins(): PluginRegistry {
   return new PluginRegistry().register(filePlugin).register(mysqlPlugin).register(postgresqlPlugin).register(redisPlugin).register(mongodbPlugin);
 }
 
-export function loadApp(homeFlag: string | undefined): App {
-  const home = ensureHome(resolveHome(homeFlag));
+/** `--help` or `--version` anywhere before `--`: batt only prints. */
+function onlyPrints(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V');
+}
+
+/** `argv`: help and the version read the home as it is, and never make one that is not there yet. */
+export function loadApp(homeFlag: string | undefined, argv: readonly string[] = []): App {
+  const root = resolveHome(homeFlag);
+  const home = onlyPrints(argv) && !existsSync(root) ? layoutOf(root) : ensureHome(root);
   const registry = builtins();
   return { home, registry, services: discoverServices(home, registry) };
 }

@@ -43,7 +43,7 @@ export async function main(argv: string[], version: string): Promise<number> {
     const quick = await quickRuns(argv);
     if (quick !== undefined) return quick;
     const { loadApp, peekHome } = await import('./app.js');
-    const app = loadApp(peekHome(argv));
+    const app = loadApp(peekHome(argv), argv);
     const backingUp = await quickBackup(app, argv, version, commands);
     if (backingUp !== undefined) return backingUp;
     const [{ default: yargs }, { supportedSpecifiers }] = await Promise.all([import('yargs'), import('@batt/core/destination/expand')]);
