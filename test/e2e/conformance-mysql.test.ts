@@ -6,12 +6,13 @@ import { conformance } from '../lib/conformance.js';
 import { startMariaDb, type MariaDb } from '../lib/servers.js';
 
 let my: MariaDb;
+let env: Record<string, string>;
 conformance({
   service: 'mysql',
   plugin: mysqlPlugin,
   async setUp() {
     my = await startMariaDb();
-    await my.sql("CREATE USER 'c'@'127.0.0.1' IDENTIFIED BY 'c-pw'; GRANT ALL ON *.* TO 'c'@'127.0.0.1'");
+    env = await my.user('c', 'c-pw');
     await my.sql(`CREATE DATABASE app; USE app;
       CREATE TABLE a (id INT PRIMARY KEY, s VARCHAR(50), b BLOB, d DATETIME(3), j JSON);
       CREATE TABLE b (id INT AUTO_INCREMENT PRIMARY KEY, v DOUBLE) ENGINE=InnoDB;
@@ -19,7 +20,7 @@ conformance({
       INSERT INTO b (v) SELECT seq / 7 FROM seq_1_to_3000;`);
   },
   tearDown: async () => my?.stop(),
-  env: () => ({ BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(my.port), BATT_MYSQL_USER: 'c', BATT_MYSQL_PASSWORD: 'c-pw' }),
+  env: () => env,
   backupArgs: ['--mysql-db', 'app'],
   target: 'app',
   restoreTo: async () => 'app_copy',

@@ -20,7 +20,7 @@ conformance({
     );
   },
   tearDown: async () => pg?.stop(),
-  env: () => ({ BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password }),
+  env: () => pg.env,
   backupArgs: ['--postgresql-db', 'app'],
   target: 'app',
   restoreTo: async () => 'app_copy',

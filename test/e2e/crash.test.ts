@@ -152,11 +152,11 @@ describe('SIGKILL at random moments of a MySQL and files backup', () => {
   let data: string;
   before(async () => {
     db = await startMariaDb();
+    env = await db.user('batt', 'crash pw');
     // Enough rows that the dump takes a moment; one statement.
     await db.sql(
-      "CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'crash pw'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'; CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, s VARCHAR(64)); SET SESSION max_recursive_iterations = 100000; INSERT INTO shop.t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i, md5(i) FROM n; CREATE DATABASE blog; CREATE TABLE blog.p (id INT); INSERT INTO blog.p VALUES (1),(2)",
+      'CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, s VARCHAR(64)); SET SESSION max_recursive_iterations = 100000; INSERT INTO shop.t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i, md5(i) FROM n; CREATE DATABASE blog; CREATE TABLE blog.p (id INT); INSERT INTO blog.p VALUES (1),(2)',
     );
-    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: 'crash pw' };
     data = box.folder('site', {});
     for (let i = 0; i < 40; i++) writeFileSync(join(data, `f${i}`), randomBytes(16 * 1024));
   });

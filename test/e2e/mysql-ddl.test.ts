@@ -18,8 +18,7 @@ describe('mysql: DDL while a dump runs', () => {
   let env: Record<string, string>;
   before(async () => {
     db = await startMariaDb();
-    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: 'ddl-pw' };
-    await db.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'ddl-pw'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'`);
+    env = await db.user('batt', 'ddl-pw');
     // `a_big` is dumped first and takes seconds; the DDL goes to `z_t`, dumped after it.
     await db.sql(`CREATE DATABASE ddl; USE ddl;
       CREATE TABLE a_big (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;

@@ -39,7 +39,7 @@ describe('mysql: a backup under a steady write load (sysbench oltp_write_only)',
     // position must need no more (no FLUSH TABLES WITH READ LOCK, no RELOAD).
     await source.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'load-pw'; GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON *.* TO 'batt'@'127.0.0.1';
       CREATE USER 'sb'@'127.0.0.1' IDENTIFIED BY 'sb-pw'; GRANT ALL ON sbtest.* TO 'sb'@'127.0.0.1'; CREATE DATABASE sbtest`);
-    await copy.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'load-pw'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'`);
+    await copy.user('batt', 'load-pw');
     // TCP with a password: the same way in whatever client library sysbench was built with.
     sysbench = ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${source.port}`, '--mysql-user=sb', '--mysql-password=sb-pw'];
     sysbench.push('--mysql-db=sbtest', `--tables=${TABLES.length}`, '--table-size=50000');

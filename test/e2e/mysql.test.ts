@@ -33,9 +33,7 @@ describe('mysql service against a live MariaDB', () => {
   let env: Record<string, string>;
   before(async () => {
     db = await startMariaDb();
-    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'batt', BATT_MYSQL_PASSWORD: password };
-    const sqlPw = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
-    await db.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY '${sqlPw}'; GRANT ALL ON *.* TO 'batt'@'127.0.0.1'`);
+    env = await db.user('batt', password);
     await db.sql(`CREATE DATABASE shop; USE shop;
       CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100), note TEXT, photo BLOB, created DATETIME(6)) ENGINE=InnoDB;
       CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, customer INT, total DECIMAL(10,2), FOREIGN KEY (customer) REFERENCES customers(id)) ENGINE=InnoDB;

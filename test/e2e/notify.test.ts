@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { battBin, json, repoRoot, sandboxFor, type Sandbox } from '../lib/batt.js';
+import { holdingRun, json, repoRoot, sandboxFor, type Sandbox } from '../lib/batt.js';
 import { fromQuotedPrintable, startHttpReceiver, startSmtp, type HttpReceiver, type SmtpReceiver } from '../lib/receivers.js';
 import { freePort } from '../lib/servers.js';
 
@@ -234,24 +234,15 @@ metrics_file: ${JSON.stringify(metrics)}
 
   it('a run that cannot start because another holds the lock is told as a failure, and healthchecks hear exit 75', async () => {
     configure(box, `notify:\n  webhook: { url: "${http.url}/hook" }\n  healthchecks: { url: "${http.url}/ping/abc" }\n`);
-    const holding = join(box.dir, 'holding');
-    const release = join(box.dir, 'release');
-    writeFileSync(
-      join(box.home, 'scripts-available', 'backup-slow'),
-      `#!/bin/sh\necho slow > "$BATT_DEST/slow.txt"\ntouch '${holding}'\nwhile [ ! -e '${release}' ]; do sleep 0.05; done\n`,
-      { mode: 0o755 },
-    );
-    const first = execa(process.execPath, [battBin, '--home', box.home, 'slow'], { reject: false, extendEnv: false, env: box.env() });
-    for (let i = 0; i < 400 && !existsSync(holding); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(existsSync(holding), 'the first run holds the lock');
+    const first = await holdingRun(box);
     // The first run's start ping is its own: wait for it, so only the skipped run's come after.
     for (let i = 0; i < 400 && !http.requests.some((q) => q.path === '/ping/abc/start'); i++) await new Promise((r) => setTimeout(r, 50));
     const before = http.requests.length;
     const skipped = await box.batt(['--file', box.folder('data', { a: 'alpha' })]);
     // batt has exited: what it told is in, and the first run has not finished yet.
     const told = http.requests.slice(before);
-    writeFileSync(release, '');
-    assert.equal((await first).exitCode, 0);
+    first.release();
+    assert.equal((await first.run).exitCode, 0);
     assert.equal(skipped.exitCode, 75, skipped.stderr);
     assert.deepEqual(told.map((q) => `${q.method} ${q.path}`).sort(), ['GET /ping/abc/75', 'POST /hook']);
     const body = JSON.parse(told.find((q) => q.path === '/hook')!.body);

@@ -29,7 +29,7 @@ describe('postgresql service against a live PostgreSQL', () => {
   let env: Record<string, string>;
   before(async () => {
     pg = await startPostgres();
-    env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
+    env = pg.env;
     await pg.sql('CREATE DATABASE shop');
     await pg.sql(
       `CREATE TABLE customers (id serial PRIMARY KEY, name text, data jsonb, photo bytea, seen timestamptz);

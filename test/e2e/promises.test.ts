@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { ExitCode } from '@batt/core/errors/errors';
-import { battBin, endlessTar, json, lockFree, processWatch, repoRoot, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
+import { catalogIsWhole, holdingRun, until, battBin, endlessTar, json, lockFree, processWatch, repoRoot, type Sandbox, sandbox, sandboxFor } from '../lib/batt.js';
 
 const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
 const mode = (path: string): number => statSync(path).mode & 0o777;
@@ -28,12 +28,6 @@ function walk(dir: string, out: { files: string[]; dirs: string[] } = { files: [
   return out;
 }
 
-/** Polls (bounded) until `ready()`; the event itself, not a guess at how long it takes. */
-async function until(what: string, ready: () => boolean): Promise<void> {
-  for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(ready(), `timed out waiting for: ${what}`);
-}
-
 describe('what batt writes is private', () => {
   const box = sandboxFor('all');
 
@@ -41,21 +35,13 @@ describe('what batt writes is private', () => {
     const data = box.folder('data', { a: 'alpha' });
     // A script that holds the run open, so the catalog's -wal and -shm exist while we look.
     assert.equal((await box.batt(['list'])).exitCode, 0);
-    const marker = join(box.dir, 'holding');
-    const release = join(box.dir, 'release');
-    writeFileSync(
-      join(box.home, 'scripts-available', 'backup-hold'),
-      `#!/bin/sh\nmkdir -p "$BATT_DEST/hold"\necho held > "$BATT_DEST/hold/held.txt"\ntouch '${marker}'\nwhile [ ! -e '${release}' ]; do sleep 0.05; done\n`,
-      { mode: 0o755 },
-    );
-    const run = execa(process.execPath, [battBin, '--home', box.home, 'file', 'hold', '--file', data, '--bundle'], { reject: false, extendEnv: false, env: box.env() });
-    await until('the script runs', () => existsSync(marker));
+    const { run, release } = await holdingRun(box, ['file', 'hold', '--file', data, '--bundle']);
     const catalogFiles = readdirSync(box.home).filter((n) => n.startsWith('catalog.db'));
     assert.deepEqual(catalogFiles.sort(), ['catalog.db', 'catalog.db-shm', 'catalog.db-wal']);
     for (const n of catalogFiles) assert.equal(mode(join(box.home, n)), 0o600, n);
-    writeFileSync(release, '');
+    release();
     const done = await run;
-    assert.equal(done.exitCode, 0, done.stderr);
+    assert.equal(done.exitCode, 0, String(done.stderr));
     const out = walk(box.out);
     assert.ok(out.files.some((f) => f.endsWith('.tar.zst')) && out.files.some((f) => /batt-run-\d+\.tar$/.test(f)) && out.files.some((f) => f.endsWith('SHA256SUMS')));
     for (const f of out.files) assert.equal(mode(f), 0o600, f);
@@ -133,8 +119,7 @@ describe("a SIGKILL in the core's own writer", () => {
         [],
         "the dead run's temporary files are gone",
       );
-      const clean = await box.batt(['catalog', 'check']);
-      assert.equal(clean.exitCode, 0, clean.stdout);
+      await catalogIsWhole(box);
     });
   }
 });
@@ -162,14 +147,12 @@ describe('two batt runs at once, and every exit code', () => {
   let data: string;
   let holder: ResultPromise | undefined;
   let firstRun: string;
-  const marker = (): string => join(box.dir, 'holding');
   before(async () => {
     box = sandbox();
     data = box.folder('data', { a: 'alpha' });
     const first = json(await box.batt(['--file', data, '--json']));
     assert.equal(first.status, 'ok');
     firstRun = String(first.id);
-    writeFileSync(join(box.home, 'scripts-available', 'backup-hold'), `#!/bin/sh\ntouch '${marker()}'\nexec sleep 600\n`, { mode: 0o755 });
   });
   after(() => {
     holder?.kill('SIGKILL');
@@ -177,8 +160,7 @@ describe('two batt runs at once, and every exit code', () => {
   });
 
   it('a second backup and a prune exit 75 while a backup runs; restore and verify go on; Ctrl-C ends the first with 130', async () => {
-    holder = execa(process.execPath, [battBin, '--home', box.home, 'hold'], { reject: false, extendEnv: false, env: box.env() });
-    await until('the first run holds the lock', () => existsSync(marker()));
+    holder = (await holdingRun(box)).run;
     const second = await box.batt(['--file', data]);
     assert.equal(second.exitCode, ExitCode.locked);
     assert.match(second.stderr, /another batt run|lock/i);

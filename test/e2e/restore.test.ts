@@ -217,13 +217,12 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
   let good: any;
   before(async () => {
     db = await startMariaDb();
-    await db.sql("CREATE USER 'r'@'127.0.0.1' IDENTIFIED BY 'r-pw'; GRANT ALL ON *.* TO 'r'@'127.0.0.1'");
+    env = await db.user('r', 'r-pw');
     await db.sql(`CREATE DATABASE app; USE app; CREATE TABLE t (id INT PRIMARY KEY, s TEXT); CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, tid INT);
       CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW INSERT INTO audit(tid) VALUES (NEW.id);
       INSERT INTO t SELECT seq, CONCAT('row ', seq, ' (a),(b) \\'q\\'') FROM seq_1_to_5000;
       CREATE VIEW v AS SELECT COUNT(*) AS n FROM t; CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;`);
     await db.sql('CREATE DATABASE app_test; CREATE TABLE app_test.marker (id INT); INSERT INTO app_test.marker VALUES (42)');
-    env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'r', BATT_MYSQL_PASSWORD: 'r-pw' };
     const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'good'), '--json'], { env });
     assert.equal(r.exitCode, 0, r.stderr);
     good = json(r);
@@ -330,7 +329,7 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
     );
     await pg.sql('CREATE DATABASE app_test');
     await pg.sql('CREATE TABLE marker (id int); INSERT INTO marker VALUES (1);', 'app_test');
-    env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
+    env = pg.env;
     const r = await box.batt(['--postgresql-db', 'app', '--path', join(box.out, 'p')], { env });
     assert.equal(r.exitCode, 0, r.stderr);
   });
@@ -388,7 +387,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
   before(async () => {
     pg = await startPostgres();
     await pg.sql("CREATE ROLE honest_role LOGIN PASSWORD 'h-pw'");
-    env = { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(pg.port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: pg.password };
+    env = pg.env;
     const r = await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, 'honest'), '--json'], { env });
     assert.equal(r.exitCode, 0, r.stderr);
     honest = json(r);

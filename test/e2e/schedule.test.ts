@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { ExitCode } from '@batt/core/errors/errors';
 import { which } from '@batt/core/exec/exec';
-import { battBin, json, sandbox, sandboxFor, type Sandbox } from '../lib/batt.js';
-
-/** Polls (bounded) until `ready()`; the event itself, not a guess at how long it takes. */
-async function until(what: string, ready: () => boolean): Promise<void> {
-  for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(ready(), `timed out waiting for: ${what}`);
-}
+import { battBin, holdingRun, until, json, sandbox, sandboxFor, type Sandbox } from '../lib/batt.js';
 
 /** What cron does to its command field before /bin/sh reads it: `\%` → `%`, `\\` → `\`. */
 const cronUnescape = (command: string): string => command.replace(/\\([%\\])/g, '$1');
@@ -83,18 +77,9 @@ describe('overlapping runs: skip with exit 75, or wait up to lock_wait', () => {
   let box: Sandbox;
   let data: string;
   let holder: ResultPromise | undefined;
-  const holding = (): string => join(box.dir, 'holding');
-  const release = (): string => join(box.dir, 'release');
   before(() => {
     box = sandbox();
     data = box.folder('data', { a: 'alpha' });
-    // A slow drop-in script: it holds the first run (and its lock) until the test releases it.
-    mkdirSync(join(box.home, 'scripts-available'), { recursive: true, mode: 0o700 });
-    writeFileSync(
-      join(box.home, 'scripts-available', 'backup-slow'),
-      `#!/bin/sh\nmkdir -p "$BATT_DEST/slow"\necho slow > "$BATT_DEST/slow/slow.txt"\ntouch '${holding()}'\nwhile [ ! -e '${release()}' ]; do sleep 0.05; done\n`,
-      { mode: 0o755 },
-    );
   });
   after(() => {
     holder?.kill('SIGKILL');
@@ -102,8 +87,9 @@ describe('overlapping runs: skip with exit 75, or wait up to lock_wait', () => {
   });
 
   it('the second run exits 75 at once with a message that names the other run and lock_wait; with lock_wait it waits and then succeeds', async () => {
-    holder = execa(process.execPath, [battBin, '--home', box.home, 'slow'], { reject: false, extendEnv: false, env: box.env() });
-    await until('the first run holds the lock', () => existsSync(holding()));
+    // A drop-in holds the first run (and its lock) until the test releases it.
+    const first = await holdingRun(box);
+    holder = first.run;
 
     const skipped = await box.batt(['--file', data]);
     assert.equal(skipped.exitCode, ExitCode.locked);
@@ -118,10 +104,10 @@ describe('overlapping runs: skip with exit 75, or wait up to lock_wait', () => {
     let stderr = '';
     waiting.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await until('the second run says it waits', () => /waiting up to 60s for it \(lock_wait\)/.test(stderr));
-    writeFileSync(release(), '');
-    const first = await holder;
+    first.release();
+    const held = await holder;
     holder = undefined;
-    assert.equal(first.exitCode, 0, String(first.stderr));
+    assert.equal(held.exitCode, 0, String(held.stderr));
     const second = await waiting;
     assert.equal(second.exitCode, 0, stderr);
     const run = json({ exitCode: second.exitCode ?? -1, stdout: String(second.stdout), stderr });

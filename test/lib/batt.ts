@@ -8,7 +8,7 @@ import { which } from '@batt/core/exec/exec';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { execa, type Options } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { after, afterEach, before, beforeEach } from 'node:test';
 
 export const repoRoot = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', '..');
@@ -248,6 +248,38 @@ export function logLines(box: Sandbox): string[] {
       if (!/^\d{4}-\d\d-\d\dT/.test(e.time) || typeof e.message !== 'string') throw new Error(`not a log entry: ${line}`);
       return `${e.level} ${e.scope ? `[${e.scope}] ` : ''}${e.message}`;
     });
+}
+
+/** Polls (bounded, 30 s) until `ready()`; the event itself, not a guess at how long it takes. */
+export async function until(what: string, ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(ready(), `timed out waiting for: ${what}`);
+}
+
+/**
+ * Starts `batt <args>` (by default the drop-in `hold` alone) where the drop-in `backup-hold`
+ * writes one file and then keeps the run, and so the home's lock, until `release()` or a kill:
+ * for what a second run, or the files on disk, look like meanwhile.
+ */
+export async function holdingRun(box: Sandbox, args: string[] = ['hold']): Promise<{ run: ResultPromise; release(): void }> {
+  const holding = join(box.dir, 'holding');
+  const release = join(box.dir, 'release');
+  rmSync(holding, { force: true });
+  rmSync(release, { force: true });
+  mkdirSync(join(box.home, 'scripts-available'), { recursive: true, mode: 0o700 });
+  const script = `#!/bin/sh\nmkdir -p "$BATT_DEST/hold"\necho held > "$BATT_DEST/hold/held.txt"\ntouch '${holding}'\nwhile [ ! -e '${release}' ]; do sleep 0.05; done\n`;
+  writeFileSync(join(box.home, 'scripts-available', 'backup-hold'), script, { mode: 0o755 });
+  const run = execa(process.execPath, [battBin, '--home', box.home, ...args], { reject: false, extendEnv: false, env: box.env() });
+  await until('the holding run holds the lock', () => existsSync(holding) || run.exitCode !== null);
+  assert.ok(existsSync(holding), 'the holding run ended before it held the lock');
+  return { run, release: () => writeFileSync(release, '') };
+}
+
+/** `batt catalog check` on the sandbox's home, failing the test unless it exits 0 (every recorded file present and matching, no orphans). */
+export async function catalogIsWhole(box: Sandbox, why = ''): Promise<BattResult> {
+  const check = await box.batt(['catalog', 'check']);
+  assert.equal(check.exitCode, 0, `${why ? `${why}: ` : ''}${check.stdout}${check.stderr}`);
+  return check;
 }
 
 /**

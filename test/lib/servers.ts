@@ -137,6 +137,11 @@ export interface MariaDb extends Server {
   socket: string;
   /** Runs SQL as root through the socket; returns tab-separated rows. */
   sql(statement: string, database?: string): Promise<string>;
+  /**
+   * Creates `name`@127.0.0.1 with `password` and `grants` (default all, on every database) and
+   * returns the BATT_MYSQL_* variables that point batt at this server, over TCP, as that user.
+   */
+  user(name: string, password: string, grants?: string): Promise<Record<string, string>>;
 }
 
 /** `args`: more mariadbd options (TLS certificates, say). */
@@ -181,7 +186,12 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
     await waitFor('mariadbd', async () => existsSync(socket) && (await sql('SELECT 1')) === '1', watch(server));
     return { port, server };
   });
-  return { ...running(port, dir, server, 'SIGTERM'), socket, sql };
+  const user = async (name: string, password: string, grants = 'ALL'): Promise<Record<string, string>> => {
+    const quoted = `'${password.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    await sql(`CREATE USER '${name}'@'127.0.0.1' IDENTIFIED BY ${quoted}; GRANT ${grants} ON *.* TO '${name}'@'127.0.0.1'`);
+    return { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(port), BATT_MYSQL_USER: name, BATT_MYSQL_PASSWORD: password };
+  };
+  return { ...running(port, dir, server, 'SIGTERM'), socket, sql, user };
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -189,6 +199,8 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
 export interface Postgres extends Server {
   /** The superuser `postgres`'s password (scram-sha-256 over TCP). */
   password: string;
+  /** The BATT_POSTGRESQL_* variables that point batt at this server, over TCP, as `postgres`. */
+  env: Record<string, string>;
   sql(statement: string, database?: string): Promise<string>;
 }
 
@@ -259,6 +271,7 @@ export async function startPostgres(): Promise<Postgres> {
     // SIGQUIT: immediate shutdown, the folder goes next.
     ...running(port, dir, server, 'SIGQUIT'),
     password: PG_PASSWORD,
+    env: { BATT_POSTGRESQL_HOST: '127.0.0.1', BATT_POSTGRESQL_PORT: String(port), BATT_POSTGRESQL_USER: 'postgres', BATT_POSTGRESQL_PASSWORD: PG_PASSWORD },
     sql: async (statement, database) => (await psql(port, statement, database)).stdout,
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, sqlString, tablesQuery } from './args.js';
+import { clientOptionFile, dumpArgs, nonTransactionalTables, parseBatch, quoteIdent, rowCountQuery, skipped, sqlString, tablesQuery } from './args.js';
 
 describe('mysql argument builders', () => {
   it('keeps the password in the option file, quoted, and never in argv', () => {
@@ -65,5 +65,12 @@ describe('mysql queries', () => {
     const q = tablesQuery("x' OR 1=1 -- ");
     assert.ok(q.endsWith(`WHERE table_schema = ${sqlString("x' OR 1=1 -- ")} ORDER BY table_name`));
     assert.ok(!q.includes('OR 1=1'), q);
+  });
+});
+
+describe('skipped', () => {
+  it('leaves out the system schemas and mysql.exclude; include_system keeps `mysql` only', () => {
+    assert.deepEqual([...skipped({})].sort(), ['information_schema', 'mysql', 'performance_schema', 'sys']);
+    assert.deepEqual([...skipped({ include_system: true, exclude: ['scratch'] })].sort(), ['information_schema', 'performance_schema', 'scratch', 'sys']);
   });
 });

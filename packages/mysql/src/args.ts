@@ -88,6 +88,11 @@ export function parseBatch(output: string): string[][] {
 
 export const systemSchemas = ['information_schema', 'performance_schema', 'sys', 'mysql'];
 
+/** The databases a backup of all leaves out: the system schemas (but `mysql` with include_system) and mysql.exclude. */
+export function skipped(config: { readonly include_system?: boolean; readonly exclude?: readonly string[] }): Set<string> {
+  return new Set([...systemSchemas.filter((s) => !(s === 'mysql' && config.include_system === true)), ...(config.exclude ?? [])]);
+}
+
 /** The query for a database's tables with their engines (views have no engine). */
 export function tablesQuery(database: string): string {
   return `SELECT table_name, IFNULL(engine, ''), table_type FROM information_schema.tables WHERE table_schema = ${sqlString(database)} ORDER BY table_name`;

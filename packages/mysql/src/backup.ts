@@ -1,7 +1,7 @@
 /** The backup side: the databases to back up, and mysqldump with the checks of its output. */
 import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } from '@batt/core/kit';
 import { DumpFilter } from './dump-filter.js';
-import { definitionsQuery, dumpArgs, nonTransactionalTables, systemSchemas, tablesQuery } from './args.js';
+import { definitionsQuery, dumpArgs, nonTransactionalTables, skipped, tablesQuery } from './args.js';
 import { ddlDuringDump, ddlInDumpError, parseVersion } from './checks.js';
 import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
 import type { MysqlContext } from './index.js';
@@ -11,7 +11,7 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
   if (requested.length || configured.length) return [...new Set(requested.length ? requested : configured)];
   const file = optionFile(ctx);
   try {
-    const skip = new Set([...systemSchemas.filter((s) => !(s === 'mysql' && ctx.config.include_system === true)), ...(ctx.config.exclude ?? [])]);
+    const skip = skipped(ctx.config);
     const names = (await query(ctx, file.path, 'SHOW DATABASES')).map((row) => row[0]).filter((name) => !skip.has(name));
     if (names.length === 0) throw new BattError('NOT_FOUND', 'the mysql server has no databases to back up', { hint: 'create one, or name system schemas with --mysql-db' });
     return names;

@@ -3,13 +3,11 @@
  * credentials, the dump tool against the server's flavour and version, the databases, and the
  * privileges each dump takes (PROCESS, LOCK TABLES only where they are needed).
  */
-import { BattError, DoctorChecks, toolVersion, which, type DoctorCheck } from '@batt/core/kit';
-import { systemSchemas } from './args.js';
+import { BattError, DoctorChecks, doctorTargets, listed, toolVersion, which, type DoctorCheck } from '@batt/core/kit';
+import { skipped } from './args.js';
 import { grantsQuery, granteeOf, lockedSchemas, lockedSchemasQuery, missingPrivileges, parseVersion, toolMisfit, versionName } from './checks.js';
 import { clientTool, dumpTool, optionFile, query } from './session.js';
 import type { MysqlContext } from './index.js';
-
-const listed = (names: readonly string[]): string => `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, … (${names.length})` : ''}`;
 
 export async function doctor(ctx: MysqlContext): Promise<DoctorCheck[]> {
   const checks = new DoctorChecks();
@@ -45,11 +43,7 @@ export async function doctor(ctx: MysqlContext): Promise<DoctorCheck[]> {
     let targets: string[] = [];
     const listedOk = await checks.run('targets', async () => {
       const all = (await query(ctx, file.path, 'SHOW DATABASES')).map((row) => row[0]);
-      const configured = ctx.config.databases ?? [];
-      const missing = configured.filter((name) => !all.includes(name));
-      if (missing.length) throw new BattError('NOT_FOUND', `mysql.databases names what the server has not: ${listed(missing)}`, { hint: 'check mysql.databases' });
-      const skip = new Set([...systemSchemas.filter((s) => !(s === 'mysql' && ctx.config.include_system === true)), ...(ctx.config.exclude ?? [])]);
-      targets = configured.length ? [...configured] : all.filter((name) => !skip.has(name));
+      targets = doctorTargets('mysql', all, ctx.config.databases ?? [], skipped(ctx.config));
       if (targets.length === 0) throw new BattError('NOT_FOUND', 'the mysql server has no databases to back up', { hint: 'create one, or name system schemas with --mysql-db' });
       return `${targets.length} database(s): ${listed(targets)}`;
     });

@@ -4,7 +4,7 @@
  * database with MyISAM/Aria tables is dumped under table locks, or refused, as configured.
  * Credentials reach the clients only through a 0600 option file, never the command line.
  */
-import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
+import { databaseKeys, defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';
 import { doctor } from './doctor.js';
 import { planRestore, removeRestored, restore, restoreTest, verify } from './restore.js';
@@ -17,8 +17,7 @@ export * from './dump-rows.js';
 export const mysqlKeys = defineConfigKeys({
   ...serverKeys('mysql', 'server host name or address'),
   socket: { type: 'string', describe: 'server Unix socket' },
-  databases: { type: 'string[]', describe: 'databases to back up (default: all but the system schemas)' },
-  exclude: { type: 'string[]', describe: 'databases to leave out' },
+  ...databaseKeys('all but the system schemas'),
   include_system: { type: 'boolean', describe: 'also back up the `mysql` system schema (users, grants)' },
   non_transactional: { type: 'enum', values: ['lock', 'fail'], describe: 'MyISAM/Aria tables: lock them for the dump (default) or fail the item' },
   ssl_mode: { type: 'enum', values: ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'], describe: 'TLS to the server' },

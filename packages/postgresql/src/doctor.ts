@@ -4,7 +4,7 @@
  * the databases, and that the user may read every table a dump reads (a superuser or a member of
  * pg_read_all_data may; roles and tablespaces need a superuser).
  */
-import { BattError, DoctorChecks, toolVersion, which, type DoctorCheck } from '@batt/core/kit';
+import { BattError, DoctorChecks, doctorTargets, listed, toolVersion, which, type DoctorCheck } from '@batt/core/kit';
 import { majorOf } from './args.js';
 import { maintenanceDb, psql, session } from './session.js';
 import type { PostgresqlContext } from './index.js';
@@ -17,8 +17,6 @@ const whoQuery = `SELECT current_setting('server_version_num'), current_setting(
 const unreadableQuery = `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'S', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_)'
   AND NOT (has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')) ORDER BY 1 LIMIT 4`;
-
-const listed = (names: readonly string[]): string => `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, … (${names.length})` : ''}`;
 
 export async function doctor(ctx: PostgresqlContext): Promise<DoctorCheck[]> {
   const checks = new DoctorChecks();
@@ -56,10 +54,7 @@ export async function doctor(ctx: PostgresqlContext): Promise<DoctorCheck[]> {
     let targets: string[] = [];
     const listedOk = await checks.run('targets', async () => {
       const all = (await psql(ctx, s, maintenanceDb(ctx.config), 'SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1')).map((r) => r[0]);
-      const missing = configured.filter((name) => !all.includes(name));
-      if (missing.length) throw new BattError('NOT_FOUND', `postgresql.databases names what the server has not: ${listed(missing)}`, { hint: 'check postgresql.databases' });
-      const skip = new Set(ctx.config.exclude ?? []);
-      targets = configured.length ? [...configured] : all.filter((name) => !skip.has(name));
+      targets = doctorTargets('postgresql', all, configured, new Set(ctx.config.exclude ?? []));
       return `${targets.length} database(s): ${listed(targets)}${globals ? ', and roles and tablespaces' : ''}`;
     });
     if (!listedOk) return checks.all;

@@ -4,7 +4,7 @@
  * item. The password reaches the tools only through a 0600 passfile (PGPASSFILE). A pg_dump
  * older than the server's major version is refused: it cannot dump newer servers correctly.
  */
-import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
+import { databaseKeys, defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { GLOBALS } from './args.js';
 import { backup, listTargets } from './backup.js';
 import { doctor } from './doctor.js';
@@ -14,8 +14,7 @@ export * from './args.js';
 
 export const postgresqlKeys = defineConfigKeys({
   ...serverKeys('postgresql', 'server host name, address or socket folder (PGHOST works too)'),
-  databases: { type: 'string[]', describe: 'databases to back up (default: every non-template database)' },
-  exclude: { type: 'string[]', describe: 'databases to leave out' },
+  ...databaseKeys('every non-template database'),
   globals: { type: 'boolean', describe: 'also back up roles and tablespaces (default true when backing up all databases)' },
   maintenance_db: { type: 'string', describe: 'database to connect to for listing (default postgres)' },
   ssl_mode: { type: 'enum', values: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'], describe: 'libpq sslmode' },

@@ -73,6 +73,14 @@ export function serverKeys(service: string, host: string, extra = '') {
   } as const satisfies ConfigKeys;
 }
 
+/** The keys choosing a database service's databases; `all` says what the default, all of them, means. */
+export function databaseKeys(all: string) {
+  return {
+    databases: { type: 'string[]', describe: `databases to back up (default: ${all})` },
+    exclude: { type: 'string[]', describe: 'databases to leave out' },
+  } as const satisfies ConfigKeys;
+}
+
 /** The connection that serverKeys describe, with the password read from `password` or `password_file`. */
 export function serverOf(
   service: string,

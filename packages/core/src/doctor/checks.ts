@@ -33,3 +33,17 @@ export class DoctorChecks {
     return result.ok;
   }
 }
+
+/** Names for a message: the first five, then how many there are in all. */
+export const listed = (names: readonly string[]): string => `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, … (${names.length})` : ''}`;
+
+/**
+ * The databases a backup of `service` would take, for its doctor's `targets` check: the ones
+ * `<service>.databases` names, each of which the server must have (`all`), or else all it has but
+ * those in `skip`.
+ */
+export function doctorTargets(service: string, all: readonly string[], configured: readonly string[], skip: ReadonlySet<string>): string[] {
+  const missing = configured.filter((name) => !all.includes(name));
+  if (missing.length) throw new BattError('NOT_FOUND', `${service}.databases names what the server has not: ${listed(missing)}`, { hint: `check ${service}.databases` });
+  return configured.length ? [...configured] : all.filter((name) => !skip.has(name));
+}
