@@ -128,6 +128,32 @@ describe('redis service against a live Redis', () => {
     for (const text of [r.stdout + r.stderr, logs, catalog]) assert.ok(!text.includes(given));
   });
 
+  it('restores keys byte for byte, whatever their names hold, over several batches, with their TTLs', async () => {
+    const odd = await startRedis();
+    const fresh = await startRedis();
+    // A name with a newline, one with quotes and spaces, one with bytes that are not UTF-8, and
+    // 2,500 more keys (the copy sends 1,000 a round trip) in db 5, one in ten with a TTL.
+    const names = `{'line\\nbreak', 'q "u" o\\\\te s', string.char(255, 0, 13, 10, 200)}`;
+    const lua = (body: string): string => `local names = ${names}; ${body}`;
+    const count = lua(`local n = 0; for _, k in ipairs(names) do n = n + redis.call('EXISTS', k) end; return n`);
+    try {
+      await odd.cli('EVAL', lua(`for i, k in ipairs(names) do redis.call('SET', k, string.char(i, 0, 255)) end; return 0`), '0');
+      await odd.cli('-n', '5', 'EVAL', `for i = 1, 2500 do redis.call('SET', 'k' .. i, i) if i % 10 == 0 then redis.call('EXPIRE', 'k' .. i, 3600) end end return 0`, '0');
+      assert.equal(await odd.cli('EVAL', count, '0'), '3', 'the awkward keys are there to back up');
+      const b = json(await box.batt(['redis', '--path', join(box.out, 'odd'), '--json'], { env: { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(odd.port) } }));
+      await restore(b.items[0].file, fresh, {});
+      assert.equal(await fresh.cli('EVAL', count, '0'), '3');
+      const same = lua(`for i, k in ipairs(names) do if redis.call('GET', k) ~= string.char(i, 0, 255) then return k end end; return 'same'`);
+      assert.equal(await fresh.cli('EVAL', same, '0'), 'same');
+      assert.equal(await fresh.cli('-n', '5', 'DBSIZE'), '2500');
+      assert.equal(await fresh.cli('-n', '5', 'GET', 'k2499'), '2499');
+      const expiring = `local n = 0; for i = 1, 2500 do if redis.call('TTL', 'k' .. i) > 3000 then n = n + 1 end end return n`;
+      assert.equal(await fresh.cli('-n', '5', 'EVAL', expiring, '0'), '250');
+    } finally {
+      await Promise.all([odd.stop(), fresh.stop()]);
+    }
+  });
+
   describe('with stand-in tools', () => {
     /** redis-cli replaced by `script`, first on PATH ('' leaves it out). */
     const fakeBin = (name: string, script: string): Record<string, string> => ({

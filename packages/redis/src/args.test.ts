@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authEnv, connectionArgs, infoField, migrateCommand, parseKeyspace, quoteArg } from './args.js';
+import { authEnv, connectionArgs, infoField, parseKeyspace } from './args.js';
 
 describe('redis argument builders', () => {
   it('passes the password in REDISCLI_AUTH, never in argv', () => {
@@ -16,23 +16,11 @@ describe('redis argument builders', () => {
       3: { keys: 2, expires: 1 },
     });
   });
-
-  it('quotes keys in MIGRATE lines fed to redis-cli', () => {
-    assert.equal(migrateCommand({ host: 'h', port: 1 }, '3', ['a b', 'q"\\'], false), 'MIGRATE "h" 1 "" 3 10000 COPY KEYS "a b" "q\\"\\\\"');
-  });
 });
 
-describe('redis INFO and quoting', () => {
+describe('redis INFO', () => {
   it('reads a field of INFO', () => {
     assert.equal(infoField('# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n', 'redis_version'), '7.0.15');
     assert.equal(infoField('redis_mode:standalone\n', 'redis_version'), undefined);
-  });
-
-  it('keeps a key with quotes, backslashes and newlines one argument of one line', () => {
-    assert.equal(quoteArg('a"b\\c\nd\re'), '"a\\"b\\\\c\\nd\\re"');
-  });
-
-  it('authenticates MIGRATE to the target with AUTH2 when it has a user', () => {
-    assert.equal(migrateCommand({ host: 'h', port: 1, user: 'u', password: 'p' }, '0', ['k'], true), 'MIGRATE "h" 1 "" 0 10000 COPY REPLACE AUTH2 "u" "p" KEYS "k"');
   });
 });

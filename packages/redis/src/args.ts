@@ -1,6 +1,6 @@
 /**
  * The pure part of the redis service: connection argv (never the password: that travels in
- * REDISCLI_AUTH), INFO parsing and the quoting of commands fed to redis-cli on stdin.
+ * REDISCLI_AUTH), and INFO parsing.
  */
 
 export interface Connection {
@@ -32,15 +32,4 @@ export function parseKeyspace(info: string): Record<string, { keys: number; expi
 /** A field of INFO, e.g. redis_version. */
 export function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-}
-
-/** An argument for a command line read by redis-cli from stdin: double-quoted, escaped. */
-export function quoteArg(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
-}
-
-/** One MIGRATE command copying `keys` (with their TTLs) into db `db` of the target server. */
-export function migrateCommand(target: Connection, db: string, keys: readonly string[], replace: boolean): string {
-  const auth = target.password ? (target.user ? ` AUTH2 ${quoteArg(target.user)} ${quoteArg(target.password)}` : ` AUTH ${quoteArg(target.password)}`) : '';
-  return `MIGRATE ${quoteArg(target.host)} ${target.port} "" ${db} 10000 COPY${replace ? ' REPLACE' : ''}${auth} KEYS ${keys.map(quoteArg).join(' ')}`;
 }

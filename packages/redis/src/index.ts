@@ -2,7 +2,7 @@
  * The `redis` service: one RDB snapshot per server, fetched with `redis-cli --rdb` and checked
  * with `redis-check-rdb` before batt streams it into its pipeline; key counts per logical
  * database are recorded. Restore starts a private scratch redis-server on the snapshot and
- * copies the keys, TTLs included, into the target server with MIGRATE (only the databases
+ * copies the keys, TTLs included, into the target server with DUMP and RESTORE (only the databases
  * named with --redis-db, when some are).
  */
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';

@@ -1,12 +1,12 @@
-/** The restore side: a scratch server loaded from the snapshot, MIGRATE into the target, planRestore, verify and the restore drill. */
+/** The restore side: a scratch server loaded from the snapshot, its keys copied into the target, planRestore, verify and the restore drill. */
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BattError, assertChecks, collect, compareCounts, counted, privateScratch, toolFailure } from '@batt/core/kit';
+import { BattError, assertChecks, compareCounts, counted, privateScratch, toolFailure } from '@batt/core/kit';
 import type { Check, RestoreOptions, RestorePlan, RestoreSource, ToolProcess, ToolResult } from '@batt/core/kit';
-import { connectionArgs, migrateCommand, parseKeyspace, type Connection } from './args.js';
+import { parseKeyspace, type Connection } from './args.js';
+import { firstError, RespClient, type Command, type Reply } from './resp.js';
 import { checkRdb, cli, connectionOf, explain } from './session.js';
 import type { RedisContext } from './index.js';
 
@@ -22,6 +22,25 @@ function keyCounts(keyspace: Record<string, { keys: number }>, dbs = Object.keys
 function restoreDbs(ctx: RedisContext): string[] {
   const dbs = 'restore_dbs' in ctx.config ? ctx.config.restore_dbs : undefined;
   return Array.isArray(dbs) ? dbs.map(String) : [];
+}
+
+/**
+ * Waits for the scratch server: PING over the socket every 20 ms answers -LOADING while it reads
+ * the RDB (as long as that takes), then PONG; no socket within 10 s, or an exit, is a failure.
+ */
+async function answers(server: ToolProcess, conn: Connection): Promise<void> {
+  let exited: ToolResult | undefined;
+  void server.result.then((result) => (exited = result));
+  const hint = 'check that this redis-server can read the RDB version of the backup';
+  for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 20))) {
+    if (exited?.code === 'ENOENT') throw toolFailure('redis-server', exited, 'redis-server');
+    if (exited) throw new BattError('TOOL_FAILED', `the scratch redis-server did not load the snapshot: ${toolFailure('redis-server', exited).message}`, { hint });
+    const client = await RespClient.open(conn).catch(() => undefined);
+    const [pong] = client ? await client.call([['PING']]).catch((error: Error) => [error]) : [undefined];
+    client?.close();
+    if (pong === 'PONG') return;
+    if (!client && Date.now() - started > 10_000) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not open its socket within 10 s', { hint });
+  }
 }
 
 /**
@@ -41,7 +60,10 @@ async function loadScratch(ctx: RedisContext, source: RestoreSource): Promise<{ 
   };
   try {
     await pipeline(source.open(), createWriteStream(join(dir, 'dump.rdb'), { mode: 0o600 }));
-    await checkRdb(ctx, join(dir, 'dump.rdb'), 'the artifact');
+    // redis-check-rdb reads the snapshot while the server loads it: its verdict, which names
+    // what is damaged, goes first; then the server must answer.
+    const checked = checkRdb(ctx, join(dir, 'dump.rdb'), 'the artifact');
+    checked.catch(() => {});
     const socket = join(socketDir, 'redis.sock');
     server = await ctx.exec.spawn(
       'redis-server',
@@ -49,17 +71,10 @@ async function loadScratch(ctx: RedisContext, source: RestoreSource): Promise<{ 
       { stdout: 'ignore', debianPackage: 'redis-server' },
     );
     const conn: Connection = { host: 'localhost', port: 0, socket };
-    let exited: ToolResult | undefined;
-    void server.result.then((result) => (exited = result));
-    const hint = 'check that this redis-server can read the RDB version of the backup';
-    for (let i = 0; ; i++) {
-      const pong = await cli(ctx, conn, 'PING').catch(() => '');
-      if (pong.trim() === 'PONG') break;
-      if (exited?.code === 'ENOENT') throw toolFailure('redis-server', exited, 'redis-server');
-      if (exited) throw new BattError('TOOL_FAILED', `the scratch redis-server did not load the snapshot: ${toolFailure('redis-server', exited).message}`, { hint });
-      if (i > 100) throw new BattError('TOOL_FAILED', 'the scratch redis-server did not load the snapshot within 10 s', { hint });
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const loaded = answers(server, conn);
+    loaded.catch(() => {});
+    await checked;
+    await loaded;
     return { conn, keyspace: parseKeyspace(await cli(ctx, conn, 'INFO', 'keyspace')), stop };
   } catch (error) {
     await stop();
@@ -78,8 +93,62 @@ export async function planRestore(ctx: RedisContext, _target: string, into: stri
   };
 }
 
+/** Keys per round trip of the copy. */
+const BATCH = 1000;
+
 /**
- * Loads the RDB into a private scratch server and MIGRATEs its keys, TTLs included, into
+ * Copies the keys of database `db`, TTLs included, from the scratch server into the target: DUMP
+ * and PTTL pipelined on the scratch server (the next batch asked for while this one is restored),
+ * RESTORE pipelined into the target with a few batches in flight. KEYS, not SCAN: the scratch
+ * server is batt's own, so blocking it hurts no one, and SCAN may return a key twice, which
+ * RESTORE without REPLACE would refuse the second time.
+ */
+async function copyKeys(from: RespClient, to: RespClient, db: string, replace: boolean): Promise<void> {
+  const failed = (what: string, message: string): BattError =>
+    new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${what}: ${message}`, {
+      hint: /BUSYKEY/.test(message) ? 'restore into an empty database, or pass --force to replace keys' : undefined,
+    });
+  const selected = [
+    ...(await from.call([
+      ['SELECT', db],
+      ['KEYS', '*'],
+    ])),
+    ...(await to.call([['SELECT', db]])),
+  ];
+  const error = firstError(selected);
+  if (error) throw explain(failed('SELECT', error));
+  const keys = selected[1] as Buffer[];
+  const [PTTL, DUMP, RESTORE, REPLACE] = ['PTTL', 'DUMP', 'RESTORE', 'REPLACE'].map((word) => Buffer.from(word));
+  const fetch = (i: number): Promise<Reply[]> => from.call(keys.slice(i, i + BATCH).flatMap((k) => [[PTTL, k] as const, [DUMP, k] as const]));
+  const inFlight: Promise<Reply[]>[] = [];
+  const settle = async (sent: Promise<Reply[]> | undefined): Promise<void> => {
+    const message = firstError((await sent) ?? []);
+    if (message) throw explain(failed('RESTORE', message));
+  };
+  let next = keys.length > 0 ? fetch(0) : undefined;
+  for (let i = 0; next; i += BATCH) {
+    const replies = await next;
+    next = i + BATCH < keys.length ? fetch(i + BATCH) : undefined;
+    next?.catch(() => {});
+    const restores: Command[] = [];
+    for (let j = 0; j < replies.length; j += 2) {
+      const [ttl, payload] = [replies[j], replies[j + 1]];
+      if (ttl instanceof Error || payload instanceof Error) throw failed('DUMP', String(ttl instanceof Error ? ttl.message : (payload as Error).message));
+      // A key whose TTL ran out since KEYS is gone: nothing to copy.
+      if (!Buffer.isBuffer(payload)) continue;
+      const restore = [RESTORE, keys[i + j / 2], typeof ttl === 'number' && ttl > 0 ? ttl : 0, payload];
+      restores.push(replace ? [...restore, REPLACE] : restore);
+    }
+    const sent = to.call(restores);
+    sent.catch(() => {});
+    inFlight.push(sent);
+    if (inFlight.length > 4) await settle(inFlight.shift());
+  }
+  for (const sent of inFlight) await settle(sent);
+}
+
+/**
+ * Loads the RDB into a private scratch server and copies its keys, TTLs included, into
  * `into` (host:port; default the server it was backed up from); only the databases given with
  * --redis-db when some are. A target database holding keys is refused unless forced.
  */
@@ -97,18 +166,16 @@ export async function restore(ctx: RedisContext, _target: string, source: Restor
         });
       }
     }
-    for (const db of dbs) {
-      // KEYS, not --scan: the scratch server is batt's own, so blocking it hurts no one, and one
-      // reply replaces a SCAN round trip per 10 keys (100,000 of them for a million keys), and
-      // SCAN may return a key twice, which MIGRATE without REPLACE would refuse the second time.
-      const keys = (await cli(ctx, scratch.conn, '-n', db, 'KEYS', '*')).split('\n').filter(Boolean);
-      const lines: string[] = [];
-      for (let i = 0; i < keys.length; i += 200) lines.push(migrateCommand(target, db, keys.slice(i, i + 200), options.force));
-      if (lines.length === 0) continue;
-      const child = await ctx.exec.spawn('redis-cli', [...connectionArgs(scratch.conn), '-n', db], { stdin: Readable.from([`${lines.join('\n')}\n`]) });
-      const [out, result] = await Promise.all([collect(child.stdout), child.result]);
-      if (result.failed || /ERR|BUSYKEY|NOAUTH|IOERR/.test(out))
-        throw explain(new BattError('TOOL_FAILED', `restoring keys of database ${db} failed: ${out.trim() || toolFailure('redis-cli', result).message}`));
+    const from = await RespClient.open(scratch.conn);
+    const to = await RespClient.open(target).catch((error: unknown) => {
+      from.close();
+      throw explain(error);
+    });
+    try {
+      for (const db of dbs) await copyKeys(from, to, db, options.force);
+    } finally {
+      from.close();
+      to.close();
     }
     const after = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));
     return assertChecks('the restored keys do not match the snapshot', [
