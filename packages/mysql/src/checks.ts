@@ -123,3 +123,11 @@ export function ddlInDumpError(stderr: string, known: { has(table: string): bool
   const table = gone?.[1].replace(/``/g, '`');
   return table !== undefined && known.has(table) ? `\`${table}\` (dropped or renamed)` : undefined;
 }
+
+/** A comment of `--master-data=2` read into the dump's binlog position: the file and position, then the GTID position that matches them. */
+export function binlogComment(line: string, binlog?: { file: string; position: number; gtid?: string }): typeof binlog {
+  const at = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);/.exec(line);
+  if (at) return { file: at[1], position: Number(at[2]) };
+  const gtid = /^-- SET GLOBAL gtid_slave_pos='([^']*)';/.exec(line);
+  return gtid && binlog ? { ...binlog, gtid: gtid[1] } : binlog;
+}

@@ -14,6 +14,7 @@
  * (newlines in values are escaped as \n).
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { binlogComment } from './checks.js';
 import { endsStatement, insertTable, NL, RowLines, rowsInLine, startsWith, trimmedLength } from './dump-rows.js';
 
 export type DumpPart = 'schema' | 'data' | 'objects' | 'all';
@@ -109,7 +110,7 @@ export class DumpFilter extends Transform {
       } else if (/^-- Dumping data for table/.test(text)) this.section = 'data';
       else if (/^-- (Temporary (table|view) structure|Final view structure|Dumping (events|routines))/.test(text)) this.section = 'objects';
       else if (/^-- Dump completed/.test(text)) this.trailer = true;
-      else if (/^-- (CHANGE MASTER|SET GLOBAL gtid_slave_pos)/.test(text)) this.position(line.toString('utf8'));
+      else if (/^-- (CHANGE MASTER|SET GLOBAL gtid_slave_pos)/.test(text)) this.binlog = binlogComment(line.toString('utf8'), this.binlog);
       this.pass('comment', line);
       return;
     }
@@ -135,14 +136,6 @@ export class DumpFilter extends Transform {
     }
     if (this.section === 'table' && (this.definition || startsWith(line, 'CREATE TABLE ') || startsWith(line, 'CREATE SEQUENCE '))) this.define(line);
     this.pass(this.section === 'header' ? 'session' : this.section === 'data' ? 'data' : this.section, line);
-  }
-
-  /** A comment of `--master-data=2`: the binlog file and position, or the GTID position that matches them. */
-  private position(line: string): void {
-    const at = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);/.exec(line);
-    if (at) this.binlog = { file: at[1], position: Number(at[2]) };
-    const gtid = /^-- SET GLOBAL gtid_slave_pos='([^']*)';/.exec(line);
-    if (gtid && this.binlog) this.binlog.gtid = gtid[1];
   }
 
   /** A line of a table's CREATE statement; at its `;`, the statement is the definition of the table whose section this is. */
