@@ -4,7 +4,7 @@
  */
 import { decisionOf, itemDetails, type CatalogDb, type PrunePlan } from '@batt/core';
 import type { PruneArgs } from './prune.js';
-import { humanBytes, out, when } from '../output.js';
+import { humanBytes, out, text, when } from '../output.js';
 
 /** How many removed backups of one target are listed before "… and N more". */
 const SHOWN = 10;
@@ -14,10 +14,9 @@ export function printPlan(plan: PrunePlan, args: PruneArgs, db: CatalogDb): void
   let service = '';
   for (const g of plan.groups) {
     if (g.service !== service) out`${(service = g.service)}  (${plan.rules[service]})\n`;
-    out`  ${g.target}\n`;
-    const order = newestFirst(g);
-    let removed = 0;
-    const listed = order.filter((i) => g.keep[i] === 1 || args.verbose || removed++ < SHOWN);
+    // A target's lines are written at once: thousands of kept backups are thousands of lines.
+    const lines = [text`  ${g.target}\n`.text];
+    const listed = listedOf(g, args.verbose);
     const details = itemDetails(
       db,
       listed.map((i) => g.ids[i]),
@@ -27,22 +26,32 @@ export function printPlan(plan: PrunePlan, args: PruneArgs, db: CatalogDb): void
       const d = decisionOf(g, i);
       const { runId, bytes } = details.get(g.ids[i]) ?? { runId: '?', bytes: 0 };
       if (!d.keep) listedRemovedBytes += bytes ?? 0;
-      out`    ${d.keep ? 'keep  ' : 'remove'}  run ${String(runId).padEnd(6)} ${when(new Date(g.times[i]).toISOString())}  ${humanBytes(bytes ?? 0).padStart(9)}  ${d.reasons.join(', ')}\n`;
+      lines.push(
+        text`    ${d.keep ? 'keep  ' : 'remove'}  run ${String(runId).padEnd(6)} ${when(new Date(g.times[i]).toISOString())}  ${humanBytes(bytes ?? 0).padStart(9)}  ${d.reasons.join(', ')}\n`
+          .text,
+      );
     }
-    const hidden = order.length - listed.length;
-    if (hidden) out`    remove  … and ${hidden} older (${humanBytes(g.removedBytes - listedRemovedBytes)}); --verbose lists them\n`;
+    const hidden = g.ids.length - listed.length;
+    if (hidden) lines.push(text`    remove  … and ${hidden} older (${humanBytes(g.removedBytes - listedRemovedBytes)}); --verbose lists them\n`.text);
+    process.stdout.write(lines.join(''));
   }
   for (const name of plan.untouched) out`${name}: no keep rule, nothing removed (pass --keep-* or set keep_* in the config)\n`;
 }
 
-/** Indexes of a group's backups, newest first. The catalog hands them over oldest first, so
- * reversing is enough; a sort is the fallback. */
-function newestFirst(g: PrunePlan['groups'][number]): number[] {
+/** Indexes of the backups listed, newest first: every kept one, and the first few removed (all with --verbose). */
+function listedOf(g: PrunePlan['groups'][number], verbose: boolean): number[] {
+  // The catalog hands backups over oldest first, so walking backwards is enough; a sort is the fallback.
   const n = g.ids.length;
   let ascending = true;
   for (let i = 1; i < n && ascending; i++) ascending = g.times[i] > g.times[i - 1] || (g.times[i] === g.times[i - 1] && g.ids[i] > g.ids[i - 1]);
-  const order = Array.from({ length: n }, (_, i) => n - 1 - i);
-  return ascending ? order : order.sort((a, b) => g.times[b] - g.times[a] || g.ids[b] - g.ids[a]);
+  const order = ascending ? undefined : Array.from({ length: n }, (_, i) => i).sort((a, b) => g.times[b] - g.times[a] || g.ids[b] - g.ids[a]);
+  const listed: number[] = [];
+  let removed = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order ? order[k] : n - 1 - k;
+    if (g.keep[i] === 1 || verbose || removed++ < SHOWN) listed.push(i);
+  }
+  return listed;
 }
 
 export function summary(plan: PrunePlan): { keep: number; remove: number; bytes: number } {

@@ -56,8 +56,14 @@ function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): stri
   const warnings: string[] = [];
   for (const g of plan.groups) {
     if (((config.services[g.service]?.require_verified as boolean | undefined) ?? config.require_verified) === true) continue;
-    const removed = g.ids.filter((id, i) => g.keep[i] === 0 && drilled.has(id));
-    if (removed.length === 0 || g.ids.some((id, i) => g.keep[i] === 1 && drilled.has(id))) continue;
+    const removed: number[] = [];
+    let keptOne = false;
+    for (let i = 0; i < g.ids.length && !keptOne; i++) {
+      if (!drilled.has(g.ids[i])) continue;
+      if (g.keep[i] === 1) keptOne = true;
+      else removed.push(g.ids[i]);
+    }
+    if (removed.length === 0 || keptOne) continue;
     const runs = removed.map((id) => drilled.get(id)).join(', ');
     warnings.push(
       `${g.service} ${g.target}: this removes every backup that passed a restore drill (run ${runs}); require_verified is off, so unverified backups count as good. Set require_verified: true to keep drilled backups (docs/retention.md)`,
@@ -82,7 +88,8 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
   // Removals go to the day's log file as well as the catalog; on stderr only with errors.
   const log: Logger = openLog(app, { quiet: true, json: args.json }, appSecrets(config)).scoped(args.command);
   try {
-    const roots = destinationRoots(db, config, defaultDestination(app.home.root));
+    // A dry run removes nothing, so it needs no backup folders.
+    const roots = args.dryRun ? [] : destinationRoots(db, config, defaultDestination(app.home.root));
     if (!args.dryRun) {
       markAbortedRuns(db);
       for (const done of await finishInterruptedPrunes(db, () => roots, config)) {

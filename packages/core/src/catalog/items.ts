@@ -27,45 +27,34 @@ export function targetsOf(db: CatalogDb): [string, string][] {
 }
 
 /**
- * Readers of one service + target's finished items not being pruned, from the `items_retention`
- * covering index. Returns `columns`, which gives [ids as a JSON array, started_ms as a JSON array,
- * total bytes], and `odd`, which gives [id, (status = 'ok') + 2 × (suspect)] of the failed or
- * suspect ones only.
+ * A reader of one service + target's finished items not being pruned, from the `items_retention`
+ * covering index in one pass. Returns [ids as a JSON array, started_ms as a JSON array, total
+ * bytes, the failed or suspect ones only as a JSON array of [id, (status = 'ok') + 2 × (suspect), bytes]].
  */
-export function retentionGroupReader(db: CatalogDb): {
-  columns(service: string, target: string): [string, string, number];
-  odd(service: string, target: string): [number, number][];
-} {
-  const client = db.$client;
-  // Two columns for every backup; the rare failed or suspect ones come from a second query.
-  const columnsOf = client
+export function retentionGroupReader(db: CatalogDb): (service: string, target: string) => [string, string, number, string] {
+  // Two columns for every backup, and the rare failed or suspect ones picked out in the same scan.
+  const columnsOf = db.$client
     .prepare(
-      "select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0) from items where service = ? and target = ? and prune_id is null and status <> 'running'",
+      `select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0),
+        json_group_array(json_array(id, (status = 'ok') + 2 * (suspect is not null), bytes)) filter (where status <> 'ok' or suspect is not null)
+      from items where service = ? and target = ? and prune_id is null and status <> 'running'`,
     )
     .raw();
-  const oddOf = client
-    .prepare(
-      "select id, (status = 'ok') + 2 * (suspect is not null) from items where service = ? and target = ? and prune_id is null and status <> 'running' and (status <> 'ok' or suspect is not null)",
-    )
-    .raw();
-  return {
-    columns: (service, target) => columnsOf.get(service, target) as [string, string, number],
-    odd: (service, target) => oddOf.all(service, target) as [number, number][],
-  };
+  return (service, target) => columnsOf.get(service, target) as [string, string, number, string];
 }
 
 /** Run id and size of items, by id (for listings: the prune plan itself carries neither). Returns a map by item id; unknown ids are absent. */
 export function itemDetails(db: CatalogDb, ids: readonly number[]): Map<number, { runId: number; bytes: number | null }> {
   const out = new Map<number, { runId: number; bytes: number | null }>();
-  const CHUNK = 500;
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const rows = db.$client
-      .prepare(`select id, run_id, bytes from items where id in (${chunk.map(() => '?').join(',')})`)
-      .raw()
-      .all(...chunk) as [number, number, number | null][];
-    for (const [id, runId, bytes] of rows) out.set(id, { runId, bytes });
-  }
+  if (ids.length === 0) return out;
+  // One statement for any number of ids, which go in as one JSON array; the narrow items_details
+  // index answers it (SQLite would rather look each id up in the wide table rows).
+  const rows = db.$client.prepare('select id, run_id, bytes from items indexed by items_details where id in (select value from json_each(?))').raw().all(JSON.stringify(ids)) as [
+    number,
+    number,
+    number | null,
+  ][];
+  for (const [id, runId, bytes] of rows) out.set(id, { runId, bytes });
   return out;
 }
 

@@ -81,6 +81,9 @@ export const items = sqliteTable(
       .where(sql`prune_id is not null`),
     // Covers the prune plan's query: a million items are read from this index, not the table.
     index('items_retention').on(t.service, t.target, t.startedMs, t.status, t.suspect, t.pruneId, t.bytes),
+    // Covers listings' run id and size by item id (itemDetails): tens of thousands of lookups read
+    // this narrow index, not the wide rows (facts, logs) of the table.
+    index('items_details').on(t.id, t.runId, t.bytes),
   ],
 );
 

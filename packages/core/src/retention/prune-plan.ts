@@ -66,6 +66,27 @@ function checkStates(db: CatalogDb): { holds: Map<number, string>; verdicts: Map
   return { holds, verdicts };
 }
 
+/** A lookup of an id's index in `ids` (-1 when absent): a binary search when they ascend, as the catalog's usually do, else a Map. */
+function indexOf(ids: readonly number[]): (id: number) => number {
+  for (let i = 1; i < ids.length; i++) {
+    if (ids[i] <= ids[i - 1]) {
+      const at = new Map(ids.map((id, j) => [id, j]));
+      return (id) => at.get(id) ?? -1;
+    }
+  }
+  return (id) => {
+    let lo = 0;
+    let hi = ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (ids[mid] < id) lo = mid + 1;
+      else if (ids[mid] > id) hi = mid - 1;
+      else return mid;
+    }
+    return -1;
+  };
+}
+
 /**
  * Reads the catalog one service + target at a time from the `items_retention` covering index,
  * each column of a group as one JSON array built by SQLite: a million items plan in well under a
@@ -74,6 +95,7 @@ function checkStates(db: CatalogDb): { holds: Map<number, string>; verdicts: Map
 export function planPrune(request: PruneRequest): PrunePlan {
   const started = performance.now();
   const { holds, verdicts } = checkStates(request.db);
+  const failedIds = [...verdicts].filter(([, verdict]) => verdict === 'failed').map(([id]) => id);
   const services = new Set(request.services);
   const targets = new Set(request.targets);
   const groups = targetsOf(request.db).filter(([service, target]) => (!services.size || services.has(service)) && (!targets.size || targets.has(target)));
@@ -90,29 +112,49 @@ export function planPrune(request: PruneRequest): PrunePlan {
     }
     plan.rules[service] = describeRules(rules);
     const verifiedOnly = requiresVerified(service, request.config);
-    const [idsJson, timesJson, totalBytes] = reader.columns(service, target);
+    const [idsJson, timesJson, totalBytes, oddJson] = reader(service, target);
     const ids = JSON.parse(idsJson) as number[];
     if (ids.length === 0) continue;
     const times = JSON.parse(timesJson) as number[];
-    const odd = new Map(reader.odd(service, target));
+    const oddRows = JSON.parse(oddJson) as [number, number, number | null][];
+    const odd = new Map(oddRows.map(([id, flags]) => [id, flags]));
     // Kind numbers index BACKUP_KINDS: 0 good, 1 failed, 2 suspect, 3 unverified.
     const kinds = new Uint8Array(ids.length);
     const held = new Map<number, string>();
-    if (odd.size || verdicts.size || holds.size || verifiedOnly) {
-      for (let i = 0; i < ids.length; i++) {
-        const flags = odd.get(ids[i]) ?? 1;
-        const verdict = verdicts.get(ids[i]);
-        if (!(flags & 1) || verdict === 'failed') kinds[i] = 1;
-        else if (flags & 2) kinds[i] = 2;
-        else if (verifiedOnly && verdict !== 'ok') kinds[i] = 3;
-        const hold = holds.get(ids[i]);
-        if (hold) held.set(i, hold);
+    const classify = (i: number): void => {
+      const flags = odd.get(ids[i]) ?? 1;
+      const verdict = verdicts.get(ids[i]);
+      if (!(flags & 1) || verdict === 'failed') kinds[i] = 1;
+      else if (flags & 2) kinds[i] = 2;
+      else if (verifiedOnly && verdict !== 'ok') kinds[i] = 3;
+      const hold = holds.get(ids[i]);
+      if (hold) held.set(i, hold);
+    };
+    if (verifiedOnly) {
+      for (let i = 0; i < ids.length; i++) classify(i);
+    } else {
+      // Only failed or suspect items, failed verdicts and holds make a backup other than good:
+      // look those few up instead of every backup in the Maps.
+      const at = indexOf(ids);
+      const touched: number[] = [];
+      for (const id of [...odd.keys(), ...failedIds, ...holds.keys()]) {
+        const i = at(id);
+        if (i >= 0) touched.push(i);
       }
+      for (const i of touched.sort((a, b) => a - b)) classify(i);
     }
     const decided = planGroup({ ids, times, kinds, holds: held }, rules, request.now);
-    const kept = ids.filter((_, i) => decided.keep[i] === 1);
+    // Most kept backups are failed or suspect ones, whose sizes came with them: look up the rest.
+    const oddBytes = new Map(oddRows.map(([id, , bytes]) => [id, bytes ?? 0]));
+    const lookUp: number[] = [];
     let keptBytes = 0;
-    for (const { bytes } of itemDetails(request.db, kept).values()) keptBytes += bytes ?? 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (decided.keep[i] === 0) continue;
+      const bytes = oddBytes.get(ids[i]);
+      if (bytes === undefined) lookUp.push(ids[i]);
+      else keptBytes += bytes;
+    }
+    for (const { bytes } of itemDetails(request.db, lookUp).values()) keptBytes += bytes ?? 0;
     plan.groups.push({ ...decided, service, target, ids, times, kinds, keptBytes, removedBytes: totalBytes - keptBytes });
   }
   plan.planMs = performance.now() - started;

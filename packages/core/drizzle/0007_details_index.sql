@@ -1,0 +1,1 @@
+CREATE INDEX `items_details` ON `items` (`id`,`run_id`,`bytes`);
