@@ -43,6 +43,28 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * printJson of `{ ...head, [key]: [...list] }`, byte for byte, with the list written as it is
+ * read, about 1 MiB at a time: a listing of millions of entries never becomes one string (V8
+ * refuses strings over 512 MiB) nor one array.
+ */
+export function printJsonList(head: object, key: string, list: Iterable<unknown>): void {
+  const opening = JSON.stringify({ ...head, [key]: [] }, null, 2);
+  // The empty list is the last member: `[]` is followed by a newline and the closing brace.
+  const at = opening.lastIndexOf('[]');
+  let chunk = opening.slice(0, at + 1);
+  let first = true;
+  for (const entry of list) {
+    chunk += `${first ? '' : ','}\n    ${JSON.stringify(entry, null, 2).replace(/\n/g, '\n    ')}`;
+    first = false;
+    if (chunk.length >= 1 << 20) {
+      process.stdout.write(chunk);
+      chunk = '';
+    }
+  }
+  process.stdout.write(`${chunk}${first ? '' : '\n  '}${opening.slice(at + 1)}\n`);
+}
+
 /** Prints rows as columns padded to the widest cell (the last column is not padded); cells are escaped unless Safe. */
 export function printTable(header: readonly string[], rows: readonly (readonly Cell[])[]): void {
   const all = [header, ...rows].map((r) => r.map(shown));

@@ -68,17 +68,21 @@ export function summary(plan: PrunePlan): { keep: number; remove: number; bytes:
   return { keep, remove, bytes };
 }
 
-export function jsonItems(plan: PrunePlan, db: CatalogDb): object[] {
-  return plan.groups.flatMap((g) => {
+/** Every backup of the plan as --json lists it, one target at a time. */
+export function* jsonItems(plan: PrunePlan, db: CatalogDb): Generator<object> {
+  for (const g of plan.groups) {
     const details = itemDetails(db, g.ids);
-    return g.ids.map((id, i) => ({
-      itemId: id,
-      runId: details.get(id)?.runId,
-      service: g.service,
-      target: g.target,
-      time: new Date(g.times[i]).toISOString(),
-      bytes: details.get(id)?.bytes,
-      ...decisionOf(g, i),
-    }));
-  });
+    for (let i = 0; i < g.ids.length; i++) {
+      const id = g.ids[i];
+      yield {
+        itemId: id,
+        runId: details.get(id)?.runId,
+        service: g.service,
+        target: g.target,
+        time: new Date(g.times[i]).toISOString(),
+        bytes: details.get(id)?.bytes,
+        ...decisionOf(g, i),
+      };
+    }
+  }
 }

@@ -29,7 +29,7 @@ import {
 import type { App } from '../app.js';
 import { jsonItems, printPlan, summary } from './prune-report.js';
 import { appSecrets, loadAppConfig, openLog } from './common.js';
-import { err, humanBytes, out, printJson } from '../output.js';
+import { err, humanBytes, out, printJsonList } from '../output.js';
 
 export interface PruneArgs {
   services: string[];
@@ -112,7 +112,8 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     const warnings = drillWarnings(db, plan, config);
     if (!args.json && !args.quiet) for (const w of warnings) err`warning: ${w}\n`;
     if (args.dryRun) {
-      if (args.json) printJson({ dryRun: true, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, warnings, backups: jsonItems(plan, db) });
+      if (args.json)
+        printJsonList({ dryRun: true, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, warnings }, 'backups', jsonItems(plan, db));
       else {
         printPlan(plan, args, db);
         out`would remove ${total.remove} backups (${humanBytes(total.bytes)}) and keep ${total.keep}; planned in ${(plan.planMs / 1000).toFixed(2)}s\n`;
@@ -121,13 +122,13 @@ export async function pruneCommand(app: App, args: PruneArgs): Promise<number> {
     }
     if (!args.json && !args.quiet) printPlan(plan, args, db);
     // Listed before the removal: the rows that say which run a backup belonged to go with it.
-    const listing = args.json ? jsonItems(plan, db) : [];
+    const listing = args.json ? [...jsonItems(plan, db)] : [];
     // The log hears the rules, each removal and the result from the prune's events.
     const result = await runPrune({ db, config, services, targets, flags, now }, plan, roots, { log, warnings });
     refusedOutside(result.refused, roots, log);
     const orphans = result.removed ? findOrphans(db, result.folders) : [];
     if (args.json) {
-      printJson({ dryRun: false, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, ...result, orphans, warnings, backups: listing });
+      printJsonList({ dryRun: false, rules: plan.rules, untouched: plan.untouched, planMs: Math.round(plan.planMs), ...total, ...result, orphans, warnings }, 'backups', listing);
     } else {
       out`removed ${result.removed} backups (${humanBytes(result.bytes)}), kept ${total.keep}${result.heldMeanwhile ? `; ${result.heldMeanwhile} left in place because a restore or verify started on them` : ''}\n`;
       if (orphans.length) {
