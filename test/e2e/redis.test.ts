@@ -132,12 +132,14 @@ describe('redis service against a live Redis', () => {
     const odd = await startRedis();
     const fresh = await startRedis();
     // A name with a newline, one with quotes and spaces, one with bytes that are not UTF-8, and
-    // 2,500 more keys (the copy sends 1,000 a round trip) in db 5, one in ten with a TTL.
+    // 2,500 more keys (the copy sends 1,000 a round trip) in db 5, one in ten with a TTL, and a
+    // value of 5 MB (its DUMP reply comes in many pieces).
     const names = `{'line\\nbreak', 'q "u" o\\\\te s', string.char(255, 0, 13, 10, 200)}`;
     const lua = (body: string): string => `local names = ${names}; ${body}`;
     const count = lua(`local n = 0; for _, k in ipairs(names) do n = n + redis.call('EXISTS', k) end; return n`);
     try {
       await odd.cli('EVAL', lua(`for i, k in ipairs(names) do redis.call('SET', k, string.char(i, 0, 255)) end; return 0`), '0');
+      await odd.cli('-n', '5', 'EVAL', `redis.call('SET', 'big', string.rep('0123456789', 500000)) return 0`, '0');
       await odd.cli('-n', '5', 'EVAL', `for i = 1, 2500 do redis.call('SET', 'k' .. i, i) if i % 10 == 0 then redis.call('EXPIRE', 'k' .. i, 3600) end end return 0`, '0');
       assert.equal(await odd.cli('EVAL', count, '0'), '3', 'the awkward keys are there to back up');
       const b = json(await box.batt(['redis', '--path', join(box.out, 'odd'), '--json'], { env: { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(odd.port) } }));
@@ -145,7 +147,9 @@ describe('redis service against a live Redis', () => {
       assert.equal(await fresh.cli('EVAL', count, '0'), '3');
       const same = lua(`for i, k in ipairs(names) do if redis.call('GET', k) ~= string.char(i, 0, 255) then return k end end; return 'same'`);
       assert.equal(await fresh.cli('EVAL', same, '0'), 'same');
-      assert.equal(await fresh.cli('-n', '5', 'DBSIZE'), '2500');
+      assert.equal(await fresh.cli('-n', '5', 'DBSIZE'), '2501');
+      const digest = `return redis.sha1hex(redis.call('GET', 'big'))`;
+      assert.equal(await fresh.cli('-n', '5', 'EVAL', digest, '0'), await odd.cli('-n', '5', 'EVAL', digest, '0'));
       assert.equal(await fresh.cli('-n', '5', 'GET', 'k2499'), '2499');
       const expiring = `local n = 0; for i = 1, 2500 do if redis.call('TTL', 'k' .. i) > 3000 then n = n + 1 end end return n`;
       assert.equal(await fresh.cli('-n', '5', 'EVAL', expiring, '0'), '250');

@@ -30,6 +30,14 @@ describe('redis RESP', () => {
     assert.equal(firstError(whole.slice(0, 2)), undefined);
   });
 
+  it('reads a value of many chunks whole, and the reply after it', () => {
+    const value = Buffer.alloc(5_000_000, 'v');
+    const wire = Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n+OK\r\n')]);
+    const [read, ok] = parse(wire, 65_536);
+    assert.ok(Buffer.isBuffer(read) && read.equals(value));
+    assert.equal(ok, 'OK');
+  });
+
   it('refuses a reply it cannot read', () => {
     assert.throws(() => parse(Buffer.from('?what\r\n'), 64), /a reply batt cannot read/);
   });

@@ -48,11 +48,20 @@ export class ReplyParser {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
   private readonly open: { items: Reply[]; filled: number }[] = [];
+  /** A bulk value longer than what has come: its pieces so far and the bytes it needs, joined once they are all here (a 100 MB value is not copied again at every chunk). */
+  private waiting: { parts: Buffer[]; have: number; need: number } | null = null;
 
   constructor(private readonly onReply: (reply: Reply) => void) {}
 
   push(chunk: Buffer): void {
-    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+    if (this.waiting) {
+      const w = this.waiting;
+      w.parts.push(chunk);
+      w.have += chunk.length;
+      if (w.have < w.need) return;
+      this.waiting = null;
+      this.buf = Buffer.concat(w.parts);
+    } else this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
     this.pos = 0;
     const b = this.buf;
     for (;;) {
@@ -61,7 +70,11 @@ export class ReplyParser {
       const type = b[this.pos];
       if (type === 0x24 /* $ */) {
         const n = integerAt(b, this.pos + 1, eol);
-        if (n >= 0 && eol + n + 4 > b.length) return;
+        if (n >= 0 && eol + n + 4 > b.length) {
+          const rest = b.subarray(this.pos);
+          this.waiting = { parts: [rest], have: rest.length, need: eol + n + 4 - this.pos };
+          return;
+        }
         this.pos = n < 0 ? eol + 2 : eol + n + 4;
         this.deliver(n < 0 ? null : b.subarray(eol + 2, eol + 2 + n));
         continue;

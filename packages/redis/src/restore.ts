@@ -37,11 +37,13 @@ export async function planRestore(ctx: RedisContext, _target: string, into: stri
 
 /** Keys per round trip of the copy. */
 const BATCH = 1000;
+/** RESTORE payloads sent and not yet answered, at most: a database of large values does not pile up in memory. */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Copies the keys of database `db`, TTLs included, from the scratch server into the target: DUMP
  * and PTTL pipelined on the scratch server (the next batch asked for while this one is restored),
- * RESTORE pipelined into the target with a few batches in flight. KEYS, not SCAN: the scratch
+ * RESTORE pipelined into the target with up to five batches (and 64 MiB) in flight. KEYS, not SCAN: the scratch
  * server is batt's own, so blocking it hurts no one, and SCAN may return a key twice, which
  * RESTORE without REPLACE would refuse the second time.
  */
@@ -62,9 +64,12 @@ async function copyKeys(from: RespClient, to: RespClient, db: string, replace: b
   const keys = selected[1] as Buffer[];
   const [PTTL, DUMP, RESTORE, REPLACE] = ['PTTL', 'DUMP', 'RESTORE', 'REPLACE'].map((word) => Buffer.from(word));
   const fetch = (i: number): Promise<Reply[]> => from.call(keys.slice(i, i + BATCH).flatMap((k) => [[PTTL, k] as const, [DUMP, k] as const]));
-  const inFlight: Promise<Reply[]>[] = [];
-  const settle = async (sent: Promise<Reply[]> | undefined): Promise<void> => {
-    const message = firstError((await sent) ?? []);
+  const inFlight: { sent: Promise<Reply[]>; bytes: number }[] = [];
+  let bytesInFlight = 0;
+  const settleOldest = async (): Promise<void> => {
+    const oldest = inFlight.shift()!;
+    bytesInFlight -= oldest.bytes;
+    const message = firstError(await oldest.sent);
     if (message) throw explain(failed('RESTORE', message));
   };
   let next = keys.length > 0 ? fetch(0) : undefined;
@@ -73,6 +78,7 @@ async function copyKeys(from: RespClient, to: RespClient, db: string, replace: b
     next = i + BATCH < keys.length ? fetch(i + BATCH) : undefined;
     next?.catch(() => {});
     const restores: Command[] = [];
+    let bytes = 0;
     for (let j = 0; j < replies.length; j += 2) {
       const [ttl, payload] = [replies[j], replies[j + 1]];
       if (ttl instanceof Error || payload instanceof Error) throw failed('DUMP', String(ttl instanceof Error ? ttl.message : (payload as Error).message));
@@ -80,13 +86,15 @@ async function copyKeys(from: RespClient, to: RespClient, db: string, replace: b
       if (!Buffer.isBuffer(payload)) continue;
       const restore = [RESTORE, keys[i + j / 2], typeof ttl === 'number' && ttl > 0 ? ttl : 0, payload];
       restores.push(replace ? [...restore, REPLACE] : restore);
+      bytes += payload.length;
     }
     const sent = to.call(restores);
     sent.catch(() => {});
-    inFlight.push(sent);
-    if (inFlight.length > 4) await settle(inFlight.shift());
+    inFlight.push({ sent, bytes });
+    bytesInFlight += bytes;
+    while (inFlight.length > 4 || (inFlight.length > 0 && bytesInFlight > MAX_IN_FLIGHT_BYTES)) await settleOldest();
   }
-  for (const sent of inFlight) await settle(sent);
+  while (inFlight.length > 0) await settleOldest();
 }
 
 /**
