@@ -254,10 +254,7 @@ describe('an encrypted PostgreSQL backup', () => {
     box = sandbox();
     const key = ageKey(box.dir, 'key.txt');
     env = {
-      BATT_POSTGRESQL_HOST: '127.0.0.1',
-      BATT_POSTGRESQL_PORT: String(pg.port),
-      BATT_POSTGRESQL_USER: 'postgres',
-      BATT_POSTGRESQL_PASSWORD: pg.password,
+      ...pg.env,
       BATT_POSTGRESQL_AGE_RECIPIENTS: key.recipient,
       BATT_AGE_IDENTITY: key.file,
     };

@@ -37,8 +37,8 @@ describe('mysql: a backup under a steady write load (sysbench oltp_write_only)',
     copy = await startMariaDb();
     // batt's user has only the privileges docs/services/mysql.md asks for: recording the binlog
     // position must need no more (no FLUSH TABLES WITH READ LOCK, no RELOAD).
-    await source.sql(`CREATE USER 'batt'@'127.0.0.1' IDENTIFIED BY 'load-pw'; GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON *.* TO 'batt'@'127.0.0.1';
-      CREATE USER 'sb'@'127.0.0.1' IDENTIFIED BY 'sb-pw'; GRANT ALL ON sbtest.* TO 'sb'@'127.0.0.1'; CREATE DATABASE sbtest`);
+    await source.user('batt', 'load-pw', 'SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT');
+    await source.sql(`CREATE USER 'sb'@'127.0.0.1' IDENTIFIED BY 'sb-pw'; GRANT ALL ON sbtest.* TO 'sb'@'127.0.0.1'; CREATE DATABASE sbtest`);
     await copy.user('batt', 'load-pw');
     // TCP with a password: the same way in whatever client library sysbench was built with.
     sysbench = ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${source.port}`, '--mysql-user=sb', '--mysql-password=sb-pw'];

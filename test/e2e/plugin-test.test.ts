@@ -40,7 +40,7 @@ describe('batt plugin test: a built-in against the user’s own MariaDB', () => 
   let my: MariaDb;
   before(async () => {
     my = await startMariaDb();
-    await my.sql("CREATE USER 'u'@'127.0.0.1' IDENTIFIED BY 'u-secret-pw'; GRANT ALL ON *.* TO 'u'@'127.0.0.1'");
+    await my.user('u', 'u-secret-pw');
     await my.sql('CREATE DATABASE shop');
     await my.sql('CREATE TABLE t (id INT PRIMARY KEY, s TEXT); INSERT INTO t SELECT seq, CONCAT("row ", seq) FROM seq_1_to_500', 'shop');
     // The user's own configuration: the connection, and things a test must not set off: a storage that

@@ -81,7 +81,8 @@ async function copyKeys(from: RespClient, to: RespClient, db: string, replace: b
     let bytes = 0;
     for (let j = 0; j < replies.length; j += 2) {
       const [ttl, payload] = [replies[j], replies[j + 1]];
-      if (ttl instanceof Error || payload instanceof Error) throw failed('DUMP', String(ttl instanceof Error ? ttl.message : (payload as Error).message));
+      const dumpError = firstError([ttl, payload]);
+      if (dumpError) throw failed('DUMP', dumpError);
       // A key whose TTL ran out since KEYS is gone: nothing to copy.
       if (!Buffer.isBuffer(payload)) continue;
       const restore = [RESTORE, keys[i + j / 2], typeof ttl === 'number' && ttl > 0 ? ttl : 0, payload];

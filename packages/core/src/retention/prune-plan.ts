@@ -116,13 +116,13 @@ export function planPrune(request: PruneRequest): PrunePlan {
     const ids = JSON.parse(idsJson) as number[];
     if (ids.length === 0) continue;
     const times = JSON.parse(timesJson) as number[];
-    const oddRows = JSON.parse(oddJson) as [number, number, number | null][];
-    const odd = new Map(oddRows.map(([id, flags]) => [id, flags]));
+    // Failed or suspect backups: id → [flags, bytes].
+    const odd = new Map((JSON.parse(oddJson) as [number, number, number | null][]).map(([id, flags, bytes]) => [id, [flags, bytes ?? 0] as const]));
     // Kind numbers index BACKUP_KINDS: 0 good, 1 failed, 2 suspect, 3 unverified.
     const kinds = new Uint8Array(ids.length);
     const held = new Map<number, string>();
     const classify = (i: number): void => {
-      const flags = odd.get(ids[i]) ?? 1;
+      const flags = odd.get(ids[i])?.[0] ?? 1;
       const verdict = verdicts.get(ids[i]);
       if (!(flags & 1) || verdict === 'failed') kinds[i] = 1;
       else if (flags & 2) kinds[i] = 2;
@@ -145,12 +145,11 @@ export function planPrune(request: PruneRequest): PrunePlan {
     }
     const decided = planGroup({ ids, times, kinds, holds: held }, rules, request.now);
     // Most kept backups are failed or suspect ones, whose sizes came with them: look up the rest.
-    const oddBytes = new Map(oddRows.map(([id, , bytes]) => [id, bytes ?? 0]));
     const lookUp: number[] = [];
     let keptBytes = 0;
     for (let i = 0; i < ids.length; i++) {
       if (decided.keep[i] === 0) continue;
-      const bytes = oddBytes.get(ids[i]);
+      const bytes = odd.get(ids[i])?.[1];
       if (bytes === undefined) lookUp.push(ids[i]);
       else keptBytes += bytes;
     }
