@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, before, beforeEach, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { battBin, json, type Sandbox, sandboxFor, withData } from '../lib/batt.js';
-import { startMariaDb, type MariaDb } from '../lib/servers.js';
+import { forSuite, startMariaDb } from '../lib/servers.js';
 
 const sql = async (box: Sandbox, q: string): Promise<string> => (await execa('sqlite3', [join(box.home, 'catalog.db'), q])).stdout.trim();
 
@@ -147,12 +147,9 @@ describe("a drop-in script's run killed while batt placed its files", () => {
 
 describe('SIGKILL at random moments of a MySQL and files backup', () => {
   const box = sandboxFor('all');
-  let db: MariaDb;
-  let env: Record<string, string>;
+  const db = forSuite(() => startMariaDb({ user: ['batt', 'crash pw'] }));
   let data: string;
   before(async () => {
-    db = await startMariaDb();
-    env = await db.user('batt', 'crash pw');
     // Enough rows that the dump takes a moment; one statement.
     await db.sql(
       'CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, s VARCHAR(64)); SET SESSION max_recursive_iterations = 100000; INSERT INTO shop.t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) SELECT i, md5(i) FROM n; CREATE DATABASE blog; CREATE TABLE blog.p (id INT); INSERT INTO blog.p VALUES (1),(2)',
@@ -160,7 +157,6 @@ describe('SIGKILL at random moments of a MySQL and files backup', () => {
     data = box.folder('site', {});
     for (let i = 0; i < 40; i++) writeFileSync(join(data, `f${i}`), randomBytes(16 * 1024));
   });
-  after(() => db?.stop());
 
   it('after each kill, the next run leaves no temporary file, no partial file, and every ok backup whole and listed', async () => {
     // A seeded sequence of moments: the same test every time, spread over the whole run.
@@ -168,16 +164,16 @@ describe('SIGKILL at random moments of a MySQL and files backup', () => {
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const args = ['--mysql-db', 'shop', '--mysql-db', 'blog', '--file', data, '-j', '2'];
     const started = Date.now();
-    const whole = await box.batt([...args, '--json'], { env });
+    const whole = await box.batt([...args, '--json'], { env: db.env });
     assert.equal(whole.exitCode, 0, whole.stderr);
     const runMs = Date.now() - started;
     for (let i = 0; i < 12; i++) {
       const at = Math.round(random() * runMs);
-      const run = execa(process.execPath, [battBin, '--home', box.home, ...args], { reject: false, extendEnv: false, env: box.env(env) });
+      const run = execa(process.execPath, [battBin, '--home', box.home, ...args], { reject: false, extendEnv: false, env: box.env(db.env) });
       const timer = setTimeout(() => run.kill('SIGKILL'), at);
       await run;
       clearTimeout(timer);
-      const next = await box.batt([...args, '--json'], { env });
+      const next = await box.batt([...args, '--json'], { env: db.env });
       assert.equal(next.exitCode, 0, `after a kill at ${at} ms: ${next.stderr}`);
       await agree(box);
     }

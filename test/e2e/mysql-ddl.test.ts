@@ -8,23 +8,19 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { json, sandboxFor } from '../lib/batt.js';
-import { startMariaDb, type MariaDb } from '../lib/servers.js';
+import { forSuite, startMariaDb } from '../lib/servers.js';
 
 describe('mysql: DDL while a dump runs', () => {
-  let db: MariaDb;
+  const db = forSuite(() => startMariaDb({ user: ['batt', 'ddl-pw'] }));
   const box = sandboxFor('all');
-  let env: Record<string, string>;
   before(async () => {
-    db = await startMariaDb();
-    env = await db.user('batt', 'ddl-pw');
     // `a_big` is dumped first and takes seconds; the DDL goes to `z_t`, dumped after it.
     await db.sql(`CREATE DATABASE ddl; USE ddl;
       CREATE TABLE a_big (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;
       INSERT INTO a_big SELECT seq, REPEAT(MD5(seq), 4) FROM seq_1_to_600000;`);
   });
-  after(() => db?.stop());
 
   /** A fresh `z_t`; then a backup of `ddl` with `statement` run once mysqldump reads `a_big`. */
   async function backupWhile(name: string, statement: string): Promise<any> {
@@ -35,7 +31,7 @@ describe('mysql: DDL while a dump runs', () => {
       'ddl',
     );
     const path = join(box.out, name);
-    const run = box.batt(['--mysql-db', 'ddl', '--path', path, '--json'], { env });
+    const run = box.batt(['--mysql-db', 'ddl', '--path', path, '--json'], { env: db.env });
     let ended = false;
     void run.finally(() => (ended = true));
     const reading = "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT %FROM `a_big`%' AND info NOT LIKE '%processlist%'";

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
 import { restoreArtifact } from '../lib/conformance.js';
 import { battBin, json, processWatch, realTool, recordCalls, sandboxFor, standIns } from '../lib/batt.js';
-import { startMariaDb, type MariaDb } from '../lib/servers.js';
+import { forSuite, startMariaDb, type MariaDb } from '../lib/servers.js';
 
 const password = `b@tt "pw' \\ x`;
 const weird = ['--result-file=PWNED', 'a b', 'ü', "x'; DROP DATABASE shop; --"];
 
 /** Restores an artifact with the plugin's own restore, fed by `zstd -dc`. */
-async function restore(db: MariaDb, env: Record<string, string>, file: string, into: string, force = false): Promise<void> {
-  await restoreArtifact(mysqlPlugin, { host: '127.0.0.1', port: db.port, user: 'batt', password: env.BATT_MYSQL_PASSWORD }, file, into, into, force);
+async function restore(db: MariaDb, file: string, into: string, force = false): Promise<void> {
+  await restoreArtifact(mysqlPlugin, { host: '127.0.0.1', port: db.port, user: 'batt', password: db.env.BATT_MYSQL_PASSWORD }, file, into, into, force);
 }
 
 /** Per table: row count and CHECKSUM TABLE, for comparing a database with its restore. */
@@ -28,12 +28,9 @@ async function fingerprint(db: MariaDb, name: string): Promise<string> {
 }
 
 describe('mysql service against a live MariaDB', () => {
-  let db: MariaDb;
+  const db = forSuite(() => startMariaDb({ user: ['batt', password] }));
   const box = sandboxFor('all');
-  let env: Record<string, string>;
   before(async () => {
-    db = await startMariaDb();
-    env = await db.user('batt', password);
     await db.sql(`CREATE DATABASE shop; USE shop;
       CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100), note TEXT, photo BLOB, created DATETIME(6)) ENGINE=InnoDB;
       CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, customer INT, total DECIMAL(10,2), FOREIGN KEY (customer) REFERENCES customers(id)) ENGINE=InnoDB;
@@ -55,10 +52,9 @@ describe('mysql service against a live MariaDB', () => {
       await db.sql(`CREATE DATABASE ${ident}; CREATE TABLE ${ident}.t (v VARCHAR(50)); INSERT INTO ${ident}.t VALUES ('in ${name.replace(/'/g, "''")}')`);
     }
   });
-  after(() => db?.stop());
 
   it('backs up every non-system database, one artifact each, with row counts and versions', async () => {
-    const r = await box.batt(['mysql', '--path', join(box.out, 'all'), '--json'], { env });
+    const r = await box.batt(['mysql', '--path', join(box.out, 'all'), '--json'], { env: db.env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const report = json(r);
     assert.deepEqual(report.items.map((i: any) => i.target).sort(), ['legacy', 'shop', ...weird].sort());
@@ -76,22 +72,22 @@ describe('mysql service against a live MariaDB', () => {
   });
 
   it('restores into a new database with the same rows, routines, triggers and events', async () => {
-    const r = json(await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'shop'), '--json'], { env }));
-    await restore(db, env, r.items[0].file, 'shop_restored');
+    const r = json(await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'shop'), '--json'], { env: db.env }));
+    await restore(db, r.items[0].file, 'shop_restored');
     assert.equal(await fingerprint(db, 'shop_restored'), await fingerprint(db, 'shop'));
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.routines WHERE routine_schema = 'shop_restored'"), '1');
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = 'shop_restored'"), '1');
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.events WHERE event_schema = 'shop_restored'"), '1');
-    await assert.rejects(restore(db, env, r.items[0].file, 'shop_restored'), /already exists.*|--force/);
+    await assert.rejects(restore(db, r.items[0].file, 'shop_restored'), /already exists.*|--force/);
   });
 
   it('backs up and restores databases whose names look like options or SQL', async () => {
-    const r = await box.batt([...weird.map((w) => `--mysql-db=${w}`), '--path', join(box.out, 'weird'), '--json'], { env });
+    const r = await box.batt([...weird.map((w) => `--mysql-db=${w}`), '--path', join(box.out, 'weird'), '--json'], { env: db.env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const report = json(r);
     for (const [i, name] of weird.entries()) {
       const item = report.items.find((x: any) => x.target === name);
-      await restore(db, env, item.file, `restored_${i}`);
+      await restore(db, item.file, `restored_${i}`);
       assert.equal(await db.sql('SELECT v FROM t', `restored_${i}`), `in ${name}`);
     }
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'shop'"), '1', 'shop was not dropped');
@@ -100,7 +96,7 @@ describe('mysql service against a live MariaDB', () => {
   it("never puts the password on a command line or in a tool's environment", async () => {
     // Stand-ins first on PATH record every client and dump call: all of this run's, only its.
     const calls = await recordCalls(join(box.dir, 'bin-record'), ['mariadb', 'mysql', 'mariadb-dump', 'mysqldump']);
-    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env: { ...env, PATH: calls.path } });
+    const r = await box.batt(['mysql', '--path', join(box.out, 'ps'), '--json'], { env: { ...db.env, PATH: calls.path } });
     assert.equal(r.exitCode, 0, r.stderr);
     const log = calls.log();
     const argvs = log.split('\n').filter((l) => l.startsWith('ARGV '));
@@ -124,7 +120,7 @@ describe('mysql service against a live MariaDB', () => {
 
   it('refuses non-transactional tables when told to, explaining why', async () => {
     const r = await box.batt(['--mysql-db', 'legacy', '--mysql-db', 'shop', '--path', join(box.out, 'myisam'), '--json'], {
-      env: { ...env, BATT_MYSQL_NON_TRANSACTIONAL: 'fail' },
+      env: { ...db.env, BATT_MYSQL_NON_TRANSACTIONAL: 'fail' },
     });
     assert.equal(r.exitCode, 1);
     const legacy = json(r).items.find((i: any) => i.target === 'legacy');
@@ -134,14 +130,14 @@ describe('mysql service against a live MariaDB', () => {
   });
 
   it('a wrong password fails clearly, with nothing written', async () => {
-    const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'wrongpw'), '--json'], { env: { ...env, BATT_MYSQL_PASSWORD: 'nope' } });
+    const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'wrongpw'), '--json'], { env: { ...db.env, BATT_MYSQL_PASSWORD: 'nope' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /access denied.*check mysql\.user and mysql\.password/i);
     assert.ok(!existsSync(join(box.out, 'wrongpw', 'mysql')) || readdirSync(join(box.out, 'wrongpw', 'mysql')).every((n) => !n.endsWith('.zst')));
   });
 
   it('an unreachable server fails clearly', async () => {
-    const r = await box.batt(['mysql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_MYSQL_PORT: '1' } });
+    const r = await box.batt(['mysql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...db.env, BATT_MYSQL_PORT: '1' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /cannot reach the server.*check mysql\.host/);
   });
@@ -154,11 +150,11 @@ describe('mysql service against a live MariaDB', () => {
     const dump = realTool(existsSync('/usr/bin/mariadb-dump') ? 'mariadb-dump' : 'mysqldump');
     const dropFirst = `#!/bin/sh\n'${realTool('mariadb')}' --no-defaults -uroot '--socket=${db.socket}' -e 'DROP TABLE shifting.gone'\nexec '${dump}' "$@"\n`;
     const path = standIns(join(box.dir, 'bin-drop-first'), { mysqldump: dropFirst, 'mariadb-dump': dropFirst });
-    const r = await box.batt(['--mysql-db', 'shifting', '--path', join(box.out, 'shifting'), '--json'], { env: { ...env, PATH: path } });
+    const r = await box.batt(['--mysql-db', 'shifting', '--path', join(box.out, 'shifting'), '--json'], { env: { ...db.env, PATH: path } });
     assert.equal(r.exitCode, 0, r.stderr);
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));
     assert.deepEqual(shown.items[0].facts.rowCounts, { stays: 2 });
-    const back = await box.batt(['restore', String(json(r).id), 'mysql', '--into', 'shifting_back'], { env });
+    const back = await box.batt(['restore', String(json(r).id), 'mysql', '--into', 'shifting_back'], { env: db.env });
     assert.equal(back.exitCode, 0, back.stderr + back.stdout);
     assert.equal(await db.sql('SELECT COUNT(*) FROM shifting_back.stays'), '2');
   });
@@ -166,7 +162,7 @@ describe('mysql service against a live MariaDB', () => {
   describe('with stand-in dump tools', () => {
     /** The dump tool (under both its names) replaced by `script`, first on PATH; '' leaves it out. */
     const fakeBin = (name: string, script: string): Record<string, string> => ({
-      ...env,
+      ...db.env,
       PATH: standIns(join(box.dir, `bin-${name}`), { mysqldump: script, 'mariadb-dump': script }, ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']),
     });
 
@@ -235,10 +231,8 @@ describe('mysql service against a live MariaDB', () => {
 });
 
 describe('mysql over TLS, against a live MariaDB that requires it', () => {
-  let db: MariaDb;
   const box = sandboxFor('all');
-  let env: Record<string, string>;
-  let certs: string;
+  const certs = (): string => join(box.dir, 'tls');
   /** A CA, and a certificate it signed for 127.0.0.1, made with openssl. */
   const makeCa = async (dir: string, name: string): Promise<void> => {
     mkdirSync(dir, { recursive: true });
@@ -248,19 +242,20 @@ describe('mysql over TLS, against a live MariaDB that requires it', () => {
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
     await ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
   };
+  const db = forSuite(async () => {
+    await makeCa(certs(), 'batt test CA');
+    return startMariaDb({ args: [`--ssl-ca=${join(certs(), 'ca.pem')}`, `--ssl-cert=${join(certs(), 'server.pem')}`, `--ssl-key=${join(certs(), 'server.key')}`] });
+  });
+  let env: Record<string, string>;
   before(async () => {
-    certs = join(box.dir, 'tls');
-    await makeCa(certs, 'batt test CA');
-    db = await startMariaDb({ args: [`--ssl-ca=${join(certs, 'ca.pem')}`, `--ssl-cert=${join(certs, 'server.pem')}`, `--ssl-key=${join(certs, 'server.key')}`] });
     await db.sql(`CREATE USER 'secure'@'127.0.0.1' IDENTIFIED BY 'tls-pw' REQUIRE SSL; GRANT ALL ON *.* TO 'secure'@'127.0.0.1'`);
     await db.sql('CREATE DATABASE vault; CREATE TABLE vault.t (v INT); INSERT INTO vault.t VALUES (1), (2), (3)');
     env = { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(db.port), BATT_MYSQL_USER: 'secure', BATT_MYSQL_PASSWORD: 'tls-pw' };
   });
-  after(() => db?.stop());
 
   it('backs up through TLS, checking the server against ssl_ca', async () => {
     const r = await box.batt(['--mysql-db', 'vault', '--path', join(box.out, 'tls'), '--json'], {
-      env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_identity', BATT_MYSQL_SSL_CA: join(certs, 'ca.pem') },
+      env: { ...env, BATT_MYSQL_SSL_MODE: 'verify_identity', BATT_MYSQL_SSL_CA: join(certs(), 'ca.pem') },
     });
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));

@@ -6,7 +6,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, writeFil
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { json, sandboxFor, type Sandbox } from '../lib/batt.js';
-import { startMariaDb, startPostgres, startRedis, type MariaDb, type Postgres, type Redis } from '../lib/servers.js';
+import { forSuite, startMariaDb, startPostgres, startRedis, type Redis } from '../lib/servers.js';
 
 const steps = (report: any): string[] => report.steps.map((s: any) => `${s.step}:${s.status}`);
 
@@ -37,10 +37,8 @@ function scriptPair(box: Sandbox, name: string, restore: 'careful' | 'careless' 
 
 describe('batt plugin test: a built-in against the user’s own MariaDB', () => {
   const box = sandboxFor('all');
-  let my: MariaDb;
+  const my = forSuite(() => startMariaDb({ user: ['u', 'u-secret-pw'] }));
   before(async () => {
-    my = await startMariaDb();
-    await my.user('u', 'u-secret-pw');
     await my.sql('CREATE DATABASE shop');
     await my.sql('CREATE TABLE t (id INT PRIMARY KEY, s TEXT); INSERT INTO t SELECT seq, CONCAT("row ", seq) FROM seq_1_to_500', 'shop');
     // The user's own configuration: the connection, and things a test must not set off: a storage that
@@ -58,7 +56,6 @@ describe('batt plugin test: a built-in against the user’s own MariaDB', () => 
       ].join('\n'),
     );
   });
-  after(async () => my?.stop());
 
   it('passes every step, drops what it restored, and leaves the user’s catalog, backups, storages and hooks alone', async () => {
     const databases = await my.sql('SHOW DATABASES');
@@ -87,14 +84,12 @@ describe('batt plugin test: a built-in against the user’s own MariaDB', () => 
 
 describe('batt plugin test: a built-in against the user’s own PostgreSQL, all its databases and its roles', () => {
   const box = sandboxFor('all');
-  let pg: Postgres;
+  const pg = forSuite(startPostgres);
   before(async () => {
-    pg = await startPostgres();
     await pg.sql('CREATE DATABASE app');
     await pg.sql("CREATE TABLE t (id int PRIMARY KEY, s text); INSERT INTO t SELECT i, 'row ' || i FROM generate_series(1, 700) i", 'app');
     appendFileSync(join(box.home, 'conf', 'batt.config.yaml'), `postgresql: { host: 127.0.0.1, port: ${pg.port}, user: postgres }\n`);
   });
-  after(async () => pg?.stop());
 
   it('restores a database (never the roles) under a new name, compares, and drops it again', async () => {
     const databases = await pg.sql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database");

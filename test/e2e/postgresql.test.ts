@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { which } from '@batt/core/exec/exec';
 import { postgresqlPlugin } from '@batt/postgresql';
 import { restoreArtifact } from '../lib/conformance.js';
 import { json, realTool, recordCalls, sandboxFor, standIns } from '../lib/batt.js';
-import { startPostgres, startRedis, type Postgres, type Redis } from '../lib/servers.js';
+import { forSuite, startPostgres, startRedis, type Postgres, type Redis } from '../lib/servers.js';
 
 const weird = ['-f', 'dbname=template1', "x'; DROP DATABASE shop; --", 'a b ü'];
 
@@ -24,12 +24,9 @@ async function fingerprint(pg: Postgres, db: string): Promise<string> {
 }
 
 describe('postgresql service against a live PostgreSQL', () => {
-  let pg: Postgres;
+  const pg = forSuite(startPostgres);
   const box = sandboxFor('all');
-  let env: Record<string, string>;
   before(async () => {
-    pg = await startPostgres();
-    env = pg.env;
     await pg.sql('CREATE DATABASE shop');
     await pg.sql(
       `CREATE TABLE customers (id serial PRIMARY KEY, name text, data jsonb, photo bytea, seen timestamptz);
@@ -46,10 +43,9 @@ describe('postgresql service against a live PostgreSQL', () => {
       await pg.sql(`CREATE TABLE t (v text); INSERT INTO t VALUES ('in ' || current_database())`, name);
     }
   });
-  after(() => pg?.stop());
 
   it('backs up every non-template database and the globals, with row counts', async () => {
-    const r = await box.batt(['postgres', '--path', join(box.out, 'all'), '--json'], { env });
+    const r = await box.batt(['postgres', '--path', join(box.out, 'all'), '--json'], { env: pg.env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const targets = json(r)
       .items.map((i: any) => i.target)
@@ -64,13 +60,13 @@ describe('postgresql service against a live PostgreSQL', () => {
   });
 
   it('restores into a new database with the same rows', async () => {
-    const r = json(await box.batt(['--postgres-db', 'shop', '--path', join(box.out, 'shop'), '--json'], { env }));
+    const r = json(await box.batt(['--postgres-db', 'shop', '--path', join(box.out, 'shop'), '--json'], { env: pg.env }));
     await restore(pg, r.items[0].file, 'shop', 'shop_restored');
     assert.equal(await fingerprint(pg, 'shop_restored'), await fingerprint(pg, 'shop'));
     assert.equal(await pg.sql('SELECT order_count()', 'shop_restored'), '700');
     await assert.rejects(restore(pg, r.items[0].file, 'shop', 'shop_restored'), /already exists/);
     // batt's own plan names the versions short, not PostgreSQL's whole version() sentence.
-    const plan = await box.batt(['restore', String(r.id), 'postgresql', '--target', 'shop', '--dry-run'], { env });
+    const plan = await box.batt(['restore', String(r.id), 'postgresql', '--target', 'shop', '--dry-run'], { env: pg.env });
     assert.equal(plan.exitCode, 0, plan.stderr);
     assert.match(plan.stdout, /made by pg_dump \(PostgreSQL\) \d+\.\d+ from server PostgreSQL \d+\.\d+$/m);
     assert.doesNotMatch(plan.stdout, /compiled by|linux-gnu|Debian/);
@@ -78,7 +74,7 @@ describe('postgresql service against a live PostgreSQL', () => {
 
   it("never puts the password on a command line, in a tool's environment or a log; the passfile is 0600", async () => {
     const calls = await recordCalls(join(box.dir, 'pg-record'), ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore']);
-    const e = { ...env, PATH: calls.path };
+    const e = { ...pg.env, PATH: calls.path };
     const b = await box.batt(['--postgresql-db', 'shop', '--path', join(box.out, 'secret'), '--json'], { env: e });
     assert.equal(b.exitCode, 0, b.stderr);
     const r = await box.batt(['restore', String(json(b).id), 'postgresql', '--target', 'shop', '--into', 'shop_secret'], { env: e });
@@ -97,7 +93,7 @@ describe('postgresql service against a live PostgreSQL', () => {
   });
 
   it('treats database names as data: -f, dbname=…, quotes', async () => {
-    const r = await box.batt([...weird.map((w) => `--postgresql-db=${w}`), '--path', join(box.out, 'weird'), '--json'], { env });
+    const r = await box.batt([...weird.map((w) => `--postgresql-db=${w}`), '--path', join(box.out, 'weird'), '--json'], { env: pg.env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     for (const [i, name] of weird.entries()) {
       const item = json(r).items.find((x: any) => x.target === name);
@@ -117,7 +113,7 @@ describe('postgresql service against a live PostgreSQL', () => {
       await redis.cli('SET', 'k', 'v');
       const dest = join(box.out, 'mixed');
       const r = await box.batt(['redis', '--postgres-db', 'shop', '--file', data, '--path', dest, '--json'], {
-        env: { ...env, BATT_POSTGRESQL_PASSWORD: 'wrong', BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(redis.port), BATT_REDIS_PASSWORD: 'redis pw' },
+        env: { ...pg.env, BATT_POSTGRESQL_PASSWORD: 'wrong', BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(redis.port), BATT_REDIS_PASSWORD: 'redis pw' },
       });
       assert.equal(r.exitCode, 1);
       const report = json(r);
@@ -145,17 +141,17 @@ describe('postgresql service against a live PostgreSQL', () => {
     const path = standIns(join(box.dir, 'bin-shifting'), {
       pg_dump: `#!/bin/sh\ncase " $* " in *" --version "*) exec '${dump}' "$@";; esac\nPGPASSWORD='${pg.password}' ${change}\nexec '${dump}' "$@"\n`,
     });
-    const r = await box.batt(['--postgresql-db', 'shifting', '--path', join(box.out, 'shifting'), '--json'], { env: { ...env, PATH: path } });
+    const r = await box.batt(['--postgresql-db', 'shifting', '--path', join(box.out, 'shifting'), '--json'], { env: { ...pg.env, PATH: path } });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const shown = json(await box.batt(['show', String(json(r).id), '--json']));
     assert.deepEqual(shown.items[0].facts.rowCounts, { 'public.grows': 15, 'public.parts_1': 7 });
-    const back = await box.batt(['restore', String(json(r).id), 'postgresql', '--into', 'shifting_back'], { env });
+    const back = await box.batt(['restore', String(json(r).id), 'postgresql', '--into', 'shifting_back'], { env: pg.env });
     assert.equal(back.exitCode, 0, back.stderr + back.stdout);
     assert.match(back.stdout, /rows against the backup: 2 tables match, 22 rows in all/);
   });
 
   it('an unreachable server fails clearly', async () => {
-    const r = await box.batt(['postgresql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...env, BATT_POSTGRESQL_PORT: '1' } });
+    const r = await box.batt(['postgresql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...pg.env, BATT_POSTGRESQL_PORT: '1' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /cannot reach the server.*check postgresql\.host/);
   });
@@ -173,7 +169,7 @@ describe('postgresql service against a live PostgreSQL', () => {
       writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
     }
     const r = await box.batt([...dbs.map((db) => `--postgresql-db=${db}`), '--postgresql-db=@globals', '--path', join(box.out, 'counted'), '--json'], {
-      env: { ...env, PATH: `${bin}:${process.env.PATH}` },
+      env: { ...pg.env, PATH: `${bin}:${process.env.PATH}` },
     });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.deepEqual(
@@ -195,7 +191,7 @@ describe('postgresql service against a live PostgreSQL', () => {
   describe('with stand-in dump tools', () => {
     /** pg_dump / pg_dumpall replaced by `scripts`, first on PATH ('' leaves one out). */
     const fakeBin = (name: string, scripts: Record<string, string>): Record<string, string> => ({
-      ...env,
+      ...pg.env,
       PATH: standIns(join(box.dir, `pg-bin-${name}`), scripts, ['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'zstd', 'setpriv', 'stdbuf']),
     });
     const left = (dest: string, name: string): string[] => (existsSync(join(dest, 'postgresql')) ? readdirSync(join(dest, 'postgresql')).filter((n) => n.includes(name)) : []);

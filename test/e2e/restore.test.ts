@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { json, logLines, realTool, recordCalls, type Sandbox, sandboxFor, standIns } from '../lib/batt.js';
-import { startMariaDb, startPostgres, type MariaDb, type Postgres } from '../lib/servers.js';
+import { forSuite, startMariaDb, startPostgres } from '../lib/servers.js';
 
 /**
  * Puts `content` (already compressed as the item's artifact is) in place of an item's artifact
@@ -212,25 +212,21 @@ describe('restore: drop-in scripts get BATT_SOURCE', () => {
 
 describe('restore: MariaDB truncated dumps and mirror prod', () => {
   const box = sandboxFor('all');
-  let db: MariaDb;
-  let env: Record<string, string>;
+  const db = forSuite(() => startMariaDb({ user: ['r', 'r-pw'] }));
   let good: any;
   before(async () => {
-    db = await startMariaDb();
-    env = await db.user('r', 'r-pw');
     await db.sql(`CREATE DATABASE app; USE app; CREATE TABLE t (id INT PRIMARY KEY, s TEXT); CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, tid INT);
       CREATE TRIGGER trg AFTER INSERT ON t FOR EACH ROW INSERT INTO audit(tid) VALUES (NEW.id);
       INSERT INTO t SELECT seq, CONCAT('row ', seq, ' (a),(b) \\'q\\'') FROM seq_1_to_5000;
       CREATE VIEW v AS SELECT COUNT(*) AS n FROM t; CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;`);
     await db.sql('CREATE DATABASE app_test; CREATE TABLE app_test.marker (id INT); INSERT INTO app_test.marker VALUES (42)');
-    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'good'), '--json'], { env });
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'good'), '--json'], { env: db.env });
     assert.equal(r.exitCode, 0, r.stderr);
     good = json(r);
   });
-  after(() => db?.stop());
 
   it('mirror prod: --replace swaps a checked copy in for app_test, triggers, views and routines included', async () => {
-    const r = await box.batt(['restore', 'latest', 'mysql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
+    const r = await box.batt(['restore', 'latest', 'mysql', '--target', 'app', '--into', 'app_test', '--replace'], { env: db.env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /swap/);
     assert.equal(await db.sql('SELECT COUNT(*) FROM t', 'app_test'), '5000');
@@ -248,16 +244,16 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     const dump = await unzstd(good.items[0].file);
     // Cut after the last table's rows: complete statements, but no triggers, views and trailer.
     const cut = dump.subarray(0, dump.lastIndexOf('UNLOCK TABLES;') + 'UNLOCK TABLES;\n'.length);
-    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'cut'), '--json'], { env });
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'cut'), '--json'], { env: db.env });
     const cutRun = json(r);
     await forge(box, cutRun.items[0].file, await zstd(cut));
-    const v = await box.batt(['verify', String(cutRun.id), '--json'], { env });
+    const v = await box.batt(['verify', String(cutRun.id), '--json'], { env: db.env });
     assert.equal(v.exitCode, 1, v.stderr);
     const checks = json(v)[0].checks;
     assert.equal(checks.find((c: any) => c.name === 'sha256').ok, true, 'the forged hash matches');
     assert.equal(checks.find((c: any) => c.name === 'trailer').ok, false);
     const before = await db.sql('SELECT COUNT(*) FROM marker', 'app_test');
-    const restore = await box.batt(['restore', String(cutRun.id), 'mysql', '--into', 'app_test', '--replace'], { env });
+    const restore = await box.batt(['restore', String(cutRun.id), 'mysql', '--into', 'app_test', '--replace'], { env: db.env });
     assert.equal(restore.exitCode, 1, restore.stderr + restore.stdout);
     assert.match(restore.stdout + restore.stderr, /trailer: the dump has no completion trailer: it is truncated/);
     assert.equal(await db.sql('SELECT COUNT(*) FROM marker', 'app_test'), before, 'app_test untouched');
@@ -269,10 +265,10 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
   it('a damaged zstd stream (with a matching hash) stops the restore and leaves no new database', async () => {
     const packed = await zstd(await unzstd(good.items[0].file));
     packed.fill(0x41, Math.floor(packed.length / 2), Math.floor(packed.length / 2) + 64);
-    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'damaged'), '--json'], { env });
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'damaged'), '--json'], { env: db.env });
     const run = json(r);
     await forge(box, run.items[0].file, packed);
-    const restore = await box.batt(['restore', String(run.id), 'mysql', '--into', 'damaged'], { env });
+    const restore = await box.batt(['restore', String(run.id), 'mysql', '--into', 'damaged'], { env: db.env });
     assert.equal(restore.exitCode, 1, restore.stdout);
     assert.match(restore.stdout + restore.stderr, /cannot decompress/);
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'damaged'"), '0');
@@ -280,10 +276,10 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
 
   it('a dump whose SQL fails halfway leaves no new database', async () => {
     const dump = (await unzstd(good.items[0].file)).toString('utf8').replace('INSERT INTO `t` VALUES', 'INSERT INTO `no_such_table` VALUES');
-    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'bad'), '--json'], { env });
+    const r = await box.batt(['--mysql-db', 'app', '--path', join(box.out, 'bad'), '--json'], { env: db.env });
     const badRun = json(r);
     await forge(box, badRun.items[0].file, await zstd(dump));
-    const restore = await box.batt(['restore', String(badRun.id), 'mysql', '--into', 'halfway'], { env });
+    const restore = await box.batt(['restore', String(badRun.id), 'mysql', '--into', 'halfway'], { env: db.env });
     assert.equal(restore.exitCode, 1, restore.stdout);
     assert.match(restore.stdout + restore.stderr, /no_such_table/);
     assert.equal(await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'halfway'"), '0');
@@ -296,9 +292,9 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
     const planted = [`\\! touch ${marker}`, `system touch ${marker}`, `SELECT 1; \\! touch ${marker}`];
     for (const [i, line] of planted.entries()) {
       // In the rows' part, after the schema: the staged restore has created tables when it comes.
-      const r = json(await box.batt(['--mysql-db', 'app', '--path', join(box.out, `planted-${i}`), '--json'], { env }));
+      const r = json(await box.batt(['--mysql-db', 'app', '--path', join(box.out, `planted-${i}`), '--json'], { env: db.env }));
       await forge(box, r.items[0].file, await zstd(Buffer.from(dump.replace('INSERT INTO `t` VALUES', `${line}\nINSERT INTO \`t\` VALUES`), 'latin1')));
-      const restore = await box.batt(['restore', String(r.id), 'mysql', '--into', `planted_${i}`], { env: { ...env, PATH: calls.path } });
+      const restore = await box.batt(['restore', String(r.id), 'mysql', '--into', `planted_${i}`], { env: { ...db.env, PATH: calls.path } });
       assert.equal(existsSync(marker), false, `${line}: the command ran`);
       assert.equal(restore.exitCode, 1, restore.stdout + restore.stderr);
       assert.match(
@@ -310,7 +306,7 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
       assert.equal(await db.sql(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'planted_${i}'`), '0', 'the half-restored database was dropped');
     }
     assert.match(calls.log(), /^ARGV \S+ --defaults-file=\S+ --binary-mode --sandbox -- planted_0$/m, 'the client ran with client commands off and in its sandbox');
-    const honest = await box.batt(['restore', String(good.id), 'mysql', '--into', 'honest_after_planted'], { env });
+    const honest = await box.batt(['restore', String(good.id), 'mysql', '--into', 'honest_after_planted'], { env: db.env });
     assert.equal(honest.exitCode, 0, honest.stdout + honest.stderr);
     assert.equal(await db.sql('SELECT COUNT(*) FROM t', 'honest_after_planted'), '5000');
   });
@@ -318,10 +314,8 @@ describe('restore: MariaDB truncated dumps and mirror prod', () => {
 
 describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
   const box = sandboxFor('all');
-  let pg: Postgres;
-  let env: Record<string, string>;
+  const pg = forSuite(startPostgres);
   before(async () => {
-    pg = await startPostgres();
     await pg.sql('CREATE DATABASE app');
     await pg.sql(
       'CREATE TABLE t (id int PRIMARY KEY, s text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 4000) i; CREATE TABLE u (id int); INSERT INTO u SELECT generate_series(1, 10);',
@@ -329,14 +323,12 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
     );
     await pg.sql('CREATE DATABASE app_test');
     await pg.sql('CREATE TABLE marker (id int); INSERT INTO marker VALUES (1);', 'app_test');
-    env = pg.env;
-    const r = await box.batt(['--postgresql-db', 'app', '--path', join(box.out, 'p')], { env });
+    const r = await box.batt(['--postgresql-db', 'app', '--path', join(box.out, 'p')], { env: pg.env });
     assert.equal(r.exitCode, 0, r.stderr);
   });
-  after(() => pg?.stop());
 
   it('restores with pg_restore -j2 into the default new name', async () => {
-    const r = await box.batt(['restore', 'latest', 'postgres', '--target', 'app', '--jobs', '2'], { env });
+    const r = await box.batt(['restore', 'latest', 'postgres', '--target', 'app', '--jobs', '2'], { env: pg.env });
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /with 2 jobs/);
     assert.equal(await pg.sql('SELECT count(*) FROM t', 'app_restore_1'), '4000');
@@ -353,7 +345,7 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
     const open = async (): Promise<boolean> => (await pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app_test'")) !== '0';
     for (let i = 0; i < 100 && !(await open()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(await open(), 'the session is open on app_test before the swap');
-    const r = await box.batt(['restore', 'latest', 'postgresql', '--target', 'app', '--into', 'app_test', '--replace'], { env });
+    const r = await box.batt(['restore', 'latest', 'postgresql', '--target', 'app', '--into', 'app_test', '--replace'], { env: pg.env });
     // The swap ended the old session: its next statement finds the connection gone.
     session.stdin!.end('SELECT 1;\n');
     const ended = await session;
@@ -368,8 +360,7 @@ describe('restore: PostgreSQL mirror prod and parallel pg_restore', () => {
 
 describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql command', () => {
   const box = sandboxFor('all');
-  let pg: Postgres;
-  let env: Record<string, string>;
+  const pg = forSuite(startPostgres);
   let honest: any;
   let script: string;
   const marker = (): string => join(box.dir, 'psql-command-ran');
@@ -379,21 +370,18 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
    * closing \\unrestrict, where pg_dumpall's own \\restrict no longer guards them.
    */
   const planted = async (name: string, lines: string): Promise<number> => {
-    const r = json(await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, name), '--json'], { env }));
+    const r = json(await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, name), '--json'], { env: pg.env }));
     assert.match(script, /^\\unrestrict \w+$/m, 'pg_dumpall closes its script with \\unrestrict');
     await forge(box, r.items[0].file, await zstd(Buffer.from(script.replace(/^(\\unrestrict \w+\n)/m, `$1${lines}\n`), 'latin1')));
     return r.id;
   };
   before(async () => {
-    pg = await startPostgres();
     await pg.sql("CREATE ROLE honest_role LOGIN PASSWORD 'h-pw'");
-    env = pg.env;
-    const r = await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, 'honest'), '--json'], { env });
+    const r = await box.batt(['--postgresql-db', '@globals', '--path', join(box.out, 'honest'), '--json'], { env: pg.env });
     assert.equal(r.exitCode, 0, r.stderr);
     honest = json(r);
     script = (await unzstd(honest.items[0].file)).toString('latin1');
   });
-  after(() => pg?.stop());
 
   it('a \\! line, or one after a statement, is refused before any SQL ran; verify flags it', async () => {
     for (const [role, lines] of [
@@ -401,7 +389,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
       ['planted_mid', `CREATE ROLE planted_mid; \\! touch ${marker()}`],
     ]) {
       const id = await planted(role, lines);
-      const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env });
+      const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env: pg.env });
       assert.equal(existsSync(marker()), false, `${role}: the command ran`);
       assert.equal(await roles(role), '0', `${role}: the SQL before the command ran`);
       assert.equal(r.exitCode, 1, r.stdout + r.stderr);
@@ -409,7 +397,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
         r.stderr,
         /the roles-and-tablespaces script holds a psql backslash command \(line \d+: \\! touch \S+psql-command-ran\): batt runs none, and ran nothing of this script/,
       );
-      const v = await box.batt(['verify', String(id), '--json'], { env });
+      const v = await box.batt(['verify', String(id), '--json'], { env: pg.env });
       assert.equal(v.exitCode, 1, v.stdout);
       const check = json(v)[0].checks.find((c: any) => c.name === 'psql commands');
       assert.equal(check.ok, false);
@@ -421,7 +409,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
     // In Shift-JIS, 0x81 0x5c is one character: psql ends the E'' string there, while batt's
     // check reads 0x5c as an escaped quote and the \\! as inside the string.
     const id = await planted('sjis', `CREATE ROLE planted_sjis;\nSET client_encoding = 'SJIS';\nSELECT E'\x81\\';\n\\! touch ${marker()}\nRESET client_encoding;`);
-    const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env });
+    const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env: pg.env });
     assert.equal(existsSync(marker()), false, 'the command ran');
     assert.equal(r.exitCode, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /psql refused a backslash command on line \d+ of the roles-and-tablespaces script and did not run it, but ran the SQL around it/);
@@ -432,7 +420,7 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
     const psql = realTool('psql');
     const old = `#!/bin/sh\ncase "$1" in --version) echo 'psql (PostgreSQL) 15.13'; exit 0;; --help=commands) '${psql}' "$@" | grep -v restrict; exit 0;; esac\nexec '${psql}' "$@"\n`;
     const id = await planted('old-psql', 'CREATE ROLE planted_old;');
-    const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env: { ...env, PATH: standIns(join(box.dir, 'old-psql'), { psql: old }) } });
+    const r = await box.batt(['restore', String(id), 'postgresql', '--target', '@globals'], { env: { ...pg.env, PATH: standIns(join(box.dir, 'old-psql'), { psql: old }) } });
     assert.equal(r.exitCode, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /psql \(PostgreSQL\) 15\.13 has no \\restrict, so it cannot run the roles-and-tablespaces script with its backslash commands refused/);
     assert.match(r.stderr, /13\.22, 14\.19, 15\.14, 16\.10, 17\.6 or later/);
@@ -441,11 +429,11 @@ describe('restore: the PostgreSQL roles-and-tablespaces script runs no psql comm
 
   it("pg_dumpall's own script still restores, its \\restrict lines and all", async () => {
     await pg.sql('DROP ROLE honest_role');
-    const r = await box.batt(['restore', String(honest.id), 'postgresql', '--target', '@globals'], { env });
+    const r = await box.batt(['restore', String(honest.id), 'postgresql', '--target', '@globals'], { env: pg.env });
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /roles and tablespaces applied/);
     assert.equal(await roles('honest_role'), '1');
-    const v = await box.batt(['verify', String(honest.id), '--json'], { env });
+    const v = await box.batt(['verify', String(honest.id), '--json'], { env: pg.env });
     assert.equal(v.exitCode, 0, v.stdout);
   });
 });

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
+import { standIn } from './batt.js';
 
 /** A TCP port free on the loopback interface right now (another process may take it later). */
 export async function freePort(): Promise<number> {
@@ -131,6 +133,21 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * A server for the enclosing `describe`: started by a `before` hook registered here (so after
+ * the hooks registered above this call, before those below it), stopped after its last test.
+ * What it returns stands for that server, so the suite's hooks and tests use it as they would
+ * the started server.
+ */
+export function forSuite<S extends Server>(start: () => Promise<S>): S {
+  let server: S | undefined;
+  before(async () => {
+    server = await start();
+  });
+  after(() => server?.stop());
+  return standIn('the server', () => server);
+}
+
 // ---------------------------------------------------------------- MariaDB
 
 export interface MariaDb extends Server {
@@ -142,10 +159,12 @@ export interface MariaDb extends Server {
    * returns the BATT_MYSQL_* variables that point batt at this server, over TCP, as that user.
    */
   user(name: string, password: string, grants?: string): Promise<Record<string, string>>;
+  /** The variables `user()` returned for the user named in the start options; empty without one. */
+  env: Record<string, string>;
 }
 
-/** `args`: more mariadbd options (TLS certificates, say). */
-export async function startMariaDb(options: { args?: string[] } = {}): Promise<MariaDb> {
+/** `args`: more mariadbd options (TLS certificates, say); `user`: a user to create, as `user()` does. */
+export async function startMariaDb(options: { args?: string[]; user?: [name: string, password: string] } = {}): Promise<MariaDb> {
   const dir = mkdtempSync(join(tmpdir(), 'batt-mariadb-'));
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
@@ -191,7 +210,14 @@ export async function startMariaDb(options: { args?: string[] } = {}): Promise<M
     await sql(`CREATE USER '${name}'@'127.0.0.1' IDENTIFIED BY ${quoted}; GRANT ${grants} ON *.* TO '${name}'@'127.0.0.1'`);
     return { BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String(port), BATT_MYSQL_USER: name, BATT_MYSQL_PASSWORD: password };
   };
-  return { ...running(port, dir, server, 'SIGTERM'), socket, sql, user };
+  const db: MariaDb = { ...running(port, dir, server, 'SIGTERM'), socket, sql, user, env: {} };
+  try {
+    if (options.user) db.env = await user(...options.user);
+  } catch (error) {
+    await db.stop();
+    throw error;
+  }
+  return db;
 }
 
 // ---------------------------------------------------------------- PostgreSQL
