@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 // Kept tiny on purpose: `batt --version` answers before any module is loaded.
 import { readFileSync } from 'node:fs';
-import * as module from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 // `batt runs | head` closes our stdout early: that is the reader's choice, not an error.
@@ -18,6 +15,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // Node 22.8+ keeps the compiled bundle between runs (batt doctor says where); older Nodes go on
   // without. In the user's own cache folder, not Node's default under /tmp, where another user
   // could make the folder first and hand root's batt compiled code of their own.
+  const [module, { homedir }, { join }] = await Promise.all([import('node:module'), import('node:os'), import('node:path')]);
   const xdg = process.env.XDG_CACHE_HOME;
   try {
     module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || join(xdg?.startsWith('/') ? xdg : join(homedir(), '.cache'), 'batt', 'node-compile-cache'));
