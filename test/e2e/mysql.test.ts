@@ -13,7 +13,7 @@ const weird = ['--result-file=PWNED', 'a b', 'ü', "x'; DROP DATABASE shop; --"]
 
 /** Restores an artifact with the plugin's own restore, fed by `zstd -dc`. */
 async function restore(db: MariaDb, file: string, into: string, force = false): Promise<void> {
-  await restoreArtifact(mysqlPlugin, { host: '127.0.0.1', port: db.port, user: 'batt', password: db.env.BATT_MYSQL_PASSWORD }, file, into, into, force);
+  await restoreArtifact(mysqlPlugin, { host: '127.0.0.1', port: db.port, user: db.env.BATT_MYSQL_USER, password: db.env.BATT_MYSQL_PASSWORD }, file, into, into, force);
 }
 
 /** Per table: row count and CHECKSUM TABLE, for comparing a database with its restore. */
