@@ -12,7 +12,9 @@ import {
   type Logger,
   defaultDestination,
   destinationRoots,
+  anyDrilled,
   drilledItems,
+  drilledTargets,
   finishInterruptedPrunes,
   findOrphans,
   markAbortedRuns,
@@ -51,20 +53,30 @@ export interface PruneArgs {
  * is off (so unverified backups count as good and pushed the drilled one out): worth a word.
  */
 function drillWarnings(db: CatalogDb, plan: PrunePlan, config: BattConfig): string[] {
-  const drilled = drilledItems(db);
-  if (drilled.size === 0) return [];
+  // Drilled items by service and target, as [item id, run id]: read only for a target that keeps no drilled backup.
+  let drilled: Map<string, [number, number][]> | undefined;
+  const drilledOf = (service: string, target: string): [number, number][] => (drilled ??= drilledItems(db)).get(`${service}\0${target}`) ?? [];
+  const ever = drilledTargets(db);
   const warnings: string[] = [];
   for (const g of plan.groups) {
-    if (((config.services[g.service]?.require_verified as boolean | undefined) ?? config.require_verified) === true) continue;
-    const removed: number[] = [];
-    let keptOne = false;
-    for (let i = 0; i < g.ids.length && !keptOne; i++) {
-      if (!drilled.has(g.ids[i])) continue;
-      if (g.keep[i] === 1) keptOne = true;
-      else removed.push(g.ids[i]);
-    }
-    if (removed.length === 0 || keptOne) continue;
-    const runs = removed.map((id) => drilled.get(id)).join(', ');
+    if (!ever.has(`${g.service}\0${g.target}`) || g.removed === 0 || ((config.services[g.service]?.require_verified as boolean | undefined) ?? config.require_verified) === true)
+      continue;
+    // The kept ones without the folded failed ones first: those are many, and seldom drilled.
+    const kept = (failed: boolean): number[] =>
+      g
+        .newest(0, failed)
+        .filter((d) => d.keep)
+        .map((d) => d.id);
+    if (anyDrilled(db, kept(false)) || anyDrilled(db, kept(true))) continue;
+    // None kept: every drilled backup of the target is removed.
+    const removed = drilledOf(g.service, g.target);
+    if (removed.length === 0) continue;
+    // The first ten runs: a target drilled weekly for years has hundreds.
+    const more = removed.length > 10 ? ` … and ${removed.length - 10} more` : '';
+    const runs = `${removed
+      .slice(0, 10)
+      .map(([, runId]) => runId)
+      .join(', ')}${more}`;
     warnings.push(
       `${g.service} ${g.target}: this removes every backup that passed a restore drill (run ${runs}); require_verified is off, so unverified backups count as good. Set require_verified: true to keep drilled backups (docs/retention.md)`,
     );

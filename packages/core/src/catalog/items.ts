@@ -26,23 +26,6 @@ export function targetsOf(db: CatalogDb): [string, string][] {
   return out;
 }
 
-/**
- * A reader of one service + target's finished items not being pruned, from the `items_retention`
- * covering index in one pass. Returns [ids as a JSON array, started_ms as a JSON array, total
- * bytes, the failed or suspect ones only as a JSON array of [id, (status = 'ok') + 2 × (suspect), bytes]].
- */
-export function retentionGroupReader(db: CatalogDb): (service: string, target: string) => [string, string, number, string] {
-  // Two columns for every backup, and the rare failed or suspect ones picked out in the same scan.
-  const columnsOf = db.$client
-    .prepare(
-      `select json_group_array(id), json_group_array(started_ms), coalesce(sum(bytes), 0),
-        json_group_array(json_array(id, (status = 'ok') + 2 * (suspect is not null), bytes)) filter (where status <> 'ok' or suspect is not null)
-      from items where service = ? and target = ? and prune_id is null and status <> 'running'`,
-    )
-    .raw();
-  return (service, target) => columnsOf.get(service, target) as [string, string, number, string];
-}
-
 /** Run id and size of items, by id (for listings: the prune plan itself carries neither). Returns a map by item id; unknown ids are absent. */
 export function itemDetails(db: CatalogDb, ids: readonly number[]): Map<number, { runId: number; bytes: number | null }> {
   const out = new Map<number, { runId: number; bytes: number | null }>();

@@ -4,7 +4,7 @@
  * Changing this file means `pnpm --filter @batt/core db:generate` and committing the migration.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 import { checkKinds, checkStatuses, itemStatuses, runStatuses } from './statuses.js';
 
@@ -81,9 +81,15 @@ export const items = sqliteTable(
       .where(sql`prune_id is not null`),
     // Covers the prune plan's query: a million items are read from this index, not the table.
     index('items_retention').on(t.service, t.target, t.startedMs, t.status, t.suspect, t.pruneId, t.bytes),
-    // Covers listings' run id and size by item id (itemDetails): tens of thousands of lookups read
-    // this narrow index, not the wide rows (facts, logs) of the table.
-    index('items_details').on(t.id, t.runId, t.bytes),
+    // Covers listings' run id and size by item id (itemDetails), and which target a drilled item
+    // belongs to (drilledItems): tens of thousands of lookups read this narrow index, not the
+    // wide rows (facts, logs) of the table.
+    index('items_details').on(t.id, t.runId, t.bytes, t.service, t.target, t.status, t.pruneId),
+    // Covers the failed or suspect items of a target (a few in a hundred), for a prune plan that
+    // does not read every item.
+    index('items_odd')
+      .on(t.service, t.target, t.startedMs, t.status, t.suspect, t.pruneId, t.runId, t.bytes)
+      .where(sql`status <> 'ok' or suspect is not null`),
   ],
 );
 
@@ -134,7 +140,20 @@ export const checks = sqliteTable(
     /** The batt process doing a running check: prune leaves the item alone while it lives. */
     pid: integer('pid'),
   },
-  (t) => [index('checks_item_id').on(t.itemId)],
+  (t) => [
+    index('checks_item_id').on(t.itemId),
+    // The few running and failed checks (a prune's holds and failed verdicts) and the drilled
+    // items, without reading every check.
+    index('checks_running')
+      .on(t.itemId, t.kind, t.pid)
+      .where(sql`status = 'running'`),
+    index('checks_failed')
+      .on(t.itemId, t.kind)
+      .where(sql`status = 'failed'`),
+    index('checks_drilled')
+      .on(t.itemId)
+      .where(sql`kind = 'restore-test' and status = 'ok'`),
+  ],
 );
 
 /**
@@ -153,6 +172,35 @@ export const prunes = sqliteTable('prunes', {
   pid: integer('pid').notNull(),
   error: text('error'),
 });
+
+/**
+ * How many finished items of each service + target are not being pruned, and their bytes: what a
+ * prune plan sets its few kept backups against, without counting millions of rows. Kept by
+ * triggers on `items` (migration 0008), so every write of an item, whatever makes it, counts.
+ */
+export const itemTotals = sqliteTable(
+  'item_totals',
+  {
+    service: text('service').notNull(),
+    target: text('target').notNull(),
+    items: integer('items').notNull(),
+    bytes: integer('bytes').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.service, t.target] })],
+);
+
+/**
+ * Every service + target that ever passed a restore drill (a trigger on `checks` adds them,
+ * migration 0008): prune looks for drilled backups it would remove only in these.
+ */
+export const drilledTargets = sqliteTable(
+  'drilled_targets',
+  {
+    service: text('service').notNull(),
+    target: text('target').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.service, t.target] })],
+);
 
 export type RunRow = typeof runs.$inferSelect;
 export type ItemRow = typeof items.$inferSelect;

@@ -52,6 +52,18 @@ export class LocalCalendar {
   }
 }
 
+/**
+ * The bucket of local ms for a calendar rule, as a number: local hours, days, Mondays, months or
+ * years. Keys grow with local time; no strings per backup.
+ */
+export function bucketKey(unit: CalendarUnit, local: number, calendar: LocalCalendar): number {
+  if (unit === 'hourly') return Math.floor(local / MS_HOUR);
+  if (unit === 'daily') return Math.floor(local / MS_DAY);
+  if (unit === 'weekly') return mondayOf(Math.floor(local / MS_DAY));
+  if (unit === 'monthly') return calendar.month(local);
+  return Math.floor(calendar.month(local) / 12);
+}
+
 /** Day number of the Monday starting the ISO week of a day number (day 0, 1970-01-01, was a Thursday). */
 export function mondayOf(day: number): number {
   return day - ((((day + 3) % 7) + 7) % 7);

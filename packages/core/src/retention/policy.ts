@@ -9,7 +9,7 @@
  * Longer than 200 lines because the rules and the safety rules decide together, slot by slot,
  * and read best side by side; the calendar (calendar.ts) and the columns (columns.ts) are apart.
  */
-import { bucketLabel, CALENDAR, formatMs, LocalCalendar, MS_DAY, MS_HOUR, mondayOf, type CalendarUnit } from './calendar.js';
+import { bucketKey, bucketLabel, CALENDAR, formatMs, LocalCalendar, type CalendarUnit } from './calendar.js';
 import { countGood, fillColumns, fillGood, groupBackups, sortNewestFirst, type FilledColumns } from './columns.js';
 
 export interface KeepRules {
@@ -53,7 +53,7 @@ type Unit = CalendarUnit;
 const COUNTS = ['last', ...CALENDAR] as const;
 const MAX_TIME = 8.64e15; // the largest epoch ms a Date holds
 
-const NEWEST = 'newest good backup';
+export const NEWEST = 'newest good backup';
 const NOT_KEPT = 'not kept by any rule';
 const NO_GOOD = 'no good backup of this target: nothing removed';
 // Shared strings: a million removed backups must not mean a million built strings.
@@ -100,8 +100,8 @@ export interface GroupPlan {
 
 // By kind number. Kept non-good backups get their own one-reason array each (they are few);
 // removed ones share these strings through GroupPlan.removedReason.
-const NEWER_BY_KIND: readonly string[] = ['', NEWER.failed, NEWER.suspect, NEWER.unverified];
-const REMOVED_REASON: readonly string[] = Object.freeze([NOT_KEPT, OLDER.failed, OLDER.suspect, OLDER.unverified]);
+export const NEWER_BY_KIND: readonly string[] = ['', NEWER.failed, NEWER.suspect, NEWER.unverified];
+export const REMOVED_REASON: readonly string[] = Object.freeze([NOT_KEPT, OLDER.failed, OLDER.suspect, OLDER.unverified]);
 
 /**
  * One decision per input backup, in input order. Throws a plain Error when no rule is set
@@ -138,7 +138,7 @@ export function planGroup(columns: GroupColumns, rules: KeepRules, now: Date): G
   return planColumns(columns, rules, now);
 }
 
-function checkRules(rules: KeepRules): void {
+export function checkRules(rules: KeepRules): void {
   for (const name of COUNTS) {
     const count = rules[name];
     if (count !== undefined && !(count === Infinity || (Number.isInteger(count) && count >= 0))) {
@@ -230,13 +230,7 @@ function keepBuckets(unit: Unit, count: number, good: Int32Array, times: Float64
   let lastKept = -1;
   for (let k = 0; k < times.length && count > 0; k++) {
     const local = calendar.local(times[k]);
-    // Keys are numbers of local hours, days, Mondays, months or years: no strings per backup.
-    let key: number;
-    if (unit === 'hourly') key = Math.floor(local / MS_HOUR);
-    else if (unit === 'daily') key = Math.floor(local / MS_DAY);
-    else if (unit === 'weekly') key = mondayOf(Math.floor(local / MS_DAY));
-    else if (unit === 'monthly') key = calendar.month(local);
-    else key = Math.floor(calendar.month(local) / 12);
+    const key = bucketKey(unit, local, calendar);
     if (key !== lastKey) {
       lastKey = key;
       lastKept = k;

@@ -33,8 +33,9 @@ function removalsOf(db: CatalogDb, plan: PrunePlan): Removal[] {
   const removals: Removal[] = [];
   const row = itemFileReader(db);
   for (const g of plan.groups) {
-    g.ids.forEach((id, i) => {
-      if (g.keep[i] === 1) return;
+    const { ids, keep } = g.columns();
+    ids.forEach((id, i) => {
+      if (keep[i] === 1) return;
       const [runId, file, bytes] = row(id) ?? [];
       removals.push({ itemId: id, runId, service: g.service, target: g.target, file: file ?? undefined, bytes: bytes ?? undefined });
     });
@@ -43,9 +44,7 @@ function removalsOf(db: CatalogDb, plan: PrunePlan): Removal[] {
 }
 
 function keptBy(plan: PrunePlan): number {
-  let kept = 0;
-  for (const g of plan.groups) for (let i = 0; i < g.keep.length; i++) kept += g.keep[i];
-  return kept;
+  return plan.groups.reduce((n, g) => n + g.kept, 0);
 }
 
 /** Applies a plan (executePrune) as a run: its events tell the log, and any other subscriber, what went. */

@@ -46,13 +46,16 @@ function markRemovals(request: PruneRequest, plan: PrunePlan): { pruneId: number
     db,
     () => {
       const current = highestCheckId(db) === plan.checkMark ? plan : planPrune(request);
-      const ids = current.groups.flatMap((g) => g.ids.filter((_, i) => g.keep[i] === 0));
+      const ids = current.groups.flatMap((g) => {
+        const { ids, keep } = g.columns();
+        return ids.filter((_, i) => keep[i] === 0);
+      });
       const rules = Object.entries(current.rules)
         .map(([service, text]) => `${service}: ${text}`)
         .join('; ');
       const pruneId = insertPrune(db, rules);
       const marked = markItemsForPrune(db, pruneId, ids);
-      return { pruneId, planned: plan.groups.reduce((n, g) => n + g.keep.filter((k) => k === 0).length, 0), marked };
+      return { pruneId, planned: plan.groups.reduce((n, g) => n + g.removed, 0), marked };
     },
     'immediate',
   );
@@ -144,7 +147,7 @@ export async function finishPrune(
 /** Applies a plan (made again if the catalog's checks changed since): marks, then removes. */
 export async function executePrune(request: PruneRequest, plan: PrunePlan, roots: readonly string[]): Promise<PruneResult> {
   const { db } = request;
-  if (!plan.groups.some((g) => g.keep.includes(0))) return { removed: 0, bytes: 0, folders: [], heldMeanwhile: 0, refused: [] };
+  if (!plan.groups.some((g) => g.removed > 0)) return { removed: 0, bytes: 0, folders: [], heldMeanwhile: 0, refused: [] };
   const { pruneId, planned, marked } = markRemovals(request, plan);
   try {
     const done = await finishPrune(db, pruneId, roots, request.config);
