@@ -54,7 +54,11 @@ export const prune = command(
     const keeps = b
       .option('keep-within', { type: 'string', describe: 'keep every good backup younger than this age (30d, 12h, 2w, 6m, 1y)', group: 'Keep rules:' })
       .option('target', targetOption());
-    return removing(keeps, 'show what would go and why each kept backup stays; remove nothing', 'list every removed backup, not the first few per target')
+    return removing(
+      keeps,
+      'show what would go and why each kept backup stays; remove nothing',
+      'list every backup: every removed one, not the first few per target, and each failed run kept (not one line for them)',
+    )
       .example('batt prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run', 'see what the usual policy would remove')
       .example('batt prune mysql --keep-last 3', 'keep the 3 newest good backups of each database')
       .epilogue(
@@ -73,7 +77,7 @@ export const purge = command(
         .positional('services', { type: 'string', array: true, describe: 'only these services (default: all)' })
         .option('max-days', { type: 'number', demandOption: true, describe: 'remove backups older than this many days' }),
       'show what would go; remove nothing',
-      'list every removed backup',
+      'list every backup: every removed one, and each failed run kept',
     ).example('batt purge --max-days 7', "what the original batt's TODO asked for"),
   (a, { app }) => {
     if (!Number.isInteger(a['max-days']) || a['max-days'] < 1) fail(`--max-days must be a whole number of days of at least 1, got ${String(a['max-days'])}`);

@@ -65,11 +65,7 @@ export function seeker(db: CatalogDb, now: Date, states: CheckStates): (service:
         }
       }
     }
-    for (const [id, details] of itemDetails(
-      db,
-      [...listed.keys()].filter((id) => listed.get(id)!.runId === undefined),
-    ))
-      Object.assign(listed.get(id)!, details);
+    for (const [id, details] of itemDetails(db, [...listed.keys()])) Object.assign(listed.get(id)!, details);
     const [rangeCount, rangeBytes, failedCount, failedBytes] = q.oddTotals(service, target, after);
     folded.count += failedCount;
     folded.bytes += failedBytes;
