@@ -3,13 +3,24 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Check } from '@batt/core';
 import { redisPlugin } from '@batt/redis';
 import { restoreArtifact } from '../lib/conformance.js';
 import { json, realTool, recordCalls, sandboxFor, standIns } from '../lib/batt.js';
 import { startRedis, type Redis } from '../lib/servers.js';
 
-async function restore(file: string, to: Redis, config: Record<string, unknown>, force = false): Promise<void> {
-  await restoreArtifact(redisPlugin, config, file, 'x', `127.0.0.1:${to.port}`, force);
+async function restore(file: string, to: Redis, config: Record<string, unknown>, force = false): Promise<Check[]> {
+  return await restoreArtifact(redisPlugin, config, file, 'x', `127.0.0.1:${to.port}`, force);
+}
+
+/** How a restore reached the target, from its checks: loaded by the target as batt's replica, or copied key by key from a scratch server. */
+const path = (checks: Check[]): string =>
+  checks.some((c) => c.name === 'load' && /as a replica of batt/.test(c.detail ?? '')) ? 'replica' : checks.some((c) => /scratch server/.test(c.detail ?? '')) ? 'keys' : 'unknown';
+
+/** The target's role, masterauth and key count: what a restore must leave as it found it but for the keys. */
+async function state(r: Redis): Promise<string> {
+  const role = /^role:(\w+)/m.exec(await r.cli('INFO', 'replication'))?.[1];
+  return `role ${role}, masterauth ${JSON.stringify((await r.cli('CONFIG', 'GET', 'masterauth')).split('\n')[1] ?? '')}`;
 }
 
 /** Every key of a db with its type, value (as DUMP would differ by version, compare values) and TTL bucket. */
@@ -128,33 +139,61 @@ describe('redis service against a live Redis', () => {
     for (const text of [r.stdout + r.stderr, logs, catalog]) assert.ok(!text.includes(given));
   });
 
-  it('restores keys byte for byte, whatever their names hold, over several batches, with their TTLs', async () => {
-    const odd = await startRedis();
-    const fresh = await startRedis();
-    // A name with a newline, one with quotes and spaces, one with bytes that are not UTF-8, and
-    // 2,500 more keys (the copy sends 1,000 a round trip) in db 5, one in ten with a TTL, and a
-    // value of 5 MB (its DUMP reply comes in many pieces).
-    const names = `{'line\\nbreak', 'q "u" o\\\\te s', string.char(255, 0, 13, 10, 200)}`;
-    const lua = (body: string): string => `local names = ${names}; ${body}`;
-    const count = lua(`local n = 0; for _, k in ipairs(names) do n = n + redis.call('EXISTS', k) end; return n`);
+  for (const [how, args] of [
+    ["loaded by the empty target itself, as batt's replica", []],
+    ['copied key by key when the target refuses REPLICAOF', ['--rename-command', 'REPLICAOF', '']],
+  ] as const) {
+    it(`restores keys byte for byte, whatever their names hold, with their TTLs: ${how}`, async () => {
+      const odd = await startRedis();
+      const fresh = await startRedis({ args: [...args, '--masterauth', 'its own'] });
+      // A name with a newline, one with quotes and spaces, one with bytes that are not UTF-8, and
+      // 2,500 more keys (the copy sends 1,000 a round trip) in db 5, one in ten with a TTL, and a
+      // value of 5 MB (its DUMP reply comes in many pieces).
+      const names = `{'line\\nbreak', 'q "u" o\\\\te s', string.char(255, 0, 13, 10, 200)}`;
+      const lua = (body: string): string => `local names = ${names}; ${body}`;
+      const count = lua(`local n = 0; for _, k in ipairs(names) do n = n + redis.call('EXISTS', k) end; return n`);
+      try {
+        await odd.cli('EVAL', lua(`for i, k in ipairs(names) do redis.call('SET', k, string.char(i, 0, 255)) end; return 0`), '0');
+        await odd.cli('-n', '5', 'EVAL', `redis.call('SET', 'big', string.rep('0123456789', 500000)) return 0`, '0');
+        await odd.cli('-n', '5', 'EVAL', `for i = 1, 2500 do redis.call('SET', 'k' .. i, i) if i % 10 == 0 then redis.call('EXPIRE', 'k' .. i, 3600) end end return 0`, '0');
+        assert.equal(await odd.cli('EVAL', count, '0'), '3', 'the awkward keys are there to back up');
+        const b = json(await box.batt(['redis', '--path', join(box.out, 'odd'), '--json'], { env: { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(odd.port) } }));
+        const checks = await restore(b.items[0].file, fresh, {});
+        assert.equal(path(checks), args.length ? 'keys' : 'replica', JSON.stringify(checks));
+        assert.equal(await state(fresh), 'role master, masterauth "its own"');
+        assert.equal(await fresh.cli('EVAL', count, '0'), '3');
+        const same = lua(`for i, k in ipairs(names) do if redis.call('GET', k) ~= string.char(i, 0, 255) then return k end end; return 'same'`);
+        assert.equal(await fresh.cli('EVAL', same, '0'), 'same');
+        assert.equal(await fresh.cli('-n', '5', 'DBSIZE'), '2501');
+        const digest = `return redis.sha1hex(redis.call('GET', 'big'))`;
+        assert.equal(await fresh.cli('-n', '5', 'EVAL', digest, '0'), await odd.cli('-n', '5', 'EVAL', digest, '0'));
+        assert.equal(await fresh.cli('-n', '5', 'GET', 'k2499'), '2499');
+        const expiring = `local n = 0; for i = 1, 2500 do if redis.call('TTL', 'k' .. i) > 3000 then n = n + 1 end end return n`;
+        assert.equal(await fresh.cli('-n', '5', 'EVAL', expiring, '0'), '250');
+      } finally {
+        await Promise.all([odd.stop(), fresh.stop()]);
+      }
+    });
+  }
+
+  it('a damaged snapshot never reaches an empty target: the check stops it before its last byte, and the target stays up, empty and a master', async () => {
+    const b = json(await box.batt(['redis', '--path', join(box.out, 'damaged'), '--json'], { env }));
+    // The RDB with one byte of a value changed: whole in its structure, wrong in its checksum,
+    // which a replica finds only at the end of its load, and then exits.
+    const rdb = (await execa('zstd', ['-dc', b.items[0].file], { encoding: 'buffer' })).stdout as Uint8Array;
+    const at = Buffer.from(rdb).indexOf('héllo');
+    assert.ok(at > 0, 'the value is in the RDB');
+    rdb[at] ^= 0x01;
+    const damaged = join(box.dir, 'damaged.rdb.zst');
+    await execa('zstd', ['-q', '-o', damaged], { input: rdb });
+    const fresh = await startRedis({ args: ['--masterauth', 'its own'] });
     try {
-      await odd.cli('EVAL', lua(`for i, k in ipairs(names) do redis.call('SET', k, string.char(i, 0, 255)) end; return 0`), '0');
-      await odd.cli('-n', '5', 'EVAL', `redis.call('SET', 'big', string.rep('0123456789', 500000)) return 0`, '0');
-      await odd.cli('-n', '5', 'EVAL', `for i = 1, 2500 do redis.call('SET', 'k' .. i, i) if i % 10 == 0 then redis.call('EXPIRE', 'k' .. i, 3600) end end return 0`, '0');
-      assert.equal(await odd.cli('EVAL', count, '0'), '3', 'the awkward keys are there to back up');
-      const b = json(await box.batt(['redis', '--path', join(box.out, 'odd'), '--json'], { env: { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(odd.port) } }));
-      await restore(b.items[0].file, fresh, {});
-      assert.equal(await fresh.cli('EVAL', count, '0'), '3');
-      const same = lua(`for i, k in ipairs(names) do if redis.call('GET', k) ~= string.char(i, 0, 255) then return k end end; return 'same'`);
-      assert.equal(await fresh.cli('EVAL', same, '0'), 'same');
-      assert.equal(await fresh.cli('-n', '5', 'DBSIZE'), '2501');
-      const digest = `return redis.sha1hex(redis.call('GET', 'big'))`;
-      assert.equal(await fresh.cli('-n', '5', 'EVAL', digest, '0'), await odd.cli('-n', '5', 'EVAL', digest, '0'));
-      assert.equal(await fresh.cli('-n', '5', 'GET', 'k2499'), '2499');
-      const expiring = `local n = 0; for i = 1, 2500 do if redis.call('TTL', 'k' .. i) > 3000 then n = n + 1 end end return n`;
-      assert.equal(await fresh.cli('-n', '5', 'EVAL', expiring, '0'), '250');
+      await assert.rejects(restore(damaged, fresh, {}), /redis-check-rdb rejected the artifact/);
+      assert.equal(await fresh.cli('PING'), 'PONG');
+      assert.equal(await fresh.cli('DBSIZE'), '0');
+      assert.equal(await state(fresh), 'role master, masterauth "its own"');
     } finally {
-      await Promise.all([odd.stop(), fresh.stop()]);
+      await fresh.stop();
     }
   });
 

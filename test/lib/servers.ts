@@ -318,7 +318,7 @@ export interface Redis extends Server {
   cli(...args: string[]): Promise<string>;
 }
 
-export async function startRedis(options: { password?: string } = {}): Promise<Redis> {
+export async function startRedis(options: { password?: string; args?: string[] } = {}): Promise<Redis> {
   const dir = mkdtempSync(join(tmpdir(), 'batt-redis-'));
   let port = 0;
   const cli = async (...args: string[]): Promise<string> =>
@@ -341,6 +341,7 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
         '--repl-diskless-sync-delay',
         '0',
         ...(options.password ? ['--requirepass', options.password] : []),
+        ...(options.args ?? []),
       ]),
       { reject: false, cleanup: true },
     );

@@ -169,6 +169,11 @@ export class RespClient {
     });
   }
 
+  /** The address the server sees this connection come from (undefined on a Unix socket). */
+  get localAddress(): string | undefined {
+    return this.socket.localAddress;
+  }
+
   close(): void {
     this.failure ??= new Error('closed by batt');
     this.socket.destroy();

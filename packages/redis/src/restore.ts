@@ -1,11 +1,16 @@
-/** The restore side: a scratch server loaded from the snapshot, its keys copied into the target, planRestore, verify and the restore drill. */
+/**
+ * The restore side: into an empty target, the target loads the snapshot itself as batt's replica
+ * (replica.ts); otherwise a scratch server is loaded from the snapshot and its keys copied into
+ * the target. planRestore, verify and the restore drill.
+ */
 import { createWriteStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BattError, assertChecks, compareCounts, counted, privateScratch } from '@batt/core/kit';
 import type { Check, RestoreOptions, RestorePlan, RestoreSource } from '@batt/core/kit';
-import { parseKeyspace } from './args.js';
+import { parseKeyspace, type Connection } from './args.js';
 import { firstError, RespClient, type Command, type Reply } from './resp.js';
+import { loadAsReplica, replicaPreflight } from './replica.js';
 import { loadScratch } from './scratch.js';
 import { checkRdb, cli, connectionOf, explain } from './session.js';
 import type { RedisContext } from './index.js';
@@ -99,13 +104,38 @@ async function copyKeys(from: RespClient, to: RespClient, db: string, replace: b
 }
 
 /**
- * Loads the RDB into a private scratch server and copies its keys, TTLs included, into
- * `into` (host:port; default the server it was backed up from); only the databases given with
- * --redis-db when some are. A target database holding keys is refused unless forced.
+ * The whole snapshot into an empty target, loaded by the target itself as batt's replica; the
+ * reason it cannot be, with the target untouched, when it is not empty, is a replica, refuses
+ * CONFIG or REPLICAOF, or cannot connect back to batt.
+ */
+async function restoreAsReplica(ctx: RedisContext, target: Connection, source: RestoreSource): Promise<Check[] | { declined: string }> {
+  const to = await RespClient.open(target).catch((error: unknown) => {
+    throw explain(error);
+  });
+  const dir = privateScratch(ctx.home, 'redis-restore-');
+  try {
+    const settings = await replicaPreflight(to);
+    return 'declined' in settings ? settings : await loadAsReplica(ctx, to, settings, source, dir);
+  } finally {
+    to.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Restores the RDB into `into` (host:port; default the server it was backed up from). An empty
+ * target loads it itself, as batt's replica; otherwise, and for the databases given with
+ * --redis-db, a private scratch server loads it and its keys, TTLs included, are copied into
+ * the target. A target database holding keys is refused unless forced.
  */
 export async function restore(ctx: RedisContext, _target: string, source: RestoreSource, options: RestoreOptions): Promise<Check[]> {
   const target = connectionOf(ctx.config, options.into);
   const only = restoreDbs(ctx);
+  if (only.length === 0) {
+    const loaded = await restoreAsReplica(ctx, target, source);
+    if (!('declined' in loaded)) return assertChecks('the restored keys do not match the snapshot', loaded);
+    ctx.log.info(`copying the keys one by one: ${loaded.declined}`);
+  }
   const scratch = await loadScratch(ctx, source);
   try {
     const targetKeys = parseKeyspace(await cli(ctx, target, 'INFO', 'keyspace'));

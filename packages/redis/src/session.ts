@@ -1,5 +1,6 @@
 /** What backup and restore share: the connection, redis-cli, error explanations and redis-check-rdb. */
-import { BattError, collect, passwordOf, toolFailure, type ConfigOf } from '@batt/core/kit';
+import type { Readable } from 'node:stream';
+import { BattError, collect, passwordOf, toolFailure, which, type ConfigOf } from '@batt/core/kit';
 import { authEnv, connectionArgs, type Connection } from './args.js';
 import type { RedisContext, redisKeys } from './index.js';
 
@@ -36,9 +37,18 @@ export async function cli(ctx: RedisContext, conn: Connection, ...args: string[]
   }
 }
 
-/** redis-check-rdb must say the file is whole. */
-export async function checkRdb(ctx: RedisContext, rdb: string, what: string): Promise<void> {
-  const checker = await ctx.exec.spawn('redis-check-rdb', [rdb], { debianPackage: 'redis-tools' });
+/**
+ * redis-check-rdb must say the RDB is whole: a file, or a stream it reads as its stdin. Resolves
+ * with the number of keys it read (undefined where it does not say).
+ */
+export async function checkRdb(ctx: RedisContext, rdb: string | Readable, what: string): Promise<{ keys?: number }> {
+  const tool = which('redis-check-rdb');
+  // A child's stdin from batt is a socket, which /dev/stdin cannot open: a shell pipe through
+  // cat gives the checker a real one (a missing checker still fails by name, below).
+  const checker =
+    typeof rdb === 'string' || !tool
+      ? await ctx.exec.spawn('redis-check-rdb', [typeof rdb === 'string' ? rdb : '/dev/stdin'], { debianPackage: 'redis-tools' })
+      : await ctx.exec.spawn('sh', ['-c', 'cat | exec "$0" /dev/stdin', tool], { debianPackage: 'redis-tools', stdin: rdb });
   const [check, checked] = await Promise.all([collect(checker.stdout), checker.result]);
   if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
   if (checked.failed || !/RDB looks OK/i.test(check)) {
@@ -50,4 +60,6 @@ export async function checkRdb(ctx: RedisContext, rdb: string, what: string): Pr
         .join(' | ') || toolFailure('redis-check-rdb', checked).message;
     throw new BattError('TOOL_FAILED', `redis-check-rdb rejected ${what}: ${why}`, { hint: 'the RDB is damaged' });
   }
+  const read = /^\[info\] (\d+) keys read$/m.exec(check);
+  return { keys: read ? Number(read[1]) : undefined };
 }
