@@ -1,9 +1,10 @@
 /**
  * The `redis` service: one RDB snapshot per server, fetched with `redis-cli --rdb` and checked
  * with `redis-check-rdb` before batt streams it into its pipeline; key counts per logical
- * database are recorded. Restore starts a private scratch redis-server on the snapshot and
- * copies the keys, TTLs included, into the target server with DUMP and RESTORE (only the databases
- * named with --redis-db, when some are).
+ * database are recorded. Restore into an empty server has the server load the snapshot itself,
+ * as batt's replica (replica.ts); otherwise a private scratch redis-server is started on the
+ * snapshot and the keys, TTLs included, are copied into the target server with DUMP and RESTORE
+ * (only the databases named with --redis-db, when some are).
  */
 import { defineConfigKeys, definePlugin, serverKeys, type PluginContext } from '@batt/core/kit';
 import { backup, listTargets } from './backup.js';

@@ -43,7 +43,7 @@ export async function replicaPreflight(to: RespClient): Promise<{ masterauth: st
 }
 
 /** The listening side: answers one authenticated PSYNC with the RDB, and counts the syncs asked for. */
-class SnapshotMaster {
+export class SnapshotMaster {
   readonly server: Server;
   readonly token = randomBytes(24).toString('hex');
   /** Resolves at the first authenticated PSYNC (or SYNC) with the replica's socket, and whether it reads an EOF-marked payload. */
