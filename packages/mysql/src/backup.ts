@@ -3,7 +3,8 @@ import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } f
 import { DumpFilter } from './dump-filter.js';
 import { definitionsQuery, dumpArgs, nonTransactionalTables, skipped, tablesQuery } from './args.js';
 import { ddlDuringDump, ddlInDumpError, parseVersion } from './checks.js';
-import { dumpTool, existsQuery, explain, optionFile, query } from './session.js';
+import { sessionQuery } from './client.js';
+import { dumpTool, existsQuery, explain, optionFile } from './session.js';
 import type { MysqlContext } from './index.js';
 
 export async function listTargets(ctx: MysqlContext, requested: readonly string[]): Promise<string[]> {
@@ -12,7 +13,7 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
   const file = optionFile(ctx);
   try {
     const skip = skipped(ctx.config);
-    const names = (await query(ctx, file.path, 'SHOW DATABASES')).map((row) => row[0]).filter((name) => !skip.has(name));
+    const names = (await sessionQuery(file.path, 'SHOW DATABASES', ctx.signal)).map((row) => row[0]).filter((name) => !skip.has(name));
     if (names.length === 0) throw new BattError('NOT_FOUND', 'the mysql server has no databases to back up', { hint: 'create one, or name system schemas with --mysql-db' });
     return names;
   } finally {
@@ -23,10 +24,10 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
 export async function backup(ctx: MysqlContext, database: string): Promise<BackupCommand> {
   const file = optionFile(ctx);
   try {
-    // One client call before the dump (each costs a connection and a process): the server's
-    // version, whether the database exists and whether the binlog is on, then its tables.
+    // One query before the dump, on the run's one client (client.ts): the server's version,
+    // whether the database exists and whether the binlog is on, then its tables.
     const [[head, ...tables], tool] = await Promise.all([
-      query(ctx, file.path, `SELECT VERSION(), (${existsQuery(database)}), @@log_bin; ${tablesQuery(database)}`),
+      sessionQuery(file.path, `SELECT VERSION(), (${existsQuery(database)}), @@log_bin; ${tablesQuery(database)}`, ctx.signal),
       toolVersion(dumpTool()),
     ]);
     const [version, exists, logBin] = head ?? [];
@@ -111,10 +112,10 @@ async function definitions(ctx: MysqlContext, file: string, database: string, li
     const compared = tables.filter(([, , type]) => type === 'BASE TABLE' || type === 'SYSTEM VERSIONED').map(([name]) => name);
     if (!compared.length) return [];
     try {
-      return await query(ctx, file, definitionsQuery(database, compared));
+      return await sessionQuery(file, definitionsQuery(database, compared), ctx.signal);
     } catch (error) {
       if (attempt >= 3 || !(error instanceof BattError) || !/\(42S02\)|doesn't exist/.test(error.message)) throw error;
-      tables = await query(ctx, file, tablesQuery(database));
+      tables = await sessionQuery(file, tablesQuery(database), ctx.signal);
     }
   }
 }

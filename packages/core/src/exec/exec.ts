@@ -64,8 +64,24 @@ export interface ToolProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** The absolute path of `file` on PATH (or `file` itself when it has a slash), if it exists. */
+/** Tools found, by PATH and name: a run of 200 databases looks its tools up a thousand times. */
+const found = new Map<string, string>();
+
+/**
+ * The absolute path of `file` on PATH (or `file` itself when it has a slash), if it exists. A
+ * tool found once is not looked for again under the same PATH; one not found is, every time (it
+ * may be installed since).
+ */
 export function which(file: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const key = `${env.PATH ?? ''}\0${file}`;
+  const known = found.get(key);
+  if (known) return known;
+  const path = lookUp(file, env);
+  if (path) found.set(key, path);
+  return path;
+}
+
+function lookUp(file: string, env: NodeJS.ProcessEnv): string | undefined {
   const candidates = file.includes('/')
     ? [file]
     : (env.PATH ?? '')

@@ -1,0 +1,67 @@
+// The one mysql client a backup run asks its queries through (packages/mysql/src/client.ts),
+// against a live MariaDB: answers matched to their queries, a failure confined to its query, a
+// query given up stopping its client, and the client ending when idle.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BattError } from '@batt/core';
+import { clientOptionFile, sessionQuery } from '@batt/mysql';
+import { forSuite, startMariaDb } from '../lib/servers.js';
+
+describe('mysql: one client for the queries before the dumps', () => {
+  const db = forSuite(() => startMariaDb({ user: ['batt', 'client pw'] }));
+  let dir: string;
+  let file: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'batt-mysql-client-'));
+    file = join(dir, 'client.cnf');
+    writeFileSync(file, clientOptionFile({ host: '127.0.0.1', port: Number(db.env.BATT_MYSQL_PORT), user: 'batt', password: 'client pw' }), { mode: 0o600 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers queries asked at once each with its own rows, over one connection', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => sessionQuery(file, `SELECT CONNECTION_ID(), ${i}; SELECT 'second', ${i}`)));
+    answers.forEach((rows, i) => {
+      assert.equal(rows.length, 2);
+      assert.equal(rows[0][1], String(i));
+      assert.deepEqual(rows[1], ['second', String(i)]);
+    });
+    assert.equal(new Set(answers.map((rows) => rows[0][0])).size, 1, 'one connection answered them all');
+  });
+
+  it('reads cells with tabs, newlines and backslashes as the server holds them', async () => {
+    assert.deepEqual(await sessionQuery(file, "SELECT 'a\\tb', 'c\\nd\\\\e', ''"), [['a\tb', 'c\nd\\e', '']]);
+  });
+
+  it('a failing query fails alone, with the server message; the queries queued behind it are answered', async () => {
+    const [bad, good, later] = await Promise.allSettled([sessionQuery(file, 'SELECT * FROM nope.nope'), sessionQuery(file, 'SELECT 42'), sessionQuery(file, 'SELECT 43')]);
+    assert.equal(bad.status, 'rejected');
+    assert.match(String((bad as PromiseRejectedResult).reason.message), /1146|doesn't exist|Unknown database/);
+    assert.deepEqual(good, { status: 'fulfilled', value: [['42']] });
+    assert.deepEqual(later, { status: 'fulfilled', value: [['43']] });
+  });
+
+  it('a query given up stops the client it waits in, with the reason given; the query queued behind it is answered by a new client', async () => {
+    const [[first]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
+    const stop = new AbortController();
+    const started = Date.now();
+    const slow = sessionQuery(file, 'SELECT SLEEP(20)', stop.signal);
+    const queued = sessionQuery(file, 'SELECT CONNECTION_ID(), 7');
+    setTimeout(() => stop.abort(new BattError('TIMEOUT', 'stopped after 1 s, its timeout')), 300);
+    await assert.rejects(slow, /stopped after 1 s, its timeout/);
+    const [[second, seven]] = await queued;
+    assert.equal(seven, '7');
+    assert.notEqual(second, first, 'a new client answered');
+    assert.ok(Date.now() - started < 10_000, 'nobody waited for the SLEEP');
+  });
+
+  it('ends when idle, and the next query starts a new one', async () => {
+    const [[first]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal((await db.sql(`SELECT COUNT(*) FROM information_schema.processlist WHERE id = ${first}`)).trim(), '0', 'the idle client disconnected');
+    const [[second]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
+    assert.notEqual(second, first);
+  });
+});
