@@ -43,6 +43,13 @@ describe('mysql: one client for the queries before the dumps', () => {
     assert.deepEqual(later, { status: 'fulfilled', value: [['43']] });
   });
 
+  it('a failing query fails even where an option file says force', async () => {
+    const forced = join(dir, 'forced.cnf');
+    writeFileSync(forced, `${clientOptionFile({ host: '127.0.0.1', port: Number(db.env.BATT_MYSQL_PORT), user: 'batt', password: 'client pw' })}force\n`, { mode: 0o600 });
+    await assert.rejects(sessionQuery(forced, 'SELECT * FROM nope.nope'), /1146|doesn't exist|Unknown database/);
+    assert.deepEqual(await sessionQuery(forced, 'SELECT 44'), [['44']]);
+  });
+
   it('a query given up stops the client it waits in, with the reason given; the query queued behind it is answered by a new client', async () => {
     const [[first]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
     const stop = new AbortController();
@@ -55,6 +62,23 @@ describe('mysql: one client for the queries before the dumps', () => {
     assert.equal(seven, '7');
     assert.notEqual(second, first, 'a new client answered');
     assert.ok(Date.now() - started < 10_000, 'nobody waited for the SLEEP');
+  });
+
+  it('a query given up before its turn never runs; one that waits behind a long query goes to another client', async () => {
+    await db.sql('DROP DATABASE IF EXISTS never_made');
+    const started = Date.now();
+    const long = sessionQuery(file, 'SELECT SLEEP(4), CONNECTION_ID()');
+    const stop = new AbortController();
+    const given = sessionQuery(file, 'CREATE DATABASE never_made', stop.signal);
+    const waiting = sessionQuery(file, 'SELECT CONNECTION_ID()');
+    setTimeout(() => stop.abort(new BattError('TIMEOUT', 'stopped after 1 s, its timeout')), 200);
+    await assert.rejects(given, /its timeout/);
+    const [[other]] = await waiting;
+    assert.ok(Date.now() - started < 3500, `answered before the long query ended (${Date.now() - started} ms)`);
+    const [[, first]] = await long;
+    assert.notEqual(other, first, 'another client answered it');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await db.sql("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'never_made'")).trim(), '0', 'the query given up never ran');
   });
 
   it('ends when idle, and the next query starts a new one', async () => {

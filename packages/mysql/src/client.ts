@@ -4,9 +4,10 @@
  *
  * The client reads statements on its stdin in batch mode and flushes after each (`-n`); each
  * query is followed by `SELECT '<marker>'`, a random line no escaped row can be, so its rows are
- * the lines before the marker. The client stops at the first error (no --force): the query that
- * ran fails with the client's own message, and the queries queued behind it are sent again to a
- * new client. It ends when idle; it is started, as every tool, to die with batt.
+ * the lines before the marker. The client stops at the first error (--skip-force): the query that
+ * ran fails with the client's own message, and the queries queued behind it go to a new client.
+ * So do those behind a query that runs long (a metadata lock): one item's wait is not the
+ * others'. It ends when idle; it is started, as every tool, to die with batt.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ interface Request {
   file: string;
   marker: string;
   rows: string[];
-  /** Given up (the item's deadline): its rows, when they come, are read and dropped. */
+  /** Given up (the item's deadline): taken out of its queue before it runs, or its client killed while it runs. */
   dropped?: boolean;
   resolve(rows: string[][]): void;
   reject(error: unknown): void;
@@ -28,50 +29,76 @@ interface Request {
 
 /** Idle this long, the client ends: a run asks its queries close together, one item after the other, and a run that is done does not wait long for it. */
 const IDLE_MS = 50;
+/** A query that runs this long (a metadata lock) keeps the client: what waits behind it goes to another. */
+const SLOW_MS = 2000;
 
 /** Each client's session reads as mysqldump dumps: no sql_mode, quoted names, utf8mb4. */
 const SESSION = "SET SESSION sql_mode = ''; SET SESSION sql_quote_show_create = 1; SET NAMES utf8mb4;\n";
 
+/**
+ * One client process and its queue. One query at a time is written to it, the head of the
+ * queue: a query given up before its turn is taken out and never runs.
+ */
 class Client {
   private readonly queue: Request[] = [];
   private buffered = '';
   private idle: NodeJS.Timeout | undefined;
-  private ending = false;
+  private slow: NodeJS.Timeout | undefined;
+  /** Ending (idle, failed, killed) or busy with a slow query: new requests go to another client. */
+  private closed = false;
+  private killed = false;
 
   constructor(
     private readonly child: ToolProcess,
-    key: string,
+    private readonly key: string,
   ) {
     child.stdin!.write(SESSION);
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => this.read(chunk));
     void child.result.then((result) => {
-      this.ending = true;
+      this.closed = true;
       clearTimeout(this.idle);
+      clearTimeout(this.slow);
       if (clients.get(key)?.client === this) clients.delete(key);
-      // A failed client ran the first query and stopped there: that query fails with its
-      // message. What is queued behind it (or behind an idle end) goes to a new client.
+      // A client that failed on its own ran the head query and stopped there: that query fails
+      // with its message. One batt killed ran a query given up, already answered. What waits
+      // behind goes to a new client.
       const queued = this.queue.splice(0);
-      if (result.failed) queued.shift()?.reject(explain(toolFailure(clientTool(), result, 'mariadb-client')));
+      if (result.failed && !this.killed) queued.shift()?.reject(explain(toolFailure(clientTool(), result, 'mariadb-client')));
       for (const request of queued) if (!request.dropped) submit(key, request);
     });
   }
 
-  /** False once the client is ending: a request then goes to a new one. */
   get open(): boolean {
-    return !this.ending;
+    return !this.closed;
   }
 
   send(request: Request): void {
     clearTimeout(this.idle);
     this.queue.push(request);
-    this.child.stdin!.write(`${request.sql};\nSELECT '${request.marker}';\n`);
+    if (this.queue.length === 1) this.write(request);
   }
 
-  /** Gives up `request`: a query that runs is stopped with its client, one that waits is dropped when its rows come. */
+  /** Gives up `request`: the running query is stopped with its client; one that waits is taken out. */
   drop(request: Request): void {
     request.dropped = true;
-    if (this.queue[0] === request) this.child.kill('SIGKILL');
+    const at = this.queue.indexOf(request);
+    if (at > 0) this.queue.splice(at, 1);
+    else if (at === 0 && !this.closed) {
+      this.closed = this.killed = true;
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  private write(request: Request): void {
+    this.child.stdin!.write(`${request.sql};\nSELECT '${request.marker}';\n`);
+    clearTimeout(this.slow);
+    this.slow = setTimeout(() => {
+      if (this.queue[0] !== request || this.closed) return;
+      this.closed = true;
+      for (const waiting of this.queue.splice(1)) submit(this.key, waiting);
+    }, SLOW_MS);
+    this.slow.unref();
   }
 
   private read(chunk: string): void {
@@ -86,12 +113,14 @@ class Client {
         continue;
       }
       this.queue.shift();
+      clearTimeout(this.slow);
       if (!request.dropped) request.resolve(request.rows.map((row) => row.split('\t').map(unescapeBatch)));
+      if (this.queue.length > 0) this.write(this.queue[0]);
     }
-    if (this.queue.length === 0) {
+    if (this.queue.length === 0 && !this.killed) {
       clearTimeout(this.idle);
       this.idle = setTimeout(() => {
-        this.ending = true;
+        this.closed = true;
         this.child.stdin!.end();
       }, IDLE_MS);
       this.idle.unref();
@@ -106,12 +135,15 @@ const clients = new Map<string, { client?: Client; started: Promise<Client> }>()
 function submit(key: string, request: Request): void {
   let entry = clients.get(key);
   if (!entry || (entry.client && !entry.client.open)) {
-    const started = spawnTool(clientTool(), [`--defaults-file=${request.file}`, '-N', '-B', '-n'], { stdin: 'pipe', debianPackage: 'mariadb-client', service: 'mysql' }).then(
-      (child) => {
-        if (!child.stdin) throw toolFailure(clientTool(), { failed: true, code: 'ENOENT' }, 'mariadb-client');
-        return (made.client = new Client(child, key));
-      },
-    );
+    // --skip-force: an included my.cnf that says `force` must not make a failed query look answered.
+    const started = spawnTool(clientTool(), [`--defaults-file=${request.file}`, '--skip-force', '-N', '-B', '-n'], {
+      stdin: 'pipe',
+      debianPackage: 'mariadb-client',
+      service: 'mysql',
+    }).then((child) => {
+      if (!child.stdin) throw toolFailure(clientTool(), { failed: true, code: 'ENOENT' }, 'mariadb-client');
+      return (made.client = new Client(child, key));
+    });
     const made: { client?: Client; started: Promise<Client> } = { started };
     entry = made;
     clients.set(key, entry);
@@ -137,8 +169,8 @@ export function sessionQuery(file: string, sql: string, signal?: AbortSignal): P
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = (): void => {
       request.reject(signal!.reason instanceof BattError ? signal!.reason : new BattError('INTERRUPTED', `${clientTool()} was stopped: the run was interrupted`));
-      current.get(request)?.drop(request);
       request.dropped = true;
+      current.get(request)?.drop(request);
     };
     const request: Request = {
       sql,
