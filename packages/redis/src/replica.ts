@@ -20,7 +20,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BattError, counted, type Check, type RestoreSource } from '@batt/core/kit';
 import { infoField, parseKeyspace } from './args.js';
-import { firstError, ReplyParser, type Reply, type RespClient } from './resp.js';
+import { firstError, ReplyParser, type Command, type Reply, type RespClient } from './resp.js';
 import { checkRdb } from './session.js';
 import type { RedisContext } from './index.js';
 
@@ -55,13 +55,16 @@ export class SnapshotMaster {
   constructor() {
     let resolve!: (link: { socket: Socket; eof: boolean }) => void;
     this.synced = new Promise((r) => (resolve = r));
-    let first = true;
+    let first = false;
     this.server = createServer({ noDelay: true }, (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => socket.destroy());
       let authed = false;
       let eof = false;
+      // Once it has asked PSYNC, the replica sends only a bare newline now and then while it
+      // loads (no command) and REPLCONF ACK once linked: nothing to answer or read.
+      let linked = false;
       const parser = new ReplyParser((reply) => {
         const [name, ...args] = Array.isArray(reply) ? reply.map(text) : [];
         const command = name?.toUpperCase();
@@ -71,21 +74,20 @@ export class SnapshotMaster {
           socket.write(authed ? '+OK\r\n' : '-WRONGPASS invalid username-password pair\r\n');
         } else if (!authed) socket.end('-NOAUTH Authentication required.\r\n');
         else if (command === 'PSYNC' || command === 'SYNC') {
-          if (!first) {
+          if (first) {
             this.retries++;
             socket.end('-ERR batt sends its snapshot once\r\n');
           } else {
-            first = false;
+            first = linked = true;
             resolve({ socket, eof });
           }
-        } else if (command === 'REPLCONF' && args[0]?.toUpperCase() === 'ACK') {
-          // The replica's offset, every second once it is linked: no reply.
         } else {
           if (command === 'REPLCONF' && args[0]?.toLowerCase() === 'capa') eof ||= args.some((a) => a.toLowerCase() === 'eof');
           socket.write('+OK\r\n');
         }
       });
       socket.on('data', (chunk: Buffer) => {
+        if (linked) return;
         try {
           parser.push(chunk);
         } catch {
@@ -118,9 +120,11 @@ async function sendSnapshot(socket: Socket, rdb: Readable, check: PassThrough | 
     throw new BattError('TOOL_FAILED', 'the target redis-server closed the replication link while batt sent the snapshot', { hint: "see the target server's log" });
   });
   closed.catch(() => {});
-  // A checker that stops reading has rejected the snapshot: its verdict ends the wait.
+  // A checker that stops reading has rejected the snapshot: its verdict, a failure, ends the wait.
+  const rejected = verdict.then(() => new Promise<never>(() => {}));
+  rejected.catch(() => {});
   const write = async (to: Writable, chunk: Buffer | string): Promise<void> => {
-    if (!to.write(chunk)) await Promise.race([once(to, 'drain'), closed, verdict]);
+    if (!to.write(chunk)) await Promise.race([once(to, 'drain'), closed, rejected]);
   };
   const mark = randomBytes(20).toString('hex');
   await write(socket, `+FULLRESYNC ${randomBytes(20).toString('hex')} 0\r\n$EOF:${mark}\r\n`);
@@ -146,6 +150,7 @@ async function sendSnapshot(socket: Socket, rdb: Readable, check: PassThrough | 
 export async function loadAsReplica(
   ctx: RedisContext,
   to: RespClient,
+  reconnect: () => Promise<RespClient>,
   settings: { masterauth: string; diskless: boolean },
   source: RestoreSource,
   scratch: string,
@@ -161,16 +166,21 @@ export async function loadAsReplica(
   }
   const master = new SnapshotMaster();
   const host = to.localAddress ?? '127.0.0.1';
-  let replicating = false;
-  try {
+  const undo: Command[] = [];
+  const attempt = async (): Promise<{ keys?: number; held: { keys: number }[] } | { declined: string }> => {
     const port = await master.listen(host);
-    const set = await to.call([
+    // Empty still (the snapshot may have taken a while to check), and the token in place,
+    // before REPLICAOF: a full sync replaces all the target holds.
+    const [keyspace, auth] = await to.call([
+      ['INFO', 'keyspace'],
       ['CONFIG', 'SET', 'masterauth', master.token],
-      ['REPLICAOF', host, port],
     ]);
-    replicating = !(set[1] instanceof Error);
-    const refused = firstError(set);
-    if (refused) return { declined: `the target refused CONFIG SET masterauth or REPLICAOF (${refused})` };
+    if (!(auth instanceof Error)) undo.unshift(['CONFIG', 'SET', 'masterauth', settings.masterauth]);
+    if (auth instanceof Error) return { declined: `the target refused CONFIG SET masterauth (${auth.message})` };
+    if (Object.values(parseKeyspace(text(keyspace))).some((db) => db.keys > 0)) return { declined: 'the target holds keys' };
+    const [replicaof] = await to.call([['REPLICAOF', host, port]]);
+    if (replicaof instanceof Error) return { declined: `the target refused REPLICAOF (${replicaof.message})` };
+    undo.unshift(['REPLICAOF', 'NO', 'ONE']);
     let timer: NodeJS.Timeout | undefined;
     const link = await Promise.race([master.synced, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), connectTimeout)))]);
     clearTimeout(timer);
@@ -194,26 +204,75 @@ export async function loadAsReplica(
       await new Promise((r) => setTimeout(r, 20));
     }
     // Still a replica, so no key expires while they are counted.
-    const [keyspace] = await to.call([['INFO', 'keyspace']]);
-    const held = Object.values(parseKeyspace(text(keyspace)));
-    const total = held.reduce((sum, db) => sum + db.keys, 0);
-    return [
-      { name: 'redis-check-rdb', ok: true, detail: 'the snapshot checked whole before the target loaded it' },
-      { name: 'load', ok: true, detail: 'the target loaded the snapshot itself, as a replica of batt (full sync), and is a master again' },
-      keys === undefined
-        ? { name: 'keys against the snapshot', ok: true, detail: `${counted(total, 'key')} (redis-check-rdb gave no count)` }
-        : {
-            name: 'keys against the snapshot',
-            ok: total === keys,
-            detail:
-              total === keys
-                ? `${counted(total, 'key')} in ${counted(held.length, 'database')}, as many as the snapshot holds`
-                : `the target holds ${total} keys, the snapshot ${keys}`,
-          },
-    ];
+    const [after] = await to.call([['INFO', 'keyspace']]);
+    return { keys, held: Object.values(parseKeyspace(text(after))) };
+  };
+  let outcome: Awaited<ReturnType<typeof attempt>> | undefined;
+  let failure: unknown;
+  try {
+    outcome = await attempt();
+  } catch (error) {
+    failure = error;
+  }
+  master.close();
+  const stuck = await putBack(to, reconnect, undo);
+  if (stuck) {
+    throw new BattError('TOOL_FAILED', `${failure instanceof Error ? `${failure.message}; then ` : ''}the target could not be made a master again: ${stuck}`, {
+      hint: 'on the target: redis-cli REPLICAOF NO ONE, and CONFIG SET masterauth back to its own',
+    });
+  }
+  if (failure) throw failure;
+  if (!outcome || 'declined' in outcome) return outcome ?? { declined: 'no outcome' };
+  const { keys, held } = outcome;
+  const total = held.reduce((sum, db) => sum + db.keys, 0);
+  return [
+    { name: 'redis-check-rdb', ok: true, detail: 'the snapshot checked whole before the target loaded it' },
+    { name: 'load', ok: true, detail: 'the target loaded the snapshot itself, as a replica of batt (full sync), and is a master again' },
+    keys === undefined
+      ? { name: 'keys against the snapshot', ok: true, detail: `${counted(total, 'key')} (redis-check-rdb gave no count)` }
+      : {
+          name: 'keys against the snapshot',
+          ok: total === keys,
+          detail:
+            total === keys
+              ? `${counted(total, 'key')} in ${counted(held.length, 'database')}, as many as the snapshot holds`
+              : `the target holds ${total} keys, the snapshot ${keys}`,
+        },
+  ];
+}
+
+/**
+ * Sends the commands that undo the restore's changes to the target (REPLICAOF NO ONE, its own
+ * masterauth), one by one: again while the target answers LOADING (it refuses REPLICAOF while it
+ * loads), and on a new connection when this one fails. Undefined when all went through; else why not.
+ */
+async function putBack(to: RespClient, reconnect: () => Promise<RespClient>, undo: Command[]): Promise<string | undefined> {
+  let client = to;
+  const opened: RespClient[] = [];
+  let failures = 0;
+  try {
+    while (undo.length > 0) {
+      let reply: Reply;
+      try {
+        [reply] = await client.call([undo[0]]);
+      } catch (error) {
+        if (++failures > 5) return (error as Error).message;
+        await new Promise((r) => setTimeout(r, 200));
+        client = await reconnect().then(
+          (c) => (opened.push(c), c),
+          () => client,
+        );
+        continue;
+      }
+      if (reply instanceof Error) {
+        if (!/^LOADING/.test(reply.message)) return `${String(undo[0][0])}: ${reply.message}`;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      undo.shift();
+    }
+    return undefined;
   } finally {
-    master.close();
-    if (replicating) await to.call([['REPLICAOF', 'NO', 'ONE']]).catch(() => {});
-    await to.call([['CONFIG', 'SET', 'masterauth', settings.masterauth]]).catch(() => {});
+    for (const c of opened) c.close();
   }
 }

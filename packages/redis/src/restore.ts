@@ -115,7 +115,7 @@ async function restoreAsReplica(ctx: RedisContext, target: Connection, source: R
   const dir = privateScratch(ctx.home, 'redis-restore-');
   try {
     const settings = await replicaPreflight(to);
-    return 'declined' in settings ? settings : await loadAsReplica(ctx, to, settings, source, dir);
+    return 'declined' in settings ? settings : await loadAsReplica(ctx, to, () => RespClient.open(target), settings, source, dir);
   } finally {
     to.close();
     rmSync(dir, { recursive: true, force: true });
