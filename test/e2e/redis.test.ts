@@ -182,6 +182,30 @@ describe('redis service against a live Redis', () => {
     byteForByte(['--rename-command', 'REPLICAOF', ''], 'keys'),
   );
 
+  it('a restore interrupted while the target loads the snapshot leaves it a master again, with its own masterauth', async () => {
+    const big = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    const fresh = await startRedis({ args: ['--masterauth', 'its own'] });
+    try {
+      await big.cli('DEBUG', 'POPULATE', '400000', 'key', '100');
+      const b = json(await box.batt(['redis', '--path', join(box.out, 'big'), '--json'], { env: { BATT_REDIS_HOST: '127.0.0.1', BATT_REDIS_PORT: String(big.port) } }));
+      const stop = new AbortController();
+      let settled = false;
+      // Interrupted once the target loads: it then refuses REPLICAOF NO ONE (LOADING) until done.
+      const watch = (async () => {
+        while (!settled && !stop.signal.aborted) {
+          if (/^loading:1/m.test(await fresh.cli('INFO', 'persistence'))) stop.abort();
+        }
+      })();
+      const restored = restoreArtifact(redisPlugin, {}, b.items[0].file, 'x', `127.0.0.1:${fresh.port}`, false, {}, stop.signal).finally(() => (settled = true));
+      await assert.rejects(restored, /interrupted while the target loaded/);
+      await watch;
+      assert.equal(await state(fresh), 'role master, masterauth "its own"');
+      assert.equal(await fresh.cli('DBSIZE'), '400000', 'what it loaded stays');
+    } finally {
+      await Promise.all([big.stop(), fresh.stop()]);
+    }
+  });
+
   it('a damaged snapshot never reaches an empty target: the check stops it before its last byte, and the target stays up, empty and a master', async () => {
     const b = json(await box.batt(['redis', '--path', join(box.out, 'damaged'), '--json'], { env }));
     // The RDB with one byte of a value changed: whole in its structure, wrong in its checksum,

@@ -57,10 +57,11 @@ export async function restoreArtifact(
   into: string,
   force = false,
   facts: Record<string, unknown> = {},
+  signal = new AbortController().signal,
 ) {
   const home = mkdtempSync(join(tmpdir(), 'batt-restore-home-'));
   try {
-    const ctx = pluginContext({ config: { services: { [plugin.name]: config } }, log: silent, signal: new AbortController().signal, home: { root: home } }, plugin.name, 0);
+    const ctx = pluginContext({ config: { services: { [plugin.name]: config } }, log: silent, signal, home: { root: home } }, plugin.name, 0);
     return await plugin.restore!(ctx, target, { open: () => openArtifact(file, 'zstd'), facts, itemId: 0 }, { into, force, replace: false, jobs: 1 });
   } finally {
     rmSync(home, { recursive: true, force: true });
