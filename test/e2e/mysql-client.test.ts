@@ -6,9 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { BattError } from '@batt/core';
 import { clientOptionFile, sessionQuery } from '@batt/mysql';
 import { forSuite, startMariaDb } from '../lib/servers.js';
+
+const mysqlEntry = fileURLToPath(import.meta.resolve('@batt/mysql'));
 
 describe('mysql: one client for the queries before the dumps', () => {
   const db = forSuite(() => startMariaDb({ user: ['batt', 'client pw'] }));
@@ -33,6 +37,21 @@ describe('mysql: one client for the queries before the dumps', () => {
 
   it('reads cells with tabs, newlines and backslashes as the server holds them', async () => {
     assert.deepEqual(await sessionQuery(file, "SELECT 'a\\tb', 'c\\nd\\\\e', ''"), [['a\tb', 'c\nd\\e', '']]);
+  });
+
+  // Before any test kills a client: a killed one is counted in Aborted_clients when its query ends.
+  it('an idle client does not keep a process that is done: it quits its connection, and the process exits at once', async () => {
+    const status = async (): Promise<number> => Number((await db.sql("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")).split('\t')[1]);
+    const aborted = await status();
+    const started = Date.now();
+    const r = await execa(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(mysqlEntry)}); console.log(JSON.stringify(await m.sessionQuery(${JSON.stringify(file)}, 'SELECT 5')));`,
+    ]);
+    assert.equal(r.stdout, '[["5"]]');
+    assert.ok(Date.now() - started < 900, `exited in ${Date.now() - started} ms, before the client's idle end`);
+    assert.equal(await status(), aborted, 'the client quit its connection rather than being killed');
   });
 
   it('a failing query fails alone, with the server message; the queries queued behind it are answered', async () => {
@@ -83,7 +102,7 @@ describe('mysql: one client for the queries before the dumps', () => {
 
   it('ends when idle, and the next query starts a new one', async () => {
     const [[first]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
-    await new Promise((r) => setTimeout(r, 800));
+    await new Promise((r) => setTimeout(r, 1300));
     assert.equal((await db.sql(`SELECT COUNT(*) FROM information_schema.processlist WHERE id = ${first}`)).trim(), '0', 'the idle client disconnected');
     const [[second]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
     assert.notEqual(second, first);

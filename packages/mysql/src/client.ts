@@ -27,8 +27,12 @@ interface Request {
   reject(error: unknown): void;
 }
 
-/** Idle this long, the client ends: a run asks its queries close together, one item after the other, and a run that is done does not wait long for it. */
-const IDLE_MS = 50;
+/**
+ * Idle this long, the client ends. An idle client does not keep batt running: when batt has
+ * nothing else left to do, its idle clients are told to quit (beforeExit), and batt waits only
+ * for that.
+ */
+const IDLE_MS = 1000;
 /** A query that runs this long (a metadata lock) keeps the client: what waits behind it goes to another. */
 const SLOW_MS = 2000;
 
@@ -75,6 +79,7 @@ class Client {
 
   send(request: Request): void {
     clearTimeout(this.idle);
+    this.child.hold(true);
     this.queue.push(request);
     if (this.queue.length === 1) this.write(request);
   }
@@ -119,17 +124,28 @@ class Client {
     }
     if (this.queue.length === 0 && !this.killed) {
       clearTimeout(this.idle);
-      this.idle = setTimeout(() => {
-        this.closed = true;
-        this.child.stdin!.end();
-      }, IDLE_MS);
+      this.child.hold(false);
+      this.idle = setTimeout(() => this.quit(), IDLE_MS);
       this.idle.unref();
     }
+  }
+
+  /** Ends an idle client: it quits its connection and exits, and batt waits for that. */
+  quit(): void {
+    if (this.closed || this.queue.length > 0) return;
+    this.closed = true;
+    clearTimeout(this.idle);
+    this.child.hold(true);
+    this.child.stdin!.end();
   }
 }
 
 /** The live client of each connection, by its option file's content. */
 const clients = new Map<string, { client?: Client; started: Promise<Client> }>();
+// Nothing left for batt to do but idle clients: they quit, rather than be killed at exit.
+process.on('beforeExit', () => {
+  for (const { client } of clients.values()) client?.quit();
+});
 
 /** Sends `request` to the open client of `key` (an option file's content), starting one if none is. */
 function submit(key: string, request: Request): void {

@@ -62,6 +62,11 @@ export interface ToolProcess {
   /** Settles when the tool exited; never rejects (check `failed`). */
   result: Promise<ToolResult>;
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * Whether the tool keeps batt running (it does from the start): a tool batt keeps for later
+   * (a client waiting for queries) lets batt end while it idles.
+   */
+  hold(keep: boolean): void;
 }
 
 /** Tools found, by PATH and name: a run of 200 databases looks its tools up a thousand times. */
@@ -159,7 +164,7 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   const path = which(file, { ...process.env, ...options.env });
   if (!path) {
     options.stdout instanceof Writable && options.stdout.destroy();
-    return { stdout: null, stdin: null, result: Promise.resolve({ failed: true, code: 'ENOENT' }), kill: () => {} };
+    return { stdout: null, stdin: null, result: Promise.resolve({ failed: true, code: 'ENOENT' }), kill: () => {}, hold: () => {} };
   }
   const [command, argv] = options.bufferOutput && stdbuf ? dieWithBatt(stdbuf, ['-o1M', '--', path, ...args]) : dieWithBatt(path, args);
   const child = spawn(command, argv, {
@@ -213,7 +218,14 @@ export async function spawnTool(file: string, args: readonly string[], options: 
   // could finish before the pipeline reads it. Piping into a PassThrough at once keeps it.
   const stdout = child.stdout ? child.stdout.pipe(new PassThrough({ highWaterMark: 1024 * 1024 })) : null;
   child.stdin?.on('error', () => {}); // EPIPE when the tool exits early: its exit code tells why
-  return { stdout, stdin: options.stdin === 'pipe' ? child.stdin : null, result, kill: (signal) => child.kill(signal ?? 'SIGTERM') };
+  const hold = (keep: boolean): void => {
+    // The pipes are sockets (net.Socket), which ref and unref as the child does.
+    for (const handle of [child, child.stdin, child.stdout, child.stderr] as ({ ref(): unknown; unref(): unknown } | null)[]) {
+      if (keep) handle?.ref();
+      else handle?.unref();
+    }
+  };
+  return { stdout, stdin: options.stdin === 'pipe' ? child.stdin : null, result, kill: (signal) => child.kill(signal ?? 'SIGTERM'), hold };
 }
 
 /**
