@@ -23,6 +23,8 @@ interface Request {
   rows: string[];
   /** Given up (the item's deadline): taken out of its queue before it runs, or its client killed while it runs. */
   dropped?: boolean;
+  /** The client it was sent to last. */
+  client?: Client;
   resolve(rows: string[][]): void;
   reject(error: unknown): void;
 }
@@ -166,13 +168,10 @@ function submit(key: string, request: Request): void {
     started.catch(() => clients.get(key) === made && clients.delete(key));
   }
   entry.started.then(
-    (client) => request.dropped || (client.open ? (current.set(request, client), client.send(request)) : submit(key, request)),
+    (client) => request.dropped || (client.open ? ((request.client = client), client.send(request)) : submit(key, request)),
     (error: unknown) => request.reject(error),
   );
 }
-
-/** The client each request was sent to last. */
-const current = new WeakMap<Request, Client>();
 
 /**
  * Runs SQL on the connection `file` (a client option file) holds, through its one client; rows
@@ -181,12 +180,13 @@ const current = new WeakMap<Request, Client>();
  */
 export function sessionQuery(file: string, sql: string, signal?: AbortSignal): Promise<string[][]> {
   const key = readFileSync(file, 'utf8');
+  const stopped = (): unknown => (signal?.reason instanceof BattError ? signal.reason : new BattError('INTERRUPTED', `${clientTool()} was stopped: the run was interrupted`));
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(stopped());
     const onAbort = (): void => {
-      request.reject(signal!.reason instanceof BattError ? signal!.reason : new BattError('INTERRUPTED', `${clientTool()} was stopped: the run was interrupted`));
+      request.reject(stopped());
       request.dropped = true;
-      current.get(request)?.drop(request);
+      request.client?.drop(request);
     };
     const request: Request = {
       sql,

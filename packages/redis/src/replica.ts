@@ -13,18 +13,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BattError, counted, type Check, type RestoreSource } from '@batt/core/kit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BattError, counted, privateScratch, type Check, type RestoreSource } from '@batt/core/kit';
 import { infoField, parseKeyspace } from './args.js';
 import { firstError, ReplyParser, type Command, type Reply, type RespClient } from './resp.js';
 import { checkRdb } from './session.js';
 import type { RedisContext } from './index.js';
 
 const text = (reply: Reply | undefined): string => (Buffer.isBuffer(reply) ? reply.toString() : typeof reply === 'string' ? reply : '');
+/** Does an INFO keyspace reply show a key in any database? A full sync would replace them. */
+const holdsKeys = (keyspace: Reply): boolean => Object.values(parseKeyspace(text(keyspace))).some((db) => db.keys > 0);
 
 /** Why the target cannot load the snapshot as a replica (then the keys are copied one by one), or its settings to put back. */
 export async function replicaPreflight(to: RespClient): Promise<{ masterauth: string; diskless: boolean } | { declined: string }> {
@@ -37,7 +40,7 @@ export async function replicaPreflight(to: RespClient): Promise<{ masterauth: st
   const error = firstError([replication, keyspace, masterauth, diskless]);
   if (error) return { declined: `the target refused INFO or CONFIG GET (${error})` };
   if (infoField(text(replication), 'role') !== 'master') return { declined: 'the target is a replica' };
-  if (Object.values(parseKeyspace(text(keyspace))).some((db) => db.keys > 0)) return { declined: 'the target holds keys' };
+  if (holdsKeys(keyspace)) return { declined: 'the target holds keys' };
   const value = (reply: Reply): string => (Array.isArray(reply) ? text(reply[1]) : '');
   return { masterauth: value(masterauth), diskless: value(diskless) !== 'disabled' };
 }
@@ -144,8 +147,8 @@ async function sendSnapshot(socket: Socket, rdb: Readable, check: PassThrough | 
  * Loads the snapshot into the target (`to`, whose preflight passed) as its replica; resolves with
  * the checks, or with `declined` when the target could not be made to sync (REPLICAOF refused, no
  * sync from it within `connectTimeout` ms, or a replica too old for the EOF-marked payload), with
- * the target as it was. The snapshot is checked by redis-check-rdb as it goes out, or first, in
- * `scratch`, when the target would load it while it arrives.
+ * the target as it was. The snapshot is checked by redis-check-rdb as it goes out, or first, from
+ * a private scratch file, when the target would load it while it arrives (repl-diskless-load).
  */
 export async function loadAsReplica(
   ctx: RedisContext,
@@ -153,12 +156,29 @@ export async function loadAsReplica(
   reconnect: () => Promise<RespClient>,
   settings: { masterauth: string; diskless: boolean },
   source: RestoreSource,
-  scratch: string,
   connectTimeout = 5000,
+): Promise<Check[] | { declined: string }> {
+  const scratch = settings.diskless ? privateScratch(ctx.home, 'redis-restore-') : undefined;
+  try {
+    return await syncTarget(ctx, to, reconnect, settings, source, scratch, connectTimeout);
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** loadAsReplica, with `scratch` a private folder for the RDB when the target loads it as it arrives (diskless). */
+async function syncTarget(
+  ctx: RedisContext,
+  to: RespClient,
+  reconnect: () => Promise<RespClient>,
+  settings: { masterauth: string; diskless: boolean },
+  source: RestoreSource,
+  scratch: string | undefined,
+  connectTimeout: number,
 ): Promise<Check[] | { declined: string }> {
   let open = (): Readable => source.open();
   let checked: Promise<{ keys?: number }> | undefined;
-  if (settings.diskless) {
+  if (scratch) {
     const rdb = join(scratch, 'dump.rdb');
     await pipeline(source.open(), createWriteStream(rdb, { mode: 0o600 }));
     checked = Promise.resolve(await checkRdb(ctx, rdb, 'the artifact'));
@@ -177,13 +197,11 @@ export async function loadAsReplica(
     ]);
     if (!(auth instanceof Error)) undo.unshift(['CONFIG', 'SET', 'masterauth', settings.masterauth]);
     if (auth instanceof Error) return { declined: `the target refused CONFIG SET masterauth (${auth.message})` };
-    if (Object.values(parseKeyspace(text(keyspace))).some((db) => db.keys > 0)) return { declined: 'the target holds keys' };
+    if (holdsKeys(keyspace)) return { declined: 'the target holds keys' };
     const [replicaof] = await to.call([['REPLICAOF', host, port]]);
     if (replicaof instanceof Error) return { declined: `the target refused REPLICAOF (${replicaof.message})` };
     undo.unshift(['REPLICAOF', 'NO', 'ONE']);
-    let timer: NodeJS.Timeout | undefined;
-    const link = await Promise.race([master.synced, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), connectTimeout)))]);
-    clearTimeout(timer);
+    const link = await Promise.race([master.synced, sleep(connectTimeout, undefined, { ref: false })]);
     if (!link) return { declined: `the target did not connect back to batt at ${host}:${port} within ${connectTimeout / 1000} s` };
     if (!link.eof) return { declined: 'the target is a Redis too old to read a snapshot marked by its end (capa eof)' };
     const check = checked ? undefined : new PassThrough();
@@ -201,7 +219,7 @@ export async function loadAsReplica(
           hint: "see the target server's log (an RDB version newer than the server, or memory)",
         });
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     // Still a replica, so no key expires while they are counted.
     const [after] = await to.call([['INFO', 'keyspace']]);
@@ -221,8 +239,8 @@ export async function loadAsReplica(
       hint: 'on the target: redis-cli REPLICAOF NO ONE, and CONFIG SET masterauth back to its own',
     });
   }
-  if (failure) throw failure;
-  if (!outcome || 'declined' in outcome) return outcome ?? { declined: 'no outcome' };
+  if (failure || !outcome) throw failure;
+  if ('declined' in outcome) return outcome;
   const { keys, held } = outcome;
   const total = held.reduce((sum, db) => sum + db.keys, 0);
   return [
@@ -257,7 +275,7 @@ async function putBack(to: RespClient, reconnect: () => Promise<RespClient>, und
         [reply] = await client.call([undo[0]]);
       } catch (error) {
         if (++failures > 5) return (error as Error).message;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         client = await reconnect().then(
           (c) => (opened.push(c), c),
           () => client,
@@ -266,7 +284,7 @@ async function putBack(to: RespClient, reconnect: () => Promise<RespClient>, und
       }
       if (reply instanceof Error) {
         if (!/^LOADING/.test(reply.message)) return `${String(undo[0][0])}: ${reply.message}`;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
         continue;
       }
       undo.shift();

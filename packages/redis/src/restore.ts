@@ -112,13 +112,11 @@ async function restoreAsReplica(ctx: RedisContext, target: Connection, source: R
   const to = await RespClient.open(target).catch((error: unknown) => {
     throw explain(error);
   });
-  const dir = privateScratch(ctx.home, 'redis-restore-');
   try {
     const settings = await replicaPreflight(to);
-    return 'declined' in settings ? settings : await loadAsReplica(ctx, to, () => RespClient.open(target), settings, source, dir);
+    return 'declined' in settings ? settings : await loadAsReplica(ctx, to, () => RespClient.open(target), settings, source);
   } finally {
     to.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

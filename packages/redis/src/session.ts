@@ -42,13 +42,13 @@ export async function cli(ctx: RedisContext, conn: Connection, ...args: string[]
  * with the number of keys it read (undefined where it does not say).
  */
 export async function checkRdb(ctx: RedisContext, rdb: string | Readable, what: string): Promise<{ keys?: number }> {
-  const tool = which('redis-check-rdb');
   // A child's stdin from batt is a socket, which /dev/stdin cannot open: a shell pipe through
-  // cat gives the checker a real one (a missing checker still fails by name, below).
+  // cat gives the checker a real one. A missing checker is started by name, to fail as missing.
+  const tool = which('redis-check-rdb');
   const checker =
-    typeof rdb === 'string' || !tool
-      ? await ctx.exec.spawn('redis-check-rdb', [typeof rdb === 'string' ? rdb : '/dev/stdin'], { debianPackage: 'redis-tools' })
-      : await ctx.exec.spawn('sh', ['-c', 'cat | exec "$0" /dev/stdin', tool], { debianPackage: 'redis-tools', stdin: rdb });
+    typeof rdb !== 'string' && tool
+      ? await ctx.exec.spawn('sh', ['-c', 'cat | exec "$0" /dev/stdin', tool], { debianPackage: 'redis-tools', stdin: rdb })
+      : await ctx.exec.spawn('redis-check-rdb', [typeof rdb === 'string' ? rdb : '/dev/stdin'], { debianPackage: 'redis-tools' });
   const [check, checked] = await Promise.all([collect(checker.stdout), checker.result]);
   if (checked.code === 'ENOENT') throw toolFailure('redis-check-rdb', checked, 'redis-tools');
   if (checked.failed || !/RDB looks OK/i.test(check)) {
