@@ -104,15 +104,26 @@ describe('s3 storage: faults', () => {
     assert.deepEqual(await storage.openUploads('parts/'), ['parts/abandoned.bin']);
   });
 
-  it('parts grow as a stream of unknown length goes on, and the object comes back whole', async () => {
+  it('parts grow as a stream of unknown length goes on, with no more bytes on their way than queueSize first parts, and the object comes back whole', async () => {
     const { s3 } = await loadSdk();
     const client = new s3.S3Client({ region: server.region, endpoint: server.endpoint, forcePathStyle: true, credentials: server.credentials });
     const sizes: number[] = [];
+    let sending = 0;
+    let mostSending = 0;
     const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
     const spied = Object.assign(Object.create(client) as typeof client, {
-      send: (command: { input: { ContentLength?: number } }) => {
-        if (command instanceof s3.UploadPartCommand) sizes.push(command.input.ContentLength!);
-        return send(command);
+      send: async (command: { input: { ContentLength?: number } }) => {
+        if (!(command instanceof s3.UploadPartCommand)) return send(command);
+        const bytes = command.input.ContentLength!;
+        sizes.push(bytes);
+        sending += bytes;
+        mostSending = Math.max(mostSending, sending);
+        try {
+          await new Promise((settle) => setTimeout(settle, 50)); // a slow link: the parts queue up
+          return await send(command);
+        } finally {
+          sending -= bytes;
+        }
       },
     });
     let uploadId = '';
@@ -121,6 +132,8 @@ describe('s3 storage: faults', () => {
     await uploadParts({ ...target, onUploadId: (id) => (uploadId = id) }, generated(36));
     const mib = 1024 * 1024;
     assert.deepEqual(sizes, [5 * mib, 5 * mib, 10 * mib, 10 * mib, 6 * mib]);
+    // Two 10 MiB parts at once would be 20 MiB: the doubled parts go one at a time.
+    assert.equal(mostSending, 10 * mib);
     assert.ok(uploadId);
     assert.equal(await sha256(storageOn(server).get(key)), await sha256(generated(36)));
     client.destroy();

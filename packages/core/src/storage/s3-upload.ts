@@ -1,7 +1,9 @@
 /**
  * One object's upload, in memory that does not grow with the object: the bytes are copied into at
  * most `queueSize + 1` buffers of a part's size (one filling while the others are sent), each sent
- * as a part of a multipart upload and reused once its part is stored. Data under one part is one
+ * as a part of a multipart upload and reused once its part is stored. When the part size doubles
+ * (past 1,000 parts) half as many go at once, so the memory stays that of `queueSize + 1` first
+ * parts (a 5 GiB stream went from 25 to 50 MiB of buffers in its last parts). Data under one part is one
  * PutObject. lib-storage's Upload, which batt used first, concatenates its input into new buffers
  * and keeps the buffer of each part's last input chunk alive with the part.
  *
@@ -37,7 +39,9 @@ export async function uploadParts(target: UploadTarget, body: AsyncIterable<Buff
   let failure: { error: unknown } | undefined;
 
   const send = async (data: Buffer, length: number): Promise<void> => {
-    while (sending.size >= queueSize) await Promise.race(sending);
+    // Larger parts go fewer at a time: the bytes on their way stay at queueSize first parts.
+    const inFlight = Math.max(1, Math.floor((queueSize * partSize) / data.length));
+    while (sending.size >= inFlight) await Promise.race(sending);
     if (failure) throw failure.error;
     if (uploadId === undefined) {
       const created = await client.send(new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
