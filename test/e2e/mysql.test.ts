@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { mysqlPlugin } from '@batt/mysql';
@@ -116,6 +117,30 @@ describe('mysql service against a live MariaDB', () => {
       .join('');
     assert.match(logs, /"scope":"mysql"/, 'the log file holds the run');
     assert.ok(!logs.includes('b@tt'));
+  });
+
+  it('a small database starts one process beside the client: no stdbuf, and no zstd binary where Node has zstd', async () => {
+    const calls = await recordCalls(join(box.dir, 'bin-small'), ['mariadb-dump', 'mysqldump', 'stdbuf', 'zstd']);
+    const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'small'), '--json'], { env: { ...db.env, PATH: calls.path } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const argvs = calls
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('ARGV '));
+    assert.ok(
+      argvs.some((l) => /(mysqldump|mariadb-dump) --defaults-file=/.test(l)),
+      `the dump ran:\n${argvs.join('\n')}`,
+    );
+    assert.ok(!argvs.some((l) => l.includes('/stdbuf ')), `no stdbuf for a small dump:\n${argvs.join('\n')}`);
+    const nodeZstd = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
+    assert.equal(
+      argvs.some((l) => l.includes('/zstd ')),
+      !nodeZstd,
+      `the zstd binary runs only where Node has no zstd (Node ${process.version}):\n${argvs.join('\n')}`,
+    );
+    const file = json(r).items[0].file as string;
+    assert.match(file, /\.sql\.zst$/);
+    await execa('zstd', ['-t', file]); // the standard tool reads what Node wrote
   });
 
   it('refuses non-transactional tables when told to, explaining why', async () => {

@@ -93,9 +93,9 @@ export function skipped(config: { readonly include_system?: boolean; readonly ex
   return new Set([...systemSchemas.filter((s) => !(s === 'mysql' && config.include_system === true)), ...(config.exclude ?? [])]);
 }
 
-/** The query for a database's tables with their engines (views have no engine). */
+/** The query for a database's tables with their engines (views have no engine) and data sizes (the server's estimate). */
 export function tablesQuery(database: string): string {
-  return `SELECT table_name, IFNULL(engine, ''), table_type FROM information_schema.tables WHERE table_schema = ${sqlString(database)} ORDER BY table_name`;
+  return `SELECT table_name, IFNULL(engine, ''), table_type, IFNULL(data_length, 0) FROM information_schema.tables WHERE table_schema = ${sqlString(database)} ORDER BY table_name`;
 }
 
 /** One query that counts the rows of every table given. */

@@ -56,6 +56,8 @@ export async function backup(ctx: MysqlContext, database: string): Promise<Backu
       args: dumpArgs(file.path, database, { lockTables: locked.length > 0, part: 'all', binlogPosition }),
       debianPackage: 'mariadb-client',
       through: scan,
+      // The server's estimate of the rows' size: a dump is about as large as its data.
+      expectedBytes: tables.reduce((sum, [, , , bytes]) => sum + (Number(bytes) || 0), 0),
       finish(result) {
         if (result.failed) {
           const ddl = result.isCanceled ? undefined : ddlInDumpError(stderrText(result), before);

@@ -42,6 +42,28 @@ export async function openCatalogReadOnly(path: string): Promise<CatalogDb> {
   }
 }
 
+const statements = new WeakMap<object, Map<string, import('better-sqlite3').Statement>>();
+
+/**
+ * The statement for `sql`, prepared once per connection: SQLite's prepare of a statement on the
+ * items table costs about a millisecond, and a run of 200 items made it a twentieth of batt's
+ * own time. Each call site sets the statement's mode (raw, pluck) itself, every time.
+ */
+export function prepared(db: Pick<CatalogDb, '$client'>, sql: string): import('better-sqlite3').Statement {
+  let cache = statements.get(db.$client);
+  if (!cache) statements.set(db.$client, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.$client.prepare(sql)));
+  return statement;
+}
+
+/** Runs a drizzle query through its cached statement (`prepared`); `get` for one row. */
+export function runPrepared(db: CatalogDb, query: { toSQL(): { sql: string; params: unknown[] } }, how: 'run' | 'get' = 'run'): unknown {
+  const { sql, params } = query.toSQL();
+  const statement = prepared(db, sql);
+  return how === 'get' ? statement.get(...params) : statement.run(...params);
+}
+
 export function closeCatalog(db: CatalogDb): void {
   db.$client.close();
 }

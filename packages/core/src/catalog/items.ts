@@ -3,7 +3,7 @@
  * scripts and the orphan scan. Where a caller asks row after row in a loop, the function
  * prepares its statement once and returns a function that asks.
  */
-import type { CatalogDb } from './db.js';
+import { prepared, type CatalogDb } from './db.js';
 import { now } from './queries.js';
 import type { ItemStatus } from './schema.js';
 
@@ -93,10 +93,10 @@ export function* itemFiles(db: CatalogDb): Generator<string> {
  * below `beforeId` and a size. Returns rows of [bytes, facts, accepted_at].
  */
 export function baselineItems(db: CatalogDb, service: string, target: string, beforeId: number, limit: number): [number, string | null, string | null][] {
-  return db.$client
-    .prepare(
-      "select bytes, facts, accepted_at from items where service = ? and target = ? and status = 'ok' and suspect is null and id < ? and bytes is not null order by id desc limit ?",
-    )
+  return prepared(
+    db,
+    "select bytes, facts, accepted_at from items where service = ? and target = ? and status = 'ok' and suspect is null and id < ? and bytes is not null order by id desc limit ?",
+  )
     .raw()
     .all(service, target, beforeId, limit) as [number, string | null, string | null][];
 }

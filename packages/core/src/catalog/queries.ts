@@ -6,7 +6,7 @@
  * together keeps `batt runs` in step with what a run records (other tables have their own files).
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import type { CatalogDb } from './db.js';
+import { prepared, runPrepared, type CatalogDb } from './db.js';
 import type { ManifestFailure } from '../manifest/manifest.js';
 import { items, runs, type ItemRow, type ItemStatus, type RunStatus } from './schema.js';
 
@@ -51,7 +51,7 @@ export function markAbortedRuns(db: CatalogDb): number {
 }
 
 export function startItem(db: CatalogDb, runId: number, service: string, target: string, startedAt = now()): number {
-  return db.insert(items).values({ runId, service, target, startedAt, status: 'running' }).returning({ id: items.id }).get().id;
+  return (runPrepared(db, db.insert(items).values({ runId, service, target, startedAt, status: 'running' }).returning({ id: items.id }), 'get') as { id: number }).id;
 }
 
 export type ItemResult = Partial<
@@ -62,10 +62,13 @@ export type ItemResult = Partial<
 >;
 
 export function finishItem(db: CatalogDb, id: number, status: ItemStatus, result: ItemResult): void {
-  db.update(items)
-    .set({ ...result, status, finishedAt: result.finishedAt ?? now() })
-    .where(eq(items.id, id))
-    .run();
+  runPrepared(
+    db,
+    db
+      .update(items)
+      .set({ ...result, status, finishedAt: result.finishedAt ?? now() })
+      .where(eq(items.id, id)),
+  );
 }
 
 /** Records a run's `--bundle` tar. */
@@ -83,8 +86,7 @@ export function addItem(db: CatalogDb, values: Omit<typeof items.$inferInsert, '
  * finished (by file), and the items that failed or were cut short, with their errors.
  */
 export function manifestRecords(db: CatalogDb, runId: number): { times: Map<string, { startedAt: string; finishedAt: string | null }>; failed: ManifestFailure[] } {
-  const rows = db.$client
-    .prepare("select service, target, file, status, started_at, finished_at, error from items where run_id = ? and status <> 'running' order by id")
+  const rows = prepared(db, "select service, target, file, status, started_at, finished_at, error from items where run_id = ? and status <> 'running' order by id")
     .raw()
     .all(runId) as [string, string, string | null, ItemStatus, string, string | null, string | null][];
   const times = new Map<string, { startedAt: string; finishedAt: string | null }>();
@@ -100,6 +102,6 @@ export { getRun, listRuns, type RunFilter, type RunSummary } from './run-list.js
 
 /** A test of whether the catalog has a file in a storage only (`keep_local: false`), not pruned. */
 export function remoteOnly(db: CatalogDb): (file: string) => boolean {
-  const found = db.$client.prepare("select 1 from items where file = ? and local = 0 and status = 'ok' and prune_id is null limit 1").pluck();
+  const found = prepared(db, "select 1 from items where file = ? and local = 0 and status = 'ok' and prune_id is null limit 1").pluck();
   return (file) => Boolean(found.get(file));
 }

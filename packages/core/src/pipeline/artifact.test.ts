@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import type { Compression } from '../config/schema.js';
 import { LocalStorage } from '../storage/local.js';
-import { writeArtifact } from './artifact.js';
+import { isSmall, writeArtifact } from './artifact.js';
+import { compressStage, smallDump } from './compress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'batt-artifact-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,5 +106,33 @@ describe('dump → compress → hash → store', () => {
       );
       assert.deepEqual(readdirSync(remoteDir), before);
     });
+  });
+});
+
+describe('where zstd runs', () => {
+  const nodeZstd = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === 'function';
+  for (const small of [false, true]) {
+    const where = small && nodeZstd ? "in Node's zlib, handing its output on" : `the zstd binary${small ? ' (this Node has no zstd)' : ''}, writing the file itself`;
+    it(`${small ? 'a small dump' : 'a dump of unknown or large size'}: ${where}`, async () => {
+      const file = join(dir, `where-${small}.zst`);
+      const fd = openSync(file, 'w');
+      try {
+        const stage = await compressStage('zstd', 3, new AbortController().signal, fd, undefined, small);
+        // The binary writes into the file itself (no output stream); Node's zstd hands its output on.
+        assert.equal(stage.output === null, !(small && nodeZstd));
+        stage.output?.resume();
+        stage.input.end(data.subarray(0, 1000));
+        await stage.done;
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+  it('a dump command is small below smallDump bytes expected, and only when it says so', () => {
+    const command = { command: 'true', args: [], finish: () => ({}) };
+    assert.equal(isSmall({ ...command, expectedBytes: smallDump - 1 }), true);
+    assert.equal(isSmall({ ...command, expectedBytes: smallDump }), false);
+    assert.equal(isSmall(command), false);
+    assert.equal(isSmall({ stream: Readable.from([]), done: Promise.resolve({}) }), false);
   });
 });

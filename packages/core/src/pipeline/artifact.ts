@@ -15,7 +15,7 @@ import { BattError, fromSystemError } from '../errors/errors.js';
 import type { ToolResult } from '../exec/exec.js';
 import type { ItemFacts } from '../plugins/types.js';
 import type { NewFile } from '../storage/local.js';
-import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
+import { compressStage, compressionSuffix, smallDump, type CompressionStage } from './compress.js';
 import { disposeOf, dumpStage, unreadFileOf, type Dump, type DumpStage } from './dump.js';
 import { encryptStage, type EncryptionStage } from './encrypt.js';
 import { hashStage, remoteHashStage, type HashStage } from './hash.js';
@@ -77,7 +77,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   try {
     const { encryption } = request;
     // Encrypted, the compressed bytes must pass through the encrypter: the zstd binary never writes the file itself then.
-    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, encryption ? undefined : file.fd, unreadFileOf(dump)));
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, encryption ? undefined : file.fd, unreadFileOf(dump), isSmall(dump)));
     if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
     stages.dump = await dumpStage(dump, compressed, signal, request.service);
     stages.hash = hashStage(stages.encrypt ?? compressed, file, request.onBytes);
@@ -114,7 +114,7 @@ async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promi
   let stored = false;
   try {
     // No file to write into: the zstd binary's output is a stream, as when encrypting.
-    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, undefined, unreadFileOf(dump)));
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, undefined, unreadFileOf(dump), isSmall(dump)));
     if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
     const dumped = (stages.dump = await dumpStage(dump, compressed, signal, request.service));
     const encrypted = stages.encrypt;
@@ -145,6 +145,11 @@ async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promi
   } finally {
     name.release();
   }
+}
+
+/** True for a dump command that says it will be small (BackupCommand.expectedBytes). */
+export function isSmall(dump: Dump): boolean {
+  return 'command' in dump && dump.expectedBytes !== undefined && dump.expectedBytes < smallDump;
 }
 
 /** Stops every stage that started and waits until none still writes. */

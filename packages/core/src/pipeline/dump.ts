@@ -7,7 +7,7 @@ import { ReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { spawnTool, toolFailure } from '../exec/exec.js';
 import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
-import type { CompressionStage } from './compress.js';
+import { smallDump, type CompressionStage } from './compress.js';
 
 export type Dump = BackupStream | BackupCommand;
 
@@ -37,7 +37,8 @@ export async function dumpStage(dump: Dump, into: CompressionStage, signal: Abor
     debianPackage: dump.debianPackage,
     service,
     stdout: direct ? into.input : 'pipe',
-    bufferOutput: true,
+    // A small dump is written in a few writes anyway; stdbuf would be one more process to start.
+    bufferOutput: !(dump.expectedBytes !== undefined && dump.expectedBytes < smallDump),
   });
   let piped: Promise<void> = Promise.resolve();
   if (direct)

@@ -54,6 +54,13 @@ export interface BackupCommand {
    * can count and check what it sees (rows, a trailer). The bytes then pass through Node.
    */
   through?: Transform;
+  /**
+   * About how many bytes the dump will be, where the plugin knows without a cost of its own (the
+   * table sizes it read anyway). A dump under `smallDump` is compressed in-process where Node has
+   * zstd, and its tool writes without stdbuf: two processes fewer per item, which is most of an
+   * item's cost when there are hundreds of small ones. A wrong guess costs speed, never bytes.
+   */
+  expectedBytes?: number;
   /** Judges the finished command: returns facts, or throws when the dump is not whole. */
   finish(result: ToolResult): ItemFacts | Promise<ItemFacts>;
   /** Called once the item is over, whatever happened: remove credential files and the like. */
