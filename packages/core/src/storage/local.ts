@@ -7,7 +7,7 @@
  * placed with `place`: both never over an existing file.
  */
 import { constants, createReadStream, type Dirent } from 'node:fs';
-import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { BattError } from '../errors/errors.js';
@@ -101,6 +101,20 @@ export class LocalStorage implements Storage {
       out.destroy(code(error) === 'ENOENT' ? new BattError('NOT_FOUND', `${key} is missing`, { hint: 'it was moved or deleted; `batt catalog check` shows what else is' }) : error);
     });
     return raw.pipe(out);
+  }
+
+  /**
+   * One read of a file's whole text, never through a link: a manifest or SHA256SUMS read per item
+   * through get()'s 1 MiB stream buffer allocated 400 MiB over 200 items, and V8 answered with 70
+   * full garbage collections. undefined when it is not there (or not a file).
+   */
+  async readSmall(key: string): Promise<string | undefined> {
+    try {
+      return await readFile(key, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK });
+    } catch (error) {
+      if (['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR'].includes(code(error) ?? '')) return undefined;
+      throw error;
+    }
   }
 
   async stat(key: string): Promise<{ bytes: number; modified: Date } | undefined> {

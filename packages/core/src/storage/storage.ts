@@ -54,11 +54,14 @@ export interface Storage {
   check?(): Promise<void>;
   /** Removes what a put that was cut off left behind, by the token its `onPending` was given. */
   abandon?(token: string): Promise<void>;
+  /** A small object's text in one read, where the storage can (readText); undefined when there is none. */
+  readSmall?(key: string): Promise<string | undefined>;
 }
 
 /** The whole object as text, or undefined when there is no such object. */
 export async function readText(storage: Storage, key: string): Promise<string | undefined> {
   if (!(await storage.stat(key))) return undefined;
+  if (storage.readSmall) return storage.readSmall(key);
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of storage.get(key)) chunks.push(chunk as Buffer);
