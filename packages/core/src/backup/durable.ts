@@ -6,7 +6,7 @@
  */
 import { localStorage } from '../storage/local.js';
 import type { CatalogDb } from '../catalog/db.js';
-import { manifestRecords, remoteOnly } from '../catalog/queries.js';
+import { remoteOnly, runFailures } from '../catalog/queries.js';
 import { BattError, describeError } from '../errors/errors.js';
 import { writeManifests, type ManifestItem, type ManifestRun } from '../manifest/manifest.js';
 
@@ -23,7 +23,7 @@ export function durableMetadata(db: CatalogDb, run: ManifestRun, folderOf: (item
   const items: ManifestItem[] = [];
   let onDisk: Promise<unknown> = Promise.resolve();
   const writeAll = (): Promise<string[]> => {
-    const next = onDisk.then(() => writeManifests(run, items, folderOf, manifestRecords(db, run.id).failed, remoteOnly(db)));
+    const next = onDisk.then(() => writeManifests(run, items, folderOf, runFailures(db, run.id), remoteOnly(db)));
     onDisk = next.catch(() => {});
     return next;
   };

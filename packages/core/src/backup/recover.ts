@@ -12,7 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CatalogDb } from '../catalog/db.js';
 import { abortedItemsOf, adoptItem, fileInCatalog } from '../catalog/items.js';
-import { manifestRecords } from '../catalog/queries.js';
+import { runFailures } from '../catalog/queries.js';
 import { abortedRunsAmongLast } from '../catalog/runs.js';
 import { expandPattern, withServicePlaceholder } from '../destination/expand.js';
 import { hashObject } from '../pipeline/hash.js';
@@ -123,7 +123,7 @@ export async function recoverAbortedItems(db: CatalogDb, battVersion: string, re
       if (adoptedHere) {
         // Its SHA256SUMS line (the kill may have come before it) and manifest, as a finished run has them.
         const kept = ours.filter((e) => known(join(folder, e.name))).map(({ name, ...e }) => ({ ...e, file: join(folder, name) }));
-        await writeManifests({ ...(manifest.run as ManifestRun), battVersion: manifest.run?.battVersion ?? battVersion }, kept, () => folder, manifestRecords(db, run.id).failed);
+        await writeManifests({ ...(manifest.run as ManifestRun), battVersion: manifest.run?.battVersion ?? battVersion }, kept, () => folder, runFailures(db, run.id));
       }
     }
   }

@@ -82,20 +82,15 @@ export function addItem(db: CatalogDb, values: Omit<typeof items.$inferInsert, '
 }
 
 /**
- * What a run's manifests record from the catalog: when each item with a file started and
- * finished (by file), and the items that failed or were cut short, with their errors.
+ * The items of a run that failed or were cut short, with their errors: what its manifests record
+ * beside the files. Only those rows are read (each item rewrites the manifests: reading all the
+ * run's items each time grew with the square of their number).
  */
-export function manifestRecords(db: CatalogDb, runId: number): { times: Map<string, { startedAt: string; finishedAt: string | null }>; failed: ManifestFailure[] } {
-  const rows = prepared(db, "select service, target, file, status, started_at, finished_at, error from items where run_id = ? and status <> 'running' order by id")
-    .raw()
-    .all(runId) as [string, string, string | null, ItemStatus, string, string | null, string | null][];
-  const times = new Map<string, { startedAt: string; finishedAt: string | null }>();
-  const failed: ManifestFailure[] = [];
-  for (const [service, target, file, status, startedAt, finishedAt, error] of rows) {
-    if (status === 'ok' && file) times.set(file, { startedAt, finishedAt });
-    else if (status === 'failed' || status === 'aborted') failed.push({ service, target, status, startedAt, finishedAt, error });
-  }
-  return { times, failed };
+export function runFailures(db: CatalogDb, runId: number): ManifestFailure[] {
+  return prepared(
+    db,
+    "select service, target, status, started_at startedAt, finished_at finishedAt, error from items where run_id = ? and status in ('failed', 'aborted') order by id",
+  ).all(runId) as ManifestFailure[];
 }
 
 export { getRun, listRuns, type RunFilter, type RunSummary } from './run-list.js';
