@@ -85,9 +85,21 @@ describe("a SIGKILL in the core's own writer", () => {
         extendEnv: false,
         env: box.env({ PATH: path }),
       });
-      const writing = (): boolean =>
-        existsSync(marker) && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp') && statSync(join(dest, 'file', n)).size > 0);
-      await until('the writer has written bytes', writing);
+      let ended: { exitCode?: number; stderr?: unknown } | undefined;
+      void run.then((r) => (ended = r));
+      const writing = (): boolean => {
+        // A batt that ended before writing fails the test at once, saying why.
+        if (ended) assert.fail(`batt ended before the kill (exit ${ended.exitCode}): ${String(ended.stderr)}`);
+        return (
+          existsSync(marker) && existsSync(join(dest, 'file')) && readdirSync(join(dest, 'file')).some((n) => n.startsWith('.batt-tmp') && statSync(join(dest, 'file', n)).size > 0)
+        );
+      };
+      await until('the writer has written bytes', writing).catch((error: Error) => {
+        run.kill('SIGKILL'); // a batt left running would hold the home's lock in the next test
+        const folder = join(dest, 'file');
+        const held = existsSync(folder) ? readdirSync(folder).map((n) => `${n} (${statSync(join(folder, n)).size} bytes)`) : ['nothing: no folder'];
+        throw new Error(`${error.message}; tar's marker is ${existsSync(marker) ? '' : 'not '}there; ${folder} holds ${held.join(', ') || 'nothing'}`);
+      });
       const tar = processWatch(Number(readFileSync(marker, 'utf8')));
       run.kill('SIGKILL');
       await run;
