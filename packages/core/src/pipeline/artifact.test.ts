@@ -8,8 +8,9 @@ import * as zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import type { Compression } from '../config/schema.js';
 import { LocalStorage } from '../storage/local.js';
-import { isSmall, writeArtifact } from './artifact.js';
+import { writeArtifact } from './artifact.js';
 import { compressStage, smallDump } from './compress.js';
+import { isSmall } from './dump.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'batt-artifact-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

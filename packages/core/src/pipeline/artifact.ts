@@ -15,8 +15,8 @@ import { BattError, fromSystemError } from '../errors/errors.js';
 import type { ToolResult } from '../exec/exec.js';
 import type { ItemFacts } from '../plugins/types.js';
 import type { NewFile } from '../storage/local.js';
-import { compressStage, compressionSuffix, smallDump, type CompressionStage } from './compress.js';
-import { disposeOf, dumpStage, unreadFileOf, type Dump, type DumpStage } from './dump.js';
+import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
+import { disposeOf, dumpStage, isSmall, unreadFileOf, type Dump, type DumpStage } from './dump.js';
 import { encryptStage, type EncryptionStage } from './encrypt.js';
 import { hashStage, remoteHashStage, type HashStage } from './hash.js';
 import { freeRemoteName, storeStage, type RemoteStore } from './store.js';
@@ -145,11 +145,6 @@ async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promi
   } finally {
     name.release();
   }
-}
-
-/** True for a dump command that says it will be small (BackupCommand.expectedBytes). */
-export function isSmall(dump: Dump): boolean {
-  return 'command' in dump && dump.expectedBytes !== undefined && dump.expectedBytes < smallDump;
 }
 
 /** Stops every stage that started and waits until none still writes. */

@@ -38,7 +38,7 @@ export async function dumpStage(dump: Dump, into: CompressionStage, signal: Abor
     service,
     stdout: direct ? into.input : 'pipe',
     // A small dump is written in a few writes anyway; stdbuf would be one more process to start.
-    bufferOutput: !(dump.expectedBytes !== undefined && dump.expectedBytes < smallDump),
+    bufferOutput: !isSmall(dump),
   });
   let piped: Promise<void> = Promise.resolve();
   if (direct)
@@ -50,6 +50,11 @@ export async function dumpStage(dump: Dump, into: CompressionStage, signal: Abor
     return dump.finish(result);
   });
   return { done, stop: () => child.kill('SIGKILL') };
+}
+
+/** True for a dump command that says it will be small (BackupCommand.expectedBytes). */
+export function isSmall(dump: Dump): boolean {
+  return 'command' in dump && dump.expectedBytes !== undefined && dump.expectedBytes < smallDump;
 }
 
 /** The path of a dump that is a file nobody has read from yet (fs.createReadStream): the zstd binary can read it itself. */
