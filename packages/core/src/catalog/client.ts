@@ -7,7 +7,7 @@
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { BattError } from '../errors/errors.js';
 import { openSqlite } from '../sqlite/sqlite.js';
 
@@ -75,6 +75,21 @@ function refuseForeign(path: string, client: Database): void {
   if (id === 0 && (tables.length === 0 || older)) return;
   const shown = tables.length ? `tables: ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}` : `application id ${id}`;
   throw new BattError('CATALOG', `${path} is not a batt catalog: a SQLite database of another application (${shown})`, { hint: moveAway(path) });
+}
+
+const statements = new WeakMap<Database, Map<string, Statement>>();
+
+/**
+ * `sql` prepared once per connection (a CatalogDb, or the bare connection `batt runs` uses):
+ * SQLite's prepare of a statement on the items table costs about a millisecond, every time. Each
+ * call site sets the statement's mode (raw, pluck) itself, every time.
+ */
+export function prepared(db: { $client: Database }, sql: string): Statement {
+  let cache = statements.get(db.$client);
+  if (!cache) statements.set(db.$client, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.$client.prepare(sql)));
+  return statement;
 }
 
 /** Opens the catalog's connection (see the top of this file); throws CATALOG with the fix. */

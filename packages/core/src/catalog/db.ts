@@ -6,7 +6,7 @@
  * connection and those checks are client.ts's; this adds drizzle.
  */
 import { BattError } from '../errors/errors.js';
-import { openCatalogClient } from './client.js';
+import { openCatalogClient, prepared } from './client.js';
 import { openSqlite } from '../sqlite/sqlite.js';
 import * as schema from './schema.js';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -42,22 +42,11 @@ export async function openCatalogReadOnly(path: string): Promise<CatalogDb> {
   }
 }
 
-const statements = new WeakMap<object, Map<string, import('better-sqlite3').Statement>>();
-
 /**
- * The statement for `sql`, prepared once per connection: SQLite's prepare of a statement on the
- * items table costs about a millisecond, and a run of 200 items made it a twentieth of batt's
- * own time. Each call site sets the statement's mode (raw, pluck) itself, every time.
+ * Runs a drizzle query through its statement prepared once (client.ts `prepared`), not once per
+ * call as drizzle does: a run of 200 items spent a twentieth of batt's time in SQLite's prepare.
+ * `get` for one row.
  */
-export function prepared(db: Pick<CatalogDb, '$client'>, sql: string): import('better-sqlite3').Statement {
-  let cache = statements.get(db.$client);
-  if (!cache) statements.set(db.$client, (cache = new Map()));
-  let statement = cache.get(sql);
-  if (!statement) cache.set(sql, (statement = db.$client.prepare(sql)));
-  return statement;
-}
-
-/** Runs a drizzle query through its cached statement (`prepared`); `get` for one row. */
 export function runPrepared(db: CatalogDb, query: { toSQL(): { sql: string; params: unknown[] } }, how: 'run' | 'get' = 'run'): unknown {
   const { sql, params } = query.toSQL();
   const statement = prepared(db, sql);

@@ -3,7 +3,8 @@
  * scripts and the orphan scan. Where a caller asks row after row in a loop, the function
  * prepares its statement once and returns a function that asks.
  */
-import { prepared, type CatalogDb } from './db.js';
+import { prepared } from './client.js';
+import type { CatalogDb } from './db.js';
 import { now } from './queries.js';
 import type { ItemStatus } from './schema.js';
 

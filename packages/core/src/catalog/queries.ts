@@ -6,7 +6,8 @@
  * together keeps `batt runs` in step with what a run records (other tables have their own files).
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import { prepared, runPrepared, type CatalogDb } from './db.js';
+import { prepared } from './client.js';
+import { runPrepared, type CatalogDb } from './db.js';
 import type { ManifestFailure } from '../manifest/manifest.js';
 import { items, runs, type ItemRow, type ItemStatus, type RunStatus } from './schema.js';
 

@@ -4,7 +4,8 @@
  * loaded for them (`batt runs` answers in about the time Node takes to start), and `batt serve`
  * lists runs on every page without building the same queries again.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { prepared } from './client.js';
 import type { ItemRow, RunRow, RunStatus } from './schema.js';
 
 /** What these queries need of a catalog: its connection (a CatalogDb has one). */
@@ -99,17 +100,6 @@ export function listRuns(db: CatalogClient, filter: RunFilter): RunSummary[] {
     copies: Object.values(copiesByRun.get(r.id) ?? {}).reduce((a, b) => a + b, 0),
     copiesByStorage: copiesByRun.get(r.id) ?? {},
   }));
-}
-
-const statements = new WeakMap<object, Map<string, Statement>>();
-
-/** `sql` prepared once per connection. */
-function prepared(db: CatalogClient, sql: string): Statement {
-  let cache = statements.get(db.$client);
-  if (!cache) statements.set(db.$client, (cache = new Map()));
-  let statement = cache.get(sql);
-  if (!statement) cache.set(sql, (statement = db.$client.prepare(sql)));
-  return statement;
 }
 
 const itemColumns = `id, run_id as runId, service, target, file, bytes, sha256, compression, encryption, recipients, local, started_at as startedAt,

@@ -9,8 +9,8 @@ import { after, describe, it } from 'node:test';
 import type { Compression } from '../config/schema.js';
 import { LocalStorage } from '../storage/local.js';
 import { writeArtifact } from './artifact.js';
-import { compressStage, smallDump } from './compress.js';
-import { isSmall } from './dump.js';
+import { compressStage } from './compress.js';
+import { isSmall, smallDump } from './dump.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'batt-artifact-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -118,7 +118,8 @@ describe('where zstd runs', () => {
       const file = join(dir, `where-${small}.zst`);
       const fd = openSync(file, 'w');
       try {
-        const stage = await compressStage('zstd', 3, new AbortController().signal, fd, undefined, small);
+        const dump = { command: 'true', args: [], finish: () => ({}), expectedBytes: small ? 1000 : undefined };
+        const stage = await compressStage('zstd', 3, new AbortController().signal, fd, dump);
         // The binary writes into the file itself (no output stream); Node's zstd hands its output on.
         assert.equal(stage.output === null, !(small && nodeZstd));
         stage.output?.resume();

@@ -16,7 +16,7 @@ import type { ToolResult } from '../exec/exec.js';
 import type { ItemFacts } from '../plugins/types.js';
 import type { NewFile } from '../storage/local.js';
 import { compressStage, compressionSuffix, type CompressionStage } from './compress.js';
-import { disposeOf, dumpStage, isSmall, unreadFileOf, type Dump, type DumpStage } from './dump.js';
+import { disposeOf, dumpStage, type Dump, type DumpStage } from './dump.js';
 import { encryptStage, type EncryptionStage } from './encrypt.js';
 import { hashStage, remoteHashStage, type HashStage } from './hash.js';
 import { freeRemoteName, storeStage, type RemoteStore } from './store.js';
@@ -77,7 +77,7 @@ export async function writeArtifact(request: ArtifactRequest): Promise<Artifact>
   try {
     const { encryption } = request;
     // Encrypted, the compressed bytes must pass through the encrypter: the zstd binary never writes the file itself then.
-    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, encryption ? undefined : file.fd, unreadFileOf(dump), isSmall(dump)));
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, encryption ? undefined : file.fd, dump));
     if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
     stages.dump = await dumpStage(dump, compressed, signal, request.service);
     stages.hash = hashStage(stages.encrypt ?? compressed, file, request.onBytes);
@@ -114,7 +114,7 @@ async function writeRemote(request: ArtifactRequest, remote: RemoteStore): Promi
   let stored = false;
   try {
     // No file to write into: the zstd binary's output is a stream, as when encrypting.
-    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, undefined, unreadFileOf(dump), isSmall(dump)));
+    const compressed = (stages.compress = await compressStage(request.compression, request.level, signal, undefined, dump));
     if (encryption) stages.encrypt = await encryptStage(encryption, compressed.output!, signal);
     const dumped = (stages.dump = await dumpStage(dump, compressed, signal, request.service));
     const encrypted = stages.encrypt;

@@ -5,7 +5,7 @@
  * as it grows). Without the binary, on a Node whose zlib has zstd (22.15+), it runs in-process
  * on one thread: Node's zstd stream fails with threads ("stream.push() after EOF" as soon as a
  * pipe feeds it, nodejs/node#59899, still so in 26.12), and one thread is half the speed of
- * `zstd -T0` on two cores (docs/benchmarks.md, "Node"). A dump known to be small (`small`) is
+ * `zstd -T0` on two cores (docs/benchmarks.md, "Node"). A dump known to be small (isSmall, dump.ts) is
  * compressed in-process wherever Node has zstd: for a few MB, starting the binary (and its
  * threads) costs more than one thread spends compressing. gzip uses zlib.
  */
@@ -15,6 +15,7 @@ import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import type { Compression } from '../config/schema.js';
 import { spawnTool, stderrText, toolFailure, which } from '../exec/exec.js';
+import { isSmall, unreadFileOf, type Dump } from './dump.js';
 
 export interface CompressionStage {
   /** Where the uncompressed bytes go. */
@@ -47,9 +48,6 @@ export function zstdRunner(env: NodeJS.ProcessEnv = process.env): 'binary' | 'zl
   return nodeZstd() ? 'zlib' : undefined;
 }
 
-/** Below this many bytes a dump is small: compressed in-process where Node has zstd (BackupCommand.expectedBytes). */
-export const smallDump = 8 * 1024 * 1024;
-
 /** True when zstd can run here: the binary on PATH, or Node's own. */
 export function zstdAvailable(env: NodeJS.ProcessEnv = process.env): boolean {
   return zstdRunner(env) !== undefined;
@@ -80,27 +78,27 @@ function outputError(stderr: string): NodeJS.ErrnoException | undefined {
 }
 
 /**
- * Starts the compressor. `inputFile`: the dump is a finished file (a Redis RDB, say), which the
- * zstd binary then reads itself; `input` is unused and `fromFile` is set. `outputFd`: the file the
+ * Starts the compressor for `dump`. A dump that is a finished file nobody has read (a Redis RDB,
+ * say) the zstd binary reads itself; `input` is unused and `fromFile` is set. A dump that says it
+ * is small (isSmall) goes through Node's zstd wherever there is one. `outputFd`: the file the
  * zstd binary writes into itself (`output` is then null); in-process compressors leave it alone.
- * Without one (the bytes are encrypted next), the zstd binary's output is a stream too. `small`:
- * the dump is known to be small, so Node's zstd is used wherever there is one.
+ * Without one (the bytes are encrypted next), the zstd binary's output is a stream too.
  */
 export async function compressStage(
   compression: Compression,
   level: number | undefined,
   signal: AbortSignal,
   outputFd: number | undefined,
-  inputFile?: string,
-  small = false,
+  dump?: Dump,
 ): Promise<CompressionStage> {
   if (compression === 'none') return inProcess(new PassThrough({ highWaterMark: 1024 * 1024 }));
   if (compression === 'gzip') return inProcess(zlib.createGzip({ level: level ?? 6, chunkSize: 256 * 1024 }));
   const create = nodeZstd();
-  if (create && (small || zstdRunner() === 'zlib')) {
+  if (create && ((dump && isSmall(dump)) || zstdRunner() === 'zlib')) {
     const c = (zlib as unknown as ZstdZlib).constants;
     return inProcess(create({ params: { [c.ZSTD_c_compressionLevel]: level ?? 3 }, chunkSize: 256 * 1024 }));
   }
+  const inputFile = dump && unreadFileOf(dump);
   const fd = inputFile ? openSync(inputFile, 'r') : undefined;
   try {
     const child = await spawnTool('zstd', [`-${level ?? 3}`, '-T0', '-q', '-c'], { stdin: fd ?? 'pipe', stdout: outputFd ?? 'pipe', signal, debianPackage: 'zstd' });

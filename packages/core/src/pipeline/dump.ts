@@ -7,7 +7,7 @@ import { ReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { spawnTool, toolFailure } from '../exec/exec.js';
 import type { BackupCommand, BackupStream, ItemFacts } from '../plugins/types.js';
-import { smallDump, type CompressionStage } from './compress.js';
+import type { CompressionStage } from './compress.js';
 
 export type Dump = BackupStream | BackupCommand;
 
@@ -51,6 +51,9 @@ export async function dumpStage(dump: Dump, into: CompressionStage, signal: Abor
   });
   return { done, stop: () => child.kill('SIGKILL') };
 }
+
+/** Below this many bytes a dump is small: compressed in-process where Node has zstd (BackupCommand.expectedBytes). */
+export const smallDump = 8 * 1024 * 1024;
 
 /** True for a dump command that says it will be small (BackupCommand.expectedBytes). */
 export function isSmall(dump: Dump): boolean {
