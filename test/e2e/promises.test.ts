@@ -78,7 +78,10 @@ describe("a SIGKILL in the core's own writer", () => {
       // tar never finishes (endlessTar): the kill lands while the writer has bytes on disk.
       const data = box.folder(`data-${compression}`, { a: 'a' });
       const marker = join(box.dir, `tar-${compression}.pid`);
-      const path = endlessTar(join(box.dir, `bin-${compression}`), marker);
+      // 64 MiB: more than `zstd -T0` holds in its jobs. With 16 MiB, zstd could keep every byte
+      // compressed in memory while it waits in read() for more, and write nothing to the file
+      // (seen in CI: tar's marker there, the temporary file still 0 bytes after 30 s).
+      const path = endlessTar(join(box.dir, `bin-${compression}`), marker, 64);
       const dest = join(box.out, `kill-${compression}`);
       const run = execa(process.execPath, [battBin, '--home', box.home, '--file', data, '--path', dest, '--compression', compression], {
         reject: false,
