@@ -2,14 +2,14 @@
 // against a live MariaDB: answers matched to their queries, a failure confined to its query, a
 // query given up stopping its client, and the client ending when idle.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { BattError } from '@batt/core';
-import { clientOptionFile, sessionQuery } from '@batt/mysql';
+import { clientOptionFile, sessionQuery, warmUp } from '@batt/mysql';
 import { forSuite, startMariaDb } from '../lib/servers.js';
 
 const mysqlEntry = fileURLToPath(import.meta.resolve('@batt/mysql'));
@@ -109,5 +109,36 @@ describe('mysql: one client for the queries before the dumps', () => {
     assert.equal((await db.sql(`SELECT COUNT(*) FROM information_schema.processlist WHERE id = ${first}`)).trim(), '0', 'the idle client disconnected');
     const [[second]] = await sessionQuery(file, 'SELECT CONNECTION_ID()');
     assert.notEqual(second, first);
+  });
+
+  it('a client started ahead (warmUp) is connected when it settles, and answers the first query', async () => {
+    // Its own connection: another option file's content is another client.
+    const ahead = join(dir, 'ahead.cnf');
+    writeFileSync(ahead, `${readFileSync(file, 'utf8')}# ahead\n`, { mode: 0o600 });
+    const connections = async (): Promise<string[]> => (await db.sql("SELECT id FROM information_schema.processlist WHERE user = 'batt' ORDER BY id")).split('\n').filter(Boolean);
+    const before = await connections();
+    await warmUp(ahead);
+    const added = (await connections()).filter((id) => !before.includes(id));
+    assert.equal(added.length, 1, 'one connection made ahead');
+    assert.deepEqual(await sessionQuery(ahead, 'SELECT CONNECTION_ID()'), [[added[0]]]);
+  });
+
+  it('a warm-up that failed fails the next query with its error, without logging in again', async () => {
+    const wrong = join(dir, 'wrong.cnf');
+    writeFileSync(wrong, clientOptionFile({ host: '127.0.0.1', port: Number(db.env.BATT_MYSQL_PORT), user: 'batt', password: 'not it' }), { mode: 0o600 });
+    const denied = async (): Promise<number> => Number((await db.sql("SHOW GLOBAL STATUS LIKE 'Access_denied_errors'")).split('\t')[1]);
+    const was = await denied();
+    // A query asked while the warm-up runs waits in its client, and fails with it.
+    const warming = warmUp(wrong);
+    await assert.rejects(sessionQuery(wrong, 'SELECT 1'), /access denied/i);
+    await warming; // settles, failed or not
+    assert.equal(await denied(), was + 1, 'the waiting query did not try again');
+    // Failed with no query waiting: the next one fails with its error.
+    await warmUp(wrong);
+    assert.equal(await denied(), was + 2);
+    await assert.rejects(sessionQuery(wrong, 'SELECT 1'), /access denied/i);
+    assert.equal(await denied(), was + 2, 'the query reported the warm-up failure rather than try again');
+    await assert.rejects(sessionQuery(wrong, 'SELECT 1'), /access denied/i);
+    assert.equal(await denied(), was + 3, 'the query after that tries again');
   });
 });

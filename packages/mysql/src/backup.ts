@@ -3,13 +3,20 @@ import { BattError, stderrText, toolFailure, toolVersion, type BackupCommand } f
 import { DumpFilter } from './dump-filter.js';
 import { definitionsQuery, dumpArgs, nonTransactionalTables, skipped, tablesQuery } from './args.js';
 import { ddlDuringDump, ddlInDumpError, parseVersion } from './checks.js';
-import { sessionQuery } from './client.js';
+import { sessionQuery, warmUp } from './client.js';
 import { dumpTool, existsQuery, explain, optionFile } from './session.js';
 import type { MysqlContext } from './index.js';
 
 export async function listTargets(ctx: MysqlContext, requested: readonly string[]): Promise<string[]> {
   const configured = ctx.config.databases ?? [];
-  if (requested.length || configured.length) return [...new Set(requested.length ? requested : configured)];
+  // The run's client starts now, while the core records the run: its start and connection are
+  // most of what a small dump waits for. SHOW DATABASES below starts it too.
+  void toolVersion(dumpTool());
+  if (requested.length || configured.length) {
+    const file = optionFile(ctx);
+    void warmUp(file.path, ctx.signal).finally(() => file.dispose());
+    return [...new Set(requested.length ? requested : configured)];
+  }
   const file = optionFile(ctx);
   try {
     const skip = skipped(ctx.config);

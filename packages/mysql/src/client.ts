@@ -25,6 +25,8 @@ interface Request {
   dropped?: boolean;
   /** The client it was sent to last. */
   client?: Client;
+  /** Sent by warmUp: no one asked it. */
+  warmUp?: boolean;
   resolve(rows: string[][]): void;
   reject(error: unknown): void;
 }
@@ -68,9 +70,19 @@ class Client {
       if (clients.get(key)?.client === this) clients.delete(key);
       // A client that failed on its own ran the head query and stopped there: that query fails
       // with its message. One batt killed ran a query given up, already answered. What waits
-      // behind goes to a new client.
+      // behind goes to a new client; behind a warm-up it fails with it (one failed login, not
+      // two), as does the next query when none waited.
       const queued = this.queue.splice(0);
-      if (result.failed && !this.killed) queued.shift()?.reject(explain(toolFailure(clientTool(), result, 'mariadb-client')));
+      if (result.failed && !this.killed) {
+        const error = explain(toolFailure(clientTool(), result, 'mariadb-client'));
+        const head = queued.shift();
+        head?.reject(error);
+        if (head?.warmUp) {
+          if (!queued.some((request) => !request.dropped)) failedWarmUps.set(key, error);
+          for (const request of queued) request.reject(error);
+          return;
+        }
+      }
       for (const request of queued) if (!request.dropped) submit(key, request);
     });
   }
@@ -173,6 +185,20 @@ function submit(key: string, request: Request): void {
   );
 }
 
+/** The failure of a warm-up no query waited for, by option file content: the next query's answer. */
+const failedWarmUps = new Map<string, unknown>();
+
+/**
+ * Starts the client of `file`'s connection before any query needs it; settles (never rejects)
+ * once it answered or failed, and the file must stay until then.
+ */
+export function warmUp(file: string, signal?: AbortSignal): Promise<void> {
+  return query(readFileSync(file, 'utf8'), file, 'SELECT 1', signal, true).then(
+    () => {},
+    () => {},
+  );
+}
+
 /**
  * Runs SQL on the connection `file` (a client option file) holds, through its one client; rows
  * of cells. Errors name the server's complaint, as a client of its own would; `signal` stops a
@@ -180,6 +206,13 @@ function submit(key: string, request: Request): void {
  */
 export function sessionQuery(file: string, sql: string, signal?: AbortSignal): Promise<string[][]> {
   const key = readFileSync(file, 'utf8');
+  const failed = failedWarmUps.get(key);
+  if (failed === undefined) return query(key, file, sql, signal);
+  failedWarmUps.delete(key);
+  return Promise.reject(failed);
+}
+
+function query(key: string, file: string, sql: string, signal?: AbortSignal, warmUp = false): Promise<string[][]> {
   const stopped = (): unknown => (signal?.reason instanceof BattError ? signal.reason : new BattError('INTERRUPTED', `${clientTool()} was stopped: the run was interrupted`));
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(stopped());
@@ -193,6 +226,7 @@ export function sessionQuery(file: string, sql: string, signal?: AbortSignal): P
       file,
       marker: `batt-${randomBytes(12).toString('hex')}`,
       rows: [],
+      warmUp,
       resolve: (rows) => (signal?.removeEventListener('abort', onAbort), resolve(rows)),
       reject: (error) => (signal?.removeEventListener('abort', onAbort), reject(error)),
     };

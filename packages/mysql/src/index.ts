@@ -10,7 +10,7 @@ import { doctor } from './doctor.js';
 import { planRestore, removeRestored, restore, restoreTest, verify } from './restore.js';
 
 export * from './args.js';
-export { sessionQuery } from './client.js';
+export { sessionQuery, warmUp } from './client.js';
 export * from './checks.js';
 export * from './dump-filter.js';
 export * from './dump-rows.js';

@@ -22,8 +22,19 @@ export interface DurableMetadata {
 export function durableMetadata(db: CatalogDb, run: ManifestRun, folderOf: (item: ManifestItem) => string): DurableMetadata {
   const items: ManifestItem[] = [];
   let onDisk: Promise<unknown> = Promise.resolve();
+  // What the files on disk were last written from: the same again (the end of a run whose items
+  // all succeeded) needs no second look at them. Nothing else writes them while the run holds its lock.
+  let last: { items: number; failures: string; written: string[] } | undefined;
   const writeAll = (): Promise<string[]> => {
-    const next = onDisk.then(() => writeManifests(run, items, folderOf, runFailures(db, run.id), remoteOnly(db)));
+    const next = onDisk.then(async () => {
+      const failures = runFailures(db, run.id);
+      const state = { items: items.length, failures: JSON.stringify(failures) };
+      if (last && last.items === state.items && last.failures === state.failures) return last.written;
+      last = undefined;
+      const written = await writeManifests(run, items, folderOf, failures, remoteOnly(db));
+      last = { ...state, written };
+      return written;
+    });
     onDisk = next.catch(() => {});
     return next;
   };

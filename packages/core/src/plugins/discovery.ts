@@ -69,7 +69,8 @@ export function discoverServices(home: HomeLayout, registry: PluginRegistry): Se
       services.set(plugin.name, { name: plugin.name, kind: 'built-in', path: join(home.available, `backup-${plugin.name}`), enabled: false, plugin });
     }
   }
-  return [...services.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // By code point, not localeCompare: its first call loads ICU's collator, ~11 ms of every run.
+  return [...services.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Resolves a name or alias to a service; UNKNOWN_SERVICE lists the known ones. */
