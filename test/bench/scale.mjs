@@ -3,8 +3,9 @@
 // a leak or a slow query would show, in the same run on the same machine.
 //   mysql    200 small databases, `batt -j2 --mysql-db` x200 vs matiri's serial loop
 //            (test/bench/matiri.mjs)                          target: <= 0.6x the loop's time;
-//            batt's open fds and RSS sampled from /proc every 50 ms: the run is ok, and the second
-//            half's peaks are no higher than the first half's (fds) and at most 1.10x (RSS)
+//            batt's open fds and RSS sampled from /proc every 50 ms: the run is ok, the second
+//            half's typical (median) fd count is no higher than the first half's, and its peak RSS
+//            is at most 1.10x the first half's
 //   redis    1,000,000 keys: `batt restore` into a fresh private redis-server vs a fresh
 //            redis-server loading the same RDB itself at start-up (until PING answers PONG)
 //                                                             target: <= 2x
@@ -84,6 +85,9 @@ async function sampled(args, env = process.env) {
     hwm: samples.length ? samples.at(-1).hwm : NaN,
     rss: [peak(samples.slice(0, half), 'rss'), peak(samples.slice(half), 'rss')],
     fds: [peak(samples.slice(0, half), 'fds'), peak(samples.slice(half), 'fds')],
+    // What a leak raises: the peaks move by a few fds with when a sample falls (an item in flight
+    // holds up to 6 more: its temporary file, its dump's pipes).
+    typicalFds: [median(samples.slice(0, half).map((x) => x.fds)), median(samples.slice(half).map((x) => x.fds))],
   };
 }
 
@@ -125,16 +129,18 @@ async function mysqlPart() {
       t.batt.push(last.s);
     }
     const [loopS, battS] = [median(t.loop), median(t.batt)];
-    console.error(`200 databases: loop ${sec(loopS)}, batt -j2 ${sec(battS)}; fds ${last.fds.join(' / ')}, RSS ${last.rss.map((m) => m.toFixed(0)).join(' / ')} MiB`);
+    console.error(
+      `200 databases: loop ${sec(loopS)}, batt -j2 ${sec(battS)}; fds ${last.typicalFds.join(' / ')} (peaks ${last.fds.join(' / ')}), RSS ${last.rss.map((m) => m.toFixed(0)).join(' / ')} MiB`,
+    );
     const size = `${dbs.length} databases of ${count(rowsPerDb)} rows`;
     results.push(
       timeRow('scale', `${size}, batt -j2 vs matiri's serial loop (mysqldump | gzip; sha256sum)`, { seconds: battS, reference: loopS, ratio: battS / loopS, max: 0.6 }),
-      row('scale', `batt's open fds through ${dbs.length} databases (-j2): second half's peak vs first half's`, {
-        figure: last.fds[1],
+      row('scale', `batt's open fds through ${dbs.length} databases (-j2): second half vs first half, typical (peaks ${last.fds.join(' / ')})`, {
+        figure: last.typicalFds[1],
         unit: 'fds',
-        reference: `${last.fds[0]} fds`,
+        reference: `${last.typicalFds[0]} fds`,
         target: 'ok run, no growth',
-        ok: last.code === 0 && last.fds[1] <= last.fds[0],
+        ok: last.code === 0 && last.typicalFds[1] <= last.typicalFds[0],
       }),
       row('scale', `batt's peak RSS through ${dbs.length} databases (-j2): second half vs first half`, {
         figure: last.rss[1],
