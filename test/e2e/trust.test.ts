@@ -72,6 +72,20 @@ describe('batt trusts nothing another user can write', { skip: asRoot ? false : 
     assert.ok(json(ok).items[0].file.startsWith(`${box.out}/given/`));
   });
 
+  it('the first config file found is the one read, even empty: a file after it, checked by no one, never runs', async () => {
+    // A new home's batt.config.yaml is all comments; a .battrc.cjs beside it that others may write.
+    const conf = join(box.home, 'conf');
+    writeFileSync(join(conf, 'batt.config.yaml'), '# nothing set yet\n', { mode: 0o600 });
+    const marker = join(box.dir, 'battrc-ran');
+    const after = join(conf, '.battrc.cjs');
+    writeFileSync(after, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); module.exports = { destination: ${JSON.stringify(join(box.dir, 'stolen'))} };\n`);
+    chmodSync(after, 0o666);
+    const r = await box.batt(['--file', data, '--path', join(box.out, 'here'), '--json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(existsSync(marker), false, 'the .battrc.cjs after the empty batt.config.yaml ran');
+    assert.ok(json(r).items[0].file.startsWith(`${box.out}/here/`), json(r).items[0].file);
+  });
+
   it('a home or a drop-in script another user could change is refused, and the script never runs', async () => {
     assert.equal((await box.batt(['list'])).exitCode, 0);
     const marker = join(box.dir, 'script-ran');

@@ -91,19 +91,18 @@ const searchPlaces = [
   '.battrc.ts',
 ];
 
-async function readFile(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
+/** Reads and parses one config file with cosmiconfig's loaders (YAML, JSON, JS, TS). */
+async function readFile(file: string): Promise<{ file: string; data: unknown }> {
   // cosmiconfig is CommonJS: bundled, its exports arrive under `default`.
   const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
   const cosmiconfig = mod.cosmiconfig ?? mod.default!.cosmiconfig;
   const explorer = cosmiconfig(moduleName, { searchPlaces, searchStrategy: 'none', cache: false });
-  for (const candidate of path ? [path] : searchPlaces.map((name) => `${dir}/${name}`)) checkConfigFile(candidate);
+  checkConfigFile(file);
   try {
-    const result = path ? await explorer.load(path) : await explorer.search(dir);
-    if (!result || result.isEmpty) return result ? { file: result.filepath, data: {} } : undefined;
-    return { file: result.filepath, data: result.config };
+    const result = await explorer.load(file);
+    return { file, data: !result || result.isEmpty ? {} : result.config };
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
-    const file = path ?? dir ?? '';
     if (err.code === 'ENOENT') throw new BattError('CONFIG', `config file ${file} does not exist`, { hint: 'check the --config path' });
     const detail = err.message
       .split('\n')
@@ -118,19 +117,20 @@ async function readFile(path: string | undefined, dir: string | undefined): Prom
   }
 }
 
-/** readFile, refusing a file (and the folders above it) that others could change, before it is parsed or run. */
+/**
+ * `path` (--config), or the first of the search places in `dir` that exists: refused when others
+ * could change it (or a folder above it), before it is parsed or run. Then exactly that file is
+ * read, empty or not: a file after it is never loaded unchecked.
+ */
 async function trustedRead(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
-  if (dir && existsSync(dir)) {
-    assertTrusted(dir, 'configuration');
-    for (const name of searchPlaces) {
-      const file = join(dir, name);
-      if (existsSync(file)) {
-        assertTrusted(file, 'configuration');
-        break;
-      }
-    }
-  }
-  return readFile(path, dir);
+  if (path) return readFile(path);
+  if (!dir || !existsSync(dir)) return undefined;
+  assertTrusted(dir, 'configuration');
+  for (const name of searchPlaces) checkConfigFile(join(dir, name));
+  const file = searchPlaces.map((name) => join(dir, name)).find((candidate) => existsSync(candidate));
+  if (!file) return undefined;
+  assertTrusted(file, 'configuration');
+  return readFile(file);
 }
 
 function schemaFor(services: readonly ServiceSchema[], name: string): ServiceSchema | undefined {
