@@ -34,9 +34,13 @@ describe('batt trusts nothing another user can write', { skip: asRoot ? false : 
     );
     writeFileSync(join(evil, 'batt.config.yaml'), `destination: ${join(evil, 'stolen')}\n`);
     for (const f of ['.battrc.cjs', 'batt.config.yaml']) nobodyOwns(join(evil, f));
+    // Where cosmiconfig looks for its own "meta config" (unless a package.json is there first).
+    mkdirSync(join(evil, '.config'));
+    writeFileSync(join(evil, '.config', 'config.cjs'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'meta ran'); module.exports = {};\n`);
+    for (const f of ['.config', '.config/config.cjs']) nobodyOwns(join(evil, f));
     const r = await box.batt(['--file', data, '--json'], { cwd: evil });
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.equal(existsSync(marker), false, 'the .battrc.cjs ran');
+    assert.equal(existsSync(marker), false, `code in the working directory ran (${existsSync(marker) ? readFileSync(marker, 'utf8') : ''})`);
     assert.ok(json(r).items[0].file.startsWith(`${box.out}/`), json(r).items[0].file);
     assert.equal(existsSync(join(evil, 'stolen')), false);
     assert.match(r.stderr, new RegExp(`warning: not reading ${evil}/batt\\.config\\.yaml: batt reads its configuration only from ${box.home}/conf or --config FILE`));

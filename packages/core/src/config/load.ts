@@ -1,5 +1,5 @@
 /**
- * Loads the configuration: a file found by cosmiconfig in the home's conf/ (or --config FILE
+ * Loads the configuration: the first config file in the home's conf/ (or --config FILE
  * alone), then BATT_* environment variables; flags are applied by the caller. Later sources win.
  * Every value is validated against the keys the services declare. A file is used only when batt's
  * user or root alone can change it (home/trust.ts): batt runs as root, and a configuration can
@@ -10,7 +10,8 @@
  * are one story; the keys themselves are in schema.ts.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFile as readFileText } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { assertTrusted } from '../home/trust.js';
 import { BattError, didYouMean } from '../errors/errors.js';
 import { checkConfigFile, checkConfigShape } from './limits.js';
@@ -72,7 +73,6 @@ export interface BattConfig {
   ignored?: string;
 }
 
-const moduleName = 'batt';
 const searchPlaces = [
   'batt.config.json',
   'batt.config.yaml',
@@ -91,16 +91,28 @@ const searchPlaces = [
   '.battrc.ts',
 ];
 
-/** Reads and parses one config file with cosmiconfig's loaders (YAML, JSON, JS, TS). */
+/**
+ * Reads and parses one config file with cosmiconfig's loaders (YAML, JSON, JS, TS), by its
+ * extension as cosmiconfig picks them. Not through cosmiconfig(): making an explorer first reads
+ * a "meta config" from the working directory (package.json, .config/config.cjs ...), running its
+ * code, which would let a file left there run as root under `sudo batt`.
+ */
 async function readFile(file: string): Promise<{ file: string; data: unknown }> {
   // cosmiconfig is CommonJS: bundled, its exports arrive under `default`.
   const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
-  const cosmiconfig = mod.cosmiconfig ?? mod.default!.cosmiconfig;
-  const explorer = cosmiconfig(moduleName, { searchPlaces, searchStrategy: 'none', cache: false });
+  const loaders: Record<string, ((file: string, content: string) => unknown) | undefined> = mod.defaultLoaders ?? mod.default!.defaultLoaders;
   checkConfigFile(file);
+  const loader = loaders[extname(file) || 'noExt'];
+  if (!loader) {
+    throw new BattError('CONFIG', `cannot read the config ${file}: batt reads YAML (.yaml, .yml, or no extension), JSON (.json) and code (.js, .cjs, .mjs, .ts)`, {
+      hint: 'rename it, or give it one of these extensions',
+    });
+  }
   try {
-    const result = await explorer.load(file);
-    return { file, data: !result || result.isEmpty ? {} : result.config };
+    const content = await readFileText(file, 'utf8');
+    // An empty file, or one of comments only, sets nothing.
+    const data = content.trim() === '' ? undefined : await loader(file, content);
+    return { file, data: data ?? {} };
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new BattError('CONFIG', `config file ${file} does not exist`, { hint: 'check the --config path' });
