@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +122,26 @@ describe('mysql: one client for the queries before the dumps', () => {
     const added = (await connections()).filter((id) => !before.includes(id));
     assert.equal(added.length, 1, 'one connection made ahead');
     assert.deepEqual(await sessionQuery(ahead, 'SELECT CONNECTION_ID()'), [[added[0]]]);
+  });
+
+  it('a warm-up alone does not keep a process that is done, even with a server that never answers', async () => {
+    // A server that takes the connection and never greets: the client waits for it.
+    const silent = createServer(() => {});
+    await new Promise<void>((listening) => silent.listen(0, '127.0.0.1', listening));
+    try {
+      const mute = join(dir, 'mute.cnf');
+      writeFileSync(mute, clientOptionFile({ host: '127.0.0.1', port: (silent.address() as AddressInfo).port, user: 'batt', password: 'client pw' }), { mode: 0o600 });
+      const started = Date.now();
+      const r = await execa(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(mysqlEntry)}); void m.warmUp(${JSON.stringify(mute)});`], {
+        timeout: 20_000,
+        reject: false,
+      });
+      assert.equal(r.timedOut, false, 'the process waited for the warm-up');
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      silent.close();
+    }
   });
 
   it('a warm-up that failed fails the next query with its error, without logging in again', async () => {

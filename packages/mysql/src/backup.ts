@@ -14,7 +14,13 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
   void toolVersion(dumpTool());
   if (requested.length || configured.length) {
     const file = optionFile(ctx);
-    void warmUp(file.path, ctx.signal).finally(() => file.dispose());
+    // batt may end before the warm-up does (client.ts, Client.send): the credentials go then too.
+    const dispose = (): void => file.dispose();
+    process.once('exit', dispose);
+    void warmUp(file.path, ctx.signal).finally(() => {
+      process.off('exit', dispose);
+      dispose();
+    });
     return [...new Set(requested.length ? requested : configured)];
   }
   const file = optionFile(ctx);
