@@ -171,9 +171,10 @@ describe('mysql service against a live MariaDB', () => {
     await db.sql(
       'CREATE DATABASE shifting; CREATE TABLE shifting.stays (a INT); INSERT INTO shifting.stays VALUES (1), (2); CREATE TABLE shifting.gone (a INT); INSERT INTO shifting.gone VALUES (3)',
     );
-    // The dump tool drops the table first: after batt listed the tables, before the dump began.
+    // The dump tool drops the table first: after batt listed the tables, before the dump began
+    // (asked its version, while batt plans the run, it only answers).
     const dump = realTool(existsSync('/usr/bin/mariadb-dump') ? 'mariadb-dump' : 'mysqldump');
-    const dropFirst = `#!/bin/sh\n'${realTool('mariadb')}' --no-defaults -uroot '--socket=${db.socket}' -e 'DROP TABLE shifting.gone'\nexec '${dump}' "$@"\n`;
+    const dropFirst = `#!/bin/sh\n[ "$1" = --version ] && exec '${dump}' "$@"\n'${realTool('mariadb')}' --no-defaults -uroot '--socket=${db.socket}' -e 'DROP TABLE shifting.gone'\nexec '${dump}' "$@"\n`;
     const path = standIns(join(box.dir, 'bin-drop-first'), { mysqldump: dropFirst, 'mariadb-dump': dropFirst });
     const r = await box.batt(['--mysql-db', 'shifting', '--path', join(box.out, 'shifting'), '--json'], { env: { ...db.env, PATH: path } });
     assert.equal(r.exitCode, 0, r.stderr);
@@ -185,11 +186,16 @@ describe('mysql service against a live MariaDB', () => {
   });
 
   describe('with stand-in dump tools', () => {
-    /** The dump tool (under both its names) replaced by `script`, first on PATH; '' leaves it out. */
-    const fakeBin = (name: string, script: string): Record<string, string> => ({
-      ...db.env,
-      PATH: standIns(join(box.dir, `bin-${name}`), { mysqldump: script, 'mariadb-dump': script }, ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']),
-    });
+    /**
+     * The dump tool (under both its names) replaced by `script`, first on PATH; '' leaves it out.
+     * Asked `--version` (batt asks while it plans the run), it answers as the real one does.
+     */
+    const fakeBin = (name: string, script: string): Record<string, string> => {
+      const tool =
+        script &&
+        script.replace(/^#!\/bin\/sh\n/, '#!/bin/sh\n[ "$1" = --version ] && { echo "mariadb-dump from 11.8.3-MariaDB, client 10.19 for debian-linux-gnu (x86_64)"; exit 0; }\n');
+      return { ...db.env, PATH: standIns(join(box.dir, `bin-${name}`), { mysqldump: tool, 'mariadb-dump': tool }, ['mariadb', 'zstd', 'tar', 'setpriv', 'sleep']) };
+    };
 
     it('a missing mysqldump says what to install', async () => {
       const r = await box.batt(['--mysql-db', 'shop', '--path', join(box.out, 'missing'), '--json'], { env: fakeBin('missing', '') });
