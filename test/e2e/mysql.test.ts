@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { before, describe, it } from 'node:test';
@@ -165,6 +166,24 @@ describe('mysql service against a live MariaDB', () => {
     const r = await box.batt(['mysql', '--path', join(box.out, 'unreach'), '--json'], { env: { ...db.env, BATT_MYSQL_PORT: '1' } });
     assert.equal(r.exitCode, 1);
     assert.match(json(r).items[0].error, /cannot reach the server.*check mysql\.host/);
+  });
+
+  it('a server that takes the connection and never answers fails clearly after connect_timeout, listed or named', async () => {
+    // Another service on that port, say: it accepts, and waits for the client to speak first.
+    const silent = createServer(() => {});
+    await new Promise<void>((listening) => silent.listen(0, '127.0.0.1', listening));
+    try {
+      const env = { ...db.env, BATT_MYSQL_HOST: '127.0.0.1', BATT_MYSQL_PORT: String((silent.address() as AddressInfo).port), BATT_MYSQL_CONNECT_TIMEOUT: '2' };
+      for (const args of [['mysql'], ['--mysql-db', 'shop']]) {
+        const started = Date.now();
+        const r = await box.batt([...args, '--path', join(box.out, 'mute'), '--json'], { env, timeout: 60_000 });
+        assert.equal(r.exitCode, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(json(r).items[0].error, /cannot reach the server: ERROR 2013 .*initial communication packet.*check mysql\.host/);
+        assert.ok(Date.now() - started < 30_000, `${args.join(' ')} took ${Date.now() - started} ms`);
+      }
+    } finally {
+      silent.close();
+    }
   });
 
   it("a table dropped between batt's listing and the dump: the facts are what the dump holds, and it restores", async () => {

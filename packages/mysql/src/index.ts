@@ -18,6 +18,7 @@ export * from './dump-rows.js';
 export const mysqlKeys = defineConfigKeys({
   ...serverKeys('mysql', 'server host name or address'),
   socket: { type: 'string', describe: 'server Unix socket' },
+  connect_timeout: { type: 'number', min: 1, max: 3600, integer: true, describe: 'seconds the mysql client waits for the server to answer a new connection [15]' },
   ...databaseKeys('all but the system schemas'),
   include_system: { type: 'boolean', describe: 'also back up the `mysql` system schema (users, grants)' },
   non_transactional: { type: 'enum', values: ['lock', 'fail'], describe: 'MyISAM/Aria tables: lock them for the dump (default) or fail the item' },

@@ -20,8 +20,15 @@ function connectionOf(config: ConfigOf<typeof mysqlKeys>): Connection {
  */
 export function optionFile(ctx: Pick<MysqlContext, 'config' | 'home'>): { path: string; dispose(): void } {
   const includes = ['/etc/mysql/my.cnf', '/etc/my.cnf', join(homedir(), '.my.cnf')].filter((f) => existsSync(f)).map((f) => `!include ${f}`);
-  return privateFile(ctx.home, 'mysql-', 'client.cnf', `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}[mysqldump]\ncomments\n`);
+  // The client waits for ever on a server that takes the connection and never answers (another
+  // service on that port): [mysql] is read by the client alone (mysqldump refuses the option;
+  // it gives up after about 10 s by itself).
+  const timeout = `[mysql]\nconnect-timeout=${ctx.config.connect_timeout ?? defaultConnectTimeout}\n`;
+  return privateFile(ctx.home, 'mysql-', 'client.cnf', `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}${timeout}[mysqldump]\ncomments\n`);
 }
+
+/** Seconds the client waits for a new connection's answer (mysql.connect_timeout). */
+export const defaultConnectTimeout = 15;
 
 export const clientTool = (): string => (which('mariadb') ? 'mariadb' : 'mysql');
 export const dumpTool = (): string => (which('mariadb-dump') ? 'mariadb-dump' : 'mysqldump');
