@@ -12,8 +12,8 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
   // The run's client starts now, while the core records the run: its start and connection are
   // most of what a small dump waits for. SHOW DATABASES below starts it too.
   void toolVersion(dumpTool());
+  const file = optionFile(ctx);
   if (requested.length || configured.length) {
-    const file = optionFile(ctx);
     // batt may end before the warm-up does (client.ts, Client.send): the credentials go then too.
     const dispose = (): void => file.dispose();
     process.once('exit', dispose);
@@ -23,7 +23,6 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
     });
     return [...new Set(requested.length ? requested : configured)];
   }
-  const file = optionFile(ctx);
   try {
     const skip = skipped(ctx.config);
     const names = (await sessionQuery(file.path, 'SHOW DATABASES', ctx.signal)).map((row) => row[0]).filter((name) => !skip.has(name));

@@ -95,7 +95,7 @@ class Client {
     clearTimeout(this.idle);
     // A warm-up alone keeps nothing running: a run that ends before its first query (a storage
     // refused) exits, and the client, still connecting to a server that does not answer, dies with batt.
-    this.child.hold(!request.warmUp || this.queue.length > 0);
+    this.child.hold(!request.warmUp);
     this.queue.push(request);
     if (this.queue.length === 1) this.write(request);
   }

@@ -12,6 +12,9 @@ function connectionOf(config: ConfigOf<typeof mysqlKeys>): Connection {
   return { ...serverOf('mysql', config), socket: config.socket, sslMode: config.ssl_mode, sslCa: config.ssl_ca, sslCert: config.ssl_cert, sslKey: config.ssl_key };
 }
 
+/** Seconds the client waits for a new connection's answer (mysql.connect_timeout). */
+const defaultConnectTimeout = 15;
+
 /**
  * A private 0600 option file holding the credentials; `dispose()` removes it. Given with
  * --defaults-file, it includes the usual option files first and then states batt's settings,
@@ -26,9 +29,6 @@ export function optionFile(ctx: Pick<MysqlContext, 'config' | 'home'>): { path: 
   const timeout = `[mysql]\nconnect-timeout=${ctx.config.connect_timeout ?? defaultConnectTimeout}\n`;
   return privateFile(ctx.home, 'mysql-', 'client.cnf', `${includes.join('\n')}\n${clientOptionFile(connectionOf(ctx.config))}${timeout}[mysqldump]\ncomments\n`);
 }
-
-/** Seconds the client waits for a new connection's answer (mysql.connect_timeout). */
-export const defaultConnectTimeout = 15;
 
 export const clientTool = (): string => (which('mariadb') ? 'mariadb' : 'mysql');
 export const dumpTool = (): string => (which('mariadb-dump') ? 'mariadb-dump' : 'mysqldump');

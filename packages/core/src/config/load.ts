@@ -92,7 +92,7 @@ const searchPlaces = [
 ];
 
 /**
- * Reads and parses one config file with cosmiconfig's loaders (YAML, JSON, JS, TS), by its
+ * Reads and parses one config file (checked by the caller) with cosmiconfig's loaders (YAML, JSON, JS, TS), by its
  * extension as cosmiconfig picks them. Not through cosmiconfig(): making an explorer first reads
  * a "meta config" from the working directory (package.json, .config/config.cjs ...), running its
  * code, which would let a file left there run as root under `sudo batt`.
@@ -101,7 +101,6 @@ async function readFile(file: string): Promise<{ file: string; data: unknown }> 
   // cosmiconfig is CommonJS: bundled, its exports arrive under `default`.
   const mod = (await import('cosmiconfig')) as typeof import('cosmiconfig') & { default?: typeof import('cosmiconfig') };
   const loaders: Record<string, ((file: string, content: string) => unknown) | undefined> = mod.defaultLoaders ?? mod.default!.defaultLoaders;
-  checkConfigFile(file);
   const loader = loaders[extname(file) || 'noExt'];
   if (!loader) {
     throw new BattError('CONFIG', `cannot read the config ${file}: batt reads YAML (.yaml, .yml, or no extension), JSON (.json) and code (.js, .cjs, .mjs, .ts)`, {
@@ -135,11 +134,15 @@ async function readFile(file: string): Promise<{ file: string; data: unknown }> 
  * read, empty or not: a file after it is never loaded unchecked.
  */
 async function trustedRead(path: string | undefined, dir: string | undefined): Promise<{ file: string; data: unknown } | undefined> {
-  if (path) return readFile(path);
+  if (path) {
+    checkConfigFile(path);
+    return readFile(path);
+  }
   if (!dir || !existsSync(dir)) return undefined;
   assertTrusted(dir, 'configuration');
-  for (const name of searchPlaces) checkConfigFile(join(dir, name));
-  const file = searchPlaces.map((name) => join(dir, name)).find((candidate) => existsSync(candidate));
+  const candidates = searchPlaces.map((name) => join(dir, name));
+  for (const candidate of candidates) checkConfigFile(candidate);
+  const file = candidates.find((candidate) => existsSync(candidate));
   if (!file) return undefined;
   assertTrusted(file, 'configuration');
   return readFile(file);
