@@ -52,6 +52,25 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
     nothingWritten();
   });
 
+  it('a YAML config of comments only sets nothing, and one line that is not a comment is read', async () => {
+    // A new home's batt.config.yaml is all comments: batt reads it without a YAML parser.
+    const conf = join(box.dir, 'notes.yaml');
+    writeFileSync(conf, '# nothing yet\n\n   # indented\r\n\t\n');
+    const elsewhere = join(box.dir, 'commented-out');
+    const quiet = await box.batt(['--config', conf, '--file', data, '--path', elsewhere, '--json']);
+    assert.equal(quiet.exitCode, 0, quiet.stderr);
+    assert.ok(json(quiet).items[0].file.startsWith(`${elsewhere}/`), json(quiet).items[0].file);
+    writeFileSync(conf, `# a comment, then a key\ncompression: lz4\n`);
+    const read = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
+    assert.equal(read.exitCode, 2, 'the key after the comment was not read');
+    assert.match(read.stderr, /"compression" must be one of "zstd", "gzip", "none"/);
+    writeFileSync(conf, '# then a line that is no YAML\n  paths: [unclosed\n');
+    const bad = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /cannot parse the config .*notes\.yaml/);
+    noStack(bad.stderr);
+  });
+
   it('wrong key or type names the key, the file and the expected form', async () => {
     const conf = join(box.dir, 'batt.config.json');
     writeFileSync(conf, JSON.stringify({ file: { exclude: 5 } }));

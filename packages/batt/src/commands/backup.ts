@@ -18,6 +18,7 @@ import {
   findService,
   markAbortedRuns,
   openCatalog,
+  planBackup,
   runBackup,
   validatePattern,
   waitForLock,
@@ -111,12 +112,14 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
   });
   const interrupt = onInterrupt('running dumps are killed and their partial files removed');
   try {
+    clearScratch(app.home.root);
+    const clock = new Date();
+    const log = openLog(app, args, secrets, clock);
+    // Listed while the catalog opens: a database client starts now (runBackup waits for it).
+    const planned = planBackup({ config, selections, log, signal: interrupt.signal, home: app.home });
     const db = await openCatalog(app.home.catalog);
     try {
       markAbortedRuns(db);
-      clearScratch(app.home.root);
-      const clock = new Date();
-      const log = openLog(app, args, secrets, clock);
       // A prune that died half way is finished before anything new is written beside its files.
       for (const done of await finishInterruptedPrunes(db, () => destinationRoots(db, config, defaultDestination(app.home.root)), config)) {
         log.warn(`finished prune ${done.id}, which was interrupted: ${done.removed} backups removed`);
@@ -142,6 +145,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
         log,
         events,
         signal: interrupt.signal,
+        planned,
       }).finally(stopProgress);
       const suspect = report.items.filter((i) => i.suspect).length;
       // The same word `batt runs` shows: a run whose backups were all written but one fell sharply.

@@ -69,6 +69,8 @@ export interface BackupRequest {
   signal: AbortSignal;
   /** The run's events (events/events.ts): the log, notifications and metrics subscribe here (subscribers/subscribe-run.ts); callers may subscribe more. */
   events?: RunEvents;
+  /** The targets, already being listed (planBackup); listed here when absent. */
+  planned?: Promise<Unit[]>;
 }
 
 /** A finished item, as its `item-finished` event says it, and why it looks wrong if it does (backup/suspect.ts). */
@@ -90,6 +92,9 @@ export interface Unit {
   failure?: unknown;
 }
 
+/** What listing the targets needs: no catalog. */
+export type PlanSource = Pick<BackupRequest, 'config' | 'selections' | 'log' | 'signal' | 'home'>;
+
 const LOG_CAP = 64 * 1024;
 
 /**
@@ -98,7 +103,7 @@ const LOG_CAP = 64 * 1024;
  * it is enabled, it fails that service's item only, so one misconfigured service never stops a
  * plain `batt` (cron) from backing up the others. Any other failure becomes a failed item.
  */
-async function planUnits(request: BackupRequest): Promise<Unit[]> {
+async function planUnits(request: PlanSource): Promise<Unit[]> {
   const units: Unit[] = [];
   for (const selection of request.selections) {
     const plugin = selection.service.plugin;
@@ -117,6 +122,17 @@ async function planUnits(request: BackupRequest): Promise<Unit[]> {
   return units;
 }
 
+/**
+ * Starts listing the targets (runBackup's `planned`), as soon as the lock is held: a database
+ * plugin starts its client then (mysql's listTargets), so its start and connection overlap the
+ * catalog's opening and the run's housekeeping. Its failure waits for the run to take it.
+ */
+export function planBackup(request: PlanSource): Promise<Unit[]> {
+  const planned = planUnits(request);
+  planned.catch(() => {});
+  return planned;
+}
+
 export async function runBackup(request: BackupRequest): Promise<RunReport> {
   const { db } = request;
   const encryption = await preflight(request);
@@ -129,7 +145,7 @@ export async function runBackup(request: BackupRequest): Promise<RunReport> {
   for (const path of recovered.removed) request.log.warn(`removed ${path}: a killed run placed it, but no manifest proves it whole`);
   // Uploads a killed run left unfinished in a storage (an open multipart upload, a temporary object).
   for (const what of await clearAbandoned(request.home.root, request.config, request.log)) request.log.warn(`removed ${what}: a killed run left it unfinished`);
-  const units = await planUnits(request);
+  const units = await (request.planned ?? planUnits(request));
   // Every storage is proven reachable and writable before the first dump (wrong credentials, a missing bucket).
   const copiers = await openCopiers(request);
   const events = request.events ?? new RunEvents(request.log);
