@@ -9,9 +9,9 @@ import type { MysqlContext } from './index.js';
 
 export async function listTargets(ctx: MysqlContext, requested: readonly string[]): Promise<string[]> {
   const configured = ctx.config.databases ?? [];
-  // The run's client starts now, while the core records the run: its start and connection are
-  // most of what a small dump waits for. SHOW DATABASES below starts it too.
-  void toolVersion(dumpTool());
+  // The run's client starts now, while the core opens the catalog and records the run: its
+  // start and connection are most of what a small dump waits for, so it goes first, then the
+  // dump tool's version probe. SHOW DATABASES below starts it too.
   const file = optionFile(ctx);
   if (requested.length || configured.length) {
     // batt may end before the warm-up does (client.ts, Client.send): the credentials go then too.
@@ -21,11 +21,14 @@ export async function listTargets(ctx: MysqlContext, requested: readonly string[
       process.off('exit', dispose);
       dispose();
     });
+    void toolVersion(dumpTool());
     return [...new Set(requested.length ? requested : configured)];
   }
   try {
     const skip = skipped(ctx.config);
-    const names = (await sessionQuery(file.path, 'SHOW DATABASES', ctx.signal)).map((row) => row[0]).filter((name) => !skip.has(name));
+    const listing = sessionQuery(file.path, 'SHOW DATABASES', ctx.signal);
+    void toolVersion(dumpTool());
+    const names = (await listing).map((row) => row[0]).filter((name) => !skip.has(name));
     if (names.length === 0) throw new BattError('NOT_FOUND', 'the mysql server has no databases to back up', { hint: 'create one, or name system schemas with --mysql-db' });
     return names;
   } finally {
