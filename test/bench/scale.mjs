@@ -4,8 +4,8 @@
 //   mysql    200 small databases, `batt -j2 --mysql-db` x200 vs matiri's serial loop
 //            (test/bench/matiri.mjs)                          target: <= 0.6x the loop's time;
 //            batt's open fds and RSS sampled from /proc every 50 ms: the run is ok, the second
-//            half's typical (median) fd count is no higher than the first half's, and its peak RSS
-//            is at most 1.10x the first half's
+//            half's typical (median) fd count, counted from the first dump on, is no higher than
+//            the first half's, and its peak RSS is at most 1.10x the first half's
 //   redis    1,000,000 keys: `batt restore` into a fresh private redis-server vs a fresh
 //            redis-server loading the same RDB itself at start-up (until PING answers PONG)
 //                                                             target: <= 2x
@@ -55,22 +55,45 @@ const fresh = (name) => {
   return d;
 };
 
+/** Whether one of `pid`'s child processes has `marker` in its command line. */
+function childRuns(pid, marker) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .some((child) => {
+        try {
+          return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker);
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs batt (node and `args`) and samples its /proc every 50 ms: VmRSS, VmHWM and open fds.
  * Returns the wall time, the exit code, stderr, and the peaks of the samples' first and second
- * halves (the last VmHWM read is the peak so far).
+ * halves (the last VmHWM read is the peak so far). With `steady` (a word of the dump's command
+ * line), the fds are compared from the first sample that saw a dump running: before it, batt
+ * starts up with fewer fds open, which would lower the first half's typical count.
  */
-async function sampled(args, env = process.env) {
+async function sampled(args, env = process.env, steady = undefined) {
   const t = process.hrtime.bigint();
   const child = spawn(process.execPath, [batt, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const samples = [];
+  let dumping = false;
   const timer = setInterval(() => {
     try {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)[1]);
-      samples.push({ rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, fds: readdirSync(`/proc/${child.pid}/fd`).length });
+      const fds = readdirSync(`/proc/${child.pid}/fd`).length;
+      dumping ||= steady === undefined || childRuns(child.pid, steady);
+      samples.push({ rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, fds, dumping });
     } catch {}
   }, 50);
   const code = await new Promise((done) => child.on('close', done));
@@ -78,16 +101,18 @@ async function sampled(args, env = process.env) {
   const s = Number(process.hrtime.bigint() - t) / 1e9;
   const half = Math.floor(samples.length / 2);
   const peak = (xs, key) => Math.max(...xs.map((x) => x[key]));
+  const working = samples.filter((x) => x.dumping);
+  const workHalf = Math.floor(working.length / 2);
   return {
     s,
     code,
     stderr,
     hwm: samples.length ? samples.at(-1).hwm : NaN,
     rss: [peak(samples.slice(0, half), 'rss'), peak(samples.slice(half), 'rss')],
-    fds: [peak(samples.slice(0, half), 'fds'), peak(samples.slice(half), 'fds')],
+    fds: [peak(working.slice(0, workHalf), 'fds'), peak(working.slice(workHalf), 'fds')],
     // What a leak raises: the peaks move by a few fds with when a sample falls (an item in flight
     // holds up to 6 more: its temporary file, its dump's pipes).
-    typicalFds: [median(samples.slice(0, half).map((x) => x.fds)), median(samples.slice(half).map((x) => x.fds))],
+    typicalFds: [median(working.slice(0, workHalf).map((x) => x.fds)), median(working.slice(workHalf).map((x) => x.fds))],
   };
 }
 
@@ -122,7 +147,7 @@ async function mysqlPart() {
       t.loop.push(time('bash', ['-c', `O=${fresh('loop')}; ${loop}`], env));
       execFileSync('sync');
       const out = fresh('batt');
-      last = await sampled(['--home', join(work, 'home'), '-q', '-j', '2', ...dbs.flatMap((d) => ['--mysql-db', d]), '--path', out], env);
+      last = await sampled(['--home', join(work, 'home'), '-q', '-j', '2', ...dbs.flatMap((d) => ['--mysql-db', d]), '--path', out], env, '--single-transaction');
       if (last.code !== 0) throw new Error(`batt -j2 over ${dbs.length} databases failed (${last.code}): ${last.stderr}`);
       const made = readdirSync(out, { recursive: true }).filter((f) => f.endsWith('.sql.zst')).length;
       if (made !== dbs.length) throw new Error(`batt -j2 made ${made} artifacts for ${dbs.length} databases`);
@@ -130,7 +155,7 @@ async function mysqlPart() {
     }
     const [loopS, battS] = [median(t.loop), median(t.batt)];
     console.error(
-      `200 databases: loop ${sec(loopS)}, batt -j2 ${sec(battS)}; fds ${last.typicalFds.join(' / ')} (peaks ${last.fds.join(' / ')}), RSS ${last.rss.map((m) => m.toFixed(0)).join(' / ')} MiB`,
+      `${dbs.length} databases: loop ${sec(loopS)}, batt -j2 ${sec(battS)}; fds ${last.typicalFds.join(' / ')} (peaks ${last.fds.join(' / ')}), RSS ${last.rss.map((m) => m.toFixed(0)).join(' / ')} MiB`,
     );
     const size = `${dbs.length} databases of ${count(rowsPerDb)} rows`;
     results.push(
