@@ -2,6 +2,7 @@
 // user with its option file, and matiri's serial shell loop (seed 000: `mysqldump
 // --single-transaction db | gzip > f; sha256sum f` per database, one after the other).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -19,3 +20,21 @@ export async function benchClient(db, work) {
 /** matiri's loop over `dbs` as one bash command line, writing into the folder in $O. */
 export const matiriLoop = (cnf, dbs) =>
   dbs.map((d) => `mysqldump --defaults-file=${cnf} --single-transaction ${d} | gzip > "$O/${d}.sql.gz"; sha256sum "$O/${d}.sql.gz" > /dev/null`).join('; ');
+
+/** Whether one of `pid`'s child processes has `marker` in its command line. */
+export function childRuns(pid, marker) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .filter(Boolean)
+      .some((child) => {
+        try {
+          return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker);
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return false;
+  }
+}

@@ -18,7 +18,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchClient, matiriLoop } from './matiri.mjs';
+import { benchClient, childRuns, matiriLoop } from './matiri.mjs';
 import { cliArgs, resultOptions, row, timeRow, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -65,13 +65,17 @@ try {
     const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, batt, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     return Number(r.stderr.toString().trim().split('\n').at(-1)) / 1024;
   };
-  // RSS sampled from /proc while batt runs: [peak of the first half, peak of the second half].
+  // RSS sampled from /proc while batt dumps: [peak of the first half, peak of the second half].
   const rssHalves = async (args) => {
     const child = spawn(process.execPath, [batt, ...args], { env, stdio: 'ignore' });
     const samples = [];
+    // From the first sample that sees the dump running: batt's start-up is no part of the dump.
+    let dumping = false;
     const timer = setInterval(() => {
       try {
-        samples.push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+        const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
+        dumping ||= childRuns(child.pid, '--single-transaction');
+        if (dumping) samples.push(rss);
       } catch {}
     }, 100);
     await new Promise((r) => child.on('close', r));

@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seededCatalog } from './catalog-seed.mjs';
-import { benchClient, matiriLoop } from './matiri.mjs';
+import { benchClient, childRuns, matiriLoop } from './matiri.mjs';
 import { cliArgs, median, resultOptions, row, timeRow, writeResults } from './results.mjs';
 
 const repo = resolve(import.meta.dirname, '..', '..');
@@ -54,24 +54,6 @@ const fresh = (name) => {
   mkdirSync(d, { recursive: true });
   return d;
 };
-
-/** Whether one of `pid`'s child processes has `marker` in its command line. */
-function childRuns(pid, marker) {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .split(' ')
-      .filter(Boolean)
-      .some((child) => {
-        try {
-          return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker);
-        } catch {
-          return false;
-        }
-      });
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs batt (node and `args`) and samples its /proc every 50 ms: VmRSS, VmHWM and open fds.
