@@ -64,6 +64,11 @@ describe('bad input gets one clear message, exit 2, and changes nothing', () => 
     const read = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
     assert.equal(read.exitCode, 2, 'the key after the comment was not read');
     assert.match(read.stderr, /"compression" must be one of "zstd", "gzip", "none"/);
+    // Old Mac line ends: one line to a split on \n, two to YAML.
+    writeFileSync(conf, '# a comment\rcompression: lz4\r');
+    const cr = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
+    assert.equal(cr.exitCode, 2, 'the key after a CR line end was not read');
+    assert.match(cr.stderr, /"compression" must be one of/);
     writeFileSync(conf, '# then a line that is no YAML\n  paths: [unclosed\n');
     const bad = await box.batt(['--config', conf, '--file', data, '--path', box.out]);
     assert.equal(bad.exitCode, 2);

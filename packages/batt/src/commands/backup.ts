@@ -111,12 +111,14 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
     throw error;
   });
   const interrupt = onInterrupt('running dumps are killed and their partial files removed');
+  const listing = new AbortController();
   try {
     clearScratch(app.home.root);
     const clock = new Date();
     const log = openLog(app, args, secrets, clock);
     // Listed while the catalog opens: a database client starts now (runBackup waits for it).
-    const planned = planBackup({ config, selections, log, signal: interrupt.signal, home: app.home });
+    // A failure before the run takes the list stops the listing too (finally, below).
+    const planned = planBackup({ config, selections, log, signal: AbortSignal.any([interrupt.signal, listing.signal]), home: app.home });
     const db = await openCatalog(app.home.catalog);
     try {
       markAbortedRuns(db);
@@ -175,6 +177,7 @@ export async function backupCommand(app: App, args: BackupArgs): Promise<number>
       closeCatalog(db);
     }
   } finally {
+    listing.abort();
     interrupt.release();
     lock.release();
   }

@@ -121,7 +121,7 @@ async function readFile(file: string): Promise<{ file: string; data: unknown }> 
     const content = await readFileText(file, 'utf8');
     // An empty file, or a YAML one of comments only (a new home's batt.config.yaml), sets
     // nothing: no parser is loaded for it (cosmiconfig and its YAML parser: ~7 ms of a run).
-    if (content.trim() === '' || (yaml && content.split('\n').every((line) => /^\s*(#|$)/.test(line)))) return { file, data: {} };
+    if (content.trim() === '' || (yaml && content.split(/\r\n|\r|\n/).every((line) => /^[ \t]*(#|$)/.test(line)))) return { file, data: {} };
     const data = await (loader ?? (await loaderFor(file)))(file, content);
     return { file, data: data ?? {} };
   } catch (error) {
