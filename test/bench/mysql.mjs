@@ -75,13 +75,15 @@ try {
       try {
         const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
         dumping ||= childRuns(child.pid, '--single-transaction');
-        if (dumping) samples.push(rss);
+        samples.push({ rss, dumping });
       } catch {}
     }, 100);
     await new Promise((r) => child.on('close', r));
     clearInterval(timer);
-    const half = Math.floor(samples.length / 2);
-    return [Math.max(...samples.slice(0, half)), Math.max(...samples.slice(half))];
+    // No sample saw the dump (too quick for 100 ms): all of them, as before.
+    const working = (samples.some((x) => x.dumping) ? samples.filter((x) => x.dumping) : samples).map((x) => x.rss);
+    const half = Math.floor(working.length / 2);
+    return [Math.max(...working.slice(0, half)), Math.max(...working.slice(half))];
   };
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const out = (n) => {

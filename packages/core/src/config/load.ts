@@ -108,6 +108,9 @@ async function loaderFor(file: string): Promise<(file: string, content: string) 
   return loader;
 }
 
+/** A YAML text of comments and blank lines only, its lines split as YAML splits them: it sets nothing. */
+const commentsOnly = (content: string): boolean => content.split(/\r\n|\r|\n/).every((line) => /^[ \t]*(#|$)/.test(line));
+
 /**
  * Reads and parses one config file (checked by the caller) with cosmiconfig's loaders (YAML, JSON, JS, TS), by its
  * extension as cosmiconfig picks them. Not through cosmiconfig(): making an explorer first reads
@@ -116,12 +119,13 @@ async function loaderFor(file: string): Promise<(file: string, content: string) 
  */
 async function readFile(file: string): Promise<{ file: string; data: unknown }> {
   const yaml = yamlExtensions.has(extname(file));
+  // An unknown extension is refused before the file is read; the YAML loader loads only when needed.
   const loader = yaml ? undefined : await loaderFor(file);
   try {
     const content = await readFileText(file, 'utf8');
     // An empty file, or a YAML one of comments only (a new home's batt.config.yaml), sets
     // nothing: no parser is loaded for it (cosmiconfig and its YAML parser: ~7 ms of a run).
-    if (content.trim() === '' || (yaml && content.split(/\r\n|\r|\n/).every((line) => /^[ \t]*(#|$)/.test(line)))) return { file, data: {} };
+    if (content.trim() === '' || (yaml && commentsOnly(content))) return { file, data: {} };
     const data = await (loader ?? (await loaderFor(file)))(file, content);
     return { file, data: data ?? {} };
   } catch (error) {
